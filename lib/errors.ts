@@ -7,6 +7,8 @@
 export interface VmshErrorOptions {
   details?: string | undefined;
   cause?: unknown;
+  /** Exit code the CLI uses: 1 (default) for a failure, 2 for a usage or configuration problem. */
+  exitCode?: 1 | 2;
 }
 
 export class VmshError extends Error {
@@ -14,23 +16,23 @@ export class VmshError extends Error {
   readonly code: string;
   readonly details: string | undefined;
   /** Process exit code the CLI uses for this error: 1 failure, 2 usage/configuration. */
-  readonly exitCode: 1 | 2 = 1;
+  readonly exitCode: 1 | 2;
 
   constructor(code: string, message: string, options: VmshErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details;
+    this.exitCode = options.exitCode ?? 1;
   }
 }
 
 /** A configuration file is missing, unreadable or invalid. Message names the file and key path. */
 export class ConfigError extends VmshError {
   override name = "ConfigError";
-  override readonly exitCode = 2;
   /** Every problem found, each `file: key.path: what is wrong`. */
   readonly problems: readonly string[];
   constructor(problems: readonly string[], options: VmshErrorOptions = {}) {
-    super("CONFIG_INVALID", problems.length === 1 ? problems[0]! : `${problems.length} configuration errors:\n  ${problems.join("\n  ")}`, options);
+    super("CONFIG_INVALID", problems.length === 1 ? problems[0]! : `${problems.length} configuration errors:\n  ${problems.join("\n  ")}`, { ...options, exitCode: 2 });
     this.problems = problems;
   }
 }
@@ -38,9 +40,8 @@ export class ConfigError extends VmshError {
 /** The command line was used wrongly (unknown option value, missing argument). */
 export class UsageError extends VmshError {
   override name = "UsageError";
-  override readonly exitCode = 2;
   constructor(message: string, options: VmshErrorOptions = {}) {
-    super("USAGE", message, options);
+    super("USAGE", message, { ...options, exitCode: 2 });
   }
 }
 

@@ -1,0 +1,113 @@
+/**
+ * `vmsh-federation init`: make the node's key pair and a commented configuration,
+ * and print the DID and the `ed25519:` line peers paste into their peers.yaml.
+ */
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { Command } from "commander";
+import { isDid } from "../lib/identity/did.js";
+import { formatKeyLine } from "../lib/identity/did.js";
+import { writeKeyFile } from "../lib/identity/key-file.js";
+import { generateNodeKey } from "../lib/identity/keys.js";
+import { anchorsTemplate, federationTemplate, peersTemplate } from "../lib/config/templates.js";
+import { DEFAULTS } from "../lib/config/types.js";
+import { parseHostPort } from "../lib/config/validate.js";
+import { UsageError, VmshError } from "../lib/errors.js";
+import type { CommandContext } from "./context.js";
+import type { Printer } from "./output.js";
+
+export interface InitOptions {
+  nodeId?: string;
+  listen?: string;
+  force?: boolean;
+}
+
+export interface InitResult {
+  nodeId: string;
+  verifyKey: string;
+  configDir: string;
+  listen: string;
+  files: string[];
+}
+
+/** A DID from the host name: `did:vm:node:<host>` with characters a DID allows. */
+export function defaultNodeId(host: string = hostname()): string {
+  const id = host.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "") || "node";
+  return `did:vm:node:${id}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function init(ctx: CommandContext, options: InitOptions): Promise<InitResult> {
+  const nodeId = options.nodeId ?? defaultNodeId();
+  if (!isDid(nodeId)) throw new UsageError(`--node-id: expected a DID such as "did:vm:node:vm-spawn-a", got ${JSON.stringify(nodeId)}`);
+  const listen = options.listen ?? DEFAULTS.listen;
+  if (parseHostPort(listen) === undefined) throw new UsageError(`--listen: expected HOST:PORT such as "127.0.0.1:8088", got ${JSON.stringify(listen)}`);
+  const dir = ctx.configDir;
+  const keyPath = resolve(dir, DEFAULTS.keyFile);
+  const configFiles: Array<[string, string]> = [
+    [join(dir, "federation.yaml"), federationTemplate({ nodeId, listen })],
+    [join(dir, "peers.yaml"), peersTemplate()],
+    [join(dir, "anchors.yaml"), anchorsTemplate()],
+  ];
+  if (!options.force) {
+    const present = [];
+    for (const p of [keyPath, ...configFiles.map(([p]) => p)]) if (await exists(p)) present.push(p);
+    if (present.length > 0) {
+      throw new VmshError("INIT_EXISTS", `refusing to overwrite ${present.join(", ")}; pass --force to make a new identity (peers must then be given the new key line)`, { exitCode: 2 });
+    }
+  }
+  const key = generateNodeKey();
+  await mkdir(dir, { recursive: true });
+  await writeKeyFile(keyPath, key, { force: options.force === true });
+  for (const [path, text] of configFiles) await writeFile(path, text, { encoding: "utf8", mode: 0o644 });
+  return { nodeId, verifyKey: formatKeyLine(key.publicKeyBytes), configDir: dir, listen, files: [keyPath, ...configFiles.map(([p]) => p)] };
+}
+
+export function printInit(out: Printer, r: InitResult): void {
+  if (out.json) return out.document(r);
+  out.line(`${out.color.green("Created")} a node identity in ${r.configDir}`);
+  out.line();
+  out.line(`  node id:  ${out.color.bold(r.nodeId)}`);
+  out.line(`  key:      ${r.verifyKey}`);
+  out.line(`  listen:   ${r.listen}`);
+  out.line();
+  out.line("Peers add this node to their peers.yaml with:");
+  out.line(`  - did: "${r.nodeId}"`);
+  out.line(`    url: "http://${r.listen}"`);
+  out.line("    roles: [announce, serve, request]");
+  out.line(`    keys: { verify: "${r.verifyKey}" }`);
+  out.line();
+  out.line("Files written:");
+  for (const f of r.files) out.line(`  ${f}`);
+}
+
+export function initCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
+  return new Command("init")
+    .description("create this node's Ed25519 key pair and a commented configuration")
+    .option("--node-id <did>", "the node's DID (default: did:vm:node:<hostname>)")
+    .option("--listen <host:port>", `address the federation server listens on (default: ${DEFAULTS.listen})`)
+    .option("--force", "replace an existing key and configuration (a new identity)")
+    .addHelpText(
+      "after",
+      `
+Writes federation.yaml, peers.yaml, anchors.yaml and keys/node.key (mode 0600) into the
+configuration directory (--config, $VMSH_CONFIG_DIR, or ./vmsh/config), then prints the
+lines a peer pastes into its peers.yaml.
+
+Example:
+  $ vmsh-federation --config /etc/vmsh init --node-id did:vm:node:vm-spawn-a --listen 0.0.0.0:8088\n`,
+    )
+    .action(async (opts: InitOptions) =>
+      run(async (ctx) => {
+        printInit(ctx.out, await init(ctx, opts));
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,81 @@
+/**
+ * The program: global options, the subcommands, and the one place that maps errors to
+ * exit codes (0 success, 1 verification or peer failure, 2 usage or configuration; SPEC §7).
+ */
+import { Command, CommanderError } from "commander";
+import { VmshError } from "../lib/errors.js";
+import { VERSION } from "../lib/version.js";
+import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
+import { initCommand } from "./init.js";
+import { makePrinter, type Io } from "./output.js";
+import { statusCommand } from "./status.js";
+
+export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+
+/**
+ * Runs the CLI with `argv` (without node and script) and resolves to the exit code.
+ * @example process.exitCode = await main(["status", "--json"])
+ */
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  let exitCode = 0;
+  let globals: GlobalOptions = {};
+  const program = new Command("vmsh-federation")
+    .description("Federate VaultMesh Remembrancer nodes: gossip sealed batches and anchors, re-verify every foreign anchor locally.")
+    .version(VERSION, "-V, --version")
+    .option("--config <dir>", "configuration directory (default: $VMSH_CONFIG_DIR, else ./vmsh/config)")
+    .option("--json", "print one JSON document to stdout and nothing else there")
+    .option("--no-color", "no colour, even on a terminal (NO_COLOR is honoured too)")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .addHelpText(
+      "after",
+      `
+Global options work before or after the command. Exit codes: 0 success, 1 a verification
+or a peer failed, 2 usage or configuration error.
+
+Examples:
+  $ vmsh-federation init --node-id did:vm:node:vm-spawn-a
+  $ vmsh-federation status --json
+  $ vmsh-federation --config /etc/vmsh status\n`,
+    );
+
+  const run = async (fn: (ctx: CommandContext) => Promise<number>): Promise<void> => {
+    exitCode = await fn(makeContext(io, globals));
+  };
+  for (const make of [initCommand, statusCommand]) {
+    const cmd = make(run);
+    cmd.copyInheritedSettings(program);
+    cmd.hook("preAction", (_this, actionCommand) => {
+      globals = actionCommand.optsWithGlobals<GlobalOptions>();
+    });
+    program.addCommand(cmd);
+  }
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (error) {
+    return reportError(error, io, globals, argv);
+  }
+}
+
+function reportError(error: unknown, io: Io, globals: GlobalOptions, argv: readonly string[]): number {
+  if (error instanceof CommanderError) {
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
+    return 2; // commander already printed the message
+  }
+  const json = globals.json === true || argv.includes("--json");
+  const out = makePrinter(io, { json, color: globals.color !== false });
+  if (error instanceof VmshError) {
+    if (json) out.document({ error: { code: error.code, message: error.message } });
+    out.error(error.message);
+    return error.exitCode;
+  }
+  // Not one of ours: a bug. Say so plainly; the stack goes to stderr only with VMSH_DEBUG.
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) out.document({ error: { code: "INTERNAL", message } });
+  out.error(`internal error: ${message}`);
+  if (io.env.VMSH_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  return 1;
+}

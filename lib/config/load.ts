@@ -1,0 +1,60 @@
+/**
+ * Reads the three configuration files from a directory and validates them: the thin I/O
+ * wrapper around validateConfig. Throws ConfigError listing every problem.
+ */
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { ConfigError } from "../errors.js";
+import type { NodeConfig } from "./types.js";
+import { validateConfig } from "./validate.js";
+import { parseYaml } from "./yaml.js";
+
+export const CONFIG_FILES = ["federation.yaml", "peers.yaml", "anchors.yaml"] as const;
+
+/**
+ * The configuration directory: `--config`, else `$VMSH_CONFIG_DIR`, else `./vmsh/config` (SPEC §7).
+ * @example resolveConfigDir(undefined, process.env, process.cwd()) // "/srv/node/vmsh/config"
+ */
+export function resolveConfigDir(option: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd: string): string {
+  return resolve(cwd, option ?? (env.VMSH_CONFIG_DIR || "vmsh/config"));
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ConfigError([`${file}: cannot be read: ${(cause as Error).message}`], { cause });
+  }
+}
+
+export interface LoadedConfig {
+  config: NodeConfig;
+  warnings: string[];
+}
+
+/**
+ * Loads and validates `dir`/federation.yaml, peers.yaml and anchors.yaml. federation.yaml
+ * must exist; a missing peers.yaml or anchors.yaml means no peers or no verifiers (warned).
+ * @example const { config, warnings } = await loadConfig("/etc/vmsh", process.env)
+ */
+export async function loadConfig(dir: string, env: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
+  const texts = await Promise.all(CONFIG_FILES.map((f) => readOptional(join(dir, f))));
+  if (texts[0] === undefined) throw new ConfigError([`federation.yaml: not found in ${dir} (create it with \`vmsh-federation init --config ${dir}\`)`]);
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const parsed = CONFIG_FILES.map((file, i) => {
+    const text = texts[i];
+    if (text === undefined) {
+      warnings.push(`${file}: not found in ${dir}; ${file === "peers.yaml" ? "no peers are admitted" : "no anchor verifiers are configured"}`);
+      return undefined;
+    }
+    const r = parseYaml(text, file);
+    if (!r.ok) errors.push(r.message);
+    return r.ok ? r.value : undefined;
+  });
+  if (errors.length > 0) throw new ConfigError(errors);
+  const result = validateConfig({ federation: parsed[0], peers: parsed[1], anchors: parsed[2] }, { dir, env });
+  if (result.config === undefined) throw new ConfigError(result.errors);
+  return { config: result.config, warnings: [...warnings, ...result.warnings] };
+}

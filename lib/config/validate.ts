@@ -1,0 +1,221 @@
+/**
+ * The pure configuration validator: parsed YAML of the three files in, `{ config,
+ * warnings, errors }` out, every problem naming its file and key path (SPEC §8).
+ * No file access: paths are resolved against `dir` as strings; loadConfig reads files.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { BTC_NETWORKS, type BtcNetwork } from "../anchors/anchor.js";
+import { isDid } from "../identity/did.js";
+import { parseKeyLine } from "../identity/did.js";
+import { ROLES, type Role } from "../messages/authenticate.js";
+import { isNamespace } from "../messages/limits.js";
+import { interpolate } from "./env.js";
+import { Problems, Section } from "./problems.js";
+import { DEFAULTS, type AnchorsConfig, type BtcEndpoint, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig } from "./types.js";
+
+export interface RawConfig {
+  /** Parsed YAML of each file; `undefined` when the file does not exist. */
+  federation: unknown;
+  peers: unknown;
+  anchors: unknown;
+}
+
+export interface ValidateOptions {
+  /** Absolute configuration directory: relative paths resolve against it. */
+  dir: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ValidationResult {
+  config: NodeConfig | undefined;
+  warnings: string[];
+  errors: string[];
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+
+/** Splits `host:port`; undefined when malformed or the port is outside 0–65535. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = HOST_PORT.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+function url(s: Section, schemes: readonly string[]): string | undefined {
+  const text = s.string();
+  if (text === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return s.error(`expected a URL, got ${JSON.stringify(text)}`);
+  }
+  if (!schemes.includes(u.protocol)) return s.error(`expected a ${schemes.join(" or ")} URL`);
+  return text;
+}
+
+function path(s: Section, dir: string): string | undefined {
+  const p = s.string();
+  return p === undefined ? undefined : isAbsolute(p) ? p : resolve(dir, p);
+}
+
+function federation(root: Section, dir: string): FederationConfig | undefined {
+  root.required()?.mapping(["mesh", "namespaces", "anti_entropy"]);
+  const mesh = root.at("mesh");
+  mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s"]);
+  const nodeIdS = mesh.at("node_id");
+  const nodeId = nodeIdS.required()?.string();
+  if (nodeId !== undefined && !isDid(nodeId)) nodeIdS.error(`expected a DID such as "did:vm:node:vm-spawn-a", got ${JSON.stringify(nodeId)}`);
+  const listenS = mesh.at("listen");
+  listenS.mapping(["http", "tls"]);
+  const httpS = listenS.at("http");
+  const hp = parseHostPort(httpS.string() ?? DEFAULTS.listen);
+  if (hp === undefined) httpS.error("expected HOST:PORT such as \"127.0.0.1:8088\"");
+  const tlsS = listenS.at("tls");
+  let tls: { keyFile: string; certFile: string } | undefined;
+  if (tlsS.present && tlsS.mapping(["key", "cert"])) {
+    const keyFile = path(tlsS.at("key").required() ?? tlsS.at("key"), dir);
+    const certFile = path(tlsS.at("cert").required() ?? tlsS.at("cert"), dir);
+    if (keyFile && certFile) tls = { keyFile, certFile };
+  }
+  const keyFile = path(mesh.at("key_file"), dir) ?? resolve(dir, DEFAULTS.keyFile);
+  const stateDir = path(mesh.at("state_dir"), dir) ?? resolve(dir, DEFAULTS.stateDir);
+  const clockSkewS = mesh.at("clock_skew_s").integer(1, 86400, "an integer number of seconds from 1 to 86400") ?? DEFAULTS.clockSkewS;
+
+  const namespaces = new Map<string, NamespaceConfig>();
+  const nsS = root.at("namespaces");
+  for (const name of Object.keys(nsS.mapping() ?? {})) {
+    const s = nsS.at(name);
+    if (!isNamespace(name)) s.error("is not a valid namespace (lower-case letters, digits, '.', '_', '-', segments joined by ':')");
+    s.mapping(["peers", "verify", "limits"]);
+    const peers: string[] = [];
+    (s.at("peers").list() ?? []).forEach((_, i) => {
+      const p = s.at("peers").at(i);
+      const did = p.string();
+      if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${JSON.stringify(did)}`);
+      else if (did !== undefined) peers.push(did);
+    });
+    const v = s.at("verify");
+    v.mapping(["evm_confirmations", "btc_confirmations"]);
+    const l = s.at("limits");
+    l.mapping(["max_announce_rate_per_min", "max_request_rate_per_min"]);
+    const nonNeg = "a non-negative integer";
+    const positive = "a positive integer";
+    namespaces.set(name, {
+      name,
+      peers,
+      verify: {
+        evmConfirmations: v.at("evm_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.evmConfirmations,
+        btcConfirmations: v.at("btc_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.btcConfirmations,
+      },
+      limits: {
+        maxAnnounceRatePerMin: l.at("max_announce_rate_per_min").integer(1, 1_000_000, positive) ?? DEFAULTS.maxAnnounceRatePerMin,
+        maxRequestRatePerMin: l.at("max_request_rate_per_min").integer(1, 1_000_000, positive) ?? DEFAULTS.maxRequestRatePerMin,
+      },
+    });
+  }
+  const ae = root.at("anti_entropy");
+  ae.mapping(["interval_s"]);
+  const intervalS = ae.at("interval_s").integer(1, 86400 * 7, "a positive integer number of seconds") ?? DEFAULTS.antiEntropyIntervalS;
+  if (nodeId === undefined || hp === undefined) return undefined;
+  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS }, namespaces, antiEntropy: { intervalS } };
+}
+
+function peers(root: Section): Map<string, PeerConfig> {
+  const out = new Map<string, PeerConfig>();
+  if (!root.present) return out;
+  root.mapping(["peers"]);
+  const list = root.at("peers");
+  (list.list() ?? []).forEach((_, i) => {
+    const p = list.at(i);
+    if (!p.mapping(["did", "url", "roles", "keys"])) return;
+    const didS = p.at("did");
+    const did = didS.required()?.string();
+    if (did !== undefined && !isDid(did)) didS.error(`expected a DID, got ${JSON.stringify(did)}`);
+    if (did !== undefined && out.has(did)) didS.error(`${did} is listed twice`);
+    const peerUrl = url(p.at("url").required() ?? p.at("url"), ["http:", "https:"]);
+    const roles = new Set<Role>();
+    const rolesS = p.at("roles");
+    (rolesS.required()?.list() ?? []).forEach((_, j) => {
+      const r = rolesS.at(j).string();
+      if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(", ")})`);
+      else if (r !== undefined) roles.add(r as Role);
+    });
+    const keysS = p.at("keys");
+    keysS.required()?.mapping(["verify"]);
+    const keyS = keysS.at("verify");
+    let verifyKey: Uint8Array | undefined;
+    if (keyS.required()) {
+      const k = parseKeyLine(keyS.value);
+      if (typeof k === "string") keyS.error(k);
+      else verifyKey = k;
+    }
+    if (did !== undefined && isDid(did) && peerUrl !== undefined && verifyKey !== undefined && !out.has(did)) out.set(did, { did, url: peerUrl, roles, verifyKey });
+  });
+  return out;
+}
+
+function anchors(root: Section, dir: string): AnchorsConfig {
+  const out: AnchorsConfig = { eip155: new Map(), btc: new Map() };
+  if (!root.present) return out;
+  root.mapping(["eip155", "btc", "rfc3161"]);
+  const evm = root.at("eip155");
+  for (const id of Object.keys(evm.mapping() ?? {})) {
+    const s = evm.at(id);
+    if (!/^[1-9][0-9]{0,18}$/.test(id)) s.error("expected a decimal chain id such as \"1\" or \"8453\"");
+    s.mapping(["rpcUrl", "contract"]);
+    const rpcUrl = url(s.at("rpcUrl").required() ?? s.at("rpcUrl"), ["http:", "https:"]);
+    const contractS = s.at("contract");
+    const contract = contractS.string();
+    if (contract !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(contract)) contractS.error("expected a 0x-prefixed 20-byte address");
+    if (rpcUrl !== undefined) out.eip155.set(id, contract !== undefined ? { rpcUrl, contract: contract.toLowerCase() } : { rpcUrl });
+  }
+  const btc = root.at("btc");
+  for (const network of Object.keys(btc.mapping() ?? {})) {
+    const s = btc.at(network);
+    if (!(BTC_NETWORKS as readonly string[]).includes(network)) {
+      s.error(`unknown Bitcoin network (networks: ${BTC_NETWORKS.join(", ")})`);
+      continue;
+    }
+    s.mapping(["rpcUrl", "esploraUrl"]);
+    const rpcUrl = url(s.at("rpcUrl"), ["http:", "https:"]);
+    const esploraUrl = url(s.at("esploraUrl"), ["http:", "https:"]);
+    let endpoint: BtcEndpoint | undefined;
+    if (rpcUrl !== undefined && esploraUrl !== undefined) s.error("give rpcUrl or esploraUrl, not both");
+    else if (rpcUrl !== undefined) endpoint = { rpcUrl };
+    else if (esploraUrl !== undefined) endpoint = { esploraUrl };
+    else if (s.present) s.error("needs rpcUrl (Bitcoin Core JSON-RPC) or esploraUrl (Esplora REST)");
+    if (endpoint !== undefined) out.btc.set(network as BtcNetwork, endpoint);
+  }
+  const tsa = root.at("rfc3161");
+  if (tsa.present && tsa.mapping(["trustBundle", "intermediates"])) {
+    const trustBundle = path(tsa.at("trustBundle").required() ?? tsa.at("trustBundle"), dir);
+    const intermediates = path(tsa.at("intermediates"), dir);
+    if (trustBundle !== undefined) out.rfc3161 = intermediates !== undefined ? { trustBundle, intermediates } : { trustBundle };
+  }
+  return out;
+}
+
+/**
+ * Validates the three parsed configuration files.
+ * @example validateConfig({ federation: yaml.load(text), peers: undefined, anchors: undefined }, { dir: "/etc/vmsh", env: process.env })
+ */
+export function validateConfig(raw: RawConfig, options: ValidateOptions): ValidationResult {
+  const problems = new Problems();
+  const sec = (file: string, value: unknown) => new Section(problems, file, [], interpolate(value, options.env, file, problems));
+  const fed = federation(sec("federation.yaml", raw.federation), options.dir);
+  const peerMap = peers(sec("peers.yaml", raw.peers));
+  const anchorsCfg = anchors(sec("anchors.yaml", raw.anchors), options.dir);
+  if (fed !== undefined) {
+    for (const ns of fed.namespaces.values()) {
+      ns.peers.forEach((did, i) => {
+        if (!peerMap.has(did)) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is not in peers.yaml, so nothing is exchanged with it`);
+        if (did === fed.mesh.nodeId) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], "is this node's own DID");
+      });
+    }
+  }
+  const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, anchors: anchorsCfg } : undefined;
+  return { config, warnings: problems.warnings, errors: problems.errors };
+}

@@ -1,0 +1,41 @@
+/**
+ * Remembers the digests of accepted messages for as long as their `ts` is inside the
+ * clock-skew window; after that the skew check refuses them anyway, so memory is bounded
+ * by (message rate × window). Pure: time is passed in.
+ */
+
+export class ReplayCache {
+  /** digest → unix second after which the entry may be forgotten. */
+  private readonly entries = new Map<string, number>();
+  private readonly maxEntries: number;
+
+  /** @param maxEntries hard cap; past it the entries closest to expiry go first. */
+  constructor(maxEntries = 200_000) {
+    this.maxEntries = maxEntries;
+  }
+
+  /** True if a message with this digest was accepted and is still in its window. */
+  seen(digest: string, now: number): boolean {
+    const until = this.entries.get(digest);
+    return until !== undefined && until >= now;
+  }
+
+  /** Records an accepted message; `until` is its ts + skew. */
+  remember(digest: string, until: number, now: number): void {
+    if (this.entries.size >= this.maxEntries) this.prune(now);
+    this.entries.set(digest, until);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private prune(now: number): void {
+    for (const [d, until] of this.entries) if (until < now) this.entries.delete(d);
+    if (this.entries.size < this.maxEntries) return;
+    // Still full of live entries: drop the soonest-expiring tenth. A message evicted this
+    // way could be replayed inside its window, which the rate limits bound; documented.
+    const sorted = [...this.entries].sort((a, b) => a[1] - b[1]);
+    for (const [d] of sorted.slice(0, Math.ceil(this.maxEntries / 10))) this.entries.delete(d);
+  }
+}
