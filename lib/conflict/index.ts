@@ -1,0 +1,8 @@
+/**
+ * Deterministic conflict resolution and merge of stored anchors (SPEC §5).
+ * Rules: docs/FEDERATION_SEMANTICS.md, "Conflicts" and "Merge".
+ */
+export { anchorKey, type AnchorRecord } from "./record.js";
+export { compareAnchors } from "./order.js";
+export { mergeAnchors } from "./merge.js";
+export { resolveAnchors, type Resolution, type BatchResolution, type RootResolution } from "./resolve.js";
