@@ -204,10 +204,16 @@ function anchors(root: Section, dir: string): AnchorsConfig {
  */
 export function validateConfig(raw: RawConfig, options: ValidateOptions): ValidationResult {
   const problems = new Problems();
-  const sec = (file: string, value: unknown) => new Section(problems, file, [], interpolate(value, options.env, file, problems));
-  const fed = federation(sec("federation.yaml", raw.federation), options.dir);
-  const peerMap = peers(sec("peers.yaml", raw.peers));
-  const anchorsCfg = anchors(sec("anchors.yaml", raw.anchors), options.dir);
+  const files = {
+    federation: interpolate(raw.federation, options.env, "federation.yaml", problems),
+    peers: interpolate(raw.peers, options.env, "peers.yaml", problems),
+    anchors: interpolate(raw.anchors, options.env, "anchors.yaml", problems),
+  };
+  // An unset variable would cascade into shape errors about the same key: report it alone.
+  if (problems.errors.length > 0) return { config: undefined, warnings: [], errors: problems.errors };
+  const fed = federation(new Section(problems, "federation.yaml", [], files.federation), options.dir);
+  const peerMap = peers(new Section(problems, "peers.yaml", [], files.peers));
+  const anchorsCfg = anchors(new Section(problems, "anchors.yaml", [], files.anchors), options.dir);
   if (fed !== undefined) {
     for (const ns of fed.namespaces.values()) {
       ns.peers.forEach((did, i) => {

@@ -1,0 +1,134 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../lib/config/load.js";
+import { parseKeyLine } from "../../lib/identity/did.js";
+import { readKeyFile } from "../../lib/identity/key-file.js";
+import { runCli } from "../support/cli.js";
+import { repoRoot } from "../support/repo-root.js";
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "vmsh-cli-"));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("cli: init", () => {
+  test("init: writes a key with mode 0600 and a config the loader accepts without warnings", async () => {
+    const cfg = join(root, "a", "config");
+    const r = await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:vm-spawn-a", "--listen", "127.0.0.1:9911"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /node id: {2}did:vm:node:vm-spawn-a/);
+    const keyLine = /keys: \{ verify: "(ed25519:[A-Za-z0-9_-]{43})" \}/.exec(r.stdout)![1]!;
+    assert.ok(parseKeyLine(keyLine) instanceof Uint8Array);
+    assert.equal((await stat(join(cfg, "keys", "node.key"))).mode & 0o777, 0o600);
+    const { config, warnings } = await loadConfig(cfg, {});
+    assert.deepEqual(warnings, []);
+    assert.equal(config.federation.mesh.listen.port, 9911);
+    const key = await readKeyFile(config.federation.mesh.keyFile);
+    assert.deepEqual(key.publicKeyBytes, parseKeyLine(keyLine));
+  });
+
+  test("init: refuses to overwrite an existing identity without --force (exit 2), and replaces it with --force", async () => {
+    const cfg = join(root, "b", "config");
+    assert.equal((await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:b"])).code, 0);
+    const before = await readFile(join(cfg, "keys", "node.key"), "utf8");
+    const again = await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:b"]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /refusing to overwrite .*node\.key.*pass --force/);
+    assert.equal(await readFile(join(cfg, "keys", "node.key"), "utf8"), before);
+    const forced = await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:b", "--force", "--json"]);
+    assert.equal(forced.code, 0);
+    assert.notEqual(await readFile(join(cfg, "keys", "node.key"), "utf8"), before);
+    assert.equal(JSON.parse(forced.stdout).nodeId, "did:vm:node:b");
+  });
+
+  test("init: refuses a malformed --node-id or --listen with exit 2 and writes nothing", async () => {
+    const cfg = join(root, "c", "config");
+    const bad = await runCli(["--config", cfg, "init", "--node-id", "node-c"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--node-id: expected a DID/);
+    const badListen = await runCli(["--config", cfg, "init", "--listen", "8088"]);
+    assert.equal(badListen.code, 2);
+    assert.match(badListen.stderr, /--listen: expected HOST:PORT/);
+    await assert.rejects(stat(cfg));
+  });
+
+  test("init: --config falls back to $VMSH_CONFIG_DIR", async () => {
+    const cfg = join(root, "d", "config");
+    const r = await runCli(["init", "--node-id", "did:vm:node:d"], { env: { VMSH_CONFIG_DIR: cfg } });
+    assert.equal(r.code, 0, r.stderr);
+    await stat(join(cfg, "federation.yaml"));
+  });
+});
+
+describe("cli: status and global options", () => {
+  test("status: prints the identity and config; --json before or after the command prints only JSON", async () => {
+    const cfg = join(root, "e", "config");
+    await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:e"]);
+    const text = await runCli(["--config", cfg, "status"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /\[federation\] node did:vm:node:e/);
+    assert.doesNotMatch(text.stdout, /\x1b\[/, "no colour when stdout is not a TTY");
+    for (const args of [["--json", "--config", cfg, "status"], ["status", "--json", "--config", cfg]]) {
+      const j = await runCli(args);
+      assert.equal(j.code, 0, j.stderr);
+      const doc = JSON.parse(j.stdout);
+      assert.equal(doc.node, "did:vm:node:e");
+      assert.deepEqual(doc.namespaces.map((n: { name: string }) => n.name), ["dao:vaultmesh"]);
+    }
+  });
+
+  test("status: a broken config exits 2 naming file and key; with --json the error is the JSON document", async () => {
+    const cfg = join(root, "f", "config");
+    await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:f"]);
+    const path = join(cfg, "federation.yaml");
+    await writeFile(path, (await readFile(path, "utf8")).replace("evm_confirmations: 12", "evm_confirmations: -3"));
+    const r = await runCli(["--config", cfg, "status"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /federation\.yaml: namespaces\."dao:vaultmesh"\.verify\.evm_confirmations: expected a non-negative integer/);
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, "no stack trace");
+    const j = await runCli(["--config", cfg, "status", "--json"]);
+    assert.equal(j.code, 2);
+    assert.equal(JSON.parse(j.stdout).error.code, "CONFIG_INVALID");
+  });
+
+  test("status: a missing configuration tells the user to run init", async () => {
+    const r = await runCli(["--config", join(root, "nowhere"), "status"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /federation\.yaml: not found in .*vmsh-federation init/);
+  });
+
+  test("cli: an unknown command or option exits 2 with a hint", async () => {
+    const r = await runCli(["frobnicate"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command 'frobnicate'/);
+    const o = await runCli(["status", "--bogus"]);
+    assert.equal(o.code, 2);
+    assert.match(o.stderr, /unknown option '--bogus'/);
+  });
+
+  test("cli: --help on the root and on every command teaches with an example", async () => {
+    const rootHelp = await runCli(["--help"]);
+    assert.equal(rootHelp.code, 0);
+    const commands = [...rootHelp.stdout.matchAll(/^ {2}([a-z-]+)(?: \[options\])?\s{2,}/gm)].map((m) => m[1]!).filter((c) => c !== "help");
+    assert.ok(commands.includes("init") && commands.includes("status"), rootHelp.stdout);
+    assert.match(rootHelp.stdout, /Examples?:/);
+    for (const c of commands) {
+      const h = await runCli([c, "--help"]);
+      assert.equal(h.code, 0);
+      assert.match(h.stdout, /Examples?:\n {2}\$ vmsh-federation/, `${c} --help has no example`);
+    }
+  });
+
+  test("cli: --version prints the package version", async () => {
+    const pkg = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8"));
+    const r = await runCli(["--version"]);
+    assert.equal(r.stdout.trim(), pkg.version);
+  });
+});

@@ -1,0 +1,152 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import yaml from "js-yaml";
+import { ConfigError } from "../../lib/errors.js";
+import { loadConfig } from "../../lib/config/load.js";
+import { anchorsTemplate, federationTemplate, peersTemplate } from "../../lib/config/templates.js";
+import { validateConfig } from "../../lib/config/validate.js";
+import { parseYaml } from "../../lib/config/yaml.js";
+import { formatKeyLine } from "../../lib/identity/did.js";
+import { repoRoot } from "../support/repo-root.js";
+
+const KEY = formatKeyLine(new Uint8Array(32).fill(7));
+const dir = "/etc/vmsh";
+const base = () => yaml.load(federationTemplate({ nodeId: "did:vm:node:a", listen: "127.0.0.1:8088" })) as Record<string, any>;
+const peersDoc = (over: Record<string, unknown> = {}) => ({ peers: [{ did: "did:vm:node:b", url: "http://127.0.0.1:9000", roles: ["serve"], keys: { verify: KEY }, ...over }] });
+const validate = (federation: unknown, peers?: unknown, anchors?: unknown, env: Record<string, string> = {}) => validateConfig({ federation, peers, anchors }, { dir, env });
+
+describe("config: validation", () => {
+  test("config: the templates init writes load with no warnings and defaults filled in", () => {
+    const r = validate(base(), yaml.load(peersTemplate()), yaml.load(anchorsTemplate()));
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.warnings, []);
+    const ns = r.config!.federation.namespaces.get("dao:vaultmesh")!;
+    assert.deepEqual(ns.verify, { evmConfirmations: 12, btcConfirmations: 6 });
+    assert.equal(r.config!.federation.mesh.keyFile, "/etc/vmsh/keys/node.key");
+    assert.equal(r.config!.federation.mesh.stateDir, "/etc/state");
+  });
+
+  test("config: every error names the file and the key path, all at once", () => {
+    const f = base();
+    f.namespaces["dao:vaultmesh"].verify.evm_confirmations = -1;
+    f.mesh.clock_skew_s = "soon";
+    f.mesh.listen.http = "localhost";
+    const r = validate(f, peersDoc({ roles: ["serve", "admin"], keys: { verify: "ed25519:short" } }));
+    assert.deepEqual(r.errors, [
+      'federation.yaml: mesh.listen.http: expected HOST:PORT such as "127.0.0.1:8088"',
+      "federation.yaml: mesh.clock_skew_s: expected an integer number of seconds from 1 to 86400",
+      'federation.yaml: namespaces."dao:vaultmesh".verify.evm_confirmations: expected a non-negative integer',
+      'peers.yaml: peers[0].roles[1]: unknown role "admin" (roles: announce, serve, request)',
+      "peers.yaml: peers[0].keys.verify: expected 32 key bytes as 64 hex digits or 43 base64url characters",
+    ]);
+    assert.equal(r.config, undefined);
+  });
+
+  test("config: unknown keys are warnings naming file and key, not silence", () => {
+    const f = base();
+    f.mesh.colour = "blue";
+    f.namespaces["dao:vaultmesh"].verify.eth_confirmations = 3;
+    const r = validate(f);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.warnings, [
+      "federation.yaml: mesh.colour: unknown key (known here: node_id, listen, key_file, state_dir, clock_skew_s)",
+      'federation.yaml: namespaces."dao:vaultmesh".verify.eth_confirmations: unknown key (known here: evm_confirmations, btc_confirmations)',
+    ]);
+  });
+
+  test("config: ${ENV} is interpolated, and an unset variable is an error naming it", () => {
+    const anchors = { eip155: { "1": { rpcUrl: "${EVM_RPC_1}" } }, btc: { regtest: { rpcUrl: "http://u:p@127.0.0.1:${BTC_PORT}" } } };
+    const ok = validate(base(), undefined, anchors, { EVM_RPC_1: "http://127.0.0.1:8545", BTC_PORT: "18443" });
+    assert.deepEqual(ok.errors, []);
+    assert.equal(ok.config!.anchors.eip155.get("1")!.rpcUrl, "http://127.0.0.1:8545");
+    assert.deepEqual(ok.config!.anchors.btc.get("regtest"), { rpcUrl: "http://u:p@127.0.0.1:18443" });
+    const bad = validate(base(), undefined, anchors, { EVM_RPC_1: "http://127.0.0.1:8545" });
+    assert.deepEqual(bad.errors, ['anchors.yaml: btc.regtest.rpcUrl: environment variable BTC_PORT is not set']);
+  });
+
+  test("config: checks DIDs, URLs, duplicate peers, Bitcoin networks and EVM chain ids", () => {
+    const f = base();
+    f.mesh.node_id = "node-a";
+    const r = validate(f, { peers: [...peersDoc().peers, ...peersDoc({ url: "ftp://x" }).peers] }, { eip155: { mainnet: { rpcUrl: "http://x" } }, btc: { dogecoin: { rpcUrl: "http://x" }, testnet: {} } });
+    assert.deepEqual(r.errors, [
+      'federation.yaml: mesh.node_id: expected a DID such as "did:vm:node:vm-spawn-a", got "node-a"',
+      "peers.yaml: peers[1].did: did:vm:node:b is listed twice",
+      "peers.yaml: peers[1].url: expected a http: or https: URL",
+      'anchors.yaml: eip155.mainnet: expected a decimal chain id such as "1" or "8453"',
+      "anchors.yaml: btc.dogecoin: unknown Bitcoin network (networks: mainnet, testnet, signet, regtest)",
+      "anchors.yaml: btc.testnet: needs rpcUrl (Bitcoin Core JSON-RPC) or esploraUrl (Esplora REST)",
+    ]);
+  });
+
+  test("config: a routed peer missing from peers.yaml is warned about", () => {
+    const f = base();
+    f.namespaces["dao:vaultmesh"].peers = ["did:vm:node:b", "did:vm:node:z"];
+    const r = validate(f, peersDoc());
+    assert.deepEqual(r.warnings, ['federation.yaml: namespaces."dao:vaultmesh".peers[1]: did:vm:node:z is not in peers.yaml, so nothing is exchanged with it']);
+    assert.deepEqual([...r.config!.peers.keys()], ["did:vm:node:b"]);
+  });
+
+  test("config: wrong types in every federation.yaml key are errors, never a crash", () => {
+    for (const garbage of [null, 42, "text", [], [1, 2], { deep: { er: 1 } }, true]) {
+      for (const mutate of [
+        (f: any) => (f.mesh = garbage),
+        (f: any) => (f.mesh.listen = garbage),
+        (f: any) => (f.namespaces = garbage),
+        (f: any) => (f.namespaces["dao:vaultmesh"] = garbage),
+        (f: any) => (f.namespaces["dao:vaultmesh"].peers = garbage),
+        (f: any) => (f.namespaces["dao:vaultmesh"].verify = garbage),
+        (f: any) => (f.anti_entropy = garbage),
+      ]) {
+        const f = base();
+        mutate(f);
+        const r = validate(f, garbage, garbage);
+        for (const line of [...r.errors, ...r.warnings]) assert.match(line, /^(federation|peers|anchors)\.yaml: /);
+      }
+    }
+  });
+});
+
+describe("config: YAML", () => {
+  test("yaml: a syntax error names the file, line and column", () => {
+    const r = parseYaml("mesh:\n  node_id: [unclosed\n", "federation.yaml");
+    assert.equal(r.ok, false);
+    assert.match((r as { message: string }).message, /^federation\.yaml: not valid YAML at line \d+, column \d+/);
+  });
+
+  test("yaml: an alias bomb is refused without expanding it", () => {
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    const r = parseYaml(bomb, "peers.yaml");
+    assert.equal(r.ok, false);
+    assert.match((r as { message: string }).message, /^peers\.yaml: .*: YAML anchors and aliases are not supported/);
+  });
+
+  test("yaml: custom tags that would build functions or classes are refused", () => {
+    const r = parseYaml("a: !!js/function 'function(){}'", "federation.yaml");
+    assert.equal(r.ok, false);
+  });
+});
+
+describe("config: loading from a directory", () => {
+  test("load: a missing federation.yaml says how to create one; a broken file is named and left untouched", async () => {
+    const d = await mkdtemp(join(tmpdir(), "vmsh-cfg-"));
+    try {
+      await assert.rejects(loadConfig(d, {}), (e: unknown) => e instanceof ConfigError && /federation\.yaml: not found in .* \(create it with `vmsh-federation init/.test(e.message));
+      const broken = "mesh: { node_id: did:vm:node:a\n";
+      await writeFile(join(d, "federation.yaml"), broken);
+      await assert.rejects(loadConfig(d, {}), (e: unknown) => e instanceof ConfigError && e.exitCode === 2 && /^federation\.yaml: not valid YAML/.test(e.message));
+      assert.equal(await readFile(join(d, "federation.yaml"), "utf8"), broken);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
+  test("load: the example configs in config/ are valid", async () => {
+    const { config, warnings } = await loadConfig(join(repoRoot, "config"), { EVM_RPC_1: "http://127.0.0.1:8545", EVM_RPC_8453: "http://127.0.0.1:8546" });
+    assert.deepEqual(warnings, []);
+    assert.equal(config.federation.mesh.nodeId, "did:vm:node:vm-spawn-a");
+    assert.deepEqual(config.federation.namespaces.get("dao:vaultmesh")!.peers, ["did:vm:node:vm-spawn-b", "did:vm:node:vm-spawn-c"]);
+  });
+});
