@@ -1,0 +1,129 @@
+/**
+ * A lowdb adapter for one JSON file that never leaves a half-written file behind
+ * (SPEC §9): write a temp file in the same directory, fsync it, rename it over
+ * the target, fsync the directory. Reading never repairs: a file that does not
+ * parse or fails its schema check is a StoreError naming the path, and stays as it is.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Adapter } from "lowdb";
+import { StoreError } from "../errors.js";
+
+/** Returns a description of what is wrong with `data`, or undefined when it is valid. */
+export type SchemaCheck = (data: unknown) => string | undefined;
+
+/**
+ * True for names this module gives its temp files: never data, safe to delete
+ * when no writer holds the store lock.
+ * @example isTempFile(".b.json.123.ab12.tmp") // true
+ */
+export function isTempFile(name: string): boolean {
+  return name.startsWith(".") && name.endsWith(".tmp");
+}
+
+/**
+ * fsyncs a directory so a rename or a new entry in it survives a power loss.
+ * @example await fsyncDir("/var/lib/vmsh/v1")
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates `dir` and any missing parents, fsyncing each parent whose entries changed.
+ * @example await ensureDir("/var/lib/vmsh/v1/namespaces/x6e73")
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  // Every directory from `first` down to `dir` is new: its parent gained an entry.
+  for (let d = dir; ; d = dirname(d)) {
+    await fsyncDir(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
+}
+
+/**
+ * Replaces `file` with `text` atomically and durably.
+ * @example await writeFileAtomic("/s/FORMAT", '{"version":1}\n')
+ */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const dir = dirname(file);
+  const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const handle = await open(temp, "wx", 0o644);
+  try {
+    try {
+      await handle.writeFile(text, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw new StoreError("STATE_WRITE_FAILED", `cannot write ${file}: ${(err as Error).message}`, { path: file, cause: err });
+  }
+  await fsyncDir(dir);
+}
+
+/**
+ * Reads and validates one JSON file: `null` when it does not exist.
+ * @example const data = await readJsonFile("/s/FORMAT", checkFormat)
+ */
+export async function readJsonFile<T>(file: string, check: SchemaCheck): Promise<T | null> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new StoreError("STATE_UNREADABLE", `cannot read ${file}: ${(err as Error).message}`, { path: file, cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new StoreError("STATE_CORRUPT", `${file} is not valid JSON (${(err as Error).message}); it was left untouched`, { path: file, cause: err });
+  }
+  const problem = check(data);
+  if (problem !== undefined) {
+    throw new StoreError("STATE_CORRUPT", `${file} fails its schema check: ${problem}; it was left untouched`, { path: file });
+  }
+  return data as T;
+}
+
+/**
+ * lowdb `Adapter` over one JSON file with atomic, fsynced writes and schema-checked reads.
+ * @example
+ * const db = new Low(new AtomicJsonFile<Doc>(path, checkDoc), null);
+ * await db.read();
+ */
+export class AtomicJsonFile<T> implements Adapter<T> {
+  readonly path: string;
+  readonly #check: SchemaCheck;
+  readonly #readOnly: boolean;
+
+  constructor(path: string, check: SchemaCheck, options: { readOnly?: boolean } = {}) {
+    this.path = path;
+    this.#check = check;
+    this.#readOnly = options.readOnly ?? false;
+  }
+
+  read(): Promise<T | null> {
+    return readJsonFile<T>(this.path, this.#check);
+  }
+
+  async write(data: T): Promise<void> {
+    if (this.#readOnly) throw new StoreError("STATE_READ_ONLY", `store opened read-only; refusing to write ${this.path}`, { path: this.path });
+    // Refuse to persist what could not be read back: a bug here must not create a corrupt file.
+    const problem = this.#check(data);
+    if (problem !== undefined) throw new StoreError("STATE_INVALID_WRITE", `refusing to write ${this.path}: ${problem}`, { path: this.path });
+    await ensureDir(dirname(this.path));
+    await writeFileAtomic(this.path, `${JSON.stringify(data)}\n`);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The node's state store (SPEC §9, docs/STATE.md): what the import pipeline,
+ * the daemon and the CLI use to keep batches, receipts, anchors and small documents.
+ */
+export { openStore, Store, type Equivocation, type OpenStoreOptions } from "./store.js";
+export { checkIntegrity, type IntegrityReport } from "./integrity.js";
+export { encodeName, FORMAT_VERSION } from "./layout.js";
+export type { AnchorRecord, BatchInput, BatchSummary, OutcomeCounts, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";

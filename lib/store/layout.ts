@@ -1,0 +1,93 @@
+/**
+ * Where each piece of state lives under `stateDir` (docs/STATE.md). Namespaces,
+ * batch ids and roots come from peers, so they never become path components as
+ * they are: each is encoded into a lowercase file name that cannot traverse,
+ * cannot collide by case, and stays under 200 bytes. The original string is
+ * always stored inside the file too, and checked on read.
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+
+/** Names up to this many UTF-8 bytes are hex-encoded (reversible); longer ones are hashed. */
+const MAX_HEX_BYTES = 96;
+
+/** Current on-disk layout version, the directory name under `stateDir` and the `FORMAT` version. */
+export const FORMAT_VERSION = 1;
+
+/**
+ * Encodes a peer-supplied name as a safe file name: `x` + hex of its UTF-8 bytes,
+ * or `h` + SHA-256 hex when longer than 96 bytes.
+ * @example encodeName("../etc") // "x2e2e2f657463"
+ */
+export function encodeName(name: string): string {
+  const bytes = Buffer.from(name, "utf8");
+  if (bytes.length <= MAX_HEX_BYTES) return `x${bytes.toString("hex")}`;
+  return `h${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/**
+ * True for a file name `encodeName` can produce; anything else in the tree is not data.
+ * @example isEncodedName("x6e73") // true
+ */
+export function isEncodedName(file: string): boolean {
+  return /^x(?:[0-9a-f]{2}){0,96}$/.test(file) || /^h[0-9a-f]{64}$/.test(file);
+}
+
+/** Paths of the state tree rooted at one `stateDir`. */
+export interface Layout {
+  root: string;
+  format: string;
+  lock: string;
+  data: string;
+  namespaces: string;
+  docs: string;
+}
+
+/**
+ * The fixed paths under `stateDir`.
+ * @example layout("/var/lib/vmsh").format // "/var/lib/vmsh/FORMAT"
+ */
+export function layout(stateDir: string): Layout {
+  const data = join(stateDir, `v${FORMAT_VERSION}`);
+  return {
+    root: stateDir,
+    format: join(stateDir, "FORMAT"),
+    lock: join(stateDir, "LOCK"),
+    data,
+    namespaces: join(data, "namespaces"),
+    docs: join(data, "docs"),
+  };
+}
+
+/**
+ * Directory of one namespace.
+ * @example namespaceDir(layout("/s"), "ns") // "/s/v1/namespaces/x6e73"
+ */
+export function namespaceDir(paths: Layout, namespace: string): string {
+  return join(paths.namespaces, encodeName(namespace));
+}
+
+/**
+ * The namespace's small metadata file holding its change counter.
+ * @example namespaceMetaPath(layout("/s"), "ns") // "/s/v1/namespaces/x6e73/meta.json"
+ */
+export function namespaceMetaPath(paths: Layout, namespace: string): string {
+  return join(namespaceDir(paths, namespace), "meta.json");
+}
+
+/**
+ * The file of one batch version: one directory per batchId, one file per batchRoot,
+ * so an equivocating second root never overwrites the first (SPEC §5).
+ * @example batchPath(layout("/s"), "ns", "b1", "sha256:00") // "/s/v1/namespaces/x6e73/batches/x6231/x…json"
+ */
+export function batchPath(paths: Layout, namespace: string, batchId: string, batchRoot: string): string {
+  return join(namespaceDir(paths, namespace), "batches", encodeName(batchId), `${encodeName(batchRoot)}.json`);
+}
+
+/**
+ * The file of one generic document (daemon outbox, last-sync times…).
+ * @example docPath(layout("/s"), "outbox") // "/s/v1/docs/x6f7574626f78.json"
+ */
+export function docPath(paths: Layout, name: string): string {
+  return join(paths.docs, `${encodeName(name)}.json`);
+}

@@ -1,0 +1,75 @@
+/**
+ * How a write combines with what a batch file already holds, so that re-putting
+ * the same data changes nothing: receipts are added by id (a stored receipt is
+ * never altered: its `ts` was fixed at first ingestion, SPEC §3), anchor records
+ * are replaced by `(chain, tx)` when their content differs, new ones appended.
+ * Inputs are plain JSON values (the store round-trips them), so deep equality
+ * is content equality. Pure: no file, no clock.
+ */
+import { isDeepStrictEqual } from "node:util";
+import type { Receipt } from "../receipt.js";
+import type { BatchFile } from "./schema.js";
+import type { AnchorRecord, BatchInput } from "./types.js";
+
+/** The merged file and what changed; `changed` false means nothing needs writing. */
+export interface MergeResult {
+  file: BatchFile;
+  changed: boolean;
+  receiptsAdded: number;
+  anchorsChanged: number;
+}
+
+const anchorKey = (a: AnchorRecord): string => `${a.chain}\u0000${a.tx}`;
+
+/**
+ * Merges incoming anchor records into stored ones.
+ * @example mergeAnchors([], [record]) // { anchors: [record], changed: 1 }
+ */
+export function mergeAnchors(stored: readonly AnchorRecord[], incoming: readonly AnchorRecord[]): { anchors: AnchorRecord[]; changed: number } {
+  const anchors = [...stored];
+  const at = new Map(anchors.map((a, i) => [anchorKey(a), i] as const));
+  let changed = 0;
+  for (const a of incoming) {
+    const i = at.get(anchorKey(a));
+    if (i === undefined) {
+      at.set(anchorKey(a), anchors.length);
+      anchors.push(a);
+      changed++;
+    } else if (!isDeepStrictEqual(anchors[i], a)) {
+      anchors[i] = a;
+      changed++;
+    }
+  }
+  return { anchors, changed };
+}
+
+/**
+ * Merges a `putBatch` argument into the stored file of the same namespace + batchId + batchRoot (or none).
+ * @example mergeBatch(null, input).changed // true
+ */
+export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeResult {
+  const base: BatchFile = stored ?? {
+    kind: "batch",
+    namespace: input.namespace,
+    batchId: input.batchId,
+    batchRoot: input.batchRoot,
+    createdAt: input.createdAt,
+    receipts: [],
+    anchors: [],
+  };
+  const have = new Set(base.receipts.map((r) => r.id));
+  const added: Receipt[] = [];
+  for (const r of input.receipts) {
+    if (have.has(r.id)) continue;
+    have.add(r.id);
+    added.push(r);
+  }
+  const { anchors, changed: anchorsChanged } = mergeAnchors(base.anchors, input.anchors);
+  const changed = stored === null || added.length > 0 || anchorsChanged > 0;
+  return {
+    file: changed ? { ...base, receipts: added.length === 0 ? base.receipts : [...base.receipts, ...added], anchors } : base,
+    changed,
+    receiptsAdded: added.length,
+    anchorsChanged,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Walks the state tree (docs/STATE.md) and lists what is there, sorted:
+ * namespace directories, batch files with a cheap identity (inode, size, mtime)
+ * used to notice files another process replaced, leftover temp files, and
+ * anything else, which is never taken for data.
+ */
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { StoreError } from "../errors.js";
+import { isTempFile } from "./atomic-file.js";
+import { isEncodedName } from "./layout.js";
+
+/** A data file and its identity: a rename-replaced file always gets a new one. */
+export interface ScannedFile {
+  path: string;
+  identity: string;
+}
+
+/** What one directory level holds. */
+export interface DirListing {
+  /** Entries whose names `encodeName` can produce (directories or `<encoded>.json` files). */
+  names: string[];
+  /** Leftover `.…tmp` files from a writer that died. */
+  temp: string[];
+  /** Anything else: reported by `checkIntegrity`, ignored by the store. */
+  unexpected: string[];
+}
+
+/**
+ * Lists `dir`, splitting encoded entries (directories if `want` is "dir", else `.json` files) from temp and stray files.
+ * A missing directory lists as empty.
+ * @example await listDir("/s/v1/namespaces", "dir") // { names: ["x6e73"], temp: [], unexpected: [] }
+ */
+export async function listDir(dir: string, want: "dir" | "json", extra: readonly string[] = []): Promise<DirListing> {
+  const out: DirListing = { names: [], temp: [], unexpected: [] };
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return out;
+    throw new StoreError("STATE_UNREADABLE", `cannot list ${dir}: ${(err as Error).message}`, { path: dir, cause: err });
+  }
+  for (const e of entries) {
+    const full = join(dir, e.name);
+    if (e.isFile() && isTempFile(e.name)) out.temp.push(full);
+    else if (extra.includes(e.name)) continue;
+    else if (want === "dir" && e.isDirectory() && isEncodedName(e.name)) out.names.push(e.name);
+    else if (want === "json" && e.isFile() && e.name.endsWith(".json") && isEncodedName(e.name.slice(0, -5))) out.names.push(e.name);
+    else out.unexpected.push(full);
+  }
+  out.names.sort();
+  return out;
+}
+
+/**
+ * The identity of a file as `ino:size:mtimeMs`, or undefined when it is gone.
+ * @example await fileIdentity("/s/FORMAT") // "1234:41:1732470000000"
+ */
+export async function fileIdentity(path: string): Promise<string | undefined> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new StoreError("STATE_UNREADABLE", `cannot stat ${path}: ${(err as Error).message}`, { path, cause: err });
+  }
+}
+
+/** Everything found under one namespace directory. */
+export interface NamespaceListing {
+  batchFiles: ScannedFile[];
+  temp: string[];
+  unexpected: string[];
+}
+
+/**
+ * Lists the batch files of one namespace directory (`batches/<batchId>/<batchRoot>.json`).
+ * @example const { batchFiles } = await listNamespace("/s/v1/namespaces/x6e73")
+ */
+export async function listNamespace(nsDir: string): Promise<NamespaceListing> {
+  const top = await listDir(nsDir, "json", ["batches"]);
+  const out: NamespaceListing = { batchFiles: [], temp: [...top.temp], unexpected: top.unexpected };
+  // meta.json is the only file expected beside batches/; isEncodedName rejects "meta", so it lands in unexpected.
+  out.unexpected = out.unexpected.filter((p) => p !== join(nsDir, "meta.json"));
+  const batchesDir = join(nsDir, "batches");
+  const ids = await listDir(batchesDir, "dir");
+  out.temp.push(...ids.temp);
+  out.unexpected.push(...ids.unexpected);
+  for (const id of ids.names) {
+    const roots = await listDir(join(batchesDir, id), "json");
+    out.temp.push(...roots.temp);
+    out.unexpected.push(...roots.unexpected);
+    for (const name of roots.names) {
+      const path = join(batchesDir, id, name);
+      const identity = await fileIdentity(path);
+      if (identity !== undefined) out.batchFiles.push({ path, identity });
+    }
+  }
+  return out;
+}

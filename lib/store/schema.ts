@@ -1,0 +1,150 @@
+/**
+ * The JSON documents the store writes, and the checks every one of them passes
+ * on read and before write. A failed check names the first bad field, so the
+ * StoreError built from it tells a person where to look.
+ */
+import type { Receipt } from "../receipt.js";
+import { TREE_KINDS } from "../receipt.js";
+import type { AnchorRecord } from "./types.js";
+
+export const FORMAT_NAME = "vmsh-federation-state";
+
+/** `stateDir/FORMAT`. */
+export interface FormatFile {
+  format: typeof FORMAT_NAME;
+  version: number;
+}
+
+/** `namespaces/<ns>/meta.json`: bumped on every write to the namespace so other processes notice. */
+export interface NamespaceMetaFile {
+  kind: "namespace";
+  namespace: string;
+  rev: number;
+}
+
+/** `namespaces/<ns>/batches/<batchId>/<batchRoot>.json`. */
+export interface BatchFile {
+  kind: "batch";
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  createdAt: number;
+  receipts: Receipt[];
+  anchors: AnchorRecord[];
+}
+
+/** `docs/<name>.json`. */
+export interface DocFile {
+  kind: "doc";
+  name: string;
+  value: unknown;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const OUTCOMES = new Set(["verified", "pending", "rejected"]);
+
+/**
+ * Checks `stateDir/FORMAT`.
+ * @example checkFormatFile({ format: "vmsh-federation-state", version: 1 }) // undefined
+ */
+export function checkFormatFile(data: unknown): string | undefined {
+  if (!isObj(data) || data["format"] !== FORMAT_NAME) return `"format" must be "${FORMAT_NAME}"`;
+  if (!Number.isSafeInteger(data["version"]) || (data["version"] as number) < 1) return `"version" must be a positive integer`;
+  return undefined;
+}
+
+/**
+ * Checks a namespace's meta.json.
+ * @example checkNamespaceMeta({ kind: "namespace", namespace: "ns", rev: 3 }) // undefined
+ */
+export function checkNamespaceMeta(data: unknown): string | undefined {
+  if (!isObj(data) || data["kind"] !== "namespace") return `"kind" must be "namespace"`;
+  if (!isStr(data["namespace"])) return `"namespace" must be a non-empty string`;
+  if (!isCount(data["rev"])) return `"rev" must be a non-negative integer`;
+  return undefined;
+}
+
+/**
+ * Checks a doc file.
+ * @example checkDocFile({ kind: "doc", name: "outbox", value: [] }) // undefined
+ */
+export function checkDocFile(data: unknown): string | undefined {
+  if (!isObj(data) || data["kind"] !== "doc") return `"kind" must be "doc"`;
+  if (!isStr(data["name"])) return `"name" must be a non-empty string`;
+  if (!("value" in data)) return `"value" is missing`;
+  return undefined;
+}
+
+/**
+ * Checks one receipt against the batch it is filed under.
+ * @example checkReceipt(receipt, batch, "receipts[0]") // undefined when it belongs there
+ */
+export function checkReceipt(r: unknown, batch: Pick<BatchFile, "namespace" | "batchId" | "batchRoot" | "createdAt">, at: string): string | undefined {
+  if (!isObj(r)) return `${at} must be an object`;
+  for (const key of ["id", "eventHash"] as const) if (!isStr(r[key])) return `${at}.${key} must be a non-empty string`;
+  for (const key of ["namespace", "batchId", "batchRoot"] as const) {
+    if (r[key] !== batch[key]) return `${at}.${key} must equal the batch's ${key}`;
+  }
+  // SPEC §3: a receipt's ts is its batch's sealing time, so (ts, id) orders it identically on every node.
+  if (r["ts"] !== batch.createdAt) return `${at}.ts must equal the batch's createdAt`;
+  const p = r["proof"];
+  if (!isObj(p)) return `${at}.proof must be an object`;
+  if (!TREE_KINDS.includes(p["tree"] as never)) return `${at}.proof.tree must be one of ${TREE_KINDS.join(", ")}`;
+  if (!isCount(p["index"]) || !isCount(p["size"])) return `${at}.proof.index and .size must be non-negative integers`;
+  if (!Array.isArray(p["path"]) || !p["path"].every(isStr)) return `${at}.proof.path must be an array of strings`;
+  return undefined;
+}
+
+/**
+ * Checks one anchor record against the batch it is filed under.
+ * @example checkAnchorRecord(anchor, batch, "anchors[0]") // undefined when valid
+ */
+export function checkAnchorRecord(a: unknown, batch: Pick<BatchFile, "batchId" | "batchRoot">, at: string): string | undefined {
+  if (!isObj(a)) return `${at} must be an object`;
+  for (const key of ["batchId", "batchRoot"] as const) {
+    if (a[key] !== batch[key]) return `${at}.${key} must equal the batch's ${key}`;
+  }
+  for (const key of ["chain", "tx"] as const) if (!isStr(a[key])) return `${at}.${key} must be a non-empty string`;
+  if (!isCount(a["block"])) return `${at}.block must be a non-negative integer`;
+  if (!isTime(a["ts"])) return `${at}.ts must be a number`;
+  if (!OUTCOMES.has(a["outcome"] as string)) return `${at}.outcome must be verified, pending or rejected`;
+  for (const key of ["contract", "sig", "memo", "reason", "superseded_by"] as const) {
+    if (a[key] !== undefined && typeof a[key] !== "string") return `${at}.${key} must be a string when present`;
+  }
+  if (a["evidence"] !== undefined && !isObj(a["evidence"])) return `${at}.evidence must be an object when present`;
+  return undefined;
+}
+
+/**
+ * Checks the batch fields shared by a batch file and a `putBatch` argument.
+ * @example checkBatchFields({ namespace: "ns", batchId: "b", batchRoot: "sha256:…", createdAt: 1, receipts: [], anchors: [] }) // undefined
+ */
+export function checkBatchFields(b: Obj): string | undefined {
+  for (const key of ["namespace", "batchId", "batchRoot"] as const) if (!isStr(b[key])) return `"${key}" must be a non-empty string`;
+  if (!isTime(b["createdAt"])) return `"createdAt" must be a number`;
+  if (!Array.isArray(b["receipts"])) return `"receipts" must be an array`;
+  if (!Array.isArray(b["anchors"])) return `"anchors" must be an array`;
+  const batch = b as unknown as BatchFile;
+  for (let i = 0; i < batch.receipts.length; i++) {
+    const problem = checkReceipt(batch.receipts[i], batch, `receipts[${i}]`);
+    if (problem !== undefined) return problem;
+  }
+  for (let i = 0; i < batch.anchors.length; i++) {
+    const problem = checkAnchorRecord(batch.anchors[i], batch, `anchors[${i}]`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a batch file.
+ * @example checkBatchFile(JSON.parse(text)) // undefined when valid
+ */
+export function checkBatchFile(data: unknown): string | undefined {
+  if (!isObj(data) || data["kind"] !== "batch") return `"kind" must be "batch"`;
+  return checkBatchFields(data);
+}

@@ -1,0 +1,533 @@
+/**
+ * The node's state store (SPEC §9, docs/STATE.md): one lowdb JSON file per batch
+ * version under `stateDir/v1/namespaces/<ns>/batches/<batchId>/<batchRoot>.json`,
+ * a small meta.json per namespace carrying a change counter, one file per generic
+ * document. An index of receipt keys is built at open; receipt bodies are read
+ * from their batch file on demand. Writes run under the inter-process lock and
+ * re-read what they modify, so a daemon and a CLI command never lose each other's updates.
+ */
+import { unlink } from "node:fs/promises";
+import { resolve } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { Low } from "lowdb";
+import { ArgumentError, StoreError } from "../errors.js";
+import type { Receipt } from "../receipt.js";
+import { AtomicJsonFile, ensureDir, readJsonFile, writeFileAtomic, type SchemaCheck } from "./atomic-file.js";
+import { BatchCache, type CachedBatch } from "./batch-cache.js";
+import { batchPath, docPath, encodeName, FORMAT_VERSION, layout, namespaceMetaPath, type Layout } from "./layout.js";
+import { mergeAnchors, mergeBatch } from "./merge.js";
+import { NamespaceState, type BatchEntry } from "./namespace-state.js";
+import type { IndexedReceipt } from "./receipt-index.js";
+import { fileIdentity, listDir, listNamespace } from "./scan.js";
+import * as schema from "./schema.js";
+import type { AnchorRecord, BatchInput, BatchSummary, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";
+import { WriteGate } from "./write-gate.js";
+
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /** Never create, lock, clean or write anything; writes throw STATE_READ_ONLY. */
+  readOnly?: boolean;
+  /** How long a write waits for another process's lock before STATE_LOCKED (default 30 s). */
+  lockTimeoutMs?: number;
+  /** Parsed batch files kept in memory for receipt bodies (default 16). */
+  cachedBatches?: number;
+}
+
+/** A namespace + batchId stored with several roots (SPEC §5 equivocation). */
+export interface Equivocation {
+  namespace: string;
+  batchId: string;
+  batchRoots: string[];
+}
+
+const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+function jsonDb<T>(path: string, check: SchemaCheck, readOnly: boolean): Low<T | null> {
+  return new Low<T | null>(new AtomicJsonFile<T | null>(path, check, { readOnly }), null);
+}
+
+/** The state store of one node. Obtain it with `openStore`. */
+export class Store {
+  readonly stateDir: string;
+  readonly readOnly: boolean;
+  readonly #paths: Layout;
+  readonly #gate: WriteGate;
+  readonly #cache: BatchCache;
+  readonly #byName = new Map<string, NamespaceState>();
+  readonly #listeners = new Set<ReceiptsAddedListener>();
+  #closed = false;
+
+  /** Use `openStore`. */
+  constructor(stateDir: string, options: OpenStoreOptions) {
+    this.stateDir = stateDir;
+    this.readOnly = options.readOnly ?? false;
+    this.#paths = layout(stateDir);
+    this.#gate = new WriteGate(this.#paths.lock, options.lockTimeoutMs ?? 30_000);
+    this.#cache = new BatchCache(options.cachedBatches ?? 16);
+  }
+
+  /** Checks FORMAT (creating it in a new directory), builds the index, removes a dead writer's temp files. */
+  async init(): Promise<void> {
+    const format = await this.#readFormat();
+    if (format === null) {
+      if (await listDir(this.#paths.data, "dir").then((l) => l.names.length + l.unexpected.length > 0)) {
+        throw new StoreError("STATE_CORRUPT", `${this.#paths.format} is missing but ${this.#paths.data} holds data; restore FORMAT or move the data away`, { path: this.#paths.format });
+      }
+      if (!this.readOnly) {
+        await ensureDir(this.stateDir);
+        await this.#gate.run(async () => {
+          if ((await this.#readFormat()) !== null) return;
+          const file: schema.FormatFile = { format: schema.FORMAT_NAME, version: FORMAT_VERSION };
+          await writeFileAtomic(this.#paths.format, `${JSON.stringify(file)}\n`);
+        });
+      }
+    }
+    const temp = await this.#scan();
+    if (!this.readOnly && temp.length > 0) {
+      // Every writer holds the lock while its temp file exists, so under the lock all of them are orphans.
+      await this.#gate.run(async () => {
+        for (const path of temp) await unlink(path).catch(() => undefined);
+      });
+    }
+  }
+
+  async #readFormat(): Promise<schema.FormatFile | null> {
+    const file = await readJsonFile<schema.FormatFile>(this.#paths.format, schema.checkFormatFile);
+    if (file !== null && file.version > FORMAT_VERSION) {
+      throw new StoreError("STATE_FORMAT_UNSUPPORTED", `${this.#paths.format} says format version ${file.version}; this build reads version ${FORMAT_VERSION}: upgrade vmsh-federation to open it`, { path: this.#paths.format });
+    }
+    return file;
+  }
+
+  /** Scans every namespace; returns leftover temp files found anywhere. */
+  async #scan(): Promise<string[]> {
+    const temp: string[] = [];
+    for (const dir of [this.stateDir, this.#paths.data, this.#paths.docs]) temp.push(...(await listDir(dir, "json")).temp);
+    const namespaces = await listDir(this.#paths.namespaces, "dir");
+    temp.push(...namespaces.temp);
+    for (const encoded of namespaces.names) temp.push(...(await this.#scanNamespace(encoded)));
+    return temp;
+  }
+
+  /**
+   * (Re)indexes one namespace directory: the meta.json counter is read before the
+   * files, so a write landing during the scan shows up as a newer counter next time.
+   */
+  async #scanNamespace(encoded: string): Promise<string[]> {
+    const dir = `${this.#paths.namespaces}/${encoded}`;
+    const meta = await readJsonFile<schema.NamespaceMetaFile>(`${dir}/meta.json`, schema.checkNamespaceMeta);
+    if (meta !== null && encodeName(meta.namespace) !== encoded) {
+      throw new StoreError("STATE_CORRUPT", `${dir}/meta.json names namespace ${JSON.stringify(meta.namespace)}, which is not filed here`, { path: `${dir}/meta.json` });
+    }
+    const listing = await listNamespace(dir);
+    let state = meta === null ? undefined : this.#byName.get(meta.namespace);
+    for (const { path, identity } of listing.batchFiles) {
+      if (state?.batchesByPath.get(path)?.identity === identity) continue;
+      const file = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
+      if (file === null) continue;
+      if (batchPath(this.#paths, file.namespace, file.batchId, file.batchRoot) !== path) {
+        throw new StoreError("STATE_CORRUPT", `${path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path });
+      }
+      state ??= this.#state(file.namespace);
+      this.#cache.delete(path);
+      this.#emit(file.namespace, state.apply(path, identity, file));
+    }
+    if (state !== undefined) state.rev = meta?.rev ?? 0;
+    return listing.temp;
+  }
+
+  #state(namespace: string): NamespaceState {
+    let state = this.#byName.get(namespace);
+    if (state === undefined) {
+      state = new NamespaceState(namespace);
+      this.#byName.set(namespace, state);
+    }
+    return state;
+  }
+
+  #emit(namespace: string, added: readonly IndexedReceipt<BatchEntry>[]): void {
+    if (added.length === 0) return;
+    for (const listener of this.#listeners) listener(namespace, added);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreError("STATE_CLOSED", `store ${this.stateDir} is closed`);
+  }
+
+  #write<T>(fn: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    if (this.readOnly) return Promise.reject(new StoreError("STATE_READ_ONLY", `store ${this.stateDir} was opened read-only`));
+    return this.#gate.run(fn);
+  }
+
+  /** Under the lock: catches up with another process's writes to `namespace`. */
+  async #sync(namespace: string): Promise<NamespaceState> {
+    const meta = await readJsonFile<schema.NamespaceMetaFile>(namespaceMetaPath(this.#paths, namespace), schema.checkNamespaceMeta);
+    const state = this.#byName.get(namespace);
+    if (state === undefined || state.rev !== (meta?.rev ?? 0)) await this.#scanNamespace(encodeName(namespace));
+    return this.#state(namespace);
+  }
+
+  /** Under the lock: writes batch files, then bumps the namespace's change counter, then indexes them. */
+  async #commit(state: NamespaceState, files: readonly schema.BatchFile[]): Promise<void> {
+    const paths = files.map((f) => batchPath(this.#paths, f.namespace, f.batchId, f.batchRoot));
+    for (let i = 0; i < files.length; i++) {
+      const db = jsonDb<schema.BatchFile>(paths[i]!, schema.checkBatchFile, false);
+      db.data = files[i]!;
+      await db.write();
+    }
+    const metaDb = jsonDb<schema.NamespaceMetaFile>(namespaceMetaPath(this.#paths, state.namespace), schema.checkNamespaceMeta, false);
+    await metaDb.read();
+    const rev = (metaDb.data?.rev ?? 0) + 1;
+    metaDb.data = { kind: "namespace", namespace: state.namespace, rev };
+    await metaDb.write();
+    state.rev = rev;
+    for (let i = 0; i < files.length; i++) {
+      const identity = (await fileIdentity(paths[i]!)) ?? "";
+      this.#cache.set(paths[i]!, files[i]!);
+      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!));
+    }
+  }
+
+  /**
+   * Stores a batch version (namespace + batchId + batchRoot) with its receipts and anchors.
+   * Idempotent: receipts already stored are kept as they are, anchor records are replaced by
+   * `(chain, tx)` when they differ, and if nothing changed no file is written. A second
+   * batchRoot for the same batchId is stored beside the first (equivocation, SPEC §5).
+   * @example
+   * const r = await store.putBatch({ namespace: "ns", batchId: "b1", batchRoot, createdAt, receipts, anchors: [] });
+   * r.written // false when re-putting the same data
+   */
+  async putBatch(batch: BatchInput): Promise<PutResult> {
+    if (typeof batch !== "object" || batch === null) throw new ArgumentError("batch", "must be an object");
+    const input = plain(batch);
+    const problem = schema.checkBatchFields(input as unknown as Record<string, unknown>);
+    if (problem !== undefined) throw new ArgumentError("batch", problem);
+    return this.#write(async () => {
+      const state = await this.#sync(input.namespace);
+      const path = batchPath(this.#paths, input.namespace, input.batchId, input.batchRoot);
+      const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
+      if (stored !== null && stored.createdAt !== input.createdAt) {
+        throw new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (SPEC §3)`);
+      }
+      const merged = mergeBatch(stored, input);
+      if (merged.changed) await this.#commit(state, [merged.file]);
+      return {
+        written: merged.changed,
+        created: stored === null,
+        receiptsAdded: merged.receiptsAdded,
+        anchorsChanged: merged.anchorsChanged,
+        equivocal: (state.batchesById.get(input.batchId)?.length ?? 0) > 1,
+      };
+    });
+  }
+
+  /**
+   * Records anchors (with outcomes) of stored batch versions of `batchId`: each goes to the
+   * version named by its `batchRoot`, replacing the record with the same `(chain, tx)`.
+   * Throws StoreError BATCH_NOT_FOUND, writing nothing, when a version is not stored.
+   * @example await store.putAnchors("ns", "b1", [{ ...anchor, outcome: "verified", evidence }])
+   */
+  async putAnchors(namespace: string, batchId: string, anchors: readonly AnchorRecord[]): Promise<PutResult> {
+    requireName("namespace", namespace);
+    requireName("batchId", batchId);
+    if (!Array.isArray(anchors)) throw new ArgumentError("anchors", "must be an array");
+    const records = plain(anchors) as AnchorRecord[];
+    records.forEach((a, i) => {
+      const problem = schema.checkAnchorRecord(a, { batchId, batchRoot: (a as { batchRoot?: string }).batchRoot ?? "" }, `anchors[${i}]`);
+      if (problem !== undefined || typeof a.batchRoot !== "string" || a.batchRoot === "") throw new ArgumentError("anchors", problem ?? `anchors[${i}].batchRoot must be a non-empty string`);
+    });
+    return this.#write(async () => {
+      const state = await this.#sync(namespace);
+      const roots = [...new Set(records.map((a) => a.batchRoot))];
+      const changed: schema.BatchFile[] = [];
+      let anchorsChanged = 0;
+      for (const root of roots) {
+        const path = batchPath(this.#paths, namespace, batchId, root);
+        const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
+        if (stored === null) throw new StoreError("BATCH_NOT_FOUND", `batch ${JSON.stringify(batchId)} with root ${root} of namespace ${JSON.stringify(namespace)} is not stored; put the batch first`, { path });
+        const m = mergeAnchors(stored.anchors, records.filter((a) => a.batchRoot === root));
+        anchorsChanged += m.changed;
+        if (m.changed > 0) changed.push({ ...stored, anchors: m.anchors });
+      }
+      if (changed.length > 0) await this.#commit(state, changed);
+      return { written: changed.length > 0, created: false, receiptsAdded: 0, anchorsChanged, equivocal: (state.batchesById.get(batchId)?.length ?? 0) > 1 };
+    });
+  }
+
+  /**
+   * One stored batch version read from its file, or undefined.
+   * @example const b = await store.getBatch("ns", "b1", "sha256:…")
+   */
+  async getBatch(namespace: string, batchId: string, batchRoot: string): Promise<StoredBatch | undefined> {
+    this.#assertOpen();
+    requireName("namespace", namespace);
+    requireName("batchId", batchId);
+    requireName("batchRoot", batchRoot);
+    const file = await this.#load(batchPath(this.#paths, namespace, batchId, batchRoot), true);
+    return file === undefined ? undefined : toStored(file.file);
+  }
+
+  /**
+   * Every stored version of a batchId (more than one means equivocation), ordered by batchRoot.
+   * @example (await store.getBatchVersions("ns", "b1")).length // 2 after an equivocation
+   */
+  async getBatchVersions(namespace: string, batchId: string): Promise<StoredBatch[]> {
+    this.#assertOpen();
+    const versions = [...(this.#byName.get(namespace)?.batchesById.get(batchId) ?? [])].sort((a, b) => (a.batchRoot < b.batchRoot ? -1 : 1));
+    const out: StoredBatch[] = [];
+    for (const v of versions) {
+      const file = await this.#load(v.path, true);
+      if (file !== undefined) out.push(toStored(file.file));
+    }
+    return out;
+  }
+
+  /**
+   * The anchor records of every stored version of a batchId, read from disk.
+   * @example (await store.anchors("ns", "b1")).filter((a) => a.outcome === "verified")
+   */
+  async anchors(namespace: string, batchId: string): Promise<AnchorRecord[]> {
+    return (await this.getBatchVersions(namespace, batchId)).flatMap((b) => b.anchors);
+  }
+
+  /**
+   * Summaries of a namespace's batch versions from the index, by createdAt then batchId.
+   * @example store.listBatches("ns").filter((b) => b.outcomes.verified > 0)
+   */
+  listBatches(namespace: string): BatchSummary[] {
+    this.#assertOpen();
+    return this.#byName.get(namespace)?.summaries() ?? [];
+  }
+
+  /**
+   * Namespaces holding at least one batch, sorted.
+   * @example store.namespaces() // ["acme/audit"]
+   */
+  namespaces(): string[] {
+    this.#assertOpen();
+    return [...this.#byName.values()].filter((s) => s.batchesByPath.size > 0).map((s) => s.namespace).sort();
+  }
+
+  /**
+   * Batch ids stored with more than one root.
+   * @example store.equivocations() // [{ namespace: "ns", batchId: "b1", batchRoots: ["sha256:aa…", "sha256:bb…"] }]
+   */
+  equivocations(): Equivocation[] {
+    this.#assertOpen();
+    const out: Equivocation[] = [];
+    for (const ns of this.namespaces()) {
+      for (const [batchId, versions] of this.#byName.get(ns)!.batchesById) {
+        if (versions.length > 1) out.push({ namespace: ns, batchId, batchRoots: versions.map((v) => v.batchRoot).sort() });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Totals from the index.
+   * @example store.counts().anchors.pending
+   */
+  counts(): StoreCounts {
+    this.#assertOpen();
+    const c: StoreCounts = { namespaces: 0, batches: 0, receipts: 0, anchors: { verified: 0, pending: 0, rejected: 0 }, equivocations: 0 };
+    for (const s of this.#byName.values()) {
+      if (s.batchesByPath.size === 0) continue;
+      c.namespaces++;
+      c.batches += s.batchesByPath.size;
+      c.receipts += s.receipts.size;
+      c.equivocations += s.equivocations();
+      for (const b of s.batchesByPath.values()) {
+        c.anchors.verified += b.outcomes.verified;
+        c.anchors.pending += b.outcomes.pending;
+        c.anchors.rejected += b.outcomes.rejected;
+      }
+    }
+    return c;
+  }
+
+  /**
+   * A namespace's receipt keys in `(ts, id)` order, for range fingerprints (SPEC §6).
+   * The array is replaced (not mutated in place) when receipts are added out of order; hold it only briefly.
+   * @example const keys = store.receiptKeys("ns"); keys[0] // { ts: 1732000000, id: "sha256:…" }
+   */
+  receiptKeys(namespace: string): readonly ReceiptKey[] {
+    this.#assertOpen();
+    return this.#byName.get(namespace)?.receipts.keys() ?? [];
+  }
+
+  /**
+   * Position of the first key ≥ `key` in `receiptKeys(namespace)`: where it is or would be inserted.
+   * @example store.receiptPosition("ns", { ts: 1732000000, id: "" }) // first receipt at or after that second
+   */
+  receiptPosition(namespace: string, key: ReceiptKey): number {
+    this.#assertOpen();
+    return this.#byName.get(namespace)?.receipts.lowerBound(key) ?? 0;
+  }
+
+  /**
+   * Number of distinct receipt ids in a namespace.
+   * @example store.receiptCount("ns") // 100000
+   */
+  receiptCount(namespace: string): number {
+    this.#assertOpen();
+    return this.#byName.get(namespace)?.receipts.size ?? 0;
+  }
+
+  /**
+   * A receipt by id, body read from its batch file.
+   * @example await store.getReceipt("ns", "sha256:…")
+   */
+  async getReceipt(namespace: string, id: string): Promise<Receipt | undefined> {
+    this.#assertOpen();
+    const key = this.#byName.get(namespace)?.receipts.get(id);
+    return key === undefined ? undefined : (await this.#bodies([key]))[0];
+  }
+
+  /**
+   * Receipts with `fromTs ≤ ts ≤ toTs`, in `(ts, id)` order.
+   * @example await store.receiptsInRange("ns", 1732000000, 1732003600)
+   */
+  async receiptsInRange(namespace: string, fromTs: number, toTs: number): Promise<Receipt[]> {
+    this.#assertOpen();
+    const index = this.#byName.get(namespace)?.receipts;
+    if (index === undefined) return [];
+    const [start, end] = index.tsRange(fromTs, toTs);
+    return this.#bodies(index.keys().slice(start, end));
+  }
+
+  /**
+   * Receipts at positions `[start, end)` of the `(ts, id)` order.
+   * @example await store.receiptsAt("ns", 0, 100)
+   */
+  async receiptsAt(namespace: string, start: number, end: number): Promise<Receipt[]> {
+    this.#assertOpen();
+    return this.#bodies((this.#byName.get(namespace)?.receipts.keys() ?? []).slice(Math.max(0, start), Math.max(0, end)));
+  }
+
+  async #load(path: string, fresh: boolean): Promise<CachedBatch | undefined> {
+    if (!fresh) {
+      const hit = this.#cache.get(path);
+      if (hit !== undefined) return hit;
+    }
+    const file = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
+    return file === null ? undefined : this.#cache.set(path, file);
+  }
+
+  async #bodies(keys: readonly IndexedReceipt<BatchEntry>[]): Promise<Receipt[]> {
+    const out: Receipt[] = [];
+    for (const key of keys) {
+      let r = (await this.#load(key.batch.path, false))?.byId.get(key.id);
+      // The cached copy may predate receipts another process added to the same batch.
+      r ??= (await this.#load(key.batch.path, true))?.byId.get(key.id);
+      if (r === undefined) throw new StoreError("STATE_CORRUPT", `${key.batch.path} no longer holds receipt ${key.id}`, { path: key.batch.path });
+      out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * Calls `listener` with the keys of receipts that enter the index; returns the unsubscribe function.
+   * @example const stop = store.onReceiptsAdded((ns, keys) => fingerprints.add(ns, keys));
+   */
+  onReceiptsAdded(listener: ReceiptsAddedListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Re-reads the namespaces another process changed since the last look (one small meta.json
+   * read per namespace when nothing changed). Writes do this for their namespace by themselves.
+   * @example setInterval(() => store.refresh(), 5000)
+   */
+  async refresh(): Promise<void> {
+    this.#assertOpen();
+    const dirs = await listDir(this.#paths.namespaces, "dir");
+    for (const encoded of dirs.names) {
+      const meta = await readJsonFile<schema.NamespaceMetaFile>(`${this.#paths.namespaces}/${encoded}/meta.json`, schema.checkNamespaceMeta);
+      const state = meta === null ? undefined : this.#byName.get(meta.namespace);
+      if (state === undefined || state.rev !== meta?.rev) await this.#scanNamespace(encoded);
+    }
+  }
+
+  /**
+   * A generic document (daemon outbox, last-sync times…), or undefined when none is stored.
+   * @example const outbox = await store.getDoc<Outbox>("outbox/peer-a")
+   */
+  async getDoc<T = unknown>(name: string): Promise<T | undefined> {
+    this.#assertOpen();
+    requireName("name", name);
+    const db = jsonDb<schema.DocFile>(docPath(this.#paths, name), schema.checkDocFile, true);
+    await db.read();
+    if (db.data === null) return undefined;
+    if (db.data.name !== name) throw new StoreError("STATE_CORRUPT", `${docPath(this.#paths, name)} holds document ${JSON.stringify(db.data.name)}, not ${JSON.stringify(name)}`, { path: docPath(this.#paths, name) });
+    return db.data.value as T;
+  }
+
+  /**
+   * Replaces a document (its own file, written atomically under the lock).
+   * @example await store.putDoc("last-sync", { "did:web:b.example": 1732000000 })
+   */
+  async putDoc(name: string, value: unknown): Promise<void> {
+    await this.updateDoc(name, () => value);
+  }
+
+  /**
+   * Read-modify-write of a document under the lock, so concurrent processes never lose an update.
+   * Writes nothing when `fn` returns an equal value. Returns the stored value.
+   * @example await store.updateDoc<number>("counter", (n) => (n ?? 0) + 1)
+   */
+  async updateDoc<T>(name: string, fn: (current: T | undefined) => T): Promise<T> {
+    requireName("name", name);
+    if (typeof fn !== "function") throw new ArgumentError("fn", "must be a function");
+    return this.#write(async () => {
+      const db = jsonDb<schema.DocFile>(docPath(this.#paths, name), schema.checkDocFile, false);
+      await db.read();
+      const current = db.data === null ? undefined : (db.data.value as T);
+      const next = fn(current === undefined ? undefined : plain(current));
+      if (next === undefined) throw new ArgumentError("value", "must be a JSON value, not undefined");
+      const value = plain(next);
+      if (db.data === null || !isDeepStrictEqual(current, value)) {
+        db.data = { kind: "doc", name, value };
+        await db.write();
+      }
+      return value;
+    });
+  }
+
+  /**
+   * Waits for writes in flight, then refuses further use.
+   * @example await store.close()
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#gate.idle();
+    this.#cache.clear();
+    this.#listeners.clear();
+  }
+}
+
+function requireName(parameter: string, value: unknown): asserts value is string {
+  if (typeof value !== "string" || value === "") throw new ArgumentError(parameter, "must be a non-empty string");
+}
+
+function toStored(file: schema.BatchFile): StoredBatch {
+  const { kind: _kind, ...batch } = file;
+  return batch;
+}
+
+/**
+ * Opens (creating if needed, unless read-only) the state store under `stateDir`.
+ * Throws StoreError STATE_FORMAT_UNSUPPORTED for a newer format and STATE_CORRUPT naming the
+ * first file that does not parse or fails its schema check; nothing is ever repaired.
+ * @example
+ * const store = await openStore("/var/lib/vmsh-federation");
+ * try { await store.putBatch(batch); } finally { await store.close(); }
+ */
+export async function openStore(stateDir: string, options: OpenStoreOptions = {}): Promise<Store> {
+  if (typeof stateDir !== "string" || stateDir === "") throw new ArgumentError("stateDir", "must be a non-empty path");
+  const store = new Store(resolve(stateDir), options);
+  await store.init();
+  return store;
+}

@@ -1,0 +1,82 @@
+/**
+ * Shapes the state store keeps and returns (SPEC §9). `AnchorRecord` is an anchor
+ * together with this node's verification outcome (SPEC §4) and the conflict
+ * resolution mark `superseded_by` (SPEC §5).
+ */
+import type { Anchor } from "../anchors/anchor.js";
+import type { Evidence, Outcome } from "../anchors/result.js";
+import type { Receipt } from "../receipt.js";
+
+/** An anchor as stored: the wire anchor plus what local re-verification concluded. */
+export type AnchorRecord = Anchor & {
+  outcome: Outcome;
+  reason?: string;
+  evidence?: Evidence;
+  /** `<chain>:<tx>`-style name of the winning anchor when this one lost (SPEC §5). */
+  superseded_by?: string;
+};
+
+/** One sealed batch as handed to `putBatch`: its receipts and its anchors with outcomes. */
+export interface BatchInput {
+  namespace: string;
+  batchId: string;
+  /** `sha256:<hex>`; two roots for one namespace + batchId are both kept (equivocation, SPEC §5). */
+  batchRoot: string;
+  /** Sealer `createdAt`, unix seconds: every receipt's `ts` (SPEC §3). */
+  createdAt: number;
+  receipts: Receipt[];
+  anchors: AnchorRecord[];
+}
+
+/** A batch as read back from the store. */
+export type StoredBatch = Readonly<BatchInput>;
+
+/** How many anchors have each outcome. */
+export interface OutcomeCounts {
+  verified: number;
+  pending: number;
+  rejected: number;
+}
+
+/** What the in-memory index knows about a batch without loading its file. */
+export interface BatchSummary {
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  createdAt: number;
+  receiptCount: number;
+  anchorCount: number;
+  outcomes: OutcomeCounts;
+  /** True when another batchRoot is stored for the same namespace + batchId. */
+  equivocal: boolean;
+}
+
+/** Totals over the whole store, for `status` and `/metrics`. */
+export interface StoreCounts {
+  namespaces: number;
+  batches: number;
+  receipts: number;
+  anchors: OutcomeCounts;
+  /** Number of namespace + batchId pairs stored with more than one batchRoot. */
+  equivocations: number;
+}
+
+/** What a write did; `written` is false when the data was already stored (idempotent re-put). */
+export interface PutResult {
+  written: boolean;
+  /** True when this namespace + batchId + batchRoot was not stored before. */
+  created: boolean;
+  receiptsAdded: number;
+  anchorsChanged: number;
+  /** True when the batchId is now stored with more than one batchRoot. */
+  equivocal: boolean;
+}
+
+/** A receipt's place in the `(ts, id)` order anti-entropy works on (SPEC §6). */
+export interface ReceiptKey {
+  readonly ts: number;
+  readonly id: string;
+}
+
+/** Called after receipts entered the index (by this process or, after `refresh`, by another). */
+export type ReceiptsAddedListener = (namespace: string, keys: readonly ReceiptKey[]) => void;

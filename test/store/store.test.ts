@@ -1,0 +1,202 @@
+/**
+ * Behaviour of the state store through its public API (SPEC §9, docs/STATE.md).
+ */
+import assert from "node:assert/strict";
+import { readFileSync, statSync } from "node:fs";
+import { after, describe, test } from "node:test";
+import { ArgumentError, StoreError } from "../../lib/errors.js";
+import { batchPath, layout } from "../../lib/store/layout.js";
+import { openStore, type ReceiptKey } from "../../lib/store/index.js";
+import { fixturePath } from "../support/repo-root.js";
+import { sampleBatch } from "./sample.js";
+import { tempDir } from "./tree.js";
+
+const NS = "acme/audit";
+const dirs: Array<() => void> = [];
+after(() => dirs.forEach((cleanup) => cleanup()));
+function fresh(): string {
+  const t = tempDir();
+  dirs.push(t.cleanup);
+  return t.dir;
+}
+
+describe("store: batches", () => {
+  test("putBatch: stores a batch and reads back its receipts, anchors and summary", async () => {
+    const dir = fresh();
+    const store = await openStore(dir);
+    const batch = sampleBatch({ batchId: "b1", size: 5, anchors: [{}, { chain: "btc:mainnet", outcome: "verified", reason: undefined, evidence: { blockHash: "00ab", confirmations: 6 } }] });
+    const r = await store.putBatch(batch);
+    assert.deepEqual(r, { written: true, created: true, receiptsAdded: 5, anchorsChanged: 2, equivocal: false });
+    const stored = await store.getBatch(NS, "b1", batch.batchRoot);
+    assert.deepEqual(stored, JSON.parse(JSON.stringify(batch)));
+    assert.deepEqual(await store.getReceipt(NS, batch.receipts[2]!.id), batch.receipts[2]);
+    assert.equal(await store.getReceipt(NS, "sha256:00"), undefined);
+    assert.deepEqual(store.namespaces(), [NS]);
+    assert.deepEqual(store.listBatches(NS).map((b) => [b.batchId, b.receiptCount, b.anchorCount, b.outcomes, b.equivocal]), [["b1", 5, 2, { verified: 1, pending: 1, rejected: 0 }, false]]);
+    assert.deepEqual(store.counts(), { namespaces: 1, batches: 1, receipts: 5, anchors: { verified: 1, pending: 1, rejected: 0 }, equivocations: 0 });
+    assert.equal((await store.anchors(NS, "b1")).length, 2);
+    await store.close();
+  });
+
+  test("putBatch: re-putting the same data reports nothing written and leaves the file untouched", async () => {
+    const dir = fresh();
+    const store = await openStore(dir);
+    const batch = sampleBatch({ batchId: "b1", size: 8, anchors: [{}] });
+    await store.putBatch(batch);
+    const file = batchPath(layout(dir), NS, "b1", batch.batchRoot);
+    const before = statSync(file, { bigint: true });
+    const r = await store.putBatch(structuredClone(batch));
+    assert.equal(r.written, false);
+    assert.equal(r.receiptsAdded, 0);
+    const afterStat = statSync(file, { bigint: true });
+    assert.equal(afterStat.ino, before.ino);
+    assert.equal(afterStat.mtimeNs, before.mtimeNs);
+    await store.close();
+  });
+
+  test("putBatch: adds new receipts and replaces a changed anchor outcome in a stored batch", async () => {
+    const store = await openStore(fresh());
+    const full = sampleBatch({ batchId: "b1", size: 6, anchors: [{}] });
+    await store.putBatch({ ...full, receipts: full.receipts.slice(0, 3) });
+    const verifiedAnchor = { ...full.anchors[0]!, outcome: "verified" as const, reason: undefined, evidence: { confirmations: 12 } };
+    const r = await store.putBatch({ ...full, anchors: [verifiedAnchor] });
+    assert.equal(r.receiptsAdded, 3);
+    assert.equal(r.anchorsChanged, 1);
+    assert.equal(store.receiptCount(NS), 6);
+    const anchors = await store.anchors(NS, "b1");
+    assert.equal(anchors.length, 1);
+    assert.equal(anchors[0]!.outcome, "verified");
+    assert.equal(anchors[0]!.reason, undefined);
+    assert.deepEqual(store.counts().anchors, { verified: 1, pending: 0, rejected: 0 });
+    await store.close();
+  });
+
+  test("putBatch: keeps both versions of an equivocating batchId and flags them", async () => {
+    const dir = fresh();
+    const store = await openStore(dir);
+    const a = sampleBatch({ batchId: "b1", size: 3, seed: "honest" });
+    const b = sampleBatch({ batchId: "b1", size: 4, seed: "liar" });
+    assert.equal((await store.putBatch(a)).equivocal, false);
+    assert.equal((await store.putBatch(b)).equivocal, true);
+    const versions = await store.getBatchVersions(NS, "b1");
+    assert.deepEqual(versions.map((v) => v.batchRoot).sort(), [a.batchRoot, b.batchRoot].sort());
+    assert.deepEqual(store.equivocations(), [{ namespace: NS, batchId: "b1", batchRoots: [a.batchRoot, b.batchRoot].sort() }]);
+    assert.equal(store.counts().equivocations, 1);
+    assert.equal(store.receiptCount(NS), 7);
+    await store.close();
+    const reopened = await openStore(dir, { readOnly: true });
+    assert.ok(reopened.listBatches(NS).every((s) => s.equivocal));
+    assert.deepEqual((await reopened.getBatch(NS, "b1", a.batchRoot))?.receipts, a.receipts);
+    await reopened.close();
+  });
+
+  test("putBatch: rejects a receipt filed under another batch, naming the field", async () => {
+    const store = await openStore(fresh());
+    const batch = sampleBatch({ batchId: "b1", size: 2 });
+    batch.receipts[1] = { ...batch.receipts[1]!, batchId: "other" };
+    await assert.rejects(store.putBatch(batch), (e: unknown) => e instanceof ArgumentError && /receipts\[1\]\.batchId/.test(e.message));
+    const late = sampleBatch({ batchId: "b2", size: 2 });
+    late.receipts[0] = { ...late.receipts[0]!, ts: late.createdAt + 1 };
+    await assert.rejects(store.putBatch(late), (e: unknown) => e instanceof ArgumentError && /receipts\[0\]\.ts/.test(e.message));
+    assert.equal(store.counts().batches, 0);
+    await store.close();
+  });
+
+  test("putBatch: refuses a createdAt that differs from the one fixed at first ingestion", async () => {
+    const store = await openStore(fresh());
+    await store.putBatch(sampleBatch({ batchId: "b1", size: 2, createdAt: 100 }));
+    const moved = sampleBatch({ batchId: "b1", size: 2, createdAt: 200 });
+    await assert.rejects(store.putBatch(moved), (e: unknown) => e instanceof ArgumentError && /batch\.createdAt/.test(e.message));
+    assert.deepEqual(store.receiptKeys(NS).map((k) => k.ts), [100, 100]);
+    await store.close();
+  });
+
+  test("putAnchors: routes records to their batchRoot, merges by (chain, tx), and refuses an unknown version", async () => {
+    const store = await openStore(fresh());
+    const batch = sampleBatch({ batchId: "b1", size: 2, anchors: [{}] });
+    await store.putBatch(batch);
+    const rejected = { ...batch.anchors[0]!, outcome: "rejected" as const, reason: "no BatchAnchored log" };
+    const added = { ...batch.anchors[0]!, chain: "rfc3161:freetsa", tx: "tsa-1", block: 0 };
+    const r = await store.putAnchors(NS, "b1", [rejected, added]);
+    assert.deepEqual([r.written, r.anchorsChanged], [true, 2]);
+    assert.deepEqual((await store.anchors(NS, "b1")).map((a) => [a.chain, a.outcome]), [["eip155:8453", "rejected"], ["rfc3161:freetsa", "pending"]]);
+    assert.equal((await store.putAnchors(NS, "b1", [rejected])).written, false);
+    const stranger = { ...added, batchRoot: sampleBatch({ batchId: "b1", size: 1, seed: "x" }).batchRoot };
+    await assert.rejects(store.putAnchors(NS, "b1", [{ ...rejected, outcome: "verified" }, stranger]), (e: unknown) => e instanceof StoreError && e.code === "BATCH_NOT_FOUND");
+    assert.equal((await store.anchors(NS, "b1"))[0]!.outcome, "rejected");
+    await store.close();
+  });
+
+  test("anchors: a real TSA token in `sig` is stored and read back byte for byte", async () => {
+    const store = await openStore(fresh());
+    const token = readFileSync(fixturePath("real", "tsa", "digicert", "response.tsr")).toString("base64");
+    const batch = sampleBatch({ batchId: "b1", size: 1, anchors: [{ chain: "rfc3161:digicert", tx: "digicert-1", block: 0, sig: token, outcome: "verified", reason: undefined }] });
+    await store.putBatch(batch);
+    const [anchor] = await store.anchors(NS, "b1");
+    assert.equal(anchor!.sig, token);
+    await store.close();
+  });
+});
+
+describe("store: receipt order", () => {
+  test("receipts: kept in (ts, id) order with ts ranges, positions and counts, the same after reopening", async () => {
+    const dir = fresh();
+    const store = await openStore(dir);
+    const added: ReceiptKey[] = [];
+    store.onReceiptsAdded((_ns, keys) => added.push(...keys));
+    for (const [batchId, createdAt] of [["late", 300], ["early", 100], ["mid", 200]] as const) {
+      await store.putBatch(sampleBatch({ batchId, size: 4, createdAt }));
+    }
+    const keys = store.receiptKeys(NS).map((k) => ({ ts: k.ts, id: k.id }));
+    const sorted = [...keys].sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1));
+    assert.deepEqual(keys, sorted);
+    assert.equal(added.length, 12);
+    const mid = await store.receiptsInRange(NS, 200, 200);
+    assert.deepEqual(mid.map((r) => r.batchId), ["mid", "mid", "mid", "mid"]);
+    assert.equal((await store.receiptsInRange(NS, 101, 300)).length, 8);
+    assert.deepEqual((await store.receiptsAt(NS, 4, 6)).map((r) => r.id), keys.slice(4, 6).map((k) => k.id));
+    assert.equal(store.receiptPosition(NS, { ts: 200, id: "" }), 4);
+    assert.equal(store.receiptPosition(NS, keys[5]!), 5);
+    await store.close();
+    const reopened = await openStore(dir, { readOnly: true });
+    assert.deepEqual(reopened.receiptKeys(NS).map((k) => ({ ts: k.ts, id: k.id })), keys);
+    await reopened.close();
+  });
+
+  test("refresh: a second store on the same directory sees the first one's writes", async () => {
+    const dir = fresh();
+    const writer = await openStore(dir);
+    const reader = await openStore(dir);
+    const seen: string[] = [];
+    reader.onReceiptsAdded((ns, keys) => seen.push(`${ns}:${keys.length}`));
+    await writer.putBatch(sampleBatch({ batchId: "b1", size: 3 }));
+    assert.equal(reader.receiptCount(NS), 0);
+    await reader.refresh();
+    assert.equal(reader.receiptCount(NS), 3);
+    assert.deepEqual(seen, [`${NS}:3`]);
+    await writer.putBatch(sampleBatch({ batchId: "b2", size: 2 }));
+    // A write catches up with the other process's changes to its namespace before merging.
+    await reader.putBatch(sampleBatch({ batchId: "b3", size: 1 }));
+    assert.deepEqual(reader.listBatches(NS).map((b) => b.batchId).sort(), ["b1", "b2", "b3"]);
+    await writer.close();
+    await reader.close();
+  });
+});
+
+describe("store: documents", () => {
+  test("docs: a missing doc is undefined, put and update round-trip, an equal update writes nothing", async () => {
+    const dir = fresh();
+    const store = await openStore(dir);
+    assert.equal(await store.getDoc("outbox/did:web:b.example"), undefined);
+    await store.putDoc("outbox/did:web:b.example", [{ batchId: "b1" }]);
+    assert.deepEqual(await store.getDoc("outbox/did:web:b.example"), [{ batchId: "b1" }]);
+    assert.equal(await store.updateDoc<number>("counter", (n) => (n ?? 0) + 1), 1);
+    assert.equal(await store.updateDoc<number>("counter", (n) => (n ?? 0) + 1), 2);
+    const path = `${layout(dir).docs}/x636f756e746572.json`;
+    const before = statSync(path, { bigint: true }).mtimeNs;
+    await store.putDoc("counter", 2);
+    assert.equal(statSync(path, { bigint: true }).mtimeNs, before);
+    await assert.rejects(store.putDoc("x", undefined), ArgumentError);
+    await store.close();
+  });
+});
