@@ -16,7 +16,7 @@ function fail(reason: string): InclusionResult {
   return { ok: false, reason };
 }
 
-function describe(value: unknown): string {
+function quote(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
   return Array.isArray(value) ? "an array" : typeof value;
@@ -26,22 +26,20 @@ function describe(value: unknown): string {
 function shapeProblem(receipt: unknown): string | undefined {
   if (typeof receipt !== "object" || receipt === null || Array.isArray(receipt)) return "receipt is not an object";
   const r = receipt as Record<string, unknown>;
-  if (!isDigest(r.eventHash)) return `eventHash is not a sha256:<64 lower-case hex> digest: ${describe(r.eventHash)}`;
-  if (r.id !== r.eventHash) return `id ${describe(r.id)} differs from eventHash ${describe(r.eventHash)}`;
-  if (!isDigest(r.batchRoot)) return `batchRoot is not a sha256:<64 lower-case hex> digest: ${describe(r.batchRoot)}`;
+  if (!isDigest(r.eventHash)) return `eventHash is not a sha256:<64 lower-case hex> digest: ${quote(r.eventHash)}`;
+  if (r.id !== r.eventHash) return `id ${quote(r.id)} differs from eventHash ${quote(r.eventHash)}`;
+  if (!isDigest(r.batchRoot)) return `batchRoot is not a sha256:<64 lower-case hex> digest: ${quote(r.batchRoot)}`;
   const proof = r.proof;
   if (typeof proof !== "object" || proof === null || Array.isArray(proof)) return "proof is not an object";
   const p = proof as Record<string, unknown>;
-  if (!TREE_KINDS.includes(p.tree as TreeKind)) return `proof.tree ${describe(p.tree)} is not one of ${TREE_KINDS.join(", ")}`;
-  if (!Number.isSafeInteger(p.size) || (p.size as number) < 1) return `proof.size must be a positive integer, got ${describe(p.size)}`;
+  if (!TREE_KINDS.includes(p.tree as TreeKind)) return `proof.tree ${quote(p.tree)} is not one of ${TREE_KINDS.join(", ")}`;
+  if (!Number.isSafeInteger(p.size) || (p.size as number) < 1) return `proof.size must be a positive integer, got ${quote(p.size)}`;
   if ((p.size as number) > MAX_TREE_SIZE) return `proof.size ${p.size as number} exceeds the largest batch, 2^32`;
-  if (!Number.isSafeInteger(p.index) || (p.index as number) < 0) return `proof.index must be a non-negative integer, got ${describe(p.index)}`;
+  if (!Number.isSafeInteger(p.index) || (p.index as number) < 0) return `proof.index must be a non-negative integer, got ${quote(p.index)}`;
   // Both rules: an index at or past the size names a leaf the batch does not have.
   // Under vmsh-dup it would also "verify" the duplicated last node as a phantom leaf.
   if ((p.index as number) >= (p.size as number)) return `proof.index ${p.index as number} is not below proof.size ${p.size as number}`;
   if (!Array.isArray(p.path)) return "proof.path is not an array";
-  const bad = p.path.findIndex((h) => !isDigest(h));
-  if (bad >= 0) return `proof.path[${bad}] is not a sha256:<64 lower-case hex> digest: ${describe(p.path[bad])}`;
   return undefined;
 }
 
@@ -62,6 +60,9 @@ export function verifyInclusion(receipt: Receipt): InclusionResult {
   if (pathDigests.length !== expected) {
     return fail(`proof.path has ${pathDigests.length} elements; ${tree} needs exactly ${expected} for index ${index} in size ${size}`);
   }
+  // Length first, so an oversized path costs one comparison, not a scan.
+  const bad = pathDigests.findIndex((h) => !isDigest(h));
+  if (bad >= 0) return fail(`proof.path[${bad}] is not a sha256:<64 lower-case hex> digest: ${quote(pathDigests[bad])}`);
   const path = pathDigests.map((h) => digestBytes(h));
   const event = digestBytes(receipt.eventHash);
   const walked = tree === "vmsh-dup-sha256"
