@@ -1,0 +1,66 @@
+/**
+ * The in-memory (ts, id) index (lib/store/receipt-index.ts) against a plain sort,
+ * over random batches in random arrival orders (fast-check).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { compareKeys, ReceiptIndex } from "../../lib/store/receipt-index.js";
+
+type Batch = { name: string; ts: number; ids: string[] };
+const byName = (a: Batch, b: Batch) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function build(batches: readonly Batch[]): ReceiptIndex<Batch> {
+  const index = new ReceiptIndex<Batch>(byName);
+  for (const b of batches) index.insert(b.ids.map((id) => ({ ts: b.ts, id, batch: b })));
+  return index;
+}
+
+const batchesArb = fc
+  .uniqueArray(
+    fc.record({ ts: fc.integer({ min: 0, max: 20 }), ids: fc.array(fc.stringMatching(/^[0-9a-f]{1,3}$/), { maxLength: 12 }) }),
+    { maxLength: 10 },
+  )
+  .map((bs) => bs.map((b, i) => ({ name: `b${i}`, ...b })));
+
+describe("receipt index", () => {
+  test("insert: the order equals a sort of the distinct ids whatever the arrival order", () => {
+    fc.assert(
+      fc.property(batchesArb, fc.func(fc.integer()), (batches, shuffleKey) => {
+        const shuffled = [...batches].sort((a, b) => shuffleKey(a.name) - shuffleKey(b.name));
+        const a = build(batches);
+        const b = build(shuffled);
+        // Expected: each id once, at the (ts, batch name) of its smallest copy.
+        const best = new Map<string, { ts: number; name: string }>();
+        for (const bt of batches) for (const id of bt.ids) {
+          const cur = best.get(id);
+          if (cur === undefined || bt.ts < cur.ts || (bt.ts === cur.ts && bt.name < cur.name)) best.set(id, { ts: bt.ts, name: bt.name });
+        }
+        const expected = [...best].map(([id, v]) => ({ ts: v.ts, id, name: v.name })).sort(compareKeys);
+        const view = (i: ReceiptIndex<Batch>) => i.keys().map((k) => ({ ts: k.ts, id: k.id, name: k.batch.name }));
+        assert.deepEqual(view(a), expected);
+        assert.deepEqual(view(b), expected);
+        assert.equal(a.size, best.size);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("tsRange and lowerBound: agree with a linear scan", () => {
+    fc.assert(
+      fc.property(batchesArb, fc.integer({ min: -1, max: 21 }), fc.integer({ min: -1, max: 21 }), (batches, x, y) => {
+        const index = build(batches);
+        const keys = index.keys();
+        const [from, to] = x <= y ? [x, y] : [y, x];
+        const [start, end] = index.tsRange(from, to);
+        assert.deepEqual(keys.slice(start, end), keys.filter((k) => k.ts >= from && k.ts <= to));
+        for (const probe of [{ ts: from, id: "" }, { ts: to, id: "8" }, ...keys.slice(0, 3)]) {
+          const pos = index.lowerBound(probe);
+          assert.ok(keys.slice(0, pos).every((k) => compareKeys(k, probe) < 0));
+          assert.ok(keys.slice(pos).every((k) => compareKeys(k, probe) >= 0));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
