@@ -13,9 +13,10 @@ import { join } from "node:path";
 
 /**
  * Signer certificate profiles. `twin` has the subject, serial, issuer and key of `rsa` but other
- * dates; `rehomed` has the subject, serial and key of `rsa` but is issued directly by the other root.
+ * dates; `rehomed` has the subject, serial and key of `rsa` but is issued directly by the other root;
+ * `unknown-critical` carries a critical private extension; `rsa-1024` has a 1024-bit key.
  */
-export const SIGNER_PROFILES = ["rsa", "ecdsa", "no-eku", "noncritical-eku", "expired", "not-yet-valid", "twin", "rehomed"] as const;
+export const SIGNER_PROFILES = ["rsa", "ecdsa", "no-eku", "noncritical-eku", "expired", "not-yet-valid", "twin", "rehomed", "unknown-critical", "rsa-1024"] as const;
 export type SignerProfile = (typeof SIGNER_PROFILES)[number];
 
 export interface MintOptions {
@@ -86,6 +87,13 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[ ext_tsa_unknown_critical ]
+basicConstraints = CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = critical, timeStamping
+1.3.6.1.4.1.99999.7 = critical, ASN1:NULL
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [ ext_tsa_noeku ]
 basicConstraints = CA:false
 keyUsage = critical, digitalSignature
@@ -126,6 +134,7 @@ export function createOpensslTsa(): OpensslTsa {
     openssl(dir, ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "issuing.key"]);
     openssl(dir, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "tsa-rsa.key"]);
     openssl(dir, ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", "tsa-ec.key"]);
+    openssl(dir, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", "tsa-rsa-1024.key"]);
     const selfSigned = (key: string, subject: string, out: string): void =>
       openssl(dir, ["req", "-x509", "-new", "-key", key, "-subj", subject, "-days", "3650", "-sha256", "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", out]);
     selfSigned("root.key", "/O=vmsh test/CN=vmsh test root CA", "root.pem");
@@ -149,13 +158,15 @@ export function createOpensslTsa(): OpensslTsa {
     leaf("tsa-rsa.key", "ext_tsa_noncritical", "2004", now - year, now + 2 * year, "noncritical-eku.pem");
     leaf("tsa-rsa.key", "ext_tsa", "2005", now - year, now - DAY, "expired.pem");
     leaf("tsa-rsa.key", "ext_tsa", "2006", now + DAY, now + year, "not-yet-valid.pem");
+    leaf("tsa-rsa.key", "ext_tsa_unknown_critical", "2007", now - year, now + 2 * year, "unknown-critical.pem");
+    leaf("tsa-rsa-1024.key", "ext_tsa", "2008", now - year, now + 2 * year, "rsa-1024.pem");
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 
   const read = (name: string): string => readFileSync(join(dir, name), "utf8");
-  const keyOf = (profile: SignerProfile): string => (profile === "ecdsa" ? "tsa-ec.key" : "tsa-rsa.key");
+  const keyOf = (profile: SignerProfile): string => (profile === "ecdsa" ? "tsa-ec.key" : profile === "rsa-1024" ? "tsa-rsa-1024.key" : "tsa-rsa.key");
   let counter = 0;
 
   return {

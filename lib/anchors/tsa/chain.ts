@@ -11,6 +11,10 @@ import { basicConstraints, keyUsageAllows } from "./certificate.js";
 import { bytesEqual } from "../../digest.js";
 
 const MAX_DEPTH = 8;
+// Extensions whose criticality we honour: keyUsage, basicConstraints, extendedKeyUsage are
+// enforced; subjectAltName, subject/authority key ids do not affect a time-stamp's validity.
+// Any other critical extension (nameConstraints, policies…) is not processed, so RFC 5280 §4.2 rejects.
+const UNDERSTOOD = new Set(["2.5.29.15", "2.5.29.19", "2.5.29.37", "2.5.29.17", "2.5.29.14", "2.5.29.35"]);
 const KEY_CERT_SIGN = 5; // RFC 5280 §4.2.1.3
 
 export type ChainResult = { chain: Certificate[] } | { reason: string };
@@ -31,6 +35,14 @@ function issuedBy(child: Certificate, issuer: Certificate): boolean {
   }
 }
 
+/** The first critical extension of `cert` that this verifier does not understand. */
+function unknownCritical(cert: Certificate): string | undefined {
+  for (const [oid, ext] of cert.extensions) {
+    if (ext.critical && !UNDERSTOOD.has(oid)) return `certificate "${cert.x509.subject.replace(/\n/g, ", ")}" has an unsupported critical extension ${oid}`;
+  }
+  return undefined;
+}
+
 /** Why `issuer` may not sign a certificate that has `below` CA certificates under it, or undefined. */
 function caProblem(issuer: Certificate, below: number): string | undefined {
   const bc = basicConstraints(issuer);
@@ -38,7 +50,7 @@ function caProblem(issuer: Certificate, below: number): string | undefined {
   if (bc === undefined || !bc.ca) return `issuer "${subject}" is not a CA (basicConstraints)`;
   if (bc.pathLen !== undefined && BigInt(below) > bc.pathLen) return `issuer "${subject}" pathLenConstraint exceeded`;
   if (!keyUsageAllows(issuer, KEY_CERT_SIGN)) return `issuer "${subject}" keyUsage lacks keyCertSign`;
-  return undefined;
+  return unknownCritical(issuer);
 }
 
 /**
@@ -46,7 +58,7 @@ function caProblem(issuer: Certificate, below: number): string | undefined {
  * @example buildChain(signer, [...tokenCerts, ...intermediates], trustAnchors, genTime)
  */
 export function buildChain(signer: Certificate, pool: Certificate[], anchors: Certificate[], at: Date): ChainResult {
-  const own = validityAt(signer, at);
+  const own = validityAt(signer, at) ?? unknownCritical(signer);
   if (own !== undefined) return { reason: `signer ${own}` };
   if (anchors.some((a) => bytesEqual(a.der, signer.der))) return { chain: [signer] };
 

@@ -37,7 +37,8 @@ export function decodeDer(bytes: Uint8Array, what: string): Node {
   const bin = toBinary(bytes);
   let node: Node;
   try {
-    const options = { strict: true, parseAllBytes: true, decodeBitStrings: false };
+    // maxDepth bounds recursion on hostile nesting; no genuine token nests deeper than about 15.
+    const options = { strict: true, parseAllBytes: true, decodeBitStrings: false, maxDepth: 64 };
     node = forge.asn1.fromDer(forge.util.createBuffer(bin), options as unknown as boolean);
   } catch (cause) {
     throw new TokenRejection(`malformed ${what}: ${(cause as Error).message}`);
@@ -111,7 +112,7 @@ export function readTime(node: Node | undefined, what: string): Date {
   demand(m !== null, `malformed ${what}: time ${JSON.stringify(text)} is not DER`);
   let year = Number(m[1]);
   if (!generalized) year += year < 50 ? 2000 : 1900; // RFC 5280 §4.1.2.5.1
-  const ms = m[7] === undefined || generalized === false ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));
   const date = new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms));
   demand(date.getUTCMonth() === Number(m[2]) - 1 && date.getUTCDate() === Number(m[3]) && Number(m[4]) < 24 && Number(m[5]) < 60 && Number(m[6]) < 60, `malformed ${what}: time ${JSON.stringify(text)} out of range`);
   return date;

@@ -8,6 +8,8 @@ import type { SignatureScheme } from "./algorithms.js";
 import type { Certificate } from "./certificate.js";
 
 const CURVES = new Set(["prime256v1", "secp384r1", "secp521r1"]);
+// NIST SP 800-131A: RSA keys under 2048 bits are disallowed for signatures.
+const MIN_RSA_BITS = 2048;
 
 /**
  * Why `cert`'s key cannot check a signature of `scheme`, or `undefined` when it can.
@@ -21,8 +23,9 @@ export function keyMismatch(scheme: SignatureScheme, cert: Certificate): string 
     const curve = key.asymmetricKeyDetails?.namedCurve ?? "unknown";
     return CURVES.has(curve) ? undefined : `unsupported ECDSA curve ${curve}`;
   }
-  if (type === "rsa" || (type === "rsa-pss" && scheme.kind === "rsa-pss")) return undefined;
-  return `signer key is ${type}, the signature is ${scheme.kind}`;
+  if (type !== "rsa" && !(type === "rsa-pss" && scheme.kind === "rsa-pss")) return `signer key is ${type}, the signature is ${scheme.kind}`;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  return bits >= MIN_RSA_BITS ? undefined : `signer RSA key has ${bits} bits, fewer than ${MIN_RSA_BITS}`;
 }
 
 /**

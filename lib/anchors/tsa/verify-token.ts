@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { T, UNIVERSAL, decodeDer, is, readOid } from "./der.js";
 import { digestOf, signatureScheme, type DigestName, type SignatureScheme } from "./algorithms.js";
-import { readCertificate, readPemCertificates, extendedKeyUsage, subjectKeyId, OID_EXT_KEY_USAGE, type Certificate } from "./certificate.js";
+import { readCertificate, readPemCertificates, extendedKeyUsage, keyUsageAllows, subjectKeyId, OID_EXT_KEY_USAGE, type Certificate } from "./certificate.js";
 import { buildChain } from "./chain.js";
 import { unwrapResponse } from "./response.js";
 import { OID_TST_INFO, readSignedData, type SignerInfo } from "./signed-data.js";
@@ -105,6 +105,8 @@ function check(token: Uint8Array, want: (alg: DigestName) => Uint8Array, anchors
   demand(eku !== undefined && eku.includes(OID_TIME_STAMPING), "signer certificate lacks the extendedKeyUsage timeStamping (RFC 3161 §2.3)");
   demand(eku.length === 1, "signer certificate extendedKeyUsage holds purposes other than timeStamping (RFC 3161 §2.3)");
   demand(signer.extensions.get(OID_EXT_KEY_USAGE)!.critical, "signer certificate extendedKeyUsage is not critical (RFC 3161 §2.3)");
+  // RFC 5280 §4.2.1.3: a signature key needs digitalSignature or nonRepudiation when keyUsage is present.
+  demand(keyUsageAllows(signer, 0) || keyUsageAllows(signer, 1), "signer certificate keyUsage allows neither digitalSignature nor nonRepudiation");
 
   const chain = buildChain(signer, pool, anchors, at ?? tst.genTime);
   if ("reason" in chain) throw new TokenRejection(chain.reason);

@@ -108,6 +108,18 @@ describe("verifyTimestampToken: rejections", () => {
     }
   });
 
+  test("verify: rejects a signer certificate with a critical extension it does not understand", async () => {
+    const result = await verifyTimestampToken(tsa.mint(data, { signer: "unknown-critical" }), { data }, trust());
+    assert.equal(result.outcome, "rejected");
+    assert.match(result.reason!, /unsupported critical extension 1\.3\.6\.1\.4\.1\.99999\.7$/);
+  });
+
+  test("verify: rejects a signature by an RSA key shorter than 2048 bits", async () => {
+    const result = await verifyTimestampToken(tsa.mint(data, { signer: "rsa-1024" }), { data }, trust());
+    assert.equal(result.outcome, "rejected");
+    assert.match(result.reason!, /1024 bits, fewer than 2048/);
+  });
+
   test("verify: checks validity at genTime by default and at options.at when given", async () => {
     const response = tsa.mint(data);
     const later = new Date(Date.now() + 10 * 365 * 86_400_000);
