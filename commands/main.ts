@@ -9,6 +9,8 @@ import { makeContext, type CommandContext, type GlobalOptions } from "./context.
 import { initCommand } from "./init.js";
 import { makePrinter, type Io } from "./output.js";
 import { statusCommand } from "./status.js";
+import { announceCommand } from "./announce.js";
+import { verifyOnlineCommand } from "./verify-online.js";
 
 export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
@@ -43,7 +45,7 @@ Examples:
   const run = async (fn: (ctx: CommandContext) => Promise<number>): Promise<void> => {
     exitCode = await fn(makeContext(io, globals));
   };
-  for (const make of [initCommand, statusCommand]) {
+  for (const make of [initCommand, statusCommand, announceCommand, verifyOnlineCommand]) {
     const cmd = make(run);
     cmd.copyInheritedSettings(program);
     cmd.hook("preAction", (_this, actionCommand) => {

@@ -3,6 +3,7 @@
  * (`--json`), colour only on a TTY and never with NO_COLOR or `--no-color` (SPEC §7).
  */
 import { Chalk, type ChalkInstance } from "chalk";
+import type { Outcome } from "../lib/anchors/result.js";
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -55,4 +56,9 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const widths = header.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ""))));
   const fmt = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - visible(c)))).join("  ").trimEnd();
   return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt)].join("\n");
+}
+
+/** An outcome word in its colour: verified green, pending yellow, rejected red. */
+export function outcomeColor(out: Printer, outcome: Outcome): string {
+  return outcome === "verified" ? out.color.green(outcome) : outcome === "pending" ? out.color.yellow(outcome) : out.color.red(outcome);
 }

@@ -1,0 +1,123 @@
+/**
+ * `vmsh-federation announce`: ingest a sealed batch from the local sealer's files, verify
+ * its receipts and anchors with this node's own verifiers, and store it (SPEC §7).
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { Command } from "commander";
+import { VmshError } from "../lib/errors.js";
+import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
+import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
+import type { CommandContext } from "./context.js";
+import { requireNamespace, withNode } from "./node.js";
+import { outcomeColor, table, type Printer } from "./output.js";
+
+export interface AnnounceOptions {
+  namespace: string;
+  batch: string;
+  receipts?: string;
+}
+
+export interface AnnounceResult {
+  batchFile: string;
+  receiptFiles: number;
+  /** Receipt files in the directory that belong to another batch. */
+  otherBatchFiles: number;
+  report: BatchReport;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new VmshError("SEALER_FILE_UNREADABLE", `${path}: cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause, exitCode: 2 });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new VmshError("SEALER_FILE_INVALID", `${path}: not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Receipt files of `dir` (every *.json), split into this batch's and others' by their batchRoot. */
+async function receiptFiles(dir: string, batchRoot: string): Promise<{ mine: SealerReceiptFile[]; others: number }> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith(".json")).sort();
+  } catch (cause) {
+    throw new VmshError("SEALER_FILE_UNREADABLE", `--receipts: ${dir} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause, exitCode: 2 });
+  }
+  const mine: SealerReceiptFile[] = [];
+  let others = 0;
+  for (const name of names) {
+    const file = join(dir, name);
+    const json = await readJson(file);
+    const root = typeof json === "object" && json !== null ? (json as { batchRoot?: unknown }).batchRoot : undefined;
+    if (root !== undefined && root !== batchRoot) others++;
+    else mine.push({ file, json });
+  }
+  return { mine, others };
+}
+
+export async function announce(ctx: CommandContext, options: AnnounceOptions): Promise<AnnounceResult> {
+  const batchFile = resolve(ctx.io.cwd, options.batch);
+  return withNode(ctx, async (node) => {
+    requireNamespace(node.config, options.namespace);
+    const batch = parseSealerBatch(await readJson(batchFile), batchFile);
+    const files = options.receipts === undefined ? { mine: [], others: 0 } : await receiptFiles(resolve(ctx.io.cwd, options.receipts), batch.root);
+    const sealed = sealedBatch(options.namespace, batch, batchFile, files.mine);
+    const report = await importBatch(sealed, node.importContext(options.namespace));
+    return { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, report };
+  });
+}
+
+/** 1 when any anchor or receipt was rejected or the batch equivocates; pending is not a failure. */
+export function announceExitCode(r: AnnounceResult): 0 | 1 {
+  const failed = r.report.anchors.some((a) => a.outcome === "rejected") || r.report.rejectedReceipts.length > 0 || r.report.equivocation;
+  return failed ? 1 : 0;
+}
+
+export function printAnnounce(out: Printer, r: AnnounceResult): void {
+  if (out.json) return out.document(r);
+  const rep = r.report;
+  const state = rep.status === "active" ? out.color.green("active") : out.color.yellow("held (no verified anchor yet)");
+  out.line(`batch ${rep.batchId} of ${rep.namespace}: ${rep.receiptsStored} receipts stored (${rep.receiptsAdded} new), ${state}`);
+  out.line(`  root ${rep.batchRoot}`);
+  if (r.otherBatchFiles > 0) out.line(`  ${r.otherBatchFiles} receipt files in the directory belong to other batches and were left alone`);
+  if (rep.anchors.length === 0) out.line("  no anchors: the batch is held until an anchor is verified (pass --receipts DIR with the sealer's receipt files)");
+  else {
+    out.line();
+    out.line(table(["chain", "tx", "outcome", "detail"], rep.anchors.map((a) => [a.chain, a.tx, outcomeColor(out, a.outcome), a.superseded_by ? `superseded by ${a.superseded_by}` : (a.reason ?? (rep.winner === `${a.chain}/${a.tx}` ? "winner" : ""))])));
+  }
+  for (const x of rep.rejectedReceipts) out.line(out.color.red(`  receipt ${x.id} rejected: ${x.reason}`));
+  if (rep.equivocation) out.line(out.color.red(`  equivocation: batch ${rep.batchId} is stored with more than one root; see verify-online`));
+  if (!rep.written) out.line("  (already stored: nothing changed)");
+}
+
+export function announceCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
+  return new Command("announce")
+    .description("ingest a sealed batch from the sealer's files, verify it locally and store it")
+    .requiredOption("--namespace <ns>", "namespace the batch belongs to (must be in federation.yaml)")
+    .requiredOption("--batch <file>", "the sealer's batch file { id, root, leaves, createdAt }")
+    .option("--receipts <dir>", "directory of the sealer's receipt files (*.json); their anchors are verified")
+    .addHelpText(
+      "after",
+      `
+The batch root is recomputed from its leaves, every receipt's path is checked against it,
+and every anchor is verified with this node's own endpoints (anchors.yaml) and the
+namespace's confirmation policy. A batch with no verified anchor is stored as held.
+Exit code 1 when an anchor or receipt is rejected.
+
+Example:
+  $ vmsh-federation announce --namespace dao:vaultmesh --batch sealer/batches/b-0042.json --receipts sealer/receipts/b-0042
+`,
+    )
+    .action(async (opts: AnnounceOptions) =>
+      run(async (ctx) => {
+        const r = await announce(ctx, opts);
+        printAnnounce(ctx.out, r);
+        return announceExitCode(r);
+      }),
+    );
+}

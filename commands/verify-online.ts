@@ -1,0 +1,93 @@
+/**
+ * `vmsh-federation verify-online`: re-verify every stored anchor, local and federated,
+ * against the live endpoints, store the new outcomes, and report (SPEC §7).
+ */
+import { Command } from "commander";
+import type { Outcome } from "../lib/anchors/result.js";
+import { reverifyStored, type ReverifiedAnchor } from "../lib/pipeline/reverify.js";
+import type { CommandContext } from "./context.js";
+import { requireNamespace, withNode } from "./node.js";
+import { outcomeColor, table, type Printer } from "./output.js";
+
+export interface VerifyOnlineOptions {
+  namespace?: string;
+  batch?: string;
+}
+
+export interface VerifyOnlineResult {
+  anchors: ReverifiedAnchor[];
+  equivocations: Array<{ namespace: string; batchId: string }>;
+  summary: Record<Outcome, number>;
+}
+
+export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOptions): Promise<VerifyOnlineResult> {
+  return withNode(ctx, async (node) => {
+    if (options.namespace !== undefined) requireNamespace(node.config, options.namespace);
+    const namespaces = options.namespace !== undefined ? [options.namespace] : node.store.namespaces().sort();
+    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 } };
+    for (const namespace of namespaces) {
+      const r = await reverifyStored(options.batch !== undefined ? { namespace, batchId: options.batch } : { namespace }, node.importContext(namespace));
+      result.anchors.push(...r.anchors);
+      result.equivocations.push(...r.equivocations.map((batchId) => ({ namespace, batchId })));
+    }
+    for (const a of result.anchors) result.summary[a.outcome]++;
+    return result;
+  });
+}
+
+/** 1 when any anchor is rejected or any batch equivocates. */
+export function verifyOnlineExitCode(r: VerifyOnlineResult): 0 | 1 {
+  return r.summary.rejected > 0 || r.equivocations.length > 0 ? 1 : 0;
+}
+
+export function printVerifyOnline(out: Printer, r: VerifyOnlineResult): void {
+  if (out.json) return out.document(r);
+  if (r.anchors.length === 0) {
+    out.line("No anchors stored yet.");
+    return;
+  }
+  const short = (s: string) => (s.length > 20 ? `${s.slice(0, 10)}…${s.slice(-8)}` : s);
+  out.line(
+    table(
+      ["namespace", "batch", "chain", "tx", "outcome", "reason"],
+      r.anchors.map((a) => [
+        a.namespace,
+        a.batchId,
+        a.chain,
+        short(a.tx),
+        outcomeColor(out, a.outcome) + (a.was !== a.outcome ? ` (was ${a.was})` : ""),
+        a.reason ?? (a.superseded_by !== undefined ? `superseded by ${a.superseded_by}` : ""),
+      ]),
+    ),
+  );
+  out.line();
+  out.line(`${r.summary.verified} verified, ${r.summary.pending} pending, ${r.summary.rejected} rejected`);
+  for (const e of r.equivocations) out.line(out.color.red(`equivocation: ${e.namespace} batch ${e.batchId} is stored with more than one root`));
+}
+
+export function verifyOnlineCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
+  return new Command("verify-online")
+    .description("re-verify every stored anchor against the live chain and TSA endpoints")
+    .option("--namespace <ns>", "only this namespace")
+    .option("--batch <id>", "only this batch id")
+    .addHelpText(
+      "after",
+      `
+Every anchor, local and federated, is checked again with this node's endpoints
+(anchors.yaml) and policy; a block whose hash changed is reported as a reorg. New
+outcomes are stored and conflict resolution re-runs. Exit code 1 when any anchor is
+rejected or a batch is stored with two roots (equivocation).
+
+Example:
+  $ vmsh-federation verify-online --namespace dao:vaultmesh
+  $ vmsh-federation verify-online --json | jq '.anchors[] | select(.outcome != "verified")'
+`,
+    )
+    .action(async (opts: VerifyOnlineOptions) =>
+      run(async (ctx) => {
+        const r = await verifyOnline(ctx, opts);
+        printVerifyOnline(ctx.out, r);
+        return verifyOnlineExitCode(r);
+      }),
+    );
+}

@@ -1,0 +1,61 @@
+/**
+ * One entry point for every rail (SPEC §4): picks the node's own endpoint and policy for the
+ * anchor's chain and runs that rail's verifier. No endpoint configured means `pending`, never
+ * `verified`; an exception inside a verifier (a bug, not a peer's fault) also means `pending`,
+ * so the anchor is re-checked later instead of being trusted or dropped.
+ */
+import type { AnchorsConfig, VerifyPolicy } from "../config/types.js";
+import { parseChainId, type Anchor, type BtcNetwork } from "./anchor.js";
+import { verifyBtcAnchor } from "./btc/index.js";
+import { verifyEvmAnchor } from "./evm/index.js";
+import { pending, rejected, type Evidence, type VerificationResult } from "./result.js";
+import { verifyTsaAnchor } from "./tsa/index.js";
+
+export interface VerifyAnchorContext {
+  /** This node's endpoints (anchors.yaml). */
+  endpoints: AnchorsConfig;
+  /** The namespace's confirmation policy (federation.yaml `verify`). */
+  policy: VerifyPolicy;
+  /** TSA trust anchors and intermediates as PEM text, read by the caller from anchors.yaml's files. */
+  tsaTrust?: { trustPem: string; intermediatesPem?: string };
+  /** Per-call timeout for endpoint requests; default 10 s. */
+  timeoutMs?: number;
+  /** What the last verification of this anchor saw, to detect a reorg. */
+  previous?: Evidence;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Verifies `anchor` against `batchRoot` with this node's endpoints and policy.
+ * @example
+ * const r = await verifyAnchor(anchor, "sha256:…", { endpoints: config.anchors, policy: ns.verify });
+ * if (r.outcome === "verified") …
+ */
+export async function verifyAnchor(anchor: Anchor, batchRoot: string, ctx: VerifyAnchorContext): Promise<VerificationResult> {
+  const id = parseChainId(anchor.chain);
+  if (id === undefined) return rejected(`unknown chain ${JSON.stringify(anchor.chain)}`);
+  const timeoutMs = ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const previous = ctx.previous !== undefined ? { previous: ctx.previous } : {};
+  try {
+    switch (id.rail) {
+      case "eip155": {
+        const endpoint = ctx.endpoints.eip155.get(id.network);
+        if (endpoint === undefined) return pending(`no verifier configured for ${anchor.chain}`);
+        const contract = endpoint.contract !== undefined ? { contract: endpoint.contract } : {};
+        return await verifyEvmAnchor(anchor, batchRoot, { rpcUrl: endpoint.rpcUrl, ...contract, confirmations: ctx.policy.evmConfirmations, timeoutMs, ...previous });
+      }
+      case "btc": {
+        const endpoint = ctx.endpoints.btc.get(id.network as BtcNetwork);
+        if (endpoint === undefined) return pending(`no verifier configured for ${anchor.chain}`);
+        return await verifyBtcAnchor(anchor, batchRoot, { endpoint, confirmations: ctx.policy.btcConfirmations, timeoutMs, ...previous });
+      }
+      case "rfc3161": {
+        if (ctx.tsaTrust === undefined) return pending(`no verifier configured for ${anchor.chain} (anchors.yaml has no rfc3161.trustBundle)`);
+        return await verifyTsaAnchor(anchor, batchRoot, ctx.tsaTrust);
+      }
+    }
+  } catch (cause) {
+    return pending(`verifier error for ${anchor.chain}: ${(cause as Error).message ?? String(cause)}`);
+  }
+}

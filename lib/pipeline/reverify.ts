@@ -1,0 +1,75 @@
+/**
+ * Re-verification of stored anchors against the live endpoints: what `verify-online` runs
+ * over everything and `serve` runs over pending anchors on a timer. The previous evidence
+ * goes to the verifier, so a block that changed hash is reported as a reorg; the new outcome
+ * is stored and conflict resolution re-runs for the batch.
+ */
+import type { Outcome } from "../anchors/result.js";
+import { anchorKey } from "../conflict/index.js";
+import type { AnchorRecord } from "../store/index.js";
+import type { ImportContext } from "./import.js";
+import { resolveStoredBatch } from "./resolve.js";
+
+export interface ReverifyOptions {
+  namespace: string;
+  /** Only this batch id. */
+  batchId?: string;
+  /** Only anchors whose stored outcome is one of these (default: all). */
+  outcomes?: readonly Outcome[];
+}
+
+export interface ReverifiedAnchor {
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  chain: string;
+  tx: string;
+  /** Outcome before this run. */
+  was: Outcome;
+  outcome: Outcome;
+  reason?: string;
+  superseded_by?: string;
+}
+
+export interface ReverifyResult {
+  anchors: ReverifiedAnchor[];
+  /** Batch ids of this namespace stored with more than one root. */
+  equivocations: string[];
+}
+
+/**
+ * Re-verifies the stored anchors of one namespace (optionally one batch) and stores the outcomes.
+ * @example const { anchors } = await reverifyStored({ namespace: "dao:vaultmesh" }, importContext)
+ */
+export async function reverifyStored(options: ReverifyOptions, ctx: ImportContext): Promise<ReverifyResult> {
+  const { store } = ctx;
+  const batchIds = [...new Set(store.listBatches(options.namespace).map((b) => b.batchId))].filter((id) => options.batchId === undefined || id === options.batchId).sort();
+  const anchors: ReverifiedAnchor[] = [];
+  const equivocations: string[] = [];
+  for (const batchId of batchIds) {
+    const stored = (await store.anchors(options.namespace, batchId)).filter((a) => options.outcomes === undefined || options.outcomes.includes(a.outcome));
+    const fresh = await Promise.all(
+      stored.map(async (a): Promise<AnchorRecord> => {
+        const { outcome: _o, reason: _r, evidence, superseded_by: _s, ...claim } = a;
+        const result = await ctx.limit(() => ctx.verify(claim, a.batchRoot, evidence));
+        const record: AnchorRecord = { ...claim, outcome: result.outcome, evidence: { ...(result.evidence ?? {}), checkedAt: ctx.now() } };
+        if (result.reason !== undefined) record.reason = result.reason;
+        // Keep the last block hash seen while the tx stays unconfirmed, so a later check still spots the reorg.
+        if (record.evidence!.blockHash === undefined && evidence?.blockHash !== undefined) record.evidence!.blockHash = evidence.blockHash;
+        return record;
+      }),
+    );
+    if (fresh.length > 0) await store.putAnchors(options.namespace, batchId, fresh);
+    const resolution = await resolveStoredBatch(store, options.namespace, batchId);
+    if (resolution.equivocation) equivocations.push(batchId);
+    const after = new Map(resolution.byRoot.flatMap((r) => r.anchors.map((a) => [`${a.batchRoot} ${anchorKey(a)}`, a] as const)));
+    for (const [i, a] of stored.entries()) {
+      const now = after.get(`${a.batchRoot} ${anchorKey(a)}`) ?? fresh[i]!;
+      const row: ReverifiedAnchor = { namespace: options.namespace, batchId, batchRoot: a.batchRoot, chain: a.chain, tx: a.tx, was: a.outcome, outcome: now.outcome };
+      if (now.reason !== undefined) row.reason = now.reason;
+      if (now.superseded_by !== undefined) row.superseded_by = now.superseded_by;
+      anchors.push(row);
+    }
+  }
+  return { anchors, equivocations };
+}
