@@ -60,7 +60,10 @@ export class ByteReader {
   }
 }
 
-/** CompactSize encoding of `n` (the shortest form). */
+/**
+ * CompactSize encoding of `n` (the shortest form).
+ * @example encodeCompactSize(300) // Uint8Array [0xfd, 0x2c, 0x01]
+ */
 export function encodeCompactSize(n: number): Uint8Array {
   if (n < 0xfd) return Uint8Array.of(n);
   if (n <= 0xffff) return Uint8Array.of(0xfd, n & 0xff, n >>> 8);

@@ -86,7 +86,7 @@ export function coreSource(target: EndpointTarget, timeoutMs: number): BtcSource
       }
       if (typeof answer.result !== "string" || !HEX.test(answer.result)) return malformed("gettxoutproof", "proof hex");
       const checked = verifyTxOutProof(answer.result, txid);
-      if (checked.outcome !== "verified") return { ok: false, result: rejected(`transaction not in block: gettxoutproof ${checked.reason ?? "failed"}`) };
+      if (checked.outcome !== "verified") return { ok: false, result: rejected(`gettxoutproof for block ${blockHash}: ${checked.reason ?? "proof rejected"}`) };
       return { ok: true, value: parseBlockHeader(Uint8Array.from(Buffer.from(answer.result.slice(0, 160), "hex")))! };
     },
 

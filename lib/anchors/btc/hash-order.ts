@@ -8,7 +8,10 @@ import { ArgumentError } from "../../errors.js";
 
 const HASH_HEX = /^[0-9a-fA-F]{64}$/;
 
-/** True when `value` is 64 hex digits (a txid or block hash as displayed). */
+/**
+ * True when `value` is 64 hex digits (a txid or block hash as displayed).
+ * @example isHashHex("ab".repeat(32)) // true
+ */
 export function isHashHex(value: unknown): value is string {
   return typeof value === "string" && HASH_HEX.test(value);
 }

@@ -34,7 +34,10 @@ export function decodeCompactTarget(bits: number): CompactTarget {
   return { ok: true, target };
 }
 
-/** The header hash read as Core's uint256: a little-endian 256-bit integer. */
+/**
+ * The header hash read as Core's uint256: a little-endian 256-bit integer.
+ * @example hashAsInteger(header.hash) <= target
+ */
 export function hashAsInteger(internal: Uint8Array): bigint {
   return BigInt(`0x${Buffer.from(internal).reverse().toString("hex")}`);
 }

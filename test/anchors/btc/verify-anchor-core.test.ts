@@ -4,6 +4,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { verifyBtcAnchor } from "../../../lib/anchors/btc/index.js";
 import { ArgumentError } from "../../../lib/errors.js";
 import { startCoreRpcServer, type CoreStubOptions, type RegtestChain, type RunningServer } from "../../support/btc-regtest.js";
@@ -65,6 +67,20 @@ describe("verifyBtcAnchor with Bitcoin Core JSON-RPC", () => {
     assert.ok(result.reason!.includes(core.origin), result.reason);
     assert.ok(!result.reason!.includes("regtest-secret"), "password must not appear in the reason");
     t.diagnostic(result.reason!);
+  });
+
+  test("verify: pending when the node accepts the connection but never answers within timeoutMs", async (t) => {
+    const { root, anchor } = anchoredChain("core-silent");
+    const silent = createServer(() => undefined); // holds every request open
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    t.after(() => new Promise<void>((resolve) => {
+      silent.closeAllConnections();
+      silent.close(() => resolve());
+    }));
+    const { port } = silent.address() as AddressInfo;
+    const result = await verifyBtcAnchor(anchor, root, { endpoint: { rpcUrl: `http://vmsh:secret@127.0.0.1:${port}` }, confirmations: 1, timeoutMs: 300 });
+    assert.equal(result.outcome, "pending");
+    assert.equal(result.reason, `btc endpoint http://127.0.0.1:${port} unreachable: no answer within 300 ms`);
   });
 
   test("verify: pending, without echoing the password, when the node refuses the credentials", async (t) => {
