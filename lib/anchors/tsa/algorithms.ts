@@ -40,7 +40,10 @@ export interface AlgorithmIdentifier {
   parameters: Node | undefined;
 }
 
-/** Splits an AlgorithmIdentifier SEQUENCE into its OID and optional parameters. */
+/**
+ * Splits an AlgorithmIdentifier SEQUENCE into its OID and optional parameters.
+ * @example readAlgorithm(node, "digestAlgorithm").oid // "2.16.840.1.101.3.4.2.1"
+ */
 export function readAlgorithm(node: Node | undefined, what: string): AlgorithmIdentifier {
   const fields = new Fields(childrenOf(node, T.SEQUENCE, what), what);
   const oid = readOid(fields.next("algorithm"), what);
@@ -49,7 +52,10 @@ export function readAlgorithm(node: Node | undefined, what: string): AlgorithmId
   return { oid, parameters };
 }
 
-/** True when AlgorithmIdentifier parameters are absent or an empty NULL, as digest algorithms require (RFC 5754 §2). */
+/**
+ * True when AlgorithmIdentifier parameters are absent or an empty NULL, as digest algorithms require (RFC 5754 §2).
+ * @example absentOrNull(readAlgorithm(node, "digestAlgorithm").parameters) // true
+ */
 export const absentOrNull = (p: Node | undefined): boolean => p === undefined || (is(p, UNIVERSAL, T.NULL) && p.value === "");
 
 /**

@@ -89,7 +89,10 @@ export function readPemCertificates(pem: string, parameter: string): Certificate
   });
 }
 
-/** The OIDs of the extendedKeyUsage extension, or `undefined` when absent or unreadable. */
+/**
+ * The OIDs of the extendedKeyUsage extension, or `undefined` when absent or unreadable.
+ * @example extendedKeyUsage(signer) // ["1.3.6.1.5.5.7.3.8"]
+ */
 export function extendedKeyUsage(cert: Certificate): string[] | undefined {
   const ext = cert.extensions.get(OID_EXT_KEY_USAGE);
   if (ext === undefined) return undefined;
@@ -100,7 +103,11 @@ export function extendedKeyUsage(cert: Certificate): string[] | undefined {
   }
 }
 
-/** basicConstraints as { ca, pathLen }; `ca` false when the extension is absent (RFC 5280 §4.2.1.9). */
+/**
+ * basicConstraints as { ca, pathLen }; `ca` false when the extension is absent (RFC 5280 §4.2.1.9);
+ * `undefined` when the extension does not parse.
+ * @example basicConstraints(issuingCa) // { ca: true, pathLen: 0n }
+ */
 export function basicConstraints(cert: Certificate): { ca: boolean; pathLen: bigint | undefined } | undefined {
   const ext = cert.extensions.get(OID_BASIC_CONSTRAINTS);
   if (ext === undefined) return { ca: false, pathLen: undefined };
@@ -115,7 +122,10 @@ export function basicConstraints(cert: Certificate): { ca: boolean; pathLen: big
   }
 }
 
-/** keyUsage bit `bit` (RFC 5280 §4.2.1.3 numbering); `true` when the extension is absent. */
+/**
+ * keyUsage bit `bit` (RFC 5280 §4.2.1.3 numbering); `true` when the extension is absent.
+ * @example keyUsageAllows(issuer, 5) // keyCertSign
+ */
 export function keyUsageAllows(cert: Certificate, bit: number): boolean {
   const ext = cert.extensions.get(OID_KEY_USAGE);
   if (ext === undefined) return true;
@@ -130,7 +140,10 @@ export function keyUsageAllows(cert: Certificate, bit: number): boolean {
   }
 }
 
-/** The subjectKeyIdentifier octets, if the certificate has one. */
+/**
+ * The subjectKeyIdentifier octets, if the certificate has one.
+ * @example subjectKeyId(cert)?.length // 20
+ */
 export function subjectKeyId(cert: Certificate): Uint8Array | undefined {
   const ext = cert.extensions.get(OID_SUBJECT_KEY_ID);
   if (ext === undefined) return undefined;

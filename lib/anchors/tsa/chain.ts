@@ -19,7 +19,10 @@ const KEY_CERT_SIGN = 5; // RFC 5280 §4.2.1.3
 
 export type ChainResult = { chain: Certificate[] } | { reason: string };
 
-/** "valid" or why `cert` is not valid at `at`. */
+/**
+ * `undefined` when `cert` is valid at `at`, else why not.
+ * @example validityAt(cert, new Date("2040-01-01")) // "certificate \"CN=…\" is not valid at …"
+ */
 export function validityAt(cert: Certificate, at: Date): string | undefined {
   if (at < cert.notBefore || at > cert.notAfter) {
     return `certificate "${cert.x509.subject.replace(/\n/g, ", ")}" is not valid at ${at.toISOString()} (valid ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`;

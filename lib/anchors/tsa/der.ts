@@ -47,41 +47,63 @@ export function decodeDer(bytes: Uint8Array, what: string): Node {
   return node;
 }
 
-/** The DER bytes of `node` (equal to the input bytes it came from, see {@link decodeDer}). */
+/**
+ * The DER bytes of `node` (equal to the input bytes it came from, see {@link decodeDer}).
+ * @example encodeDer(decodeDer(Uint8Array.of(0x05, 0x00), "NULL")) // Uint8Array [5, 0]
+ */
 export function encodeDer(node: Node): Uint8Array {
   return fromBinary(forge.asn1.toDer(node).getBytes());
 }
 
-/** True when `node` has the given class and tag number. */
+/**
+ * True when `node` has the given class and tag number.
+ * @example is(node, UNIVERSAL, T.SEQUENCE)
+ */
 export function is(node: Node | undefined, tagClass: forge.asn1.Class, type: number): node is Node {
   return node !== undefined && node.tagClass === tagClass && node.type === type;
 }
 
-/** The children of a constructed `node` of the expected universal type. */
+/**
+ * The children of a constructed `node` of the expected universal type.
+ * @example childrenOf(root, T.SEQUENCE, "TSTInfo").length // 5 or more
+ */
 export function childrenOf(node: Node | undefined, type: number, what: string): Node[] {
   demand(is(node, UNIVERSAL, type) && node.constructed && Array.isArray(node.value), `malformed ${what}: expected ${type === T.SET ? "SET" : "SEQUENCE"}`);
   return node.value as Node[];
 }
 
-/** The children of a constructed context-specific `[tag]` node. */
+/**
+ * The children of a constructed context-specific `[tag]` node.
+ * @example taggedChildren(contentNode, 0, "ContentInfo content")[0] // the SignedData
+ */
 export function taggedChildren(node: Node | undefined, tag: number, what: string): Node[] {
   demand(is(node, CONTEXT, tag) && node.constructed && Array.isArray(node.value), `malformed ${what}: expected [${tag}]`);
   return node.value as Node[];
 }
 
-/** Raw content octets of a primitive node of universal `type` (or of `[tag]` when `tagClass` is CONTEXT). */
+/**
+ * Raw content octets of a primitive node of universal `type` (or of `[tag]` when `tagClass` is CONTEXT).
+ * @example primitive(sidNode, 0, "subjectKeyIdentifier", CONTEXT) // key id bytes
+ */
 export function primitive(node: Node | undefined, type: number, what: string, tagClass: forge.asn1.Class = UNIVERSAL): Uint8Array {
   demand(is(node, tagClass, type) && !node.constructed && typeof node.value === "string", `malformed ${what}: expected a primitive of tag ${type}`);
   return fromBinary(node.value as string);
 }
 
+/**
+ * An OBJECT IDENTIFIER in dotted form.
+ * @example readOid(node, "contentType") // "1.2.840.113549.1.7.2"
+ */
 export function readOid(node: Node | undefined, what: string): string {
   const raw = primitive(node, T.OID, what);
   demand(raw.length > 0 && (raw[raw.length - 1]! & 0x80) === 0, `malformed ${what}: bad OBJECT IDENTIFIER`);
   return forge.asn1.derToOid(toBinary(raw));
 }
 
-/** A DER INTEGER as a bigint (two's complement). */
+/**
+ * A DER INTEGER as a bigint (two's complement).
+ * @example readInteger(versionNode, "version") // 1n
+ */
 export function readInteger(node: Node | undefined, what: string): bigint {
   const raw = primitive(node, T.INTEGER, what);
   demand(raw.length > 0, `malformed ${what}: empty INTEGER`);
@@ -90,10 +112,18 @@ export function readInteger(node: Node | undefined, what: string): bigint {
   return value;
 }
 
+/**
+ * The content of an OCTET STRING.
+ * @example readOctets(node, "signature").length // 256
+ */
 export function readOctets(node: Node | undefined, what: string): Uint8Array {
   return primitive(node, T.OCTETSTRING, what);
 }
 
+/**
+ * A DER BOOLEAN (only 0x00 and 0xff are DER).
+ * @example readBoolean(criticalNode, "critical") // true
+ */
 export function readBoolean(node: Node | undefined, what: string): boolean {
   const raw = primitive(node, T.BOOLEAN, what);
   demand(raw.length === 1 && (raw[0] === 0x00 || raw[0] === 0xff), `malformed ${what}: BOOLEAN not DER`);
@@ -104,7 +134,10 @@ export function readBoolean(node: Node | undefined, what: string): boolean {
 const GENERALIZED = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d*[1-9]))?Z$/;
 const UTC = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 
-/** A UTCTime or GeneralizedTime as a Date (fractions beyond milliseconds truncated). */
+/**
+ * A UTCTime or GeneralizedTime as a Date (fractions beyond milliseconds truncated).
+ * @example readTime(genTimeNode, "genTime").toISOString() // "2018-05-09T18:48:18.000Z"
+ */
 export function readTime(node: Node | undefined, what: string): Date {
   const generalized = is(node, UNIVERSAL, T.GENERALIZEDTIME);
   const text = Buffer.from(primitive(node, generalized ? T.GENERALIZEDTIME : T.UTCTIME, what)).toString("latin1");
@@ -118,7 +151,12 @@ export function readTime(node: Node | undefined, what: string): Date {
   return date;
 }
 
-/** Reads the fields of a SEQUENCE in order: required, optional-by-predicate, then nothing left over. */
+/**
+ * Reads the fields of a SEQUENCE in order: required, optional-by-predicate, then nothing left over.
+ * @example
+ * const f = new Fields(childrenOf(node, T.SEQUENCE, "accuracy"), "accuracy");
+ * f.optional((n) => is(n, UNIVERSAL, T.INTEGER)); f.end();
+ */
 export class Fields {
   private index = 0;
   constructor(private readonly items: Node[], private readonly what: string) {}

@@ -8,7 +8,10 @@ export class TokenRejection extends Error {
   override name = "TokenRejection";
 }
 
-/** Throws a {@link TokenRejection} with `reason` unless `condition` holds. */
+/**
+ * Throws a {@link TokenRejection} with `reason` unless `condition` holds.
+ * @example demand(version === 1n, "malformed TSTInfo: version")
+ */
 export function demand(condition: boolean, reason: string): asserts condition {
   if (!condition) throw new TokenRejection(reason);
 }
