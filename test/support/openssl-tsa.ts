@@ -43,7 +43,8 @@ export interface OpensslTsa {
   issuingPem: string;
   certPem(profile: SignerProfile): string;
   mint(data: Uint8Array, options?: MintOptions): Uint8Array;
-  signTstInfo(tstInfo: Uint8Array, options: { signer: SignerProfile; pss?: boolean; embedCerts?: boolean }): Uint8Array;
+  /** `keyId`: name the signer by subjectKeyIdentifier instead of issuer and serial (`openssl cms -keyid`). */
+  signTstInfo(tstInfo: Uint8Array, options: { signer: SignerProfile; pss?: boolean; embedCerts?: boolean; keyId?: boolean }): Uint8Array;
   cleanup(): void;
 }
 
@@ -194,6 +195,7 @@ export function createOpensslTsa(): OpensslTsa {
       writeFileSync(join(dir, `tst-${n}.der`), tstInfo);
       const args = ["cms", "-sign", "-binary", "-nodetach", "-cades", "-nosmimecap", "-econtent_type", "1.2.840.113549.1.9.16.1.4", "-in", `tst-${n}.der`, "-signer", `${options.signer}.pem`, "-inkey", keyOf(options.signer), "-md", "sha256", "-outform", "DER", "-out", `cms-${n}.der`];
       if (options.pss) args.push("-keyopt", "rsa_padding_mode:pss", "-keyopt", "rsa_pss_saltlen:32");
+      if (options.keyId) args.push("-keyid");
       if (options.embedCerts === false) args.push("-nocerts");
       else args.push("-certfile", "issuing.pem");
       openssl(dir, args);

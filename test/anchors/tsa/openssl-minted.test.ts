@@ -64,6 +64,20 @@ describe("verifyTimestampToken: tokens openssl mints", () => {
   });
 });
 
+describe("verifyTimestampToken: signer named by subjectKeyIdentifier", () => {
+  test("verify: accepts a SignerInfo whose sid is the signer's subjectKeyIdentifier", async () => {
+    const token = tsa.signTstInfo(tstInfoOf(tokenOfResponse(tsa.mint(data, { signer: "ecdsa" }))), { signer: "ecdsa", keyId: true });
+    const result = await verifyTimestampToken(token, { data }, trust());
+    assert.equal(result.outcome, "verified", result.reason);
+  });
+
+  test("verify: rejects it when no certificate carries that key identifier", async () => {
+    const token = tsa.signTstInfo(tstInfoOf(tokenOfResponse(tsa.mint(data))), { signer: "rsa", keyId: true, embedCerts: false });
+    const result = await verifyTimestampToken(token, { data }, { ...trust(), intermediatesPem: tsa.issuingPem + tsa.certPem("ecdsa") });
+    assert.match(result.reason!, /^no signer certificate/);
+  });
+});
+
 describe("verifyTimestampToken: rejections", () => {
   test("verify: rejects a token for other data, and a wrong digest", async () => {
     const response = tsa.mint(data);
@@ -157,7 +171,7 @@ describe("verifyTimestampToken: rejections", () => {
     const tst = Buffer.from(tstInfoOf(token));
     const tstAt = Buffer.from(token).indexOf(tst);
     // genTime (GeneralizedTime, tag 0x18, "YYYYMMDDhhmmssZ") lies inside the eContent; change its
-    // last seconds digit so that the TSTInfo stays well-formed DER and only the signature binds it.
+    // last seconds digit so that the TSTInfo stays well-formed DER and only the messageDigest binds it.
     const genAt = tst.indexOf(Buffer.from([0x18, 0x0f]));
     assert.ok(tstAt > 0 && genAt > 0 && /^\d{14}Z$/.test(tst.subarray(genAt + 2, genAt + 17).toString("latin1")));
     const digitAt = tstAt + genAt + 2 + 13;
