@@ -57,7 +57,7 @@ function fail(code: string, status: number, message: string): AuthenticateResult
  * Signs `message` (which names its own `signer`) and returns it with `sig`.
  * @example signMessage({ type: "request", v: 1, namespace: "dao:x", ts, signer: did }, key.privateKey)
  */
-export function signMessage<M extends SignedMessage>(message: Omit<M, "sig">, privateKey: KeyObject): M {
+export function signMessage<M extends SignedMessage = SignedMessage & { [member: string]: unknown }>(message: Omit<M, "sig">, privateKey: KeyObject): M {
   const payload = Buffer.from(canonicalJson(unsigned(message as M)), "utf8");
   return { ...(message as M), sig: signDetached(payload, message.signer, privateKey) };
 }
