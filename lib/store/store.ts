@@ -8,18 +8,17 @@
  */
 import { unlink } from "node:fs/promises";
 import { resolve } from "node:path";
-import { isDeepStrictEqual } from "node:util";
-import { Low } from "lowdb";
 import { ArgumentError, StoreError } from "../errors.js";
 import type { Receipt } from "../receipt.js";
-import { AtomicJsonFile, ensureDir, readJsonFile, writeFileAtomic, type SchemaCheck } from "./atomic-file.js";
-import { BatchCache, type CachedBatch } from "./batch-cache.js";
-import { batchPath, docPath, encodeName, FORMAT_VERSION, layout, namespaceMetaPath, type Layout } from "./layout.js";
+import { readJsonFile } from "./atomic-file.js";
+import { BatchCache } from "./batch-cache.js";
+import { readDoc, updateDocFile } from "./doc-area.js";
+import { ensureFormat } from "./format.js";
+import { batchPath, layout, type Layout } from "./layout.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
-import { NamespaceState, type BatchEntry } from "./namespace-state.js";
-import type { IndexedReceipt } from "./receipt-index.js";
-import { fileIdentity, listDir, listNamespace } from "./scan.js";
+import { loadBatch, readReceipts } from "./receipt-reader.js";
 import * as schema from "./schema.js";
+import { StateIndex } from "./state-index.js";
 import type { AnchorRecord, BatchInput, BatchSummary, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";
 import { WriteGate } from "./write-gate.js";
 
@@ -42,10 +41,6 @@ export interface Equivocation {
 
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-function jsonDb<T>(path: string, check: SchemaCheck, readOnly: boolean): Low<T | null> {
-  return new Low<T | null>(new AtomicJsonFile<T | null>(path, check, { readOnly }), null);
-}
-
 /** The state store of one node. Obtain it with `openStore`. */
 export class Store {
   readonly stateDir: string;
@@ -53,8 +48,7 @@ export class Store {
   readonly #paths: Layout;
   readonly #gate: WriteGate;
   readonly #cache: BatchCache;
-  readonly #byName = new Map<string, NamespaceState>();
-  readonly #listeners = new Set<ReceiptsAddedListener>();
+  readonly #index: StateIndex;
   #closed = false;
 
   /** Use `openStore`. */
@@ -64,90 +58,19 @@ export class Store {
     this.#paths = layout(stateDir);
     this.#gate = new WriteGate(this.#paths.lock, options.lockTimeoutMs ?? 30_000);
     this.#cache = new BatchCache(options.cachedBatches ?? 16);
+    this.#index = new StateIndex(this.#paths, this.#cache);
   }
 
   /** Checks FORMAT (creating it in a new directory), builds the index, removes a dead writer's temp files. */
   async init(): Promise<void> {
-    const format = await this.#readFormat();
-    if (format === null) {
-      if (await listDir(this.#paths.data, "dir").then((l) => l.names.length + l.unexpected.length > 0)) {
-        throw new StoreError("STATE_CORRUPT", `${this.#paths.format} is missing but ${this.#paths.data} holds data; restore FORMAT or move the data away`, { path: this.#paths.format });
-      }
-      if (!this.readOnly) {
-        await ensureDir(this.stateDir);
-        await this.#gate.run(async () => {
-          if ((await this.#readFormat()) !== null) return;
-          const file: schema.FormatFile = { format: schema.FORMAT_NAME, version: FORMAT_VERSION };
-          await writeFileAtomic(this.#paths.format, `${JSON.stringify(file)}\n`);
-        });
-      }
-    }
-    const temp = await this.#scan();
+    await ensureFormat(this.#paths, this.#gate, this.readOnly);
+    const temp = await this.#index.scanAll();
     if (!this.readOnly && temp.length > 0) {
       // Every writer holds the lock while its temp file exists, so under the lock all of them are orphans.
       await this.#gate.run(async () => {
         for (const path of temp) await unlink(path).catch(() => undefined);
       });
     }
-  }
-
-  async #readFormat(): Promise<schema.FormatFile | null> {
-    const file = await readJsonFile<schema.FormatFile>(this.#paths.format, schema.checkFormatFile);
-    if (file !== null && file.version > FORMAT_VERSION) {
-      throw new StoreError("STATE_FORMAT_UNSUPPORTED", `${this.#paths.format} says format version ${file.version}; this build reads version ${FORMAT_VERSION}: upgrade vmsh-federation to open it`, { path: this.#paths.format });
-    }
-    return file;
-  }
-
-  /** Scans every namespace; returns leftover temp files found anywhere. */
-  async #scan(): Promise<string[]> {
-    const temp: string[] = [];
-    for (const dir of [this.stateDir, this.#paths.data, this.#paths.docs]) temp.push(...(await listDir(dir, "json")).temp);
-    const namespaces = await listDir(this.#paths.namespaces, "dir");
-    temp.push(...namespaces.temp);
-    for (const encoded of namespaces.names) temp.push(...(await this.#scanNamespace(encoded)));
-    return temp;
-  }
-
-  /**
-   * (Re)indexes one namespace directory: the meta.json counter is read before the
-   * files, so a write landing during the scan shows up as a newer counter next time.
-   */
-  async #scanNamespace(encoded: string): Promise<string[]> {
-    const dir = `${this.#paths.namespaces}/${encoded}`;
-    const meta = await readJsonFile<schema.NamespaceMetaFile>(`${dir}/meta.json`, schema.checkNamespaceMeta);
-    if (meta !== null && encodeName(meta.namespace) !== encoded) {
-      throw new StoreError("STATE_CORRUPT", `${dir}/meta.json names namespace ${JSON.stringify(meta.namespace)}, which is not filed here`, { path: `${dir}/meta.json` });
-    }
-    const listing = await listNamespace(dir);
-    let state = meta === null ? undefined : this.#byName.get(meta.namespace);
-    for (const { path, identity } of listing.batchFiles) {
-      if (state?.batchesByPath.get(path)?.identity === identity) continue;
-      const file = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
-      if (file === null) continue;
-      if (batchPath(this.#paths, file.namespace, file.batchId, file.batchRoot) !== path) {
-        throw new StoreError("STATE_CORRUPT", `${path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path });
-      }
-      state ??= this.#state(file.namespace);
-      this.#cache.delete(path);
-      this.#emit(file.namespace, state.apply(path, identity, file));
-    }
-    if (state !== undefined) state.rev = meta?.rev ?? 0;
-    return listing.temp;
-  }
-
-  #state(namespace: string): NamespaceState {
-    let state = this.#byName.get(namespace);
-    if (state === undefined) {
-      state = new NamespaceState(namespace);
-      this.#byName.set(namespace, state);
-    }
-    return state;
-  }
-
-  #emit(namespace: string, added: readonly IndexedReceipt<BatchEntry>[]): void {
-    if (added.length === 0) return;
-    for (const listener of this.#listeners) listener(namespace, added);
   }
 
   #assertOpen(): void {
@@ -158,35 +81,6 @@ export class Store {
     this.#assertOpen();
     if (this.readOnly) return Promise.reject(new StoreError("STATE_READ_ONLY", `store ${this.stateDir} was opened read-only`));
     return this.#gate.run(fn);
-  }
-
-  /** Under the lock: catches up with another process's writes to `namespace`. */
-  async #sync(namespace: string): Promise<NamespaceState> {
-    const meta = await readJsonFile<schema.NamespaceMetaFile>(namespaceMetaPath(this.#paths, namespace), schema.checkNamespaceMeta);
-    const state = this.#byName.get(namespace);
-    if (state === undefined || state.rev !== (meta?.rev ?? 0)) await this.#scanNamespace(encodeName(namespace));
-    return this.#state(namespace);
-  }
-
-  /** Under the lock: writes batch files, then bumps the namespace's change counter, then indexes them. */
-  async #commit(state: NamespaceState, files: readonly schema.BatchFile[]): Promise<void> {
-    const paths = files.map((f) => batchPath(this.#paths, f.namespace, f.batchId, f.batchRoot));
-    for (let i = 0; i < files.length; i++) {
-      const db = jsonDb<schema.BatchFile>(paths[i]!, schema.checkBatchFile, false);
-      db.data = files[i]!;
-      await db.write();
-    }
-    const metaDb = jsonDb<schema.NamespaceMetaFile>(namespaceMetaPath(this.#paths, state.namespace), schema.checkNamespaceMeta, false);
-    await metaDb.read();
-    const rev = (metaDb.data?.rev ?? 0) + 1;
-    metaDb.data = { kind: "namespace", namespace: state.namespace, rev };
-    await metaDb.write();
-    state.rev = rev;
-    for (let i = 0; i < files.length; i++) {
-      const identity = (await fileIdentity(paths[i]!)) ?? "";
-      this.#cache.set(paths[i]!, files[i]!);
-      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!));
-    }
   }
 
   /**
@@ -204,14 +98,14 @@ export class Store {
     const problem = schema.checkBatchFields(input as unknown as Record<string, unknown>);
     if (problem !== undefined) throw new ArgumentError("batch", problem);
     return this.#write(async () => {
-      const state = await this.#sync(input.namespace);
+      const state = await this.#index.sync(input.namespace);
       const path = batchPath(this.#paths, input.namespace, input.batchId, input.batchRoot);
       const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (stored !== null && stored.createdAt !== input.createdAt) {
         throw new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (SPEC §3)`);
       }
       const merged = mergeBatch(stored, input);
-      if (merged.changed) await this.#commit(state, [merged.file]);
+      if (merged.changed) await this.#index.commit(state, [merged.file]);
       return {
         written: merged.changed,
         created: stored === null,
@@ -238,7 +132,7 @@ export class Store {
       if (problem !== undefined || typeof a.batchRoot !== "string" || a.batchRoot === "") throw new ArgumentError("anchors", problem ?? `anchors[${i}].batchRoot must be a non-empty string`);
     });
     return this.#write(async () => {
-      const state = await this.#sync(namespace);
+      const state = await this.#index.sync(namespace);
       const roots = [...new Set(records.map((a) => a.batchRoot))];
       const changed: schema.BatchFile[] = [];
       let anchorsChanged = 0;
@@ -250,7 +144,7 @@ export class Store {
         anchorsChanged += m.changed;
         if (m.changed > 0) changed.push({ ...stored, anchors: m.anchors });
       }
-      if (changed.length > 0) await this.#commit(state, changed);
+      if (changed.length > 0) await this.#index.commit(state, changed);
       return { written: changed.length > 0, created: false, receiptsAdded: 0, anchorsChanged, equivocal: (state.batchesById.get(batchId)?.length ?? 0) > 1 };
     });
   }
@@ -264,7 +158,7 @@ export class Store {
     requireName("namespace", namespace);
     requireName("batchId", batchId);
     requireName("batchRoot", batchRoot);
-    const file = await this.#load(batchPath(this.#paths, namespace, batchId, batchRoot), true);
+    const file = await loadBatch(this.#cache, batchPath(this.#paths, namespace, batchId, batchRoot), true);
     return file === undefined ? undefined : toStored(file.file);
   }
 
@@ -274,10 +168,10 @@ export class Store {
    */
   async getBatchVersions(namespace: string, batchId: string): Promise<StoredBatch[]> {
     this.#assertOpen();
-    const versions = [...(this.#byName.get(namespace)?.batchesById.get(batchId) ?? [])].sort((a, b) => (a.batchRoot < b.batchRoot ? -1 : 1));
+    const versions = [...(this.#index.byName.get(namespace)?.batchesById.get(batchId) ?? [])].sort((a, b) => (a.batchRoot < b.batchRoot ? -1 : 1));
     const out: StoredBatch[] = [];
     for (const v of versions) {
-      const file = await this.#load(v.path, true);
+      const file = await loadBatch(this.#cache, v.path, true);
       if (file !== undefined) out.push(toStored(file.file));
     }
     return out;
@@ -297,7 +191,7 @@ export class Store {
    */
   listBatches(namespace: string): BatchSummary[] {
     this.#assertOpen();
-    return this.#byName.get(namespace)?.summaries() ?? [];
+    return this.#index.byName.get(namespace)?.summaries() ?? [];
   }
 
   /**
@@ -306,7 +200,7 @@ export class Store {
    */
   namespaces(): string[] {
     this.#assertOpen();
-    return [...this.#byName.values()].filter((s) => s.batchesByPath.size > 0).map((s) => s.namespace).sort();
+    return [...this.#index.byName.values()].filter((s) => s.batchesByPath.size > 0).map((s) => s.namespace).sort();
   }
 
   /**
@@ -317,7 +211,7 @@ export class Store {
     this.#assertOpen();
     const out: Equivocation[] = [];
     for (const ns of this.namespaces()) {
-      for (const [batchId, versions] of this.#byName.get(ns)!.batchesById) {
+      for (const [batchId, versions] of this.#index.byName.get(ns)!.batchesById) {
         if (versions.length > 1) out.push({ namespace: ns, batchId, batchRoots: versions.map((v) => v.batchRoot).sort() });
       }
     }
@@ -331,7 +225,7 @@ export class Store {
   counts(): StoreCounts {
     this.#assertOpen();
     const c: StoreCounts = { namespaces: 0, batches: 0, receipts: 0, anchors: { verified: 0, pending: 0, rejected: 0 }, equivocations: 0 };
-    for (const s of this.#byName.values()) {
+    for (const s of this.#index.byName.values()) {
       if (s.batchesByPath.size === 0) continue;
       c.namespaces++;
       c.batches += s.batchesByPath.size;
@@ -353,7 +247,7 @@ export class Store {
    */
   receiptKeys(namespace: string): readonly ReceiptKey[] {
     this.#assertOpen();
-    return this.#byName.get(namespace)?.receipts.keys() ?? [];
+    return this.#index.byName.get(namespace)?.receipts.keys() ?? [];
   }
 
   /**
@@ -362,7 +256,7 @@ export class Store {
    */
   receiptPosition(namespace: string, key: ReceiptKey): number {
     this.#assertOpen();
-    return this.#byName.get(namespace)?.receipts.lowerBound(key) ?? 0;
+    return this.#index.byName.get(namespace)?.receipts.lowerBound(key) ?? 0;
   }
 
   /**
@@ -371,7 +265,7 @@ export class Store {
    */
   receiptCount(namespace: string): number {
     this.#assertOpen();
-    return this.#byName.get(namespace)?.receipts.size ?? 0;
+    return this.#index.byName.get(namespace)?.receipts.size ?? 0;
   }
 
   /**
@@ -380,8 +274,8 @@ export class Store {
    */
   async getReceipt(namespace: string, id: string): Promise<Receipt | undefined> {
     this.#assertOpen();
-    const key = this.#byName.get(namespace)?.receipts.get(id);
-    return key === undefined ? undefined : (await this.#bodies([key]))[0];
+    const key = this.#index.byName.get(namespace)?.receipts.get(id);
+    return key === undefined ? undefined : (await readReceipts(this.#cache, [key]))[0];
   }
 
   /**
@@ -390,10 +284,10 @@ export class Store {
    */
   async receiptsInRange(namespace: string, fromTs: number, toTs: number): Promise<Receipt[]> {
     this.#assertOpen();
-    const index = this.#byName.get(namespace)?.receipts;
+    const index = this.#index.byName.get(namespace)?.receipts;
     if (index === undefined) return [];
     const [start, end] = index.tsRange(fromTs, toTs);
-    return this.#bodies(index.keys().slice(start, end));
+    return readReceipts(this.#cache, index.keys().slice(start, end));
   }
 
   /**
@@ -402,28 +296,7 @@ export class Store {
    */
   async receiptsAt(namespace: string, start: number, end: number): Promise<Receipt[]> {
     this.#assertOpen();
-    return this.#bodies((this.#byName.get(namespace)?.receipts.keys() ?? []).slice(Math.max(0, start), Math.max(0, end)));
-  }
-
-  async #load(path: string, fresh: boolean): Promise<CachedBatch | undefined> {
-    if (!fresh) {
-      const hit = this.#cache.get(path);
-      if (hit !== undefined) return hit;
-    }
-    const file = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
-    return file === null ? undefined : this.#cache.set(path, file);
-  }
-
-  async #bodies(keys: readonly IndexedReceipt<BatchEntry>[]): Promise<Receipt[]> {
-    const out: Receipt[] = [];
-    for (const key of keys) {
-      let r = (await this.#load(key.batch.path, false))?.byId.get(key.id);
-      // The cached copy may predate receipts another process added to the same batch.
-      r ??= (await this.#load(key.batch.path, true))?.byId.get(key.id);
-      if (r === undefined) throw new StoreError("STATE_CORRUPT", `${key.batch.path} no longer holds receipt ${key.id}`, { path: key.batch.path });
-      out.push(r);
-    }
-    return out;
+    return readReceipts(this.#cache, (this.#index.byName.get(namespace)?.receipts.keys() ?? []).slice(Math.max(0, start), Math.max(0, end)));
   }
 
   /**
@@ -431,8 +304,8 @@ export class Store {
    * @example const stop = store.onReceiptsAdded((ns, keys) => fingerprints.add(ns, keys));
    */
   onReceiptsAdded(listener: ReceiptsAddedListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.#index.listeners.add(listener);
+    return () => this.#index.listeners.delete(listener);
   }
 
   /**
@@ -442,12 +315,7 @@ export class Store {
    */
   async refresh(): Promise<void> {
     this.#assertOpen();
-    const dirs = await listDir(this.#paths.namespaces, "dir");
-    for (const encoded of dirs.names) {
-      const meta = await readJsonFile<schema.NamespaceMetaFile>(`${this.#paths.namespaces}/${encoded}/meta.json`, schema.checkNamespaceMeta);
-      const state = meta === null ? undefined : this.#byName.get(meta.namespace);
-      if (state === undefined || state.rev !== meta?.rev) await this.#scanNamespace(encoded);
-    }
+    await this.#index.refresh();
   }
 
   /**
@@ -457,11 +325,7 @@ export class Store {
   async getDoc<T = unknown>(name: string): Promise<T | undefined> {
     this.#assertOpen();
     requireName("name", name);
-    const db = jsonDb<schema.DocFile>(docPath(this.#paths, name), schema.checkDocFile, true);
-    await db.read();
-    if (db.data === null) return undefined;
-    if (db.data.name !== name) throw new StoreError("STATE_CORRUPT", `${docPath(this.#paths, name)} holds document ${JSON.stringify(db.data.name)}, not ${JSON.stringify(name)}`, { path: docPath(this.#paths, name) });
-    return db.data.value as T;
+    return readDoc<T>(this.#paths, name);
   }
 
   /**
@@ -480,19 +344,7 @@ export class Store {
   async updateDoc<T>(name: string, fn: (current: T | undefined) => T): Promise<T> {
     requireName("name", name);
     if (typeof fn !== "function") throw new ArgumentError("fn", "must be a function");
-    return this.#write(async () => {
-      const db = jsonDb<schema.DocFile>(docPath(this.#paths, name), schema.checkDocFile, false);
-      await db.read();
-      const current = db.data === null ? undefined : (db.data.value as T);
-      const next = fn(current === undefined ? undefined : plain(current));
-      if (next === undefined) throw new ArgumentError("value", "must be a JSON value, not undefined");
-      const value = plain(next);
-      if (db.data === null || !isDeepStrictEqual(current, value)) {
-        db.data = { kind: "doc", name, value };
-        await db.write();
-      }
-      return value;
-    });
+    return this.#write(() => updateDocFile(this.#paths, name, fn));
   }
 
   /**
@@ -504,7 +356,7 @@ export class Store {
     this.#closed = true;
     await this.#gate.idle();
     this.#cache.clear();
-    this.#listeners.clear();
+    this.#index.listeners.clear();
   }
 }
 

@@ -1,0 +1,40 @@
+/**
+ * Loads receipt bodies for index keys from their batch files, through a small
+ * LRU of parsed files, so reading a range parses each batch file once.
+ */
+import { StoreError } from "../errors.js";
+import type { Receipt } from "../receipt.js";
+import { readJsonFile } from "./atomic-file.js";
+import type { BatchCache, CachedBatch } from "./batch-cache.js";
+import type { BatchEntry } from "./namespace-state.js";
+import type { IndexedReceipt } from "./receipt-index.js";
+import { checkBatchFile, type BatchFile } from "./schema.js";
+
+/**
+ * A parsed batch file: from the cache unless `fresh`, else from disk (refreshing the cache).
+ * @example const batch = await loadBatch(cache, path, true)
+ */
+export async function loadBatch(cache: BatchCache, path: string, fresh: boolean): Promise<CachedBatch | undefined> {
+  if (!fresh) {
+    const hit = cache.get(path);
+    if (hit !== undefined) return hit;
+  }
+  const file = await readJsonFile<BatchFile>(path, checkBatchFile);
+  return file === null ? undefined : cache.set(path, file);
+}
+
+/**
+ * The receipts named by `keys`, in the same order.
+ * @example await readReceipts(cache, index.keys().slice(0, 10))
+ */
+export async function readReceipts(cache: BatchCache, keys: readonly IndexedReceipt<BatchEntry>[]): Promise<Receipt[]> {
+  const out: Receipt[] = [];
+  for (const key of keys) {
+    let r = (await loadBatch(cache, key.batch.path, false))?.byId.get(key.id);
+    // The cached copy may predate receipts another process added to the same batch.
+    r ??= (await loadBatch(cache, key.batch.path, true))?.byId.get(key.id);
+    if (r === undefined) throw new StoreError("STATE_CORRUPT", `${key.batch.path} no longer holds receipt ${key.id}`, { path: key.batch.path });
+    out.push(r);
+  }
+  return out;
+}
