@@ -8,7 +8,7 @@
  *   npx tsc -p tsconfig.json && node dist/bench/store.bench.js
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -32,6 +32,8 @@ export interface StoreBenchResult {
   /** Peak RSS while opening, and heap still in use after a GC once open (the index itself). */
   openRssMiB: { empty: number; full: number; receipts: number };
   openHeapMiB: { empty: number; full: number };
+  /** Bytes of the big store's files on disk: what the index does not keep in memory. */
+  fullStoreDiskMiB: number;
   openMs: { empty: number; full: number };
 }
 
@@ -128,6 +130,12 @@ async function openChild(dir: string): Promise<void> {
   await store.close();
 }
 
+function diskBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) total += statSync(join(e.parentPath, e.name)).size;
+  return total;
+}
+
 /**
  * Runs the benchmark in temporary directories and returns the figures.
  * @example const { appendRatio } = await run();
@@ -150,6 +158,7 @@ export async function run(): Promise<StoreBenchResult> {
       singleFileRatio: round(singleFileAppendMs[SIZES[2]]! / singleFileAppendMs[0]!, 2),
       openRssMiB: { empty: round(empty.maxRssMiB), full: round(full.maxRssMiB), receipts: full.receipts },
       openHeapMiB: { empty: round(empty.heapMiB), full: round(full.heapMiB) },
+      fullStoreDiskMiB: round(diskBytes(join(root, `store-${SIZES[2]}`)) / 2 ** 20),
       openMs: { empty: round(empty.openMs), full: round(full.openMs) },
     };
   } finally {
@@ -163,7 +172,7 @@ function print(r: StoreBenchResult): void {
     ...SIZES.map((s) => `  holding ${String(s).padStart(7)} receipts: ${r.appendMs[s]} ms   single lowdb file: ${r.singleFileAppendMs[s]} ms`),
     `  ratio 100k/empty: store ${r.appendRatio}   single file ${r.singleFileRatio}`,
     `open in a fresh process: empty store peak RSS ${r.openRssMiB.empty} MiB, heap after GC ${r.openHeapMiB.empty} MiB, ${r.openMs.empty} ms`,
-    `                         ${r.openRssMiB.receipts} receipts: peak RSS ${r.openRssMiB.full} MiB, heap after GC ${r.openHeapMiB.full} MiB, ${r.openMs.full} ms`,
+    `                         ${r.openRssMiB.receipts} receipts: peak RSS ${r.openRssMiB.full} MiB, heap after GC ${r.openHeapMiB.full} MiB, ${r.openMs.full} ms (files on disk: ${r.fullStoreDiskMiB} MiB)`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }
