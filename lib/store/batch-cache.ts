@@ -12,7 +12,19 @@ export interface CachedBatch {
   byId: Map<string, Receipt>;
 }
 
-/** LRU of parsed batch files keyed by path. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * LRU of parsed batch files keyed by path. Cached files are deep-frozen: callers get them
+ * without a copy, and a caller mutating a receipt gets a TypeError instead of changing what
+ * later readers see.
+ */
 export class BatchCache {
   readonly #max: number;
   readonly #items = new Map<string, CachedBatch>();
@@ -31,7 +43,7 @@ export class BatchCache {
   }
 
   set(path: string, file: BatchFile): CachedBatch {
-    const entry = { file, byId: new Map(file.receipts.map((r) => [r.id, r] as const)) };
+    const entry = { file: deepFreeze(file), byId: new Map(file.receipts.map((r) => [r.id, r] as const)) };
     this.#items.delete(path);
     if (this.#max === 0) return entry;
     this.#items.set(path, entry);

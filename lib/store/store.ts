@@ -61,7 +61,7 @@ export class Store {
     this.#index = new StateIndex(this.#paths, this.#cache);
   }
 
-  /** Checks FORMAT (creating it in a new directory), builds the index, removes a dead writer's temp files. */
+  /** Called by `openStore`: checks FORMAT (creating it in a new directory), builds the index, removes a dead writer's temp files. */
   async init(): Promise<void> {
     await ensureFormat(this.#paths, this.#gate, this.readOnly);
     const temp = await this.#index.scanAll();

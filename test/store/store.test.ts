@@ -163,6 +163,18 @@ describe("store: receipt order", () => {
     await reopened.close();
   });
 
+  test("getReceipt: a returned receipt is frozen, so a caller cannot alter what later readers get", async () => {
+    const store = await openStore(fresh());
+    const batch = sampleBatch({ batchId: "b1", size: 2 });
+    await store.putBatch(batch);
+    const r = (await store.getReceipt(NS, batch.receipts[0]!.id))!;
+    assert.throws(() => {
+      (r.proof.path as string[]).push("sha256:00");
+    }, TypeError);
+    assert.deepEqual(await store.getReceipt(NS, batch.receipts[0]!.id), batch.receipts[0]);
+    await store.close();
+  });
+
   test("refresh: a second store on the same directory sees the first one's writes", async () => {
     const dir = fresh();
     const writer = await openStore(dir);
