@@ -63,6 +63,9 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
+  // Unreferenced, so a test that fails before stop() still lets the process end, and the exit hook kills anvil.
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   exited.then(() => running.delete(child), () => undefined);
   const stop = async (): Promise<void> => {
@@ -138,7 +141,7 @@ export async function setAutomine(node: AnvilNode, enabled: boolean): Promise<vo
 export async function deployBatchAnchor(node: AnvilNode): Promise<Address> {
   const artifact = JSON.parse(readFileSync(fixturePath("evm", "BatchAnchor.json"), "utf8")) as { bytecode: Hex };
   const { hash } = await signAndSend(node, { data: artifact.bytecode });
-  const receipt = await publicClientFor(node).getTransactionReceipt({ hash });
+  const receipt = await publicClientFor(node).waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 20_000 });
   if (!receipt.contractAddress || receipt.status !== "success") throw new Error(`BatchAnchor deployment failed in ${hash}`);
   return receipt.contractAddress;
 }
@@ -174,17 +177,17 @@ export async function sendAnchor(node: AnvilNode, params: SendAnchorParams): Pro
     args: [rootTopic(params.root), batchIdTopic(params.batchId), params.memo ?? "", params.persist ?? false],
   });
   const { hash, raw } = await signAndSend(node, { to: params.contract, data, gas: params.gas });
-  try {
-    const receipt = await publicClientFor(node).getTransactionReceipt({ hash });
-    return { tx: hash, block: Number(receipt.blockNumber), raw };
-  } catch {
-    return { tx: hash, block: undefined, raw };
-  }
+  // Anvil answers eth_sendRawTransaction before its automine task has sealed the block.
+  if (!(await testClientFor(node).getAutomine())) return { tx: hash, block: undefined, raw };
+  const receipt = await publicClientFor(node).waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 20_000 });
+  return { tx: hash, block: Number(receipt.blockNumber), raw };
 }
 
-/** Re-broadcasts a signed transaction (e.g. after `revertTo` dropped its block). */
+/** Re-broadcasts a signed transaction (e.g. after `revertTo` dropped its block); with automine on, waits until it is mined. */
 export async function sendRaw(node: AnvilNode, raw: Hex): Promise<Hex> {
-  return publicClientFor(node).sendRawTransaction({ serializedTransaction: raw });
+  const hash = await publicClientFor(node).sendRawTransaction({ serializedTransaction: raw });
+  if (await testClientFor(node).getAutomine()) await publicClientFor(node).waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 20_000 });
+  return hash;
 }
 
 async function signAndSend(node: AnvilNode, request: { to?: Address; data: Hex; gas?: bigint | undefined }): Promise<{ hash: Hex; raw: Hex }> {
