@@ -69,7 +69,7 @@ async function storeAppends(root: string): Promise<Record<number, number>> {
   return out;
 }
 
-async function storeAppend1(dir: string): Promise<void> {
+async function warmUp(dir: string): Promise<void> {
   const store = await openStore(dir);
   for (let i = 0; i < 3; i++) await store.putBatch(batchAt(`warm-${i}`, i));
   await store.close();
@@ -144,7 +144,7 @@ export async function run(): Promise<StoreBenchResult> {
   const root = mkdtempSync(join(tmpdir(), "vmsh-store-bench-"));
   try {
     // Warm the JIT and the disk paths first, so the first figure is not a cold one.
-    await storeAppend1(join(root, "warm-up"));
+    await warmUp(join(root, "warm-up"));
     const appendMs = Object.fromEntries(Object.entries(await storeAppends(root)).map(([k, v]) => [k, round(v)]));
     const singleFileAppendMs: Record<number, number> = {};
     for (const size of SIZES) singleFileAppendMs[size] = round(await singleFileAppend(mkdtempSync(join(root, `single-${size}-`)), size));

@@ -40,7 +40,12 @@ export async function fsyncDir(dir: string): Promise<void> {
  * @example await ensureDir("/var/lib/vmsh/v1/namespaces/x6e73")
  */
 export async function ensureDir(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+  let first: string | undefined;
+  try {
+    first = await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new StoreError("STATE_UNWRITABLE", `cannot create directory ${dir}: ${(err as Error).message}`, { path: dir, cause: err });
+  }
   if (first === undefined) return;
   // Every directory from `first` down to `dir` is new: its parent gained an entry.
   for (let d = dir; ; d = dirname(d)) {

@@ -43,6 +43,10 @@ export async function checkIntegrity(stateDir: string): Promise<IntegrityReport>
   const report: IntegrityReport = { ok: true, files: 0, receipts: 0, problems: [], tempFiles: [] };
   const { problems } = report;
   const format = await tryRead<schema.FormatFile>(paths.format, schema.checkFormatFile, problems);
+  const data = await listDir(paths.data, "dir");
+  if (format === null && data.names.length + data.unexpected.length > 0 && !problems.some((p) => p.includes(paths.format))) {
+    problems.push(`${paths.format}: missing, but ${paths.data} holds data`);
+  }
   if (format !== null && format.version !== FORMAT_VERSION) problems.push(`${paths.format}: format version ${format.version}, expected ${FORMAT_VERSION}`);
   for (const dir of [stateDir, paths.data]) report.tempFiles.push(...(await listDir(dir, "json")).temp);
 

@@ -128,6 +128,7 @@ describe("store files: corruption and formats", () => {
     await store.close();
     rmSync(layout(dir).format);
     await assert.rejects(openStore(dir), isCorrupt(layout(dir).format));
+    assert.ok((await checkIntegrity(dir)).problems.some((p) => p.startsWith(`${layout(dir).format}: missing`)));
     assert.equal(existsSync(layout(dir).format), false);
     writeFileSync(layout(dir).format, "");
     await assert.rejects(openStore(dir), isCorrupt(layout(dir).format));
@@ -135,6 +136,13 @@ describe("store files: corruption and formats", () => {
 });
 
 describe("store files: read-only opens and temp files", () => {
+  test("openStore: a stateDir that is a regular file is a StoreError naming the path", async () => {
+    const file = join(fresh(), "not-a-dir");
+    writeFileSync(file, "x");
+    await assert.rejects(openStore(file), (e: unknown) => e instanceof StoreError && e.path !== undefined && e.path.startsWith(file));
+    assert.equal(readFileSync(file, "utf8"), "x");
+  });
+
   test("openStore readOnly: creates nothing, locks nothing, and refuses writes", async () => {
     const root = fresh();
     const missing = join(root, "none");
