@@ -12,7 +12,7 @@ export type AnchorRecord = Anchor & {
   outcome: Outcome;
   reason?: string;
   evidence?: Evidence;
-  /** `<chain>:<tx>`-style name of the winning anchor when this one lost (SPEC §5). */
+  /** The winner's anchorKey (`<chain>/<tx>`, lib/conflict) when this verified anchor lost (SPEC §5). */
   superseded_by?: string;
 };
 
