@@ -104,32 +104,50 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   }
 }
 
-/** A viem public client on the node, polling fast enough for tests. */
+/**
+ * A viem public client on the node, polling fast enough for tests.
+ * @example const head = await publicClientFor(node).getBlockNumber();
+ */
 export function publicClientFor(node: AnvilNode): PublicClient {
   return createPublicClient({ transport: http(node.rpcUrl, { retryCount: 0 }), pollingInterval: 50, cacheTime: 0 });
 }
 
-/** A viem test client (anvil_* / evm_* methods) on the node. */
+/**
+ * A viem test client (anvil_* / evm_* methods) on the node.
+ * @example await testClientFor(node).setNextBlockTimestamp({ timestamp: 1_900_000_000n });
+ */
 export function testClientFor(node: AnvilNode): TestClient<"anvil"> {
   return createTestClient({ mode: "anvil", transport: http(node.rpcUrl, { retryCount: 0 }), pollingInterval: 50 });
 }
 
-/** Mines `blocks` empty blocks. */
+/**
+ * Mines `blocks` empty blocks.
+ * @example await mine(node, 2); // an anchor mined just before now has 3 confirmations
+ */
 export async function mine(node: AnvilNode, blocks = 1): Promise<void> {
   await testClientFor(node).mine({ blocks });
 }
 
-/** Takes an `evm_snapshot`; pass the id to `revertTo`. */
+/**
+ * Takes an `evm_snapshot`; pass the id to `revertTo`.
+ * @example const id = await snapshot(node); … await revertTo(node, id);
+ */
 export async function snapshot(node: AnvilNode): Promise<Hex> {
   return testClientFor(node).snapshot();
 }
 
-/** `evm_revert`: drops every block and state change made after the snapshot. */
+/**
+ * `evm_revert`: drops every block and state change made after the snapshot (a reorg, seen from outside).
+ * @example await revertTo(node, id);
+ */
 export async function revertTo(node: AnvilNode, id: Hex): Promise<void> {
   await testClientFor(node).revert({ id });
 }
 
-/** Turns anvil's mine-on-every-transaction mode on or off. */
+/**
+ * Turns anvil's mine-on-every-transaction mode on or off.
+ * @example await setAutomine(node, false); // the next sendAnchor stays in the mempool
+ */
 export async function setAutomine(node: AnvilNode, enabled: boolean): Promise<void> {
   await testClientFor(node).setAutomine(enabled);
 }
@@ -183,7 +201,10 @@ export async function sendAnchor(node: AnvilNode, params: SendAnchorParams): Pro
   return { tx: hash, block: Number(receipt.blockNumber), raw };
 }
 
-/** Re-broadcasts a signed transaction (e.g. after `revertTo` dropped its block); with automine on, waits until it is mined. */
+/**
+ * Re-broadcasts a signed transaction (e.g. after `revertTo` dropped its block); with automine on, waits until it is mined.
+ * @example await sendRaw(node, sent.raw);
+ */
 export async function sendRaw(node: AnvilNode, raw: Hex): Promise<Hex> {
   const hash = await publicClientFor(node).sendRawTransaction({ serializedTransaction: raw });
   if (await testClientFor(node).getAutomine()) await publicClientFor(node).waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 20_000 });

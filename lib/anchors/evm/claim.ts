@@ -76,7 +76,10 @@ export function readEvmClaim(anchor: Anchor, batchRoot: string, configuredContra
   };
 }
 
-/** Tells a claim from a rejection returned by `readEvmClaim`. */
+/**
+ * Tells a claim from a rejection returned by `readEvmClaim`.
+ * @example const claim = readEvmClaim(anchor, root); if (!isClaim(claim)) return claim;
+ */
 export function isClaim(value: EvmClaim | VerificationResult): value is EvmClaim {
   return !("outcome" in value);
 }

@@ -58,7 +58,10 @@ export function compileBatchAnchor(): BatchAnchorArtifact {
   };
 }
 
-/** Reads the committed fixture. */
+/**
+ * Reads the committed fixture.
+ * @example const { abi, bytecode } = readBatchAnchorArtifact();
+ */
 export function readBatchAnchorArtifact(): BatchAnchorArtifact {
   return JSON.parse(readFileSync(fixturePath("evm", "BatchAnchor.json"), "utf8")) as BatchAnchorArtifact;
 }
