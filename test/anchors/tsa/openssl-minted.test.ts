@@ -1,7 +1,7 @@
 /**
  * verifyTimestampToken against tokens minted by `openssl ts -reply` (and, for the
  * certificate profiles openssl refuses to time-stamp with, `openssl cms -sign -cades`)
- * under a throwaway CA: each check of docs/ANCHORS-tsa.md with its negative.
+ * under a throwaway CA: each check of docs/ANCHORS.md (RFC 3161 section) with its negative.
  */
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
