@@ -5,7 +5,7 @@
  */
 import canonicalizeModule from "canonicalize";
 import type { Anchor } from "../anchors/anchor.js";
-import type { Outcome } from "../anchors/result.js";
+import type { Evidence, Outcome } from "../anchors/result.js";
 import { ArgumentError } from "../errors.js";
 
 // The package is CommonJS; under NodeNext its default import is the function itself.
@@ -16,6 +16,8 @@ export interface AnchorRecord extends Anchor {
   outcome: Outcome;
   /** Present unless `verified`: the failed check. */
   reason?: string;
+  /** What the last verification saw (block hash, confirmations…), handed to the next one to detect a reorg. */
+  evidence?: Evidence;
   /** Set by resolveAnchors on a verified loser: the winner's anchorKey. */
   superseded_by?: string;
 }

@@ -3,18 +3,11 @@
  * together with this node's verification outcome (SPEC §4) and the conflict
  * resolution mark `superseded_by` (SPEC §5).
  */
-import type { Anchor } from "../anchors/anchor.js";
-import type { Evidence, Outcome } from "../anchors/result.js";
+import type { AnchorRecord } from "../conflict/record.js";
 import type { Receipt } from "../receipt.js";
 
-/** An anchor as stored: the wire anchor plus what local re-verification concluded. */
-export type AnchorRecord = Anchor & {
-  outcome: Outcome;
-  reason?: string;
-  evidence?: Evidence;
-  /** The winner's anchorKey (`<chain>/<tx>`, lib/conflict) when this verified anchor lost (SPEC §5). */
-  superseded_by?: string;
-};
+/** An anchor as stored: the wire anchor plus what local re-verification concluded (one type with lib/conflict). */
+export type { AnchorRecord };
 
 /** One sealed batch as handed to `putBatch`: its receipts and its anchors with outcomes. */
 export interface BatchInput {
