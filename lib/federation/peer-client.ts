@@ -1,0 +1,237 @@
+/**
+ * The outbound HTTP client of a node: one bounded undici Pool per peer origin, with
+ * connect/headers/body timeouts and keep-alive. Whatever the network or the peer does,
+ * a call resolves to a `PeerResponse`; only a caller's mistake (a bad path, a URL that
+ * config validation should have refused) throws. Answers are read up to a byte limit and
+ * parsed with the same bounded parser as inbound bodies (lib/messages/json.ts).
+ */
+import { performance } from "node:perf_hooks";
+import { Pool, type Dispatcher } from "undici";
+import { ArgumentError } from "../errors.js";
+import { parsePeerJson } from "../messages/json.js";
+import { LIMITS } from "../messages/limits.js";
+import { VERSION } from "../version.js";
+import { parseRetryAfter } from "./backoff.js";
+import { networkFailure, statusFailure, type PeerFailure } from "./peer-failure.js";
+
+export type { PeerFailure } from "./peer-failure.js";
+
+/** A 2xx answer; `body` is the parsed JSON (null for an empty body), `bytes` its size. */
+export interface PeerSuccess {
+  ok: true;
+  status: number;
+  body: unknown;
+  bytes: number;
+}
+
+export type PeerResponse = PeerSuccess | PeerFailure;
+/** A GET's answer with the time from sending to the end of the body (or the failure). */
+export type PeerTimedResponse = PeerResponse & { latencyMs: number };
+
+/** Where to send: a peers.yaml entry or anything with its `did` and `url`. */
+export interface PeerTarget {
+  did: string;
+  url: string;
+}
+
+export interface PeerClientOptions {
+  /** Concurrent connections per peer origin (default 4). */
+  connections?: number;
+  /** TCP + TLS handshake limit, ms (default 5 000). */
+  connectTimeoutMs?: number;
+  /** Limit for the answer's headers after the request is sent, ms (default 10 000). */
+  headersTimeoutMs?: number;
+  /** Limit between two chunks of the answer's body, ms (default 30 000). */
+  bodyTimeoutMs?: number;
+  /** Idle keep-alive socket lifetime, ms (default 4 000). */
+  keepAliveTimeoutMs?: number;
+  /** PEM CA certificate(s) trusted instead of the system's for https peers (tests, private meshes). */
+  ca?: string | Buffer;
+}
+
+export interface RequestOptions {
+  /** Bytes of answer read before giving up (default LIMITS.maxBundleBytes). */
+  maxResponseBytes?: number;
+  /** Whole-call deadline including queueing for a connection, ms (default none: the pool's timeouts apply). */
+  timeoutMs?: number;
+}
+
+/** Error bodies are small JSON objects; more than this of one is not worth reading. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+const DEFAULT_GET_LIMIT = 1024 * 1024;
+
+interface Target {
+  origin: string;
+  path: string;
+  authorization: string | undefined;
+  secrets: string[];
+}
+
+/** Outbound calls to peers. Implements the `GossipClient` lib/federation/gossip.ts expects. */
+export class PeerClient {
+  readonly #options: Required<Omit<PeerClientOptions, "ca">> & { ca: string | Buffer | undefined };
+  readonly #pools = new Map<string, Pool>();
+  #closed = false;
+
+  /**
+   * @example
+   * const client = new PeerClient({ connectTimeoutMs: 2000 });
+   * try { await client.postJson(peer, "/federation/announce", announce); } finally { await client.close(); }
+   */
+  constructor(options: PeerClientOptions = {}) {
+    const positive = (name: keyof PeerClientOptions, value: number | undefined, fallback: number): number => {
+      if (value === undefined) return fallback;
+      if (!Number.isInteger(value) || value <= 0) throw new ArgumentError(`options.${name}`, "must be a positive integer");
+      return value;
+    };
+    this.#options = {
+      connections: positive("connections", options.connections, 4),
+      connectTimeoutMs: positive("connectTimeoutMs", options.connectTimeoutMs, 5_000),
+      headersTimeoutMs: positive("headersTimeoutMs", options.headersTimeoutMs, 10_000),
+      bodyTimeoutMs: positive("bodyTimeoutMs", options.bodyTimeoutMs, 30_000),
+      keepAliveTimeoutMs: positive("keepAliveTimeoutMs", options.keepAliveTimeoutMs, 4_000),
+      ca: options.ca,
+    };
+  }
+
+  /**
+   * POSTs `message` as JSON to `peer.url` + `path`. Never throws for network or peer faults.
+   * @example
+   * const r = await client.postJson(peer, "/federation/announce", announce, { maxResponseBytes: 65536 });
+   * if (!r.ok && r.retryable) outbox.enqueue(peer, "/federation/announce", announce);
+   */
+  async postJson(peer: PeerTarget, path: string, message: unknown, options: RequestOptions = {}): Promise<PeerResponse> {
+    const text = JSON.stringify(message);
+    if (typeof text !== "string") throw new ArgumentError("message", "cannot be serialised as JSON");
+    return this.#call("POST", peer, path, text, options);
+  }
+
+  /**
+   * GETs `peer.url` + `path` (GET /health for `status`) and measures the latency.
+   * @example const h = await client.getJson(peer, "/health", { timeoutMs: 3000 }); if (h.ok) print(h.latencyMs)
+   */
+  async getJson(peer: PeerTarget, path: string, options: RequestOptions = {}): Promise<PeerTimedResponse> {
+    const started = performance.now();
+    const response = await this.#call("GET", peer, path, undefined, { maxResponseBytes: DEFAULT_GET_LIMIT, ...options });
+    return { ...response, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+  }
+
+  /**
+   * Destroys every pool: calls in flight end as CONNECTION_RESET failures, later calls as CLIENT_CLOSED.
+   * @example after(() => client.close())
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
+
+  #target(peer: PeerTarget, path: string): Target {
+    if (typeof peer !== "object" || peer === null || typeof peer.url !== "string") throw new ArgumentError("peer", "must be an object with a url");
+    if (typeof path !== "string" || !path.startsWith("/")) throw new ArgumentError("path", "must start with /");
+    let url: URL;
+    try {
+      url = new URL(peer.url);
+    } catch {
+      throw new ArgumentError("peer.url", `is not a URL (peer ${String(peer.did)})`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new ArgumentError("peer.url", `must be http or https, not ${url.protocol} (peer ${String(peer.did)})`);
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    // User info in peers.yaml is for a reverse proxy in front of the peer: sent as Basic auth, never logged.
+    const authorization = user === "" && password === "" ? undefined : `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+    return {
+      origin: url.origin,
+      path: `${url.pathname.replace(/\/+$/, "")}${path}`,
+      authorization,
+      secrets: [url.username, url.password, user, password].filter((s) => s.length >= 3),
+    };
+  }
+
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (pool === undefined) {
+      const o = this.#options;
+      pool = new Pool(origin, {
+        connections: o.connections,
+        headersTimeout: o.headersTimeoutMs,
+        bodyTimeout: o.bodyTimeoutMs,
+        keepAliveTimeout: o.keepAliveTimeoutMs,
+        connect: { timeout: o.connectTimeoutMs, ...(o.ca === undefined ? {} : { ca: o.ca }) },
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async #call(method: "GET" | "POST", peer: PeerTarget, path: string, body: string | undefined, options: RequestOptions): Promise<PeerResponse> {
+    const target = this.#target(peer, path);
+    const limit = options.maxResponseBytes ?? LIMITS.maxBundleBytes;
+    if (!Number.isInteger(limit) || limit <= 0) throw new ArgumentError("options.maxResponseBytes", "must be a positive integer");
+    if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0)) throw new ArgumentError("options.timeoutMs", "must be a positive integer");
+    if (this.#closed) return { ok: false, code: "CLIENT_CLOSED", message: "the peer client is closed", retryable: true };
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), controller.abort()), options.timeoutMs);
+    timer?.unref();
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": `vmsh-federation/${VERSION}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (target.authorization !== undefined) headers["authorization"] = target.authorization;
+    try {
+      const res = await this.#pool(target.origin).request({ method, path: target.path, headers, body: body ?? null, signal: controller.signal });
+      return await readAnswer(res, limit, () => controller.abort());
+    } catch (error) {
+      if (timedOut) return { ok: false, code: "TIMEOUT", message: `${target.origin}: no complete answer within ${options.timeoutMs} ms`, retryable: true };
+      return networkFailure(error, target.origin, target.secrets);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+}
+
+async function readAnswer(res: Dispatcher.ResponseData, maxResponseBytes: number, abort: () => void): Promise<PeerResponse> {
+  const status = res.statusCode;
+  const success = status >= 200 && status < 300;
+  const retryAfterS = parseRetryAfter(res.headers["retry-after"], Date.now());
+  const limit = success ? maxResponseBytes : Math.min(maxResponseBytes, ERROR_BODY_LIMIT);
+  const text = await readLimited(res.body, res.headers["content-length"], limit, abort);
+  if (!success) return statusFailure(status, res.statusText ?? "", text === undefined ? undefined : tryParse(text.text), retryAfterS);
+  if (text === undefined) return { ok: false, status, code: "RESPONSE_TOO_LARGE", message: `answer larger than ${maxResponseBytes} bytes`, retryable: false };
+  if (text.bytes === 0) return { ok: true, status, body: null, bytes: 0 };
+  try {
+    return { ok: true, status, body: parsePeerJson(text.text), bytes: text.bytes };
+  } catch (e) {
+    return { ok: false, status, code: "RESPONSE_NOT_JSON", message: (e as Error).message.slice(0, 200), retryable: false };
+  }
+}
+
+/** The body as text, or undefined once it passes `limit` bytes (the request is then aborted). */
+async function readLimited(body: Dispatcher.ResponseData["body"], declared: string | string[] | undefined, limit: number, abort: () => void): Promise<{ text: string; bytes: number } | undefined> {
+  // A declared length over the limit is refused before a byte of it is read.
+  if (typeof declared === "string" && /^\d+$/.test(declared) && Number(declared) > limit) {
+    abort();
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > limit) {
+      abort();
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return { text: Buffer.concat(chunks, bytes).toString("utf8"), bytes };
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return parsePeerJson(text);
+  } catch {
+    return undefined;
+  }
+}
