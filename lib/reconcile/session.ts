@@ -1,0 +1,194 @@
+/**
+ * Driving a reconcile exchange (docs/ANTI_ENTROPY.md §Sessions): `initiate` opens a
+ * session over several namespaces; the peer answers each message with `respond`, which
+ * keeps no state between HTTP rounds; the initiator feeds every reply to
+ * `session.receive` until it reports `done`. Both sides learn, per namespace, the keys
+ * they have that the other lacks (`have`) and the keys they lack (`need`).
+ */
+import type { ReceiptKey } from "../store/types.js";
+import { resolveLimits, type ReconcileLimits, type ReconcileOptions } from "./limits.js";
+import { decodePayload, MAX_SHORT_OFFSET } from "./payload.js";
+import { ReconcileIndex } from "./reconcile-index.js";
+import { Step, type StepTuning } from "./step.js";
+
+/** One namespace's binary payload inside a message. */
+export interface ReconcilePart {
+  namespace: string;
+  payload: Uint8Array;
+}
+
+/** What one side learned about one namespace. */
+export interface NamespaceDelta {
+  namespace: string;
+  /** Keys this side holds that the peer lacks. */
+  have: ReceiptKey[];
+  /** Keys the peer holds that this side lacks. */
+  need: ReceiptKey[];
+}
+
+export type RespondResult = { ok: true; reply: ReconcilePart[]; deltas: NamespaceDelta[] } | { ok: false; reason: string };
+
+export interface ReceiveResult {
+  /** The next message to send; absent when the session is over. */
+  next?: ReconcilePart[];
+  done: boolean;
+  /** Why the session ended early (peer broke a bound or sent bad bytes); results so far stay valid. */
+  error?: string;
+}
+
+const EMPTY = new ReconcileIndex();
+
+function totalBytes(parts: readonly ReconcilePart[]): number {
+  return parts.reduce((n, p) => n + p.payload.length, 0);
+}
+
+/**
+ * The responder's side of one round: answers every namespace of `message` from the local
+ * indexes (an unknown namespace counts as empty). Bad bytes become `{ ok: false }` (HTTP 400).
+ * @example const r = respond((ns) => indexes.get(ns), parts, { random }); if (r.ok) reply(r.reply)
+ */
+export function respond(lookup: (namespace: string) => ReconcileIndex | undefined, message: readonly ReconcilePart[], options: ReconcileOptions): RespondResult {
+  const limits = resolveLimits(options);
+  if (message.length > limits.maxNamespaces) return { ok: false, reason: `more than ${limits.maxNamespaces} namespaces` };
+  if (totalBytes(message) > limits.maxMessageBytes) return { ok: false, reason: `message exceeds ${limits.maxMessageBytes} bytes` };
+  if (new Set(message.map((p) => p.namespace)).size !== message.length) return { ok: false, reason: "a namespace appears twice" };
+  const reply: ReconcilePart[] = [];
+  const deltas: NamespaceDelta[] = [];
+  let budget = limits.maxMessageBytes;
+  for (const part of message) {
+    const decoded = decodePayload(part.payload, limits.maxRanges);
+    if (!decoded.ok) return { ok: false, reason: `${part.namespace}: ${decoded.reason}` };
+    const step = new Step(lookup(part.namespace) ?? EMPTY, decoded.payload.shortOffset, budget, limits.tuning);
+    const r = step.answer(decoded.payload);
+    if (!r.ok) return { ok: false, reason: `${part.namespace}: ${r.reason}` };
+    deltas.push({ namespace: part.namespace, have: r.have, need: r.need });
+    if (r.payload !== undefined) {
+      reply.push({ namespace: part.namespace, payload: r.payload });
+      budget -= r.payload.length;
+    }
+  }
+  return { ok: true, reply, deltas };
+}
+
+/** The initiator's state across rounds; create it with `initiate`. */
+export class ReconcileSession {
+  readonly #indexes: ReadonlyMap<string, ReconcileIndex>;
+  readonly #limits: ReconcileLimits & { tuning: StepTuning };
+  readonly #shortOffset: number;
+  readonly #have = new Map<string, Map<string, ReceiptKey>>();
+  readonly #need = new Map<string, Map<string, ReceiptKey>>();
+  #sent = new Set<string>();
+  #round = 0;
+  #done = false;
+  #error: string | undefined;
+
+  /** @internal use `initiate`. */
+  constructor(indexes: ReadonlyMap<string, ReconcileIndex>, limits: ReconcileLimits & { tuning: StepTuning }) {
+    this.#indexes = indexes;
+    this.#limits = limits;
+    this.#shortOffset = Math.floor(limits.tuning.random() * (MAX_SHORT_OFFSET + 1));
+    for (const ns of indexes.keys()) {
+      this.#have.set(ns, new Map());
+      this.#need.set(ns, new Map());
+    }
+  }
+
+  /** Messages sent so far. */
+  get round(): number {
+    return this.#round;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /** @internal the opening message. */
+  open(): ReconcilePart[] {
+    const parts: ReconcilePart[] = [];
+    let budget = this.#limits.maxMessageBytes;
+    for (const [namespace, index] of this.#indexes) {
+      const payload = new Step(index, this.#shortOffset, budget, this.#limits.tuning).open();
+      if (payload === undefined) continue;
+      parts.push({ namespace, payload });
+      budget -= payload.length;
+    }
+    return this.#send(parts);
+  }
+
+  #send(parts: ReconcilePart[]): ReconcilePart[] {
+    this.#round++;
+    this.#sent = new Set(parts.map((p) => p.namespace));
+    return parts;
+  }
+
+  #fail(reason: string): ReceiveResult {
+    this.#done = true;
+    this.#error = reason;
+    return { done: true, error: reason };
+  }
+
+  /**
+   * Takes the peer's reply to the last message; returns the next message or `done`.
+   * @example let r = session.receive(reply); while (r.next) r = session.receive(await post(r.next));
+   */
+  receive(reply: readonly ReconcilePart[]): ReceiveResult {
+    if (this.#done) return { done: true, ...(this.#error === undefined ? {} : { error: this.#error }) };
+    if (reply.length > this.#limits.maxNamespaces) return this.#fail(`reply names more than ${this.#limits.maxNamespaces} namespaces`);
+    if (totalBytes(reply) > this.#limits.maxMessageBytes) return this.#fail(`reply exceeds ${this.#limits.maxMessageBytes} bytes`);
+    const seen = new Set<string>();
+    const next: ReconcilePart[] = [];
+    let budget = this.#limits.maxMessageBytes;
+    for (const part of reply) {
+      if (!this.#sent.has(part.namespace) || seen.has(part.namespace)) return this.#fail(`reply answers namespace ${JSON.stringify(part.namespace.slice(0, 130))}, which was not asked or appears twice`);
+      seen.add(part.namespace);
+      const decoded = decodePayload(part.payload, this.#limits.maxRanges);
+      if (!decoded.ok) return this.#fail(`${part.namespace}: ${decoded.reason}`);
+      if (decoded.payload.shortOffset !== this.#shortOffset) return this.#fail(`${part.namespace}: reply changed the session's short-id offset`);
+      const step = new Step(this.#indexes.get(part.namespace)!, this.#shortOffset, budget, this.#limits.tuning);
+      const r = step.answer(decoded.payload);
+      if (!r.ok) return this.#fail(`${part.namespace}: ${r.reason}`);
+      const have = this.#have.get(part.namespace)!;
+      const need = this.#need.get(part.namespace)!;
+      for (const k of r.have) have.set(k.id, k);
+      for (const k of r.need) need.set(k.id, k);
+      if (r.payload !== undefined) {
+        next.push({ namespace: part.namespace, payload: r.payload });
+        budget -= r.payload.length;
+      }
+    }
+    if (next.length === 0) {
+      this.#done = true;
+      this.#sent = new Set();
+      return { done: true };
+    }
+    if (this.#round >= this.#limits.maxRounds) return this.#fail(`no agreement after ${this.#limits.maxRounds} rounds`);
+    return { next: this.#send(next), done: false };
+  }
+
+  /**
+   * What this side learned so far, per namespace, keys in `(ts, id)` order.
+   * @example session.deltas().map((d) => d.need.length)
+   */
+  deltas(): NamespaceDelta[] {
+    const order = (a: ReceiptKey, b: ReceiptKey) => (a.ts !== b.ts ? a.ts - b.ts : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    return [...this.#indexes.keys()].map((namespace) => ({
+      namespace,
+      have: [...this.#have.get(namespace)!.values()].sort(order),
+      need: [...this.#need.get(namespace)!.values()].sort(order),
+    }));
+  }
+}
+
+/**
+ * Opens a session over the given namespaces; send `message` to the peer, then pass each reply to `session.receive`.
+ * @example const { message, session } = initiate(new Map([["dao:x", index]]), { random: seededRandom(seed) })
+ */
+export function initiate(indexes: ReadonlyMap<string, ReconcileIndex>, options: ReconcileOptions): { message: ReconcilePart[]; session: ReconcileSession } {
+  const limits = resolveLimits(options);
+  const session = new ReconcileSession(indexes, limits);
+  return { message: session.open(), session };
+}

@@ -1,0 +1,344 @@
+/**
+ * One side's answer to one namespace payload (docs/ANTI_ENTROPY.md §Algorithm): the same
+ * rules drive the initiator and the stateless responder. Equal fingerprints close a range;
+ * a differing one is split at randomised positions, listed by short ids when the mismatch
+ * looks dense, or listed in full when small; lists are answered with exactly the items the
+ * other side lacks. Output stays within a byte budget: whatever does not fit is handed
+ * back as one fingerprint over the unanswered rest, which the peer simply asks about again.
+ */
+import type { ReceiptKey } from "../store/types.js";
+import { compareWireKeys, itemsBytes, MAX_SHORT_OFFSET, PayloadWriter, SHORT_BYTES, type Payload, type RangeBody } from "./payload.js";
+import type { ReconcileIndex, WireKey } from "./reconcile-index.js";
+
+export interface StepTuning {
+  /** Sub-ranges per split (SPEC §6: ~16). */
+  branching: number;
+  /** A differing range with at most this many own items is listed rather than split. */
+  idsLimit: number;
+  /** Most ranges in one payload, sent or accepted. */
+  maxRanges: number;
+  /** Uniform in [0, 1): jitters split positions so a peer cannot steer them (Meyer). */
+  random: () => number;
+}
+
+export type StepOutcome = { ok: true; payload: Uint8Array | undefined; have: ReceiptKey[]; need: ReceiptKey[] } | { ok: false; reason: string };
+
+const MINUS_INFINITY: WireKey = { ts: 0, id: new Uint8Array(0) };
+/** Room kept for the closing fingerprint of a deferred rest (bound ≤ 44 B, count ≤ 8, fp 16, mode 1). */
+const RESERVE = 80;
+/** A range is listed by short ids when that costs at most this many bytes per estimated difference. */
+const PREFIX_BYTES_PER_DIFFERENCE = 48;
+/** At least this many differing ranges in one payload make leaf lists use short ids. */
+const MANY_DIFFERING = 32;
+
+class ProtocolViolation extends Error {}
+
+function toReceiptKey(k: WireKey): ReceiptKey {
+  return { ts: k.ts, id: `sha256:${Buffer.from(k.id).toString("hex")}` };
+}
+
+/** Shortest bound b with item[s − 1] < b ≤ item[s]. */
+function boundBefore(index: ReconcileIndex, s: number): WireKey {
+  const ts = index.tsAt(s);
+  if (index.tsAt(s - 1) !== ts) return { ts, id: new Uint8Array(0) };
+  const a = index.idAt(s - 1);
+  const b = index.idAt(s);
+  let k = 0;
+  while (a[k] === b[k]) k++;
+  return { ts, id: b.slice(0, k + 1) };
+}
+
+function ownKey(index: ReconcileIndex, pos: number): WireKey {
+  return { ts: index.tsAt(pos), id: index.idAt(pos).slice() };
+}
+
+/** Checks a peer's item list lies in [lo, hi) in strictly increasing order. */
+function checkItems(items: readonly WireKey[], lo: WireKey, hi: WireKey | null, what: string): void {
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    if (compareWireKeys(it, lo) < 0 || (hi !== null && compareWireKeys(it, hi) >= 0)) throw new ProtocolViolation(`${what}: item ${i} lies outside its range`);
+    if (i > 0 && compareWireKeys(items[i - 1]!, it) >= 0) throw new ProtocolViolation(`${what}: items not strictly increasing at ${i}`);
+  }
+}
+
+/** Answers one payload; see the file header. */
+export class Step {
+  readonly #index: ReconcileIndex;
+  readonly #tuning: StepTuning;
+  readonly #budget: number;
+  readonly #out: PayloadWriter;
+  readonly #shortOffset: number;
+  #pendingSkip: WireKey | null | undefined;
+  #emitted = 0;
+  #deferFrom: WireKey | undefined;
+  #deferTo: WireKey | null | undefined;
+  readonly have: ReceiptKey[] = [];
+  readonly need: ReceiptKey[] = [];
+  // Split heuristics, from the fingerprints of the payload being answered.
+  #lambda = 0;
+  #meanCount = 1;
+  #manyDiffering = false;
+
+  constructor(index: ReconcileIndex, shortOffset: number, budget: number, tuning: StepTuning) {
+    this.#index = index;
+    this.#tuning = tuning;
+    this.#budget = budget;
+    this.#shortOffset = Math.min(shortOffset, MAX_SHORT_OFFSET);
+    this.#out = new PayloadWriter(shortOffset);
+  }
+
+  /** The opening move: the whole set as one differing range of unknown peer count. */
+  open(): Uint8Array | undefined {
+    this.#answerDiffering(MINUS_INFINITY, null, 0, this.#index.size, -1);
+    return this.#finish();
+  }
+
+  /** Answers `payload`; a peer's protocol violation becomes `{ ok: false }`. */
+  answer(payload: Payload): StepOutcome {
+    try {
+      this.#estimate(payload);
+      let lo = MINUS_INFINITY;
+      for (const range of payload.ranges) {
+        this.#answerRange(lo, range.upper, range.body);
+        if (range.upper === null) break;
+        lo = range.upper;
+      }
+      return { ok: true, payload: this.#finish(), have: this.have, need: this.need };
+    } catch (e) {
+      if (e instanceof ProtocolViolation) return { ok: false, reason: e.message };
+      throw e;
+    }
+  }
+
+  #positions(lo: WireKey, hi: WireKey | null): [number, number] {
+    const p = lo === MINUS_INFINITY ? 0 : this.#index.lowerBound(lo);
+    return [p, hi === null ? this.#index.size : this.#index.lowerBound(hi)];
+  }
+
+  #estimate(payload: Payload): void {
+    let total = 0;
+    let differing = 0;
+    let own = 0;
+    let lo = MINUS_INFINITY;
+    for (const r of payload.ranges) {
+      if (r.body.mode === "fingerprint") {
+        const [p, q] = this.#positions(lo, r.upper);
+        total++;
+        own += q - p;
+        if (r.body.count !== q - p || !equalBytes(r.body.fingerprint, this.#index.fingerprint(p, q))) differing++;
+      }
+      if (r.upper === null) break;
+      lo = r.upper;
+    }
+    this.#manyDiffering = differing >= MANY_DIFFERING;
+    if (total >= 8) {
+      // Share of differing ranges → mean differences per range, Poisson: f = 1 − e^(−λ).
+      const f = Math.min(differing / total, 1 - 1 / (2 * total));
+      this.#lambda = -Math.log(1 - f);
+      this.#meanCount = Math.max(1, own / total);
+    }
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#deferFrom === undefined && this.#out.length + bytes + RESERVE <= this.#budget && this.#out.ranges + 2 * this.#tuning.branching + 4 <= this.#tuning.maxRanges;
+  }
+
+  #emit(upper: WireKey | null, body: RangeBody): void {
+    if (this.#pendingSkip !== undefined) {
+      this.#out.range(this.#pendingSkip, { mode: "skip" });
+      this.#pendingSkip = undefined;
+    }
+    this.#out.range(upper, body);
+    this.#emitted++;
+  }
+
+  #skip(upper: WireKey | null): void {
+    // Once deferring, later skipped ranges fall inside the closing fingerprint or trail it.
+    if (this.#deferFrom === undefined) this.#pendingSkip = upper;
+  }
+
+  #defer(lo: WireKey, hi: WireKey | null): void {
+    if (this.#deferFrom === undefined) this.#deferFrom = lo;
+    this.#deferTo = hi;
+  }
+
+  #finish(): Uint8Array | undefined {
+    if (this.#deferFrom !== undefined) {
+      const lo = this.#deferFrom;
+      const hi = this.#deferTo === undefined ? null : this.#deferTo;
+      this.#deferFrom = undefined;
+      const [p, q] = this.#positions(lo, hi);
+      this.#emit(hi, { mode: "fingerprint", count: q - p, fingerprint: this.#index.fingerprint(p, q) });
+    }
+    return this.#emitted === 0 ? undefined : this.#out.bytes();
+  }
+
+  #answerRange(lo: WireKey, hi: WireKey | null, body: RangeBody): void {
+    if (body.mode === "skip") return this.#skip(hi);
+    if (body.mode === "items") {
+      checkItems(body.items, lo, hi, "items");
+      this.#recordNeed(body.items);
+      return this.#skip(hi);
+    }
+    const [p, q] = this.#positions(lo, hi);
+    if (body.mode === "verdict") return this.#takeVerdict(lo, hi, p, q, body.bits, body.bitmap, body.items);
+    if (this.#deferFrom !== undefined) return this.#defer(lo, hi);
+    switch (body.mode) {
+      case "fingerprint":
+        if (body.count === q - p && equalBytes(body.fingerprint, this.#index.fingerprint(p, q))) return this.#skip(hi);
+        return this.#answerDiffering(lo, hi, p, q, body.count);
+      case "ids":
+        return this.#answerIds(lo, hi, p, q, body.items);
+      case "prefixes":
+        return this.#answerPrefixes(lo, hi, p, q, body.count, body.shorts);
+      case "diff":
+        return this.#answerDiff(lo, hi, p, q, body.bits, body.bitmap, body.items);
+    }
+  }
+
+  #answerDiffering(lo: WireKey, hi: WireKey | null, p: number, q: number, peerCount: number): void {
+    const c = q - p;
+    if (peerCount === 0) return this.#sendItems(lo, hi, range(p, q));
+    if (c <= this.#tuning.idsLimit) {
+      if (this.#manyDiffering && c > 2 && this.#fits(8 + c * SHORT_BYTES)) return this.#sendPrefixes(hi, p, q);
+      if (this.#fits(itemsBytes(c))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
+      return this.#defer(lo, hi);
+    }
+    const estimated = Math.max(peerCount < 0 ? 0 : Math.abs(c - peerCount), (this.#lambda * c) / this.#meanCount);
+    if (c * SHORT_BYTES <= PREFIX_BYTES_PER_DIFFERENCE * estimated && this.#fits(8 + c * SHORT_BYTES)) return this.#sendPrefixes(hi, p, q);
+    this.#split(lo, hi, p, q);
+  }
+
+  #split(lo: WireKey, hi: WireKey | null, p: number, q: number): void {
+    const c = q - p;
+    const k = Math.min(this.#tuning.branching, c);
+    if (k < 2 || !this.#fits(k * 70)) return this.#defer(lo, hi);
+    let prev = p;
+    for (let i = 1; i <= k; i++) {
+      let s = q;
+      if (i < k) {
+        const jitter = Math.floor((this.#tuning.random() - 0.5) * (c / (2 * k)));
+        s = Math.min(Math.max(p + Math.round((c * i) / k) + jitter, prev + 1), q - (k - i));
+      }
+      this.#emit(i < k ? boundBefore(this.#index, s) : hi, { mode: "fingerprint", count: s - prev, fingerprint: this.#index.fingerprint(prev, s) });
+      prev = s;
+    }
+  }
+
+  #short(pos: number): string {
+    const id = this.#index.idAt(pos);
+    return Buffer.from(id.buffer, id.byteOffset + this.#shortOffset, SHORT_BYTES).toString("latin1");
+  }
+
+  #sendPrefixes(hi: WireKey | null, p: number, q: number): void {
+    const shorts = new Uint8Array((q - p) * SHORT_BYTES);
+    for (let i = p; i < q; i++) shorts.set(this.#index.idAt(i).subarray(this.#shortOffset, this.#shortOffset + SHORT_BYTES), (i - p) * SHORT_BYTES);
+    this.#emit(hi, { mode: "prefixes", count: q - p, shorts });
+  }
+
+  /** Sends own items the peer lacks; what does not fit is deferred from a bound after the last one sent. */
+  #sendItems(lo: WireKey, hi: WireKey | null, positions: number[]): void {
+    if (positions.length === 0) return this.#skip(hi);
+    const room = Math.floor((this.#budget - RESERVE - this.#out.length - 64) / 35);
+    if (this.#deferFrom !== undefined || room < 1) return this.#defer(lo, hi);
+    const sent = positions.length <= room ? positions : positions.slice(0, room);
+    for (const pos of sent) this.have.push(this.#index.keyAt(pos));
+    const items = sent.map((pos) => ownKey(this.#index, pos));
+    if (sent.length === positions.length) return this.#emit(hi, { mode: "items", items });
+    const cut = boundBefore(this.#index, sent[sent.length - 1]! + 1);
+    this.#emit(cut, { mode: "items", items });
+    this.#defer(cut, hi);
+  }
+
+  #isOwn(item: WireKey, p: number, q: number): boolean {
+    let a = p;
+    let b = q;
+    while (a < b) {
+      const mid = Math.floor((a + b) / 2);
+      if (this.#index.compareAt(mid, item) < 0) a = mid + 1;
+      else b = mid;
+    }
+    return a < q && this.#index.compareAt(a, item) === 0;
+  }
+
+  #recordNeed(items: readonly WireKey[]): void {
+    for (const it of items) if (!this.#isOwn(it, 0, this.#index.size)) this.need.push(toReceiptKey(it));
+  }
+
+  #answerIds(lo: WireKey, hi: WireKey | null, p: number, q: number, items: readonly WireKey[]): void {
+    checkItems(items, lo, hi, "ids");
+    const bitmap = new Uint8Array(Math.ceil(items.length / 8));
+    const mine: number[] = [];
+    const lacking: WireKey[] = [];
+    let i = p;
+    items.forEach((it, j) => {
+      while (i < q && this.#index.compareAt(i, it) < 0) mine.push(i++);
+      if (i < q && this.#index.compareAt(i, it) === 0) i++;
+      else {
+        bitmap[j >> 3]! |= 1 << (j & 7);
+        lacking.push(it);
+      }
+    });
+    while (i < q) mine.push(i++);
+    if (!this.#fits(8 + bitmap.length + itemsBytes(mine.length))) return this.#defer(lo, hi);
+    for (const it of lacking) this.need.push(toReceiptKey(it));
+    for (const pos of mine) this.have.push(this.#index.keyAt(pos));
+    this.#emit(hi, { mode: "verdict", bits: items.length, bitmap, items: mine.map((pos) => ownKey(this.#index, pos)) });
+  }
+
+  /** The peer's answer to our `ids`: which of ours it lacks, and its items we lack. Never answered. */
+  #takeVerdict(lo: WireKey, hi: WireKey | null, p: number, q: number, bits: number, bitmap: Uint8Array, items: readonly WireKey[]): void {
+    checkItems(items, lo, hi, "verdict");
+    this.#recordNeed(items);
+    // A changed own set makes the bitmap unreadable; the next session finds what remains.
+    if (bits === q - p) for (let j = 0; j < bits; j++) if ((bitmap[j >> 3]! >> (j & 7)) & 1) this.have.push(this.#index.keyAt(p + j));
+    this.#skip(hi);
+  }
+
+  #answerPrefixes(lo: WireKey, hi: WireKey | null, p: number, q: number, count: number, shorts: Uint8Array): void {
+    const own = new Map<string, number>();
+    for (let i = p; i < q; i++) own.set(this.#short(i), i);
+    const theirs = new Set<string>();
+    const bitmap = new Uint8Array(Math.ceil(count / 8));
+    for (let j = 0; j < count; j++) {
+      const s = Buffer.from(shorts.buffer, shorts.byteOffset + j * SHORT_BYTES, SHORT_BYTES).toString("latin1");
+      theirs.add(s);
+      if (!own.has(s)) bitmap[j >> 3]! |= 1 << (j & 7);
+    }
+    // Two items sharing a short id on either side: fall back to the exact full list.
+    if (own.size !== q - p || theirs.size !== count) {
+      if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
+      return this.#split(lo, hi, p, q);
+    }
+    const unmatched: number[] = [];
+    for (let i = p; i < q; i++) if (!theirs.has(this.#short(i))) unmatched.push(i);
+    if (!this.#fits(8 + bitmap.length + itemsBytes(unmatched.length))) return this.#split(lo, hi, p, q);
+    for (const pos of unmatched) this.have.push(this.#index.keyAt(pos));
+    this.#emit(hi, { mode: "diff", bits: count, bitmap, items: unmatched.map((pos) => ownKey(this.#index, pos)) });
+  }
+
+  #answerDiff(lo: WireKey, hi: WireKey | null, p: number, q: number, bits: number, bitmap: Uint8Array, items: readonly WireKey[]): void {
+    checkItems(items, lo, hi, "diff");
+    this.#recordNeed(items);
+    if (bits !== q - p) {
+      // Our set changed since we listed it: restart this range exactly.
+      if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
+      return this.#defer(lo, hi);
+    }
+    const lacking: number[] = [];
+    for (let j = 0; j < bits; j++) if ((bitmap[j >> 3]! >> (j & 7)) & 1) lacking.push(p + j);
+    this.#sendItems(lo, hi, lacking);
+  }
+}
+
+function range(p: number, q: number): number[] {
+  const out: number[] = new Array(q - p);
+  for (let i = p; i < q; i++) out[i - p] = i;
+  return out;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
