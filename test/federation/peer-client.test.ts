@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ArgumentError } from "../../lib/errors.js";
+import type { GossipClient } from "../../lib/federation/gossip.js";
 import { PeerClient, type PeerResponse } from "../../lib/federation/peer-client.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -202,6 +203,13 @@ describe("PeerClient.postJson", () => {
     await assert.rejects(c.postJson({ did: "b", url: "http://127.0.0.1:1" }, "federation/announce", message), ArgumentError);
     await assert.rejects(c.postJson({ did: "b", url: "ftp://127.0.0.1/" }, "/x", message), /peer\.url/);
     await assert.rejects(c.postJson({ did: "b", url: "http://127.0.0.1:1" }, "/x", message, { maxResponseBytes: 0 }), /maxResponseBytes/);
+  });
+
+  test("PeerClient: is the GossipClient that pullBatch takes", async () => {
+    const peer = await peerServer(json(200, { type: "bundle" }));
+    const gossip: GossipClient = client();
+    const r = await gossip.postJson({ did: "b", url: peer.url }, "/federation/request", message, { maxResponseBytes: 1024 });
+    assert.deepEqual(r.ok && r.body, { type: "bundle" });
   });
 
   test("close: later calls fail as CLIENT_CLOSED instead of opening connections", async () => {
