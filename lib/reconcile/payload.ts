@@ -8,11 +8,12 @@ import type { WireKey } from "./reconcile-index.js";
 import { ByteReader, ByteWriter, WireError } from "./varint.js";
 
 export const PAYLOAD_VERSION = 1;
-/** Bytes of a short id (docs/ANTI_ENTROPY.md §Short ids). */
-export const SHORT_BYTES = 8;
+/** Narrowest and widest short id, bytes (docs/ANTI_ENTROPY.md §Short ids). */
+export const MIN_SHORT_BYTES = 4;
+export const MAX_SHORT_BYTES = 8;
 export const FINGERPRINT_BYTES = 16;
 /** Largest session offset of the short-id window inside the 32 id bytes. */
-export const MAX_SHORT_OFFSET = 32 - SHORT_BYTES;
+export const MAX_SHORT_OFFSET = 32 - MAX_SHORT_BYTES;
 
 export const MODE = { skip: 0, fingerprint: 1, ids: 2, prefixes: 3, diff: 4, items: 5, verdict: 6 } as const;
 
@@ -22,9 +23,12 @@ export type RangeBody =
   /** All the sender's items in the range, in full: the receiver answers with `verdict`. */
   | { mode: "ids"; items: WireKey[] }
   /** Short ids of all the sender's items in the range, in order: the receiver answers with `diff`. */
-  | { mode: "prefixes"; count: number; shorts: Uint8Array }
-  /** Answer to `prefixes`: bit i set = the sender lacks short i; `items` = the sender's items the other lacks. */
-  | { mode: "diff"; bits: number; bitmap: Uint8Array; items: WireKey[] }
+  | { mode: "prefixes"; count: number; width: number; shorts: Uint8Array }
+  /**
+   * Answer to `prefixes`: bit i set = the sender lacks short i; `items` = the sender's items the other
+   * lacks; `matched` = fingerprint of the sender's other items, so a short-id collision cannot go unseen.
+   */
+  | { mode: "diff"; bits: number; bitmap: Uint8Array; matched: Uint8Array; items: WireKey[] }
   /** The sender's items that the receiver lacks, in full: no answer. */
   | { mode: "items"; items: WireKey[] }
   /** Answer to `ids`, laid out like `diff` (bit i set = the sender lacks listed item i): no answer. */
@@ -86,9 +90,15 @@ export class PayloadWriter {
         break;
       case "prefixes":
         this.#w.varint(body.count);
+        this.#w.byte(body.width);
         this.#w.raw(body.shorts);
         break;
       case "diff":
+        this.#w.varint(body.bits);
+        this.#w.raw(body.bitmap);
+        this.#w.raw(body.matched);
+        this.#items(body.items, lowerTs);
+        break;
       case "verdict":
         this.#w.varint(body.bits);
         this.#w.raw(body.bitmap);
@@ -144,14 +154,21 @@ function readBody(r: ByteReader, mode: number, lowerTs: number): RangeBody {
     case MODE.ids:
       return { mode: "ids", items: readItems(r, lowerTs) };
     case MODE.prefixes: {
-      const count = r.count(SHORT_BYTES);
-      return { mode: "prefixes", count, shorts: r.take(count * SHORT_BYTES) };
+      const count = r.count(MIN_SHORT_BYTES);
+      const width = r.byte();
+      if (width < MIN_SHORT_BYTES || width > MAX_SHORT_BYTES) throw new WireError(`short ids of ${width} bytes`);
+      return { mode: "prefixes", count, width, shorts: r.take(count * width) };
     }
-    case MODE.diff:
+    case MODE.diff: {
+      const bits = r.count(1 / 8);
+      const bitmap = r.take(Math.ceil(bits / 8));
+      const matched = r.take(FINGERPRINT_BYTES);
+      return { mode: "diff", bits, bitmap, matched, items: readItems(r, lowerTs) };
+    }
     case MODE.verdict: {
       const bits = r.count(1 / 8);
       const bitmap = r.take(Math.ceil(bits / 8));
-      return { mode: mode === MODE.diff ? "diff" : "verdict", bits, bitmap, items: readItems(r, lowerTs) };
+      return { mode: "verdict", bits, bitmap, items: readItems(r, lowerTs) };
     }
     case MODE.items:
       return { mode: "items", items: readItems(r, lowerTs) };

@@ -227,4 +227,20 @@ export class ReconcileIndex {
     this.#prefixSum(lo, acc, -1);
     return fingerprintOf(acc, hi - lo);
   }
+
+  /**
+   * The fingerprint of positions `[lo, hi)` without the items at `except` (distinct positions inside the range).
+   * @example index.fingerprintExcept(0, 10, [3, 7]) // fingerprint of the other 8 items
+   */
+  fingerprintExcept(lo: number, hi: number, except: readonly number[]): Uint8Array {
+    if (!(Number.isInteger(lo) && Number.isInteger(hi) && 0 <= lo && lo <= hi && hi <= this.#n)) throw new ArgumentError("lo, hi", `expected 0 ≤ lo ≤ hi ≤ ${this.#n}, got ${lo}, ${hi}`);
+    const acc = zeroSum();
+    this.#prefixSum(hi, acc, 1);
+    this.#prefixSum(lo, acc, -1);
+    for (const pos of except) {
+      if (!(Number.isInteger(pos) && lo <= pos && pos < hi)) throw new ArgumentError("except", `position ${pos} outside [${lo}, ${hi})`);
+      addItems(acc, this.#ts, this.#ids, pos, pos + 1, -1);
+    }
+    return fingerprintOf(acc, hi - lo - except.length);
+  }
 }

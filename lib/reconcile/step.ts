@@ -7,7 +7,7 @@
  * back as one fingerprint over the unanswered rest, which the peer simply asks about again.
  */
 import type { ReceiptKey } from "../store/types.js";
-import { compareWireKeys, itemsBytes, MAX_SHORT_OFFSET, PayloadWriter, SHORT_BYTES, type Payload, type RangeBody } from "./payload.js";
+import { compareWireKeys, itemsBytes, MAX_SHORT_BYTES, MAX_SHORT_OFFSET, MIN_SHORT_BYTES, PayloadWriter, type Payload, type RangeBody } from "./payload.js";
 import type { ReconcileIndex, WireKey } from "./reconcile-index.js";
 
 export interface StepTuning {
@@ -28,6 +28,8 @@ const MINUS_INFINITY: WireKey = { ts: 0, id: new Uint8Array(0) };
 const RESERVE = 80;
 /** A range is listed by short ids when that costs at most this many bytes per estimated difference. */
 const PREFIX_BYTES_PER_DIFFERENCE = 48;
+/** Typical encoded size of one fingerprint range: bound, mode, count, 16 bytes. */
+const SPLIT_BYTES_PER_RANGE = 21;
 /** At least this many differing ranges in one payload make leaf lists use short ids. */
 const MANY_DIFFERING = 32;
 
@@ -190,22 +192,26 @@ export class Step {
       case "ids":
         return this.#answerIds(lo, hi, p, q, body.items);
       case "prefixes":
-        return this.#answerPrefixes(lo, hi, p, q, body.count, body.shorts);
+        return this.#answerPrefixes(lo, hi, p, q, body.count, body.width, body.shorts);
       case "diff":
-        return this.#answerDiff(lo, hi, p, q, body.bits, body.bitmap, body.items);
+        return this.#answerDiff(lo, hi, p, q, body);
     }
   }
 
   #answerDiffering(lo: WireKey, hi: WireKey | null, p: number, q: number, peerCount: number): void {
     const c = q - p;
     if (peerCount === 0) return this.#sendItems(lo, hi, range(p, q));
-    if (c <= this.#tuning.idsLimit) {
-      if (this.#manyDiffering && c > 2 && this.#fits(8 + c * SHORT_BYTES)) return this.#sendPrefixes(hi, p, q);
+    // Alone, a differing range is listed in full up to twice the limit: a round trip saved.
+    if (c <= this.#tuning.idsLimit || (!this.#manyDiffering && c <= 2 * this.#tuning.idsLimit)) {
+      if (this.#manyDiffering && c > 2 && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
       if (this.#fits(itemsBytes(c))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
       return this.#defer(lo, hi);
     }
-    const estimated = Math.max(peerCount < 0 ? 0 : Math.abs(c - peerCount), (this.#lambda * c) / this.#meanCount);
-    if (c * SHORT_BYTES <= PREFIX_BYTES_PER_DIFFERENCE * estimated && this.#fits(8 + c * SHORT_BYTES)) return this.#sendPrefixes(hi, p, q);
+    // A differing range holds at least one difference; short ids win over a split when they cost
+    // less than the split's fingerprints plus a budget per estimated difference.
+    const estimated = Math.max(1, peerCount < 0 ? 0 : Math.abs(c - peerCount), (this.#lambda * c) / this.#meanCount);
+    const splitBytes = SPLIT_BYTES_PER_RANGE * this.#tuning.branching;
+    if (peerCount >= 0 && c * shortWidth(c) <= PREFIX_BYTES_PER_DIFFERENCE * estimated + splitBytes && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
     this.#split(lo, hi, p, q);
   }
 
@@ -225,15 +231,16 @@ export class Step {
     }
   }
 
-  #short(pos: number): string {
+  #short(pos: number, width: number): string {
     const id = this.#index.idAt(pos);
-    return Buffer.from(id.buffer, id.byteOffset + this.#shortOffset, SHORT_BYTES).toString("latin1");
+    return Buffer.from(id.buffer, id.byteOffset + this.#shortOffset, width).toString("latin1");
   }
 
   #sendPrefixes(hi: WireKey | null, p: number, q: number): void {
-    const shorts = new Uint8Array((q - p) * SHORT_BYTES);
-    for (let i = p; i < q; i++) shorts.set(this.#index.idAt(i).subarray(this.#shortOffset, this.#shortOffset + SHORT_BYTES), (i - p) * SHORT_BYTES);
-    this.#emit(hi, { mode: "prefixes", count: q - p, shorts });
+    const width = shortWidth(q - p);
+    const shorts = new Uint8Array((q - p) * width);
+    for (let i = p; i < q; i++) shorts.set(this.#index.idAt(i).subarray(this.#shortOffset, this.#shortOffset + width), (i - p) * width);
+    this.#emit(hi, { mode: "prefixes", count: q - p, width, shorts });
   }
 
   /** Sends own items the peer lacks; what does not fit is deferred from a bound after the last one sent. */
@@ -295,40 +302,48 @@ export class Step {
     this.#skip(hi);
   }
 
-  #answerPrefixes(lo: WireKey, hi: WireKey | null, p: number, q: number, count: number, shorts: Uint8Array): void {
+  #answerPrefixes(lo: WireKey, hi: WireKey | null, p: number, q: number, count: number, width: number, shorts: Uint8Array): void {
     const own = new Map<string, number>();
-    for (let i = p; i < q; i++) own.set(this.#short(i), i);
+    for (let i = p; i < q; i++) own.set(this.#short(i, width), i);
     const theirs = new Set<string>();
     const bitmap = new Uint8Array(Math.ceil(count / 8));
     for (let j = 0; j < count; j++) {
-      const s = Buffer.from(shorts.buffer, shorts.byteOffset + j * SHORT_BYTES, SHORT_BYTES).toString("latin1");
+      const s = Buffer.from(shorts.buffer, shorts.byteOffset + j * width, width).toString("latin1");
       theirs.add(s);
       if (!own.has(s)) bitmap[j >> 3]! |= 1 << (j & 7);
     }
-    // Two items sharing a short id on either side: fall back to the exact full list.
-    if (own.size !== q - p || theirs.size !== count) {
-      if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
-      return this.#split(lo, hi, p, q);
-    }
+    // Two items sharing a short id on one side: fall back to the exact full list.
+    if (own.size !== q - p || theirs.size !== count) return this.#sendIds(lo, hi, p, q);
     const unmatched: number[] = [];
-    for (let i = p; i < q; i++) if (!theirs.has(this.#short(i))) unmatched.push(i);
-    if (!this.#fits(8 + bitmap.length + itemsBytes(unmatched.length))) return this.#split(lo, hi, p, q);
+    for (let i = p; i < q; i++) if (!theirs.has(this.#short(i, width))) unmatched.push(i);
+    if (!this.#fits(24 + bitmap.length + itemsBytes(unmatched.length))) return this.#split(lo, hi, p, q);
     for (const pos of unmatched) this.have.push(this.#index.keyAt(pos));
-    this.#emit(hi, { mode: "diff", bits: count, bitmap, items: unmatched.map((pos) => ownKey(this.#index, pos)) });
+    const matched = this.#index.fingerprintExcept(p, q, unmatched);
+    this.#emit(hi, { mode: "diff", bits: count, bitmap, matched, items: unmatched.map((pos) => ownKey(this.#index, pos)) });
   }
 
-  #answerDiff(lo: WireKey, hi: WireKey | null, p: number, q: number, bits: number, bitmap: Uint8Array, items: readonly WireKey[]): void {
-    checkItems(items, lo, hi, "diff");
-    this.#recordNeed(items);
-    if (bits !== q - p) {
-      // Our set changed since we listed it: restart this range exactly.
-      if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
-      return this.#defer(lo, hi);
-    }
+  #sendIds(lo: WireKey, hi: WireKey | null, p: number, q: number): void {
+    if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
+    return this.#split(lo, hi, p, q);
+  }
+
+  #answerDiff(lo: WireKey, hi: WireKey | null, p: number, q: number, body: { bits: number; bitmap: Uint8Array; matched: Uint8Array; items: readonly WireKey[] }): void {
+    checkItems(body.items, lo, hi, "diff");
+    this.#recordNeed(body.items);
+    // Our set changed since we listed it: restart this range exactly.
+    if (body.bits !== q - p) return this.#sendIds(lo, hi, p, q);
     const lacking: number[] = [];
-    for (let j = 0; j < bits; j++) if ((bitmap[j >> 3]! >> (j & 7)) & 1) lacking.push(p + j);
+    for (let j = 0; j < body.bits; j++) if ((body.bitmap[j >> 3]! >> (j & 7)) & 1) lacking.push(p + j);
+    // What both call matched must be the same items; if not, two different ids shared a short id.
+    if (!equalBytes(body.matched, this.#index.fingerprintExcept(p, q, lacking))) return this.#sendIds(lo, hi, p, q);
     this.#sendItems(lo, hi, lacking);
   }
+}
+
+/** Short-id width for a list of `count`: a chance collision inside it stays below about 2^-20. */
+export function shortWidth(count: number): number {
+  const bytes = Math.ceil((2 * Math.log2(Math.max(count, 2)) + 19) / 8);
+  return Math.min(MAX_SHORT_BYTES, Math.max(MIN_SHORT_BYTES, bytes));
 }
 
 function range(p: number, q: number): number[] {
