@@ -7,6 +7,12 @@ import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
+import { announceToPeers, type Delivery } from "../lib/federation/node.js";
+import { Outbox } from "../lib/federation/outbox.js";
+import { resignWith } from "../lib/federation/outbox-refresh.js";
+import { PeerClient } from "../lib/federation/peer-client.js";
+import { peerDirectory } from "../lib/federation/peers.js";
+import { readKeyFile } from "../lib/identity/key-file.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withNode } from "./node.js";
@@ -24,6 +30,10 @@ export interface AnnounceResult {
   /** Receipt files in the directory that belong to another batch. */
   otherBatchFiles: number;
   report: BatchReport;
+  /** Per routed peer: delivered, queued (the daemon retries it), or refused. Empty when not announced. */
+  deliveries: Delivery[];
+  /** Why nothing was sent, when nothing was. */
+  notAnnounced?: string;
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -68,13 +78,32 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     const files = options.receipts === undefined ? { mine: [], others: 0 } : await receiptFiles(resolve(ctx.io.cwd, options.receipts), batch.root);
     const sealed = sealedBatch(options.namespace, batch, batchFile, files.mine);
     const report = await importBatch(sealed, node.importContext(options.namespace));
-    return { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, report };
+    const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, report, deliveries: [] };
+    const targets = peerDirectory(node.config).routed(options.namespace);
+    if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
+    else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
+    else {
+      const key = await readKeyFile(node.config.federation.mesh.keyFile);
+      const client = new PeerClient();
+      try {
+        // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
+        const outbox = new Outbox(node.store, client, { refresh: resignWith(key.privateKey) });
+        const me = { did: node.config.federation.mesh.nodeId, privateKey: key.privateKey };
+        result.deliveries = await announceToPeers(node.store, outbox, me, targets, options.namespace, report.batchId, report.batchRoot, Math.floor(Date.now() / 1000));
+      } finally {
+        await client.close();
+      }
+    }
+    return result;
   });
 }
 
-/** 1 when any anchor or receipt was rejected or the batch equivocates; pending is not a failure. */
+/**
+ * 1 when any anchor or receipt was rejected, the batch equivocates, or a peer refused the
+ * Announce; pending anchors and deliveries queued for retry are not failures.
+ */
 export function announceExitCode(r: AnnounceResult): 0 | 1 {
-  const failed = r.report.anchors.some((a) => a.outcome === "rejected") || r.report.rejectedReceipts.length > 0 || r.report.equivocation;
+  const failed = r.report.anchors.some((a) => a.outcome === "rejected") || r.report.rejectedReceipts.length > 0 || r.report.equivocation || r.deliveries.some((d) => d.outcome === "refused");
   return failed ? 1 : 0;
 }
 
@@ -93,11 +122,20 @@ export function printAnnounce(out: Printer, r: AnnounceResult): void {
   for (const x of rep.rejectedReceipts) out.line(out.color.red(`  receipt ${x.id} rejected: ${x.reason}`));
   if (rep.equivocation) out.line(out.color.red(`  equivocation: batch ${rep.batchId} is stored with more than one root; see verify-online`));
   if (!rep.written) out.line("  (already stored: nothing changed)");
+  out.line();
+  if (r.notAnnounced !== undefined) out.line(`Not announced: ${r.notAnnounced}.`);
+  else {
+    out.line("Announced to:");
+    for (const d of r.deliveries) {
+      const how = d.outcome === "delivered" ? out.color.green("delivered") : d.outcome === "queued" ? out.color.yellow("queued, serve retries it") : out.color.red("refused");
+      out.line(`  ${d.peer}  ${how}${d.reason ? `  (${d.reason})` : ""}`);
+    }
+  }
 }
 
 export function announceCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
   return new Command("announce")
-    .description("ingest a sealed batch from the sealer's files, verify it locally and store it")
+    .description("ingest a sealed batch, verify it locally, store it and announce it to the routed peers")
     .requiredOption("--namespace <ns>", "namespace the batch belongs to (must be in federation.yaml)")
     .requiredOption("--batch <file>", "the sealer's batch file { id, root, leaves, createdAt }")
     .option("--receipts <dir>", "directory of the sealer's receipt files (*.json); their anchors are verified")
@@ -107,7 +145,9 @@ export function announceCommand(run: (fn: (ctx: CommandContext) => Promise<numbe
 The batch root is recomputed from its leaves, every receipt's path is checked against it,
 and every anchor is verified with this node's own endpoints (anchors.yaml) and the
 namespace's confirmation policy. A batch with no verified anchor is stored as held.
-Exit code 1 when an anchor or receipt is rejected.
+Once active, the batch is announced to every peer routed for the namespace; a peer that
+cannot take it now gets it from the outbox, which a running \`serve\` retries.
+Exit code 1 when an anchor or receipt is rejected or a peer refuses the announce.
 
 Example:
   $ vmsh-federation announce --namespace dao:vaultmesh --batch sealer/batches/b-0042.json --receipts sealer/receipts/b-0042

@@ -11,6 +11,7 @@ import { makePrinter, type Io } from "./output.js";
 import { statusCommand } from "./status.js";
 import { announceCommand } from "./announce.js";
 import { verifyOnlineCommand } from "./verify-online.js";
+import { serveCommand } from "./serve.js";
 
 export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
@@ -45,7 +46,7 @@ Examples:
   const run = async (fn: (ctx: CommandContext) => Promise<number>): Promise<void> => {
     exitCode = await fn(makeContext(io, globals));
   };
-  for (const make of [initCommand, statusCommand, announceCommand, verifyOnlineCommand]) {
+  for (const make of [initCommand, statusCommand, announceCommand, verifyOnlineCommand, serveCommand]) {
     const cmd = make(run);
     cmd.copyInheritedSettings(program);
     cmd.hook("preAction", (_this, actionCommand) => {

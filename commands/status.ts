@@ -5,6 +5,9 @@
 import { Command } from "commander";
 import { formatKeyLine } from "../lib/identity/did.js";
 import { keyFileTooOpen, readKeyFile } from "../lib/identity/key-file.js";
+import { PeerClient } from "../lib/federation/peer-client.js";
+import { lastSyncs } from "../lib/federation/sync-state.js";
+import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
 import { table, type Printer } from "./output.js";
 
@@ -15,9 +18,27 @@ export interface StatusResult {
   configDir: string;
   stateDir: string;
   namespaces: Array<{ name: string; peers: string[]; evmConfirmations: number; btcConfirmations: number }>;
-  peers: Array<{ did: string; url: string; roles: string[]; namespaces: string[] }>;
+  peers: Array<{
+    did: string;
+    url: string;
+    roles: string[];
+    namespaces: string[];
+    /** GET /health answered 200 within the timeout. */
+    reachable: boolean;
+    latencyMs?: number;
+    /** The peer's own DID from /health, or why it was not reachable. */
+    detail: string;
+    /** Unix seconds of the last successful sync with this peer, per namespace. */
+    lastSync: Record<string, number>;
+  }>;
   anchors: { evm: string[]; btc: string[]; rfc3161: boolean };
+  /** Local counts from the state directory (null before the node has stored anything). */
+  counts: StoreCounts | null;
+  equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
 }
+
+/** How long status waits for a peer's /health. */
+const HEALTH_TIMEOUT_MS = 3_000;
 
 export async function status(ctx: CommandContext): Promise<StatusResult> {
   const config = await ctx.loadConfig();
@@ -30,12 +51,39 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
     evmConfirmations: ns.verify.evmConfirmations,
     btcConfirmations: ns.verify.btcConfirmations,
   }));
-  const peers = [...config.peers.values()].map((p) => ({
-    did: p.did,
-    url: p.url,
-    roles: [...p.roles].sort(),
-    namespaces: namespaces.filter((n) => n.peers.includes(p.did)).map((n) => n.name),
-  }));
+  const store = await openStore(mesh.stateDir, { readOnly: true }).catch((e: unknown) => {
+    ctx.out.warn(`state not read: ${(e as Error).message}`);
+    return undefined;
+  });
+  const syncs = store === undefined ? new Map<string, Record<string, number>>() : await lastSyncs(store);
+  const counts = store?.counts() ?? null;
+  const equivocations = store?.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, roots: [...e.batchRoots] })) ?? [];
+  await store?.close();
+  const client = new PeerClient({ connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS });
+  let peers: StatusResult["peers"];
+  try {
+    peers = await Promise.all(
+      [...config.peers.values()].map(async (p) => {
+        const h = await client.getJson(p, "/health", { timeoutMs: HEALTH_TIMEOUT_MS });
+        const body = h.ok ? (h.body as { node?: unknown; status?: unknown }) : undefined;
+        const reachable = h.ok && body?.status === "ok";
+        const detail = !h.ok ? `${h.code}: ${h.message}` : body?.node !== p.did ? `answers as ${String(body?.node)}, not ${p.did}` : String(body?.status);
+        const row: StatusResult["peers"][number] = {
+          did: p.did,
+          url: p.url,
+          roles: [...p.roles].sort(),
+          namespaces: namespaces.filter((n) => n.peers.includes(p.did)).map((n) => n.name),
+          reachable: reachable && body?.node === p.did,
+          detail,
+          lastSync: syncs.get(p.did) ?? {},
+        };
+        if (h.ok) row.latencyMs = h.latencyMs;
+        return row;
+      }),
+    );
+  } finally {
+    await client.close();
+  }
   return {
     node: mesh.nodeId,
     verifyKey: formatKeyLine(key.publicKeyBytes),
@@ -49,6 +97,8 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
       btc: [...config.anchors.btc.keys()].map((n) => `btc:${n}`),
       rfc3161: config.anchors.rfc3161 !== undefined,
     },
+    counts,
+    equivocations,
   };
 }
 
@@ -65,15 +115,39 @@ export function printStatus(out: Printer, r: StatusResult): void {
   out.line(table(["namespace", "peers", "evm conf.", "btc conf."], r.namespaces.map((n) => [n.name, String(n.peers.length), String(n.evmConfirmations), String(n.btcConfirmations)])));
   out.line();
   if (r.peers.length === 0) out.line("No peers in peers.yaml yet.");
-  else out.line(table(["peer", "url", "roles", "namespaces"], r.peers.map((p) => [p.did, p.url, p.roles.join(","), p.namespaces.join(",") || "-"])));
+  else {
+    const ago = (ts: number | undefined) => (ts === undefined ? "never" : `${Math.max(0, Math.floor(Date.now() / 1000) - ts)} s ago`);
+    out.line(
+      table(
+        ["peer", "reachable", "latency", "roles", "last sync"],
+        r.peers.map((p) => [
+          p.did,
+          p.reachable ? out.color.green("yes") : out.color.red(`no (${p.detail})`),
+          p.latencyMs === undefined ? "-" : `${p.latencyMs} ms`,
+          p.roles.join(","),
+          p.namespaces.map((n) => `${n}: ${ago(p.lastSync[n])}`).join("; ") || "not routed",
+        ]),
+      ),
+    );
+  }
+  out.line();
+  if (r.counts === null) out.line("Nothing stored yet.");
+  else {
+    const c = r.counts;
+    out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
+  }
+  for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
 }
 
 export function statusCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
   return new Command("status")
-    .description("show this node's identity, listen address, namespaces and peers")
+    .description("show this node's identity, namespaces, peers (reachable? latency, last sync) and what it stores")
     .addHelpText(
       "after",
       `
+Each peer's GET /health is asked with a 3 s timeout. Counts come from the state
+directory, read without taking any lock.
+
 Example:
   $ vmsh-federation status
   $ vmsh-federation status --json | jq .peers\n`,

@@ -26,6 +26,11 @@ export class ReplayCache {
     this.entries.set(digest, until);
   }
 
+  /** Forgets a digest: a message refused after authentication (rate limit) may be sent again. */
+  forget(digest: string): void {
+    this.entries.delete(digest);
+  }
+
   get size(): number {
     return this.entries.size;
   }

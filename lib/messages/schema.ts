@@ -34,6 +34,12 @@ export interface Request extends Envelope {
   toTs?: number;
   /** Receipt ids (event hashes) wanted. */
   want?: string[];
+  /** One batch's receipts and anchors: what a node asks after an Announce (docs/FEDERATION_PROTOCOL.md). */
+  batchId?: string;
+  /** With batchId: only this root's version of the batch. */
+  batchRoot?: string;
+  /** With batchId: page of `maxReceiptsPerBundle` receipts, by leaf index. */
+  page?: number;
 }
 
 export interface Bundle extends Envelope {
@@ -84,7 +90,7 @@ export function parseAnnounce(value: unknown): Announce {
  * @example parseRequest(JSON.parse(body))
  */
 export function parseRequest(value: unknown): Request {
-  const o = object(value, "request", [...COMMON, "fromTs", "toTs", "want"]);
+  const o = object(value, "request", [...COMMON, "fromTs", "toTs", "want", "batchId", "batchRoot", "page"]);
   literal(o, "type", "request", "request");
   const request: Request = { type: "request", ...envelope(o, "request") };
   const fromTs = optionalInteger(o, "fromTs", "request", 0, LIMITS.maxTimestamp);
@@ -96,6 +102,15 @@ export function parseRequest(value: unknown): Request {
     const want = array(o, "want", "request", LIMITS.maxWant).map((id, i) => digest({ id }, "id", `request.want[${i}]`));
     if (new Set(want).size !== want.length) throw malformed("request.want", "holds the same id twice");
     request.want = want;
+  }
+  if (o.batchId !== undefined) request.batchId = string(o, "batchId", "request", LIMITS.maxBatchIdLength, BATCH_ID_PATTERN);
+  if (o.batchRoot !== undefined) {
+    if (request.batchId === undefined) throw malformed("request.batchRoot", "needs batchId");
+    request.batchRoot = digest(o, "batchRoot", "request");
+  }
+  if (o.page !== undefined) {
+    if (request.batchId === undefined) throw malformed("request.page", "needs batchId");
+    request.page = integer(o, "page", "request", 0, 2 ** 32);
   }
   return request;
 }

@@ -1,0 +1,63 @@
+/**
+ * What a node sends back for a Request (docs/FEDERATION_PROTOCOL.md): the selected receipts,
+ * at most one page, and every stored anchor of their batch versions that is not rejected
+ * (the receiver re-verifies them all with its own endpoints anyway).
+ */
+import type { Anchor } from "../anchors/anchor.js";
+import { LIMITS } from "../messages/limits.js";
+import type { Request } from "../messages/schema.js";
+import type { Receipt } from "../receipt.js";
+import type { AnchorRecord, Store } from "../store/index.js";
+
+export interface RequestAnswer {
+  receipts: Receipt[];
+  anchors: Anchor[];
+}
+
+/** The wire form of a stored anchor: the claim without this node's verdict. */
+export function wireAnchor(record: AnchorRecord): Anchor {
+  const { outcome: _o, reason: _r, evidence: _e, superseded_by: _s, ...anchor } = record;
+  return anchor;
+}
+
+async function selectReceipts(store: Store, request: Request): Promise<Receipt[]> {
+  const page = LIMITS.maxReceiptsPerBundle;
+  const inTs = (r: Receipt) => (request.fromTs === undefined || r.ts >= request.fromTs) && (request.toTs === undefined || r.ts <= request.toTs);
+  if (request.batchId !== undefined) {
+    const versions = (await store.getBatchVersions(request.namespace, request.batchId)).filter((v) => request.batchRoot === undefined || v.batchRoot === request.batchRoot);
+    const first = (request.page ?? 0) * page;
+    const want = request.want === undefined ? undefined : new Set(request.want);
+    return versions
+      .flatMap((v) => v.receipts.filter((r) => r.proof.index >= first && r.proof.index < first + page))
+      .filter((r) => inTs(r) && (want === undefined || want.has(r.id)))
+      .slice(0, page);
+  }
+  if (request.want !== undefined) {
+    const found = await Promise.all(request.want.map((id) => store.getReceipt(request.namespace, id)));
+    return found.filter((r): r is Receipt => r !== undefined && inTs(r));
+  }
+  const start = request.fromTs === undefined ? 0 : store.receiptPosition(request.namespace, { ts: request.fromTs, id: "" });
+  const end = request.toTs === undefined ? store.receiptCount(request.namespace) : store.receiptPosition(request.namespace, { ts: request.toTs + 1, id: "" });
+  return store.receiptsAt(request.namespace, start, Math.min(end, start + page));
+}
+
+/**
+ * Selects receipts and anchors for `request` from the store.
+ * @example const { receipts, anchors } = await answerRequest(store, request)
+ */
+export async function answerRequest(store: Store, request: Request): Promise<RequestAnswer> {
+  const receipts = await selectReceipts(store, request);
+  const versions = new Map<string, { batchId: string; batchRoot: string }>();
+  for (const r of receipts) versions.set(`${r.batchId}\u0000${r.batchRoot}`, { batchId: r.batchId, batchRoot: r.batchRoot });
+  if (request.batchId !== undefined && receipts.length === 0) {
+    // A batch asked for by id whose receipts are all on other pages still gets its anchors.
+    for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (request.batchRoot === undefined || v.batchRoot === request.batchRoot) versions.set(`${v.batchId}\u0000${v.batchRoot}`, v);
+  }
+  const anchors: Anchor[] = [];
+  const byBatch = new Map<string, AnchorRecord[]>();
+  for (const { batchId } of versions.values()) if (!byBatch.has(batchId)) byBatch.set(batchId, await store.anchors(request.namespace, batchId));
+  for (const { batchId, batchRoot } of versions.values()) {
+    for (const a of byBatch.get(batchId)!) if (a.batchRoot === batchRoot && a.outcome !== "rejected") anchors.push(wireAnchor(a));
+  }
+  return { receipts, anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };
+}

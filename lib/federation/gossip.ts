@@ -1,0 +1,74 @@
+/**
+ * Gossip between nodes (SPEC §1, §3): building this node's signed Announce for a stored
+ * batch, and pulling a batch's Bundle from a serving peer with every check a Bundle must
+ * pass (schema, signer is the peer asked, role `serve`, routing, skew, replay, signature,
+ * and that it answers our Request).
+ */
+import type { KeyObject } from "node:crypto";
+import { compareAnchors } from "../conflict/index.js";
+import type { PeerConfig } from "../config/types.js";
+import { ProtocolError } from "../errors.js";
+import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
+import { messageDigest } from "../messages/canonical.js";
+import { LIMITS } from "../messages/limits.js";
+import { parseBundle, type Announce, type Bundle, type Request } from "../messages/schema.js";
+import type { Store } from "../store/index.js";
+import { wireAnchor } from "./answer-request.js";
+
+/** The outbound HTTP client the gossip needs (lib/federation/peer-client.ts). */
+export interface GossipClient {
+  postJson(peer: { did: string; url: string }, path: string, message: unknown, options?: { maxResponseBytes?: number }): Promise<
+    { ok: true; status: number; body: unknown; bytes: number } | { ok: false; status?: number; code: string; message: string; retryable: boolean; retryAfterS?: number }
+  >;
+}
+
+export interface Signer {
+  did: string;
+  privateKey: KeyObject;
+}
+
+/**
+ * This node's Announce of a stored batch version: its non-rejected anchors, strongest first, at most 16.
+ * Undefined when the version has no anchor to announce.
+ * @example const a = await buildAnnounce(store, me, "dao:vaultmesh", "b1", root, now)
+ */
+export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number): Promise<Announce | undefined> {
+  const anchors = (await store.anchors(namespace, batchId))
+    .filter((a) => a.batchRoot === batchRoot && a.outcome !== "rejected")
+    .sort((a, b) => (a.outcome === b.outcome ? compareAnchors(a, b) : a.outcome === "verified" ? -1 : 1))
+    .slice(0, LIMITS.maxAnchorsPerAnnounce)
+    .map(wireAnchor);
+  if (anchors.length === 0) return undefined;
+  return signMessage<Announce>({ type: "announce", v: 1, namespace, batchId, batchRoot, anchors, ts, signer: me.did }, me.privateKey);
+}
+
+/**
+ * Pulls every page of one batch version from `peer` and checks each Bundle. Throws ProtocolError
+ * (code PEER_FAILED or the check that failed) when the peer cannot be used.
+ * @example const bundles = await pullBatch(client, me, auth, peer, "dao:vaultmesh", "b1", root, now)
+ */
+export async function pullBatch(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, namespace: string, batchId: string, batchRoot: string, now: () => number): Promise<Bundle[]> {
+  const bundles: Bundle[] = [];
+  let pages = 1;
+  for (let page = 0; page < pages; page++) {
+    const request = signMessage<Request>({ type: "request", v: 1, namespace, batchId, batchRoot, page, ts: now(), signer: me.did }, me.privateKey);
+    const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes });
+    if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered the request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
+    let bundle: Bundle;
+    try {
+      bundle = parseBundle(answer.body);
+    } catch (e) {
+      throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `${peer.did} sent a malformed bundle: ${(e as Error).message}`);
+    }
+    if (bundle.signer !== peer.did) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} is signed by ${bundle.signer}`);
+    if (bundle.namespace !== namespace) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} is for ${bundle.namespace}, asked for ${namespace}`);
+    if (bundle.request !== messageDigest(request)) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} does not answer this node's request`);
+    const checked = authenticate(bundle, auth);
+    if (!checked.ok) throw new ProtocolError(checked.error.code, 502, `bundle from ${peer.did} refused: ${checked.error.message}`);
+    bundles.push(bundle);
+    const size = bundle.receipts.find((r) => r.batchId === batchId && r.batchRoot === batchRoot)?.proof.size;
+    // The first page tells the batch size; a hostile size cannot make us ask more than the limit allows.
+    if (page === 0 && size !== undefined) pages = Math.min(Math.ceil(size / LIMITS.maxReceiptsPerBundle), 1000);
+  }
+  return bundles;
+}

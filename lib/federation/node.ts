@@ -1,0 +1,257 @@
+/**
+ * The running federation node behind `serve`: inbound messages through the SPEC §3 chain and
+ * the rate limits, the Announce → pull → import → relay flow, answering Requests, the pending
+ * re-check, and the outbox. Handlers call the same lib/ functions as the CLI (one path for an
+ * import, whoever starts it). HTTP lives in lib/http/server.ts; this file knows no sockets.
+ */
+import type { AnchorVerifier } from "../anchors/endpoints.js";
+import { limitConcurrency, type Limiter } from "../anchors/limit.js";
+import type { NodeConfig, PeerConfig } from "../config/types.js";
+import { ProtocolError } from "../errors.js";
+import type { NodeKey } from "../identity/keys.js";
+import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
+import { messageDigest } from "../messages/canonical.js";
+import { parsePeerJson } from "../messages/json.js";
+import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
+import { ReplayCache } from "../messages/replay.js";
+import { importBundle } from "../pipeline/bundle.js";
+import type { ImportContext } from "../pipeline/import.js";
+import { reverifyStored } from "../pipeline/reverify.js";
+import type { Store } from "../store/index.js";
+import { answerRequest } from "./answer-request.js";
+import { buildAnnounce, pullBatch, type GossipClient, type Signer } from "./gossip.js";
+import type { Logger } from "./log.js";
+import type { DeliverNowResult, Outbox } from "./outbox.js";
+import { Metrics } from "./metrics.js";
+import { peerDirectory, type PeerDirectory } from "./peers.js";
+import { RateLimiter } from "../http/rate-limit.js";
+
+/** Outbound delivery with retries that survive restarts. */
+export type AnnounceOutbox = Pick<Outbox, "deliverNow" | "deliverDue">;
+
+/** What happened to one peer's copy of an Announce. */
+export interface Delivery {
+  peer: string;
+  outcome: DeliverNowResult["outcome"];
+  reason?: string;
+}
+
+export interface FederationNodeOptions {
+  config: NodeConfig;
+  key: NodeKey;
+  store: Store;
+  log: Logger;
+  client: GossipClient;
+  outbox: AnnounceOutbox;
+  verifiers: (namespace: string) => AnchorVerifier;
+  /** Unix seconds. */
+  now?: () => number;
+  version: string;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export class FederationNode {
+  readonly metrics = new Metrics();
+  readonly replay = new ReplayCache();
+  readonly startedAtMs = Date.now();
+  #config: NodeConfig;
+  #peers: PeerDirectory;
+  readonly #opts: FederationNodeOptions;
+  readonly #rate = new RateLimiter();
+  readonly #limit: Limiter = limitConcurrency(4);
+  readonly #background = new Set<Promise<unknown>>();
+  /** Batch versions being pulled now, so two announces of one batch cause one pull. */
+  readonly #pulling = new Set<string>();
+  #stopping = false;
+
+  constructor(options: FederationNodeOptions) {
+    this.#opts = options;
+    this.#config = options.config;
+    this.#peers = peerDirectory(options.config);
+  }
+
+  get config(): NodeConfig {
+    return this.#config;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  get me(): Signer {
+    return { did: this.#config.federation.mesh.nodeId, privateKey: this.#opts.key.privateKey };
+  }
+
+  now(): number {
+    return this.#opts.now?.() ?? Math.floor(Date.now() / 1000);
+  }
+
+  authContext(): AuthenticateContext {
+    return { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay };
+  }
+
+  importContext(namespace: string): ImportContext {
+    return { store: this.#opts.store, verify: this.#opts.verifiers(namespace), limit: this.#limit, now: () => this.now() };
+  }
+
+  /** Replaces peers.yaml and routing (SIGHUP): a removed peer or key is refused from now on. */
+  reload(config: NodeConfig): void {
+    this.#config = config;
+    this.#peers = peerDirectory(config);
+  }
+
+  /**
+   * Handles a POST body for `kind`: parse, authenticate, rate-limit, then act. Throws
+   * ProtocolError for every refusal; the caller turns it into the error answer.
+   */
+  async receive(kind: "announce" | "request", text: string): Promise<Reply> {
+    if (this.#stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try another peer or again shortly");
+    const json = parsePeerJson(text);
+    let message: Announce | Request;
+    try {
+      message = kind === "announce" ? parseAnnounce(json) : parseRequest(json);
+    } catch (e) {
+      this.metrics.message(kind, (e as ProtocolError).code ?? "MALFORMED");
+      throw e;
+    }
+    const auth = authenticate(message, this.authContext());
+    if (!auth.ok) {
+      this.metrics.message(kind, auth.error.code);
+      throw auth.error;
+    }
+    const ns = this.#config.federation.namespaces.get(message.namespace)!;
+    const perMinute = kind === "announce" ? ns.limits.maxAnnounceRatePerMin : ns.limits.maxRequestRatePerMin;
+    const wait = this.#rate.take(`${kind} ${message.namespace} ${message.signer}`, perMinute, Date.now());
+    if (wait > 0) {
+      // Not acted on, so the sender may send this very message again once the wait is over.
+      this.replay.forget(auth.digest);
+      this.metrics.rateLimited++;
+      this.metrics.message(kind, "RATE_LIMITED");
+      throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} ${kind} messages a minute from ${message.signer} for ${message.namespace}; retry in ${wait} s`, { details: String(wait) });
+    }
+    this.metrics.message(kind, "accepted");
+    if (message.type === "announce") {
+      this.track(this.onAnnounce(message));
+      return { status: 202, body: { accepted: true } };
+    }
+    return { status: 200, body: await this.answer(message) };
+  }
+
+  /** A signed Bundle answering `request`. */
+  async answer(request: Request): Promise<Bundle> {
+    // A CLI command may have just written to the same state (announce, then the peer pulls at once).
+    await this.#opts.store.refresh();
+    const { receipts, anchors } = await answerRequest(this.#opts.store, request);
+    return signMessage<Bundle>({ type: "bundle", v: 1, namespace: request.namespace, request: messageDigest(request), receipts, anchors, ts: this.now(), signer: this.me.did }, this.me.privateKey);
+  }
+
+  /** Prometheus text for GET /metrics. */
+  renderMetrics(): string {
+    return this.metrics.render(this.#opts.store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000));
+  }
+
+  /** Runs `work` in the background, logged, and waited for by `drain`. */
+  track(work: Promise<unknown>): void {
+    const p = work.catch((e: unknown) => this.#opts.log.error("background work failed", { error: (e as Error).message })).finally(() => this.#background.delete(p));
+    this.#background.add(p);
+  }
+
+  /** Announce received: pull the batch from the announcer (or another serving peer), import, relay once it is verified. */
+  async onAnnounce(announce: Announce): Promise<void> {
+    const { namespace, batchId, batchRoot } = announce;
+    const key = `${namespace}\u0000${batchId}\u0000${batchRoot}`;
+    if (this.#pulling.has(key)) return;
+    await this.#opts.store.refresh();
+    const known = this.#opts.store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
+    if (known !== undefined && known.outcomes.verified > 0) return; // already held and verified: nothing to pull, nothing to relay
+    this.#pulling.add(key);
+    try {
+      const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
+      let bundles: Bundle[] | undefined;
+      for (const peer of sources) {
+        try {
+          bundles = await pullBatch(this.#opts.client, this.me, this.authContext(), peer, namespace, batchId, batchRoot, () => this.now());
+          break;
+        } catch (e) {
+          this.#opts.log.warn("pull failed", { peer: peer.did, namespace, batch: batchId, error: (e as Error).message });
+        }
+      }
+      if (bundles === undefined) {
+        this.#opts.log.warn("no serving peer delivered the announced batch", { namespace, batch: batchId, from: announce.signer, tried: sources.length });
+        return;
+      }
+      const receipts = bundles.flatMap((b) => b.receipts.filter((r) => r.batchId === batchId && r.batchRoot === batchRoot));
+      const anchors = [...announce.anchors, ...bundles.flatMap((b) => b.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot))];
+      const reports = await importBundle(namespace, receipts, anchors, this.importContext(namespace));
+      this.metrics.bundlesImported++;
+      const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
+      this.#opts.log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
+      if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
+    } finally {
+      this.#pulling.delete(key);
+    }
+  }
+
+  /**
+   * Sends this node's Announce of a stored batch to every routed peer except `except`,
+   * queueing it for peers that cannot take it now. Returns delivery per peer.
+   */
+  async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set()): Promise<Delivery[]> {
+    return announceToPeers(this.#opts.store, this.#opts.outbox, this.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
+      if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
+      else this.metrics.deliveriesFailed++;
+    });
+  }
+
+  /** Re-checks pending anchors; batches that became active are announced to their routed peers. */
+  async recheckPending(): Promise<void> {
+    for (const namespace of this.#config.federation.namespaces.keys()) {
+      const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.importContext(namespace));
+      const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}`));
+      for (const key of nowActive) {
+        const [batchId, batchRoot] = key.split("\u0000") as [string, string];
+        this.#opts.log.info("pending anchor verified", { namespace, batch: batchId });
+        await this.announce(namespace, batchId, batchRoot);
+      }
+    }
+  }
+
+  /** Delivers queued announces whose retry time has come. */
+  async deliverOutbox(): Promise<void> {
+    await this.#opts.outbox.deliverDue([...this.#config.peers.values()]);
+  }
+
+  /** Stops taking messages and waits (at most `timeoutMs`) for background work to finish. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.#stopping = true;
+    const all = Promise.allSettled([...this.#background]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const done = await Promise.race([all.then(() => true), timedOut]);
+    clearTimeout(timer);
+    return done;
+  }
+}
+
+/**
+ * Builds this node's Announce of a stored batch version and hands it to each target through
+ * the outbox (one try now, queued on a retryable failure). Used by `serve` and by the
+ * `announce` command alike.
+ * @example const deliveries = await announceToPeers(store, outbox, me, peers, ns, batchId, root, now)
+ */
+export async function announceToPeers(store: Store, outbox: AnnounceOutbox, me: Signer, targets: readonly PeerConfig[], namespace: string, batchId: string, batchRoot: string, ts: number, observe: (d: Delivery) => void = () => {}): Promise<Delivery[]> {
+  const message = await buildAnnounce(store, me, namespace, batchId, batchRoot, ts);
+  if (message === undefined) return [];
+  return Promise.all(
+    targets.map(async (peer) => {
+      const r = await outbox.deliverNow(peer, "/federation/announce", message);
+      const d: Delivery = r.reason === undefined ? { peer: peer.did, outcome: r.outcome } : { peer: peer.did, outcome: r.outcome, reason: r.reason };
+      observe(d);
+      return d;
+    }),
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * Reading a request body under the SPEC §3 rules: JSON content type (415), a byte limit
+ * checked against Content-Length before reading and while reading (413), UTF-8 text out.
+ */
+import type { IncomingMessage } from "node:http";
+import { ProtocolError } from "../errors.js";
+
+/**
+ * Reads the whole body of `req` as UTF-8, refusing non-JSON content types and bodies over `maxBytes`.
+ * @example const text = await readJsonBody(req, LIMITS.maxInboundBodyBytes)
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+  const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json") throw new ProtocolError("UNSUPPORTED_MEDIA_TYPE", 415, `expected Content-Type application/json, got ${JSON.stringify(type || "(none)")}`);
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body of ${declared} bytes is over the limit of ${maxBytes}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body is over the limit of ${maxBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.includes("\uFFFD")) throw new ProtocolError("MALFORMED_JSON", 400, "body is not valid UTF-8");
+  return text;
+}

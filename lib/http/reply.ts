@@ -1,0 +1,26 @@
+/**
+ * Writing answers: JSON bodies, and errors as `{ error: { code, message } }` with the SPEC §3
+ * status. Only VmshError messages are shown to the peer; anything else is a bug and answers
+ * 500 INTERNAL with no detail (the log has it). No stack trace ever leaves the process.
+ */
+import type { ServerResponse } from "node:http";
+import { ProtocolError, VmshError } from "../errors.js";
+
+/** Sends `body` as JSON with `status`. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.end(text);
+}
+
+/** Sends an error answer for `error`. */
+export function sendError(res: ServerResponse, error: unknown): void {
+  if (error instanceof ProtocolError) {
+    const headers: Record<string, string> = {};
+    if (error.status === 429 && error.details !== undefined) headers["retry-after"] = error.details;
+    return sendJson(res, error.status, { error: { code: error.code, message: error.message } }, headers);
+  }
+  if (error instanceof VmshError) return sendJson(res, 400, { error: { code: error.code, message: error.message } });
+  sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error; the node's log has the details" } });
+}

@@ -1,0 +1,107 @@
+/**
+ * The federation HTTP server (SPEC §3): routes, body and content-type limits, timeouts
+ * against slow clients, a connection cap, and error answers without stack traces.
+ * HTTPS when `mesh.listen.tls` names a key and certificate.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { ProtocolError } from "../errors.js";
+import { LIMITS } from "../messages/limits.js";
+import type { FederationNode } from "../federation/node.js";
+import type { Logger } from "../federation/log.js";
+import { readJsonBody } from "./body.js";
+import { sendError, sendJson } from "./reply.js";
+
+export interface ServerOptions {
+  node: FederationNode;
+  log: Logger;
+  version: string;
+  /** PEM key and certificate for HTTPS. */
+  tls?: { key: string; cert: string };
+  /** Connections held open at once; past it new ones are refused by the kernel backlog. */
+  maxConnections?: number;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+const POST_ROUTES: Readonly<Record<string, "announce" | "request">> = { "/federation/announce": "announce", "/federation/request": "request" };
+
+/** Extra POST routes (anti-entropy adds /federation/reconcile): body text in, reply out. */
+export type PostHandler = (text: string) => Promise<{ status: number; body: unknown }>;
+
+async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions, extra: ReadonlyMap<string, PostHandler>): Promise<void> {
+  const { node } = options;
+  const path = (req.url ?? "/").split("?")[0]!;
+  if (path === "/health") {
+    if (req.method !== "GET" && req.method !== "HEAD") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use GET`);
+    return sendJson(res, node.stopping ? 503 : 200, { status: node.stopping ? "shutting_down" : "ok", node: node.config.federation.mesh.nodeId, version: options.version, uptimeS: Math.floor((Date.now() - node.startedAtMs) / 1000) });
+  }
+  if (path === "/metrics") {
+    if (req.method !== "GET") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use GET`);
+    // Operational detail stays on the machine: scrape from loopback (docs/FEDERATION_OPERATIONS.md).
+    if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) throw new ProtocolError("FORBIDDEN", 403, "/metrics answers loopback clients only");
+    const text = node.renderMetrics();
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+    res.end(text);
+    return;
+  }
+  const kind = POST_ROUTES[path];
+  const handler = extra.get(path);
+  if (kind === undefined && handler === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
+  if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
+  if (node.stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try again shortly");
+  const text = await readJsonBody(req, LIMITS.maxInboundBodyBytes);
+  const reply = kind !== undefined ? await node.receive(kind, text) : await handler!(text);
+  sendJson(res, reply.status, reply.body);
+}
+
+export interface RunningServer {
+  server: Server;
+  /** `http://127.0.0.1:PORT` (or https) as bound. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts listening on `host:port` (port 0 picks a free one).
+ * @example const s = await startServer({ node, log, version }, "127.0.0.1", 8088)
+ */
+export async function startServer(options: ServerOptions, host: string, port: number, extra: ReadonlyMap<string, PostHandler> = new Map()): Promise<RunningServer> {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res, options, extra).catch((error: unknown) => {
+      if (!(error instanceof ProtocolError)) options.log.error("request failed", { path: req.url, error: (error as Error).message });
+      sendError(res, error);
+      // A refused body may still be arriving: stop reading it and close after the answer.
+      if (!req.complete) res.once("finish", () => req.destroy());
+    });
+  };
+  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : createHttpServer(handle);
+  // Slow clients cannot hold a connection forever: headers within 10 s, the whole request within 30 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  server.maxConnections = options.maxConnections ?? 4096;
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `${options.tls ? "https" : "http"}://${shownHost}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

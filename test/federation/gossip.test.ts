@@ -1,0 +1,81 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openStore } from "../../lib/store/index.js";
+import { startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh, type MeshNode } from "../support/mesh.js";
+import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { sealTsaBatch } from "../support/sealer.js";
+
+let tsa: OpensslTsa;
+let mesh: Mesh;
+
+/** The batch versions a node holds with at least one verified anchor (read-only look at its state). */
+async function activeBatches(n: MeshNode): Promise<string[]> {
+  const store = await openStore(n.stateDir, { readOnly: true }).catch(() => undefined);
+  if (store === undefined) return [];
+  try {
+    return store.listBatches(NS).filter((b) => b.outcomes.verified > 0 && b.receiptCount > 0).map((b) => b.batchId).sort();
+  } finally {
+    await store.close();
+  }
+}
+
+async function hasBatch(n: MeshNode, id: string): Promise<boolean> {
+  return (await activeBatches(n)).includes(id);
+}
+
+before(async () => {
+  tsa = createOpensslTsa();
+  // A line: a ↔ b ↔ c. c is not routed to a, so it can only learn a's batches through b's relay.
+  mesh = await startMesh(
+    [
+      { name: "a", routes: ["b"] },
+      { name: "b", routes: ["a", "c"] },
+      { name: "c", routes: ["b"] },
+    ],
+    { trustPem: tsa.rootPem },
+  );
+});
+after(async () => {
+  await mesh?.stop();
+  tsa?.cleanup();
+});
+
+describe("federation: gossip between real serve processes", () => {
+  test("gossip: a batch announced on a reaches b directly and c through b's relay, verified", async () => {
+    const a = mesh.node("a");
+    const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-0001", 6, tsa);
+    const r = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(doc.deliveries, [{ peer: "did:vm:node:b", outcome: "delivered" }]);
+    await waitUntil(() => hasBatch(mesh.node("b"), "b-0001"), 20_000, "b to hold b-0001");
+    await waitUntil(() => hasBatch(mesh.node("c"), "b-0001"), 20_000, "c to hold b-0001 via relay");
+    await mesh.node("c").waitForLog(/imported announced batch.*"from":"did:vm:node:b"/);
+  });
+
+  test("gossip: a node that was down receives the announcement from the outbox after it restarts", async () => {
+    const c = mesh.node("c");
+    assert.equal(await c.stop("SIGTERM"), 0);
+    const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-0002", 3, tsa);
+    const r = await mesh.node("a").cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir);
+    assert.equal(r.code, 0, r.stderr);
+    await waitUntil(() => hasBatch(mesh.node("b"), "b-0002"), 20_000, "b to hold b-0002").catch((e: Error) => {
+      throw new Error(`${e.message}\nannounce: ${r.stdout}\nb: ${mesh.node("b").logs.slice(-10).join("\n")}`);
+    });
+    // b's relay to c failed and sits in b's outbox; c comes back on the same port.
+    await c.start();
+    await waitUntil(() => hasBatch(c, "b-0002"), 30_000, "c to receive b-0002 after restart");
+  });
+
+  test("gossip: re-announcing a batch everyone holds is not relayed again", async () => {
+    const b = mesh.node("b");
+    const before = b.logs.filter((l) => /imported announced batch/.test(l)).length;
+    const sealedAgain = await mesh.node("a").cli("verify-online", "--json");
+    assert.equal(sealedAgain.code, 0, sealedAgain.stderr);
+    const health = await b.health();
+    assert.equal(health.status, 200);
+    assert.equal(health.body.node, "did:vm:node:b");
+    assert.equal(b.logs.filter((l) => /imported announced batch/.test(l)).length, before);
+  });
+});

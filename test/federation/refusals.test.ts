@@ -1,0 +1,182 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as jose from "jose";
+import { generateNodeKey } from "../../lib/identity/keys.js";
+import { signMessage } from "../../lib/messages/authenticate.js";
+import { canonicalJson, unsigned } from "../../lib/messages/canonical.js";
+import type { Announce, Request } from "../../lib/messages/schema.js";
+import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh } from "../support/mesh.js";
+import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+
+let tsa: OpensslTsa;
+let mesh: Mesh;
+let url: string;
+let flooder: Guest;
+let honest: Guest;
+let reader: Guest;
+
+const now = () => Math.floor(Date.now() / 1000);
+const ROOT = `sha256:${"5a".repeat(32)}`;
+
+function withAnchor(m: Omit<Announce, "sig">): Omit<Announce, "sig"> {
+  return { ...m, anchors: [{ batchId: m.batchId, batchRoot: m.batchRoot, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }] };
+}
+
+function signedAnnounce(g: Guest, over: Partial<Announce> = {}): Announce {
+  const batchId = over.batchId ?? `b-${Math.random().toString(36).slice(2, 10)}`;
+  const base = withAnchor({ type: "announce", v: 1, namespace: NS, batchId, batchRoot: ROOT, anchors: [], ts: now(), signer: g.did, ...over });
+  return signMessage<Announce>(base, g.key.privateKey);
+}
+
+async function post(path: string, body: unknown, headers: Record<string, string> = { "content-type": "application/json" }): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${url}${path}`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // leave as text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+before(async () => {
+  tsa = createOpensslTsa();
+  mesh = await startMesh([{ name: "a", routes: [] }], {
+    trustPem: tsa.rootPem,
+    guests: [
+      { name: "flooder", roles: ["announce", "request"] },
+      { name: "honest", roles: ["announce", "request"] },
+      { name: "reader", roles: ["request"] },
+    ],
+  });
+  url = mesh.node("a").url;
+  flooder = mesh.guests.get("flooder")!;
+  honest = mesh.guests.get("honest")!;
+  reader = mesh.guests.get("reader")!;
+});
+after(async () => {
+  await mesh?.stop();
+  tsa?.cleanup();
+});
+
+describe("federation: what serve refuses, and with which answer", () => {
+  test("refuse: an unknown DID gets 401 SIGNER_UNKNOWN", async () => {
+    const stranger = { name: "x", did: "did:vm:node:stranger", key: generateNodeKey(), roles: [] };
+    const r = await post("/federation/announce", signedAnnounce(stranger));
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error.code, "SIGNER_UNKNOWN");
+  });
+
+  test("refuse: a tampered signature gets 401 SIG_INVALID", async () => {
+    const m = signedAnnounce(honest);
+    const r = await post("/federation/announce", { ...m, batchId: `${m.batchId}x`, anchors: m.anchors.map((a) => ({ ...a, batchId: `${m.batchId}x` })) });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error.code, "SIG_INVALID");
+  });
+
+  test("refuse: a peer without the announce role gets 403 ROLE_FORBIDDEN", async () => {
+    const r = await post("/federation/announce", signedAnnounce(reader));
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, "ROLE_FORBIDDEN");
+  });
+
+  test("refuse: a namespace not routed to the sender gets 403 NAMESPACE_NOT_ROUTED", async () => {
+    const r = await post("/federation/request", signMessage<Request>({ type: "request", v: 1, namespace: "dao:other", ts: now(), signer: honest.did }, honest.key.privateKey));
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, "NAMESPACE_NOT_ROUTED");
+  });
+
+  test("refuse: a replayed message gets 409 REPLAY", async () => {
+    const m = signMessage<Request>({ type: "request", v: 1, namespace: NS, ts: now(), signer: reader.did }, reader.key.privateKey);
+    assert.equal((await post("/federation/request", m)).status, 200);
+    const again = await post("/federation/request", m);
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, "REPLAY");
+  });
+
+  test("refuse: a stale ts gets 401 STALE_TIMESTAMP", async () => {
+    const r = await post("/federation/announce", signedAnnounce(honest, { ts: now() - 3600 }));
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error.code, "STALE_TIMESTAMP");
+  });
+
+  test("refuse: an oversize body gets 413, a non-JSON content type 415, bad JSON 400, and no stack trace", async () => {
+    const big = await post("/federation/announce", `{"pad":"${"x".repeat(1_100_000)}"}`);
+    assert.equal(big.status, 413);
+    assert.equal(big.body.error.code, "BODY_TOO_LARGE");
+    const type = await post("/federation/announce", "{}", { "content-type": "text/plain" });
+    assert.equal(type.status, 415);
+    const bad = await post("/federation/announce", "{not json");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, "MALFORMED_JSON");
+    for (const r of [big, type, bad]) assert.doesNotMatch(JSON.stringify(r.body), /at .*\.js:\d+|node:internal/);
+  });
+
+  test("refuse: unknown paths get 404 and wrong methods 405, as JSON errors", async () => {
+    const missing = await fetch(`${url}/federation/nothing`, { method: "POST" });
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as any).error.code, "NOT_FOUND");
+    const method = await fetch(`${url}/federation/announce`);
+    assert.equal(method.status, 405);
+  });
+
+  test("refuse: a flood gets 429 with Retry-After while another peer still gets through", async () => {
+    // The mesh allows 600 announces a minute per peer; send more than that from one peer.
+    let limited: { status: number; headers: Headers; body: any } | undefined;
+    for (let i = 0; i < 700 && limited === undefined; i++) {
+      const r = await post("/federation/announce", signedAnnounce(flooder));
+      if (r.status === 429) limited = r;
+      else assert.equal(r.status, 202);
+    }
+    assert.ok(limited, "no 429 after 700 announces");
+    assert.equal(limited.body.error.code, "RATE_LIMITED");
+    assert.match(limited.headers.get("retry-after") ?? "", /^\d+$/);
+    const other = await post("/federation/announce", signedAnnounce(honest));
+    assert.equal(other.status, 202);
+    const h = await mesh.node("a").health();
+    assert.equal(h.status, 200);
+  });
+
+  test("accept: an Announce signed with the jose package (independent JOSE code) is accepted", async () => {
+    const body = withAnchor({ type: "announce", v: 1, namespace: NS, batchId: "b-jose", batchRoot: ROOT, anchors: [], ts: now(), signer: honest.did });
+    const payload = new TextEncoder().encode(canonicalJson(unsigned(body as Announce)));
+    const jws = await new jose.CompactSign(payload).setProtectedHeader({ alg: "EdDSA", kid: `${honest.did}#key-1` }).sign(honest.key.privateKey);
+    const [h, , s] = jws.split(".");
+    const r = await post("/federation/announce", { ...body, sig: `${h}..${s}` });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { accepted: true });
+  });
+
+  test("refuse: a peer removed from peers.yaml is refused after SIGHUP", async () => {
+    const a = mesh.node("a");
+    const file = join(a.configDir, "peers.yaml");
+    const original = await readFile(file, "utf8");
+    const others = [flooder, reader].map((g) => ({ did: g.did, url: "http://127.0.0.1:9", roles: g.roles, key: `ed25519:${Buffer.from(g.key.publicKeyBytes).toString("base64url")}` }));
+    await mesh.writePeers("a", others);
+    const r = await post("/federation/announce", signedAnnounce(honest));
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error.code, "SIGNER_UNKNOWN");
+    await writeFile(file, original);
+    a.signal("SIGHUP");
+  });
+
+  test("health and metrics: /health answers anyone, /metrics counts what happened", async () => {
+    const h = await mesh.node("a").health();
+    assert.equal(h.status, 200);
+    assert.deepEqual(Object.keys(h.body).sort(), ["node", "status", "uptimeS", "version"]);
+    const m = await fetch(`${url}/metrics`);
+    assert.equal(m.status, 200);
+    const text = await m.text();
+    assert.match(text, /vmsh_federation_messages_total\{type="announce",outcome="SIGNER_UNKNOWN"\} [1-9]/);
+    assert.match(text, /vmsh_federation_requests_rate_limited_total [1-9]/);
+    assert.match(text, /# TYPE vmsh_federation_anchors gauge/);
+  });
+
+  test("lifecycle: SIGTERM makes serve exit 0", async () => {
+    assert.equal(await mesh.node("a").stop("SIGTERM"), 0);
+    await mesh.node("a").waitForLog(/"msg":"stopped"/);
+  });
+});

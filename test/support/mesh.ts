@@ -1,0 +1,217 @@
+/**
+ * Several real `vmsh-federation serve` processes on 127.0.0.1 (SPEC §10). Each node listens on
+ * port 0 first; once all are up, every peers.yaml is written with the real URLs and delivered
+ * with SIGHUP, and federation.yaml is pinned to the bound port so a restarted node comes back
+ * where its peers expect it. Anchors are verified against a TSA trust bundle the caller gives.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatKeyLine } from "../../lib/identity/did.js";
+import { writeKeyFile } from "../../lib/identity/key-file.js";
+import { generateNodeKey } from "../../lib/identity/keys.js";
+import { BIN, runCli, type CliResult } from "./cli.js";
+import { repoRoot } from "./repo-root.js";
+
+export const MESH_NAMESPACE = "dao:vaultmesh";
+
+export interface MeshNodeSpec {
+  name: string;
+  /** Names of the nodes this one is routed to for MESH_NAMESPACE. */
+  routes: string[];
+  /** Roles this node grants each routed peer (default all three). */
+  roles?: string[];
+}
+
+export interface MeshNode {
+  name: string;
+  did: string;
+  configDir: string;
+  stateDir: string;
+  verifyKey: string;
+  url: string;
+  /** Log lines (stderr, JSON) of the current process. */
+  logs: string[];
+  running: boolean;
+  start(): Promise<void>;
+  /** Sends `signal` and waits for exit; resolves the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends `signal` to the running process without waiting. */
+  signal(signal: NodeJS.Signals): void;
+  cli(...args: string[]): Promise<CliResult>;
+  /** Waits until a log line matches `pattern` (checked against lines logged so far too). */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  health(): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+/** An identity every node admits and routes (roles given), with no process: tests sign as it. */
+export interface Guest {
+  name: string;
+  did: string;
+  key: ReturnType<typeof generateNodeKey>;
+  roles: string[];
+}
+
+export interface Mesh {
+  root: string;
+  guests: Map<string, Guest>;
+  nodes: Map<string, MeshNode>;
+  node(name: string): MeshNode;
+  /** Rewrites a node's peers.yaml (e.g. to remove a peer) and SIGHUPs it. */
+  writePeers(name: string, entries: Array<{ did: string; url: string; roles: string[]; key: string }>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function federationYaml(did: string, listen: string, routes: string[], extra = ""): string {
+  return `mesh:
+  node_id: "${did}"
+  listen: { http: "${listen}" }
+  key_file: keys/node.key
+  state_dir: ../state
+  clock_skew_s: 300
+namespaces:
+  "${MESH_NAMESPACE}":
+    peers: [${routes.map((d) => `"${d}"`).join(", ")}]
+    verify: { evm_confirmations: 1, btc_confirmations: 1 }
+    limits: { max_announce_rate_per_min: 600, max_request_rate_per_min: 600 }
+anti_entropy: { interval_s: 2 }
+${extra}`;
+}
+
+/**
+ * Starts a mesh of `specs` with anchors verified against `trustPem` (TSA) and any extra anchors.yaml text.
+ * @example const mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem })
+ */
+export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: string; anchorsYaml?: string; env?: Record<string, string>; guests?: Array<{ name: string; roles: string[] }> }): Promise<Mesh> {
+  const root = await mkdtemp(join(tmpdir(), "vmsh-mesh-"));
+  const nodes = new Map<string, MeshNode>();
+  const dids = new Map(specs.map((s) => [s.name, `did:vm:node:${s.name}`]));
+  const guests = new Map((options.guests ?? []).map((g) => [g.name, { name: g.name, did: `did:vm:node:${g.name}`, key: generateNodeKey(), roles: g.roles }] as const));
+  for (const spec of specs) {
+    const configDir = join(root, spec.name, "config");
+    await mkdir(configDir, { recursive: true });
+    const key = generateNodeKey();
+    await writeKeyFile(join(configDir, "keys", "node.key"), key, { force: false });
+    const did = dids.get(spec.name)!;
+    const routes = [...spec.routes.map((n) => dids.get(n)!), ...[...guests.values()].map((g) => g.did)];
+    await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes));
+    await writeFile(join(configDir, "peers.yaml"), "peers: []\n");
+    await writeFile(join(configDir, "tsa-root.pem"), options.trustPem);
+    await writeFile(join(configDir, "anchors.yaml"), `rfc3161:\n  trustBundle: tsa-root.pem\n${options.anchorsYaml ?? ""}`);
+    let child: ChildProcess | undefined;
+    let exited: Promise<number | null> = Promise.resolve(null);
+    const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+    const node: MeshNode = {
+      name: spec.name,
+      did,
+      configDir,
+      stateDir: join(root, spec.name, "state"),
+      verifyKey: formatKeyLine(key.publicKeyBytes),
+      url: "",
+      logs: [],
+      running: false,
+      async start() {
+        node.logs = [];
+        child = spawn(process.execPath, [BIN, "--config", configDir, "serve", "--log-format", "json"], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+        node.running = true;
+        exited = new Promise((resolve) => child!.once("exit", (code) => {
+          node.running = false;
+          resolve(code);
+        }));
+        let buffer = "";
+        child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+          buffer += d;
+          let nl: number;
+          while ((nl = buffer.indexOf("\n")) >= 0) {
+            const line = buffer.slice(0, nl);
+            buffer = buffer.slice(nl + 1);
+            node.logs.push(line);
+            for (const w of [...waiters]) if (w.pattern.test(line)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(line);
+            }
+          }
+        });
+        child.stdout!.resume();
+        const line = await node.waitForLog(/listening on/, 20_000);
+        node.url = /listening on (\S+?)"/.exec(line)?.[1] ?? JSON.parse(line).msg.replace("listening on ", "");
+      },
+      async stop(signal = "SIGTERM") {
+        if (!node.running || child === undefined) return exited;
+        child.kill(signal);
+        return exited;
+      },
+      signal(sig) {
+        if (node.running) child?.kill(sig);
+      },
+      cli: (...args) => runCli(["--config", configDir, ...args], { timeoutMs: 60_000, ...(options.env ? { env: options.env } : {}) }),
+      waitForLog(pattern, timeoutMs = 15_000) {
+        const seen = node.logs.find((l) => pattern.test(l));
+        if (seen !== undefined) return Promise.resolve(seen);
+        return new Promise((resolve, reject) => {
+          const w = { pattern, resolve: (l: string) => (clearTimeout(t), resolve(l)) };
+          const t = setTimeout(() => {
+            waiters.splice(waiters.indexOf(w), 1);
+            reject(new Error(`${spec.name}: no log line matching ${pattern} within ${timeoutMs} ms; last lines:\n${node.logs.slice(-8).join("\n")}`));
+          }, timeoutMs);
+          waiters.push(w);
+        });
+      },
+      async health() {
+        const res = await fetch(`${node.url}/health`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      },
+    };
+    nodes.set(spec.name, node);
+  }
+  const mesh: Mesh = {
+    root,
+    guests,
+    nodes,
+    node: (name) => nodes.get(name)!,
+    async writePeers(name, entries) {
+      const n = nodes.get(name)!;
+      const yaml = `peers:\n${entries.map((e) => `  - did: "${e.did}"\n    url: "${e.url}"\n    roles: [${e.roles.join(", ")}]\n    keys: { verify: "${e.key}" }\n`).join("")}`;
+      await writeFile(join(n.configDir, "peers.yaml"), entries.length === 0 ? "peers: []\n" : yaml);
+      if (n.running) {
+        const before = n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length;
+        n.signal("SIGHUP");
+        await waitUntil(() => n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length > before, 10_000, `${name} reload`);
+      }
+    },
+    async stop() {
+      await Promise.all([...nodes.values()].map((n) => n.stop("SIGTERM")));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all([...nodes.values()].map((n) => n.start()));
+    for (const spec of specs) {
+      const n = nodes.get(spec.name)!;
+      const port = new URL(n.url).port;
+      const fed = join(n.configDir, "federation.yaml");
+      await writeFile(fed, (await readFile(fed, "utf8")).replace('"127.0.0.1:0"', `"127.0.0.1:${port}"`));
+      await mesh.writePeers(spec.name, [
+        ...spec.routes.map((r) => {
+          const p = nodes.get(r)!;
+          return { did: p.did, url: p.url, roles: spec.roles ?? ["announce", "serve", "request"], key: p.verifyKey };
+        }),
+        ...[...guests.values()].map((g) => ({ did: g.did, url: "http://127.0.0.1:9", roles: g.roles, key: formatKeyLine(g.key.publicKeyBytes) })),
+      ]);
+    }
+  } catch (e) {
+    await mesh.stop();
+    throw e;
+  }
+  return mesh;
+}
+
+/** Polls `check` every 100 ms until true or `timeoutMs`. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
