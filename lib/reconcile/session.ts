@@ -153,8 +153,8 @@ export class ReconcileSession {
       if (!r.ok) return this.#fail(`${part.namespace}: ${r.reason}`);
       const have = this.#have.get(part.namespace)!;
       const need = this.#need.get(part.namespace)!;
-      for (const k of r.have) have.set(k.id, k);
-      for (const k of r.need) need.set(k.id, k);
+      for (const k of r.have) have.set(`${k.ts} ${k.id}`, k);
+      for (const k of r.need) need.set(`${k.ts} ${k.id}`, k);
       if (r.payload !== undefined) {
         next.push({ namespace: part.namespace, payload: r.payload });
         budget -= r.payload.length;

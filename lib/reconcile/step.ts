@@ -287,6 +287,8 @@ export class Step {
       }
     });
     while (i < q) mine.push(i++);
+    // Nothing lacking on either side: silence closes the range.
+    if (lacking.length === 0 && mine.length === 0) return this.#skip(hi);
     if (!this.#fits(8 + bitmap.length + itemsBytes(mine.length))) return this.#defer(lo, hi);
     for (const it of lacking) this.need.push(toReceiptKey(it));
     for (const pos of mine) this.have.push(this.#index.keyAt(pos));
