@@ -74,17 +74,10 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
     const node = new FederationNode({ config, key, store, log, client, outbox, verifiers: await verifierFor(config), version: VERSION });
     const { host, port } = config.federation.mesh.listen;
     server = await startServer({ node, log, version: VERSION, ...(tls ? { tls } : {}) }, host, port);
-    log.info(`node ${config.federation.mesh.nodeId}`);
-    log.info(`listening on ${server.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
-    const timers = [
-      // refresh: see batches and outbox entries that a CLI command wrote to the same state.
-      every(OUTBOX_TICK_MS, async () => {
-        await store.refresh();
-        await node.deliverOutbox();
-      }, log, "outbox delivery"),
-      every(config.federation.antiEntropy.intervalS * 1000, () => node.recheckPending(), log, "pending re-check"),
-    ];
-    await new Promise<void>((resolve) => {
+    const timers: Array<() => void> = [];
+    // Handlers go in before the "listening" line: a supervisor (or a test) that reads that
+    // line may signal at once, and an unhandled SIGHUP would terminate the process.
+    const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info(`${signal}: stopping`, { inFlight: "finishing" });
         process.off("SIGTERM", onTerm);
@@ -111,6 +104,17 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
       process.on("SIGINT", onInt);
       process.on("SIGHUP", onHup);
     });
+    timers.push(
+      // refresh: see batches and outbox entries that a CLI command wrote to the same state.
+      every(OUTBOX_TICK_MS, async () => {
+        await store.refresh();
+        await node.deliverOutbox();
+      }, log, "outbox delivery"),
+      every(config.federation.antiEntropy.intervalS * 1000, () => node.recheckPending(), log, "pending re-check"),
+    );
+    log.info(`node ${config.federation.mesh.nodeId}`);
+    log.info(`listening on ${server.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
+    await stopped;
     log.info("stopped");
     return 0;
   } finally {

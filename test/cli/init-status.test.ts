@@ -132,3 +132,18 @@ describe("cli: status and global options", () => {
     assert.equal(r.stdout.trim(), pkg.version);
   });
 });
+
+describe("cli: npm start", () => {
+  test("start: the first run creates an identity in $VMSH_CONFIG_DIR, then runs the command given", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const cfg = join(root, "start", "config");
+    const r = spawnSync(process.execPath, [join(repoRoot, "scripts", "start.mjs"), "status", "--json"], { env: { ...process.env, VMSH_CONFIG_DIR: cfg, NO_COLOR: "1" }, encoding: "utf8", timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Created a node identity in .*start\/config/);
+    const doc = JSON.parse(r.stdout.slice(r.stdout.indexOf("\n{") + 1));
+    assert.equal(doc.configDir, cfg);
+    const again = spawnSync(process.execPath, [join(repoRoot, "scripts", "start.mjs"), "status"], { env: { ...process.env, VMSH_CONFIG_DIR: cfg }, encoding: "utf8", timeout: 30_000 });
+    assert.equal(again.status, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, /Created a node identity/);
+  });
+});

@@ -177,7 +177,9 @@ export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: stri
       if (n.running) {
         const before = n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length;
         n.signal("SIGHUP");
-        await waitUntil(() => n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length > before, 10_000, `${name} reload`);
+        await waitUntil(() => n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length > before, 10_000, `${name} reload`).catch((e: Error) => {
+          throw new Error(`${e.message} (running: ${n.running}); last log lines:\n${n.logs.slice(-6).join("\n")}`);
+        });
       }
     },
     async stop() {
