@@ -3,13 +3,11 @@
  * merge copies of it, and the one canonical form that makes every choice between
  * copies deterministic (docs/FEDERATION_SEMANTICS.md, "Merge").
  */
-import canonicalizeModule from "canonicalize";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Evidence, Outcome } from "../anchors/result.js";
 import { ArgumentError } from "../errors.js";
+import { canonicalJson as jcs } from "../messages/canonical.js";
 
-// The package is CommonJS; under NodeNext its default import is the function itself.
-const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 /** An anchor as a node stores it: the wire fields plus this node's own verdict (SPEC §4, §5). */
 export interface AnchorRecord extends Anchor {
@@ -58,7 +56,7 @@ export function identityKey(a: AnchorRecord): string {
 
 /** Canonical (RFC 8785) JSON of a record: the tie-break between two copies, and a clean deep copy. */
 export function canonicalJson(record: AnchorRecord): string {
-  return canonicalize(record)!;
+  return jcs(record);
 }
 
 /**
@@ -74,12 +72,11 @@ export function normalizeRecord(record: AnchorRecord, parameter: string): Anchor
   if (!Number.isSafeInteger(record.block) || record.block < 0) throw new ArgumentError(`${parameter}.block`, `expected a non-negative integer, got ${String(record.block)}`);
   if (!OUTCOMES.includes(record.outcome)) throw new ArgumentError(`${parameter}.outcome`, `expected one of ${OUTCOMES.join(", ")}, got ${JSON.stringify(record.outcome)}`);
   if (record.superseded_by !== undefined && typeof record.superseded_by !== "string") throw new ArgumentError(`${parameter}.superseded_by`, "expected a string");
-  let json: string | undefined;
+  let json: string;
   try {
-    json = canonicalize(record);
+    json = jcs(record);
   } catch (cause) {
     throw new ArgumentError(parameter, `not representable as JSON (${(cause as Error).message})`);
   }
-  if (json === undefined) throw new ArgumentError(parameter, "not representable as JSON");
   return JSON.parse(json) as AnchorRecord;
 }

@@ -10,17 +10,11 @@ import { indexInBatch, receiptsForBatch, type SealerBatch } from "../merkle/inde
 import { array, digest, integer, object, optionalInteger, string, type Json } from "../messages/fields.js";
 import { parseAnchor } from "../messages/items.js";
 import { BATCH_ID_PATTERN, LIMITS } from "../messages/limits.js";
+import type { BatchImport } from "../pipeline/import.js";
 import type { Receipt } from "../receipt.js";
 
 /** What a sealer batch becomes: the pipeline's input. */
-export interface SealedBatch {
-  namespace: string;
-  batchId: string;
-  batchRoot: string;
-  createdAt: number;
-  receipts: Receipt[];
-  anchors: Anchor[];
-}
+export type SealedBatch = BatchImport;
 
 /** A sealer receipt file once read; `file` names it in errors. */
 export interface SealerReceiptFile {
