@@ -26,8 +26,16 @@ export type StepOutcome = { ok: true; payload: Uint8Array | undefined; have: Rec
 const MINUS_INFINITY: WireKey = { ts: 0, id: new Uint8Array(0) };
 /** Room kept for the closing fingerprint of a deferred rest (bound ≤ 44 B, count ≤ 8, fp 16, mode 1). */
 const RESERVE = 80;
-/** A range is listed by short ids when that costs at most this many bytes per estimated difference. */
+/**
+ * A range is listed by short ids when that costs at most this many bytes per difference
+ * estimated from the share of differing sibling ranges (scattered differences)…
+ */
 const PREFIX_BYTES_PER_DIFFERENCE = 48;
+/**
+ * …plus this many per difference implied by the two counts. A count gap is often one
+ * contiguous run (a partition window) that splitting isolates cheaply, so it buys less.
+ */
+const PREFIX_BYTES_PER_COUNT_GAP = 8;
 /** Typical encoded size of one fingerprint range: bound, mode, count, 16 bytes. */
 const SPLIT_BYTES_PER_RANGE = 21;
 /** At least this many differing ranges in one payload make leaf lists use short ids. */
@@ -209,9 +217,10 @@ export class Step {
     }
     // A differing range holds at least one difference; short ids win over a split when they cost
     // less than the split's fingerprints plus a budget per estimated difference.
-    const estimated = Math.max(1, peerCount < 0 ? 0 : Math.abs(c - peerCount), (this.#lambda * c) / this.#meanCount);
-    const splitBytes = SPLIT_BYTES_PER_RANGE * this.#tuning.branching;
-    if (peerCount >= 0 && c * shortWidth(c) <= PREFIX_BYTES_PER_DIFFERENCE * estimated + splitBytes && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
+    const scattered = Math.max(1, (this.#lambda * c) / this.#meanCount);
+    const gap = peerCount < 0 ? 0 : Math.abs(c - peerCount);
+    const worth = PREFIX_BYTES_PER_DIFFERENCE * scattered + PREFIX_BYTES_PER_COUNT_GAP * gap + SPLIT_BYTES_PER_RANGE * this.#tuning.branching;
+    if (peerCount >= 0 && c * shortWidth(c) <= worth && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
     this.#split(lo, hi, p, q);
   }
 
