@@ -10,7 +10,8 @@ import { ByteReader, ByteWriter, WireError } from "./varint.js";
 export const PAYLOAD_VERSION = 1;
 /** Narrowest and widest short id, bytes (docs/ANTI_ENTROPY.md §Short ids). */
 export const MIN_SHORT_BYTES = 4;
-export const MAX_SHORT_BYTES = 8;
+/** Six bytes keep a short id an exact JavaScript number; longer lists rely on the matched-set check (§Short ids). */
+export const MAX_SHORT_BYTES = 6;
 export const FINGERPRINT_BYTES = 16;
 /** Largest session offset of the short-id window inside the 32 id bytes. */
 export const MAX_SHORT_OFFSET = 32 - MAX_SHORT_BYTES;

@@ -240,9 +240,8 @@ export class Step {
     }
   }
 
-  #short(pos: number, width: number): string {
-    const id = this.#index.idAt(pos);
-    return Buffer.from(id.buffer, id.byteOffset + this.#shortOffset, width).toString("latin1");
+  #short(pos: number, width: number): number {
+    return shortValue(this.#index.idAt(pos), this.#shortOffset, width);
   }
 
   #sendPrefixes(hi: WireKey | null, p: number, q: number): void {
@@ -314,12 +313,12 @@ export class Step {
   }
 
   #answerPrefixes(lo: WireKey, hi: WireKey | null, p: number, q: number, count: number, width: number, shorts: Uint8Array): void {
-    const own = new Map<string, number>();
+    const own = new Map<number, number>();
     for (let i = p; i < q; i++) own.set(this.#short(i, width), i);
-    const theirs = new Set<string>();
+    const theirs = new Set<number>();
     const bitmap = new Uint8Array(Math.ceil(count / 8));
     for (let j = 0; j < count; j++) {
-      const s = Buffer.from(shorts.buffer, shorts.byteOffset + j * width, width).toString("latin1");
+      const s = shortValue(shorts, j * width, width);
       theirs.add(s);
       if (!own.has(s)) bitmap[j >> 3]! |= 1 << (j & 7);
     }
@@ -351,10 +350,17 @@ export class Step {
   }
 }
 
-/** Short-id width for a list of `count`: a chance collision inside it stays below about 2^-20. */
+/** Short-id width for a list of `count`: a chance collision inside it stays below about 2^-20, up to six bytes. */
 export function shortWidth(count: number): number {
   const bytes = Math.ceil((2 * Math.log2(Math.max(count, 2)) + 19) / 8);
   return Math.min(MAX_SHORT_BYTES, Math.max(MIN_SHORT_BYTES, bytes));
+}
+
+/** A short id as an exact number (width ≤ 6 bytes, big-endian). */
+function shortValue(bytes: Uint8Array, offset: number, width: number): number {
+  let v = 0;
+  for (let k = 0; k < width; k++) v = v * 256 + bytes[offset + k]!;
+  return v;
 }
 
 function range(p: number, q: number): number[] {

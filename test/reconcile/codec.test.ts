@@ -75,7 +75,7 @@ describe("reconcile codec", () => {
     const cases: Array<[number[], RegExp]> = [
       [[], /truncated/],
       [[2, 0], /version 2/],
-      [[1, 25], /offset 25/],
+      [[1, 27], /offset 27/],
       [[1, 0, 0, 9], /unknown range mode 9/],
       [[1, 0, 0, 0, 1, 0], /after the \+∞ bound/],
       [[1, 0, 5, 33], /prefix of 33 bytes/],
