@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
-import { announceToPeers, type Delivery } from "../lib/federation/node.js";
+import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
 import { Outbox } from "../lib/federation/outbox.js";
 import { resignWith } from "../lib/federation/outbox-refresh.js";
 import { PeerClient } from "../lib/federation/peer-client.js";

@@ -12,6 +12,7 @@ import { statusCommand } from "./status.js";
 import { announceCommand } from "./announce.js";
 import { verifyOnlineCommand } from "./verify-online.js";
 import { serveCommand } from "./serve.js";
+import { syncCommand } from "./sync.js";
 
 export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
@@ -46,7 +47,7 @@ Examples:
   const run = async (fn: (ctx: CommandContext) => Promise<number>): Promise<void> => {
     exitCode = await fn(makeContext(io, globals));
   };
-  for (const make of [initCommand, statusCommand, announceCommand, verifyOnlineCommand, serveCommand]) {
+  for (const make of [initCommand, statusCommand, announceCommand, syncCommand, verifyOnlineCommand, serveCommand]) {
     const cmd = make(run);
     cmd.copyInheritedSettings(program);
     cmd.hook("preAction", (_this, actionCommand) => {

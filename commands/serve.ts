@@ -110,7 +110,10 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
         await store.refresh();
         await node.deliverOutbox();
       }, log, "outbox delivery"),
-      every(config.federation.antiEntropy.intervalS * 1000, () => node.recheckPending(), log, "pending re-check"),
+      every(config.federation.antiEntropy.intervalS * 1000, async () => {
+        await node.recheckPending();
+        await node.syncAll();
+      }, log, "pending re-check and anti-entropy"),
     );
     log.info(`node ${config.federation.mesh.nodeId}`);
     log.info(`listening on ${server.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
@@ -126,7 +129,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
 
 export function serveCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
   return new Command("serve")
-    .description("run the federation daemon: endpoints, gossip, outbox, pending re-checks")
+    .description("run the federation daemon: endpoints, gossip, outbox, anti-entropy, pending re-checks")
     .addOption(new Option("--log-format <format>", "human lines, or one JSON object per line for journald").choices(["human", "json"]).default("human"))
     .addHelpText(
       "after",

@@ -14,6 +14,17 @@ import { LIMITS } from "../messages/limits.js";
 import { parseBundle, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import type { Store } from "../store/index.js";
 import { wireAnchor } from "./answer-request.js";
+import type { DeliverNowResult, Outbox } from "./outbox.js";
+
+/** Outbound delivery with retries that survive restarts. */
+export type AnnounceOutbox = Pick<Outbox, "deliverNow" | "deliverDue">;
+
+/** What happened to one peer's copy of an Announce. */
+export interface Delivery {
+  peer: string;
+  outcome: DeliverNowResult["outcome"];
+  reason?: string;
+}
 
 /** The outbound HTTP client the gossip needs (lib/federation/peer-client.ts). */
 export interface GossipClient {
@@ -71,4 +82,23 @@ export async function pullBatch(client: GossipClient, me: Signer, auth: Authenti
     if (page === 0 && size !== undefined) pages = Math.min(Math.ceil(size / LIMITS.maxReceiptsPerBundle), 1000);
   }
   return bundles;
+}
+
+/**
+ * Builds this node's Announce of a stored batch version and hands it to each target through
+ * the outbox (one try now, queued on a retryable failure). Used by `serve` and by the
+ * `announce` command alike.
+ * @example const deliveries = await announceToPeers(store, outbox, me, peers, ns, batchId, root, now)
+ */
+export async function announceToPeers(store: Store, outbox: AnnounceOutbox, me: Signer, targets: readonly PeerConfig[], namespace: string, batchId: string, batchRoot: string, ts: number, observe: (d: Delivery) => void = () => {}): Promise<Delivery[]> {
+  const message = await buildAnnounce(store, me, namespace, batchId, batchRoot, ts);
+  if (message === undefined) return [];
+  return Promise.all(
+    targets.map(async (peer) => {
+      const r = await outbox.deliverNow(peer, "/federation/announce", message);
+      const d: Delivery = r.reason === undefined ? { peer: peer.did, outcome: r.outcome } : { peer: peer.did, outcome: r.outcome, reason: r.reason };
+      observe(d);
+      return d;
+    }),
+  );
 }

@@ -19,22 +19,17 @@ import type { ImportContext } from "../pipeline/import.js";
 import { reverifyStored } from "../pipeline/reverify.js";
 import type { Store } from "../store/index.js";
 import { answerRequest } from "./answer-request.js";
-import { buildAnnounce, pullBatch, type GossipClient, type Signer } from "./gossip.js";
+import { announceToPeers, pullBatch, type AnnounceOutbox, type Delivery, type GossipClient, type Signer } from "./gossip.js";
 import type { Logger } from "./log.js";
-import type { DeliverNowResult, Outbox } from "./outbox.js";
 import { Metrics } from "./metrics.js";
 import { peerDirectory, type PeerDirectory } from "./peers.js";
 import { RateLimiter } from "../http/rate-limit.js";
+import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../reconcile/message.js";
+import { respond } from "../reconcile/session.js";
+import { ReconcileIndexes } from "./reconcile-indexes.js";
+import { reconcileOptions, RECONCILE_MESSAGE_BYTES, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
+import { recordSync } from "./sync-state.js";
 
-/** Outbound delivery with retries that survive restarts. */
-export type AnnounceOutbox = Pick<Outbox, "deliverNow" | "deliverDue">;
-
-/** What happened to one peer's copy of an Announce. */
-export interface Delivery {
-  peer: string;
-  outcome: DeliverNowResult["outcome"];
-  reason?: string;
-}
 
 export interface FederationNodeOptions {
   config: NodeConfig;
@@ -66,12 +61,16 @@ export class FederationNode {
   readonly #background = new Set<Promise<unknown>>();
   /** Batch versions being pulled now, so two announces of one batch cause one pull. */
   readonly #pulling = new Set<string>();
+  /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
+  readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
+  readonly indexes: ReconcileIndexes;
   #stopping = false;
 
   constructor(options: FederationNodeOptions) {
     this.#opts = options;
     this.#config = options.config;
     this.#peers = peerDirectory(options.config);
+    this.indexes = new ReconcileIndexes(options.store);
   }
 
   get config(): NodeConfig {
@@ -108,37 +107,93 @@ export class FederationNode {
    * Handles a POST body for `kind`: parse, authenticate, rate-limit, then act. Throws
    * ProtocolError for every refusal; the caller turns it into the error answer.
    */
-  async receive(kind: "announce" | "request", text: string): Promise<Reply> {
+  async receive(kind: "announce" | "request" | "reconcile", text: string): Promise<Reply> {
     if (this.#stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try another peer or again shortly");
     const json = parsePeerJson(text);
-    let message: Announce | Request;
+    let message: Announce | Request | ReconcileMessage;
     try {
-      message = kind === "announce" ? parseAnnounce(json) : parseRequest(json);
+      message = kind === "announce" ? parseAnnounce(json) : kind === "request" ? parseRequest(json) : parseReconcile(json, RECONCILE_MESSAGE_BYTES);
     } catch (e) {
       this.metrics.message(kind, (e as ProtocolError).code ?? "MALFORMED");
       throw e;
     }
-    const auth = authenticate(message, this.authContext());
+    const auth = message.type === "reconcile" ? authenticateReconcile(message, this.authContext()) : authenticate(message, this.authContext());
     if (!auth.ok) {
       this.metrics.message(kind, auth.error.code);
       throw auth.error;
     }
-    const ns = this.#config.federation.namespaces.get(message.namespace)!;
-    const perMinute = kind === "announce" ? ns.limits.maxAnnounceRatePerMin : ns.limits.maxRequestRatePerMin;
-    const wait = this.#rate.take(`${kind} ${message.namespace} ${message.signer}`, perMinute, Date.now());
-    if (wait > 0) {
-      // Not acted on, so the sender may send this very message again once the wait is over.
-      this.replay.forget(auth.digest);
-      this.metrics.rateLimited++;
-      this.metrics.message(kind, "RATE_LIMITED");
-      throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} ${kind} messages a minute from ${message.signer} for ${message.namespace}; retry in ${wait} s`, { details: String(wait) });
+    const namespaces = message.type === "reconcile" ? message.namespaces.map((n) => n.namespace) : [message.namespace];
+    for (const namespace of namespaces) {
+      const ns = this.#config.federation.namespaces.get(namespace)!;
+      const perMinute = kind === "announce" ? ns.limits.maxAnnounceRatePerMin : ns.limits.maxRequestRatePerMin;
+      // Reconcile rounds count against the request allowance: they are pulls.
+      const wait = this.#rate.take(`${kind === "announce" ? "announce" : "request"} ${namespace} ${message.signer}`, perMinute, Date.now());
+      if (wait > 0) {
+        // Not acted on, so the sender may send this very message again once the wait is over.
+        this.replay.forget(auth.digest);
+        this.metrics.rateLimited++;
+        this.metrics.message(kind, "RATE_LIMITED");
+        throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} ${kind === "announce" ? "announce" : "request"} messages a minute from ${message.signer} for ${namespace}; retry in ${wait} s`, { details: String(wait) });
+      }
     }
     this.metrics.message(kind, "accepted");
     if (message.type === "announce") {
       this.track(this.onAnnounce(message));
       return { status: 202, body: { accepted: true } };
     }
+    if (message.type === "reconcile") return { status: 200, body: await this.reconcileReply(message, auth.digest) };
     return { status: 200, body: await this.answer(message) };
+  }
+
+  /** One stateless responder round of range-based reconciliation (SPEC §6). */
+  async reconcileReply(message: ReconcileMessage, digest: string): Promise<ReconcileMessage> {
+    await this.#opts.store.refresh();
+    const r = respond((ns) => (this.#config.federation.namespaces.has(ns) ? this.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
+    if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
+    return signReconcile({ round: message.round, parts: r.reply, ts: this.now(), signer: this.me.did, request: digest }, this.me.privateKey);
+  }
+
+  /**
+   * Anti-entropy with every serving routed peer of every namespace (serve's timer). A peer
+   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again.
+   */
+  async syncAll(): Promise<PeerSyncReport[]> {
+    const reports: PeerSyncReport[] = [];
+    const now = this.now();
+    for (const namespace of this.#config.federation.namespaces.keys()) {
+      for (const peer of this.#peers.routed(namespace, "serve")) {
+        const key = `${peer.did} ${namespace}`;
+        const b = this.#syncBackoff.get(key);
+        if (b !== undefined && b.until > now) continue;
+        const r = await syncWithPeer(this.syncContext(), peer, namespace);
+        reports.push(r);
+        if (r.ok) {
+          this.#syncBackoff.delete(key);
+          await recordSync(this.#opts.store, peer.did, namespace, this.now());
+          if (r.missingHere > 0 || r.missingThere > 0) this.#opts.log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
+        } else {
+          const failures = (b?.failures ?? 0) + 1;
+          const interval = this.#config.federation.antiEntropy.intervalS;
+          this.#syncBackoff.set(key, { failures, until: now + interval * Math.min(32, 2 ** failures) });
+          this.#opts.log.warn("anti-entropy failed", { peer: peer.did, namespace, error: r.error, retryInS: interval * Math.min(32, 2 ** failures) });
+        }
+      }
+    }
+    return reports;
+  }
+
+  /** What syncWithPeer needs, bound to this node. */
+  syncContext(): SyncContext {
+    return {
+      store: this.#opts.store,
+      client: this.#opts.client,
+      me: this.me,
+      auth: this.authContext(),
+      importContext: (ns) => this.importContext(ns),
+      indexes: this.indexes,
+      outbox: this.#opts.outbox,
+      now: () => this.now(),
+    };
   }
 
   /** A signed Bundle answering `request`. */
@@ -235,23 +290,4 @@ export class FederationNode {
     clearTimeout(timer);
     return done;
   }
-}
-
-/**
- * Builds this node's Announce of a stored batch version and hands it to each target through
- * the outbox (one try now, queued on a retryable failure). Used by `serve` and by the
- * `announce` command alike.
- * @example const deliveries = await announceToPeers(store, outbox, me, peers, ns, batchId, root, now)
- */
-export async function announceToPeers(store: Store, outbox: AnnounceOutbox, me: Signer, targets: readonly PeerConfig[], namespace: string, batchId: string, batchRoot: string, ts: number, observe: (d: Delivery) => void = () => {}): Promise<Delivery[]> {
-  const message = await buildAnnounce(store, me, namespace, batchId, batchRoot, ts);
-  if (message === undefined) return [];
-  return Promise.all(
-    targets.map(async (peer) => {
-      const r = await outbox.deliverNow(peer, "/federation/announce", message);
-      const d: Delivery = r.reason === undefined ? { peer: peer.did, outcome: r.outcome } : { peer: peer.did, outcome: r.outcome, reason: r.reason };
-      observe(d);
-      return d;
-    }),
-  );
 }

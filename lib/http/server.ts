@@ -10,6 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
 import type { FederationNode } from "../federation/node.js";
 import type { Logger } from "../federation/log.js";
+import { RECONCILE_BODY_BYTES } from "../federation/sync.js";
 import { readJsonBody } from "./body.js";
 import { sendError, sendJson } from "./reply.js";
 
@@ -24,12 +25,14 @@ export interface ServerOptions {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
-const POST_ROUTES: Readonly<Record<string, "announce" | "request">> = { "/federation/announce": "announce", "/federation/request": "request" };
+const POST_ROUTES: Readonly<Record<string, { kind: "announce" | "request" | "reconcile"; maxBytes: number }>> = {
+  "/federation/announce": { kind: "announce", maxBytes: LIMITS.maxInboundBodyBytes },
+  "/federation/request": { kind: "request", maxBytes: LIMITS.maxInboundBodyBytes },
+  // Reconcile rounds carry binary range payloads (base64): a larger, still bounded, body.
+  "/federation/reconcile": { kind: "reconcile", maxBytes: RECONCILE_BODY_BYTES },
+};
 
-/** Extra POST routes (anti-entropy adds /federation/reconcile): body text in, reply out. */
-export type PostHandler = (text: string) => Promise<{ status: number; body: unknown }>;
-
-async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions, extra: ReadonlyMap<string, PostHandler>): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions): Promise<void> {
   const { node } = options;
   const path = (req.url ?? "/").split("?")[0]!;
   if (path === "/health") {
@@ -45,13 +48,12 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     res.end(text);
     return;
   }
-  const kind = POST_ROUTES[path];
-  const handler = extra.get(path);
-  if (kind === undefined && handler === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
+  const post = POST_ROUTES[path];
+  if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
   if (node.stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try again shortly");
-  const text = await readJsonBody(req, LIMITS.maxInboundBodyBytes);
-  const reply = kind !== undefined ? await node.receive(kind, text) : await handler!(text);
+  const text = await readJsonBody(req, post.maxBytes);
+  const reply = await node.receive(post.kind, text);
   sendJson(res, reply.status, reply.body);
 }
 
@@ -66,9 +68,9 @@ export interface RunningServer {
  * Starts listening on `host:port` (port 0 picks a free one).
  * @example const s = await startServer({ node, log, version }, "127.0.0.1", 8088)
  */
-export async function startServer(options: ServerOptions, host: string, port: number, extra: ReadonlyMap<string, PostHandler> = new Map()): Promise<RunningServer> {
+export async function startServer(options: ServerOptions, host: string, port: number): Promise<RunningServer> {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res, options, extra).catch((error: unknown) => {
+    route(req, res, options).catch((error: unknown) => {
       if (!(error instanceof ProtocolError)) options.log.error("request failed", { path: req.url, error: (error as Error).message });
       sendError(res, error);
       // A refused body may still be arriving: stop reading it and close after the answer.

@@ -1,0 +1,228 @@
+/**
+ * Anti-entropy with one peer (SPEC §6): range-based reconciliation over signed
+ * `POST /federation/reconcile` rounds finds exactly which receipts each side lacks; what this
+ * node lacks is fetched with Request `want` pages and imported through the pipeline; what the
+ * peer lacks is announced to it batch by batch (it pulls). The seed's plain `fromTs/toTs/want`
+ * requests are here too. Used by the `sync` command and by serve's timer.
+ */
+import { randomBytes } from "node:crypto";
+import type { PeerConfig } from "../config/types.js";
+import { ProtocolError } from "../errors.js";
+import { authenticate, signMessage, type AuthenticateContext, type KnownPeer } from "../messages/authenticate.js";
+import { messageDigest } from "../messages/canonical.js";
+import { LIMITS } from "../messages/limits.js";
+import { parseBundle, type Bundle, type Request } from "../messages/schema.js";
+import { importBundle } from "../pipeline/bundle.js";
+import type { BatchReport, ImportContext } from "../pipeline/import.js";
+import { parseReconcile, reconcileParts, signReconcile } from "../reconcile/message.js";
+import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
+import { initiate, type ReconcilePart } from "../reconcile/session.js";
+import type { Store } from "../store/index.js";
+import { announceToPeers, type AnnounceOutbox, type GossipClient, type Signer } from "./gossip.js";
+import type { ReconcileIndexes } from "./reconcile-indexes.js";
+
+/** Binary bytes of one reconcile message; with base64 and JSON it stays under the 4 MiB body limit. */
+export const RECONCILE_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** Body limit of POST /federation/reconcile. */
+export const RECONCILE_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The reconcile limits both sides use. */
+export function reconcileOptions(random: () => number = seededRandom(randomBytes(16))): ReconcileOptions {
+  return { random, maxMessageBytes: RECONCILE_MESSAGE_BYTES };
+}
+
+export interface SyncContext {
+  store: Store;
+  client: GossipClient;
+  me: Signer;
+  /** For checking the peer's answers (skew, replay, signature). */
+  auth: AuthenticateContext;
+  importContext(namespace: string): ImportContext;
+  indexes: ReconcileIndexes;
+  outbox: AnnounceOutbox;
+  now(): number;
+  /** Called as receipts are fetched (for a progress bar). */
+  onProgress?: (event: { peer: string; phase: "reconcile" | "fetch" | "import"; done: number; total: number }) => void;
+}
+
+export interface PeerSyncReport {
+  peer: string;
+  namespace: string;
+  ok: boolean;
+  error?: string;
+  /** Receipts this node held when the comparison started. */
+  compared: number;
+  /** Receipts the peer has that this node lacked. */
+  missingHere: number;
+  /** Receipts this node has that the peer lacked (announced to it). */
+  missingThere: number;
+  fetched: number;
+  imported: number;
+  /** Batch versions imported but held: no verified anchor yet. */
+  held: number;
+  /** Receipts or anchors rejected while importing. */
+  rejected: number;
+  /** Bytes sent plus received, request and answer bodies. */
+  bytes: number;
+  roundTrips: number;
+  /** Batches announced to the peer because it lacked receipts of them. */
+  announced: number;
+}
+
+function emptyReport(peer: string, namespace: string, compared: number): PeerSyncReport {
+  return { peer, namespace, ok: true, compared, missingHere: 0, missingThere: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
+}
+
+/** An auth context that accepts answers from `peer` alone: it answered a question we put to it. */
+function answerContext(ctx: SyncContext, peer: PeerConfig): AuthenticateContext {
+  const known = ctx.auth.peers.get(peer.did);
+  const only = new Map<string, KnownPeer>();
+  if (known !== undefined) only.set(peer.did, { ...known, roles: new Set(["request", "serve", "announce"]) });
+  return { ...ctx.auth, peers: only, isRouted: () => true };
+}
+
+/** Posts and counts bytes; throws ProtocolError PEER_FAILED when the peer does not answer 2xx. */
+async function post(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, path: string, message: unknown, maxResponseBytes: number): Promise<unknown> {
+  report.roundTrips++;
+  report.bytes += Buffer.byteLength(JSON.stringify(message));
+  const r = await ctx.client.postJson(peer, path, message, { maxResponseBytes });
+  if (!r.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered ${path} with ${r.status ?? "no status"} ${r.code}: ${r.message}`);
+  report.bytes += r.bytes;
+  return r.body;
+}
+
+/** Runs the reconcile rounds; returns ids this node needs and the keys the peer lacks. */
+async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, namespace: string): Promise<{ need: string[]; have: string[] }> {
+  const index = ctx.indexes.get(namespace);
+  const { message, session } = initiate(new Map([[namespace, index]]), reconcileOptions());
+  let parts: ReconcilePart[] | undefined = message;
+  const check = answerContext(ctx, peer);
+  while (parts !== undefined && parts.length > 0) {
+    const signed = signReconcile({ round: session.round, parts, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
+    const body = await post(ctx, report, peer, "/federation/reconcile", signed, RECONCILE_BODY_BYTES);
+    let reply;
+    try {
+      reply = parseReconcile(body, RECONCILE_MESSAGE_BYTES);
+    } catch (e) {
+      throw new ProtocolError("PEER_RECONCILE_INVALID", 502, `${peer.did} sent a malformed reconcile reply: ${(e as Error).message}`);
+    }
+    if (reply.signer !== peer.did || reply.request !== messageDigest(signed)) throw new ProtocolError("PEER_RECONCILE_INVALID", 502, `reconcile reply from ${peer.did} does not answer this node's message`);
+    const auth = authenticate(reply as unknown as Parameters<typeof authenticate>[0], check);
+    if (!auth.ok) throw new ProtocolError(auth.error.code, 502, `reconcile reply from ${peer.did} refused: ${auth.error.message}`);
+    const r = session.receive(reconcileParts(reply));
+    if (r.error !== undefined) throw new ProtocolError("PEER_RECONCILE_FAILED", 502, `reconcile with ${peer.did} ended: ${r.error}`);
+    ctx.onProgress?.({ peer: peer.did, phase: "reconcile", done: session.round, total: session.round + (r.done ? 0 : 1) });
+    parts = r.next;
+  }
+  const delta = session.deltas().find((d) => d.namespace === namespace);
+  return { need: (delta?.need ?? []).map((k) => k.id), have: (delta?.have ?? []).map((k) => k.id) };
+}
+
+/** Requests and checks one Bundle. */
+async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, request: Omit<Request, "sig" | "ts" | "signer" | "type" | "v">): Promise<Bundle> {
+  const signed = signMessage<Request>({ type: "request", v: 1, ...request, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
+  const body = await post(ctx, report, peer, "/federation/request", signed, LIMITS.maxBundleBytes);
+  let bundle: Bundle;
+  try {
+    bundle = parseBundle(body);
+  } catch (e) {
+    throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `${peer.did} sent a malformed bundle: ${(e as Error).message}`);
+  }
+  if (bundle.signer !== peer.did || bundle.request !== messageDigest(signed) || bundle.namespace !== request.namespace) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} does not answer this node's request`);
+  const auth = authenticate(bundle, ctx.auth);
+  if (!auth.ok) throw new ProtocolError(auth.error.code, 502, `bundle from ${peer.did} refused: ${auth.error.message}`);
+  return bundle;
+}
+
+function tally(report: PeerSyncReport, reports: readonly BatchReport[]): void {
+  for (const b of reports) {
+    report.imported += b.receiptsAdded;
+    if (b.status === "held") report.held++;
+    report.rejected += b.rejectedReceipts.length + b.anchors.filter((a) => a.outcome === "rejected" && a.checked).length;
+  }
+}
+
+async function importBundles(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundles: readonly Bundle[]): Promise<void> {
+  for (const bundle of bundles) {
+    report.fetched += bundle.receipts.length;
+    tally(report, await importBundle(namespace, bundle.receipts, bundle.anchors, ctx.importContext(namespace)));
+  }
+}
+
+/**
+ * Reconciles `namespace` with `peer`, fetches and imports what is missing here, and announces
+ * to the peer the batches it lacks. Never throws for the peer's faults: they end up in `error`.
+ * @example const r = await syncWithPeer(ctx, peer, "dao:vaultmesh"); console.log(r.missingHere, r.bytes)
+ */
+export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace: string): Promise<PeerSyncReport> {
+  const report = emptyReport(peer.did, namespace, ctx.indexes.get(namespace).size);
+  try {
+    const { need, have } = await reconcile(ctx, report, peer, namespace);
+    report.missingHere = need.length;
+    report.missingThere = have.length;
+    for (let i = 0; i < need.length; i += LIMITS.maxWant) {
+      const want = need.slice(i, i + LIMITS.maxWant);
+      const bundle = await fetchBundle(ctx, report, peer, { namespace, want });
+      // A peer that claimed ids it cannot serve has simply sent fewer: nothing else to do with them.
+      await importBundles(ctx, report, namespace, [bundle]);
+      ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: Math.min(i + want.length, need.length), total: need.length });
+    }
+    if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have);
+  } catch (e) {
+    report.ok = false;
+    report.error = (e as Error).message;
+  }
+  return report;
+}
+
+/** Announces, to `peer`, every stored batch version holding one of `ids`. */
+async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[]): Promise<number> {
+  const versions = new Map<string, { batchId: string; batchRoot: string }>();
+  for (const id of ids) {
+    const r = await ctx.store.getReceipt(namespace, id);
+    if (r !== undefined) versions.set(`${r.batchId}\u0000${r.batchRoot}`, { batchId: r.batchId, batchRoot: r.batchRoot });
+  }
+  let sent = 0;
+  for (const v of versions.values()) {
+    const d = await announceToPeers(ctx.store, ctx.outbox, ctx.me, [peer], namespace, v.batchId, v.batchRoot, ctx.now());
+    sent += d.length;
+  }
+  return sent;
+}
+
+/**
+ * The seed's plain request: receipts by `fromTs/toTs` and/or `want`, page after page, imported.
+ * @example await fetchRange(ctx, peer, "dao:vaultmesh", { fromTs: 1700000000, toTs: 1700086400 })
+ */
+export async function fetchRange(ctx: SyncContext, peer: PeerConfig, namespace: string, selector: { fromTs?: number; toTs?: number; want?: string[] }): Promise<PeerSyncReport> {
+  const report = emptyReport(peer.did, namespace, ctx.indexes.get(namespace).size);
+  try {
+    if (selector.want !== undefined) {
+      for (let i = 0; i < selector.want.length; i += LIMITS.maxWant) {
+        const want = selector.want.slice(i, i + LIMITS.maxWant);
+        const bundle = await fetchBundle(ctx, report, peer, { namespace, want, ...range(selector) });
+        await importBundles(ctx, report, namespace, [bundle]);
+      }
+      return report;
+    }
+    // Pages by ts: a full page means more may follow from its last ts on (ids already seen are skipped).
+    let fromTs = selector.fromTs;
+    const seen = new Set<string>();
+    for (let page = 0; page < 10_000; page++) {
+      const bundle = await fetchBundle(ctx, report, peer, { namespace, ...range({ fromTs, toTs: selector.toTs }) });
+      const fresh = bundle.receipts.filter((r) => !seen.has(r.id));
+      for (const r of fresh) seen.add(r.id);
+      await importBundles(ctx, report, namespace, [{ ...bundle, receipts: fresh }]);
+      if (bundle.receipts.length < LIMITS.maxReceiptsPerBundle || fresh.length === 0) break;
+      fromTs = bundle.receipts[bundle.receipts.length - 1]!.ts;
+    }
+  } catch (e) {
+    report.ok = false;
+    report.error = (e as Error).message;
+  }
+  return report;
+}
+
+function range(s: { fromTs?: number | undefined; toTs?: number | undefined }): { fromTs?: number; toTs?: number } {
+  return { ...(s.fromTs === undefined ? {} : { fromTs: s.fromTs }), ...(s.toTs === undefined ? {} : { toTs: s.toTs }) };
+}
