@@ -5,12 +5,12 @@
  * (the initiator lists every id, the responder answers with the ids it has beyond them)
  * measured on the same sets. Also the time to build an index of 10^6 keys.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/reconcile.bench.js [--quick]
+ *   npx tsc -p tsconfig.json && node --expose-gc dist/bench/reconcile.bench.js [--quick] [--max-message-bytes N]
  */
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { seededRandom } from "../lib/reconcile/limits.js";
+import { RECONCILE_LIMITS, seededRandom, type ReconcileLimits } from "../lib/reconcile/limits.js";
 import { ReconcileIndex } from "../lib/reconcile/reconcile-index.js";
 import { initiate, respond, type ReconcilePart } from "../lib/reconcile/session.js";
 import type { ReceiptKey } from "../lib/store/types.js";
@@ -65,7 +65,7 @@ function cpuMs(f: () => void): number {
 
 const partBytes = (parts: readonly ReconcilePart[]) => parts.reduce((s, p) => s + p.payload.length, 0);
 
-function measure(keys: ReceiptKey[], full: ReconcileIndex, d: number, layout: ReconcileBenchRow["layout"]): ReconcileBenchRow {
+function measure(keys: ReceiptKey[], full: ReconcileIndex, d: number, layout: ReconcileBenchRow["layout"], limits: Partial<ReconcileLimits>): ReconcileBenchRow {
   const gone = missing(keys.length, d, layout, d + keys.length);
   const responderIndex = gone.size === 0 ? full : ReconcileIndex.fromSorted(keys.filter((_, i) => !gone.has(i)));
   let initiatorCpuMs = 0;
@@ -73,7 +73,7 @@ function measure(keys: ReceiptKey[], full: ReconcileIndex, d: number, layout: Re
   let bytes = 0;
   let roundTrips = 0;
   let opened!: ReturnType<typeof initiate>;
-  initiatorCpuMs += cpuMs(() => (opened = initiate(new Map([[NS, full]]), { random: seededRandom(1) })));
+  initiatorCpuMs += cpuMs(() => (opened = initiate(new Map([[NS, full]]), { ...limits, random: seededRandom(1) })));
   const { session } = opened;
   let next: ReconcilePart[] | undefined = opened.message;
   const responderNeed = new Set<string>();
@@ -82,7 +82,7 @@ function measure(keys: ReceiptKey[], full: ReconcileIndex, d: number, layout: Re
     bytes += partBytes(next);
     const message: ReconcilePart[] = next;
     let r!: ReturnType<typeof respond>;
-    responderCpuMs += cpuMs(() => (r = respond(() => responderIndex, message, { random: seededRandom(1000 + roundTrips) })));
+    responderCpuMs += cpuMs(() => (r = respond(() => responderIndex, message, { ...limits, random: seededRandom(1000 + roundTrips) })));
     if (!r.ok) throw new Error(r.reason);
     for (const delta of r.deltas) for (const k of delta.need) responderNeed.add(k.id);
     bytes += partBytes(r.reply);
@@ -97,10 +97,11 @@ function measure(keys: ReceiptKey[], full: ReconcileIndex, d: number, layout: Re
 }
 
 /**
- * Runs every case and returns the figures; `quick` stops at n = 10^5.
+ * Runs every case and returns the figures; `quick` stops at n = 10^5; `maxMessageBytes` overrides the default limit on both sides.
  * @example const { rows } = run({ quick: true });
  */
-export function run(options: { quick?: boolean } = {}): ReconcileBenchResult {
+export function run(options: { quick?: boolean; maxMessageBytes?: number } = {}): ReconcileBenchResult {
+  const limits: Partial<ReconcileLimits> = options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes };
   const sizes = options.quick === true ? [100_000] : [100_000, 1_000_000];
   const buildMs: Record<number, number> = {};
   const rows: ReconcileBenchRow[] = [];
@@ -115,13 +116,14 @@ export function run(options: { quick?: boolean } = {}): ReconcileBenchResult {
     globalThis.gc?.();
     if (n === sizes[sizes.length - 1]) indexBytesPerItem = (process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - heap0) / n;
     const ds = n >= 1_000_000 ? [1, 100, 10_000, 100_000] : [1, 100, 10_000];
-    rows.push(measure(keys, full, 0, "in sync"));
-    for (const layout of ["clustered", "scattered"] as const) for (const d of ds) rows.push(measure(keys, full, d, layout));
+    rows.push(measure(keys, full, 0, "in sync", limits));
+    for (const layout of ["clustered", "scattered"] as const) for (const d of ds) rows.push(measure(keys, full, d, layout, limits));
   }
   return { buildMs, indexBytesPerItem, rows };
 }
 
-function print(r: ReconcileBenchResult): void {
+function print(r: ReconcileBenchResult, maxMessageBytes: number): void {
+  console.log(`maxMessageBytes ${maxMessageBytes.toLocaleString("en")} (binary, per message, both sides)`);
   for (const [n, ms] of Object.entries(r.buildMs)) console.log(`index build from ${Number(n).toLocaleString("en")} sorted keys: ${ms.toFixed(0)} ms`);
   console.log(`index memory beyond the key objects: ${r.indexBytesPerItem.toFixed(1)} B/item (needs --expose-gc to be exact)`);
   const head = ["n", "layout", "d", "RTs", "bytes", "B/diff", "naive bytes", "ratio", "CPU init ms", "CPU resp ms", "exact"];
@@ -142,4 +144,8 @@ function print(r: ReconcileBenchResult): void {
   for (const l of [head, ...lines]) console.log(l.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) print(run({ quick: process.argv.includes("--quick") }));
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf("--max-message-bytes");
+  const maxMessageBytes = at < 0 ? RECONCILE_LIMITS.maxMessageBytes : Number(process.argv[at + 1]);
+  print(run({ quick: process.argv.includes("--quick"), maxMessageBytes }), maxMessageBytes);
+}

@@ -24,8 +24,11 @@ export interface StepTuning {
 export type StepOutcome = { ok: true; payload: Uint8Array | undefined; have: ReceiptKey[]; need: ReceiptKey[] } | { ok: false; reason: string };
 
 const MINUS_INFINITY: WireKey = { ts: 0, id: new Uint8Array(0) };
-/** Room kept for the closing fingerprint of a deferred rest (bound ≤ 44 B, count ≤ 8, fp 16, mode 1). */
-const RESERVE = 80;
+/** Bytes of one fingerprint range at most: bound ≤ 44, mode 1, count ≤ 8, fingerprint 16. */
+const FINGERPRINT_RANGE_MAX = 69;
+/** Part of the budget kept for handing back deferred ranges as fingerprints, at most 64 KiB. */
+const DEFER_SHARE = 1 / 16;
+const DEFER_MAX = 64 * 1024;
 /**
  * A range is listed by short ids when that costs at most this many bytes per difference
  * estimated from the share of differing sibling ranges (scattered differences)…
@@ -81,7 +84,8 @@ export class Step {
   #pendingSkip: WireKey | null | undefined;
   #emitted = 0;
   #deferFrom: WireKey | undefined;
-  #deferTo: WireKey | null | undefined;
+  /** Upper bounds of the ranges left unanswered, in order. */
+  #deferred: (WireKey | null)[] = [];
   readonly have: ReceiptKey[] = [];
   readonly need: ReceiptKey[] = [];
   // Split heuristics, from the fingerprints of the payload being answered.
@@ -149,8 +153,12 @@ export class Step {
     }
   }
 
+  get #reserve(): number {
+    return FINGERPRINT_RANGE_MAX + Math.min(DEFER_MAX, Math.floor(this.#budget * DEFER_SHARE));
+  }
+
   #fits(bytes: number): boolean {
-    return this.#deferFrom === undefined && this.#out.length + bytes + RESERVE <= this.#budget && this.#out.ranges + 2 * this.#tuning.branching + 4 <= this.#tuning.maxRanges;
+    return this.#deferFrom === undefined && this.#out.length + bytes + this.#reserve <= this.#budget && this.#out.ranges + 2 * this.#tuning.branching + 4 <= this.#tuning.maxRanges;
   }
 
   #emit(upper: WireKey | null, body: RangeBody): void {
@@ -169,16 +177,26 @@ export class Step {
 
   #defer(lo: WireKey, hi: WireKey | null): void {
     if (this.#deferFrom === undefined) this.#deferFrom = lo;
-    this.#deferTo = hi;
+    this.#deferred.push(hi);
   }
 
+  /**
+   * Hands the unanswered ranges back as fingerprints, so the peer asks again next round.
+   * Runs of consecutive ranges share one fingerprint when the reserve cannot hold one each.
+   */
   #finish(): Uint8Array | undefined {
     if (this.#deferFrom !== undefined) {
-      const lo = this.#deferFrom;
-      const hi = this.#deferTo === undefined ? null : this.#deferTo;
+      const m = this.#deferred.length;
+      const room = Math.floor((this.#budget - this.#out.length) / FINGERPRINT_RANGE_MAX);
+      const chunks = Math.max(1, Math.min(m, room));
+      let [p] = this.#positions(this.#deferFrom, null);
       this.#deferFrom = undefined;
-      const [p, q] = this.#positions(lo, hi);
-      this.#emit(hi, { mode: "fingerprint", count: q - p, fingerprint: this.#index.fingerprint(p, q) });
+      for (let j = 1; j <= chunks; j++) {
+        const hi = this.#deferred[Math.floor((j * m) / chunks) - 1]!;
+        const q = hi === null ? this.#index.size : this.#index.lowerBound(hi);
+        this.#emit(hi, { mode: "fingerprint", count: q - p, fingerprint: this.#index.fingerprint(p, q) });
+        p = q;
+      }
     }
     return this.#emitted === 0 ? undefined : this.#out.bytes();
   }
@@ -254,7 +272,7 @@ export class Step {
   /** Sends own items the peer lacks; what does not fit is deferred from a bound after the last one sent. */
   #sendItems(lo: WireKey, hi: WireKey | null, positions: number[]): void {
     if (positions.length === 0) return this.#skip(hi);
-    const room = Math.floor((this.#budget - RESERVE - this.#out.length - 64) / 35);
+    const room = Math.floor((this.#budget - this.#reserve - this.#out.length - 64) / 35);
     if (this.#deferFrom !== undefined || room < 1) return this.#defer(lo, hi);
     const sent = positions.length <= room ? positions : positions.slice(0, room);
     for (const pos of sent) this.have.push(this.#index.keyAt(pos));
