@@ -64,7 +64,7 @@ after(async () => {
 
 describe("federation: what serve refuses, and with which answer", () => {
   test("refuse: an unknown DID gets 401 SIGNER_UNKNOWN", async () => {
-    const stranger = { name: "x", did: "did:vm:node:stranger", key: generateNodeKey(), roles: [] };
+    const stranger = { name: "x", did: "did:vm:node:stranger", key: generateNodeKey(), roles: [], url: "http://127.0.0.1:9" };
     const r = await post("/federation/announce", signedAnnounce(stranger));
     assert.equal(r.status, 401);
     assert.equal(r.body.error.code, "SIGNER_UNKNOWN");

@@ -51,6 +51,8 @@ export interface Guest {
   did: string;
   key: ReturnType<typeof generateNodeKey>;
   roles: string[];
+  /** Where nodes reach it (a test's own server); nothing listens at the default. */
+  url: string;
 }
 
 export interface Mesh {
@@ -83,11 +85,11 @@ ${extra}`;
  * Starts a mesh of `specs` with anchors verified against `trustPem` (TSA) and any extra anchors.yaml text.
  * @example const mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem })
  */
-export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: string; anchorsYaml?: string; env?: Record<string, string>; guests?: Array<{ name: string; roles: string[] }> }): Promise<Mesh> {
+export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: string; anchorsYaml?: string; env?: Record<string, string>; guests?: Array<{ name: string; roles: string[]; url?: string }> }): Promise<Mesh> {
   const root = await mkdtemp(join(tmpdir(), "vmsh-mesh-"));
   const nodes = new Map<string, MeshNode>();
   const dids = new Map(specs.map((s) => [s.name, `did:vm:node:${s.name}`]));
-  const guests = new Map((options.guests ?? []).map((g) => [g.name, { name: g.name, did: `did:vm:node:${g.name}`, key: generateNodeKey(), roles: g.roles }] as const));
+  const guests = new Map((options.guests ?? []).map((g) => [g.name, { name: g.name, did: `did:vm:node:${g.name}`, key: generateNodeKey(), roles: g.roles, url: g.url ?? "http://127.0.0.1:9" }] as const));
   for (const spec of specs) {
     const configDir = join(root, spec.name, "config");
     await mkdir(configDir, { recursive: true });
@@ -199,7 +201,7 @@ export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: stri
           const p = nodes.get(r)!;
           return { did: p.did, url: p.url, roles: spec.roles ?? ["announce", "serve", "request"], key: p.verifyKey };
         }),
-        ...[...guests.values()].map((g) => ({ did: g.did, url: "http://127.0.0.1:9", roles: g.roles, key: formatKeyLine(g.key.publicKeyBytes) })),
+        ...[...guests.values()].map((g) => ({ did: g.did, url: g.url, roles: g.roles, key: formatKeyLine(g.key.publicKeyBytes) })),
       ]);
     }
   } catch (e) {
