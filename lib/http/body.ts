@@ -16,7 +16,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (Number.isFinite(declared) && declared > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body of ${declared} bytes is over the limit of ${maxBytes}`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  // Leave the stream open on refusal: the server drains the rest so the sender can read the 413.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
     if (size > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body is over the limit of ${maxBytes} bytes`);
     chunks.push(chunk as Buffer);

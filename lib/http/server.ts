@@ -57,6 +57,40 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
   sendJson(res, reply.status, reply.body);
 }
 
+/**
+ * What a refused body may still send before the answer: enough for a sender that overran the
+ * limit by a few MiB to read its 413. Past either bound the connection is cut after the answer.
+ */
+const DRAIN_BYTES = 4 * LIMITS.maxInboundBodyBytes;
+const DRAIN_MS = 2_000;
+
+/**
+ * Reads and discards the rest of a refused request body, at most DRAIN_BYTES or DRAIN_MS;
+ * true when it all arrived. Answering first and closing with bytes still unread makes the
+ * kernel reset the connection, and the reset can overtake the answer: the sender that overran
+ * the limit would see ECONNRESET or EPIPE instead of its 413.
+ */
+function drainBody(req: IncomingMessage): Promise<boolean> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (complete: boolean): void => {
+      clearTimeout(timer);
+      req.off("data", count);
+      req.pause();
+      resolve(complete);
+    };
+    const count = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > DRAIN_BYTES) done(false);
+    };
+    const timer = setTimeout(() => done(false), DRAIN_MS);
+    req.on("data", count);
+    req.once("end", () => done(true));
+    req.once("error", () => done(false));
+    req.resume();
+  });
+}
+
 export interface RunningServer {
   server: Server;
   /** `http://127.0.0.1:PORT` (or https) as bound. */
@@ -70,11 +104,12 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions, host: string, port: number): Promise<RunningServer> {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res, options).catch((error: unknown) => {
+    route(req, res, options).catch(async (error: unknown) => {
       if (!(error instanceof ProtocolError)) options.log.error("request failed", { path: req.url, error: (error as Error).message });
+      // A refused body may still be arriving: take in a bounded rest before answering.
+      const drained = req.complete || req.destroyed || (await drainBody(req));
       sendError(res, error);
-      // A refused body may still be arriving: stop reading it and close after the answer.
-      if (!req.complete) res.once("finish", () => req.destroy());
+      if (!drained) res.once("finish", () => req.destroy());
     });
   };
   const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : createHttpServer(handle);
