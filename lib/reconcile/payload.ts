@@ -128,7 +128,10 @@ export class PayloadWriter {
   }
 }
 
-/** Encoded size of an item list of `n` items, upper estimate (ts deltas up to 3 bytes). */
+/**
+ * Encoded size of an item list of `n` items, upper estimate (ts deltas up to 3 bytes).
+ * @example itemsBytes(10) // 354
+ */
 export function itemsBytes(n: number): number {
   return 4 + n * 35;
 }

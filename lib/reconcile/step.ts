@@ -4,10 +4,11 @@
  * a differing one is split at randomised positions, listed by short ids when the mismatch
  * looks dense, or listed in full when small; lists are answered with exactly the items the
  * other side lacks. Output stays within a byte budget: whatever does not fit is handed
- * back as one fingerprint over the unanswered rest, which the peer simply asks about again.
+ * back as fingerprints of the unanswered ranges, which the peer simply asks about again.
  */
 import type { ReceiptKey } from "../store/types.js";
-import { compareWireKeys, itemsBytes, MAX_SHORT_BYTES, MAX_SHORT_OFFSET, MIN_SHORT_BYTES, PayloadWriter, type Payload, type RangeBody } from "./payload.js";
+import { boundBefore, checkItems, equalBytes, ownKey, positions, ProtocolViolation, shortValue, shortWidth, toReceiptKey } from "./items.js";
+import { itemsBytes, MAX_SHORT_OFFSET, PayloadWriter, type Payload, type RangeBody } from "./payload.js";
 import type { ReconcileIndex, WireKey } from "./reconcile-index.js";
 
 export interface StepTuning {
@@ -44,37 +45,10 @@ const SPLIT_BYTES_PER_RANGE = 21;
 /** At least this many differing ranges in one payload make leaf lists use short ids. */
 const MANY_DIFFERING = 32;
 
-class ProtocolViolation extends Error {}
-
-function toReceiptKey(k: WireKey): ReceiptKey {
-  return { ts: k.ts, id: `sha256:${Buffer.from(k.id).toString("hex")}` };
-}
-
-/** Shortest bound b with item[s − 1] < b ≤ item[s]. */
-function boundBefore(index: ReconcileIndex, s: number): WireKey {
-  const ts = index.tsAt(s);
-  if (index.tsAt(s - 1) !== ts) return { ts, id: new Uint8Array(0) };
-  const a = index.idAt(s - 1);
-  const b = index.idAt(s);
-  let k = 0;
-  while (a[k] === b[k]) k++;
-  return { ts, id: b.slice(0, k + 1) };
-}
-
-function ownKey(index: ReconcileIndex, pos: number): WireKey {
-  return { ts: index.tsAt(pos), id: index.idAt(pos).slice() };
-}
-
-/** Checks a peer's item list lies in [lo, hi) in strictly increasing order. */
-function checkItems(items: readonly WireKey[], lo: WireKey, hi: WireKey | null, what: string): void {
-  for (let i = 0; i < items.length; i++) {
-    const it = items[i]!;
-    if (compareWireKeys(it, lo) < 0 || (hi !== null && compareWireKeys(it, hi) >= 0)) throw new ProtocolViolation(`${what}: item ${i} lies outside its range`);
-    if (i > 0 && compareWireKeys(items[i - 1]!, it) >= 0) throw new ProtocolViolation(`${what}: items not strictly increasing at ${i}`);
-  }
-}
-
-/** Answers one payload; see the file header. */
+/**
+ * Answers one payload; see the file header. One instance per payload.
+ * @example const r = new Step(index, offset, budget, tuning).answer(payload); if (r.ok) send(r.payload)
+ */
 export class Step {
   readonly #index: ReconcileIndex;
   readonly #tuning: StepTuning;
@@ -226,11 +200,11 @@ export class Step {
 
   #answerDiffering(lo: WireKey, hi: WireKey | null, p: number, q: number, peerCount: number): void {
     const c = q - p;
-    if (peerCount === 0) return this.#sendItems(lo, hi, range(p, q));
+    if (peerCount === 0) return this.#sendItems(lo, hi, positions(p, q));
     // Alone, a differing range is listed in full up to twice the limit: a round trip saved.
     if (c <= this.#tuning.idsLimit || (!this.#manyDiffering && c <= 2 * this.#tuning.idsLimit)) {
       if (this.#manyDiffering && c > 2 && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
-      if (this.#fits(itemsBytes(c))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
+      if (this.#fits(itemsBytes(c))) return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
       return this.#defer(lo, hi);
     }
     // A differing range holds at least one difference; short ids win over a split when they cost
@@ -351,7 +325,7 @@ export class Step {
   }
 
   #sendIds(lo: WireKey, hi: WireKey | null, p: number, q: number): void {
-    if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: range(p, q).map((i) => ownKey(this.#index, i)) });
+    if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
     return this.#split(lo, hi, p, q);
   }
 
@@ -366,29 +340,4 @@ export class Step {
     if (!equalBytes(body.matched, this.#index.fingerprintExcept(p, q, lacking))) return this.#sendIds(lo, hi, p, q);
     this.#sendItems(lo, hi, lacking);
   }
-}
-
-/** Short-id width for a list of `count`: a chance collision inside it stays below about 2^-20, up to six bytes. */
-export function shortWidth(count: number): number {
-  const bytes = Math.ceil((2 * Math.log2(Math.max(count, 2)) + 19) / 8);
-  return Math.min(MAX_SHORT_BYTES, Math.max(MIN_SHORT_BYTES, bytes));
-}
-
-/** A short id as an exact number (width ≤ 6 bytes, big-endian). */
-function shortValue(bytes: Uint8Array, offset: number, width: number): number {
-  let v = 0;
-  for (let k = 0; k < width; k++) v = v * 256 + bytes[offset + k]!;
-  return v;
-}
-
-function range(p: number, q: number): number[] {
-  const out: number[] = new Array(q - p);
-  for (let i = p; i < q; i++) out[i - p] = i;
-  return out;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -12,7 +12,10 @@ import { createHash } from "node:crypto";
 
 const WORD = 4294967296;
 
-/** A fresh zero accumulator. */
+/**
+ * A fresh zero accumulator.
+ * @example const acc = zeroSum(); addItems(acc, ts, ids, 0, n, 1)
+ */
 export function zeroSum(): Float64Array {
   return new Float64Array(8);
 }
@@ -47,7 +50,10 @@ export function addItems(acc: Float64Array, ts: Float64Array, ids: Uint8Array, f
   acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5; acc[6] = a6; acc[7] = a7;
 }
 
-/** acc += other (sign 1) or acc −= other (sign −1); `other` must be normalized. */
+/**
+ * acc += other (sign 1) or acc −= other (sign −1); `other` must be normalized.
+ * @example addSum(acc, prefixSums, block * 8, -1)
+ */
 export function addSum(acc: Float64Array, other: Float64Array | Uint32Array, offset: number, sign: 1 | -1): void {
   for (let j = 0; j < 8; j++) {
     const w = other[offset + j]!;
@@ -55,7 +61,10 @@ export function addSum(acc: Float64Array, other: Float64Array | Uint32Array, off
   }
 }
 
-/** Propagates pending carries, leaving each word below 2^32 (the sum mod 2^256). */
+/**
+ * Propagates pending carries, leaving each word below 2^32 (the sum mod 2^256).
+ * @example normalize(acc); acc[0] < 2 ** 32 // true
+ */
 export function normalize(acc: Float64Array): void {
   let carry = 0;
   for (let j = 0; j < 8; j++) {
