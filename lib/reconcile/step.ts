@@ -66,6 +66,8 @@ export class Step {
   #lambda = 0;
   #meanCount = 1;
   #manyDiffering = false;
+  /** Fingerprint comparisons made by `#estimate`, reused when answering. */
+  readonly #equal = new WeakMap<RangeBody, boolean>();
 
   constructor(index: ReconcileIndex, shortOffset: number, budget: number, tuning: StepTuning) {
     this.#index = index;
@@ -113,7 +115,9 @@ export class Step {
         const [p, q] = this.#positions(lo, r.upper);
         total++;
         own += q - p;
-        if (r.body.count !== q - p || !equalBytes(r.body.fingerprint, this.#index.fingerprint(p, q))) differing++;
+        const equal = r.body.count === q - p && equalBytes(r.body.fingerprint, this.#index.fingerprint(p, q));
+        this.#equal.set(r.body, equal);
+        if (!equal) differing++;
       }
       if (r.upper === null) break;
       lo = r.upper;
@@ -187,7 +191,7 @@ export class Step {
     if (this.#deferFrom !== undefined) return this.#defer(lo, hi);
     switch (body.mode) {
       case "fingerprint":
-        if (body.count === q - p && equalBytes(body.fingerprint, this.#index.fingerprint(p, q))) return this.#skip(hi);
+        if (this.#equal.get(body) ?? (body.count === q - p && equalBytes(body.fingerprint, this.#index.fingerprint(p, q)))) return this.#skip(hi);
         return this.#answerDiffering(lo, hi, p, q, body.count);
       case "ids":
         return this.#answerIds(lo, hi, p, q, body.items);
