@@ -1,0 +1,126 @@
+/**
+ * Benchmark of the import pipeline (SPEC §4, lib/pipeline): receipts imported per second
+ * when one 10,000-receipt bundle (10 batches of 1,000) goes through `importBundle` into a
+ * fresh store, with each batch's RFC 3161 anchor minted by a real openssl TSA and checked by
+ * the real TSA verifier. Baseline: `verifyInclusion` of the same receipts alone, so the ratio
+ * is the cost of everything else (anchor verification, store writes, conflict resolution).
+ * The verifier is wrapped with a counter to show each batch version's anchor is verified once,
+ * although the input lists every anchor twice (bundle + announce, as peers send them).
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/import.bench.js
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import type { Anchor } from "../lib/anchors/anchor.js";
+import { limitConcurrency } from "../lib/anchors/limit.js";
+import { verifyTsaAnchor } from "../lib/anchors/tsa/index.js";
+import { digestBytes } from "../lib/digest.js";
+import { merkleRoot, receiptsForBatch, verifyInclusion } from "../lib/merkle/index.js";
+import { importBundle } from "../lib/pipeline/bundle.js";
+import type { Receipt } from "../lib/receipt.js";
+import { openStore } from "../lib/store/index.js";
+import { createOpensslTsa } from "../test/support/openssl-tsa.js";
+import { formatTable, type BenchFigures } from "./table.js";
+
+const NS = "dao:vaultmesh";
+const BATCHES = 10;
+const PER_BATCH = 1_000;
+const ROUNDS = 3;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The bundle: BATCHES sealed batches, each with one TSA anchor over its root. */
+function makeBundle(mint: (data: Uint8Array) => Uint8Array): { receipts: Receipt[]; anchors: Anchor[] } {
+  const receipts: Receipt[] = [];
+  const anchors: Anchor[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const id = `b-${String(b).padStart(4, "0")}`;
+    const createdAt = 1_760_000_000 + b * 60;
+    const leaves = Array.from({ length: PER_BATCH }, (_, i) => `sha256:${createHash("sha256").update(`${id}/${i}`).digest("hex")}`);
+    const root = merkleRoot(leaves, "vmsh-dup-sha256");
+    receipts.push(...receiptsForBatch({ id, root, leaves, createdAt }, NS));
+    const token = Buffer.from(mint(digestBytes(root))).toString("base64");
+    anchors.push({ batchId: id, batchRoot: root, chain: "rfc3161:vmsh-bench", tx: `tsa-${id}`, block: 0, ts: createdAt + 5, sig: token });
+  }
+  return { receipts, anchors };
+}
+
+interface ImportRound {
+  ms: number;
+  /** Calls of the TSA verifier, per batch root. */
+  verifyCalls: Map<string, number>;
+}
+
+async function importOnce(dir: string, bundle: { receipts: Receipt[]; anchors: Anchor[] }, trustPem: string): Promise<ImportRound> {
+  const store = await openStore(dir);
+  const verifyCalls = new Map<string, number>();
+  try {
+    const ctx = {
+      store,
+      verify: (anchor: Anchor, batchRoot: string) => {
+        verifyCalls.set(batchRoot, (verifyCalls.get(batchRoot) ?? 0) + 1);
+        return verifyTsaAnchor(anchor, batchRoot, { trustPem });
+      },
+      limit: limitConcurrency(4),
+      now: () => Math.floor(Date.now() / 1000),
+    };
+    const t0 = performance.now();
+    const reports = await importBundle(NS, bundle.receipts, [...bundle.anchors, ...bundle.anchors], ctx);
+    const ms = performance.now() - t0;
+    const added = reports.reduce((s, r) => s + r.receiptsAdded, 0);
+    const held = reports.filter((r) => r.status !== "active");
+    if (added !== bundle.receipts.length || held.length > 0) throw new Error(`import stored ${added} receipts, ${held.length} batches not active: ${JSON.stringify(held[0]?.anchors)}`);
+    return { ms, verifyCalls };
+  } finally {
+    await store.close();
+  }
+}
+
+function inclusionOnce(receipts: readonly Receipt[]): number {
+  const t0 = performance.now();
+  for (const r of receipts) if (!verifyInclusion(r).ok) throw new Error(`inclusion failed for ${r.id}`);
+  return performance.now() - t0;
+}
+
+/**
+ * Mints the bundle, imports it `ROUNDS` times into fresh stores next to the inclusion-only
+ * baseline, and returns the medians.
+ * @example const { rows } = await run();
+ */
+export async function run(): Promise<BenchFigures> {
+  const tsa = createOpensslTsa();
+  const root = mkdtempSync(join(tmpdir(), "vmsh-import-bench-"));
+  try {
+    const bundle = makeBundle((data) => tsa.mint(data));
+    const n = bundle.receipts.length;
+    inclusionOnce(bundle.receipts); // warm-up
+    const importMs: number[] = [];
+    const inclusionMs: number[] = [];
+    let calls = new Map<string, number>();
+    for (let k = 0; k < ROUNDS; k++) {
+      const round = await importOnce(join(root, `store-${k}`), bundle, tsa.rootPem);
+      importMs.push(round.ms);
+      calls = round.verifyCalls;
+      inclusionMs.push(inclusionOnce(bundle.receipts));
+    }
+    const counts = [...calls.values()];
+    const perVersion = counts.length === BATCHES && counts.every((c) => c === counts[0]) ? counts[0]! : Number.NaN;
+    const shape = `${n.toLocaleString("en")} receipts, ${BATCHES}×${PER_BATCH.toLocaleString("en")}`;
+    return {
+      name: "import (lib/pipeline importBundle, fresh store)",
+      rows: [
+        { metric: `receipts imported/s (${shape})`, value: (n / median(importMs)) * 1000, unit: "receipts/s", baseline: { name: "verifyInclusion alone", value: (n / median(inclusionMs)) * 1000 } },
+        { metric: `TSA verifier calls per batch version (anchors listed twice)`, value: perVersion, unit: "calls" },
+      ],
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    tsa.cleanup();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(formatTable([await run()]));
