@@ -166,7 +166,7 @@ export class Step {
     if (this.#deferFrom !== undefined) {
       const m = this.#deferred.length;
       const room = Math.floor((this.#budget - this.#out.length) / FINGERPRINT_RANGE_MAX);
-      const chunks = Math.max(1, Math.min(m, room));
+      const chunks = Math.max(1, Math.min(m, room, this.#tuning.maxRanges - this.#out.ranges - 2));
       let [p] = this.#positions(this.#deferFrom, null);
       this.#deferFrom = undefined;
       for (let j = 1; j <= chunks; j++) {

@@ -138,3 +138,11 @@ describe("reconcile: exact set differences", () => {
     assert.ok(createHash("sha256").update(JSON.stringify(runs[0])).digest("hex").length === 64);
   });
 });
+
+describe("reconcile: limits on the honest side", () => {
+  test("reconcile: a tight range limit pages the work and never sends more ranges than the peer accepts", () => {
+    const all = [...Array(6000).keys()];
+    const r = reconcileExactly(keysOf(all.filter((i) => i % 5 !== 1)), keysOf(all.filter((i) => i % 7 !== 2)), { maxRanges: 72 });
+    assert.ok(r.roundTrips > 4, `${r.roundTrips} round trips`);
+  });
+});
