@@ -41,7 +41,45 @@ export function endpointTarget(rawUrl: string): EndpointTarget | undefined {
   return target;
 }
 
+/**
+ * The largest answer read from an endpoint: a raw transaction can be 4 MB (8 MB as hex,
+ * inside JSON); anything far beyond that is not a Bitcoin answer and must not fill memory.
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/** Thrown inside sendRequest when a body passes its limit. */
+class AnswerTooLarge extends Error {
+  constructor(maxBytes: number) {
+    super(`answer larger than ${maxBytes} bytes`);
+  }
+}
+
+/** Reads a response body as text, stopping (and cancelling the stream) past `maxBytes`. */
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  if (response.body === null) return "";
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body.cancel();
+    throw new AnswerTooLarge(maxBytes);
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new AnswerTooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 function describeNetworkError(error: unknown, timeoutMs: number): string {
+  if (error instanceof AnswerTooLarge) return error.message;
   const e = error as { name?: string; cause?: { code?: string } } | undefined;
   if (e?.name === "TimeoutError" || e?.name === "AbortError") return `no answer within ${timeoutMs} ms`;
   const code = e?.cause?.code;
@@ -51,11 +89,12 @@ function describeNetworkError(error: unknown, timeoutMs: number): string {
 }
 
 /**
- * Sends one request and reads the whole body; HTTP 5xx is returned as an answer
- * (Core reports RPC errors with 500), network errors and timeouts as `unreachable`.
+ * Sends one request and reads the body (at most `maxBytes`); HTTP 5xx is returned as an
+ * answer (Core reports RPC errors with 500), network errors, timeouts and oversize answers
+ * as `unreachable`, so the anchor stays pending rather than being judged on a broken answer.
  * @example await sendRequest(target, "/blocks/tip/height", { method: "GET" }, 10_000)
  */
-export async function sendRequest(target: EndpointTarget, path: string, init: { method: string; body?: string; contentType?: string }, timeoutMs: number): Promise<HttpAnswer> {
+export async function sendRequest(target: EndpointTarget, path: string, init: { method: string; body?: string; contentType?: string }, timeoutMs: number, maxBytes: number = MAX_ANSWER_BYTES): Promise<HttpAnswer> {
   const headers: Record<string, string> = {};
   if (target.authorization !== undefined) headers.authorization = target.authorization;
   if (init.contentType !== undefined) headers["content-type"] = init.contentType;
@@ -67,7 +106,7 @@ export async function sendRequest(target: EndpointTarget, path: string, init: { 
       redirect: "error",
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const body = await response.text();
+    const body = await readCapped(response, maxBytes);
     return { ok: true, status: response.status, body };
   } catch (error) {
     return { ok: false, unreachable: `btc endpoint ${target.label} unreachable: ${describeNetworkError(error, timeoutMs)}` };
