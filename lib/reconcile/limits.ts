@@ -52,7 +52,7 @@ export function resolveLimits(options: ReconcileOptions): ReconcileLimits & { tu
   if (limits.branching < 2) throw new ArgumentError("options.branching", "expected at least 2");
   if (limits.maxMessageBytes < 4096) throw new ArgumentError("options.maxMessageBytes", "expected at least 4096");
   if (limits.maxRanges < 4 * limits.branching + 8) throw new ArgumentError("options.maxRanges", `expected at least ${4 * limits.branching + 8}`);
-  return { ...limits, tuning: { branching: limits.branching, idsLimit: limits.idsLimit, maxRanges: limits.maxRanges, random: options.random } };
+  return { ...limits, tuning: { branching: limits.branching, idsLimit: limits.idsLimit, maxRanges: limits.maxRanges, random: options.random, initiator: false } };
 }
 
 /**

@@ -85,7 +85,7 @@ export class ReconcileSession {
   /** @internal use `initiate`. */
   constructor(indexes: ReadonlyMap<string, ReconcileIndex>, limits: ReconcileLimits & { tuning: StepTuning }) {
     this.#indexes = indexes;
-    this.#limits = limits;
+    this.#limits = { ...limits, tuning: { ...limits.tuning, initiator: true } };
     this.#shortOffset = Math.floor(limits.tuning.random() * (MAX_SHORT_OFFSET + 1));
     for (const ns of indexes.keys()) {
       this.#have.set(ns, new Map());

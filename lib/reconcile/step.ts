@@ -20,6 +20,8 @@ export interface StepTuning {
   maxRanges: number;
   /** Uniform in [0, 1): jitters split positions so a peer cannot steer them (Meyer). */
   random: () => number;
+  /** True on the initiator's side, whose lists cost an extra POST when answered in two steps. */
+  initiator: boolean;
 }
 
 export type StepOutcome = { ok: true; payload: Uint8Array | undefined; have: ReceiptKey[]; need: ReceiptKey[] } | { ok: false; reason: string };
@@ -205,11 +207,20 @@ export class Step {
   #answerDiffering(lo: WireKey, hi: WireKey | null, p: number, q: number, peerCount: number): void {
     const c = q - p;
     if (peerCount === 0) return this.#sendItems(lo, hi, positions(p, q));
-    // Alone, a differing range is listed in full up to twice the limit: a round trip saved.
-    if (c <= this.#tuning.idsLimit || (!this.#manyDiffering && c <= 2 * this.#tuning.idsLimit)) {
+    // Among few differing ranges, a full list (answered by one verdict) saves the round trip that
+    // short ids cost (prefixes → diff → items); for the initiator that round trip is a whole extra POST.
+    // (The opening, peerCount −1, keeps 2 × idsLimit: in sync, its list is all it costs.)
+    const fullLimit = this.#manyDiffering ? this.#tuning.idsLimit : (this.#tuning.initiator && peerCount >= 0 ? 4 : 2) * this.#tuning.idsLimit;
+    if (c <= fullLimit) {
       if (this.#manyDiffering && c > 2 && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
       if (this.#fits(itemsBytes(c))) return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
       return this.#defer(lo, hi);
+    }
+    // The peer holds few items here (the edge of a gap): our full list costs at most 2 × idsLimit ids
+    // (4 × for the initiator, to whom the round trip is a whole POST) beyond the ones the peer lacks
+    // and must receive anyway, and ends the range one message sooner than short ids would.
+    if (!this.#manyDiffering && peerCount >= 0 && peerCount <= (this.#tuning.initiator ? 4 : 2) * this.#tuning.idsLimit && this.#fits(itemsBytes(c))) {
+      return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
     }
     // A differing range holds at least one difference; short ids win over a split when they cost
     // less than the split's fingerprints plus a budget per estimated difference.
