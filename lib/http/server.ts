@@ -58,6 +58,21 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
 }
 
 /**
+ * The raw answer to a request that is not valid HTTP/1.1 (node's parser refused it before any
+ * route ran): still the JSON error shape of SPEC §3, and the connection closes after it.
+ */
+function framingAnswer(parserCode: string | undefined): string {
+  const [status, reason, code, message] =
+    parserCode === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "HEADERS_TOO_LARGE", "request headers are over the size limit"]
+      : parserCode === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "REQUEST_TIMEOUT", "the request did not arrive in time"]
+        : [400, "Bad Request", "MALFORMED_HTTP", `the request is not valid HTTP/1.1${parserCode?.startsWith("HPE_") ? ` (${parserCode})` : ""}`];
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/**
  * What a refused body may still send before the answer: enough for a sender that overran the
  * limit by a few MiB to read its 413. Past either bound the connection is cut after the answer.
  */
@@ -119,8 +134,8 @@ export async function startServer(options: ServerOptions, host: string, port: nu
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   server.maxConnections = options.maxConnections ?? 4096;
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(framingAnswer(err.code));
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
