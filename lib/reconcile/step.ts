@@ -44,6 +44,10 @@ const PREFIX_BYTES_PER_DIFFERENCE = 48;
 const PREFIX_BYTES_PER_COUNT_GAP = 8;
 /** Typical encoded size of one fingerprint range: bound, mode, count, 16 bytes. */
 const SPLIT_BYTES_PER_RANGE = 21;
+/** Bytes of an item in a full list: ts delta (usually 1) and the 32-byte id. */
+const FULL_ID_BYTES = 33;
+/** What the initiator will spend in bytes to save itself a round trip (one more POST). */
+const INITIATOR_ROUND_TRIP_BYTES = 2048;
 /** At least this many differing ranges in one payload make leaf lists use short ids. */
 const MANY_DIFFERING = 32;
 
@@ -227,7 +231,15 @@ export class Step {
     const scattered = Math.max(1, (this.#lambda * c) / this.#meanCount);
     const gap = peerCount < 0 ? 0 : Math.abs(c - peerCount);
     const worth = PREFIX_BYTES_PER_DIFFERENCE * scattered + PREFIX_BYTES_PER_COUNT_GAP * gap + SPLIT_BYTES_PER_RANGE * this.#tuning.branching;
-    if (peerCount >= 0 && c * shortWidth(c) <= worth && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
+    if (peerCount >= 0 && c * shortWidth(c) <= worth && this.#fits(8 + c * shortWidth(c))) {
+      // When the counts say most of our items are missing there, the full list costs little more
+      // than short ids plus the items sent after them, and needs one message less.
+      const overhead = FULL_ID_BYTES * Math.min(c, peerCount);
+      if (overhead <= c * (shortWidth(c) + 1 / 8) + (this.#tuning.initiator ? INITIATOR_ROUND_TRIP_BYTES : 0) && this.#fits(itemsBytes(c))) {
+        return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
+      }
+      return this.#sendPrefixes(hi, p, q);
+    }
     this.#split(lo, hi, p, q);
   }
 
