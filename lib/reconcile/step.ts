@@ -46,7 +46,7 @@ const PREFIX_BYTES_PER_COUNT_GAP = 8;
 const SPLIT_BYTES_PER_RANGE = 21;
 /** Bytes of an item in a full list: ts delta (usually 1) and the 32-byte id. */
 const FULL_ID_BYTES = 33;
-/** What the initiator will spend in bytes to save itself a round trip (one more POST). */
+/** What the initiator will spend on one of few differing ranges to save itself a round trip (a POST). */
 const INITIATOR_ROUND_TRIP_BYTES = 2048;
 /** At least this many differing ranges in one payload make leaf lists use short ids. */
 const MANY_DIFFERING = 32;
@@ -235,7 +235,8 @@ export class Step {
       // When the counts say most of our items are missing there, the full list costs little more
       // than short ids plus the items sent after them, and needs one message less.
       const overhead = FULL_ID_BYTES * Math.min(c, peerCount);
-      if (overhead <= c * (shortWidth(c) + 1 / 8) + (this.#tuning.initiator ? INITIATOR_ROUND_TRIP_BYTES : 0) && this.#fits(itemsBytes(c))) {
+      const allowance = this.#tuning.initiator && !this.#manyDiffering ? INITIATOR_ROUND_TRIP_BYTES : 0;
+      if (overhead <= c * (shortWidth(c) + 1 / 8) + allowance && this.#fits(itemsBytes(c))) {
         return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
       }
       return this.#sendPrefixes(hi, p, q);
