@@ -146,3 +146,27 @@ describe("reconcile: limits on the honest side", () => {
     assert.ok(r.roundTrips > 4, `${r.roundTrips} round trips`);
   });
 });
+
+describe("reconcile: round trips (SPEC §6 targets, counted, not timed)", () => {
+  test("reconcile: a clustered gap closes in at most 3 round trips, whichever side lacks it and wherever splits fall", () => {
+    const all = [...Array(20_000).keys()];
+    const full = keysOf(all, 100);
+    for (const d of [1, 100, 2000]) {
+      for (const start of [3000, 14_321]) {
+        const part = keysOf(all.filter((i) => i < start || i >= start + d), 100);
+        for (const seed of [1, 2]) {
+          assert.ok(reconcileExactly(full, part, {}, seed).roundTrips <= 3, `d=${d} start=${start} initiator has it, seed ${seed}`);
+          assert.ok(reconcileExactly(part, full, {}, seed).roundTrips <= 3, `d=${d} start=${start} responder has it, seed ${seed}`);
+        }
+      }
+    }
+  });
+
+  test("reconcile: scattered differences close in at most 4 round trips", () => {
+    const all = [...Array(20_000).keys()];
+    for (const every of [10, 97, 5000]) {
+      const r = reconcileExactly(keysOf(all, 100), keysOf(all.filter((i) => i % every !== 3), 100));
+      assert.ok(r.roundTrips <= 4, `1 in ${every}: ${r.roundTrips}`);
+    }
+  });
+});
