@@ -189,7 +189,10 @@ function table(rows: string[][]): string {
   return rows.map((r, j) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ") + (j === 0 ? `\n${widths.map((w) => "-".repeat(w)).join("  ")}` : "")).join("\n");
 }
 
-/** The figures as the plain-text tables docs/RELIABILITY.md quotes. */
+/**
+ * The figures as the plain-text tables docs/RELIABILITY.md quotes.
+ * @example console.log(format(await measure()))
+ */
 export function format(r: LoadBenchResult): string {
   const b = r.baseline;
   const flood = (name: string, f: FloodFigures): string[] => [
@@ -219,7 +222,10 @@ export function format(r: LoadBenchResult): string {
   ].join("\n");
 }
 
-/** The figures as rows of the one `npm run bench` table (bench/table.ts), each beside its baseline. */
+/**
+ * The figures as rows of the one `npm run bench` table (bench/table.ts), each beside its baseline.
+ * @example console.log(formatTable([figures(await measure())]))
+ */
 export function figures(r: LoadBenchResult): BenchFigures {
   const b = r.baseline;
   const unloaded = (p: 50 | 99) => ({ name: `/health p${p} unloaded`, value: p === 50 ? b.healthP50Ms : b.healthP99Ms });
