@@ -4,98 +4,13 @@
  * `type`/`v`, damaged signatures, foreign keys, timestamps at the clock-skew edges, unicode and
  * path characters in names. A case is a recipe: it is signed when sent, so its `ts` is fresh.
  */
-import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { signMessage } from "../../lib/messages/authenticate.js";
 import { BATCH_ID_PATTERN, LIMITS } from "../../lib/messages/limits.js";
-import type { Guest } from "../support/mesh.js";
+import { ANCHOR_KINDS, base, digestOf, fieldsOf, json, JSON_TYPE, KINDS, pick, resigned, ROOT, sign, tampered, validText, type Endpoint, type HostileCase, type Kind, type Obj, type Cast } from "./hostile-message.js";
 
-export type Endpoint = "announce" | "request";
-
-/** Who signs: guests with both roles, one with `request` only, one with `announce` only. */
-export interface Cast {
-  namespace: string;
-  guests: readonly Guest[];
-  reader: Guest;
-  herald: Guest;
-}
-
-/**
- * What the node must answer. `refuse`: a 4xx other than 429. `valid`: 2xx, or 429 when the
- * sender is over its rate. A number: valid but for `ts = built second + skew`, judged against
- * the seconds read before sending and after the answer (the node's clock lies between them).
- */
-export type Expect = "refuse" | "valid" | -301 | -300 | 300 | 301;
-
-export interface Prepared {
-  body: string | Uint8Array;
-  contentType: string | undefined;
-  expect: Expect;
-}
-
-export interface HostileCase {
-  label: string;
-  build(cast: Cast, nowS: number, unique: string): Prepared;
-}
-
-type Obj = Record<string, unknown>;
-const ROOT = `sha256:${"5a".repeat(32)}`;
-const JSON_TYPE = "application/json";
-
-const digestOf = (text: string): string => `sha256:${createHash("sha256").update(text).digest("hex")}`;
-const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
-/** A deep copy through JSON, so a `__proto__` member stays an own member. */
-const clone = (o: unknown): Obj => JSON.parse(JSON.stringify(o)) as Obj;
-
-function base(endpoint: Endpoint, cast: Cast, signer: string, ts: number, unique: string): Obj {
-  if (endpoint === "announce") {
-    const batchId = `h-${unique}`;
-    return { type: "announce", v: 1, namespace: cast.namespace, batchId, batchRoot: ROOT, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts, signer };
-  }
-  return { type: "request", v: 1, namespace: cast.namespace, fromTs: 0, toTs: 2 ** 40, want: [digestOf(unique)], ts, signer };
-}
-
-const sign = (o: Obj, g: Guest): Obj => signMessage(o as never, g.key.privateKey) as unknown as Obj;
-const json = (body: string, expect: Expect = "refuse"): Prepared => ({ body, contentType: JSON_TYPE, expect });
-
-/** A correctly signed message with `edit` applied before signing: the edit is its only fault. */
-function resigned(label: string, endpoint: Endpoint, edit: (o: Obj, cast: Cast) => void, expect: Expect = "refuse", guest = 0): HostileCase {
-  return {
-    label,
-    build(cast, nowS, unique) {
-      const g = pick(cast.guests, guest);
-      const o = clone(base(endpoint, cast, g.did, nowS, unique));
-      edit(o, cast);
-      // Through JSON again: what is signed is what is sent (NaN becomes null, undefined goes).
-      return json(JSON.stringify(sign(clone(o), g)), expect);
-    },
-  };
-}
-
-/** A correctly signed message edited after signing (so the signature no longer covers it). */
-function tampered(label: string, endpoint: Endpoint, edit: (o: Obj) => void, guest = 0): HostileCase {
-  return {
-    label,
-    build(cast, nowS, unique) {
-      const g = pick(cast.guests, guest);
-      const signed = sign(base(endpoint, cast, g.did, nowS, unique), g);
-      const before = JSON.stringify(signed);
-      const o = clone(signed);
-      edit(o);
-      const after = JSON.stringify(o);
-      // An edit that happens to leave the message as it was would make a valid message.
-      return json(after === before ? JSON.stringify({ ...o, sig: null }) : after);
-    },
-  };
-}
-
-function validText(endpoint: Endpoint, cast: Cast, nowS: number, unique: string): string {
-  const g = pick(cast.guests, 0);
-  return JSON.stringify(sign(base(endpoint, cast, g.did, nowS, unique), g));
-}
-
-const fieldsOf = (endpoint: Endpoint): string[] => Object.keys(KINDS[endpoint]);
+export type { Cast, Endpoint, Expect, HostileCase, Prepared } from "./hostile-message.js";
 
 const oddValues = fc.oneof(
   fc.constantFrom<unknown>(null, true, false, 0, -1, 1.5, -0, 1e308, 2 ** 53, "", " ", "1", "announce", [], {}, [null], { a: 1 }, "\u0000", "\uD800"),
@@ -126,13 +41,6 @@ function rawText(endpoint: Endpoint): fc.Arbitrary<HostileCase> {
   );
 }
 
-type Kind = "string" | "integer" | "array" | "announce" | "request" | 1;
-
-const KINDS: Readonly<Record<Endpoint, Record<string, Kind>>> = {
-  announce: { type: "announce", v: 1, namespace: "string", batchId: "string", batchRoot: "string", anchors: "array", ts: "integer", signer: "string", sig: "string" },
-  request: { type: "request", v: 1, namespace: "string", fromTs: "integer", toTs: "integer", want: "array", ts: "integer", signer: "string", sig: "string" },
-};
-const ANCHOR_KINDS: Readonly<Record<string, Kind>> = { batchId: "string", batchRoot: "string", chain: "string", tx: "string", block: "integer", ts: "integer", sig: "string", memo: "string", contract: "string" };
 
 /** Values that can never be right for a member of `kind`, so a re-signed message stays invalid. */
 function wrongFor(kind: Kind): fc.Arbitrary<unknown> {
