@@ -11,7 +11,7 @@ import { Outbox } from "../lib/federation/outbox.js";
 import { resignWith } from "../lib/federation/outbox-refresh.js";
 import { PeerClient } from "../lib/federation/peer-client.js";
 import { peerDirectory } from "../lib/federation/peers.js";
-import { ReconcileIndexes } from "../lib/federation/reconcile-indexes.js";
+import { NamespaceIndexes } from "../lib/reconcile/namespace-indexes.js";
 import { recordSync } from "../lib/federation/sync-state.js";
 import { fetchRange, syncWithPeer, type PeerSyncReport, type SyncContext } from "../lib/federation/sync.js";
 import { readKeyFile } from "../lib/identity/key-file.js";
@@ -61,7 +61,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
     if (peers.length === 0) throw new UsageError(`no peer with role serve is routed for ${options.namespace}: nothing to sync with (peers.yaml roles, federation.yaml namespaces.${options.namespace}.peers)`);
     const key = await readKeyFile(node.config.federation.mesh.keyFile);
     const client = new PeerClient();
-    const indexes = new ReconcileIndexes(node.store);
+    const indexes = new NamespaceIndexes(node.store);
     const bar = !ctx.out.json && ctx.io.stderr.isTTY === true ? new cliProgress.SingleBar({ stream: ctx.io.stderr as NodeJS.WritableStream, format: "{peer} {phase} [{bar}] {value}/{total}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     let barStarted = false;
     const now = () => Math.floor(Date.now() / 1000);

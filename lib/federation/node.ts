@@ -26,7 +26,7 @@ import { peerDirectory, type PeerDirectory } from "./peers.js";
 import { RateLimiter } from "../http/rate-limit.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../reconcile/message.js";
 import { respond } from "../reconcile/session.js";
-import { ReconcileIndexes } from "./reconcile-indexes.js";
+import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 import { reconcileOptions, RECONCILE_MESSAGE_BYTES, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
 import { recordSync } from "./sync-state.js";
 
@@ -63,14 +63,14 @@ export class FederationNode {
   readonly #pulling = new Set<string>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
-  readonly indexes: ReconcileIndexes;
+  readonly indexes: NamespaceIndexes;
   #stopping = false;
 
   constructor(options: FederationNodeOptions) {
     this.#opts = options;
     this.#config = options.config;
     this.#peers = peerDirectory(options.config);
-    this.indexes = new ReconcileIndexes(options.store);
+    this.indexes = new NamespaceIndexes(options.store);
   }
 
   get config(): NodeConfig {

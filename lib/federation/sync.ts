@@ -19,7 +19,7 @@ import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
 import { initiate, type ReconcilePart } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
 import { announceToPeers, type AnnounceOutbox, type GossipClient, type Signer } from "./gossip.js";
-import type { ReconcileIndexes } from "./reconcile-indexes.js";
+import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 
 /** Binary bytes of one reconcile message; with base64 and JSON it stays under the 4 MiB body limit. */
 export const RECONCILE_MESSAGE_BYTES = 2 * 1024 * 1024;
@@ -38,7 +38,7 @@ export interface SyncContext {
   /** For checking the peer's answers (skew, replay, signature). */
   auth: AuthenticateContext;
   importContext(namespace: string): ImportContext;
-  indexes: ReconcileIndexes;
+  indexes: NamespaceIndexes;
   outbox: AnnounceOutbox;
   now(): number;
   /** Called as receipts are fetched (for a progress bar). */
