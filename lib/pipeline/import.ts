@@ -9,11 +9,10 @@ import { isDeepStrictEqual } from "node:util";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Limiter } from "../anchors/limit.js";
 import type { Evidence, VerificationResult } from "../anchors/result.js";
-import { anchorKey } from "../conflict/index.js";
+import { anchorKey, resolveAnchors } from "../conflict/index.js";
 import { verifyInclusion } from "../merkle/index.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, Store } from "../store/index.js";
-import { resolveStoredBatch } from "./resolve.js";
 
 export interface ImportContext {
   store: Store;
@@ -147,17 +146,23 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   );
   const changed = records.filter((r): r is AnchorRecord => r !== undefined);
 
+  // Resolve before writing, so the verdicts and the winner marks land in one atomic write:
+  // a reader never sees verified anchors of this root without their superseded_by.
+  const merged = new Map(existing);
+  for (const r of changed) merged.set(anchorKey(r), r);
+  const resolved = merged.size === 0 ? undefined : resolveAnchors([...merged.values()]).batches[0]?.byRoot.find((r) => r.batchRoot === input.batchRoot);
+  const changedKeys = new Set(changed.map(anchorKey));
+  const toWrite = (resolved?.anchors ?? []).filter((a) => changedKeys.has(anchorKey(a)) || existing.get(anchorKey(a))?.superseded_by !== a.superseded_by);
+
   let written = false;
   let receiptsAdded = 0;
-  if (good.length > 0 || changed.length > 0) {
-    const put = await store.putBatch({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, anchors: changed });
+  if (good.length > 0 || toWrite.length > 0) {
+    const put = await store.putBatch({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, anchors: toWrite });
     written = put.written;
     receiptsAdded = put.receiptsAdded;
   }
-  const resolution = await resolveStoredBatch(store, input.namespace, input.batchId);
-  const root = resolution.byRoot.find((r) => r.batchRoot === input.batchRoot);
   const after = await store.getBatch(input.namespace, input.batchId, input.batchRoot);
-  const anchors: AnchorReport[] = (root?.anchors ?? []).map((a) => {
+  const anchors: AnchorReport[] = (resolved?.anchors ?? []).map((a) => {
     const r: AnchorReport = { chain: a.chain, tx: a.tx, outcome: a.outcome, checked: checkedKeys.has(anchorKey(a)) };
     if (a.reason !== undefined) r.reason = a.reason;
     if (a.superseded_by !== undefined) r.superseded_by = a.superseded_by;
@@ -167,14 +172,14 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     namespace: input.namespace,
     batchId: input.batchId,
     batchRoot: input.batchRoot,
-    status: root?.winner !== undefined ? "active" : "held",
+    status: resolved?.winner !== undefined ? "active" : "held",
     receiptsAdded,
     receiptsStored: after?.receipts.length ?? 0,
     rejectedReceipts: rejected,
     anchors,
-    equivocation: resolution.equivocation,
-    written: written || resolution.written,
+    equivocation: store.listBatches(input.namespace).filter((b) => b.batchId === input.batchId).length > 1,
+    written,
   };
-  if (root?.winner !== undefined) report.winner = root.winner;
+  if (resolved?.winner !== undefined) report.winner = resolved.winner;
   return report;
 }
