@@ -5,10 +5,9 @@
  * is stored and conflict resolution re-runs for the batch.
  */
 import type { Outcome } from "../anchors/result.js";
-import { anchorKey } from "../conflict/index.js";
+import { anchorKey, resolveAnchors } from "../conflict/index.js";
 import type { AnchorRecord } from "../store/index.js";
 import type { ImportContext } from "./import.js";
-import { resolveStoredBatch } from "./resolve.js";
 
 export interface ReverifyOptions {
   namespace: string;
@@ -59,12 +58,22 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
         return record;
       }),
     );
-    if (fresh.length > 0) await store.putAnchors(options.namespace, batchId, fresh);
-    const resolution = await resolveStoredBatch(store, options.namespace, batchId);
-    if (resolution.equivocation) equivocations.push(batchId);
-    const after = new Map(resolution.byRoot.flatMap((r) => r.anchors.map((a) => [`${a.batchRoot} ${anchorKey(a)}`, a] as const)));
+    // Resolve the whole batch id (every root) with the fresh verdicts, then write verdicts and
+    // winner marks together, so no reader sees one without the other.
+    const all = await store.anchors(options.namespace, batchId);
+    const key = (a: { batchRoot: string; chain: string; tx: string }) => `${a.batchRoot} ${anchorKey(a)}`;
+    const merged = new Map(all.map((a) => [key(a), a] as const));
+    for (const r of fresh) merged.set(key(r), r);
+    const resolution = merged.size === 0 ? undefined : resolveAnchors([...merged.values()]).batches[0];
+    const freshKeys = new Set(fresh.map(key));
+    const before = new Map(all.map((a) => [key(a), a] as const));
+    const resolved = (resolution?.byRoot ?? []).flatMap((r) => r.anchors);
+    const toWrite = resolved.filter((a) => freshKeys.has(key(a)) || before.get(key(a))?.superseded_by !== a.superseded_by);
+    if (toWrite.length > 0) await store.putAnchors(options.namespace, batchId, toWrite);
+    if (store.listBatches(options.namespace).filter((b) => b.batchId === batchId).length > 1) equivocations.push(batchId);
+    const after = new Map(resolved.map((a) => [key(a), a] as const));
     for (const [i, a] of stored.entries()) {
-      const now = after.get(`${a.batchRoot} ${anchorKey(a)}`) ?? fresh[i]!;
+      const now = after.get(key(a)) ?? fresh[i]!;
       const row: ReverifiedAnchor = { namespace: options.namespace, batchId, batchRoot: a.batchRoot, chain: a.chain, tx: a.tx, was: a.outcome, outcome: now.outcome };
       if (now.reason !== undefined) row.reason = now.reason;
       if (now.superseded_by !== undefined) row.superseded_by = now.superseded_by;
