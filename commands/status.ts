@@ -32,8 +32,10 @@ export interface StatusResult {
     lastSync: Record<string, number>;
   }>;
   anchors: { evm: string[]; btc: string[]; rfc3161: boolean };
-  /** Local counts from the state directory (null before the node has stored anything). */
+  /** Local counts from the state directory (null when it could not be read: see stateError). */
   counts: StoreCounts | null;
+  /** Why the state directory could not be read (a corrupted file is named); absent when it was. */
+  stateError?: string;
   equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
 }
 
@@ -51,8 +53,9 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
     evmConfirmations: ns.verify.evmConfirmations,
     btcConfirmations: ns.verify.btcConfirmations,
   }));
+  let stateError: string | undefined;
   const store = await openStore(mesh.stateDir, { readOnly: true }).catch((e: unknown) => {
-    ctx.out.warn(`state not read: ${(e as Error).message}`);
+    stateError = (e as Error).message;
     return undefined;
   });
   const syncs = store === undefined ? new Map<string, Record<string, number>>() : await lastSyncs(store);
@@ -99,6 +102,7 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
     },
     counts,
     equivocations,
+    ...(stateError === undefined ? {} : { stateError }),
   };
 }
 
@@ -131,7 +135,8 @@ export function printStatus(out: Printer, r: StatusResult): void {
     );
   }
   out.line();
-  if (r.counts === null) out.line("Nothing stored yet.");
+  if (r.stateError !== undefined) out.line(out.color.red(`State not read: ${r.stateError}`));
+  else if (r.counts === null || r.counts.batches === 0) out.line("Nothing stored yet.");
   else {
     const c = r.counts;
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
@@ -154,8 +159,10 @@ Example:
     )
     .action(async () =>
       run(async (ctx) => {
-        printStatus(ctx.out, await status(ctx));
-        return 0;
+        const r = await status(ctx);
+        printStatus(ctx.out, r);
+        // Unreachable peers are reported, not failures; state that cannot be read is.
+        return r.stateError === undefined ? 0 : 1;
       }),
     );
 }

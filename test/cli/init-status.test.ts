@@ -147,3 +147,18 @@ describe("cli: npm start", () => {
     assert.doesNotMatch(again.stdout, /Created a node identity/);
   });
 });
+
+describe("cli: status with damaged state", () => {
+  test("status: a corrupted state file is named and the command exits 1", async () => {
+    const { mkdir } = await import("node:fs/promises");
+    const cfg = join(root, "damaged", "config");
+    await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:damaged"]);
+    const state = join(root, "damaged", "state");
+    await mkdir(state, { recursive: true });
+    await writeFile(join(state, "FORMAT"), "{ not json");
+    const r = await runCli(["--config", cfg, "status"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /State not read: .*FORMAT/);
+    assert.equal(await readFile(join(state, "FORMAT"), "utf8"), "{ not json");
+  });
+});
