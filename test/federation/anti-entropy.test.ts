@@ -2,32 +2,18 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { openStore } from "../../lib/store/index.js";
-import { startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh, type MeshNode } from "../support/mesh.js";
+import { LINE_ABC, receiptCount, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch } from "../support/sealer.js";
 
 let tsa: OpensslTsa;
 let mesh: Mesh;
 
-async function receiptCount(n: MeshNode): Promise<number> {
-  const store = await openStore(n.stateDir, { readOnly: true });
-  try {
-    return store.receiptCount(NS);
-  } finally {
-    await store.close();
-  }
-}
-
 before(async () => {
   tsa = createOpensslTsa();
   // Anti-entropy interval is 2 s in the mesh harness.
   mesh = await startMesh(
-    [
-      { name: "a", routes: ["b"] },
-      { name: "b", routes: ["a", "c"] },
-      { name: "c", routes: ["b"] },
-    ],
+    LINE_ABC,
     { trustPem: tsa.rootPem },
   );
 });

@@ -7,8 +7,8 @@ import { generateNodeKey } from "../../lib/identity/keys.js";
 import { formatKeyLine } from "../../lib/identity/did.js";
 import { signMessage } from "../../lib/messages/authenticate.js";
 import type { Announce, Bundle } from "../../lib/messages/schema.js";
-import { checkIntegrity, openStore } from "../../lib/store/index.js";
-import { startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh, type MeshNode } from "../support/mesh.js";
+import { checkIntegrity } from "../../lib/store/index.js";
+import { activeBatchIds, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch } from "../support/sealer.js";
 
@@ -18,15 +18,6 @@ let mesh: Mesh;
 let hostileAnswer: "garbage" | "wrong-key" | "hang" = "garbage";
 let hostile: Server;
 const hanging = new Set<Socket>();
-
-async function batchIds(n: MeshNode): Promise<string[]> {
-  const store = await openStore(n.stateDir, { readOnly: true });
-  try {
-    return store.listBatches(NS).filter((b) => b.outcomes.verified > 0 && b.receiptCount > 0).map((b) => b.batchId).sort();
-  } finally {
-    await store.close();
-  }
-}
 
 const now = () => Math.floor(Date.now() / 1000);
 const ROOT = `sha256:${"7c".repeat(32)}`;
@@ -83,9 +74,9 @@ describe("federation: faults", () => {
       await b.start();
     }
     // a reported every batch stored; b gets each through a's outbox or anti-entropy.
-    assert.deepEqual((await batchIds(a)).filter((id) => id.startsWith("k-")), reported);
+    assert.deepEqual((await activeBatchIds(a)).filter((id) => id.startsWith("k-")), reported);
     await waitUntil(async () => {
-      const held = await batchIds(b);
+      const held = await activeBatchIds(b);
       return reported.every((id) => held.includes(id));
     }, 60_000, "b to hold all 5 batches");
   });
@@ -98,8 +89,8 @@ describe("federation: faults", () => {
     await a.stop("SIGKILL");
     assert.deepEqual((await checkIntegrity(a.stateDir)).problems, []);
     await a.start();
-    assert.ok((await batchIds(a)).includes("k-announcer"));
-    await waitUntil(async () => (await batchIds(mesh.node("b"))).includes("k-announcer"), 30_000, "b to hold k-announcer");
+    assert.ok((await activeBatchIds(a)).includes("k-announcer"));
+    await waitUntil(async () => (await activeBatchIds(mesh.node("b"))).includes("k-announcer"), 30_000, "b to hold k-announcer");
   });
 
   test("faults: a peer that answers garbage, a wrong-key bundle, or hangs is refused and the node carries on", async () => {
@@ -118,8 +109,8 @@ describe("federation: faults", () => {
     const s = await sealTsaBatch(join(mesh.root, "sealer"), "after-hostile", 2, tsa, 1_760_100_200);
     const r = await a.cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir);
     assert.equal(r.code, 0, r.stderr);
-    await waitUntil(async () => (await batchIds(mesh.node("b"))).includes("after-hostile"), 30_000, "b to hold after-hostile while a pull hangs");
-    assert.ok(!(await batchIds(a)).some((id) => id.startsWith("h-")), "nothing from the hostile peer was stored");
+    await waitUntil(async () => (await activeBatchIds(mesh.node("b"))).includes("after-hostile"), 30_000, "b to hold after-hostile while a pull hangs");
+    assert.ok(!(await activeBatchIds(a)).some((id) => id.startsWith("h-")), "nothing from the hostile peer was stored");
     for (const sock of hanging) sock.destroy();
   });
 
@@ -136,7 +127,7 @@ describe("federation: faults", () => {
     }
     await Promise.all(announces);
     await waitUntil(async () => {
-      const held = await batchIds(b);
+      const held = await activeBatchIds(b);
       return ids.every((id) => held.includes(id));
     }, 60_000, "b to hold all race batches");
     assert.deepEqual((await checkIntegrity(b.stateDir)).problems, []);

@@ -1,38 +1,21 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openStore } from "../../lib/store/index.js";
-import { startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh, type MeshNode } from "../support/mesh.js";
+import { activeBatchIds, LINE_ABC, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch } from "../support/sealer.js";
 
 let tsa: OpensslTsa;
 let mesh: Mesh;
 
-/** The batch versions a node holds with at least one verified anchor (read-only look at its state). */
-async function activeBatches(n: MeshNode): Promise<string[]> {
-  const store = await openStore(n.stateDir, { readOnly: true }).catch(() => undefined);
-  if (store === undefined) return [];
-  try {
-    return store.listBatches(NS).filter((b) => b.outcomes.verified > 0 && b.receiptCount > 0).map((b) => b.batchId).sort();
-  } finally {
-    await store.close();
-  }
-}
-
 async function hasBatch(n: MeshNode, id: string): Promise<boolean> {
-  return (await activeBatches(n)).includes(id);
+  return (await activeBatchIds(n)).includes(id);
 }
 
 before(async () => {
   tsa = createOpensslTsa();
-  // A line: a ↔ b ↔ c. c is not routed to a, so it can only learn a's batches through b's relay.
   mesh = await startMesh(
-    [
-      { name: "a", routes: ["b"] },
-      { name: "b", routes: ["a", "c"] },
-      { name: "c", routes: ["b"] },
-    ],
+    LINE_ABC,
     { trustPem: tsa.rootPem },
   );
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { formatKeyLine } from "../../lib/identity/did.js";
 import { writeKeyFile } from "../../lib/identity/key-file.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
+import { openStore } from "../../lib/store/index.js";
 import { BIN, runCli, type CliResult } from "./cli.js";
 import { repoRoot } from "./repo-root.js";
 
@@ -217,5 +218,32 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The line a – b – c: c is not routed to a, so it only learns a's batches through b. */
+export const LINE_ABC: MeshNodeSpec[] = [
+  { name: "a", routes: ["b"] },
+  { name: "b", routes: ["a", "c"] },
+  { name: "c", routes: ["b"] },
+];
+
+/** Batch ids a node holds with receipts and at least one verified anchor (its state read without a lock). */
+export async function activeBatchIds(n: MeshNode): Promise<string[]> {
+  const store = await openStore(n.stateDir, { readOnly: true });
+  try {
+    return store.listBatches(MESH_NAMESPACE).filter((b) => b.outcomes.verified > 0 && b.receiptCount > 0).map((b) => b.batchId).sort();
+  } finally {
+    await store.close();
+  }
+}
+
+/** Receipts a node holds in MESH_NAMESPACE. */
+export async function receiptCount(n: MeshNode): Promise<number> {
+  const store = await openStore(n.stateDir, { readOnly: true });
+  try {
+    return store.receiptCount(MESH_NAMESPACE);
+  } finally {
+    await store.close();
   }
 }
