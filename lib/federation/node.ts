@@ -6,7 +6,7 @@
  */
 import type { AnchorVerifier } from "../anchors/endpoints.js";
 import { limitConcurrency, type Limiter } from "../anchors/limit.js";
-import type { NodeConfig, PeerConfig } from "../config/types.js";
+import type { NodeConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
 import type { NodeKey } from "../identity/keys.js";
 import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
