@@ -1,8 +1,9 @@
 /**
- * HTTP for the BTC endpoints: every request carries a timeout, credentials are
+ * HTTP for the BTC endpoints: every request carries a timeout and a byte limit, credentials are
  * taken out of the URL (sent as HTTP Basic auth, never echoed), and every
  * failure to reach the endpoint becomes a value instead of an exception.
  */
+import { AnswerTooLargeError, MAX_ANSWER_BYTES, readCapped } from "../capped-fetch.js";
 
 /** An endpoint URL split into what is fetched, what may be shown, and the Basic auth header. */
 export interface EndpointTarget {
@@ -41,45 +42,8 @@ export function endpointTarget(rawUrl: string): EndpointTarget | undefined {
   return target;
 }
 
-/**
- * The largest answer read from an endpoint: a raw transaction can be 4 MB (8 MB as hex,
- * inside JSON); anything far beyond that is not a Bitcoin answer and must not fill memory.
- */
-export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
-
-/** Thrown inside sendRequest when a body passes its limit. */
-class AnswerTooLarge extends Error {
-  constructor(maxBytes: number) {
-    super(`answer larger than ${maxBytes} bytes`);
-  }
-}
-
-/** Reads a response body as text, stopping (and cancelling the stream) past `maxBytes`. */
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  if (response.body === null) return "";
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body.cancel();
-    throw new AnswerTooLarge(maxBytes);
-  }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new AnswerTooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function describeNetworkError(error: unknown, timeoutMs: number): string {
-  if (error instanceof AnswerTooLarge) return error.message;
+  if (error instanceof AnswerTooLargeError) return error.message;
   const e = error as { name?: string; cause?: { code?: string } } | undefined;
   if (e?.name === "TimeoutError" || e?.name === "AbortError") return `no answer within ${timeoutMs} ms`;
   const code = e?.cause?.code;
@@ -106,7 +70,7 @@ export async function sendRequest(target: EndpointTarget, path: string, init: { 
       redirect: "error",
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const body = await readCapped(response, maxBytes);
+    const body = Buffer.from(await readCapped(response, maxBytes)).toString("utf8");
     return { ok: true, status: response.status, body };
   } catch (error) {
     return { ok: false, unreachable: `btc endpoint ${target.label} unreachable: ${describeNetworkError(error, timeoutMs)}` };

@@ -20,6 +20,7 @@ import { isClaim, readEvmClaim, type EvmClaim } from "./claim.js";
 import { describeRpcFailure, endpointName } from "./endpoint.js";
 import { matchAnchorLog } from "./log.js";
 import { canonicalBlockNote, movedReceiptNote, recordedBlock } from "./reorg.js";
+import { cappedFetch } from "../capped-fetch.js";
 
 export interface EvmVerifyContext {
   /** JSON-RPC endpoint of the chain the anchor names (anchors.yaml). */
@@ -54,7 +55,7 @@ export async function verifyEvmAnchor(anchor: Anchor, batchRoot: string, ctx: Ev
   const claim = readEvmClaim(anchor, batchRoot, ctx.contract);
   if (!isClaim(claim)) return claim;
 
-  const client = createPublicClient({ transport: http(ctx.rpcUrl, { timeout: timeoutMs, retryCount: 0 }), cacheTime: 0 });
+  const client = createPublicClient({ transport: http(ctx.rpcUrl, { timeout: timeoutMs, retryCount: 0, fetchFn: cappedFetch() }), cacheTime: 0 });
   const checkedAt = Math.floor((ctx.now ?? Date.now)() / 1000);
   try {
     return await checkOnChain(client as PublicClient, claim, anchor.chain, ctx, endpoint, checkedAt);

@@ -60,6 +60,17 @@ describe("verifyEvmAnchor with a failing endpoint", () => {
     assert.deepEqual(result, { outcome: "pending", reason: `EVM endpoint http://127.0.0.1:${port} failed: HTTP 503` });
   });
 
+  test("endpoint: an answer over the byte limit makes the anchor pending without reading it all", async () => {
+    const port = await serve((_req, res) => {
+      // Declares 64 MiB and starts sending: the verifier must stop at its 32 MiB limit.
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(64 * 1024 * 1024) });
+      res.write("[".repeat(1024));
+    });
+    const result = await verifyEvmAnchor(ANCHOR, ROOT, { rpcUrl: `http://127.0.0.1:${port}`, confirmations: 1, timeoutMs: 5000 });
+    assert.equal(result.outcome, "pending");
+    assert.match(result.reason ?? "", new RegExp(`EVM endpoint http://127\\.0\\.0\\.1:${port} failed: .*answer larger than 33554432 bytes`));
+  });
+
   test("endpoint: a node that never answers makes the anchor pending after the timeout", async () => {
     const port = await serve(() => undefined);
     const result = await verifyEvmAnchor(ANCHOR, ROOT, { rpcUrl: `http://127.0.0.1:${port}`, confirmations: 1, timeoutMs: 300 });
