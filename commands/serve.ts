@@ -96,6 +96,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
           .then(({ config: next, warnings }) => {
             for (const w of warnings) log.warn(w);
             node.reload(next);
+            void client.retain([...next.peers.values()]);
             log.info("SIGHUP: reloaded peers.yaml and routing", { peers: next.peers.size });
           })
           .catch((e: unknown) => log.error("SIGHUP: configuration not reloaded, keeping the running one", { error: (e as Error).message }));

@@ -117,6 +117,31 @@ export class PeerClient {
   }
 
   /**
+   * Closes the pools of origins no peer in `peers` uses any more (a peer removed or moved by a
+   * SIGHUP reload), gracefully: calls in flight to them finish first.
+   * @example await client.retain([...config.peers.values()])
+   */
+  async retain(peers: readonly PeerTarget[]): Promise<number> {
+    const keep = new Set<string>();
+    for (const p of peers) {
+      try {
+        keep.add(new URL(p.url).origin);
+      } catch {
+        // a URL the config validator refused never got a pool
+      }
+    }
+    const gone = [...this.#pools].filter(([origin]) => !keep.has(origin));
+    for (const [origin] of gone) this.#pools.delete(origin);
+    await Promise.all(gone.map(([, pool]) => pool.close().catch(() => undefined)));
+    return gone.length;
+  }
+
+  /** Origins with an open connection pool. */
+  get origins(): string[] {
+    return [...this.#pools.keys()];
+  }
+
+  /**
    * Destroys every pool: calls in flight end as CONNECTION_RESET failures, later calls as CLIENT_CLOSED.
    * @example after(() => client.close())
    */

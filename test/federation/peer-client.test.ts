@@ -269,3 +269,25 @@ describe("PeerClient over https", () => {
     assert.equal(r.code, "TLS_FAILED");
   });
 });
+
+describe("PeerClient.retain", () => {
+  test("retain: pools of peers no longer configured are closed, the others kept", async () => {
+    const one = await peerServer(json(200, { ok: 1 }));
+    const two = await peerServer(json(200, { ok: 2 }));
+    const client = new PeerClient();
+    try {
+      const a = { did: "did:vm:node:one", url: one.url };
+      const b = { did: "did:vm:node:two", url: two.url };
+      assert.equal((await client.postJson(a, "/x", {})).ok, true);
+      assert.equal((await client.postJson(b, "/x", {})).ok, true);
+      assert.deepEqual(client.origins.sort(), [new URL(one.url).origin, new URL(two.url).origin].sort());
+      assert.equal(await client.retain([b]), 1);
+      assert.deepEqual(client.origins, [new URL(two.url).origin]);
+      // A peer that comes back gets a fresh pool.
+      assert.equal((await client.postJson(a, "/x", {})).ok, true);
+      assert.equal(client.origins.length, 2);
+    } finally {
+      await client.close();
+    }
+  });
+});
