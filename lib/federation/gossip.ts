@@ -54,6 +54,27 @@ export async function buildAnnounce(store: Store, me: Signer, namespace: string,
 }
 
 /**
+ * Checks a peer's answer to `request` as a Bundle: its schema, that the peer asked signed it,
+ * that it answers this very request for the same namespace, and the SPEC §3 chain (role
+ * `serve`, routing, skew, replay, signature). Throws ProtocolError (502) naming the failure.
+ * @example const bundle = checkBundle(answer.body, peer, request, auth)
+ */
+export function checkBundle(body: unknown, peer: PeerConfig, request: Request, auth: AuthenticateContext): Bundle {
+  let bundle: Bundle;
+  try {
+    bundle = parseBundle(body);
+  } catch (e) {
+    throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `${peer.did} sent a malformed bundle: ${(e as Error).message}`);
+  }
+  if (bundle.signer !== peer.did) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} is signed by ${bundle.signer}`);
+  if (bundle.namespace !== request.namespace) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} is for ${bundle.namespace}, asked for ${request.namespace}`);
+  if (bundle.request !== messageDigest(request)) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} does not answer this node's request`);
+  const checked = authenticate(bundle, auth);
+  if (!checked.ok) throw new ProtocolError(checked.error.code, 502, `bundle from ${peer.did} refused: ${checked.error.message}`);
+  return bundle;
+}
+
+/**
  * Pulls every page of one batch version from `peer` and checks each Bundle. Throws ProtocolError
  * (code PEER_FAILED or the check that failed) when the peer cannot be used.
  * @example const bundles = await pullBatch(client, me, auth, peer, "dao:vaultmesh", "b1", root, now)
@@ -65,17 +86,7 @@ export async function pullBatch(client: GossipClient, me: Signer, auth: Authenti
     const request = signMessage<Request>({ type: "request", v: 1, namespace, batchId, batchRoot, page, ts: now(), signer: me.did }, me.privateKey);
     const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes });
     if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered the request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
-    let bundle: Bundle;
-    try {
-      bundle = parseBundle(answer.body);
-    } catch (e) {
-      throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `${peer.did} sent a malformed bundle: ${(e as Error).message}`);
-    }
-    if (bundle.signer !== peer.did) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} is signed by ${bundle.signer}`);
-    if (bundle.namespace !== namespace) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} is for ${bundle.namespace}, asked for ${namespace}`);
-    if (bundle.request !== messageDigest(request)) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} does not answer this node's request`);
-    const checked = authenticate(bundle, auth);
-    if (!checked.ok) throw new ProtocolError(checked.error.code, 502, `bundle from ${peer.did} refused: ${checked.error.message}`);
+    const bundle = checkBundle(answer.body, peer, request, auth);
     bundles.push(bundle);
     const size = bundle.receipts.find((r) => r.batchId === batchId && r.batchRoot === batchRoot)?.proof.size;
     // The first page tells the batch size; a hostile size cannot make us ask more than the limit allows.

@@ -12,6 +12,7 @@ import type { NodeKey } from "../identity/keys.js";
 import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { parsePeerJson } from "../messages/json.js";
+import { LIMITS } from "../messages/limits.js";
 import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import { ReplayCache } from "../messages/replay.js";
 import { importBundle } from "../pipeline/bundle.js";
@@ -27,7 +28,7 @@ import { RateLimiter } from "../http/rate-limit.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../reconcile/message.js";
 import { respond } from "../reconcile/session.js";
 import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
-import { reconcileOptions, RECONCILE_MESSAGE_BYTES, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
+import { reconcileOptions, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
 import { recordSync } from "./sync-state.js";
 
 
@@ -112,7 +113,7 @@ export class FederationNode {
     const json = parsePeerJson(text);
     let message: Announce | Request | ReconcileMessage;
     try {
-      message = kind === "announce" ? parseAnnounce(json) : kind === "request" ? parseRequest(json) : parseReconcile(json, RECONCILE_MESSAGE_BYTES);
+      message = kind === "announce" ? parseAnnounce(json) : kind === "request" ? parseRequest(json) : parseReconcile(json, LIMITS.maxReconcilePayloadBytes);
     } catch (e) {
       this.metrics.message(kind, (e as ProtocolError).code ?? "MALFORMED");
       throw e;

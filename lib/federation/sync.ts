@@ -11,24 +11,19 @@ import { ProtocolError } from "../errors.js";
 import { authenticate, signMessage, type AuthenticateContext, type KnownPeer } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { LIMITS } from "../messages/limits.js";
-import { parseBundle, type Bundle, type Request } from "../messages/schema.js";
+import type { Bundle, Request } from "../messages/schema.js";
 import { importBundle } from "../pipeline/bundle.js";
 import type { BatchReport, ImportContext } from "../pipeline/import.js";
 import { parseReconcile, reconcileParts, signReconcile } from "../reconcile/message.js";
 import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
 import { initiate, type ReconcilePart } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
-import { announceToPeers, type AnnounceOutbox, type GossipClient, type Signer } from "./gossip.js";
+import { announceToPeers, checkBundle, type AnnounceOutbox, type GossipClient, type Signer } from "./gossip.js";
 import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
-
-/** Binary bytes of one reconcile message; with base64 and JSON it stays under the 4 MiB body limit. */
-export const RECONCILE_MESSAGE_BYTES = 2 * 1024 * 1024;
-/** Body limit of POST /federation/reconcile. */
-export const RECONCILE_BODY_BYTES = 4 * 1024 * 1024;
 
 /** The reconcile limits both sides use. */
 export function reconcileOptions(random: () => number = seededRandom(randomBytes(16))): ReconcileOptions {
-  return { random, maxMessageBytes: RECONCILE_MESSAGE_BYTES };
+  return { random, maxMessageBytes: LIMITS.maxReconcilePayloadBytes };
 }
 
 export interface SyncContext {
@@ -99,10 +94,10 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
   const check = answerContext(ctx, peer);
   while (parts !== undefined && parts.length > 0) {
     const signed = signReconcile({ round: session.round, parts, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
-    const body = await post(ctx, report, peer, "/federation/reconcile", signed, RECONCILE_BODY_BYTES);
+    const body = await post(ctx, report, peer, "/federation/reconcile", signed, LIMITS.maxReconcileBodyBytes);
     let reply;
     try {
-      reply = parseReconcile(body, RECONCILE_MESSAGE_BYTES);
+      reply = parseReconcile(body, LIMITS.maxReconcilePayloadBytes);
     } catch (e) {
       throw new ProtocolError("PEER_RECONCILE_INVALID", 502, `${peer.did} sent a malformed reconcile reply: ${(e as Error).message}`);
     }
@@ -122,16 +117,7 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
 async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, request: Omit<Request, "sig" | "ts" | "signer" | "type" | "v">): Promise<Bundle> {
   const signed = signMessage<Request>({ type: "request", v: 1, ...request, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
   const body = await post(ctx, report, peer, "/federation/request", signed, LIMITS.maxBundleBytes);
-  let bundle: Bundle;
-  try {
-    bundle = parseBundle(body);
-  } catch (e) {
-    throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `${peer.did} sent a malformed bundle: ${(e as Error).message}`);
-  }
-  if (bundle.signer !== peer.did || bundle.request !== messageDigest(signed) || bundle.namespace !== request.namespace) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} does not answer this node's request`);
-  const auth = authenticate(bundle, ctx.auth);
-  if (!auth.ok) throw new ProtocolError(auth.error.code, 502, `bundle from ${peer.did} refused: ${auth.error.message}`);
-  return bundle;
+  return checkBundle(body, peer, signed, ctx.auth);
 }
 
 function tally(report: PeerSyncReport, reports: readonly BatchReport[]): void {

@@ -10,7 +10,6 @@ import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
 import type { FederationNode } from "../federation/node.js";
 import type { Logger } from "../federation/log.js";
-import { RECONCILE_BODY_BYTES } from "../federation/sync.js";
 import { readJsonBody } from "./body.js";
 import { sendError, sendJson } from "./reply.js";
 
@@ -29,7 +28,7 @@ const POST_ROUTES: Readonly<Record<string, { kind: "announce" | "request" | "rec
   "/federation/announce": { kind: "announce", maxBytes: LIMITS.maxInboundBodyBytes },
   "/federation/request": { kind: "request", maxBytes: LIMITS.maxInboundBodyBytes },
   // Reconcile rounds carry binary range payloads (base64): a larger, still bounded, body.
-  "/federation/reconcile": { kind: "reconcile", maxBytes: RECONCILE_BODY_BYTES },
+  "/federation/reconcile": { kind: "reconcile", maxBytes: LIMITS.maxReconcileBodyBytes },
 };
 
 async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions): Promise<void> {

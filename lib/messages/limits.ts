@@ -7,6 +7,10 @@ export const LIMITS = {
   maxJsonDepth: 16,
   /** Bytes of an inbound request body (announce, request, reconcile). */
   maxInboundBodyBytes: 1024 * 1024,
+  /** Bytes of a reconcile round's body (base64 payloads inside signed JSON). */
+  maxReconcileBodyBytes: 4 * 1024 * 1024,
+  /** Binary payload bytes of one reconcile round, all namespaces; base64 and JSON keep it under the body limit. */
+  maxReconcilePayloadBytes: 2 * 1024 * 1024,
   /** Bytes of a Bundle answer read from a peer. */
   maxBundleBytes: 32 * 1024 * 1024,
   maxAnchorsPerAnnounce: 16,

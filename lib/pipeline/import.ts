@@ -161,7 +161,6 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     written = put.written;
     receiptsAdded = put.receiptsAdded;
   }
-  const after = await store.getBatch(input.namespace, input.batchId, input.batchRoot);
   const anchors: AnchorReport[] = (resolved?.anchors ?? []).map((a) => {
     const r: AnchorReport = { chain: a.chain, tx: a.tx, outcome: a.outcome, checked: checkedKeys.has(anchorKey(a)) };
     if (a.reason !== undefined) r.reason = a.reason;
@@ -174,7 +173,7 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     batchRoot: input.batchRoot,
     status: resolved?.winner !== undefined ? "active" : "held",
     receiptsAdded,
-    receiptsStored: after?.receipts.length ?? 0,
+    receiptsStored: (stored?.receipts.length ?? 0) + receiptsAdded,
     rejectedReceipts: rejected,
     anchors,
     equivocation: store.listBatches(input.namespace).filter((b) => b.batchId === input.batchId).length > 1,

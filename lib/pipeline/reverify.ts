@@ -46,7 +46,8 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
   const anchors: ReverifiedAnchor[] = [];
   const equivocations: string[] = [];
   for (const batchId of batchIds) {
-    const stored = (await store.anchors(options.namespace, batchId)).filter((a) => options.outcomes === undefined || options.outcomes.includes(a.outcome));
+    const all = await store.anchors(options.namespace, batchId);
+    const stored = all.filter((a) => options.outcomes === undefined || options.outcomes.includes(a.outcome));
     const fresh = await Promise.all(
       stored.map(async (a): Promise<AnchorRecord> => {
         const { outcome: _o, reason: _r, evidence, superseded_by: _s, ...claim } = a;
@@ -60,7 +61,6 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
     );
     // Resolve the whole batch id (every root) with the fresh verdicts, then write verdicts and
     // winner marks together, so no reader sees one without the other.
-    const all = await store.anchors(options.namespace, batchId);
     const key = (a: { batchRoot: string; chain: string; tx: string }) => `${a.batchRoot} ${anchorKey(a)}`;
     const merged = new Map(all.map((a) => [key(a), a] as const));
     for (const r of fresh) merged.set(key(r), r);

@@ -3,9 +3,8 @@
  * on read and before write. A failed check names the first bad field, so the
  * StoreError built from it tells a person where to look.
  */
-import type { Receipt } from "../receipt.js";
 import { TREE_KINDS } from "../receipt.js";
-import type { AnchorRecord } from "./types.js";
+import type { BatchInput } from "./types.js";
 
 export const FORMAT_NAME = "vmsh-federation-state";
 
@@ -23,14 +22,8 @@ export interface NamespaceMetaFile {
 }
 
 /** `namespaces/<ns>/batches/<batchId>/<batchRoot>.json`. */
-export interface BatchFile {
+export interface BatchFile extends BatchInput {
   kind: "batch";
-  namespace: string;
-  batchId: string;
-  batchRoot: string;
-  createdAt: number;
-  receipts: Receipt[];
-  anchors: AnchorRecord[];
 }
 
 /** `docs/<name>.json`. */
