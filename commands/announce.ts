@@ -1,6 +1,7 @@
 /**
  * `vmsh-federation announce`: ingest a sealed batch from the local sealer's files, verify
- * its receipts and anchors with this node's own verifiers, and store it (SPEC §7).
+ * its receipts and anchors with this node's own verifiers, store it, and announce it to the
+ * routed peers (README "The command line", docs/ARCHITECTURE.md).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -8,14 +9,9 @@ import { Command } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
 import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
-import { Outbox } from "../lib/federation/outbox.js";
-import { resignWith } from "../lib/federation/outbox-refresh.js";
-import { PeerClient } from "../lib/federation/peer-client.js";
-import { peerDirectory } from "../lib/federation/peers.js";
-import { readKeyFile } from "../lib/identity/key-file.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
 import type { CommandContext } from "./context.js";
-import { requireNamespace, withNode } from "./node.js";
+import { requireNamespace, withRuntime } from "./node.js";
 import { outcomeColor, table, type Printer } from "./output.js";
 
 export interface AnnounceOptions {
@@ -41,7 +37,7 @@ async function readJson(path: string): Promise<unknown> {
   try {
     text = await readFile(path, "utf8");
   } catch (cause) {
-    throw new VmshError("SEALER_FILE_UNREADABLE", `${path}: cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause, exitCode: 2 });
+    throw new VmshError("SEALER_FILE_UNREADABLE", `${path}: cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
   }
   try {
     return JSON.parse(text);
@@ -56,7 +52,7 @@ async function receiptFiles(dir: string, batchRoot: string): Promise<{ mine: Sea
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith(".json")).sort();
   } catch (cause) {
-    throw new VmshError("SEALER_FILE_UNREADABLE", `--receipts: ${dir} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause, exitCode: 2 });
+    throw new VmshError("SEALER_FILE_UNREADABLE", `--receipts: ${dir} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
   }
   const mine: SealerReceiptFile[] = [];
   let others = 0;
@@ -72,28 +68,18 @@ async function receiptFiles(dir: string, batchRoot: string): Promise<{ mine: Sea
 
 export async function announce(ctx: CommandContext, options: AnnounceOptions): Promise<AnnounceResult> {
   const batchFile = resolve(ctx.io.cwd, options.batch);
-  return withNode(ctx, async (node) => {
+  return withRuntime(ctx, async (node) => {
     requireNamespace(node.config, options.namespace);
     const batch = parseSealerBatch(await readJson(batchFile), batchFile);
     const files = options.receipts === undefined ? { mine: [], others: 0 } : await receiptFiles(resolve(ctx.io.cwd, options.receipts), batch.root);
     const sealed = sealedBatch(options.namespace, batch, batchFile, files.mine);
     const report = await importBatch(sealed, node.importContext(options.namespace));
     const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, report, deliveries: [] };
-    const targets = peerDirectory(node.config).routed(options.namespace);
+    const targets = node.peers.routed(options.namespace);
     if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
     else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
-    else {
-      const key = await readKeyFile(node.config.federation.mesh.keyFile);
-      const client = new PeerClient();
-      try {
-        // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
-        const outbox = new Outbox(node.store, client, { refresh: resignWith(key.privateKey) });
-        const me = { did: node.config.federation.mesh.nodeId, privateKey: key.privateKey };
-        result.deliveries = await announceToPeers(node.store, outbox, me, targets, options.namespace, report.batchId, report.batchRoot, Math.floor(Date.now() / 1000));
-      } finally {
-        await client.close();
-      }
-    }
+    // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
+    else result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now());
     return result;
   });
 }

@@ -60,7 +60,7 @@ export async function init(ctx: CommandContext, options: InitOptions): Promise<I
     const present = [];
     for (const p of [keyPath, ...configFiles.map(([p]) => p)]) if (await exists(p)) present.push(p);
     if (present.length > 0) {
-      throw new VmshError("INIT_EXISTS", `refusing to overwrite ${present.join(", ")}; pass --force to make a new identity (peers must then be given the new key line)`, { exitCode: 2 });
+      throw new VmshError("INIT_EXISTS", `refusing to overwrite ${present.join(", ")}`);
     }
   }
   const key = generateNodeKey();

@@ -1,10 +1,13 @@
 /**
  * The program: global options, the subcommands, and the one place that maps errors to
- * exit codes (0 success, 1 verification or peer failure, 2 usage or configuration; SPEC §7).
+ * exit codes (0 success, 1 verification or peer failure, 2 usage or configuration;
+ * the table is commands/exit-codes.ts, README "The command line").
  */
 import { Command, CommanderError } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { VERSION } from "../lib/version.js";
+import { exitCodeFor, messageFor } from "./exit-codes.js";
+import { resolveConfigDir } from "../lib/config/load.js";
 import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
 import { initCommand } from "./init.js";
 import { makePrinter, type Io } from "./output.js";
@@ -72,9 +75,10 @@ function reportError(error: unknown, io: Io, globals: GlobalOptions, argv: reado
   const json = globals.json === true || argv.includes("--json");
   const out = makePrinter(io, { json, color: globals.color !== false });
   if (error instanceof VmshError) {
-    if (json) out.document({ error: { code: error.code, message: error.message } });
-    out.error(error.message);
-    return error.exitCode;
+    const message = messageFor(error, resolveConfigDir(globals.config, io.env, io.cwd));
+    if (json) out.document({ error: { code: error.code, message } });
+    out.error(message);
+    return exitCodeFor(error.code);
   }
   // Not one of ours: a bug. Say so plainly; the stack goes to stderr only with VMSH_DEBUG.
   const message = error instanceof Error ? error.message : String(error);

@@ -1,24 +1,11 @@
 /**
- * What the commands that touch state share: the configuration, the store opened on the
- * node's state_dir, and an import context with this node's verifiers.
+ * Running a command on this node: load the configuration, open the node's runtime
+ * (lib/federation/runtime.ts), run, and close it whatever happens.
  */
-import { verifierFor } from "../lib/anchors/endpoints.js";
-import { limitConcurrency } from "../lib/anchors/limit.js";
 import type { NodeConfig } from "../lib/config/types.js";
+import { openRuntime, type NodeRuntime, type RuntimeOptions } from "../lib/federation/runtime.js";
 import { UsageError } from "../lib/errors.js";
-import type { ImportContext } from "../lib/pipeline/import.js";
-import { openStore, type Store } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
-
-/** Endpoint calls in flight at once, per command run. */
-export const VERIFY_CONCURRENCY = 4;
-
-export interface NodeSession {
-  config: NodeConfig;
-  store: Store;
-  /** An import context bound to one namespace's policy. */
-  importContext(namespace: string): ImportContext;
-}
 
 /** Fails with exit 2 when `namespace` is not one this node federates. */
 export function requireNamespace(config: NodeConfig, namespace: string): void {
@@ -29,21 +16,14 @@ export function requireNamespace(config: NodeConfig, namespace: string): void {
 }
 
 /**
- * Loads the config, opens the store, runs `fn`, and closes the store whatever happens.
- * @example await withNode(ctx, async ({ store }) => store.counts())
+ * Loads the config, opens the node, runs `fn`, and closes the node whatever happens.
+ * @example await withRuntime(ctx, async (node) => node.store.counts())
  */
-export async function withNode<T>(ctx: CommandContext, fn: (node: NodeSession) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
-  const config = await ctx.loadConfig();
-  const verifiers = await verifierFor(config);
-  const store = await openStore(config.federation.mesh.stateDir, options.readOnly ? { readOnly: true } : {});
-  const limit = limitConcurrency(VERIFY_CONCURRENCY);
+export async function withRuntime<T>(ctx: CommandContext, fn: (node: NodeRuntime) => Promise<T>, options: RuntimeOptions = {}): Promise<T> {
+  const runtime = await openRuntime(await ctx.loadConfig(), options);
   try {
-    return await fn({
-      config,
-      store,
-      importContext: (namespace) => ({ store, verify: verifiers(namespace), limit, now: () => Math.floor(Date.now() / 1000) }),
-    });
+    return await fn(runtime);
   } finally {
-    await store.close();
+    await runtime.close();
   }
 }

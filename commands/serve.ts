@@ -1,33 +1,22 @@
 /**
- * `vmsh-federation serve`: the federation daemon (SPEC §3, §7). Serves the endpoints,
- * pulls and relays announced batches, delivers the outbox, re-checks pending anchors, and
- * stops cleanly on SIGTERM/SIGINT; SIGHUP reloads peers.yaml and routing.
+ * `vmsh-federation serve`: the federation daemon (docs/FEDERATION_OPERATIONS.md "Running the
+ * daemon"). Opens the node, starts lib/federation/daemon.ts on it, and wires signals and the
+ * log: SIGTERM/SIGINT stop cleanly, SIGHUP reloads peers.yaml and routing.
  */
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
-import { verifierFor } from "../lib/anchors/endpoints.js";
 import { loadConfig } from "../lib/config/load.js";
 import type { NodeConfig } from "../lib/config/types.js";
 import { ConfigError } from "../lib/errors.js";
-import { readKeyFile } from "../lib/identity/key-file.js";
-import { createLogger, type LogFormat, type Logger } from "../lib/federation/log.js";
-import { FederationNode } from "../lib/federation/node.js";
-import { Outbox } from "../lib/federation/outbox.js";
-import { resignWith } from "../lib/federation/outbox-refresh.js";
-import { PeerClient } from "../lib/federation/peer-client.js";
-import { startServer, type RunningServer } from "../lib/http/server.js";
-import { openStore } from "../lib/store/index.js";
+import { startDaemon } from "../lib/federation/daemon.js";
+import { createLogger, type LogFormat } from "../lib/federation/log.js";
+import { openRuntime } from "../lib/federation/runtime.js";
 import { VERSION } from "../lib/version.js";
 import type { CommandContext } from "./context.js";
 
 export interface ServeOptions {
   logFormat: LogFormat;
 }
-
-/** How often queued announces are retried (each entry keeps its own backoff). */
-const OUTBOX_TICK_MS = 2_000;
-/** How long SIGTERM waits for in-flight work before closing anyway (systemd's default stop timeout is 90 s; we promise 10 s). */
-const DRAIN_MS = 7_000;
 
 async function readTls(config: NodeConfig): Promise<{ key: string; cert: string } | undefined> {
   const tls = config.federation.mesh.listen.tls;
@@ -39,42 +28,13 @@ async function readTls(config: NodeConfig): Promise<{ key: string; cert: string 
   return { key: await read(tls.keyFile, "key"), cert: await read(tls.certFile, "cert") };
 }
 
-/** Runs `fn` every `ms` (± 10 % jitter), never overlapping itself; returns the stop function. */
-function every(ms: number, fn: () => Promise<void>, log: Logger, what: string): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(async () => {
-      try {
-        await fn();
-      } catch (e) {
-        log.error(`${what} failed`, { error: (e as Error).message });
-      }
-      schedule();
-    }, ms * (0.9 + Math.random() * 0.2));
-  };
-  schedule();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-}
-
 export async function serve(ctx: CommandContext, options: ServeOptions): Promise<number> {
   const log = createLogger(options.logFormat, ctx.io.stderr);
   const config = await ctx.loadConfig();
-  const key = await readKeyFile(config.federation.mesh.keyFile);
   const tls = await readTls(config);
-  const store = await openStore(config.federation.mesh.stateDir);
-  const client = new PeerClient();
-  const outbox = new Outbox(store, client, { refresh: resignWith(key.privateKey) });
-  let server: RunningServer | undefined;
+  const runtime = await openRuntime(config);
   try {
-    const node = new FederationNode({ config, key, store, log, client, outbox, verifiers: await verifierFor(config), version: VERSION });
-    const { host, port } = config.federation.mesh.listen;
-    server = await startServer({ node, log, version: VERSION, ...(tls ? { tls } : {}) }, host, port);
-    const timers: Array<() => void> = [];
+    const daemon = await startDaemon(runtime, { log, version: VERSION, ...(tls ? { tls } : {}) });
     // Handlers go in before the "listening" line: a supervisor (or a test) that reads that
     // line may signal at once, and an unhandled SIGHUP would terminate the process.
     const stopped = new Promise<void>((resolve) => {
@@ -83,8 +43,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
         process.off("SIGTERM", onTerm);
         process.off("SIGINT", onInt);
         process.off("SIGHUP", onHup);
-        for (const t of timers) t();
-        void node.drain(DRAIN_MS).then((clean) => {
+        void daemon.stop().then((clean) => {
           if (!clean) log.warn("stopped before all background work finished; it resumes from the outbox and the next announce or sync");
           resolve();
         });
@@ -95,8 +54,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
         loadConfig(ctx.configDir, ctx.io.env)
           .then(({ config: next, warnings }) => {
             for (const w of warnings) log.warn(w);
-            node.reload(next);
-            void client.retain([...next.peers.values()]);
+            daemon.reload(next);
             log.info("SIGHUP: reloaded peers.yaml and routing", { peers: next.peers.size });
           })
           .catch((e: unknown) => log.error("SIGHUP: configuration not reloaded, keeping the running one", { error: (e as Error).message }));
@@ -105,26 +63,13 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
       process.on("SIGINT", onInt);
       process.on("SIGHUP", onHup);
     });
-    timers.push(
-      // refresh: see batches and outbox entries that a CLI command wrote to the same state.
-      every(OUTBOX_TICK_MS, async () => {
-        await store.refresh();
-        await node.deliverOutbox();
-      }, log, "outbox delivery"),
-      every(config.federation.antiEntropy.intervalS * 1000, async () => {
-        await node.recheckPending();
-        await node.syncAll();
-      }, log, "pending re-check and anti-entropy"),
-    );
     log.info(`node ${config.federation.mesh.nodeId}`);
-    log.info(`listening on ${server.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
+    log.info(`listening on ${daemon.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
     await stopped;
     log.info("stopped");
     return 0;
   } finally {
-    await server?.close();
-    await client.close();
-    await store.close();
+    await runtime.close();
   }
 }
 

@@ -1,14 +1,15 @@
 /**
  * `vmsh-federation status`: who this node is, where it listens, what it federates and
- * with whom (SPEC §7).
+ * with whom (README "The command line").
  */
 import { Command } from "commander";
 import { formatKeyLine } from "../lib/identity/did.js";
-import { keyFileTooOpen, readKeyFile } from "../lib/identity/key-file.js";
-import { PeerClient } from "../lib/federation/peer-client.js";
+import { keyFileTooOpen } from "../lib/identity/key-file.js";
+import type { NodeRuntime } from "../lib/federation/runtime.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
+import { withRuntime } from "./node.js";
 import { table, type Printer } from "./output.js";
 
 export interface StatusResult {
@@ -43,9 +44,13 @@ export interface StatusResult {
 const HEALTH_TIMEOUT_MS = 3_000;
 
 export async function status(ctx: CommandContext): Promise<StatusResult> {
-  const config = await ctx.loadConfig();
+  // The state is opened below on its own, read-only: a state that cannot be read is reported, not fatal.
+  return withRuntime(ctx, (node) => statusOf(ctx, node), { state: "none", client: { connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS } });
+}
+
+async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusResult> {
+  const { config, key } = node;
   const { mesh } = config.federation;
-  const key = await readKeyFile(mesh.keyFile);
   if (await keyFileTooOpen(mesh.keyFile)) ctx.out.warn(`${mesh.keyFile}: readable by group or others; run chmod 600 on it`);
   const namespaces = [...config.federation.namespaces.values()].map((ns) => ({
     name: ns.name,
@@ -62,12 +67,9 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
   const counts = store?.counts() ?? null;
   const equivocations = store?.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, roots: [...e.batchRoots] })) ?? [];
   await store?.close();
-  const client = new PeerClient({ connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS });
-  let peers: StatusResult["peers"];
-  try {
-    peers = await Promise.all(
+  const peers: StatusResult["peers"] = await Promise.all(
       [...config.peers.values()].map(async (p) => {
-        const h = await client.getJson(p, "/health", { timeoutMs: HEALTH_TIMEOUT_MS });
+        const h = await node.client.getJson(p, "/health", { timeoutMs: HEALTH_TIMEOUT_MS });
         const body = h.ok ? (h.body as { node?: unknown; status?: unknown }) : undefined;
         const reachable = h.ok && body?.status === "ok";
         const detail = !h.ok ? `${h.code}: ${h.message}` : body?.node !== p.did ? `answers as ${String(body?.node)}, not ${p.did}` : String(body?.status);
@@ -84,9 +86,6 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
         return row;
       }),
     );
-  } finally {
-    await client.close();
-  }
   return {
     node: mesh.nodeId,
     verifyKey: formatKeyLine(key.publicKeyBytes),

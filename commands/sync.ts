@@ -1,5 +1,5 @@
 /**
- * `vmsh-federation sync`: anti-entropy now (SPEC §6, §7). Reconciles a namespace with every
+ * `vmsh-federation sync`: anti-entropy now (docs/ANTI_ENTROPY.md). Reconciles a namespace with every
  * serving routed peer (or one), fetches what this node lacks, imports it through the same
  * pipeline as everything else, and announces to each peer what it lacks.
  */
@@ -7,18 +7,10 @@ import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { isDigest } from "../lib/digest.js";
 import { UsageError } from "../lib/errors.js";
-import { Outbox } from "../lib/federation/outbox.js";
-import { resignWith } from "../lib/federation/outbox-refresh.js";
-import { PeerClient } from "../lib/federation/peer-client.js";
-import { peerDirectory } from "../lib/federation/peers.js";
-import { NamespaceIndexes } from "../lib/reconcile/namespace-indexes.js";
-import { recordSync } from "../lib/federation/sync-state.js";
-import { fetchRange, syncWithPeer, type PeerSyncReport, type SyncContext } from "../lib/federation/sync.js";
-import { readKeyFile } from "../lib/identity/key-file.js";
-import { ReplayCache } from "../lib/messages/replay.js";
+import { fetchRange, syncWithPeer, type PeerSyncReport } from "../lib/federation/sync.js";
 import { LIMITS } from "../lib/messages/limits.js";
 import type { CommandContext } from "./context.js";
-import { requireNamespace, withNode } from "./node.js";
+import { requireNamespace, withRuntime } from "./node.js";
 import { table, type Printer } from "./output.js";
 
 export interface SyncOptions {
@@ -50,52 +42,33 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
   for (const id of options.want ?? []) if (!isDigest(id)) throw new UsageError(`--want: ${JSON.stringify(id)} is not a receipt id (sha256:<64 hex>)`);
   const plain = fromTs !== undefined || toTs !== undefined || options.want !== undefined;
 
-  return withNode(ctx, async (node) => {
+  return withRuntime(ctx, async (node) => {
     requireNamespace(node.config, options.namespace);
-    const directory = peerDirectory(node.config);
-    let peers = directory.routed(options.namespace, "serve");
+    let peers = node.peers.routed(options.namespace, "serve");
     if (options.peer !== undefined) {
       peers = peers.filter((p) => p.did === options.peer);
       if (peers.length === 0) throw new UsageError(`--peer: ${options.peer} is not a peer with role serve routed for ${options.namespace} (check peers.yaml and federation.yaml)`);
     }
     if (peers.length === 0) throw new UsageError(`no peer with role serve is routed for ${options.namespace}: nothing to sync with (peers.yaml roles, federation.yaml namespaces.${options.namespace}.peers)`);
-    const key = await readKeyFile(node.config.federation.mesh.keyFile);
-    const client = new PeerClient();
-    const indexes = new NamespaceIndexes(node.store);
     const bar = !ctx.out.json && ctx.io.stderr.isTTY === true ? new cliProgress.SingleBar({ stream: ctx.io.stderr as NodeJS.WritableStream, format: "{peer} {phase} [{bar}] {value}/{total}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     let barStarted = false;
-    const now = () => Math.floor(Date.now() / 1000);
-    const sctx: SyncContext = {
-      store: node.store,
-      client,
-      me: { did: node.config.federation.mesh.nodeId, privateKey: key.privateKey },
-      auth: { peers: directory.known, isRouted: directory.isRouted, now, skewS: node.config.federation.mesh.clockSkewS, replay: new ReplayCache() },
-      importContext: (ns) => node.importContext(ns),
-      indexes,
-      outbox: new Outbox(node.store, client, { refresh: resignWith(key.privateKey) }),
-      now,
-      onProgress: (e) => {
-        if (bar === undefined) return;
-        if (!barStarted) {
-          bar.start(e.total, e.done, { peer: e.peer, phase: e.phase });
-          barStarted = true;
-        } else {
-          bar.setTotal(e.total);
-          bar.update(e.done, { peer: e.peer, phase: e.phase });
-        }
-      },
-    };
+    const sctx = node.syncContext((e) => {
+      if (bar === undefined) return;
+      if (!barStarted) {
+        bar.start(e.total, e.done, { peer: e.peer, phase: e.phase });
+        barStarted = true;
+      } else {
+        bar.setTotal(e.total);
+        bar.update(e.done, { peer: e.peer, phase: e.phase });
+      }
+    });
     const reports: PeerSyncReport[] = [];
     try {
       for (const peer of peers) {
-        const r = plain ? await fetchRange(sctx, peer, options.namespace, { ...(fromTs === undefined ? {} : { fromTs }), ...(toTs === undefined ? {} : { toTs }), ...(options.want === undefined ? {} : { want: options.want }) }) : await syncWithPeer(sctx, peer, options.namespace);
-        if (r.ok && !plain) await recordSync(node.store, peer.did, options.namespace, now());
-        reports.push(r);
+        reports.push(plain ? await fetchRange(sctx, peer, options.namespace, { ...(fromTs === undefined ? {} : { fromTs }), ...(toTs === undefined ? {} : { toTs }), ...(options.want === undefined ? {} : { want: options.want }) }) : await syncWithPeer(sctx, peer, options.namespace));
       }
     } finally {
       bar?.stop();
-      indexes.close();
-      await client.close();
     }
     const totals = { missingHere: 0, missingThere: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
     for (const r of reports) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];

@@ -6,7 +6,7 @@ import { Command } from "commander";
 import type { Outcome } from "../lib/anchors/result.js";
 import { reverifyStored, type ReverifiedAnchor } from "../lib/pipeline/reverify.js";
 import type { CommandContext } from "./context.js";
-import { requireNamespace, withNode } from "./node.js";
+import { requireNamespace, withRuntime } from "./node.js";
 import { outcomeColor, table, type Printer } from "./output.js";
 
 export interface VerifyOnlineOptions {
@@ -21,7 +21,7 @@ export interface VerifyOnlineResult {
 }
 
 export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOptions): Promise<VerifyOnlineResult> {
-  return withNode(ctx, async (node) => {
+  return withRuntime(ctx, async (node) => {
     if (options.namespace !== undefined) requireNamespace(node.config, options.namespace);
     const namespaces = options.namespace !== undefined ? [options.namespace] : node.store.namespaces().sort();
     const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 } };

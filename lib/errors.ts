@@ -1,28 +1,71 @@
 /**
- * One error type for the whole product: a stable string `code` that scripts and
- * tests match on, a message a person can act on, optional `details`, and `cause`.
- * Subclasses group the domains; `exitCode` is what the CLI maps them to (SPEC §7).
+ * One error type for the whole product: a stable string `code` that scripts and tests match
+ * on, a message a person can act on, optional `details`, and `cause`. Subclasses group the
+ * domains. What a code means to a user of the command line (its exit code, a hint about which
+ * flag to pass) is the CLI's policy and lives in commands/exit-codes.ts, not here.
  */
+
+/**
+ * Codes a node answers over HTTP (docs/FEDERATION_PROTOCOL.md "Verification order" and
+ * "Errors"); a test pins this list against that document.
+ */
+export const WIRE_ERROR_CODES = [
+  "MALFORMED",
+  "MALFORMED_JSON",
+  "MALFORMED_HTTP",
+  "BODY_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "HEADERS_TOO_LARGE",
+  "REQUEST_TIMEOUT",
+  "SIGNER_UNKNOWN",
+  "ROLE_FORBIDDEN",
+  "NAMESPACE_NOT_ROUTED",
+  "STALE_TIMESTAMP",
+  "REPLAY",
+  "SIG_INVALID",
+  "RATE_LIMITED",
+  "SHUTTING_DOWN",
+  "NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "FORBIDDEN",
+] as const;
+export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
+
+/** A peer this node asked did not answer usefully (raised on the asking side, never sent). */
+export type PeerErrorCode = "PEER_FAILED" | "PEER_BUNDLE_INVALID" | "PEER_RECONCILE_INVALID" | "PEER_RECONCILE_FAILED";
+
+/** The state directory (docs/STATE.md). */
+export type StoreErrorCode =
+  | "STATE_CORRUPT"
+  | "STATE_UNREADABLE"
+  | "STATE_UNWRITABLE"
+  | "STATE_READ_ONLY"
+  | "STATE_WRITE_FAILED"
+  | "STATE_LOCKED"
+  | "STATE_INVALID_WRITE"
+  | "STATE_FORMAT_UNSUPPORTED"
+  | "STATE_CLOSED"
+  | "BATCH_NOT_FOUND";
+
+/** Everything else: configuration, the command line, local input files, the key, the library API. */
+export type LocalErrorCode = "CONFIG_INVALID" | "USAGE" | "ARGUMENT_INVALID" | "KEY_EXISTS" | "INIT_EXISTS" | "SEALER_FILE_UNREADABLE" | "SEALER_FILE_INVALID" | "BATCH_ROOT_MISMATCH";
+
+export type ErrorCode = WireErrorCode | PeerErrorCode | StoreErrorCode | LocalErrorCode;
 
 export interface VmshErrorOptions {
   details?: string | undefined;
   cause?: unknown;
-  /** Exit code the CLI uses: 1 (default) for a failure, 2 for a usage or configuration problem. */
-  exitCode?: 1 | 2;
 }
 
 export class VmshError extends Error {
   override name = "VmshError";
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: string | undefined;
-  /** Process exit code the CLI uses for this error: 1 failure, 2 usage/configuration. */
-  readonly exitCode: 1 | 2;
 
-  constructor(code: string, message: string, options: VmshErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: VmshErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details;
-    this.exitCode = options.exitCode ?? 1;
   }
 }
 
@@ -32,7 +75,7 @@ export class ConfigError extends VmshError {
   /** Every problem found, each `file: key.path: what is wrong`. */
   readonly problems: readonly string[];
   constructor(problems: readonly string[], options: VmshErrorOptions = {}) {
-    super("CONFIG_INVALID", problems.length === 1 ? problems[0]! : `${problems.length} configuration errors:\n  ${problems.join("\n  ")}`, { ...options, exitCode: 2 });
+    super("CONFIG_INVALID", problems.length === 1 ? problems[0]! : `${problems.length} configuration errors:\n  ${problems.join("\n  ")}`, options);
     this.problems = problems;
   }
 }
@@ -41,15 +84,16 @@ export class ConfigError extends VmshError {
 export class UsageError extends VmshError {
   override name = "UsageError";
   constructor(message: string, options: VmshErrorOptions = {}) {
-    super("USAGE", message, { ...options, exitCode: 2 });
+    super("USAGE", message, options);
   }
 }
 
-/** A message from a peer failed validation or authentication; `status` is the HTTP answer (SPEC §3). */
+/** A message from a peer failed validation or authentication; `status` is the HTTP answer (docs/FEDERATION_PROTOCOL.md "Errors"). */
 export class ProtocolError extends VmshError {
   override name = "ProtocolError";
+  declare readonly code: WireErrorCode | PeerErrorCode;
   readonly status: number;
-  constructor(code: string, status: number, message: string, options: VmshErrorOptions = {}) {
+  constructor(code: WireErrorCode | PeerErrorCode, status: number, message: string, options: VmshErrorOptions = {}) {
     super(code, message, options);
     this.status = status;
   }
@@ -58,8 +102,9 @@ export class ProtocolError extends VmshError {
 /** Stored state is unreadable, corrupt or locked. Never repaired silently. */
 export class StoreError extends VmshError {
   override name = "StoreError";
+  declare readonly code: StoreErrorCode;
   readonly path: string | undefined;
-  constructor(code: string, message: string, options: VmshErrorOptions & { path?: string } = {}) {
+  constructor(code: StoreErrorCode, message: string, options: VmshErrorOptions & { path?: string } = {}) {
     super(code, message, options);
     this.path = options.path;
   }

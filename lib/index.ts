@@ -36,3 +36,9 @@ export { formatKeyLine, parseKeyLine, isDid } from "./identity/did.js";
 
 // Errors
 export { VmshError, ConfigError, ProtocolError, StoreError, UsageError, ArgumentError } from "./errors.js";
+export type { ErrorCode, WireErrorCode, PeerErrorCode, StoreErrorCode, LocalErrorCode } from "./errors.js";
+
+// Running a node without the command line (docs/ARCHITECTURE.md)
+export { openRuntime, NodeRuntime, type RuntimeOptions } from "./federation/runtime.js";
+export { startDaemon, type DaemonOptions, type RunningDaemon } from "./federation/daemon.js";
+export { loadConfig } from "./config/load.js";

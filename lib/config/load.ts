@@ -40,7 +40,7 @@ export interface LoadedConfig {
  */
 export async function loadConfig(dir: string, env: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
   const texts = await Promise.all(CONFIG_FILES.map((f) => readOptional(join(dir, f))));
-  if (texts[0] === undefined) throw new ConfigError([`federation.yaml: not found in ${dir} (create it with \`vmsh-federation init --config ${dir}\`)`]);
+  if (texts[0] === undefined) throw new ConfigError([`federation.yaml: not found in ${dir}`], { details: "missing" });
   const errors: string[] = [];
   const warnings: string[] = [];
   const parsed = CONFIG_FILES.map((file, i) => {

@@ -74,6 +74,29 @@ export function checkBundle(body: unknown, peer: PeerConfig, request: Request, a
   return bundle;
 }
 
+/** What one Request fetched: the checked Bundle and the bytes each way. */
+export interface FetchedBundle {
+  bundle: Bundle;
+  sentBytes: number;
+  receivedBytes: number;
+}
+
+/**
+ * Signs a Request for `selector`, sends it to `peer`, and checks the answer as a Bundle
+ * (checkBundle). The one way this node asks a peer for receipts: gossip pulls and `sync` both
+ * use it. Throws ProtocolError PEER_FAILED when the peer does not answer 2xx.
+ * @example const { bundle } = await requestBundle(client, me, auth, peer, { namespace, want }, now)
+ */
+export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number): Promise<FetchedBundle> {
+  const request = signMessage<Request>({ type: "request", v: 1, ...selector, ts: now(), signer: me.did }, me.privateKey);
+  const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes });
+  if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered /federation/request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
+  return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
+}
+
+/** The selecting members of a Request (docs/FEDERATION_PROTOCOL.md "Messages"). */
+export type RequestSelector = Omit<Request, "sig" | "ts" | "signer" | "type" | "v">;
+
 /**
  * Pulls every page of one batch version from `peer` and checks each Bundle. Throws ProtocolError
  * (code PEER_FAILED or the check that failed) when the peer cannot be used.
@@ -83,10 +106,7 @@ export async function pullBatch(client: GossipClient, me: Signer, auth: Authenti
   const bundles: Bundle[] = [];
   let pages = 1;
   for (let page = 0; page < pages; page++) {
-    const request = signMessage<Request>({ type: "request", v: 1, namespace, batchId, batchRoot, page, ts: now(), signer: me.did }, me.privateKey);
-    const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes });
-    if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered the request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
-    const bundle = checkBundle(answer.body, peer, request, auth);
+    const { bundle } = await requestBundle(client, me, auth, peer, { namespace, batchId, batchRoot, page }, now);
     bundles.push(bundle);
     const size = bundle.receipts.find((r) => r.batchId === batchId && r.batchRoot === batchRoot)?.proof.size;
     // The first page tells the batch size; a hostile size cannot make us ask more than the limit allows.

@@ -1,47 +1,33 @@
 /**
- * The running federation node behind `serve`: inbound messages through the SPEC §3 chain and
- * the rate limits, the Announce → pull → import → relay flow, answering Requests, the pending
- * re-check, and the outbox. Handlers call the same lib/ functions as the CLI (one path for an
- * import, whoever starts it). HTTP lives in lib/http/server.ts; this file knows no sockets.
+ * The running federation node behind `serve`: inbound messages through the authentication
+ * chain and the rate limits (docs/FEDERATION_PROTOCOL.md "Verification order"), the Announce →
+ * pull → import → relay flow, answering Requests, the pending re-check, and the outbox. It runs
+ * on a NodeRuntime (lib/federation/runtime.ts) and calls the same lib/ functions as the CLI;
+ * HTTP lives in lib/http/server.ts and timers in lib/federation/daemon.ts.
  */
-import type { AnchorVerifier } from "../anchors/endpoints.js";
-import { limitConcurrency, type Limiter } from "../anchors/limit.js";
 import type { NodeConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
-import type { NodeKey } from "../identity/keys.js";
-import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
+import { authenticate, signMessage } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
 import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
-import { ReplayCache } from "../messages/replay.js";
 import { importBundle } from "../pipeline/bundle.js";
-import type { ImportContext } from "../pipeline/import.js";
 import { reverifyStored } from "../pipeline/reverify.js";
-import type { Store } from "../store/index.js";
-import { answerRequest } from "./answer-request.js";
-import { announceToPeers, pullBatch, type AnnounceOutbox, type Delivery, type GossipClient, type Signer } from "./gossip.js";
-import type { Logger } from "./log.js";
-import { Metrics } from "./metrics.js";
-import { peerDirectory, type PeerDirectory } from "./peers.js";
-import { RateLimiter } from "../http/rate-limit.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../reconcile/message.js";
 import { respond } from "../reconcile/session.js";
-import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
-import { reconcileOptions, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
-import { recordSync } from "./sync-state.js";
-
+import type { Store } from "../store/index.js";
+import { answerRequest } from "./answer-request.js";
+import { announceToPeers, pullBatch, type Delivery } from "./gossip.js";
+import type { Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
+import type { PeerDirectory } from "./peers.js";
+import { RateLimiter } from "./rate-limit.js";
+import type { NodeRuntime } from "./runtime.js";
+import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
 
 export interface FederationNodeOptions {
-  config: NodeConfig;
-  key: NodeKey;
-  store: Store;
   log: Logger;
-  client: GossipClient;
-  outbox: AnnounceOutbox;
-  verifiers: (namespace: string) => AnchorVerifier;
-  /** Unix seconds. */
-  now?: () => number;
   version: string;
 }
 
@@ -52,56 +38,42 @@ export interface Reply {
 
 export class FederationNode {
   readonly metrics = new Metrics();
-  readonly replay = new ReplayCache();
   readonly startedAtMs = Date.now();
-  #config: NodeConfig;
-  #peers: PeerDirectory;
-  readonly #opts: FederationNodeOptions;
+  readonly runtime: NodeRuntime;
+  readonly version: string;
+  readonly #log: Logger;
   readonly #rate = new RateLimiter();
-  readonly #limit: Limiter = limitConcurrency(4);
   readonly #background = new Set<Promise<unknown>>();
   /** Batch versions being pulled now, so two announces of one batch cause one pull. */
   readonly #pulling = new Set<string>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
-  readonly indexes: NamespaceIndexes;
   #stopping = false;
 
-  constructor(options: FederationNodeOptions) {
-    this.#opts = options;
-    this.#config = options.config;
-    this.#peers = peerDirectory(options.config);
-    this.indexes = new NamespaceIndexes(options.store);
+  constructor(runtime: NodeRuntime, options: FederationNodeOptions) {
+    this.runtime = runtime;
+    this.#log = options.log;
+    this.version = options.version;
   }
 
   get config(): NodeConfig {
-    return this.#config;
+    return this.runtime.config;
   }
 
   get stopping(): boolean {
     return this.#stopping;
   }
 
-  get me(): Signer {
-    return { did: this.#config.federation.mesh.nodeId, privateKey: this.#opts.key.privateKey };
+  get #store(): Store {
+    return this.runtime.store;
+  }
+
+  get #peers(): PeerDirectory {
+    return this.runtime.peers;
   }
 
   now(): number {
-    return this.#opts.now?.() ?? Math.floor(Date.now() / 1000);
-  }
-
-  authContext(): AuthenticateContext {
-    return { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay };
-  }
-
-  importContext(namespace: string): ImportContext {
-    return { store: this.#opts.store, verify: this.#opts.verifiers(namespace), limit: this.#limit, now: () => this.now() };
-  }
-
-  /** Replaces peers.yaml and routing (SIGHUP): a removed peer or key is refused from now on. */
-  reload(config: NodeConfig): void {
-    this.#config = config;
-    this.#peers = peerDirectory(config);
+    return this.runtime.now();
   }
 
   /**
@@ -118,20 +90,20 @@ export class FederationNode {
       this.metrics.message(kind, (e as ProtocolError).code ?? "MALFORMED");
       throw e;
     }
-    const auth = message.type === "reconcile" ? authenticateReconcile(message, this.authContext()) : authenticate(message, this.authContext());
+    const auth = message.type === "reconcile" ? authenticateReconcile(message, this.runtime.authContext()) : authenticate(message, this.runtime.authContext());
     if (!auth.ok) {
       this.metrics.message(kind, auth.error.code);
       throw auth.error;
     }
     const namespaces = message.type === "reconcile" ? message.namespaces.map((n) => n.namespace) : [message.namespace];
     for (const namespace of namespaces) {
-      const ns = this.#config.federation.namespaces.get(namespace)!;
+      const ns = this.config.federation.namespaces.get(namespace)!;
       const perMinute = kind === "announce" ? ns.limits.maxAnnounceRatePerMin : ns.limits.maxRequestRatePerMin;
       // Reconcile rounds count against the request allowance: they are pulls.
       const wait = this.#rate.take(`${kind === "announce" ? "announce" : "request"} ${namespace} ${message.signer}`, perMinute, Date.now());
       if (wait > 0) {
         // Not acted on, so the sender may send this very message again once the wait is over.
-        this.replay.forget(auth.digest);
+        this.runtime.replay.forget(auth.digest);
         this.metrics.rateLimited++;
         this.metrics.message(kind, "RATE_LIMITED");
         throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} ${kind === "announce" ? "announce" : "request"} messages a minute from ${message.signer} for ${namespace}; retry in ${wait} s`, { details: String(wait) });
@@ -148,10 +120,10 @@ export class FederationNode {
 
   /** One stateless responder round of range-based reconciliation (SPEC §6). */
   async reconcileReply(message: ReconcileMessage, digest: string): Promise<ReconcileMessage> {
-    await this.#opts.store.refresh();
-    const r = respond((ns) => (this.#config.federation.namespaces.has(ns) ? this.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
+    await this.#store.refresh();
+    const r = respond((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
     if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
-    return signReconcile({ round: message.round, parts: r.reply, ts: this.now(), signer: this.me.did, request: digest }, this.me.privateKey);
+    return signReconcile({ round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest }, this.runtime.me.privateKey);
   }
 
   /**
@@ -161,58 +133,43 @@ export class FederationNode {
   async syncAll(): Promise<PeerSyncReport[]> {
     const reports: PeerSyncReport[] = [];
     const now = this.now();
-    for (const namespace of this.#config.federation.namespaces.keys()) {
+    for (const namespace of this.config.federation.namespaces.keys()) {
       for (const peer of this.#peers.routed(namespace, "serve")) {
         const key = `${peer.did} ${namespace}`;
         const b = this.#syncBackoff.get(key);
         if (b !== undefined && b.until > now) continue;
-        const r = await syncWithPeer(this.syncContext(), peer, namespace);
+        const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
         reports.push(r);
         if (r.ok) {
           this.#syncBackoff.delete(key);
-          await recordSync(this.#opts.store, peer.did, namespace, this.now());
-          if (r.missingHere > 0 || r.missingThere > 0) this.#opts.log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
+          if (r.missingHere > 0 || r.missingThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
         } else {
           const failures = (b?.failures ?? 0) + 1;
-          const interval = this.#config.federation.antiEntropy.intervalS;
+          const interval = this.config.federation.antiEntropy.intervalS;
           this.#syncBackoff.set(key, { failures, until: now + interval * Math.min(32, 2 ** failures) });
-          this.#opts.log.warn("anti-entropy failed", { peer: peer.did, namespace, error: r.error, retryInS: interval * Math.min(32, 2 ** failures) });
+          this.#log.warn("anti-entropy failed", { peer: peer.did, namespace, error: r.error, retryInS: interval * Math.min(32, 2 ** failures) });
         }
       }
     }
     return reports;
   }
 
-  /** What syncWithPeer needs, bound to this node. */
-  syncContext(): SyncContext {
-    return {
-      store: this.#opts.store,
-      client: this.#opts.client,
-      me: this.me,
-      auth: this.authContext(),
-      importContext: (ns) => this.importContext(ns),
-      indexes: this.indexes,
-      outbox: this.#opts.outbox,
-      now: () => this.now(),
-    };
-  }
-
   /** A signed Bundle answering `request`. */
   async answer(request: Request): Promise<Bundle> {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
-    await this.#opts.store.refresh();
-    const { receipts, anchors } = await answerRequest(this.#opts.store, request);
-    return signMessage<Bundle>({ type: "bundle", v: 1, namespace: request.namespace, request: messageDigest(request), receipts, anchors, ts: this.now(), signer: this.me.did }, this.me.privateKey);
+    await this.#store.refresh();
+    const { receipts, anchors } = await answerRequest(this.#store, request);
+    return signMessage<Bundle>({ type: "bundle", v: 1, namespace: request.namespace, request: messageDigest(request), receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */
   renderMetrics(): string {
-    return this.metrics.render(this.#opts.store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000));
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000));
   }
 
   /** Runs `work` in the background, logged, and waited for by `drain`. */
   track(work: Promise<unknown>): void {
-    const p = work.catch((e: unknown) => this.#opts.log.error("background work failed", { error: (e as Error).message })).finally(() => this.#background.delete(p));
+    const p = work.catch((e: unknown) => this.#log.error("background work failed", { error: (e as Error).message })).finally(() => this.#background.delete(p));
     this.#background.add(p);
   }
 
@@ -221,8 +178,8 @@ export class FederationNode {
     const { namespace, batchId, batchRoot } = announce;
     const key = `${namespace}\u0000${batchId}\u0000${batchRoot}`;
     if (this.#pulling.has(key)) return;
-    await this.#opts.store.refresh();
-    const known = this.#opts.store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
+    await this.#store.refresh();
+    const known = this.#store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
     if (known !== undefined && known.outcomes.verified > 0) return; // already held and verified: nothing to pull, nothing to relay
     this.#pulling.add(key);
     try {
@@ -230,22 +187,22 @@ export class FederationNode {
       let bundles: Bundle[] | undefined;
       for (const peer of sources) {
         try {
-          bundles = await pullBatch(this.#opts.client, this.me, this.authContext(), peer, namespace, batchId, batchRoot, () => this.now());
+          bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now());
           break;
         } catch (e) {
-          this.#opts.log.warn("pull failed", { peer: peer.did, namespace, batch: batchId, error: (e as Error).message });
+          this.#log.warn("pull failed", { peer: peer.did, namespace, batch: batchId, error: (e as Error).message });
         }
       }
       if (bundles === undefined) {
-        this.#opts.log.warn("no serving peer delivered the announced batch", { namespace, batch: batchId, from: announce.signer, tried: sources.length });
+        this.#log.warn("no serving peer delivered the announced batch", { namespace, batch: batchId, from: announce.signer, tried: sources.length });
         return;
       }
       const receipts = bundles.flatMap((b) => b.receipts.filter((r) => r.batchId === batchId && r.batchRoot === batchRoot));
       const anchors = [...announce.anchors, ...bundles.flatMap((b) => b.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot))];
-      const reports = await importBundle(namespace, receipts, anchors, this.importContext(namespace));
+      const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace));
       this.metrics.bundlesImported++;
       const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
-      this.#opts.log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
+      this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
       if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
     } finally {
       this.#pulling.delete(key);
@@ -257,7 +214,7 @@ export class FederationNode {
    * queueing it for peers that cannot take it now. Returns delivery per peer.
    */
   async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set()): Promise<Delivery[]> {
-    return announceToPeers(this.#opts.store, this.#opts.outbox, this.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
+    return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
       if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
       else this.metrics.deliveriesFailed++;
     });
@@ -265,12 +222,12 @@ export class FederationNode {
 
   /** Re-checks pending anchors; batches that became active are announced to their routed peers. */
   async recheckPending(): Promise<void> {
-    for (const namespace of this.#config.federation.namespaces.keys()) {
-      const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.importContext(namespace));
+    for (const namespace of this.config.federation.namespaces.keys()) {
+      const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.runtime.importContext(namespace));
       const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}`));
       for (const key of nowActive) {
         const [batchId, batchRoot] = key.split("\u0000") as [string, string];
-        this.#opts.log.info("pending anchor verified", { namespace, batch: batchId });
+        this.#log.info("pending anchor verified", { namespace, batch: batchId });
         await this.announce(namespace, batchId, batchRoot);
       }
     }
@@ -278,7 +235,7 @@ export class FederationNode {
 
   /** Delivers queued announces whose retry time has come. */
   async deliverOutbox(): Promise<void> {
-    await this.#opts.outbox.deliverDue([...this.#config.peers.values()]);
+    await this.runtime.outbox.deliverDue([...this.config.peers.values()]);
   }
 
   /** Stops taking messages and waits (at most `timeoutMs`) for background work to finish. */

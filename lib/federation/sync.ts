@@ -8,17 +8,18 @@
 import { randomBytes } from "node:crypto";
 import type { PeerConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
-import { authenticate, signMessage, type AuthenticateContext, type KnownPeer } from "../messages/authenticate.js";
+import type { AuthenticateContext, KnownPeer } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { LIMITS } from "../messages/limits.js";
-import type { Bundle, Request } from "../messages/schema.js";
+import type { Bundle } from "../messages/schema.js";
 import { importBundle } from "../pipeline/bundle.js";
 import type { BatchReport, ImportContext } from "../pipeline/import.js";
-import { parseReconcile, reconcileParts, signReconcile } from "../reconcile/message.js";
+import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile } from "../reconcile/message.js";
 import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
 import { initiate, type ReconcilePart } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
-import { announceToPeers, checkBundle, type AnnounceOutbox, type GossipClient, type Signer } from "./gossip.js";
+import { announceToPeers, requestBundle, type AnnounceOutbox, type GossipClient, type RequestSelector, type Signer } from "./gossip.js";
+import { recordSync } from "./sync-state.js";
 import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 
 /** The reconcile limits both sides use. */
@@ -37,7 +38,15 @@ export interface SyncContext {
   outbox: AnnounceOutbox;
   now(): number;
   /** Called as receipts are fetched (for a progress bar). */
-  onProgress?: (event: { peer: string; phase: "reconcile" | "fetch" | "import"; done: number; total: number }) => void;
+  onProgress?: (event: SyncProgress) => void;
+}
+
+/** One step of a sync with one peer, for a progress display. */
+export interface SyncProgress {
+  peer: string;
+  phase: "reconcile" | "fetch" | "import";
+  done: number;
+  total: number;
 }
 
 export interface PeerSyncReport {
@@ -102,7 +111,7 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
       throw new ProtocolError("PEER_RECONCILE_INVALID", 502, `${peer.did} sent a malformed reconcile reply: ${(e as Error).message}`);
     }
     if (reply.signer !== peer.did || reply.request !== messageDigest(signed)) throw new ProtocolError("PEER_RECONCILE_INVALID", 502, `reconcile reply from ${peer.did} does not answer this node's message`);
-    const auth = authenticate(reply as unknown as Parameters<typeof authenticate>[0], check);
+    const auth = authenticateReconcile(reply, check);
     if (!auth.ok) throw new ProtocolError(auth.error.code, 502, `reconcile reply from ${peer.did} refused: ${auth.error.message}`);
     const r = session.receive(reconcileParts(reply));
     if (r.error !== undefined) throw new ProtocolError("PEER_RECONCILE_FAILED", 502, `reconcile with ${peer.did} ended: ${r.error}`);
@@ -113,11 +122,12 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
   return { need: (delta?.need ?? []).map((k) => k.id), have: (delta?.have ?? []).map((k) => k.id) };
 }
 
-/** Requests and checks one Bundle. */
-async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, request: Omit<Request, "sig" | "ts" | "signer" | "type" | "v">): Promise<Bundle> {
-  const signed = signMessage<Request>({ type: "request", v: 1, ...request, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
-  const body = await post(ctx, report, peer, "/federation/request", signed, LIMITS.maxBundleBytes);
-  return checkBundle(body, peer, signed, ctx.auth);
+/** Requests and checks one Bundle, counting the round trip and its bytes. */
+async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, selector: RequestSelector): Promise<Bundle> {
+  report.roundTrips++;
+  const fetched = await requestBundle(ctx.client, ctx.me, ctx.auth, peer, selector, ctx.now);
+  report.bytes += fetched.sentBytes + fetched.receivedBytes;
+  return fetched.bundle;
 }
 
 function tally(report: PeerSyncReport, reports: readonly BatchReport[]): void {
@@ -154,6 +164,7 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
       ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: Math.min(i + want.length, need.length), total: need.length });
     }
     if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have);
+    await recordSync(ctx.store, peer.did, namespace, ctx.now());
   } catch (e) {
     report.ok = false;
     report.error = (e as Error).message;

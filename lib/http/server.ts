@@ -8,14 +8,26 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
-import type { FederationNode } from "../federation/node.js";
-import type { Logger } from "../federation/log.js";
 import { readJsonBody } from "./body.js";
 import { sendError, sendJson } from "./reply.js";
 
+/**
+ * What the server serves: the federation node (lib/federation/node.ts implements it). The
+ * server knows only this shape, so lib/http depends on nothing in lib/federation.
+ */
+export interface ServedNode {
+  readonly stopping: boolean;
+  readonly startedAtMs: number;
+  readonly config: { federation: { mesh: { nodeId: string } } };
+  /** Handles a POST body of `kind`; throws ProtocolError for every refusal. */
+  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown }>;
+  /** Prometheus text for GET /metrics. */
+  renderMetrics(): string;
+}
+
 export interface ServerOptions {
-  node: FederationNode;
-  log: Logger;
+  node: ServedNode;
+  log: { error(message: string, fields?: Record<string, unknown>): void };
   version: string;
   /** PEM key and certificate for HTTPS. */
   tls?: { key: string; cert: string };

@@ -17,7 +17,7 @@ export async function writeKeyFile(path: string, key: NodeKey, options: { force:
   try {
     handle = await open(path, flags, 0o600);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === "EEXIST") throw new VmshError("KEY_EXISTS", `${path} already exists; pass --force to replace the node's key (peers must then be given the new key line)`, { cause, exitCode: 2 });
+    if ((cause as NodeJS.ErrnoException).code === "EEXIST") throw new VmshError("KEY_EXISTS", `${path} already exists`, { cause });
     throw cause;
   }
   try {
@@ -38,8 +38,9 @@ export async function readKeyFile(path: string): Promise<NodeKey> {
   try {
     pem = await readFile(path, "utf8");
   } catch (cause) {
-    const why = (cause as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist (run `vmsh-federation init`)" : `cannot be read: ${(cause as Error).message}`;
-    throw new ConfigError([`federation.yaml: mesh.key_file: ${path} ${why}`], { cause });
+    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
+    const why = missing ? "does not exist" : `cannot be read: ${(cause as Error).message}`;
+    throw new ConfigError([`federation.yaml: mesh.key_file: ${path} ${why}`], { cause, ...(missing ? { details: "missing" } : {}) });
   }
   try {
     return importPrivateKeyPem(pem);

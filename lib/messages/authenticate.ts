@@ -5,7 +5,7 @@
  * signature verification; the replay cache only records messages whose signature held.
  */
 import type { KeyObject } from "node:crypto";
-import { ProtocolError } from "../errors.js";
+import { ProtocolError, type WireErrorCode } from "../errors.js";
 import { canonicalJson, messageDigest, unsigned } from "./canonical.js";
 import { signDetached, verifyDetached } from "./jws.js";
 import type { ReplayCache } from "./replay.js";
@@ -49,7 +49,7 @@ export interface SignedMessage {
 
 export type AuthenticateResult = { ok: true; digest: string; peer: KnownPeer } | { ok: false; error: ProtocolError };
 
-function fail(code: string, status: number, message: string): AuthenticateResult {
+function fail(code: WireErrorCode, status: number, message: string): AuthenticateResult {
   return { ok: false, error: new ProtocolError(code, status, message) };
 }
 

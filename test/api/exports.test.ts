@@ -7,9 +7,9 @@ import { repoRoot } from "../support/repo-root.js";
 // The package root's runtime exports. A change here is a public API change: review it,
 // note it in CHANGELOG.md, and update this list in the same commit.
 const PINNED = [
-  "ArgumentError", "BATCH_ANCHORED_TOPIC", "BATCH_ANCHOR_ABI", "ConfigError", "ProtocolError", "ReplayCache",
+  "ArgumentError", "BATCH_ANCHORED_TOPIC", "BATCH_ANCHOR_ABI", "ConfigError", "NodeRuntime", "ProtocolError", "ReplayCache",
   "StoreError", "UsageError", "VmshError", "anchorKey", "authenticate", "canonicalJson", "compareAnchors",
-  "formatKeyLine", "generateNodeKey", "inclusionProof", "indexInBatch", "isDid", "mergeAnchors", "merkleRoot",
+  "formatKeyLine", "generateNodeKey", "loadConfig", "openRuntime", "startDaemon", "inclusionProof", "indexInBatch", "isDid", "mergeAnchors", "merkleRoot",
   "messageDigest", "parseAnnounce", "parseBundle", "parseChainId", "parseKeyLine", "parseMessage", "parseRequest",
   "publicKeyFromRaw", "receiptsForBatch", "resolveAnchors", "signMessage", "verifyAnchor", "verifyBtcAnchor",
   "verifyEvmAnchor", "verifyInclusion", "verifyMessage", "verifyTimestampToken", "verifyTsaAnchor", "verifyTxOutProof",

@@ -1,0 +1,102 @@
+/**
+ * The daemon behind `serve`: the HTTP server on a FederationNode, the outbox and
+ * anti-entropy timers, reloads, and a stop that drains in-flight work
+ * (docs/FEDERATION_OPERATIONS.md "Running the daemon", docs/ARCHITECTURE.md). It takes an
+ * opened NodeRuntime and knows nothing of signals or the command line: `commands/serve.ts`
+ * wires those, and a test or another program can run a node with it alone.
+ */
+import type { NodeConfig } from "../config/types.js";
+import { startServer, type RunningServer } from "../http/server.js";
+import type { Logger } from "./log.js";
+import { FederationNode } from "./node.js";
+import type { NodeRuntime } from "./runtime.js";
+
+/** How often queued announces are retried (each entry keeps its own backoff). */
+const OUTBOX_TICK_MS = 2_000;
+/** How long a stop waits for in-flight work before closing anyway (systemd waits 90 s; we promise 10 s). */
+export const DRAIN_MS = 7_000;
+
+export interface DaemonOptions {
+  log: Logger;
+  version: string;
+  /** PEM key and certificate for HTTPS. */
+  tls?: { key: string; cert: string };
+  /** Overrides mesh.listen (tests listen on port 0). */
+  listen?: { host: string; port: number };
+}
+
+export interface RunningDaemon {
+  /** `http://HOST:PORT` (or https) as bound. */
+  url: string;
+  node: FederationNode;
+  /** Takes a new peers.yaml and routing (SIGHUP): removed peers and keys are refused from now on. */
+  reload(config: NodeConfig): void;
+  /**
+   * Stops taking messages and timers, waits at most `drainMs` for background work, then
+   * closes the server. Resolves false when work was still running at the deadline (it resumes
+   * from the outbox and the next announce or sync).
+   */
+  stop(drainMs?: number): Promise<boolean>;
+}
+
+/** Runs `fn` every `ms` (± 10 % jitter), never overlapping itself; returns the stop function. */
+function every(ms: number, fn: () => Promise<void>, log: Logger, what: string): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(async () => {
+      try {
+        await fn();
+      } catch (e) {
+        log.error(`${what} failed`, { error: (e as Error).message });
+      }
+      schedule();
+    }, ms * (0.9 + Math.random() * 0.2));
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * Starts serving `runtime`: endpoints, gossip, the outbox, pending re-checks and timed
+ * anti-entropy. The runtime stays the caller's to close after `stop()`.
+ * @example
+ * const daemon = await startDaemon(runtime, { log, version: VERSION });
+ * process.once("SIGTERM", () => void daemon.stop().then(() => runtime.close()));
+ */
+export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions): Promise<RunningDaemon> {
+  const { log } = options;
+  const node = new FederationNode(runtime, { log, version: options.version });
+  const { host, port } = options.listen ?? runtime.config.federation.mesh.listen;
+  const server: RunningServer = await startServer({ node, log, version: options.version, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
+  const timers = [
+    // refresh: see batches and outbox entries that a CLI command wrote to the same state.
+    every(OUTBOX_TICK_MS, async () => {
+      await runtime.store.refresh();
+      await node.deliverOutbox();
+    }, log, "outbox delivery"),
+    every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
+      await node.recheckPending();
+      await node.syncAll();
+    }, log, "pending re-check and anti-entropy"),
+  ];
+  let stopping: Promise<boolean> | undefined;
+  return {
+    url: server.url,
+    node,
+    reload: (config) => runtime.reload(config),
+    stop(drainMs = DRAIN_MS) {
+      stopping ??= (async () => {
+        for (const t of timers) t();
+        const clean = await node.drain(drainMs);
+        await server.close();
+        return clean;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * One node, opened once from a loaded configuration: its key, its store, its peer directory,
+ * its verifiers and their concurrency limit, the outbound client, the outbox, and the
+ * contexts that authentication, import and anti-entropy take. Every command that touches
+ * state (`announce`, `sync`, `status`, `verify-online`) and the daemon (`serve`) run on one
+ * of these, so a node is assembled in exactly one place (docs/ARCHITECTURE.md).
+ */
+import { verifierFor, type AnchorVerifier } from "../anchors/endpoints.js";
+import { limitConcurrency, type Limiter } from "../anchors/limit.js";
+import type { NodeConfig } from "../config/types.js";
+import { ArgumentError } from "../errors.js";
+import { readKeyFile } from "../identity/key-file.js";
+import type { NodeKey } from "../identity/keys.js";
+import type { AuthenticateContext } from "../messages/authenticate.js";
+import { ReplayCache } from "../messages/replay.js";
+import type { ImportContext } from "../pipeline/import.js";
+import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
+import { openStore, type Store } from "../store/index.js";
+import type { Signer } from "./gossip.js";
+import { Outbox } from "./outbox.js";
+import { resignWith } from "./outbox-refresh.js";
+import { PeerClient, type PeerClientOptions } from "./peer-client.js";
+import { peerDirectory, type PeerDirectory } from "./peers.js";
+import type { SyncContext, SyncProgress } from "./sync.js";
+
+/** Endpoint calls in flight at once, per node (docs/ANCHORS.md "Endpoints"). */
+export const VERIFY_CONCURRENCY = 4;
+
+export interface RuntimeOptions {
+  /**
+   * How the state directory is opened: `read-write` (the default; takes the write lock per
+   * write, docs/STATE.md), `read-only` (never writes, never locks), or `none` (no store at all,
+   * for commands that only need the identity and the peers).
+   */
+  state?: "read-write" | "read-only" | "none";
+  /** Whether the anchor verifiers are loaded (default: whenever state is read-write). */
+  verifiers?: boolean;
+  /** Timeouts of the outbound client (lib/federation/peer-client.ts). */
+  client?: PeerClientOptions;
+  /** Unix seconds (default: the system clock). */
+  now?: () => number;
+}
+
+/**
+ * Opens a node from a loaded configuration.
+ * @example
+ * const node = await openRuntime(config);
+ * try { await importBatch(batch, node.importContext("dao:vaultmesh")); } finally { await node.close(); }
+ */
+export async function openRuntime(config: NodeConfig, options: RuntimeOptions = {}): Promise<NodeRuntime> {
+  const state = options.state ?? "read-write";
+  const key = await readKeyFile(config.federation.mesh.keyFile);
+  const wantVerifiers = options.verifiers ?? state === "read-write";
+  const verifiers = wantVerifiers ? await verifierFor(config) : undefined;
+  const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, state === "read-only" ? { readOnly: true } : {});
+  return new NodeRuntime(config, key, store, verifiers, options);
+}
+
+export class NodeRuntime {
+  readonly key: NodeKey;
+  readonly client: PeerClient;
+  /** Signed messages already accepted, for the replay check (docs/FEDERATION_PROTOCOL.md "Verification order"). */
+  readonly replay = new ReplayCache();
+  readonly limit: Limiter = limitConcurrency(VERIFY_CONCURRENCY);
+  #config: NodeConfig;
+  #peers: PeerDirectory;
+  readonly #store: Store | undefined;
+  readonly #verifiers: ((namespace: string) => AnchorVerifier) | undefined;
+  readonly #now: () => number;
+  #outbox: Outbox | undefined;
+  #indexes: NamespaceIndexes | undefined;
+
+  /** Use openRuntime(), which reads the key and opens the store first. */
+  constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: ((namespace: string) => AnchorVerifier) | undefined, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
+    this.#config = config;
+    this.#peers = peerDirectory(config);
+    this.key = key;
+    this.#store = store;
+    this.#verifiers = verifiers;
+    this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.client = new PeerClient(options.client ?? {});
+  }
+
+  get config(): NodeConfig {
+    return this.#config;
+  }
+
+  get peers(): PeerDirectory {
+    return this.#peers;
+  }
+
+  /** The store; a runtime opened with `state: "none"` has none, and asking for it is a caller's mistake. */
+  get store(): Store {
+    if (this.#store === undefined) throw new ArgumentError("runtime.store", "this runtime was opened with state: none");
+    return this.#store;
+  }
+
+  /** This node as the signer of its messages. */
+  get me(): Signer {
+    return { did: this.#config.federation.mesh.nodeId, privateKey: this.key.privateKey };
+  }
+
+  /** The per-peer delivery queue, kept in the store, re-signing stale messages on retry. */
+  get outbox(): Outbox {
+    this.#outbox ??= new Outbox(this.store, this.client, { refresh: resignWith(this.key.privateKey) });
+    return this.#outbox;
+  }
+
+  /** Reconciliation indexes of the stored receipts, built per namespace on first use. */
+  get indexes(): NamespaceIndexes {
+    this.#indexes ??= new NamespaceIndexes(this.store);
+    return this.#indexes;
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  /** Checks for signed messages from peers, against the current peers.yaml and routing. */
+  authContext(): AuthenticateContext {
+    return { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay };
+  }
+
+  /** An import context bound to one namespace's verification policy. */
+  importContext(namespace: string): ImportContext {
+    if (this.#verifiers === undefined) throw new ArgumentError("runtime.importContext", "this runtime was opened without verifiers");
+    return { store: this.store, verify: this.#verifiers(namespace), limit: this.limit, now: () => this.now() };
+  }
+
+  /** What anti-entropy with one peer needs, bound to this node. */
+  syncContext(onProgress?: (event: SyncProgress) => void): SyncContext {
+    return {
+      store: this.store,
+      client: this.client,
+      me: this.me,
+      auth: this.authContext(),
+      importContext: (ns) => this.importContext(ns),
+      indexes: this.indexes,
+      outbox: this.outbox,
+      now: () => this.now(),
+      ...(onProgress === undefined ? {} : { onProgress }),
+    };
+  }
+
+  /**
+   * Replaces peers.yaml and routing (SIGHUP): a removed peer or key is refused from now on,
+   * and the connection pools of removed peers are closed.
+   */
+  reload(config: NodeConfig): void {
+    this.#config = config;
+    this.#peers = peerDirectory(config);
+    void this.client.retain([...config.peers.values()]);
+  }
+
+  /** Closes the indexes, the client's connections and the store. */
+  async close(): Promise<void> {
+    this.#indexes?.close();
+    await this.client.close();
+    await this.#store?.close();
+  }
+}
