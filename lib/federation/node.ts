@@ -7,6 +7,7 @@
  */
 import type { NodeConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
+import { anchorKey } from "../conflict/index.js";
 import { authenticate, signMessage } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { parsePeerJson } from "../messages/json.js";
@@ -180,7 +181,10 @@ export class FederationNode {
     if (this.#pulling.has(key)) return;
     await this.#store.refresh();
     const known = this.#store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
-    if (known !== undefined && known.outcomes.verified > 0) return; // already held and verified: nothing to pull, nothing to relay
+    // Held and verified: the receipts are here. Only anchors this node has not seen are worth
+    // anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
+    // "Convergence"); without any, there is nothing to pull and nothing to relay.
+    if (known !== undefined && known.outcomes.verified > 0) return this.#onNewAnchors(announce);
     this.#pulling.add(key);
     try {
       const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
@@ -207,6 +211,23 @@ export class FederationNode {
     } finally {
       this.#pulling.delete(key);
     }
+  }
+
+  /**
+   * An Announce of a batch this node holds verified: imports the announced anchor claims it
+   * does not hold yet and relays the batch when one of them verified, so a rail added later
+   * reaches every node and every node ends with the same winner.
+   */
+  async #onNewAnchors(announce: Announce): Promise<void> {
+    const { namespace, batchId, batchRoot } = announce;
+    const stored = new Set((await this.#store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot).map((a) => anchorKey(a)));
+    const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(anchorKey(a)));
+    if (fresh.length === 0) return;
+    const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace));
+    const freshKeys = new Set(fresh.map((a) => anchorKey(a)));
+    const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(anchorKey(a))) ?? [];
+    this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained.length, winner: report?.winner ?? "none" });
+    if (gained.length > 0) await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
   }
 
   /**
