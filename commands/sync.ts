@@ -4,7 +4,6 @@
  * pipeline as everything else, and announces to each peer what it lacks.
  */
 import { Command } from "commander";
-import cliProgress from "cli-progress";
 import { isDigest } from "../lib/digest.js";
 import { UsageError } from "../lib/errors.js";
 import { fetchRange, syncWithPeer, type PeerSyncReport } from "../lib/federation/sync.js";
@@ -50,7 +49,8 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
       if (peers.length === 0) throw new UsageError(`--peer: ${options.peer} is not a peer with role serve routed for ${options.namespace} (check peers.yaml and federation.yaml)`);
     }
     if (peers.length === 0) throw new UsageError(`no peer with role serve is routed for ${options.namespace}: nothing to sync with (peers.yaml roles, federation.yaml namespaces.${options.namespace}.peers)`);
-    const bar = !ctx.out.json && ctx.io.stderr.isTTY === true ? new cliProgress.SingleBar({ stream: ctx.io.stderr as NodeJS.WritableStream, format: "{peer} {phase} [{bar}] {value}/{total}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+    const cliProgress = !ctx.out.json && ctx.io.stderr.isTTY === true ? (await import("cli-progress")).default : undefined;
+    const bar = cliProgress !== undefined ? new cliProgress.SingleBar({ stream: ctx.io.stderr as NodeJS.WritableStream, format: "{peer} {phase} [{bar}] {value}/{total}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     let barStarted = false;
     const sctx = node.syncContext((e) => {
       if (bar === undefined) return;

@@ -5,7 +5,7 @@
  * state (`announce`, `sync`, `status`, `verify-online`) and the daemon (`serve`) run on one
  * of these, so a node is assembled in exactly one place (docs/ARCHITECTURE.md).
  */
-import { verifierFor, type AnchorVerifier } from "../anchors/endpoints.js";
+import type { AnchorVerifier } from "../anchors/endpoints.js";
 import { limitConcurrency, type Limiter } from "../anchors/limit.js";
 import type { NodeConfig } from "../config/types.js";
 import { ArgumentError } from "../errors.js";
@@ -51,7 +51,9 @@ export async function openRuntime(config: NodeConfig, options: RuntimeOptions = 
   const state = options.state ?? "read-write";
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const wantVerifiers = options.verifiers ?? state === "read-write";
-  const verifiers = wantVerifiers ? await verifierFor(config) : undefined;
+  // Loaded only when used: the verifiers pull in viem, bitcoinjs-lib and node-forge, which a
+  // `status` or `--help` does not need and would take most of its start-up time.
+  const verifiers = wantVerifiers ? await (await import("../anchors/endpoints.js")).verifierFor(config) : undefined;
   const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, state === "read-only" ? { readOnly: true } : {});
   return new NodeRuntime(config, key, store, verifiers, options);
 }
