@@ -1,6 +1,6 @@
 /**
  * Printing command results: plain tables for people, one JSON document for scripts
- * (`--json`), colour only on a TTY and never with NO_COLOR or `--no-color` (SPEC §7).
+ * (`--json`), colour only on a TTY and never with NO_COLOR or `--no-color` (README.md §The command line).
  */
 import { Chalk, type ChalkInstance } from "chalk";
 import type { Outcome } from "../lib/anchors/result.js";

@@ -1,6 +1,6 @@
 /**
  * `vmsh-federation verify-online`: re-verify every stored anchor, local and federated,
- * against the live endpoints, store the new outcomes, and report (SPEC §7).
+ * against the live endpoints, store the new outcomes, and report (README.md §The command line).
  */
 import { Command } from "commander";
 import type { Outcome } from "../lib/anchors/result.js";

@@ -6,8 +6,8 @@
  */
 
 /**
- * Codes a node answers over HTTP (docs/FEDERATION_PROTOCOL.md "Verification order" and
- * "Errors"); a test pins this list against that document.
+ * Codes a node answers over HTTP (docs/FEDERATION_PROTOCOL.md §Verification order
+ * and §Errors); a test pins this list against that document.
  */
 export const WIRE_ERROR_CODES = [
   "MALFORMED",
@@ -88,7 +88,7 @@ export class UsageError extends VmshError {
   }
 }
 
-/** A message from a peer failed validation or authentication; `status` is the HTTP answer (docs/FEDERATION_PROTOCOL.md "Errors"). */
+/** A message from a peer failed validation or authentication; `status` is the HTTP answer (docs/FEDERATION_PROTOCOL.md §Errors). */
 export class ProtocolError extends VmshError {
   override name = "ProtocolError";
   declare readonly code: WireErrorCode | PeerErrorCode;

@@ -1,7 +1,7 @@
 /**
  * Retry delays for outbound delivery: exponential backoff with full jitter, so that many
  * nodes retrying a peer that comes back do not all knock at the same second, and a peer's
- * `Retry-After` (SPEC §3, 429) as a floor. Pure: the random source comes in as a parameter.
+ * `Retry-After` (docs/FEDERATION_PROTOCOL.md §Errors, 429) as a floor. Pure: the random source comes in as a parameter.
  */
 import { ArgumentError } from "../errors.js";
 

@@ -1,7 +1,7 @@
 /**
  * The daemon behind `serve`: the HTTP server on a FederationNode, the outbox and
  * anti-entropy timers, reloads, and a stop that drains in-flight work
- * (docs/FEDERATION_OPERATIONS.md "Running the daemon", docs/ARCHITECTURE.md). It takes an
+ * (docs/FEDERATION_OPERATIONS.md §What runs where, docs/ARCHITECTURE.md §The runtime). It takes an
  * opened NodeRuntime and knows nothing of signals or the command line: `commands/serve.ts`
  * wires those, and a test or another program can run a node with it alone.
  */

@@ -1,5 +1,5 @@
 /**
- * Gossip between nodes (SPEC §1, §3): building this node's signed Announce for a stored
+ * Gossip between nodes (docs/FEDERATION_PROTOCOL.md §Transport): building this node's signed Announce for a stored
  * batch, and pulling a batch's Bundle from a serving peer with every check a Bundle must
  * pass (schema, signer is the peer asked, role `serve`, routing, skew, replay, signature,
  * and that it answers our Request).
@@ -55,7 +55,7 @@ export async function buildAnnounce(store: Store, me: Signer, namespace: string,
 
 /**
  * Checks a peer's answer to `request` as a Bundle: its schema, that the peer asked signed it,
- * that it answers this very request for the same namespace, and the SPEC §3 chain (role
+ * that it answers this very request for the same namespace, and the authentication chain (role
  * `serve`, routing, skew, replay, signature). Throws ProtocolError (502) naming the failure.
  * @example const bundle = checkBundle(answer.body, peer, request, auth)
  */
@@ -94,7 +94,7 @@ export async function requestBundle(client: GossipClient, me: Signer, auth: Auth
   return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
 }
 
-/** The selecting members of a Request (docs/FEDERATION_PROTOCOL.md "Messages"). */
+/** The selecting members of a Request (docs/FEDERATION_PROTOCOL.md §Messages). */
 export type RequestSelector = Omit<Request, "sig" | "ts" | "signer" | "type" | "v">;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The running federation node behind `serve`: inbound messages through the authentication
- * chain and the rate limits (docs/FEDERATION_PROTOCOL.md "Verification order"), the Announce →
+ * chain and the rate limits (docs/FEDERATION_PROTOCOL.md §Verification order), the Announce →
  * pull → import → relay flow, answering Requests, the pending re-check, and the outbox. It runs
  * on a NodeRuntime (lib/federation/runtime.ts) and calls the same lib/ functions as the CLI;
  * HTTP lives in lib/http/server.ts and timers in lib/federation/daemon.ts.
@@ -119,7 +119,7 @@ export class FederationNode {
     return { status: 200, body: await this.answer(message) };
   }
 
-  /** One stateless responder round of range-based reconciliation (SPEC §6). */
+  /** One stateless responder round of range-based reconciliation (docs/ANTI_ENTROPY.md §Algorithm). */
   async reconcileReply(message: ReconcileMessage, digest: string): Promise<ReconcileMessage> {
     await this.#store.refresh();
     const r = respond((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
@@ -183,7 +183,7 @@ export class FederationNode {
     const known = this.#store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
     // Held and verified: the receipts are here. Only anchors this node has not seen are worth
     // anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
-    // "Convergence"); without any, there is nothing to pull and nothing to relay.
+    // §5. Convergence); without any, there is nothing to pull and nothing to relay.
     if (known !== undefined && known.outcomes.verified > 0) return this.#onNewAnchors(announce);
     this.#pulling.add(key);
     try {

@@ -91,7 +91,7 @@ export function indexWithout(index: OutboxIndex, did: string): OutboxIndex {
 
 /**
  * Adds `entry` unless an entry with its id is queued; when the queue is full the oldest
- * entries are evicted to make room (anti-entropy, SPEC §6, closes what they would have told).
+ * entries are evicted to make room (anti-entropy, docs/ANTI_ENTROPY.md, closes what they would have told).
  * @example withEntry(queue, entry, 500).added // false when already queued
  */
 export function withEntry(queue: PeerQueue, entry: OutboxEntry, maxEntries: number): { queue: PeerQueue; added: boolean; evicted: OutboxEntry[] } {

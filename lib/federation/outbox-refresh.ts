@@ -1,6 +1,6 @@
 /**
  * Re-signing a queued message before a retry. A receiver refuses a message whose `ts` is
- * further than its clock skew from its own clock (SPEC §3, default 300 s), so an Announce that
+ * further than its clock skew from its own clock (docs/FEDERATION_PROTOCOL.md §Verification order, default 300 s), so an Announce that
  * waited out a peer's outage would be refused as STALE_TIMESTAMP if sent as first signed.
  */
 import type { KeyObject } from "node:crypto";

@@ -44,7 +44,7 @@ export type Verdict = { kind: "delivered" } | { kind: "dropped"; reason: string 
  * @example judge({ ok: false, status: 409, code: "REPLAY", message: "…", retryable: false }).kind // "delivered"
  */
 export function judge(r: PeerResponse): Verdict {
-  // A 2xx means the peer took the message whatever its answer body; 409 is REPLAY: it already has it (SPEC §3).
+  // A 2xx means the peer took the message whatever its answer body; 409 is REPLAY: it already has it (docs/FEDERATION_PROTOCOL.md §Errors).
   if (r.ok || (r.status !== undefined && r.status >= 200 && r.status < 300) || r.status === 409) return { kind: "delivered" };
   const reason = `${r.code} ${r.message}`;
   if (!r.retryable) return { kind: "dropped", reason: `dropped: ${reason}` };

@@ -37,7 +37,7 @@ export interface OutboxOptions {
   backoff?: Omit<BackoffOptions, "random" | "retryAfterS">;
   /**
    * Makes the message sent on each attempt from the queued one, given unix seconds, e.g.
-   * `resignWith(key)`: a receiver refuses a `ts` older than its clock skew (SPEC §3), so a
+   * `resignWith(key)`: a receiver refuses a `ts` older than its clock skew (docs/FEDERATION_PROTOCOL.md §Verification order), so a
    * message queued longer than that must be re-signed to be accepted.
    */
   refresh?: (message: unknown, nowS: number) => unknown;

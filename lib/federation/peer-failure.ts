@@ -1,6 +1,6 @@
 /**
  * What an outbound call to a peer can end in when it does not succeed: network faults mapped
- * to stable codes, and the SPEC §3 JSON error body (`{ error: { code, message } }`) read from
+ * to stable codes, and the JSON error body (docs/FEDERATION_PROTOCOL.md §Errors) (`{ error: { code, message } }`) read from
  * a 4xx/5xx answer. Decides what is worth retrying. No I/O.
  */
 

@@ -3,7 +3,7 @@
  * its verifiers and their concurrency limit, the outbound client, the outbox, and the
  * contexts that authentication, import and anti-entropy take. Every command that touches
  * state (`announce`, `sync`, `status`, `verify-online`) and the daemon (`serve`) run on one
- * of these, so a node is assembled in exactly one place (docs/ARCHITECTURE.md).
+ * of these, so a node is assembled in exactly one place (docs/ARCHITECTURE.md §The runtime).
  */
 import type { AnchorVerifier } from "../anchors/endpoints.js";
 import { limitConcurrency, type Limiter } from "../anchors/limit.js";
@@ -23,7 +23,7 @@ import { PeerClient, type PeerClientOptions } from "./peer-client.js";
 import { peerDirectory, type PeerDirectory } from "./peers.js";
 import type { SyncContext, SyncProgress } from "./sync.js";
 
-/** Endpoint calls in flight at once, per node (docs/ANCHORS.md "Endpoints"). */
+/** Endpoint calls in flight at once, per node (docs/ARCHITECTURE.md §The runtime). */
 export const VERIFY_CONCURRENCY = 4;
 
 export interface RuntimeOptions {
@@ -61,7 +61,7 @@ export async function openRuntime(config: NodeConfig, options: RuntimeOptions = 
 export class NodeRuntime {
   readonly key: NodeKey;
   readonly client: PeerClient;
-  /** Signed messages already accepted, for the replay check (docs/FEDERATION_PROTOCOL.md "Verification order"). */
+  /** Signed messages already accepted, for the replay check (docs/FEDERATION_PROTOCOL.md §Verification order). */
   readonly replay = new ReplayCache();
   readonly limit: Limiter = limitConcurrency(VERIFY_CONCURRENCY);
   #config: NodeConfig;

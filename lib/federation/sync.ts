@@ -1,5 +1,5 @@
 /**
- * Anti-entropy with one peer (SPEC §6): range-based reconciliation over signed
+ * Anti-entropy with one peer (docs/ANTI_ENTROPY.md): range-based reconciliation over signed
  * `POST /federation/reconcile` rounds finds exactly which receipts each side lacks; what this
  * node lacks is fetched with Request `want` pages and imported through the pipeline; what the
  * peer lacks is announced to it batch by batch (it pulls). The seed's plain `fromTs/toTs/want`

@@ -1,5 +1,5 @@
 /**
- * The federation HTTP server (SPEC §3): routes, body and content-type limits, timeouts
+ * The federation HTTP server (docs/FEDERATION_PROTOCOL.md §Transport): routes, body and content-type limits, timeouts
  * against slow clients, a connection cap, and error answers without stack traces.
  * HTTPS when `mesh.listen.tls` names a key and certificate.
  */
@@ -70,7 +70,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
 
 /**
  * The raw answer to a request that is not valid HTTP/1.1 (node's parser refused it before any
- * route ran): still the JSON error shape of SPEC §3, and the connection closes after it.
+ * route ran): still the JSON error shape of docs/FEDERATION_PROTOCOL.md §Errors, and the connection closes after it.
  */
 function framingAnswer(parserCode: string | undefined): string {
   const [status, reason, code, message] =
