@@ -1,0 +1,108 @@
+/**
+ * Benchmark of what a user of the command line waits for, and of the idle daemon's memory:
+ * whole-process wall time of `--help`, `status --json`, `init` and `announce` of a 100-receipt
+ * batch with one TSA anchor, each against a bare `node -e 0` measured in the same run
+ * (median of interleaved runs, so that load from other processes falls on all alike), and the
+ * resident set of an idle `serve` against a bare node process that only waits.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/cli.bench.js [--runs N]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { BIN } from "../test/support/cli.js";
+import { createOpensslTsa } from "../test/support/openssl-tsa.js";
+import { sealTsaBatch } from "../test/support/sealer.js";
+import { memoryOf } from "./process-memory.js";
+import { formatTable, type BenchFigures } from "./table.js";
+
+const NS = "dao:vaultmesh";
+
+function wallMs(args: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Resident set of a process once it has said `ready` on stderr (or has run for a second), then stopped. */
+async function idleRssMiB(args: readonly string[], ready: RegExp | undefined): Promise<number> {
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      const timer = setTimeout(() => (ready === undefined ? resolve() : reject(new Error(`not ready in 30 s: ${err}`))), ready === undefined ? 1_000 : 30_000);
+      child.stderr!.on("data", (b: Buffer) => {
+        err += b.toString();
+        if (ready?.test(err)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`exited ${code} before it was ready: ${err}`)));
+    });
+    // Let start-up garbage be collected as it would be on a daemon that has run a while.
+    await new Promise((r) => setTimeout(r, 2_000));
+    return memoryOf(child.pid!).rssMiB;
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  }
+}
+
+export async function run(options: { runs?: number } = {}): Promise<BenchFigures> {
+  const runs = options.runs ?? 7;
+  const dir = mkdtempSync(join(tmpdir(), "vmsh-bench-cli-"));
+  const tsa = createOpensslTsa();
+  try {
+    const cfg = join(dir, "config");
+    wallMs([BIN, "--config", cfg, "init", "--node-id", "did:vm:node:bench", "--listen", "127.0.0.1:0"]);
+    // anchors.yaml trusting the test TSA, so announce verifies its anchor.
+    writeFileSync(join(cfg, "tsa-root.pem"), tsa.rootPem);
+    writeFileSync(join(cfg, "anchors.yaml"), "rfc3161:\n  trustBundle: tsa-root.pem\n");
+    const batches = await Promise.all(Array.from({ length: runs }, (_, i) => sealTsaBatch(join(dir, "sealer"), `b-${i}`, 100, tsa)));
+    const samples: Record<string, number[]> = { bare: [], help: [], status: [], init: [], announce: [] };
+    for (let i = 0; i < runs; i++) {
+      samples.bare!.push(wallMs(["-e", "0"]));
+      samples.help!.push(wallMs([BIN, "--help"]));
+      samples.status!.push(wallMs([BIN, "--config", cfg, "status", "--json"]));
+      samples.init!.push(wallMs([BIN, "--config", join(dir, `init-${i}`), "init", "--node-id", "did:vm:node:x"]));
+      const b = batches[i]!;
+      samples.announce!.push(wallMs([BIN, "--config", cfg, "announce", "--namespace", NS, "--batch", b.batchFile, "--receipts", b.receiptsDir]));
+    }
+    const bare = { name: "node -e 0", value: median(samples.bare!) };
+    const row = (metric: string, key: string, limit: number) => {
+      const value = median(samples[key]!);
+      return { metric, value, unit: "ms", baseline: bare, target: `≤ ${limit}× bare node`, met: value <= limit * bare.value };
+    };
+    const bareRss = await idleRssMiB(["-e", "setInterval(() => {}, 1000)"], undefined);
+    const serveRss = await idleRssMiB([BIN, "--config", cfg, "serve"], /listening on/);
+    return {
+      name: `command line start and idle daemon (median of ${runs} runs, wall time)`,
+      rows: [
+        row("vmsh-federation --help", "help", 2.5),
+        row("vmsh-federation status --json (no peers)", "status", 2.5),
+        row("vmsh-federation init", "init", 2.5),
+        row("vmsh-federation announce: 100 receipts, one TSA anchor", "announce", 3),
+        { metric: "idle serve: resident set", value: serveRss, unit: "MiB", baseline: { name: "idle bare node", value: bareRss }, target: "≤ 1.5× bare node", met: serveRss <= 1.5 * bareRss },
+      ],
+    };
+  } finally {
+    tsa.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf("--runs");
+  console.log(formatTable([await run(at < 0 ? {} : { runs: Number(process.argv[at + 1]) })]));
+}
