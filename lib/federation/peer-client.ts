@@ -6,7 +6,7 @@
  * parsed with the same bounded parser as inbound bodies (lib/messages/json.ts).
  */
 import { performance } from "node:perf_hooks";
-import { Pool, type Dispatcher } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import { ArgumentError } from "../errors.js";
 import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
@@ -65,6 +65,13 @@ interface Target {
   path: string;
   authorization: string | undefined;
   secrets: string[];
+}
+
+let undici: Promise<typeof import("undici")> | undefined;
+/** undici on first use: a command that talks to no peer (`--help`, `init`) does not pay for loading it. */
+function loadUndici(): Promise<typeof import("undici")> {
+  undici ??= import("undici");
+  return undici;
 }
 
 /** Outbound calls to peers. Implements the `GossipClient` lib/federation/gossip.ts expects. */
@@ -174,10 +181,15 @@ export class PeerClient {
     };
   }
 
-  #pool(origin: string): Pool {
+  async #pool(origin: string): Promise<Pool> {
     let pool = this.#pools.get(origin);
     if (pool === undefined) {
       const o = this.#options;
+      const { Pool } = await loadUndici();
+      // Another call may have made the pool, or close() run, while undici loaded.
+      pool = this.#pools.get(origin);
+      if (pool !== undefined) return pool;
+      if (this.#closed) throw new ArgumentError("client", "the peer client was closed");
       pool = new Pool(origin, {
         connections: o.connections,
         headersTimeout: o.headersTimeoutMs,
@@ -204,7 +216,7 @@ export class PeerClient {
     if (body !== undefined) headers["content-type"] = "application/json";
     if (target.authorization !== undefined) headers["authorization"] = target.authorization;
     try {
-      const res = await this.#pool(target.origin).request({ method, path: target.path, headers, body: body ?? null, signal: controller.signal });
+      const res = await (await this.#pool(target.origin)).request({ method, path: target.path, headers, body: body ?? null, signal: controller.signal });
       return await readAnswer(res, limit, () => controller.abort());
     } catch (error) {
       if (timedOut) return { ok: false, code: "TIMEOUT", message: `${target.origin}: no complete answer within ${options.timeoutMs} ms`, retryable: true };
