@@ -13,6 +13,7 @@ import { resignWith } from "../lib/federation/outbox-refresh.js";
 import { PeerClient } from "../lib/federation/peer-client.js";
 import { peerDirectory } from "../lib/federation/peers.js";
 import { readKeyFile } from "../lib/identity/key-file.js";
+import { signCheckpoint } from "../lib/messages/checkpoint.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withNode } from "./node.js";
@@ -77,18 +78,28 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     const batch = parseSealerBatch(await readJson(batchFile), batchFile);
     const files = options.receipts === undefined ? { mine: [], others: 0 } : await receiptFiles(resolve(ctx.io.cwd, options.receipts), batch.root);
     const sealed = sealedBatch(options.namespace, batch, batchFile, files.mine);
+    // This node ingested the batch from its sealer, so it is the batch's origin and signs its
+    // checkpoint (docs/FEDERATION_SEMANTICS.md §Checkpoints); a re-announce reuses the stored one.
+    const key = await readKeyFile(node.config.federation.mesh.keyFile);
+    const me = { did: node.config.federation.mesh.nodeId, privateKey: key.privateKey };
+    const stored = (await node.store.getBatch(options.namespace, sealed.batchId, sealed.batchRoot))?.checkpoint;
+    sealed.checkpoints = [
+      stored ??
+        signCheckpoint(
+          { namespace: options.namespace, origin: me.did, batchId: sealed.batchId, batchRoot: sealed.batchRoot, tree: sealed.receipts[0]!.proof.tree, size: sealed.receipts.length, createdAt: sealed.createdAt, ts: Math.floor(Date.now() / 1000) },
+          key.privateKey,
+        ),
+    ];
     const report = await importBatch(sealed, node.importContext(options.namespace));
     const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, report, deliveries: [] };
     const targets = peerDirectory(node.config).routed(options.namespace);
     if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
     else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
     else {
-      const key = await readKeyFile(node.config.federation.mesh.keyFile);
       const client = new PeerClient();
       try {
         // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
         const outbox = new Outbox(node.store, client, { refresh: resignWith(key.privateKey) });
-        const me = { did: node.config.federation.mesh.nodeId, privateKey: key.privateKey };
         result.deliveries = await announceToPeers(node.store, outbox, me, targets, options.namespace, report.batchId, report.batchRoot, Math.floor(Date.now() / 1000));
       } finally {
         await client.close();

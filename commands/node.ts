@@ -5,6 +5,8 @@
 import { verifierFor } from "../lib/anchors/endpoints.js";
 import { limitConcurrency } from "../lib/anchors/limit.js";
 import type { NodeConfig } from "../lib/config/types.js";
+import { originKeysFor, type SelfOrigin } from "../lib/federation/checkpoint-trust.js";
+import { readKeyFile } from "../lib/identity/key-file.js";
 import { UsageError } from "../lib/errors.js";
 import type { ImportContext } from "../lib/pipeline/import.js";
 import { openStore, type Store } from "../lib/store/index.js";
@@ -37,11 +39,16 @@ export async function withNode<T>(ctx: CommandContext, fn: (node: NodeSession) =
   const verifiers = await verifierFor(config);
   const store = await openStore(config.federation.mesh.stateDir, options.readOnly ? { readOnly: true } : {});
   const limit = limitConcurrency(VERIFY_CONCURRENCY);
+  // This node is an origin of its namespaces; a read-only command without a readable key only loses that.
+  const self: SelfOrigin | undefined = await readKeyFile(config.federation.mesh.keyFile).then(
+    (k) => ({ did: config.federation.mesh.nodeId, publicKey: k.publicKey }),
+    () => undefined,
+  );
   try {
     return await fn({
       config,
       store,
-      importContext: (namespace) => ({ store, verify: verifiers(namespace), limit, now: () => Math.floor(Date.now() / 1000) }),
+      importContext: (namespace) => ({ store, verify: verifiers(namespace), limit, now: () => Math.floor(Date.now() / 1000), origins: originKeysFor(config, namespace, self) }),
     });
   } finally {
     await store.close();

@@ -30,6 +30,7 @@ import { respond } from "../reconcile/session.js";
 import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
 import { recordSync } from "./sync-state.js";
+import { checkpointHolds, originKeysFor } from "./checkpoint-trust.js";
 
 
 export interface FederationNodeOptions {
@@ -95,7 +96,7 @@ export class FederationNode {
   }
 
   importContext(namespace: string): ImportContext {
-    return { store: this.#opts.store, verify: this.#opts.verifiers(namespace), limit: this.#limit, now: () => this.now() };
+    return { store: this.#opts.store, verify: this.#opts.verifiers(namespace), limit: this.#limit, now: () => this.now(), origins: originKeysFor(this.#config, namespace, { did: this.me.did, publicKey: this.#opts.key.publicKey }) };
   }
 
   /** Replaces peers.yaml and routing (SIGHUP): a removed peer or key is refused from now on. */
@@ -201,8 +202,8 @@ export class FederationNode {
   async answer(request: Request): Promise<Bundle> {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#opts.store.refresh();
-    const { receipts, anchors } = await answerRequest(this.#opts.store, request);
-    return signMessage<Bundle>({ type: "bundle", v: 1, namespace: request.namespace, request: messageDigest(request), receipts, anchors, ts: this.now(), signer: this.me.did }, this.me.privateKey);
+    const { checkpoints, receipts, anchors } = await answerRequest(this.#opts.store, request);
+    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.me.did }, this.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */
@@ -223,7 +224,13 @@ export class FederationNode {
     if (this.#pulling.has(key)) return;
     await this.#opts.store.refresh();
     const known = this.#opts.store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
-    if (known !== undefined && known.outcomes.verified > 0) return; // already held and verified: nothing to pull, nothing to relay
+    if (known !== undefined && known.outcomes.verified > 0 && known.origin !== undefined) return; // already held and verified: nothing to pull, nothing to relay
+    // Nothing is pulled for a batch no origin of the namespace vouches for (docs/FEDERATION_SEMANTICS.md §Origins).
+    const vouched = checkpointHolds(announce, this.importContext(namespace).origins);
+    if (!vouched.ok) {
+      this.#opts.log.warn("announce refused: checkpoint not from an origin", { namespace, batch: batchId, from: announce.signer, reason: vouched.reason });
+      return;
+    }
     this.#pulling.add(key);
     try {
       const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
@@ -242,7 +249,8 @@ export class FederationNode {
       }
       const receipts = bundles.flatMap((b) => b.receipts.filter((r) => r.batchId === batchId && r.batchRoot === batchRoot));
       const anchors = [...announce.anchors, ...bundles.flatMap((b) => b.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot))];
-      const reports = await importBundle(namespace, receipts, anchors, this.importContext(namespace));
+      const checkpoints = [announce.checkpoint, ...bundles.flatMap((b) => b.checkpoints)];
+      const reports = await importBundle(namespace, receipts, anchors, this.importContext(namespace), checkpoints);
       this.metrics.bundlesImported++;
       const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
       this.#opts.log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
