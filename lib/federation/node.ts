@@ -224,7 +224,9 @@ export class FederationNode {
     if (this.#pulling.has(key)) return;
     await this.#opts.store.refresh();
     const known = this.#opts.store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
-    if (known !== undefined && known.outcomes.verified > 0 && known.origin !== undefined) return; // already held and verified: nothing to pull, nothing to relay
+    // Already held complete and verified: nothing to pull, nothing to relay. A version a peer
+    // delivered without (all) its genuine receipts is pulled again (docs/FEDERATION_SEMANTICS.md §Threat model).
+    if (known !== undefined && known.outcomes.verified > 0 && known.size !== undefined && known.receiptCount >= known.size) return;
     // Nothing is pulled for a batch no origin of the namespace vouches for (docs/FEDERATION_SEMANTICS.md §Origins).
     const vouched = checkpointHolds(announce, this.importContext(namespace).origins);
     if (!vouched.ok) {

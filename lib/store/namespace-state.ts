@@ -16,6 +16,8 @@ export interface BatchEntry {
   createdAt: number;
   /** Signer of the stored checkpoint; undefined for a 0.1.0 version. */
   origin: string | undefined;
+  /** Batch size from the stored checkpoint. */
+  size: number | undefined;
   readonly path: string;
   identity: string;
   receiptCount: number;
@@ -59,6 +61,7 @@ export class NamespaceState {
         batchRoot: file.batchRoot,
         createdAt: file.createdAt,
         origin: file.checkpoint?.origin,
+        size: file.checkpoint?.size,
         path,
         identity,
         receiptCount: 0,
@@ -73,6 +76,7 @@ export class NamespaceState {
     entry.identity = identity;
     entry.createdAt = file.createdAt;
     entry.origin = file.checkpoint?.origin;
+    entry.size = file.checkpoint?.size;
     entry.receiptCount = file.receipts.length;
     entry.anchorCount = file.anchors.length;
     entry.outcomes = countOutcomes(file.anchors);
@@ -91,6 +95,7 @@ export class NamespaceState {
       anchorCount: entry.anchorCount,
       outcomes: { ...entry.outcomes },
       ...(entry.origin === undefined ? {} : { origin: entry.origin }),
+      ...(entry.size === undefined ? {} : { size: entry.size }),
       equivocal: this.equivocal(entry.batchId, entry.origin),
     };
   }

@@ -48,6 +48,8 @@ export interface BatchSummary {
   outcomes: OutcomeCounts;
   /** DID that signed the stored checkpoint; undefined for a 0.1.0 version without one. */
   origin?: string;
+  /** Leaves of the batch per its checkpoint: the version is complete when `receiptCount` reaches it. */
+  size?: number;
   /** True when the same origin signed checkpoints of another batchRoot for this namespace + batchId. */
   equivocal: boolean;
 }
