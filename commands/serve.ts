@@ -113,6 +113,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
       }, log, "outbox delivery"),
       every(config.federation.antiEntropy.intervalS * 1000, async () => {
         await node.recheckPending();
+        await node.adoptCheckpoints();
         await node.syncAll();
       }, log, "pending re-check and anti-entropy"),
     );

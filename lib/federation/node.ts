@@ -31,6 +31,7 @@ import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
 import { recordSync } from "./sync-state.js";
 import { checkpointHolds, originKeysFor } from "./checkpoint-trust.js";
+import { refetchCheckpoints } from "./checkpoint-migrate.js";
 
 
 export interface FederationNodeOptions {
@@ -283,6 +284,26 @@ export class FederationNode {
         this.#opts.log.info("pending anchor verified", { namespace, batch: batchId });
         await this.announce(namespace, batchId, batchRoot);
       }
+    }
+  }
+
+  /**
+   * Versions stored by 0.1.0 without a checkpoint: reported, and re-fetched from serving peers
+   * that can supply their origin's checkpoint (docs/STATE.md §Upgrading from 0.1.0).
+   */
+  async adoptCheckpoints(): Promise<void> {
+    const results = await refetchCheckpoints(
+      {
+        store: this.#opts.store,
+        sources: (ns) => this.#peers.routed(ns, "serve"),
+        pull: (peer, ns, batchId, batchRoot) => pullBatch(this.#opts.client, this.me, this.authContext(), peer, ns, batchId, batchRoot, () => this.now()),
+        importContext: (ns) => this.importContext(ns),
+      },
+      this.#config.federation.namespaces.keys(),
+    );
+    for (const r of results) {
+      if (r.origin !== undefined) this.#opts.log.info("0.1.0 batch now held against its origin's checkpoint", { namespace: r.version.namespace, batch: r.version.batchId, origin: r.origin });
+      else this.#opts.log.warn("0.1.0 batch without checkpoint: its receipts are not served until one arrives (run announce again if this node sealed it)", { namespace: r.version.namespace, batch: r.version.batchId, root: r.version.batchRoot, receipts: r.version.receipts, problem: r.problem });
     }
   }
 

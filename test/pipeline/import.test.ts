@@ -217,4 +217,20 @@ describe("pipeline: importBatch", () => {
     const versions = await store.getBatchVersions(NS, "b-shared");
     assert.equal(versions.filter((v) => v.checkpoint?.origin === ORIGIN.did).length, 2, "both signed checkpoints are the evidence");
   });
+
+  test("pipeline: a 0.1.0 version without a checkpoint gains the origin's, unless a peer had fixed another sealing time", async () => {
+    const legacy = batch("b-legacy", [H(100), H(101)], 1_700_000_900);
+    await store.putBatch({ namespace: NS, batchId: legacy.batchId, batchRoot: legacy.batchRoot, createdAt: legacy.createdAt, receipts: legacy.receipts, anchors: [] });
+    assert.equal(store.listBatches(NS).find((b) => b.batchId === "b-legacy")!.origin, undefined);
+    const r = await importBatch(legacy, ctx());
+    assert.equal(r.origin, ORIGIN.did);
+    assert.equal((await store.getBatch(NS, "b-legacy", legacy.batchRoot))!.checkpoint!.origin, ORIGIN.did);
+
+    const pinnedEarlier = batch("b-legacy-pinned", [H(102), H(103)], 1_700_000_900);
+    await store.putBatch({ namespace: NS, batchId: pinnedEarlier.batchId, batchRoot: pinnedEarlier.batchRoot, createdAt: 5, receipts: [], anchors: [] });
+    const p = await importBatch(pinnedEarlier, ctx());
+    assert.equal(p.receiptsAdded, 0);
+    assert.match(p.rejectedReceipts[0]!.reason, /stored 0\.1\.0 copy of batch b-legacy-pinned has sealing time 5, the origin signed 1700000900/);
+    assert.equal((await store.getBatch(NS, "b-legacy-pinned", pinnedEarlier.batchRoot))!.checkpoint, undefined, "state unchanged");
+  });
 });
