@@ -73,7 +73,7 @@ describe("federation: what serve refuses, and with which answer", () => {
 
   test("refuse: a tampered signature gets 401 SIG_INVALID", async () => {
     const m = signedAnnounce(honest);
-    const r = await post("/federation/announce", { ...m, batchId: `${m.batchId}x`, anchors: m.anchors.map((a) => ({ ...a, batchId: `${m.batchId}x` })) });
+    const r = await post("/federation/announce", { ...m, batchId: `${m.batchId}x`, checkpoint: { ...m.checkpoint, batchId: `${m.batchId}x` }, anchors: m.anchors.map((a) => ({ ...a, batchId: `${m.batchId}x` })) });
     assert.equal(r.status, 401);
     assert.equal(r.body.error.code, "SIG_INVALID");
   });
