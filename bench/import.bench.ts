@@ -20,6 +20,8 @@ import { limitConcurrency } from "../lib/anchors/limit.js";
 import { verifyTsaAnchor } from "../lib/anchors/tsa/index.js";
 import { digestBytes } from "../lib/digest.js";
 import { merkleRoot, receiptsForBatch, verifyInclusion } from "../lib/merkle/index.js";
+import { generateNodeKey } from "../lib/identity/keys.js";
+import { signCheckpoint, type Checkpoint } from "../lib/messages/checkpoint.js";
 import { importBundle } from "../lib/pipeline/bundle.js";
 import type { Receipt } from "../lib/receipt.js";
 import { openStore } from "../lib/store/index.js";
@@ -34,19 +36,24 @@ const ROUNDS = 3;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The bundle: BATCHES sealed batches, each with one TSA anchor over its root. */
-function makeBundle(mint: (data: Uint8Array) => Uint8Array): { receipts: Receipt[]; anchors: Anchor[] } {
+/** The origin that signs the bundle's checkpoints (docs/FEDERATION_SEMANTICS.md §Checkpoints). */
+const ORIGIN = { did: "did:vm:node:bench-origin", key: generateNodeKey() };
+
+function makeBundle(mint: (data: Uint8Array) => Uint8Array): { receipts: Receipt[]; anchors: Anchor[]; checkpoints: Checkpoint[] } {
   const receipts: Receipt[] = [];
   const anchors: Anchor[] = [];
+  const checkpoints: Checkpoint[] = [];
   for (let b = 0; b < BATCHES; b++) {
     const id = `b-${String(b).padStart(4, "0")}`;
     const createdAt = 1_760_000_000 + b * 60;
     const leaves = Array.from({ length: PER_BATCH }, (_, i) => `sha256:${createHash("sha256").update(`${id}/${i}`).digest("hex")}`);
     const root = merkleRoot(leaves, "vmsh-dup-sha256");
     receipts.push(...receiptsForBatch({ id, root, leaves, createdAt }, NS));
+    checkpoints.push(signCheckpoint({ namespace: NS, origin: ORIGIN.did, batchId: id, batchRoot: root, tree: "vmsh-dup-sha256", size: leaves.length, createdAt, ts: createdAt }, ORIGIN.key.privateKey));
     const token = Buffer.from(mint(digestBytes(root))).toString("base64");
     anchors.push({ batchId: id, batchRoot: root, chain: "rfc3161:vmsh-bench", tx: `tsa-${id}`, block: 0, ts: createdAt + 5, sig: token });
   }
-  return { receipts, anchors };
+  return { receipts, anchors, checkpoints };
 }
 
 interface ImportRound {
@@ -55,7 +62,7 @@ interface ImportRound {
   verifyCalls: Map<string, number>;
 }
 
-async function importOnce(dir: string, bundle: { receipts: Receipt[]; anchors: Anchor[] }, trustPem: string): Promise<ImportRound> {
+async function importOnce(dir: string, bundle: { receipts: Receipt[]; anchors: Anchor[]; checkpoints: Checkpoint[] }, trustPem: string): Promise<ImportRound> {
   const store = await openStore(dir);
   const verifyCalls = new Map<string, number>();
   try {
@@ -67,9 +74,10 @@ async function importOnce(dir: string, bundle: { receipts: Receipt[]; anchors: A
       },
       limit: limitConcurrency(4),
       now: () => Math.floor(Date.now() / 1000),
+      origins: new Map([[ORIGIN.did, ORIGIN.key.publicKey]]),
     };
     const t0 = performance.now();
-    const reports = await importBundle(NS, bundle.receipts, [...bundle.anchors, ...bundle.anchors], ctx);
+    const reports = await importBundle(NS, bundle.receipts, [...bundle.anchors, ...bundle.anchors], ctx, bundle.checkpoints);
     const ms = performance.now() - t0;
     const added = reports.reduce((s, r) => s + r.receiptsAdded, 0);
     const held = reports.filter((r) => r.status !== "active");

@@ -8,6 +8,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/load.bench.js
  */
+import { checkpointBy } from "../test/support/checkpoint.js";
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -59,7 +60,8 @@ const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 function announceFrom(g: Guest, i: number): string {
   const batchId = `load-${g.name}-${i}`;
-  const m: Omit<Announce, "sig"> = { type: "announce", v: 1, namespace: NS, batchId, batchRoot: ROOT, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did };
+  const checkpoint = checkpointBy(g, { namespace: NS, batchId, batchRoot: ROOT });
+  const m: Omit<Announce, "sig"> = { type: "announce", v: 2, namespace: NS, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did };
   return JSON.stringify(signMessage<Announce>(m, g.key.privateKey));
 }
 

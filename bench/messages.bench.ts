@@ -6,6 +6,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/messages.bench.js [--seconds S]
  */
+import { checkpointBy } from "../test/support/checkpoint.js";
 import { verify as cryptoVerify } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -47,15 +48,20 @@ function perSecond(seconds: number, ops: ReadonlyArray<(i: number) => void>): nu
   return counts.map((c, k) => (c / elapsed[k]!) * 1000);
 }
 
+const ORIGIN = { did: "did:vm:node:bench-origin", key: generateNodeKey() };
+/** An origin's checkpoint of the announced batch (docs/FEDERATION_PROTOCOL.md §Checkpoint). */
+const CHECKPOINT = (batchId: string, batchRoot: string) => checkpointBy(ORIGIN, { namespace: NS, batchId, batchRoot, ts: NOW });
+
 function announce(i: number): Omit<Announce, "sig"> {
   const root = `sha256:${i.toString(16).padStart(64, "0")}`;
   const batchId = `b-${String(i).padStart(6, "0")}`;
   return {
     type: "announce",
-    v: 1,
+    v: 2,
     namespace: NS,
     batchId,
     batchRoot: root,
+    checkpoint: CHECKPOINT(batchId, root),
     anchors: [{ batchId, batchRoot: root, chain: "btc:regtest", tx: "cd".repeat(32), block: 101, ts: NOW - 60 }],
     ts: NOW,
     signer: SIGNER,

@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
 import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
+import { signCheckpoint } from "../lib/messages/checkpoint.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
@@ -73,6 +74,16 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     const batch = parseSealerBatch(await readJson(batchFile), batchFile);
     const files = options.receipts === undefined ? { mine: [], others: 0 } : await receiptFiles(resolve(ctx.io.cwd, options.receipts), batch.root);
     const sealed = sealedBatch(options.namespace, batch, batchFile, files.mine);
+    // This node ingested the batch from its sealer, so it is the batch's origin and signs its
+    // checkpoint (docs/FEDERATION_SEMANTICS.md §Checkpoints); a re-announce reuses the stored one.
+    const stored = (await node.store.getBatch(options.namespace, sealed.batchId, sealed.batchRoot))?.checkpoint;
+    sealed.checkpoints = [
+      stored ??
+        signCheckpoint(
+          { namespace: options.namespace, origin: node.me.did, batchId: sealed.batchId, batchRoot: sealed.batchRoot, tree: sealed.receipts[0]!.proof.tree, size: sealed.receipts.length, createdAt: sealed.createdAt, ts: node.now() },
+          node.me.privateKey,
+        ),
+    ];
     const report = await importBatch(sealed, node.importContext(options.namespace));
     const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, report, deliveries: [] };
     const targets = node.peers.routed(options.namespace);

@@ -81,7 +81,12 @@ export function printInit(out: Printer, r: InitResult): void {
   out.line("Peers add this node to their peers.yaml with:");
   out.line(`  - did: "${r.nodeId}"`);
   out.line(`    url: "http://${r.listen}"`);
-  out.line("    roles: [announce, serve, request]");
+  out.line("    roles: [announce, serve, request, origin]");
+  out.line(`    keys: { verify: "${r.verifyKey}" }`);
+  out.line();
+  out.line("Nodes that receive this node's batches only through relays add its key as an origin:");
+  out.line(`  - did: "${r.nodeId}"`);
+  out.line("    roles: [origin]");
   out.line(`    keys: { verify: "${r.verifyKey}" }`);
   out.line();
   out.line("Files written:");

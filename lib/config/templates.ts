@@ -45,12 +45,18 @@ export function peersTemplate(): string {
 #   announce  may announce batches to this node
 #   serve     this node pulls bundles from it
 #   request   may pull bundles and reconcile with this node
-# keys.verify is the line the peer's \`vmsh-federation init\` printed.
+#   origin    its signed batch checkpoints are accepted: it seals batches (docs/FEDERATION_SEMANTICS.md)
+# keys.verify is the line the peer's \`vmsh-federation init\` printed. Being listed, routed or
+# allowed to announce does not make a peer an origin: only the origin role does.
 peers: []
 # peers:
 #   - did: "did:vm:node:vm-spawn-b"
 #     url: "http://10.0.0.2:8088"
-#     roles: [announce, serve, request]
+#     roles: [announce, serve, request, origin]
+#     keys: { verify: "ed25519:<43 base64url characters>" }
+#   # A sealer this node never talks to (its batches arrive through relays): only its key, no url.
+#   - did: "did:vm:node:vm-spawn-far"
+#     roles: [origin]
 #     keys: { verify: "ed25519:<43 base64url characters>" }
 `;
 }

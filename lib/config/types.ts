@@ -19,6 +19,11 @@ export interface NamespaceConfig {
   name: string;
   /** DIDs this namespace is routed to, both directions. */
   peers: string[];
+  /**
+   * `namespaces.<ns>.origins`: DIDs whose checkpoints are accepted for this namespace
+   * (docs/FEDERATION_SEMANTICS.md §Origins). Undefined: this node and every peers.yaml entry with role `origin`.
+   */
+  origins?: string[];
   verify: VerifyPolicy;
   limits: NamespaceLimits;
 }
@@ -64,7 +69,13 @@ export interface NodeConfig {
   /** Absolute configuration directory. */
   dir: string;
   federation: FederationConfig;
+  /** peers.yaml entries this node talks to (every entry with a role other than `origin`). */
   peers: Map<string, PeerConfig>;
+  /**
+   * peers.yaml entries with role `origin`: DID → raw Ed25519 key. An origin-only entry needs no
+   * `url`; it is the key of a sealer whose batches arrive through relays (docs/FEDERATION_SEMANTICS.md §Origins).
+   */
+  origins: Map<string, Uint8Array>;
   anchors: AnchorsConfig;
 }
 

@@ -89,7 +89,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   for (const name of Object.keys(nsS.mapping() ?? {})) {
     const s = nsS.at(name);
     if (!isNamespace(name)) s.error("is not a valid namespace (lower-case letters, digits, '.', '_', '-', segments joined by ':')");
-    s.mapping(["peers", "verify", "limits"]);
+    s.mapping(["peers", "origins", "verify", "limits"]);
     const peers: string[] = [];
     (s.at("peers").list() ?? []).forEach((_, i) => {
       const p = s.at("peers").at(i);
@@ -97,6 +97,16 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${JSON.stringify(did)}`);
       else if (did !== undefined) peers.push(did);
     });
+    let origins: string[] | undefined;
+    if (s.at("origins").present) {
+      origins = [];
+      (s.at("origins").list() ?? []).forEach((_, i) => {
+        const p = s.at("origins").at(i);
+        const did = p.string();
+        if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${JSON.stringify(did)}`);
+        else if (did !== undefined) origins!.push(did);
+      });
+    }
     const v = s.at("verify");
     v.mapping(["evm_confirmations", "btc_confirmations"]);
     const l = s.at("limits");
@@ -106,6 +116,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
     namespaces.set(name, {
       name,
       peers,
+      ...(origins === undefined ? {} : { origins }),
       verify: {
         evmConfirmations: v.at("evm_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.evmConfirmations,
         btcConfirmations: v.at("btc_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.btcConfirmations,
@@ -123,7 +134,10 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS }, namespaces, antiEntropy: { intervalS } };
 }
 
-function peers(root: Section): Map<string, PeerConfig> {
+/** Role of a peers.yaml entry whose checkpoints this node accepts; not a message role (docs/FEDERATION_SEMANTICS.md §Origins). */
+const ORIGIN_ROLE = "origin";
+
+function peers(root: Section, origins: Map<string, Uint8Array>): Map<string, PeerConfig> {
   const out = new Map<string, PeerConfig>();
   if (!root.present) return out;
   root.mapping(["peers"]);
@@ -135,14 +149,18 @@ function peers(root: Section): Map<string, PeerConfig> {
     const did = didS.required()?.string();
     if (did !== undefined && !isDid(did)) didS.error(`expected a DID, got ${JSON.stringify(did)}`);
     if (did !== undefined && out.has(did)) didS.error(`${did} is listed twice`);
-    const peerUrl = url(p.at("url").required() ?? p.at("url"), ["http:", "https:"]);
     const roles = new Set<Role>();
+    let origin = false;
     const rolesS = p.at("roles");
     (rolesS.required()?.list() ?? []).forEach((_, j) => {
       const r = rolesS.at(j).string();
-      if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(", ")})`);
+      if (r === ORIGIN_ROLE) origin = true;
+      else if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${JSON.stringify(r)} (roles: ${[...ROLES, ORIGIN_ROLE].join(", ")})`);
       else if (r !== undefined) roles.add(r as Role);
     });
+    // An entry that is only an origin is a key, not a neighbour: it needs no url.
+    const originOnly = origin && roles.size === 0;
+    const peerUrl = originOnly && !p.at("url").present ? undefined : url(p.at("url").required() ?? p.at("url"), ["http:", "https:"]);
     const keysS = p.at("keys");
     keysS.required()?.mapping(["verify"]);
     const keyS = keysS.at("verify");
@@ -152,7 +170,10 @@ function peers(root: Section): Map<string, PeerConfig> {
       if (typeof k === "string") keyS.error(k);
       else verifyKey = k;
     }
-    if (did !== undefined && isDid(did) && peerUrl !== undefined && verifyKey !== undefined && !out.has(did)) out.set(did, { did, url: peerUrl, roles, verifyKey });
+    if (did !== undefined && isDid(did) && verifyKey !== undefined && !out.has(did) && !origins.has(did)) {
+      if (origin) origins.set(did, verifyKey);
+      if (peerUrl !== undefined && !originOnly) out.set(did, { did, url: peerUrl, roles, verifyKey });
+    }
   });
   return out;
 }
@@ -212,16 +233,21 @@ export function validateConfig(raw: RawConfig, options: ValidateOptions): Valida
   // An unset variable would cascade into shape errors about the same key: report it alone.
   if (problems.errors.length > 0) return { config: undefined, warnings: [], errors: problems.errors };
   const fed = federation(new Section(problems, "federation.yaml", [], files.federation), options.dir);
-  const peerMap = peers(new Section(problems, "peers.yaml", [], files.peers));
+  const originKeys = new Map<string, Uint8Array>();
+  const peerMap = peers(new Section(problems, "peers.yaml", [], files.peers), originKeys);
   const anchorsCfg = anchors(new Section(problems, "anchors.yaml", [], files.anchors), options.dir);
   if (fed !== undefined) {
     for (const ns of fed.namespaces.values()) {
       ns.peers.forEach((did, i) => {
         if (!peerMap.has(did)) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is not in peers.yaml, so nothing is exchanged with it`);
         if (did === fed.mesh.nodeId) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], "is this node's own DID");
+        if (!peerMap.has(did) && originKeys.has(did)) problems.error("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is only an origin in peers.yaml (no url, no message role): route a neighbour, not an origin key`);
+      });
+      (ns.origins ?? []).forEach((did, i) => {
+        if (did !== fed.mesh.nodeId && !originKeys.has(did)) problems.error("federation.yaml", ["namespaces", ns.name, "origins", i], `${did} is neither this node nor a peers.yaml entry with role origin, so its checkpoints cannot be verified`);
       });
     }
   }
-  const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, anchors: anchorsCfg } : undefined;
+  const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, origins: originKeys, anchors: anchorsCfg } : undefined;
   return { config, warnings: problems.warnings, errors: problems.errors };
 }

@@ -4,12 +4,15 @@
  * (the receiver re-verifies them all with its own endpoints anyway).
  */
 import type { Anchor } from "../anchors/anchor.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
 import { LIMITS } from "../messages/limits.js";
 import type { Request } from "../messages/schema.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, Store } from "../store/index.js";
 
 export interface RequestAnswer {
+  /** The stored checkpoint of every batch version a receipt belongs to. */
+  checkpoints: Checkpoint[];
   receipts: Receipt[];
   anchors: Anchor[];
 }
@@ -46,8 +49,16 @@ async function selectReceipts(store: Store, request: Request): Promise<Receipt[]
  * @example const { receipts, anchors } = await answerRequest(store, request)
  */
 export async function answerRequest(store: Store, request: Request): Promise<RequestAnswer> {
-  const receipts = await selectReceipts(store, request);
+  const selected = await selectReceipts(store, request);
   const versions = new Map<string, { batchId: string; batchRoot: string }>();
+  // Receipts travel only with their origin's checkpoint (docs/FEDERATION_PROTOCOL.md §Checkpoint):
+  // a version stored by 0.1.0 without one is held back until one arrives.
+  const checkpoints = new Map<string, Checkpoint | undefined>();
+  for (const r of selected) {
+    const key = `${r.batchId}\u0000${r.batchRoot}`;
+    if (!checkpoints.has(key)) checkpoints.set(key, (await store.getBatch(request.namespace, r.batchId, r.batchRoot))?.checkpoint);
+  }
+  const receipts = selected.filter((r) => checkpoints.get(`${r.batchId}\u0000${r.batchRoot}`) !== undefined);
   for (const r of receipts) versions.set(`${r.batchId}\u0000${r.batchRoot}`, { batchId: r.batchId, batchRoot: r.batchRoot });
   if (request.batchId !== undefined && receipts.length === 0) {
     // A batch asked for by id whose receipts are all on other pages still gets its anchors.
@@ -59,5 +70,6 @@ export async function answerRequest(store: Store, request: Request): Promise<Req
   for (const { batchId, batchRoot } of versions.values()) {
     for (const a of byBatch.get(batchId)!) if (a.batchRoot === batchRoot && a.outcome !== "rejected") anchors.push(wireAnchor(a));
   }
-  return { receipts, anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };
+  const sent = [...checkpoints.values()].filter((c): c is Checkpoint => c !== undefined && versions.has(`${c.batchId}\u0000${c.batchRoot}`));
+  return { checkpoints: sent, receipts, anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };
 }

@@ -81,6 +81,7 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
     }, log, "outbox delivery"),
     every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
       await node.recheckPending();
+      await node.adoptCheckpoints();
       await node.syncAll();
     }, log, "pending re-check and anti-entropy"),
   ];

@@ -39,18 +39,21 @@ export interface Signer {
 }
 
 /**
- * This node's Announce of a stored batch version: its non-rejected anchors, strongest first, at most 16.
- * Undefined when the version has no anchor to announce.
+ * This node's Announce of a stored batch version: its origin's checkpoint and its non-rejected
+ * anchors, strongest first, at most 16. Undefined when the version has no anchor or no checkpoint.
  * @example const a = await buildAnnounce(store, me, "dao:vaultmesh", "b1", root, now)
  */
 export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number): Promise<Announce | undefined> {
+  // The origin's checkpoint travels unchanged; a 0.1.0 version without one is not announced (docs/STATE.md).
+  const checkpoint = (await store.getBatch(namespace, batchId, batchRoot))?.checkpoint;
+  if (checkpoint === undefined) return undefined;
   const anchors = (await store.anchors(namespace, batchId))
     .filter((a) => a.batchRoot === batchRoot && a.outcome !== "rejected")
     .sort((a, b) => (a.outcome === b.outcome ? compareAnchors(a, b) : a.outcome === "verified" ? -1 : 1))
     .slice(0, LIMITS.maxAnchorsPerAnnounce)
     .map(wireAnchor);
   if (anchors.length === 0) return undefined;
-  return signMessage<Announce>({ type: "announce", v: 1, namespace, batchId, batchRoot, anchors, ts, signer: me.did }, me.privateKey);
+  return signMessage<Announce>({ type: "announce", v: 2, namespace, batchId, batchRoot, checkpoint, anchors, ts, signer: me.did }, me.privateKey);
 }
 
 /**

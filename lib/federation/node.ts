@@ -26,6 +26,8 @@ import type { PeerDirectory } from "./peers.js";
 import { RateLimiter } from "./rate-limit.js";
 import type { NodeRuntime } from "./runtime.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
+import { checkpointHolds } from "./checkpoint-trust.js";
+import { refetchCheckpoints } from "./checkpoint-migrate.js";
 
 export interface FederationNodeOptions {
   log: Logger;
@@ -159,8 +161,8 @@ export class FederationNode {
   async answer(request: Request): Promise<Bundle> {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#store.refresh();
-    const { receipts, anchors } = await answerRequest(this.#store, request);
-    return signMessage<Bundle>({ type: "bundle", v: 1, namespace: request.namespace, request: messageDigest(request), receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
+    const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request);
+    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */
@@ -181,10 +183,17 @@ export class FederationNode {
     if (this.#pulling.has(key)) return;
     await this.#store.refresh();
     const known = this.#store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
-    // Held and verified: the receipts are here. Only anchors this node has not seen are worth
-    // anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
-    // §5. Convergence); without any, there is nothing to pull and nothing to relay.
-    if (known !== undefined && known.outcomes.verified > 0) return this.#onNewAnchors(announce);
+    // Held complete and verified: the receipts are here. Only anchors this node has not seen are
+    // worth anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
+    // §7. Convergence); without any, there is nothing to pull and nothing to relay. A version a
+    // peer delivered without (all) its genuine receipts is pulled again (docs/FEDERATION_SEMANTICS.md §Threat model).
+    if (known !== undefined && known.outcomes.verified > 0 && known.size !== undefined && known.receiptCount >= known.size) return this.#onNewAnchors(announce);
+    // Nothing is pulled for a batch no origin of the namespace vouches for (docs/FEDERATION_SEMANTICS.md §Origins).
+    const vouched = checkpointHolds(announce, this.runtime.importContext(namespace).origins);
+    if (!vouched.ok) {
+      this.#log.warn("announce refused: checkpoint not from an origin", { namespace, batch: batchId, from: announce.signer, reason: vouched.reason });
+      return;
+    }
     this.#pulling.add(key);
     try {
       const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
@@ -203,7 +212,8 @@ export class FederationNode {
       }
       const receipts = bundles.flatMap((b) => b.receipts.filter((r) => r.batchId === batchId && r.batchRoot === batchRoot));
       const anchors = [...announce.anchors, ...bundles.flatMap((b) => b.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot))];
-      const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace));
+      const checkpoints = [announce.checkpoint, ...bundles.flatMap((b) => b.checkpoints)];
+      const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints);
       this.metrics.bundlesImported++;
       const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
       this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
@@ -251,6 +261,26 @@ export class FederationNode {
         this.#log.info("pending anchor verified", { namespace, batch: batchId });
         await this.announce(namespace, batchId, batchRoot);
       }
+    }
+  }
+
+  /**
+   * Versions stored by 0.1.0 without a checkpoint: reported, and re-fetched from serving peers
+   * that can supply their origin's checkpoint (docs/STATE.md §Upgrading from 0.1.0).
+   */
+  async adoptCheckpoints(): Promise<void> {
+    const results = await refetchCheckpoints(
+      {
+        store: this.#store,
+        sources: (ns) => this.#peers.routed(ns, "serve"),
+        pull: (peer, ns, batchId, batchRoot) => pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, ns, batchId, batchRoot, () => this.now()),
+        importContext: (ns) => this.runtime.importContext(ns),
+      },
+      this.config.federation.namespaces.keys(),
+    );
+    for (const r of results) {
+      if (r.origin !== undefined) this.#log.info("0.1.0 batch now held against its origin's checkpoint", { namespace: r.version.namespace, batch: r.version.batchId, origin: r.origin });
+      else this.#log.warn("0.1.0 batch without checkpoint: its receipts are not served until one arrives (run announce again if this node sealed it)", { namespace: r.version.namespace, batch: r.version.batchId, root: r.version.batchRoot, receipts: r.version.receipts, problem: r.problem });
     }
   }
 

@@ -16,6 +16,7 @@ import { ReplayCache } from "../messages/replay.js";
 import type { ImportContext } from "../pipeline/import.js";
 import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 import { openStore, type Store } from "../store/index.js";
+import { originKeysFor } from "./checkpoint-trust.js";
 import type { Signer } from "./gossip.js";
 import { Outbox } from "./outbox.js";
 import { resignWith } from "./outbox-refresh.js";
@@ -126,7 +127,7 @@ export class NodeRuntime {
   /** An import context bound to one namespace's verification policy. */
   importContext(namespace: string): ImportContext {
     if (this.#verifiers === undefined) throw new ArgumentError("runtime.importContext", "this runtime was opened without verifiers");
-    return { store: this.store, verify: this.#verifiers(namespace), limit: this.limit, now: () => this.now() };
+    return { store: this.store, verify: this.#verifiers(namespace), limit: this.limit, now: () => this.now(), origins: originKeysFor(this.#config, namespace, { did: this.me.did, publicKey: this.key.publicKey }) };
   }
 
   /** What anti-entropy with one peer needs, bound to this node. */

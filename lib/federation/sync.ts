@@ -138,10 +138,15 @@ function tally(report: PeerSyncReport, reports: readonly BatchReport[]): void {
   }
 }
 
-async function importBundles(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundles: readonly Bundle[]): Promise<void> {
+/**
+ * Imports Bundles; with `asked`, only receipts whose ids were asked for: a peer cannot slip
+ * other receipts in with an answer (docs/FEDERATION_SEMANTICS.md §Threat model).
+ */
+async function importBundles(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundles: readonly Bundle[], asked?: ReadonlySet<string>): Promise<void> {
   for (const bundle of bundles) {
-    report.fetched += bundle.receipts.length;
-    tally(report, await importBundle(namespace, bundle.receipts, bundle.anchors, ctx.importContext(namespace)));
+    const receipts = asked === undefined ? bundle.receipts : bundle.receipts.filter((r) => asked.has(r.id));
+    report.fetched += receipts.length;
+    tally(report, await importBundle(namespace, receipts, bundle.anchors, ctx.importContext(namespace), bundle.checkpoints));
   }
 }
 
@@ -160,7 +165,7 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
       const want = need.slice(i, i + LIMITS.maxWant);
       const bundle = await fetchBundle(ctx, report, peer, { namespace, want });
       // A peer that claimed ids it cannot serve has simply sent fewer: nothing else to do with them.
-      await importBundles(ctx, report, namespace, [bundle]);
+      await importBundles(ctx, report, namespace, [bundle], new Set(want));
       ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: Math.min(i + want.length, need.length), total: need.length });
     }
     if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have);
@@ -198,7 +203,7 @@ export async function fetchRange(ctx: SyncContext, peer: PeerConfig, namespace: 
       for (let i = 0; i < selector.want.length; i += LIMITS.maxWant) {
         const want = selector.want.slice(i, i + LIMITS.maxWant);
         const bundle = await fetchBundle(ctx, report, peer, { namespace, want, ...range(selector) });
-        await importBundles(ctx, report, namespace, [bundle]);
+        await importBundles(ctx, report, namespace, [bundle], new Set(want));
       }
       return report;
     }

@@ -16,6 +16,8 @@ export const LIMITS = {
   maxAnchorsPerAnnounce: 16,
   maxReceiptsPerBundle: 5000,
   maxAnchorsPerBundle: 5000,
+  /** Checkpoints of a Bundle: at most one batch version per receipt, several origins each. */
+  maxCheckpointsPerBundle: 5000,
   maxWant: 5000,
   /** Merkle path length: 64 levels covers any batch size below 2^64. */
   maxPathLength: 64,

@@ -7,13 +7,14 @@ import type { Anchor } from "../anchors/anchor.js";
 import { DID_MAX_LENGTH, DID_PATTERN } from "../identity/did.js";
 import type { Receipt } from "../receipt.js";
 import { array, digest, integer, literal, malformed, object, optionalInteger, string, type Json } from "./fields.js";
+import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { parseAnchor, parseReceipt } from "./items.js";
 import { BATCH_ID_PATTERN, LIMITS, NAMESPACE_PATTERN } from "./limits.js";
 
 export type MessageType = "announce" | "request" | "bundle";
 
-interface Envelope {
-  v: 1;
+interface Envelope<V extends number = 1> {
+  v: V;
   namespace: string;
   ts: number;
   signer: string;
@@ -21,10 +22,13 @@ interface Envelope {
   sig: string;
 }
 
-export interface Announce extends Envelope {
+/** Version 2 adds the origin's checkpoint of the announced batch (docs/FEDERATION_PROTOCOL.md §Checkpoint). */
+export interface Announce extends Envelope<2> {
   type: "announce";
   batchId: string;
   batchRoot: string;
+  /** The origin's signed checkpoint of this batch version, forwarded unchanged by relays. */
+  checkpoint: Checkpoint;
   anchors: Anchor[];
 }
 
@@ -42,10 +46,13 @@ export interface Request extends Envelope {
   page?: number;
 }
 
-export interface Bundle extends Envelope {
+/** Version 2 adds the checkpoints of the batch versions its receipts belong to. */
+export interface Bundle extends Envelope<2> {
   type: "bundle";
   /** messageDigest() of the Request this answers. */
   request: string;
+  /** At least one origin checkpoint per batch version a receipt belongs to. */
+  checkpoints: Checkpoint[];
   receipts: Receipt[];
   anchors: Anchor[];
 }
@@ -57,10 +64,20 @@ export type Unsigned<M extends Message> = Omit<M, "sig">;
 const COMMON = ["type", "v", "namespace", "ts", "signer", "sig"] as const;
 const SIG_PATTERN = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/;
 
-function envelope(o: Json, path: string): Envelope {
-  literal(o, "v", path, 1);
+/**
+ * Refuses a message of an older wire version with a 400 that names what it lacks, so the
+ * operator of a 0.1.0 peer reads what to upgrade (docs/FEDERATION_PROTOCOL.md §Upgrading).
+ */
+function version<V extends number>(o: Json, path: string, v: V, added: string): V {
+  if (o.v === 1 && v !== 1) throw malformed(`${path}.v`, `message version 1 lacks the member ${added}; this node speaks version ${v} (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading)`);
+  literal(o, "v", path, v);
+  return v;
+}
+
+function envelope<V extends number = 1>(o: Json, path: string, v: V = 1 as V, added = ""): Envelope<V> {
+  version(o, path, v, added);
   return {
-    v: 1,
+    v,
     namespace: string(o, "namespace", path, LIMITS.maxNamespaceLength, NAMESPACE_PATTERN),
     ts: integer(o, "ts", path, 0, LIMITS.maxTimestamp),
     signer: string(o, "signer", path, DID_MAX_LENGTH, DID_PATTERN),
@@ -73,16 +90,19 @@ function envelope(o: Json, path: string): Envelope {
  * @example parseAnnounce(JSON.parse(body))
  */
 export function parseAnnounce(value: unknown): Announce {
-  const o = object(value, "announce", [...COMMON, "batchId", "batchRoot", "anchors"]);
+  const o = object(value, "announce", [...COMMON, "batchId", "batchRoot", "checkpoint", "anchors"]);
   literal(o, "type", "announce", "announce");
-  const env = envelope(o, "announce");
+  const env = envelope(o, "announce", 2, "checkpoint");
   const batchId = string(o, "batchId", "announce", LIMITS.maxBatchIdLength, BATCH_ID_PATTERN);
   const batchRoot = digest(o, "batchRoot", "announce");
+  if (o.checkpoint === undefined) throw malformed("announce.checkpoint", "is missing: version 2 announces carry the origin's checkpoint of the batch");
+  const checkpoint = parseCheckpoint(o.checkpoint, "announce.checkpoint");
+  if (checkpoint.namespace !== env.namespace || checkpoint.batchId !== batchId || checkpoint.batchRoot !== batchRoot) throw malformed("announce.checkpoint", "is for another batch than the one announced");
   const anchors = array(o, "anchors", "announce", LIMITS.maxAnchorsPerAnnounce, 1).map((a, i) => parseAnchor(a, `announce.anchors[${i}]`));
   anchors.forEach((a, i) => {
     if (a.batchId !== batchId || a.batchRoot !== batchRoot) throw malformed(`announce.anchors[${i}]`, "attests another batch than the one announced");
   });
-  return { type: "announce", ...env, batchId, batchRoot, anchors };
+  return { type: "announce", ...env, batchId, batchRoot, checkpoint, anchors };
 }
 
 /**
@@ -120,16 +140,24 @@ export function parseRequest(value: unknown): Request {
  * @example parseBundle(JSON.parse(body))
  */
 export function parseBundle(value: unknown): Bundle {
-  const o = object(value, "bundle", [...COMMON, "request", "receipts", "anchors"]);
+  const o = object(value, "bundle", [...COMMON, "request", "checkpoints", "receipts", "anchors"]);
   literal(o, "type", "bundle", "bundle");
-  const env = envelope(o, "bundle");
+  const env = envelope(o, "bundle", 2, "checkpoints");
   const request = digest(o, "request", "bundle");
+  if (o.checkpoints === undefined) throw malformed("bundle.checkpoints", "is missing: version 2 bundles carry the origin checkpoints of their batches");
+  const checkpoints = array(o, "checkpoints", "bundle", LIMITS.maxCheckpointsPerBundle).map((c, i) => parseCheckpoint(c, `bundle.checkpoints[${i}]`));
+  const versions = new Set<string>();
+  checkpoints.forEach((c, i) => {
+    if (c.namespace !== env.namespace) throw malformed(`bundle.checkpoints[${i}].namespace`, `is ${c.namespace}, the bundle is for ${env.namespace}`);
+    versions.add(`${c.batchId}\u0000${c.batchRoot}`);
+  });
   const receipts = array(o, "receipts", "bundle", LIMITS.maxReceiptsPerBundle).map((r, i) => parseReceipt(r, `bundle.receipts[${i}]`));
   receipts.forEach((r, i) => {
     if (r.namespace !== env.namespace) throw malformed(`bundle.receipts[${i}].namespace`, `is ${r.namespace}, the bundle is for ${env.namespace}`);
+    if (!versions.has(`${r.batchId}\u0000${r.batchRoot}`)) throw malformed(`bundle.receipts[${i}]`, `no checkpoint in bundle.checkpoints for batch ${r.batchId} root ${r.batchRoot}`);
   });
   const anchors = array(o, "anchors", "bundle", LIMITS.maxAnchorsPerBundle).map((a, i) => parseAnchor(a, `bundle.anchors[${i}]`));
-  return { type: "bundle", ...env, request, receipts, anchors };
+  return { type: "bundle", ...env, request, checkpoints, receipts, anchors };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Limiter } from "../anchors/limit.js";
 import type { Evidence, VerificationResult } from "../anchors/result.js";
 import { anchorKey, resolveAnchors } from "../conflict/index.js";
 import { verifyInclusion } from "../merkle/index.js";
+import { sameShape, verifyCheckpoint, type Checkpoint, type OriginKeys } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, Store } from "../store/index.js";
 
@@ -22,6 +23,8 @@ export interface ImportContext {
   limit: Limiter;
   /** Unix seconds, recorded in evidence. */
   now(): number;
+  /** Keys of the origins of this namespace: only their checkpoints are accepted (docs/FEDERATION_SEMANTICS.md §Origins). */
+  origins: OriginKeys;
 }
 
 /** One batch version to import: a sealed batch, or one group of a peer's bundle. */
@@ -33,6 +36,12 @@ export interface BatchImport {
   createdAt: number;
   receipts: Receipt[];
   anchors: Anchor[];
+  /**
+   * Checkpoints offered for this version (the origin's own, or forwarded by relays). The first
+   * that verifies against `ImportContext.origins` fixes tree, size and sealing time; a stored
+   * checkpoint always wins over an offered one.
+   */
+  checkpoints?: Checkpoint[];
 }
 
 export interface AnchorReport {
@@ -57,21 +66,33 @@ export interface BatchReport {
   rejectedReceipts: Array<{ id: string; reason: string }>;
   anchors: AnchorReport[];
   winner?: string;
-  /** Another root is stored for the same namespace + batchId. */
+  /** The origin of this version signed a checkpoint of another root or shape for the same batchId. */
   equivocation: boolean;
+  /** Signer of the checkpoint the receipts were checked against. */
+  origin?: string;
+  /** Offered checkpoints that were refused, and why. */
+  rejectedCheckpoints: Array<{ origin: string; reason: string }>;
   /** False when the import changed nothing (a re-import). */
   written: boolean;
 }
 
-/** Checks receipts against the batch and each other; returns the good ones and why the rest failed. */
-function checkReceipts(input: BatchImport, pinned: { size: number; tree: string } | undefined, createdAt: number) {
+/**
+ * Checks receipts against the batch's verified checkpoint and each other; returns the good ones
+ * and why the rest failed. Neither tree's root commits to the size, so only the origin's
+ * checkpoint may fix tree, size and sealing time (docs/FEDERATION_SEMANTICS.md §Checkpoints).
+ */
+function checkReceipts(input: BatchImport, checkpoint: Checkpoint | undefined, why: string) {
   const good: Receipt[] = [];
   const rejected: Array<{ id: string; reason: string }> = [];
-  // Neither tree's root commits to the size, so the first receipt (or the stored batch) pins it.
-  let shape = pinned;
   const byIndex = new Map<number, string>();
   for (const r of input.receipts) {
     const fail = (reason: string) => rejected.push({ id: r.id, reason });
+    if (checkpoint === undefined) {
+      fail(why);
+      continue;
+    }
+    const createdAt = checkpoint.createdAt;
+    const shape = { size: checkpoint.size, tree: checkpoint.tree };
     if (r.namespace !== input.namespace || r.batchId !== input.batchId || r.batchRoot !== input.batchRoot) {
       fail(`belongs to ${r.namespace} ${r.batchId} ${r.batchRoot}, not to the batch being imported`);
       continue;
@@ -85,9 +106,8 @@ function checkReceipts(input: BatchImport, pinned: { size: number; tree: string 
       fail(inclusion.reason);
       continue;
     }
-    shape ??= { size: r.proof.size, tree: r.proof.tree };
-    if (r.proof.size !== shape.size || r.proof.tree !== shape.tree) {
-      fail(`proof is for a ${r.proof.tree} batch of ${r.proof.size} leaves; this batch is ${shape.tree} with ${shape.size}`);
+    if (r.proof.size !== shape.size || r.proof.tree !== shape.tree || r.proof.index >= shape.size) {
+      fail(`proof is for leaf ${r.proof.index} of a ${r.proof.tree} batch of ${r.proof.size} leaves; the origin ${checkpoint.origin} signed ${shape.tree} with ${shape.size}`);
       continue;
     }
     const other = byIndex.get(r.proof.index);
@@ -99,6 +119,54 @@ function checkReceipts(input: BatchImport, pinned: { size: number; tree: string 
     good.push(r);
   }
   return { good, rejected };
+}
+
+interface ChosenCheckpoint {
+  checkpoint?: Checkpoint;
+  /** Why no checkpoint could be used, when none could. */
+  reason?: string;
+  rejected: Array<{ origin: string; reason: string }>;
+  /** The stored checkpoint's origin signed another shape for this very version. */
+  conflict: boolean;
+  conflicting?: Checkpoint;
+}
+
+/**
+ * Picks the checkpoint receipts are checked against: the stored one if any, else the first
+ * offered one that verifies. Offered checkpoints are verified even when one is stored, so an
+ * origin that signed two shapes for one root is caught with both signatures as evidence.
+ */
+function chooseCheckpoint(input: BatchImport, stored: Checkpoint | undefined, origins: OriginKeys): ChosenCheckpoint {
+  const out: ChosenCheckpoint = { rejected: [], conflict: false };
+  if (stored !== undefined) out.checkpoint = stored;
+  for (const cp of input.checkpoints ?? []) {
+    if (cp.namespace !== input.namespace || cp.batchId !== input.batchId || cp.batchRoot !== input.batchRoot) {
+      out.rejected.push({ origin: cp.origin, reason: "is for another batch version" });
+      continue;
+    }
+    if (out.checkpoint !== undefined && sameShape(out.checkpoint, cp)) continue;
+    const check = verifyCheckpoint(cp, origins);
+    if (!check.ok) {
+      out.rejected.push({ origin: cp.origin, reason: check.reason });
+      continue;
+    }
+    if (out.checkpoint === undefined) out.checkpoint = cp;
+    else if (out.checkpoint.origin === cp.origin && !out.conflict) {
+      out.conflict = true;
+      out.conflicting = cp;
+      out.rejected.push({ origin: cp.origin, reason: `equivocation: ${cp.origin} signed another shape for this root (size ${cp.size} vs ${out.checkpoint.size}, createdAt ${cp.createdAt} vs ${out.checkpoint.createdAt})` });
+    } else out.rejected.push({ origin: cp.origin, reason: `another origin's checkpoint (${out.checkpoint.origin}) is already the one this version is held against` });
+  }
+  if (out.checkpoint === undefined && out.rejected.length > 0) out.reason = `no valid checkpoint: ${out.rejected.map((r) => `${r.origin} ${r.reason}`).join("; ")}`;
+  return out;
+}
+
+/** Name of the store document holding same-root equivocation evidence (docs/STATE.md §Checkpoints). */
+export const CHECKPOINT_CONFLICTS_DOC = "checkpoint-conflicts";
+
+/** Keeps both signed checkpoints of an origin that signed two shapes for one root. */
+async function recordConflict(store: Store, kept: Checkpoint, other: Checkpoint): Promise<void> {
+  await store.updateDoc<Array<{ kept: Checkpoint; other: Checkpoint }>>(CHECKPOINT_CONFLICTS_DOC, (list = []) => (list.some((e) => isDeepStrictEqual(e.other, other)) ? list : [...list, { kept, other }]));
 }
 
 /** The wire fields of a stored record, for comparing a claim with what is stored. */
@@ -115,9 +183,16 @@ function claim(a: Anchor): Anchor {
 export async function importBatch(input: BatchImport, ctx: ImportContext): Promise<BatchReport> {
   const { store } = ctx;
   const stored = await store.getBatch(input.namespace, input.batchId, input.batchRoot);
-  const createdAt = stored?.createdAt ?? input.createdAt;
-  const first = stored?.receipts[0];
-  const { good, rejected } = checkReceipts(input, first && { size: first.proof.size, tree: first.proof.tree }, createdAt);
+  const chosen = chooseCheckpoint(input, stored?.checkpoint, ctx.origins);
+  let checkpoint = chosen.checkpoint;
+  let why = `no checkpoint of batch ${input.batchId} signed by an origin of ${input.namespace}`;
+  if (checkpoint !== undefined && stored !== undefined && stored.checkpoint === undefined && stored.createdAt !== checkpoint.createdAt) {
+    // A 0.1.0 version whose sealing time a peer fixed before checkpoints existed (docs/STATE.md §Upgrading from 0.1.0).
+    why = `the stored 0.1.0 copy of batch ${input.batchId} has sealing time ${stored.createdAt}, the origin signed ${checkpoint.createdAt}: remove ${input.batchId} from the state (docs/STATE.md) and sync again`;
+    checkpoint = undefined;
+  }
+  const createdAt = stored?.createdAt ?? checkpoint?.createdAt ?? input.createdAt;
+  const { good, rejected } = checkReceipts(input, checkpoint, chosen.reason ?? why);
   for (const r of stored?.receipts ?? []) {
     // A stored receipt at the same index with another id means the peer's proof is for a different leaf.
     const clash = good.findIndex((g) => g.proof.index === r.proof.index && g.id !== r.id);
@@ -126,7 +201,9 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
 
   const existing = new Map((stored?.anchors ?? []).map((a) => [anchorKey(a), a] as const));
   const incoming = new Map<string, Anchor>();
-  for (const a of input.anchors) if (a.batchId === input.batchId && a.batchRoot === input.batchRoot) incoming.set(anchorKey(a), claim(a));
+  // Nothing is verified for a version no origin vouches for: it would not be stored anyway.
+  const vouched = stored !== undefined || checkpoint !== undefined;
+  for (const a of vouched ? input.anchors : []) if (a.batchId === input.batchId && a.batchRoot === input.batchRoot) incoming.set(anchorKey(a), claim(a));
   const checkedKeys = new Set<string>();
   const records = await Promise.all(
     [...incoming].map(async ([key, anchor]): Promise<AnchorRecord | undefined> => {
@@ -156,8 +233,11 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
 
   let written = false;
   let receiptsAdded = 0;
-  if (good.length > 0 || toWrite.length > 0) {
-    const put = await store.putBatch({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, anchors: toWrite });
+  // A version is stored only once an origin's checkpoint vouches for it (or it was stored by 0.1.0).
+  const storable = vouched;
+  const gainsCheckpoint = stored !== undefined && stored.checkpoint === undefined && checkpoint !== undefined;
+  if (storable && (good.length > 0 || toWrite.length > 0 || stored === undefined || gainsCheckpoint)) {
+    const put = await store.putBatch({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, anchors: toWrite, ...(checkpoint === undefined ? {} : { checkpoint }) });
     written = put.written;
     receiptsAdded = put.receiptsAdded;
   }
@@ -176,9 +256,13 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     receiptsStored: (stored?.receipts.length ?? 0) + receiptsAdded,
     rejectedReceipts: rejected,
     anchors,
-    equivocation: store.listBatches(input.namespace).filter((b) => b.batchId === input.batchId).length > 1,
+    equivocation: chosen.conflict || store.listBatches(input.namespace).some((b) => b.batchId === input.batchId && b.equivocal),
     written,
+    rejectedCheckpoints: chosen.rejected,
   };
+  const origin = (stored?.checkpoint ?? checkpoint)?.origin;
+  if (origin !== undefined) report.origin = origin;
+  if (chosen.conflict) await recordConflict(store, stored!.checkpoint!, chosen.conflicting!);
   if (resolved?.winner !== undefined) report.winner = resolved.winner;
   return report;
 }

@@ -32,7 +32,7 @@ export interface ReverifiedAnchor {
 
 export interface ReverifyResult {
   anchors: ReverifiedAnchor[];
-  /** Batch ids of this namespace stored with more than one root. */
+  /** Batch ids of this namespace for which one origin signed checkpoints of more than one root. */
   equivocations: string[];
 }
 
@@ -70,7 +70,7 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
     const resolved = (resolution?.byRoot ?? []).flatMap((r) => r.anchors);
     const toWrite = resolved.filter((a) => freshKeys.has(key(a)) || before.get(key(a))?.superseded_by !== a.superseded_by);
     if (toWrite.length > 0) await store.putAnchors(options.namespace, batchId, toWrite);
-    if (store.listBatches(options.namespace).filter((b) => b.batchId === batchId).length > 1) equivocations.push(batchId);
+    if (store.listBatches(options.namespace).some((b) => b.batchId === batchId && b.equivocal)) equivocations.push(batchId);
     const after = new Map(resolved.map((a) => [key(a), a] as const));
     for (const [i, a] of stored.entries()) {
       const now = after.get(key(a)) ?? fresh[i]!;

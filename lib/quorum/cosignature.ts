@@ -1,5 +1,5 @@
 /**
- * The witness cosignature (docs/FEDERATION_SEMANTICS.md §6. Quorum): a node's signed word that
+ * The witness cosignature (docs/FEDERATION_SEMANTICS.md §8. Quorum): a node's signed word that
  * it verified, with its own endpoints, the winning anchor of one batch version under one
  * checkpoint. Signed with the same detached-payload JWS as every message, so any JOSE library
  * can check it; forwarded unchanged by relays.

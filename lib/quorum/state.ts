@@ -1,5 +1,5 @@
 /**
- * k-of-n finality of one batch version (docs/FEDERATION_SEMANTICS.md §6. Quorum): which of a
+ * k-of-n finality of one batch version (docs/FEDERATION_SEMANTICS.md §8. Quorum): which of a
  * namespace's witnesses cosigned this node's checkpoint and winner, counted by distinct DID
  * and distinct key, and whether any witness contradicts this node. Pure: keys, policy and the
  * cosignatures held come in as parameters.

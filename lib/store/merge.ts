@@ -56,7 +56,10 @@ export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeRe
     createdAt: input.createdAt,
     receipts: [],
     anchors: [],
+    ...(input.checkpoint === undefined ? {} : { checkpoint: input.checkpoint }),
   };
+  // The first checkpoint stored for a version stays: a 0.1.0 version gains one, none is replaced.
+  const gainsCheckpoint = stored !== null && stored.checkpoint === undefined && input.checkpoint !== undefined;
   const have = new Set(base.receipts.map((r) => r.id));
   const added: Receipt[] = [];
   for (const r of input.receipts) {
@@ -65,9 +68,9 @@ export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeRe
     added.push(r);
   }
   const { anchors, changed: anchorsChanged } = mergeAnchors(base.anchors, input.anchors);
-  const changed = stored === null || added.length > 0 || anchorsChanged > 0;
+  const changed = stored === null || added.length > 0 || anchorsChanged > 0 || gainsCheckpoint;
   return {
-    file: changed ? { ...base, receipts: added.length === 0 ? base.receipts : [...base.receipts, ...added], anchors } : base,
+    file: changed ? { ...base, ...(gainsCheckpoint ? { checkpoint: input.checkpoint! } : {}), receipts: added.length === 0 ? base.receipts : [...base.receipts, ...added], anchors } : base,
     changed,
     receiptsAdded: added.length,
     anchorsChanged,

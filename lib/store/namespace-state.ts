@@ -14,6 +14,10 @@ export interface BatchEntry {
   readonly batchId: string;
   readonly batchRoot: string;
   createdAt: number;
+  /** Signer of the stored checkpoint; undefined for a 0.1.0 version. */
+  origin: string | undefined;
+  /** Batch size from the stored checkpoint. */
+  size: number | undefined;
   readonly path: string;
   identity: string;
   receiptCount: number;
@@ -56,6 +60,8 @@ export class NamespaceState {
         batchId: file.batchId,
         batchRoot: file.batchRoot,
         createdAt: file.createdAt,
+        origin: file.checkpoint?.origin,
+        size: file.checkpoint?.size,
         path,
         identity,
         receiptCount: 0,
@@ -68,6 +74,9 @@ export class NamespaceState {
       else versions.push(entry);
     }
     entry.identity = identity;
+    entry.createdAt = file.createdAt;
+    entry.origin = file.checkpoint?.origin;
+    entry.size = file.checkpoint?.size;
     entry.receiptCount = file.receipts.length;
     entry.anchorCount = file.anchors.length;
     entry.outcomes = countOutcomes(file.anchors);
@@ -85,8 +94,34 @@ export class NamespaceState {
       receiptCount: entry.receiptCount,
       anchorCount: entry.anchorCount,
       outcomes: { ...entry.outcomes },
-      equivocal: (this.batchesById.get(entry.batchId)?.length ?? 0) > 1,
+      ...(entry.origin === undefined ? {} : { origin: entry.origin }),
+      ...(entry.size === undefined ? {} : { size: entry.size }),
+      equivocal: this.equivocal(entry.batchId, entry.origin),
     };
+  }
+
+  /**
+   * True when `origin` signed checkpoints of more than one root of `batchId`: an equivocation,
+   * with the two signed checkpoints as evidence (docs/FEDERATION_SEMANTICS.md §Equivocation).
+   * Versions of other origins, and 0.1.0 versions without a checkpoint, never count.
+   */
+  equivocal(batchId: string, origin: string | undefined): boolean {
+    if (origin === undefined) return false;
+    let n = 0;
+    for (const v of this.batchesById.get(batchId) ?? []) if (v.origin === origin) n++;
+    return n > 1;
+  }
+
+  /** Origins that signed several roots of `batchId`. */
+  equivocatingOrigins(batchId: string): string[] {
+    const seen = new Set<string>();
+    const out = new Set<string>();
+    for (const v of this.batchesById.get(batchId) ?? []) {
+      if (v.origin === undefined) continue;
+      if (seen.has(v.origin)) out.add(v.origin);
+      seen.add(v.origin);
+    }
+    return [...out].sort();
   }
 
   /** Every batch version, ordered by createdAt, batchId, batchRoot. */
@@ -96,10 +131,10 @@ export class NamespaceState {
       .map((e) => this.summary(e));
   }
 
-  /** Number of batchIds stored with more than one root. */
+  /** Number of (origin, batchId) with checkpoints of more than one root. */
   equivocations(): number {
     let n = 0;
-    for (const versions of this.batchesById.values()) if (versions.length > 1) n++;
+    for (const batchId of this.batchesById.keys()) n += this.equivocatingOrigins(batchId).length;
     return n;
   }
 }

@@ -113,6 +113,20 @@ export function checkAnchorRecord(a: unknown, batch: Pick<BatchFile, "batchId" |
 }
 
 /**
+ * Checks a stored checkpoint against its batch: its identity and shape must be the batch's
+ * (its signature was verified when it was accepted, docs/STATE.md §Checkpoints).
+ * @example checkStoredCheckpoint(file.checkpoint, file) // undefined when it belongs there
+ */
+export function checkStoredCheckpoint(c: unknown, batch: Pick<BatchFile, "namespace" | "batchId" | "batchRoot" | "createdAt">): string | undefined {
+  if (!isObj(c) || c["type"] !== "checkpoint" || c["v"] !== 1) return `"checkpoint" must be a version 1 checkpoint object`;
+  for (const key of ["namespace", "batchId", "batchRoot", "createdAt"] as const) if (c[key] !== batch[key]) return `checkpoint.${key} must equal the batch's ${key}`;
+  for (const key of ["origin", "signer", "sig"] as const) if (!isStr(c[key])) return `checkpoint.${key} must be a non-empty string`;
+  if (!TREE_KINDS.includes(c["tree"] as never)) return `checkpoint.tree must be one of ${TREE_KINDS.join(", ")}`;
+  if (!isCount(c["size"]) || !isCount(c["ts"])) return `checkpoint.size and .ts must be non-negative integers`;
+  return undefined;
+}
+
+/**
  * Checks the batch fields shared by a batch file and a `putBatch` argument.
  * @example checkBatchFields({ namespace: "ns", batchId: "b", batchRoot: "sha256:…", createdAt: 1, receipts: [], anchors: [] }) // undefined
  */
@@ -122,6 +136,10 @@ export function checkBatchFields(b: Obj): string | undefined {
   if (!Array.isArray(b["receipts"])) return `"receipts" must be an array`;
   if (!Array.isArray(b["anchors"])) return `"anchors" must be an array`;
   const batch = b as unknown as BatchFile;
+  if (b["checkpoint"] !== undefined) {
+    const problem = checkStoredCheckpoint(b["checkpoint"], batch);
+    if (problem !== undefined) return problem;
+  }
   for (let i = 0; i < batch.receipts.length; i++) {
     const problem = checkReceipt(batch.receipts[i], batch, `receipts[${i}]`);
     if (problem !== undefined) return problem;

@@ -32,10 +32,14 @@ export interface OpenStoreOptions {
   cachedBatches?: number;
 }
 
-/** A namespace + batchId stored with several roots (SPEC §5 equivocation). */
+/**
+ * One origin that signed checkpoints of several roots for one namespace + batchId
+ * (docs/FEDERATION_SEMANTICS.md §Equivocation); the signed checkpoints are in the versions' files.
+ */
 export interface Equivocation {
   namespace: string;
   batchId: string;
+  origin: string;
   batchRoots: string[];
 }
 
@@ -111,7 +115,7 @@ export class Store {
         created: stored === null,
         receiptsAdded: merged.receiptsAdded,
         anchorsChanged: merged.anchorsChanged,
-        equivocal: (state.batchesById.get(input.batchId)?.length ?? 0) > 1,
+        equivocal: state.equivocal(input.batchId, merged.file.checkpoint?.origin),
       };
     });
   }
@@ -145,7 +149,7 @@ export class Store {
         if (m.changed > 0) changed.push({ ...stored, anchors: m.anchors });
       }
       if (changed.length > 0) await this.#index.commit(state, changed);
-      return { written: changed.length > 0, created: false, receiptsAdded: 0, anchorsChanged, equivocal: (state.batchesById.get(batchId)?.length ?? 0) > 1 };
+      return { written: changed.length > 0, created: false, receiptsAdded: 0, anchorsChanged, equivocal: state.equivocatingOrigins(batchId).length > 0 };
     });
   }
 
@@ -204,15 +208,18 @@ export class Store {
   }
 
   /**
-   * Batch ids stored with more than one root.
-   * @example store.equivocations() // [{ namespace: "ns", batchId: "b1", batchRoots: ["sha256:aa…", "sha256:bb…"] }]
+   * Origins that signed checkpoints of more than one root for one batch id.
+   * @example store.equivocations() // [{ namespace: "ns", batchId: "b1", origin: "did:vm:node:a", batchRoots: ["sha256:aa…", "sha256:bb…"] }]
    */
   equivocations(): Equivocation[] {
     this.#assertOpen();
     const out: Equivocation[] = [];
     for (const ns of this.namespaces()) {
-      for (const [batchId, versions] of this.#index.byName.get(ns)!.batchesById) {
-        if (versions.length > 1) out.push({ namespace: ns, batchId, batchRoots: versions.map((v) => v.batchRoot).sort() });
+      const state = this.#index.byName.get(ns)!;
+      for (const [batchId, versions] of state.batchesById) {
+        for (const origin of state.equivocatingOrigins(batchId)) {
+          out.push({ namespace: ns, batchId, origin, batchRoots: versions.filter((v) => v.origin === origin).map((v) => v.batchRoot).sort() });
+        }
       }
     }
     return out;

@@ -4,6 +4,7 @@
  * resolution mark `superseded_by` (SPEC §5).
  */
 import type { AnchorRecord } from "../conflict/record.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
 
 /** An anchor as stored: the wire anchor plus what local re-verification concluded (one type with lib/conflict). */
@@ -19,6 +20,11 @@ export interface BatchInput {
   createdAt: number;
   receipts: Receipt[];
   anchors: AnchorRecord[];
+  /**
+   * The origin's signed checkpoint this version was accepted against (docs/STATE.md §Checkpoints).
+   * Absent only in state written by 0.1.0; such a version's receipts are not served until one arrives.
+   */
+  checkpoint?: Checkpoint;
 }
 
 /** A batch as read back from the store. */
@@ -40,7 +46,11 @@ export interface BatchSummary {
   receiptCount: number;
   anchorCount: number;
   outcomes: OutcomeCounts;
-  /** True when another batchRoot is stored for the same namespace + batchId. */
+  /** DID that signed the stored checkpoint; undefined for a 0.1.0 version without one. */
+  origin?: string;
+  /** Leaves of the batch per its checkpoint: the version is complete when `receiptCount` reaches it. */
+  size?: number;
+  /** True when the same origin signed checkpoints of another batchRoot for this namespace + batchId. */
   equivocal: boolean;
 }
 
@@ -50,7 +60,7 @@ export interface StoreCounts {
   batches: number;
   receipts: number;
   anchors: OutcomeCounts;
-  /** Number of namespace + batchId pairs stored with more than one batchRoot. */
+  /** Number of (namespace, origin, batchId) stored with more than one batchRoot under checkpoints of that origin. */
   equivocations: number;
 }
 
@@ -61,7 +71,7 @@ export interface PutResult {
   created: boolean;
   receiptsAdded: number;
   anchorsChanged: number;
-  /** True when the batchId is now stored with more than one batchRoot. */
+  /** True when the origin of this version signed another version of the batchId too. */
   equivocal: boolean;
 }
 

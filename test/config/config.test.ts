@@ -19,6 +19,24 @@ const peersDoc = (over: Record<string, unknown> = {}) => ({ peers: [{ did: "did:
 const validate = (federation: unknown, peers?: unknown, anchors?: unknown, env: Record<string, string> = {}) => validateConfig({ federation, peers, anchors }, { dir, env });
 
 describe("config: validation", () => {
+  test("config: an origin-only peers.yaml entry needs no url, is no neighbour, and namespaces.<ns>.origins must name known origins", () => {
+    const peers = { peers: [...peersDoc().peers, { did: "did:vm:node:far", roles: ["origin"], keys: { verify: KEY } }] };
+    const ok = validate(base(), peers);
+    assert.deepEqual(ok.errors, []);
+    assert.deepEqual([...ok.config!.origins.keys()], ["did:vm:node:far"]);
+    assert.deepEqual([...ok.config!.peers.keys()], ["did:vm:node:b"], "an origin key is not a peer this node talks to");
+    assert.equal(ok.config!.federation.namespaces.get("dao:vaultmesh")!.origins, undefined, "default: this node and every origin-role entry");
+    const f = base();
+    f.namespaces["dao:vaultmesh"].origins = ["did:vm:node:b", "did:vm:node:far"];
+    const bad = validate(f, peers);
+    assert.deepEqual(bad.errors.map(String).filter((e) => e.includes("origins")), ['federation.yaml: namespaces."dao:vaultmesh".origins[0]: did:vm:node:b is neither this node nor a peers.yaml entry with role origin, so its checkpoints cannot be verified']);
+    const routedKey = base();
+    routedKey.namespaces["dao:vaultmesh"].peers = ["did:vm:node:far"];
+    assert.match(validate(routedKey, peers).errors.map(String).join("\n"), /did:vm:node:far is only an origin in peers.yaml/);
+    const noUrl = validate(base(), { peers: [{ did: "did:vm:node:c", roles: ["serve", "origin"], keys: { verify: KEY } }] });
+    assert.match(noUrl.errors.map(String).join("\n"), /peers\[0\]\.url: is required/);
+  });
+
   test("config: the templates init writes load with no warnings and defaults filled in", () => {
     const r = validate(base(), yaml.load(peersTemplate()), yaml.load(anchorsTemplate()));
     assert.deepEqual(r.errors, []);
@@ -39,7 +57,7 @@ describe("config: validation", () => {
       'federation.yaml: mesh.listen.http: expected HOST:PORT such as "127.0.0.1:8088"',
       "federation.yaml: mesh.clock_skew_s: expected an integer number of seconds from 1 to 86400",
       'federation.yaml: namespaces."dao:vaultmesh".verify.evm_confirmations: expected a non-negative integer',
-      'peers.yaml: peers[0].roles[1]: unknown role "admin" (roles: announce, serve, request)',
+      'peers.yaml: peers[0].roles[1]: unknown role "admin" (roles: announce, serve, request, origin)',
       "peers.yaml: peers[0].keys.verify: expected 32 key bytes as 64 hex digits or 43 base64url characters",
     ]);
     assert.equal(r.config, undefined);

@@ -1,4 +1,4 @@
-// Convergence of anchors added later (docs/FEDERATION_SEMANTICS.md §5. Convergence): upstream's
+// Convergence of anchors added later (docs/FEDERATION_SEMANTICS.md §7. Convergence): upstream's
 // writers anchor one rail at a time and rewrite the receipts each time, so a batch every node
 // already holds is announced again with one more anchor. Every node must take the new claim,
 // verify it with its own verifier, and end with the same winner.

@@ -1,4 +1,5 @@
 import { after, before, describe, test } from "node:test";
+import { checkpointBy } from "../support/checkpoint.js";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -35,7 +36,7 @@ before(async () => {
       return;
     }
     // A well-formed bundle, signed by a key that is not the guest's.
-    const bundle = signMessage<Bundle>({ type: "bundle", v: 1, namespace: NS, request: `sha256:${"00".repeat(32)}`, receipts: [], anchors: [], ts: now(), signer: "did:vm:node:hostile" }, generateNodeKey().privateKey);
+    const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, request: `sha256:${"00".repeat(32)}`, checkpoints: [], receipts: [], anchors: [], ts: now(), signer: "did:vm:node:hostile" }, generateNodeKey().privateKey);
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(bundle));
   });
@@ -46,7 +47,7 @@ before(async () => {
       { name: "a", routes: ["b"] },
       { name: "b", routes: ["a"] },
     ],
-    { trustPem: tsa.rootPem, guests: [{ name: "hostile", roles: ["announce", "serve", "request"], url }] },
+    { trustPem: tsa.rootPem, guests: [{ name: "hostile", roles: ["announce", "serve", "request", "origin"], url }] },
   );
 });
 after(async () => {
@@ -99,7 +100,8 @@ describe("federation: faults", () => {
     for (const mode of ["garbage", "wrong-key", "hang"] as const) {
       hostileAnswer = mode;
       const batchId = `h-${mode}`;
-      const announce = signMessage<Announce>({ type: "announce", v: 1, namespace: NS, batchId, batchRoot: ROOT, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:x", tx: "t", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did }, g.key.privateKey);
+      const checkpoint = checkpointBy(g, { namespace: NS, batchId, batchRoot: ROOT });
+      const announce = signMessage<Announce>({ type: "announce", v: 2, namespace: NS, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:x", tx: "t", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did }, g.key.privateKey);
       const res = await fetch(`${a.url}/federation/announce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(announce) });
       assert.equal(res.status, 202);
       if (mode !== "hang") await a.waitForLog(new RegExp(`pull failed.*${mode === "garbage" ? "not valid JSON|MALFORMED|malformed" : "signed by|does not answer|refused"}`), 20_000);

@@ -1,4 +1,5 @@
 import { after, before, describe, test } from "node:test";
+import { checkpointBy } from "../support/checkpoint.js";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -26,7 +27,7 @@ function withAnchor(m: Omit<Announce, "sig">): Omit<Announce, "sig"> {
 
 function signedAnnounce(g: Guest, over: Partial<Announce> = {}): Announce {
   const batchId = over.batchId ?? `b-${Math.random().toString(36).slice(2, 10)}`;
-  const base = withAnchor({ type: "announce", v: 1, namespace: NS, batchId, batchRoot: ROOT, anchors: [], ts: now(), signer: g.did, ...over });
+  const base = withAnchor({ type: "announce", v: 2, namespace: NS, batchId, batchRoot: ROOT, checkpoint: checkpointBy(g, { namespace: NS, batchId, batchRoot: ROOT }), anchors: [], ts: now(), signer: g.did, ...over });
   return signMessage<Announce>(base, g.key.privateKey);
 }
 
@@ -72,7 +73,7 @@ describe("federation: what serve refuses, and with which answer", () => {
 
   test("refuse: a tampered signature gets 401 SIG_INVALID", async () => {
     const m = signedAnnounce(honest);
-    const r = await post("/federation/announce", { ...m, batchId: `${m.batchId}x`, anchors: m.anchors.map((a) => ({ ...a, batchId: `${m.batchId}x` })) });
+    const r = await post("/federation/announce", { ...m, batchId: `${m.batchId}x`, checkpoint: { ...m.checkpoint, batchId: `${m.batchId}x` }, anchors: m.anchors.map((a) => ({ ...a, batchId: `${m.batchId}x` })) });
     assert.equal(r.status, 401);
     assert.equal(r.body.error.code, "SIG_INVALID");
   });
@@ -141,7 +142,7 @@ describe("federation: what serve refuses, and with which answer", () => {
   });
 
   test("accept: an Announce signed with the jose package (independent JOSE code) is accepted", async () => {
-    const body = withAnchor({ type: "announce", v: 1, namespace: NS, batchId: "b-jose", batchRoot: ROOT, anchors: [], ts: now(), signer: honest.did });
+    const body = withAnchor({ type: "announce", v: 2, namespace: NS, batchId: "b-jose", batchRoot: ROOT, checkpoint: checkpointBy(honest, { namespace: NS, batchId: "b-jose", batchRoot: ROOT }), anchors: [], ts: now(), signer: honest.did });
     const payload = new TextEncoder().encode(canonicalJson(unsigned(body as Announce)));
     const jws = await new jose.CompactSign(payload).setProtectedHeader({ alg: "EdDSA", kid: `${honest.did}#key-1` }).sign(honest.key.privateKey);
     const [h, , s] = jws.split(".");

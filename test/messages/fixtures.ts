@@ -3,6 +3,7 @@ import { generateNodeKey, type NodeKey } from "../../lib/identity/keys.js";
 import { signMessage, type AuthenticateContext, type KnownPeer, type Role } from "../../lib/messages/authenticate.js";
 import { ReplayCache } from "../../lib/messages/replay.js";
 import type { Announce, Request } from "../../lib/messages/schema.js";
+import { checkpointBy } from "../support/checkpoint.js";
 
 export const NOW = 1_750_000_000;
 export const ROOT = `sha256:${"ab".repeat(32)}`;
@@ -33,10 +34,11 @@ export function context(peers: TestPeer[], routes: Record<string, string[]>, now
 export function announce(from: TestPeer, overrides: Partial<Announce> = {}): Announce {
   const unsigned = {
     type: "announce" as const,
-    v: 1 as const,
+    v: 2 as const,
     namespace: "dao:vaultmesh",
     batchId: "batch-0001",
     batchRoot: ROOT,
+    checkpoint: checkpointBy(from, { namespace: overrides.namespace ?? "dao:vaultmesh", batchId: overrides.batchId ?? "batch-0001", batchRoot: overrides.batchRoot ?? ROOT, ts: NOW }),
     anchors: [{ batchId: "batch-0001", batchRoot: ROOT, chain: "btc:regtest", tx: "cd".repeat(32), block: 101, ts: NOW - 60 }],
     ts: NOW,
     signer: from.did,

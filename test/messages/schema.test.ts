@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ProtocolError } from "../../lib/errors.js";
 import { parsePeerJson } from "../../lib/messages/json.js";
 import { parseAnnounce, parseBundle, parseMessage, parseRequest } from "../../lib/messages/schema.js";
+import { checkpointBy } from "../support/checkpoint.js";
 import { announce, NOW, peer, request, ROOT } from "./fixtures.js";
 
 const a = peer("did:vm:node:a", ["announce", "request"]);
@@ -16,8 +17,9 @@ const receipt = (over: Record<string, unknown> = {}, proof: Record<string, unkno
   id: H(1), namespace: "dao:vaultmesh", batchId: "b1", batchRoot: ROOT, eventHash: H(1), ts: NOW,
   proof: { tree: "vmsh-dup-sha256", index: 0, size: 2, path: [H(2)], ...proof }, ...over,
 });
+const CHECKPOINT = checkpointBy(a, { namespace: "dao:vaultmesh", batchId: "b1", batchRoot: ROOT, size: 2, createdAt: NOW, ts: NOW });
 const bundle = (over: Record<string, unknown> = {}) => ({
-  type: "bundle", v: 1, namespace: "dao:vaultmesh", request: H(9), receipts: [receipt()], anchors: [], ts: NOW, signer: a.did, sig: "aa..bb", ...over,
+  type: "bundle", v: 2, namespace: "dao:vaultmesh", request: H(9), checkpoints: [CHECKPOINT], receipts: [receipt()], anchors: [], ts: NOW, signer: a.did, sig: "aa..bb", ...over,
 });
 
 describe("schema: messages", () => {
@@ -32,7 +34,11 @@ describe("schema: messages", () => {
 
   const announceCases: Array<[string, (m: Record<string, unknown>) => void, RegExp]> = [
     ["a wrong type", (m) => (m.type = "bundle"), /announce\.(type|request)/],
-    ["a wrong version", (m) => (m.v = 2), /announce\.v: expected 1/],
+    ["a wrong version", (m) => (m.v = 3), /announce\.v: expected 2/],
+    ["version 1 of 0.1.0", (m) => (m.v = 1), /announce\.v: message version 1 lacks the member checkpoint; this node speaks version 2/],
+    ["no checkpoint", (m) => delete m.checkpoint, /announce\.checkpoint: is missing/],
+    ["a checkpoint of another batch", (m) => (m.checkpoint = { ...(m.checkpoint as object), batchId: "other" }), /announce\.checkpoint: is for another batch/],
+    ["a checkpoint whose signer is not its origin", (m) => (m.checkpoint = { ...(m.checkpoint as object), signer: "did:vm:node:zz" }), /announce\.checkpoint\.signer: must equal origin/],
     ["an unknown member", (m) => (m.extra = 1), /unknown member "extra"/],
     ["a __proto__ member", (m) => Object.defineProperty(m, "__proto__", { value: { polluted: true }, enumerable: true }), /unknown member "__proto__"/],
     ["a constructor member", (m) => Object.defineProperty(m, "constructor", { value: { prototype: {} }, enumerable: true }), /unknown member "constructor"/],
@@ -78,6 +84,8 @@ describe("schema: messages", () => {
     rejects(() => parseBundle(bundle({ receipts: [receipt({}, { path: Array(65).fill(H(2)) })] })), /proof\.path: expected 0 to 64 items/);
     rejects(() => parseBundle(bundle({ receipts: [receipt({ id: H(3) })] })), /receipts\[0\]\.id: must equal eventHash/);
     rejects(() => parseBundle(bundle({ receipts: [receipt({ namespace: "dao:other" })] })), /is dao:other, the bundle is for dao:vaultmesh/);
+    rejects(() => parseBundle(bundle({ checkpoints: [] })), /receipts\[0\]: no checkpoint in bundle\.checkpoints for batch b1/);
+    rejects(() => parseBundle(bundle({ checkpoints: undefined, v: 1 })), /bundle\.v: message version 1 lacks the member checkpoints/);
     rejects(() => parseBundle(bundle({ receipts: [receipt({}, { tree: "sha1" })] })), /proof\.tree: expected one of/);
   });
 

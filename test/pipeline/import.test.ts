@@ -6,7 +6,9 @@ import { join } from "node:path";
 import type { Anchor } from "../../lib/anchors/anchor.js";
 import { limitConcurrency } from "../../lib/anchors/limit.js";
 import type { VerificationResult } from "../../lib/anchors/result.js";
+import { generateNodeKey } from "../../lib/identity/keys.js";
 import { merkleRoot, receiptsForBatch } from "../../lib/merkle/index.js";
+import { signCheckpoint } from "../../lib/messages/checkpoint.js";
 import { importBatch, type BatchImport, type ImportContext } from "../../lib/pipeline/import.js";
 import { reverifyStored } from "../../lib/pipeline/reverify.js";
 import { openStore, type Store } from "../../lib/store/index.js";
@@ -14,9 +16,14 @@ import { openStore, type Store } from "../../lib/store/index.js";
 const NS = "dao:vaultmesh";
 const H = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
 
-function batch(id: string, leaves: string[], createdAt = 1_700_000_000): BatchImport {
+const ORIGIN = { did: "did:vm:node:origin", key: generateNodeKey() };
+const OTHER_ORIGIN = { did: "did:vm:node:origin-2", key: generateNodeKey() };
+const NOT_ORIGIN = { did: "did:vm:node:relay", key: generateNodeKey() };
+
+function batch(id: string, leaves: string[], createdAt = 1_700_000_000, by = ORIGIN): BatchImport {
   const root = merkleRoot(leaves, "vmsh-dup-sha256");
-  return { namespace: NS, batchId: id, batchRoot: root, createdAt, receipts: receiptsForBatch({ id, root, leaves, createdAt }, NS), anchors: [] };
+  const checkpoint = signCheckpoint({ namespace: NS, origin: by.did, batchId: id, batchRoot: root, tree: "vmsh-dup-sha256", size: leaves.length, createdAt, ts: 1_800_000_000 }, by.key.privateKey);
+  return { namespace: NS, batchId: id, batchRoot: root, createdAt, receipts: receiptsForBatch({ id, root, leaves, createdAt }, NS), anchors: [], checkpoints: [checkpoint] };
 }
 const btc = (b: BatchImport, tx: string, block = 100): Anchor => ({ batchId: b.batchId, batchRoot: b.batchRoot, chain: "btc:regtest", tx: tx.repeat(64 / tx.length), block, ts: 1 });
 const tsa = (b: BatchImport, tx: string): Anchor => ({ batchId: b.batchId, batchRoot: b.batchRoot, chain: "rfc3161:test", tx, block: 0, ts: 1, sig: "AAAA" });
@@ -34,6 +41,10 @@ const ctx = (): ImportContext => ({
   },
   limit: limitConcurrency(2),
   now: () => 1_800_000_000,
+  origins: new Map([
+    [ORIGIN.did, ORIGIN.key.publicKey],
+    [OTHER_ORIGIN.did, OTHER_ORIGIN.key.publicKey],
+  ]),
 });
 
 async function snapshotFiles(root: string): Promise<Map<string, string>> {
@@ -154,5 +165,72 @@ describe("pipeline: importBatch", () => {
     const stored = await store.anchors(NS, "b-active");
     assert.equal(stored.find((a) => a.tx === "t1")!.superseded_by, undefined);
     assert.equal(stored.find((a) => a.chain === "btc:regtest")!.evidence!.blockHash, "00ff", "the last seen block hash is kept for the next check");
+  });
+
+  test("pipeline: a phantom one-leaf receipt of a real root is refused and cannot pin the size", async () => {
+    const real = batch("b-phantom", [H(60), H(61), H(62), H(63)]);
+    // Under vmsh-dup a single leaf is its own root: the attack of docs/FEDERATION_SEMANTICS.md §Threat model.
+    const phantom = { ...real.receipts[0]!, id: real.batchRoot, eventHash: real.batchRoot, proof: { tree: "vmsh-dup-sha256" as const, index: 0, size: 1, path: [] } };
+    const attack: BatchImport = { ...real, receipts: [phantom] };
+    const r1 = await importBatch(attack, ctx());
+    assert.equal(r1.receiptsAdded, 0);
+    assert.match(r1.rejectedReceipts[0]!.reason, /origin did:vm:node:origin signed vmsh-dup-sha256 with 4/);
+    const r2 = await importBatch(real, ctx());
+    assert.equal(r2.receiptsAdded, 4, "the genuine receipts are accepted after the phantom");
+  });
+
+  test("pipeline: without a checkpoint from an origin, no receipt is stored and nothing is verified", async () => {
+    const unvouched = batch("b-unvouched", [H(70), H(71)], 1_700_000_000, NOT_ORIGIN);
+    unvouched.anchors = [tsa(unvouched, "u1")];
+    calls = 0;
+    const r = await importBatch(unvouched, ctx());
+    assert.equal(r.receiptsAdded, 0);
+    assert.equal(calls, 0);
+    assert.match(r.rejectedReceipts[0]!.reason, /not an origin of dao:vaultmesh/);
+    assert.equal(await store.getBatch(NS, "b-unvouched", unvouched.batchRoot), undefined);
+    const bare = { ...batch("b-unvouched", [H(70), H(71)]), checkpoints: [] };
+    assert.match((await importBatch(bare, ctx())).rejectedReceipts[0]!.reason, /no checkpoint/);
+  });
+
+  test("pipeline: a relabelled receipt or a wrong sealing time fails against the checkpoint", async () => {
+    const real = batch("b-label", [H(80), H(81)], 1_700_000_500);
+    const pinned = { ...real, createdAt: 5, receipts: real.receipts.map((x) => ({ ...x, ts: 5 })) };
+    const r = await importBatch(pinned, ctx());
+    assert.equal(r.receiptsAdded, 0);
+    assert.match(r.rejectedReceipts[0]!.reason, /ts 5 is not the batch's sealing time 1700000500/);
+    const relabelled = { ...real, batchId: "b-label-2", receipts: real.receipts.map((x) => ({ ...x, batchId: "b-label-2" })) };
+    assert.equal((await importBatch(relabelled, ctx())).receiptsAdded, 0);
+    assert.equal((await importBatch(real, ctx())).receiptsAdded, 2);
+    assert.equal((await store.getBatch(NS, "b-label", real.batchRoot))!.createdAt, 1_700_000_500);
+  });
+
+  test("pipeline: two origins using one batch id is no equivocation; one origin signing two roots is, with both signatures kept", async () => {
+    const a = batch("b-shared", [H(90), H(91)], 1_700_000_000, ORIGIN);
+    const b = batch("b-shared", [H(92), H(93)], 1_700_000_000, OTHER_ORIGIN);
+    assert.equal((await importBatch(a, ctx())).equivocation, false);
+    assert.equal((await importBatch(b, ctx())).equivocation, false);
+    const c = batch("b-shared", [H(94), H(95)], 1_700_000_000, ORIGIN);
+    assert.equal((await importBatch(c, ctx())).equivocation, true);
+    const eq = store.equivocations().find((e) => e.batchId === "b-shared")!;
+    assert.equal(eq.origin, ORIGIN.did);
+    assert.deepEqual(eq.batchRoots, [a.batchRoot, c.batchRoot].sort());
+    const versions = await store.getBatchVersions(NS, "b-shared");
+    assert.equal(versions.filter((v) => v.checkpoint?.origin === ORIGIN.did).length, 2, "both signed checkpoints are the evidence");
+  });
+
+  test("pipeline: a 0.1.0 version without a checkpoint gains the origin's, unless a peer had fixed another sealing time", async () => {
+    const legacy = batch("b-legacy", [H(100), H(101)], 1_700_000_900);
+    await store.putBatch({ namespace: NS, batchId: legacy.batchId, batchRoot: legacy.batchRoot, createdAt: legacy.createdAt, receipts: legacy.receipts, anchors: [] });
+    assert.equal(store.listBatches(NS).find((b) => b.batchId === "b-legacy")!.origin, undefined);
+    const r = await importBatch(legacy, ctx());
+    assert.equal(r.origin, ORIGIN.did);
+    assert.equal((await store.getBatch(NS, "b-legacy", legacy.batchRoot))!.checkpoint!.origin, ORIGIN.did);
+
+    const pinnedEarlier = batch("b-legacy-pinned", [H(102), H(103)], 1_700_000_900);
+    await store.putBatch({ namespace: NS, batchId: pinnedEarlier.batchId, batchRoot: pinnedEarlier.batchRoot, createdAt: 5, receipts: [], anchors: [] });
+    const p = await importBatch(pinnedEarlier, ctx());
+    assert.equal(p.receiptsAdded, 0);
+    assert.match(p.rejectedReceipts[0]!.reason, /stored 0\.1\.0 copy of batch b-legacy-pinned has sealing time 5, the origin signed 1700000900/);
+    assert.equal((await store.getBatch(NS, "b-legacy-pinned", pinnedEarlier.batchRoot))!.checkpoint, undefined, "state unchanged");
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Behaviour of the state store through its public API (SPEC §9, docs/STATE.md).
  */
+import { generateNodeKey } from "../../lib/identity/keys.js";
+import { checkpointBy } from "../support/checkpoint.js";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { after, describe, test } from "node:test";
@@ -76,16 +78,24 @@ describe("store: batches", () => {
     const store = await openStore(dir);
     const a = sampleBatch({ batchId: "b1", size: 3, seed: "honest" });
     const b = sampleBatch({ batchId: "b1", size: 4, seed: "liar" });
+    const other = sampleBatch({ batchId: "b1", size: 2, seed: "other-origin" });
+    // Equivocation is one origin's two signed checkpoints (docs/FEDERATION_SEMANTICS.md §Equivocation).
+    const origin = { did: "did:vm:node:origin", key: generateNodeKey() };
+    const cp = (x: typeof a, by = origin) => checkpointBy(by, { namespace: NS, batchId: x.batchId, batchRoot: x.batchRoot, size: x.receipts.length, createdAt: x.createdAt });
+    a.checkpoint = cp(a);
+    b.checkpoint = cp(b);
+    other.checkpoint = cp(other, { did: "did:vm:node:origin-2", key: generateNodeKey() });
     assert.equal((await store.putBatch(a)).equivocal, false);
+    assert.equal((await store.putBatch(other)).equivocal, false, "another origin's batch of the same id is no equivocation");
     assert.equal((await store.putBatch(b)).equivocal, true);
     const versions = await store.getBatchVersions(NS, "b1");
-    assert.deepEqual(versions.map((v) => v.batchRoot).sort(), [a.batchRoot, b.batchRoot].sort());
-    assert.deepEqual(store.equivocations(), [{ namespace: NS, batchId: "b1", batchRoots: [a.batchRoot, b.batchRoot].sort() }]);
+    assert.deepEqual(versions.map((v) => v.batchRoot).sort(), [a.batchRoot, b.batchRoot, other.batchRoot].sort());
+    assert.deepEqual(store.equivocations(), [{ namespace: NS, batchId: "b1", origin: origin.did, batchRoots: [a.batchRoot, b.batchRoot].sort() }]);
     assert.equal(store.counts().equivocations, 1);
-    assert.equal(store.receiptCount(NS), 7);
+    assert.equal(store.receiptCount(NS), 9);
     await store.close();
     const reopened = await openStore(dir, { readOnly: true });
-    assert.ok(reopened.listBatches(NS).every((s) => s.equivocal));
+    assert.deepEqual(reopened.listBatches(NS).map((s) => s.equivocal).sort(), [false, true, true]);
     assert.deepEqual((await reopened.getBatch(NS, "b1", a.batchRoot))?.receipts, a.receipts);
     await reopened.close();
   });

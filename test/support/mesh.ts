@@ -23,6 +23,11 @@ export interface MeshNodeSpec {
   routes: string[];
   /** Roles this node grants each routed peer (default all three). */
   roles?: string[];
+  /**
+   * Names of the mesh nodes whose checkpoints this node accepts (peers.yaml role `origin`; a
+   * node it is not routed to gets an origin-only entry without url). Default: every other node.
+   */
+  origins?: string[];
 }
 
 export interface MeshNode {
@@ -62,7 +67,7 @@ export interface Mesh {
   nodes: Map<string, MeshNode>;
   node(name: string): MeshNode;
   /** Rewrites a node's peers.yaml (e.g. to remove a peer) and SIGHUPs it. */
-  writePeers(name: string, entries: Array<{ did: string; url: string; roles: string[]; key: string }>): Promise<void>;
+  writePeers(name: string, entries: Array<{ did: string; url?: string; roles: string[]; key: string }>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -175,7 +180,7 @@ export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: stri
     node: (name) => nodes.get(name)!,
     async writePeers(name, entries) {
       const n = nodes.get(name)!;
-      const yaml = `peers:\n${entries.map((e) => `  - did: "${e.did}"\n    url: "${e.url}"\n    roles: [${e.roles.join(", ")}]\n    keys: { verify: "${e.key}" }\n`).join("")}`;
+      const yaml = `peers:\n${entries.map((e) => `  - did: "${e.did}"\n${e.url === undefined ? "" : `    url: "${e.url}"\n`}    roles: [${e.roles.join(", ")}]\n    keys: { verify: "${e.key}" }\n`).join("")}`;
       await writeFile(join(n.configDir, "peers.yaml"), entries.length === 0 ? "peers: []\n" : yaml);
       if (n.running) {
         const before = n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length;
@@ -197,11 +202,13 @@ export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: stri
       const port = new URL(n.url).port;
       const fed = join(n.configDir, "federation.yaml");
       await writeFile(fed, (await readFile(fed, "utf8")).replace('"127.0.0.1:0"', `"127.0.0.1:${port}"`));
+      const origins = new Set(spec.origins ?? specs.map((s) => s.name).filter((x) => x !== spec.name));
       await mesh.writePeers(spec.name, [
         ...spec.routes.map((r) => {
           const p = nodes.get(r)!;
-          return { did: p.did, url: p.url, roles: spec.roles ?? ["announce", "serve", "request"], key: p.verifyKey };
+          return { did: p.did, url: p.url, roles: [...(spec.roles ?? ["announce", "serve", "request"]), ...(origins.has(r) ? ["origin"] : [])], key: p.verifyKey };
         }),
+        ...[...origins].filter((o) => !spec.routes.includes(o)).map((o) => ({ did: nodes.get(o)!.did, roles: ["origin"], key: nodes.get(o)!.verifyKey })),
         ...[...guests.values()].map((g) => ({ did: g.did, url: g.url, roles: g.roles, key: formatKeyLine(g.key.publicKeyBytes) })),
       ]);
     }
