@@ -1,5 +1,5 @@
 /**
- * The three wire messages of SPEC §3 (Announce, Request, Bundle) and their schemas.
+ * The three wire messages of docs/FEDERATION_PROTOCOL.md §Messages (Announce, Request, Bundle) and their schemas.
  * `type` and `v` are inside the signed payload, so a signature for one kind of message
  * can never be replayed as another.
  */

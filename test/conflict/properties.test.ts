@@ -1,5 +1,5 @@
 /**
- * SPEC §5's determinism as properties: arrival order never matters, merge is a
+ * The determinism of docs/FEDERATION_SEMANTICS.md §3. Conflicts and §4. Merge as properties: arrival order never matters, merge is a
  * semilattice join, and resolution's winners and flags are what the rules say.
  */
 import { describe, test } from "node:test";

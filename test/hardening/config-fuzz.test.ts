@@ -1,5 +1,5 @@
 /**
- * Configuration fuzzing (SPEC §8): broken YAML, alias bombs, unsafe tags, and a value of the wrong
+ * Configuration fuzzing (docs/FEDERATION_OPERATIONS.md §Configuration reference): broken YAML, alias bombs, unsafe tags, and a value of the wrong
  * type at every key of the three files. Each gives an error naming the file and the key path,
  * never a stack trace, and the files are left byte-for-byte as they were; the CLI exits 2.
  */

@@ -1,5 +1,5 @@
 /**
- * Hostile input against one real `serve` over HTTP (SPEC §3 errors, docs/FEDERATION_PROTOCOL.md):
+ * Hostile input against one real `serve` over HTTP (docs/FEDERATION_PROTOCOL.md §Errors):
  * thousands of generated messages per endpoint, each answered with a JSON error and no stack
  * text, or accepted only when deliberately valid; the process stays up, /health answers, and the
  * state directory is byte-for-byte what it was. The seed is fixed and printed; FC_SEED=<n> runs other cases.

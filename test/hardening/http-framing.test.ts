@@ -1,7 +1,7 @@
 /**
  * Requests that are not valid HTTP/1.1 (garbage, oversized headers, Content-Length together with
  * chunked encoding, bad header names) never reach a route; they must still be answered with a
- * JSON error `{ error: { code, message } }` (SPEC §3), then the connection is closed, and the
+ * JSON error `{ error: { code, message } }` (docs/FEDERATION_PROTOCOL.md §Errors), then the connection is closed, and the
  * node keeps serving. Found by probing serve with raw sockets.
  */
 import { describe, test } from "node:test";

@@ -1,5 +1,5 @@
 /**
- * A body over the 1 MiB limit (SPEC §3) must be answered with 413 BODY_TOO_LARGE that the sender
+ * A body over the 1 MiB limit (docs/FEDERATION_PROTOCOL.md §Limits) must be answered with 413 BODY_TOO_LARGE that the sender
  * can read: closing the connection while the body is still arriving makes the kernel reset it,
  * and the sender then sees ECONNRESET instead of the answer. Found by the hostile-input suite.
  */

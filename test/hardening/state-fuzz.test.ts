@@ -1,5 +1,5 @@
 /**
- * State fuzzing (SPEC §9, docs/STATE.md): a batch file, a namespace meta.json, FORMAT or a
+ * State fuzzing (docs/STATE.md §Reads: never repaired): a batch file, a namespace meta.json, FORMAT or a
  * document file truncated, overwritten with garbage, or replaced by JSON of the wrong shape.
  * Opening the store (read-write and read-only) and reading through it fails with an error that
  * names the file, never a stack trace, and no file is rewritten, deleted or added.

@@ -150,7 +150,7 @@ describe("reconcile: limits on the honest side", () => {
   });
 });
 
-describe("reconcile: round trips (SPEC §6 targets, counted, not timed)", () => {
+describe("reconcile: round trips (docs/ANTI_ENTROPY.md §Measured targets, counted, not timed)", () => {
   test("reconcile: a clustered gap closes in at most 3 round trips, whichever side lacks it and wherever splits fall", () => {
     const all = [...Array(20_000).keys()];
     const full = keysOf(all, 100);

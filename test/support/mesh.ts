@@ -1,5 +1,5 @@
 /**
- * Several real `vmsh-federation serve` processes on 127.0.0.1 (SPEC §10). Each node listens on
+ * Several real `vmsh-federation serve` processes on 127.0.0.1 (docs/RELIABILITY.md §How the tests are built). Each node listens on
  * port 0 first; once all are up, every peers.yaml is written with the real URLs and delivered
  * with SIGHUP, and federation.yaml is pinned to the bound port so a restarted node comes back
  * where its peers expect it. Anchors are verified against a TSA trust bundle the caller gives.

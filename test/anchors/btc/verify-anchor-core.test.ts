@@ -1,6 +1,6 @@
 /**
  * verifyBtcAnchor against the Bitcoin Core JSON-RPC stub serving a regtest chain
- * mined in the test (SPEC §4 "BTC", §10).
+ * mined in the test (docs/ANCHORS.md §Bitcoin anchors, docs/RELIABILITY.md §How the tests are built).
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

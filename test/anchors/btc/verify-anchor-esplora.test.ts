@@ -1,6 +1,6 @@
 /**
  * verifyBtcAnchor against the Esplora REST stub serving a regtest chain mined
- * in the test (SPEC §4 "BTC", §10).
+ * in the test (docs/ANCHORS.md §Bitcoin anchors, docs/RELIABILITY.md §How the tests are built).
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
