@@ -1,5 +1,5 @@
 /**
- * Benchmark of gossip (SPEC §3, docs/FEDERATION_PROTOCOL.md): announce-to-convergence time on
+ * Benchmark of gossip (docs/FEDERATION_PROTOCOL.md §Transport): announce-to-convergence time on
  * a mesh of 5 real `serve` processes in a line a–b–c–d–e, so that every batch reaches e only
  * through three relays. The clock starts when the `announce` CLI on a returns and stops when
  * every node's store (opened read-only, polled) holds the batch with a verified anchor.

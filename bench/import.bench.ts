@@ -1,5 +1,5 @@
 /**
- * Benchmark of the import pipeline (SPEC §4, lib/pipeline): receipts imported per second
+ * Benchmark of the import pipeline (docs/ANCHORS.md §Outcomes, lib/pipeline): receipts imported per second
  * when one 10,000-receipt bundle (10 batches of 1,000) goes through `importBundle` into a
  * fresh store, with each batch's RFC 3161 anchor minted by a real openssl TSA and checked by
  * the real TSA verifier. Baseline: `verifyInclusion` of the same receipts alone, so the ratio

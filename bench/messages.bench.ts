@@ -1,8 +1,8 @@
 /**
- * Benchmark of message signatures (SPEC §1, §3): announces verified per second through
- * `authenticate()` (every §3 check, node:crypto Ed25519 over our detached JWS) against
+ * Benchmark of message signatures (docs/FEDERATION_PROTOCOL.md §Signatures): announces verified per second through
+ * `authenticate()` (every check of docs/FEDERATION_PROTOCOL.md §Verification order, node:crypto Ed25519 over our detached JWS) against
  * tweetnacl's `nacl.sign.detached.verify` over the same signing input, the implementation
- * SPEC §1 measured at about 140/s; plus the bare node:crypto verify and `signMessage` per second.
+ * measured at about 140/s, docs/BENCHMARKS.md §What each row measures; plus the bare node:crypto verify and `signMessage` per second.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/messages.bench.js [--seconds S]
  */
@@ -109,7 +109,7 @@ export function run(options: { seconds?: number } = {}): BenchFigures {
   return {
     name: "messages (Ed25519, one-anchor announce)",
     rows: [
-      { metric: "verified/s: authenticate() (node:crypto, all §3 checks)", value: authenticated, unit: "msg/s", baseline: vsNacl },
+      { metric: "verified/s: authenticate() (node:crypto, all protocol checks)", value: authenticated, unit: "msg/s", baseline: vsNacl },
       { metric: "verified/s: node:crypto verify of the signing input", value: bare, unit: "msg/s", baseline: vsNacl },
       { metric: "signed/s: signMessage() (node:crypto)", value: signed, unit: "msg/s" },
     ],

@@ -1,5 +1,5 @@
 /**
- * Benchmark of anti-entropy (SPEC §6, docs/ANTI_ENTROPY.md §Measured): round trips,
+ * Benchmark of anti-entropy (docs/ANTI_ENTROPY.md §Measured): round trips,
  * payload bytes and CPU per side for in-sync sets and for d missing receipts, clustered
  * in time (a partition window) and scattered at random, next to the naive exchange
  * (the initiator lists every id, the responder answers with the ids it has beyond them)
@@ -17,7 +17,7 @@ import type { ReceiptKey } from "../lib/store/types.js";
 
 const NS = "dao:vaultmesh";
 const BASE_TS = 1_732_000_000;
-/** Receipts per sealing second: receipts of one batch share a ts (SPEC §3). */
+/** Receipts per sealing second: receipts of one batch share a ts (docs/FEDERATION_PROTOCOL.md §Receipt). */
 const PER_SECOND = 100;
 
 export interface ReconcileBenchRow {

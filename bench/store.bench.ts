@@ -1,8 +1,8 @@
 /**
- * Benchmark of the state store (SPEC §9, docs/STATE.md): the time to append one
+ * Benchmark of the state store (docs/STATE.md §Measured): the time to append one
  * 1,000-receipt batch to stores already holding 0, 10,000 and 100,000 receipts,
  * against one single-file lowdb JSONFile database holding the same data (the
- * layout SPEC §9 measured at ~1 s per write), plus the peak RSS of a process that
+ * layout measured at ~1 s per write, docs/STATE.md §Measured), plus the peak RSS of a process that
  * opens the 100,000-receipt store next to one that opens an empty store.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/store.bench.js

@@ -1,6 +1,6 @@
 /**
- * `vmsh-federation serve`: the federation daemon (docs/FEDERATION_OPERATIONS.md §What runs
- * where). Opens the node, starts lib/federation/daemon.ts on it, and wires signals and the
+ * `vmsh-federation serve`: the federation daemon
+ * (docs/FEDERATION_OPERATIONS.md §What runs where). Opens the node, starts lib/federation/daemon.ts on it, and wires signals and the
  * log: SIGTERM/SIGINT stop cleanly, SIGHUP reloads peers.yaml and routing.
  */
 import { readFile } from "node:fs/promises";

@@ -1,5 +1,5 @@
 /**
- * `sha256:<64 hex>` digests as the sealer writes them (SPEC §2), and the byte
+ * `sha256:<64 hex>` digests as the sealer writes them (docs/FEDERATION_SEMANTICS.md §The sealer's files), and the byte
  * conversions every other module needs. Pure: no I/O.
  */
 import { createHash } from "node:crypto";

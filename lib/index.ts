@@ -1,5 +1,5 @@
 /**
- * The public API of vmsh-federation (SPEC §11): the core that scripts and other services
+ * The public API of vmsh-federation (README.md §Development): the core that scripts and other services
  * use to verify anchors, time-stamp tokens, Bitcoin proofs and receipts, sign and check
  * federation messages, and resolve anchor conflicts. A test pins this list
  * (test/api/exports.test.ts): changing it is a visible, reviewed act.
@@ -8,7 +8,7 @@
  * import { verifyAnchor, verifyInclusion, resolveAnchors } from "vmsh-federation";
  */
 
-// Anchors (SPEC §2, §4)
+// Anchors (docs/ANCHORS.md)
 export { verifyAnchor, type VerifyAnchorContext } from "./anchors/verify.js";
 export { parseChainId, type Anchor, type ChainId, type Rail, type BtcNetwork } from "./anchors/anchor.js";
 export type { Outcome, Evidence, VerificationResult } from "./anchors/result.js";
@@ -16,18 +16,18 @@ export { verifyTimestampToken, verifyTsaAnchor, type TimestampExpectation, type 
 export { verifyTxOutProof, verifyBtcAnchor, type BtcVerifyContext } from "./anchors/btc/index.js";
 export { verifyEvmAnchor, type EvmVerifyContext, BATCH_ANCHOR_ABI, BATCH_ANCHORED_TOPIC } from "./anchors/evm/index.js";
 
-// Receipts and Merkle trees (SPEC §2, §3)
+// Receipts and Merkle trees (docs/FEDERATION_SEMANTICS.md §1. Receipts, §2. Merkle rules)
 export { verifyInclusion, merkleRoot, inclusionProof, receiptsForBatch, indexInBatch, type InclusionResult, type SealerBatch } from "./merkle/index.js";
 export type { Receipt, InclusionProof, TreeKind } from "./receipt.js";
 
-// Messages (SPEC §3)
+// Messages (docs/FEDERATION_PROTOCOL.md §Messages)
 export { signMessage, authenticate, type AuthenticateContext, type AuthenticateResult, type KnownPeer, type Role } from "./messages/authenticate.js";
 export { verifyMessage, type VerifyMessageContext } from "./messages/verify-message.js";
 export { parseAnnounce, parseRequest, parseBundle, parseMessage, type Announce, type Request, type Bundle, type Message } from "./messages/schema.js";
 export { canonicalJson, messageDigest } from "./messages/canonical.js";
 export { ReplayCache } from "./messages/replay.js";
 
-// Conflict resolution (SPEC §5)
+// Conflict resolution (docs/FEDERATION_SEMANTICS.md §3. Conflicts)
 export { resolveAnchors, mergeAnchors, compareAnchors, anchorKey, type AnchorRecord, type Resolution, type BatchResolution, type RootResolution } from "./conflict/index.js";
 
 // Identity

@@ -1,5 +1,5 @@
 /**
- * Receipts as they travel between nodes (SPEC §3): self-contained, so a node can
+ * Receipts as they travel between nodes (docs/FEDERATION_PROTOCOL.md §Receipt): self-contained, so a node can
  * check inclusion without the sealer's batch file.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The demo's stand-in for the VaultMesh sealer (SPEC §2): seals random events into a batch,
+ * The demo's stand-in for the VaultMesh sealer (docs/FEDERATION_SEMANTICS.md §The sealer's files): seals random events into a batch,
  * anchors the root on the three rails the demo runs locally (an OP_RETURN `RV`+root mined
  * into a regtest block, an `anchor(...)` call on anvil, an openssl TSA token) and writes the
  * sealer's batch file and receipt files, laid out as docs/FEDERATION_OPERATIONS.md shows:

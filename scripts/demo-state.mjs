@@ -43,7 +43,7 @@ export async function nodeView(node) {
 }
 
 /**
- * Checks SPEC §5 on one node: the BTC anchor is the winner, the EVM and TSA anchors are
+ * Checks docs/FEDERATION_SEMANTICS.md §3. Conflicts on one node: the BTC anchor is the winner, the EVM and TSA anchors are
  * verified and superseded by it, and each stored anchor is the one the sealer wrote (same
  * chain, tx and block). Returns rows for a table.
  * @example const rows = await checkConvergence(mesh.node("c"), sealed)

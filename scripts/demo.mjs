@@ -5,7 +5,7 @@
  * regtest node (the tests' JSON-RPC stub over a chain mined with bitcoinjs-lib), an openssl
  * time-stamp authority, and nodes a – b – c (`vmsh-federation serve` processes on 127.0.0.1);
  * seals a batch anchored on all three rails, announces it on a, shows b and c re-verify it
- * and agree on the Bitcoin anchor (SPEC §5), then stops c, announces more, restarts c and
+ * and agree on the Bitcoin anchor (docs/FEDERATION_SEMANTICS.md §3. Conflicts), then stops c, announces more, restarts c and
  * shows the gap close. Exit 0 only if every check held; every process and temp directory it
  * made is removed on exit, on failure and on Ctrl-C.
  */

@@ -1,9 +1,9 @@
 /**
- * Anchors: where a batch root was attested (SPEC §2). The shape is the sealer's
- * receipt `anchor` object plus `batchId` and `batchRoot`, as carried on the wire (SPEC §3).
+ * Anchors: where a batch root was attested (docs/FEDERATION_PROTOCOL.md §Anchor). The shape is the sealer's
+ * receipt `anchor` object plus `batchId` and `batchRoot`, as carried on the wire (docs/FEDERATION_PROTOCOL.md §Anchor).
  */
 
-/** The three anchoring rails, strongest finality first (SPEC §5). */
+/** The three anchoring rails, strongest finality first (docs/FEDERATION_SEMANTICS.md §3. Conflicts). */
 export type Rail = "btc" | "eip155" | "rfc3161";
 
 export const BTC_NETWORKS = ["mainnet", "testnet", "signet", "regtest"] as const;
@@ -42,7 +42,7 @@ const CHAIN_PATTERNS: ReadonlyArray<[Rail, RegExp]> = [
 ];
 
 /**
- * Splits an anchor `chain` string into rail and network; `undefined` when it is not one of SPEC §2's forms.
+ * Splits an anchor `chain` string into rail and network; `undefined` when it is not one of the forms of docs/FEDERATION_PROTOCOL.md §Anchor.
  * @example parseChainId("eip155:8453") // { rail: "eip155", network: "8453" }
  */
 export function parseChainId(chain: string): ChainId | undefined {

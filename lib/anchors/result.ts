@@ -1,5 +1,5 @@
 /**
- * What a verifier answers (SPEC §4): `verified` only after every check passed;
+ * What a verifier answers (docs/ANCHORS.md §Outcomes): `verified` only after every check passed;
  * `pending` when only confirmations are short or the endpoint is unreachable
  * (re-checked later, never dropped); `rejected` with the precise reason.
  */

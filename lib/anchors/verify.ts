@@ -1,5 +1,5 @@
 /**
- * One entry point for every rail (SPEC §4): picks the node's own endpoint and policy for the
+ * One entry point for every rail (docs/ANCHORS.md §Outcomes): picks the node's own endpoint and policy for the
  * anchor's chain and runs that rail's verifier. No endpoint configured means `pending`, never
  * `verified`; an exception inside a verifier (a bug, not a peer's fault) also means `pending`,
  * so the anchor is re-checked later instead of being trusted or dropped.

@@ -1,5 +1,5 @@
 /**
- * `${NAME}` interpolation in configuration strings (SPEC §8). Applied to string values
+ * `${NAME}` interpolation in configuration strings (docs/FEDERATION_OPERATIONS.md §anchors.yaml). Applied to string values
  * after parsing, so a variable can never change the YAML structure. An unset variable
  * is an error naming it; `$${` writes a literal `${`.
  */

@@ -12,7 +12,7 @@ import { parseYaml } from "./yaml.js";
 export const CONFIG_FILES = ["federation.yaml", "peers.yaml", "anchors.yaml"] as const;
 
 /**
- * The configuration directory: `--config`, else `$VMSH_CONFIG_DIR`, else `./vmsh/config` (SPEC §7).
+ * The configuration directory: `--config`, else `$VMSH_CONFIG_DIR`, else `./vmsh/config` (README.md §The command line).
  * @example resolveConfigDir(undefined, process.env, process.cwd()) // "/srv/node/vmsh/config"
  */
 export function resolveConfigDir(option: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd: string): string {

@@ -1,5 +1,5 @@
 /**
- * Collects configuration problems, each `file: key.path: what is wrong` (SPEC §8), so
+ * Collects configuration problems, each `file: key.path: what is wrong` (docs/FEDERATION_OPERATIONS.md §Configuration reference), so
  * that a validator can report every error at once instead of stopping at the first.
  */
 

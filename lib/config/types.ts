@@ -1,5 +1,5 @@
 /**
- * The validated configuration of a node (SPEC §8), with every path resolved against
+ * The validated configuration of a node (docs/FEDERATION_OPERATIONS.md §Configuration reference), with every path resolved against
  * the configuration directory and every default filled in.
  */
 import type { BtcNetwork } from "../anchors/anchor.js";

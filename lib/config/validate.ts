@@ -1,6 +1,6 @@
 /**
  * The pure configuration validator: parsed YAML of the three files in, `{ config,
- * warnings, errors }` out, every problem naming its file and key path (SPEC §8).
+ * warnings, errors }` out, every problem naming its file and key path (docs/FEDERATION_OPERATIONS.md §Configuration reference).
  * No file access: paths are resolved against `dir` as strings; loadConfig reads files.
  */
 import { isAbsolute, resolve } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Deterministic conflict resolution and merge of stored anchors (SPEC §5).
+ * Deterministic conflict resolution and merge of stored anchors (docs/FEDERATION_SEMANTICS.md §3. Conflicts, §4. Merge).
  * Rules: docs/FEDERATION_SEMANTICS.md, "Conflicts" and "Merge".
  */
 export { anchorKey, type AnchorRecord } from "./record.js";

@@ -1,5 +1,5 @@
 /**
- * Union of two sets of stored anchors (SPEC §5/§6): one record per
+ * Union of two sets of stored anchors (docs/FEDERATION_SEMANTICS.md §4. Merge): one record per
  * (batchId, batchRoot, chain, tx). When both sides hold the same anchor with
  * different fields, the choice depends only on the two records, so the merge is
  * commutative, associative and idempotent (docs/FEDERATION_SEMANTICS.md, "Merge").
@@ -34,7 +34,7 @@ export function dedupeAnchors(records: readonly AnchorRecord[], parameter: strin
  * Every anchor of `a` and `b`, once, sorted by (batchId, batchRoot, chain, tx)
  * in code-unit order. Returns fresh copies; the inputs are not modified.
  * Both inputs must be this node's own verdicts: a peer's outcome is never merged
- * in, its anchors arrive as `pending` until re-verified here (SPEC §1, §4).
+ * in, its anchors arrive as `pending` until re-verified here (docs/FEDERATION_SEMANTICS.md §4. Merge).
  * @example
  * mergeAnchors([{ ...btc, outcome: "pending" }], [{ ...btc, outcome: "verified" }])
  * // [{ ...btc, outcome: "verified" }]

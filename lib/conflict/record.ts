@@ -9,7 +9,7 @@ import { ArgumentError } from "../errors.js";
 import { canonicalJson as jcs } from "../messages/canonical.js";
 
 
-/** An anchor as a node stores it: the wire fields plus this node's own verdict (SPEC §4, §5). */
+/** An anchor as a node stores it: the wire fields plus this node's own verdict (docs/ANCHORS.md §Outcomes, docs/FEDERATION_SEMANTICS.md §3. Conflicts). */
 export interface AnchorRecord extends Anchor {
   outcome: Outcome;
   /** Present unless `verified`: the failed check. */

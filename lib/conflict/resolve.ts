@@ -1,5 +1,5 @@
 /**
- * Conflict resolution (SPEC §5) as a pure function of a set of stored anchors:
+ * Conflict resolution (docs/FEDERATION_SEMANTICS.md §3. Conflicts) as a pure function of a set of stored anchors:
  * per batch and per root, the strongest verified anchor wins, verified losers
  * name it in `superseded_by`, and two roots for one batch are an equivocation,
  * flagged with both kept. Arrival order cannot matter: input is deduplicated and
@@ -12,7 +12,7 @@ import { anchorKey, compareCodeUnits, type AnchorRecord } from "./record.js";
 /** All anchors of one batch that commit to one root. */
 export interface RootResolution {
   batchRoot: string;
-  /** anchorKey of the strongest verified anchor; absent when none is verified (the root is held, SPEC §4). */
+  /** anchorKey of the strongest verified anchor; absent when none is verified (the root is held, docs/ANCHORS.md §Outcomes). */
   winner?: string;
   /** Strongest first (compareAnchors), every outcome, with `superseded_by` recomputed. */
   anchors: AnchorRecord[];
@@ -22,7 +22,7 @@ export interface BatchResolution {
   batchId: string;
   /** Distinct batch roots seen, code-unit order. */
   roots: string[];
-  /** More than one root for this batch: report it, keep every root (SPEC §5). */
+  /** More than one root for this batch: report it, keep every root (docs/FEDERATION_SEMANTICS.md §3. Conflicts). */
   equivocation: boolean;
   /** One entry per root, in the order of `roots`. */
   byRoot: RootResolution[];
@@ -37,7 +37,7 @@ export interface Resolution {
 
 function resolveRoot(batchRoot: string, records: AnchorRecord[]): RootResolution {
   const sorted = records.slice().sort(compareAnchors);
-  // SPEC §5: only verified anchors compete.
+  // docs/FEDERATION_SEMANTICS.md §3. Conflicts: only verified anchors compete.
   const winner = sorted.find((r) => r.outcome === "verified");
   const winnerKey = winner === undefined ? undefined : anchorKey(winner);
   const anchors = sorted.map((record) => {

@@ -1,6 +1,6 @@
 /**
- * State written by 0.1.0 holds batch versions without a checkpoint (docs/STATE.md §Upgrading
- * from 0.1.0). Their receipts are neither served nor announced until an origin's checkpoint
+ * State written by 0.1.0 holds batch versions without a checkpoint
+ * (docs/STATE.md §Upgrading from 0.1.0). Their receipts are neither served nor announced until an origin's checkpoint
  * is attached; this finds them, reports them, and asks serving peers for the checkpoint.
  * Versions this node ingested itself get theirs by running `announce` on the sealer's batch
  * file again (the node signs as their origin).

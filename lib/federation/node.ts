@@ -186,7 +186,7 @@ export class FederationNode {
     // Held complete and verified: the receipts are here. Only anchors this node has not seen are
     // worth anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
     // §7. Convergence); without any, there is nothing to pull and nothing to relay. A version a
-    // peer delivered without (all) its genuine receipts is pulled again (docs/FEDERATION_SEMANTICS.md §Threat model).
+    // peer delivered without (all) its genuine receipts is pulled again (docs/FEDERATION_SEMANTICS.md §6. Threat model).
     if (known !== undefined && known.outcomes.verified > 0 && known.size !== undefined && known.receiptCount >= known.size) return this.#onNewAnchors(announce);
     // Nothing is pulled for a batch no origin of the namespace vouches for (docs/FEDERATION_SEMANTICS.md §Origins).
     const vouched = checkpointHolds(announce, this.runtime.importContext(namespace).origins);

@@ -140,7 +140,7 @@ function tally(report: PeerSyncReport, reports: readonly BatchReport[]): void {
 
 /**
  * Imports Bundles; with `asked`, only receipts whose ids were asked for: a peer cannot slip
- * other receipts in with an answer (docs/FEDERATION_SEMANTICS.md §Threat model).
+ * other receipts in with an answer (docs/FEDERATION_SEMANTICS.md §6. Threat model).
  */
 async function importBundles(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundles: readonly Bundle[], asked?: ReadonlySet<string>): Promise<void> {
   for (const bundle of bundles) {

@@ -1,5 +1,5 @@
 /**
- * Reading a request body under the SPEC §3 rules: JSON content type (415), a byte limit
+ * Reading a request body under the rules of docs/FEDERATION_PROTOCOL.md §Limits and §Errors: JSON content type (415), a byte limit
  * checked against Content-Length before reading and while reading (413), UTF-8 text out.
  */
 import type { IncomingMessage } from "node:http";

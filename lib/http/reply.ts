@@ -1,5 +1,5 @@
 /**
- * Writing answers: JSON bodies, and errors as `{ error: { code, message } }` with the SPEC §3
+ * Writing answers: JSON bodies, and errors as `{ error: { code, message } }` with the docs/FEDERATION_PROTOCOL.md §Errors
  * status. Only VmshError messages are shown to the peer; anything else is a bug and answers
  * 500 INTERNAL with no detail (the log has it). No stack trace ever leaves the process.
  */

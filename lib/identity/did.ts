@@ -1,5 +1,5 @@
 /**
- * Node identities: DIDs and the `ed25519:` public-key lines of peers.yaml (SPEC §8).
+ * Node identities: DIDs and the `ed25519:` public-key lines of peers.yaml (docs/FEDERATION_OPERATIONS.md §peers.yaml).
  */
 import { ArgumentError } from "../errors.js";
 
@@ -13,7 +13,7 @@ export function isDid(value: unknown): value is string {
 }
 
 /**
- * The JWS `kid` a node signs with: `<DID>#key-1` (SPEC §3).
+ * The JWS `kid` a node signs with: `<DID>#key-1` (docs/FEDERATION_PROTOCOL.md §Signatures).
  * @example keyIdFor("did:vm:node:a") // "did:vm:node:a#key-1"
  */
 export function keyIdFor(did: string): string {

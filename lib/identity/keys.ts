@@ -1,6 +1,6 @@
 /**
  * Ed25519 key pairs through node:crypto (OpenSSL): about 60× faster than tweetnacl
- * here (SPEC §1), which is why the hot path uses it. Keys are the same bytes in both.
+ * here (docs/BENCHMARKS.md §What each row measures), which is why the hot path uses it. Keys are the same bytes in both.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { ArgumentError } from "../errors.js";

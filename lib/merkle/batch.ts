@@ -1,6 +1,6 @@
 /**
- * From a sealer batch file (SPEC §2: `{ id, root, leaves, createdAt }`) to wire
- * receipts (SPEC §3). The batch file is the local node's own data, so a batch
+ * From a sealer batch file (`{ id, root, leaves, createdAt }`, docs/FEDERATION_SEMANTICS.md §The sealer's files) to wire
+ * receipts (docs/FEDERATION_PROTOCOL.md §Receipt). The batch file is the local node's own data, so a batch
  * that does not hold together is a caller's mistake and throws ArgumentError.
  */
 import { isDigest } from "../digest.js";
@@ -8,14 +8,14 @@ import { ArgumentError } from "../errors.js";
 import type { Receipt, TreeKind } from "../receipt.js";
 import { inclusionProofs, merkleRoot } from "./tree.js";
 
-/** The sealer's batch file, as written before federation (SPEC §2). */
+/** The sealer's batch file, as written before federation (docs/FEDERATION_SEMANTICS.md §The sealer's files). */
 export interface SealerBatch {
   id: string;
   /** `sha256:<hex>` root under the sealer's rule, vmsh-dup-sha256. */
   root: string;
   /** `sha256:<hex>` event hashes in sealing order. */
   leaves: string[];
-  /** Unix seconds; becomes every receipt's `ts` (SPEC §3). */
+  /** Unix seconds; becomes every receipt's `ts` (docs/FEDERATION_PROTOCOL.md §Receipt). */
   createdAt: number;
 }
 
@@ -31,7 +31,7 @@ function firstDuplicate(leaves: readonly string[]): string | undefined {
 
 /**
  * The position of `eventHash` in a sealer batch's `leaves`, which is what a
- * flagless §2 path needs. A hash listed twice has no single position and throws.
+ * flagless path of docs/FEDERATION_SEMANTICS.md §2.1 needs. A hash listed twice has no single position and throws.
  * @example indexInBatch(["sha256:aa…", "sha256:bb…"], "sha256:bb…") // 1
  */
 export function indexInBatch(leaves: readonly string[], eventHash: string): number {

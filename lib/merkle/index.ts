@@ -1,5 +1,5 @@
 /**
- * Merkle inclusion for receipts: both tree kinds of SPEC §3, proof building and
+ * Merkle inclusion for receipts: both tree kinds of docs/FEDERATION_SEMANTICS.md §2. Merkle rules, proof building and
  * verification, and the bridge from sealer batch files to wire receipts.
  * Rules and their weaknesses: docs/FEDERATION_SEMANTICS.md.
  */

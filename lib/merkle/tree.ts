@@ -1,6 +1,6 @@
 /**
  * Roots and inclusion proofs over `sha256:<hex>` event hashes, for both tree
- * kinds a receipt can carry (SPEC §3). The caller's leaves are trusted input:
+ * kinds a receipt can carry (docs/FEDERATION_SEMANTICS.md §2. Merkle rules). The caller's leaves are trusted input:
  * a malformed one is a caller's mistake and throws ArgumentError.
  */
 import { digestBytes, formatDigest, sha256 } from "../digest.js";

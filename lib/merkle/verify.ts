@@ -1,5 +1,5 @@
 /**
- * Receipt inclusion check (SPEC §4 "Receipt"): the proof must recompute
+ * Receipt inclusion check (docs/FEDERATION_SEMANTICS.md §2.3): the proof must recompute
  * `batchRoot` from `eventHash`, `proof.index`, `proof.size` and `proof.path`.
  * Receipts come from peers, so nothing here throws: every defect becomes
  * `{ ok: false, reason }` naming the field.

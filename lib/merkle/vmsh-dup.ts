@@ -1,5 +1,5 @@
 /**
- * The sealer's Merkle rule, `vmsh-dup-sha256` (SPEC §2): leaves are the raw
+ * The sealer's Merkle rule, `vmsh-dup-sha256` (docs/FEDERATION_SEMANTICS.md §2.1): leaves are the raw
  * 32-byte event hashes, a parent is sha256(left || right), and the last node of
  * an odd level is paired with itself. Kept to verify roots already anchored on
  * chain; it has no domain separation and the duplicate-last-node ambiguity, so
@@ -19,7 +19,7 @@ export function vmshDupLevels(leaves: readonly Uint8Array[]): Uint8Array[][] {
     const next: Uint8Array[] = [];
     for (let i = 0; i < level.length; i += 2) {
       const left = level[i]!;
-      // SPEC §2: on an odd level the last node is paired with itself.
+      // docs/FEDERATION_SEMANTICS.md §2.1: on an odd level the last node is paired with itself.
       const right = level[i + 1] ?? left;
       next.push(sha256(left, right));
     }

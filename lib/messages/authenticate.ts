@@ -1,5 +1,5 @@
 /**
- * Signing messages, and the ordered checks every inbound message passes (SPEC §3):
+ * Signing messages, and the ordered checks every inbound message passes (docs/FEDERATION_PROTOCOL.md §Verification order):
  * allowlist → role → namespace routing → clock skew → replay → signature.
  * The cheap, key-free checks come first so an unknown or unrouted sender costs no
  * signature verification; the replay cache only records messages whose signature held.
@@ -63,7 +63,7 @@ export function signMessage<M extends SignedMessage = SignedMessage & { [member:
 }
 
 /**
- * Runs the SPEC §3 checks on a message that already passed its schema. On success the
+ * Runs the checks of docs/FEDERATION_PROTOCOL.md §Verification order on a message that already passed its schema. On success the
  * digest is remembered for replay detection. Codes: SIGNER_UNKNOWN 401, ROLE_FORBIDDEN 403,
  * NAMESPACE_NOT_ROUTED 403, STALE_TIMESTAMP 401, REPLAY 409, SIG_INVALID 401.
  * @example const r = authenticate(parseAnnounce(body), ctx); if (!r.ok) reply(r.error.status, r.error)

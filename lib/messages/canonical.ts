@@ -1,5 +1,5 @@
 /**
- * RFC 8785 (JCS) canonical JSON, the bytes every signature and digest is taken over (SPEC §3).
+ * RFC 8785 (JCS) canonical JSON, the bytes every signature and digest is taken over (docs/FEDERATION_PROTOCOL.md §Signatures).
  */
 import canonicalizeModule from "canonicalize";
 import { createHash } from "node:crypto";

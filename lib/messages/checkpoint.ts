@@ -4,7 +4,7 @@
  * scheme. Neither Merkle rule's root commits to the batch size, and anchors commit only to the
  * root, so the checkpoint is what fixes `tree`, `size`, sealing time, namespace and batch id:
  * a receipt is accepted only against a checkpoint that verifies with the key of an origin of
- * the namespace (docs/FEDERATION_SEMANTICS.md §Threat model).
+ * the namespace (docs/FEDERATION_SEMANTICS.md §6. Threat model).
  */
 import type { KeyObject } from "node:crypto";
 import { DID_MAX_LENGTH, DID_PATTERN } from "../identity/did.js";

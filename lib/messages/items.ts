@@ -1,5 +1,5 @@
 /**
- * Schemas of the items messages carry: anchors and receipts (SPEC §2–§3). Each parser
+ * Schemas of the items messages carry: anchors and receipts (docs/FEDERATION_PROTOCOL.md §Receipt, §Anchor). Each parser
  * returns a fresh object holding only known members, or throws ProtocolError MALFORMED.
  */
 import { parseChainId, type Anchor } from "../anchors/anchor.js";

@@ -1,5 +1,5 @@
 /**
- * The three wire messages of SPEC §3 (Announce, Request, Bundle) and their schemas.
+ * The three wire messages of docs/FEDERATION_PROTOCOL.md §Messages (Announce, Request, Bundle) and their schemas.
  * `type` and `v` are inside the signed payload, so a signature for one kind of message
  * can never be replayed as another.
  */
@@ -66,10 +66,10 @@ const SIG_PATTERN = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/;
 
 /**
  * Refuses a message of an older wire version with a 400 that names what it lacks, so the
- * operator of a 0.1.0 peer reads what to upgrade (docs/FEDERATION_PROTOCOL.md §Upgrading).
+ * operator of a 0.1.0 peer reads what to upgrade (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0).
  */
 function version<V extends number>(o: Json, path: string, v: V, added: string): V {
-  if (o.v === 1 && v !== 1) throw malformed(`${path}.v`, `message version 1 lacks the member ${added}; this node speaks version ${v} (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading)`);
+  if (o.v === 1 && v !== 1) throw malformed(`${path}.v`, `message version 1 lacks the member ${added}; this node speaks version ${v} (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0)`);
   literal(o, "v", path, v);
   return v;
 }

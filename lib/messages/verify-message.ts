@@ -1,5 +1,5 @@
 /**
- * `verifyMessage` (SPEC §11): schema and authentication in one call, for a script or
+ * `verifyMessage` (README.md §Development): schema and authentication in one call, for a script or
  * service that receives a federation message as parsed JSON.
  */
 import type { ProtocolError } from "../errors.js";
@@ -11,7 +11,7 @@ export type VerifyMessageContext = AuthenticateContext;
 export type VerifyMessageResult = { ok: true; message: Message; digest: string } | { ok: false; error: ProtocolError };
 
 /**
- * Validates `value` as an Announce, Request or Bundle and runs the SPEC §3 checks
+ * Validates `value` as an Announce, Request or Bundle and runs the checks of docs/FEDERATION_PROTOCOL.md §Verification order
  * (allowlist, role, routing, skew, replay, signature). Never throws on peer data.
  * @example
  * const r = verifyMessage(JSON.parse(body), { peers, isRouted, now: () => Date.now() / 1000 | 0, skewS: 300, replay });

@@ -1,6 +1,6 @@
 /**
  * The import pipeline: one path for a local sealer batch and for a peer's bundle
- * (docs/STATE.md, SPEC §4–§5). Receipts are checked for inclusion, anchors are verified
+ * (docs/STATE.md, docs/ANCHORS.md §Outcomes, docs/FEDERATION_SEMANTICS.md §3. Conflicts). Receipts are checked for inclusion, anchors are verified
  * with this node's own verifiers, everything is stored with its outcome, and conflict
  * resolution runs over the batch. Receipts of a batch with no verified anchor are kept
  * as held, never dropped; pending anchors are re-checked later.
@@ -32,7 +32,7 @@ export interface BatchImport {
   namespace: string;
   batchId: string;
   batchRoot: string;
-  /** Sealing time; ignored when the batch is already stored (its ts was fixed then, SPEC §3). */
+  /** Sealing time; ignored when the batch is already stored (its ts was fixed then, docs/FEDERATION_PROTOCOL.md §Receipt). */
   createdAt: number;
   receipts: Receipt[];
   anchors: Anchor[];
@@ -58,7 +58,7 @@ export interface BatchReport {
   namespace: string;
   batchId: string;
   batchRoot: string;
-  /** `active` once any anchor of this root is verified; `held` otherwise (SPEC §4). */
+  /** `active` once any anchor of this root is verified; `held` otherwise (docs/ANCHORS.md §Outcomes). */
   status: "active" | "held";
   receiptsAdded: number;
   /** Receipts stored for this batch version after the import. */

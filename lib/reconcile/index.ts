@@ -1,5 +1,5 @@
 /**
- * Anti-entropy by range-based set reconciliation (SPEC §6, docs/ANTI_ENTROPY.md): the
+ * Anti-entropy by range-based set reconciliation (docs/ANTI_ENTROPY.md): the
  * per-namespace index, the initiator session and stateless responder, and the signed
  * envelope they travel in over `POST /federation/reconcile`.
  */

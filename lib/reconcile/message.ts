@@ -1,6 +1,6 @@
 /**
  * The signed JSON envelope that carries reconcile payloads over `POST /federation/reconcile`
- * (SPEC §3, §6; docs/ANTI_ENTROPY.md §Envelope): one binary payload per namespace, base64.
+ * (docs/ANTI_ENTROPY.md §Envelope): one binary payload per namespace, base64.
  * A reply uses the same envelope and names the message it answers in `request`, so an old
  * reply cannot be replayed into a new round.
  */
@@ -107,7 +107,7 @@ export function signReconcile(input: { round: number; parts: readonly ReconcileP
 }
 
 /**
- * SPEC §3 checks for a reconcile envelope: every namespace it names must be routed to the
+ * The checks of docs/FEDERATION_PROTOCOL.md §Verification order for a reconcile envelope: every namespace it names must be routed to the
  * signer (403 `NAMESPACE_NOT_ROUTED`), then allowlist, role `request`, skew, replay and
  * signature as for any message.
  * @example const r = authenticateReconcile(parseReconcile(body), ctx); if (!r.ok) reply(r.error.status, r.error)

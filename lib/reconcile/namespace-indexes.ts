@@ -1,5 +1,5 @@
 /**
- * Keeps one `ReconcileIndex` per namespace in step with a receipt store (SPEC §6, §9):
+ * Keeps one `ReconcileIndex` per namespace in step with a receipt store (docs/ANTI_ENTROPY.md §Index):
  * built on first use from the store's sorted keys, then fed by its `onReceiptsAdded`
  * events. The store can move a receipt to an earlier ts (lib/store/receipt-index.ts keeps
  * the earliest copy) without announcing the removal; a size check after every event

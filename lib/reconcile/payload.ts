@@ -8,9 +8,9 @@ import type { WireKey } from "./reconcile-index.js";
 import { ByteReader, ByteWriter, WireError } from "./varint.js";
 
 export const PAYLOAD_VERSION = 1;
-/** Narrowest and widest short id, bytes (docs/ANTI_ENTROPY.md §Short ids). */
+/** Narrowest and widest short id, bytes (docs/ANTI_ENTROPY.md §Algorithm, "Short ids"). */
 export const MIN_SHORT_BYTES = 4;
-/** Six bytes keep a short id an exact JavaScript number; longer lists rely on the matched-set check (§Short ids). */
+/** Six bytes keep a short id an exact JavaScript number; longer lists rely on the matched-set check (docs/ANTI_ENTROPY.md §Algorithm). */
 export const MAX_SHORT_BYTES = 6;
 export const FINGERPRINT_BYTES = 16;
 /** Largest session offset of the short-id window inside the 32 id bytes. */

@@ -1,5 +1,5 @@
 /**
- * The per-namespace index anti-entropy works on (SPEC §6, docs/ANTI_ENTROPY.md §Index):
+ * The per-namespace index anti-entropy works on (docs/ANTI_ENTROPY.md §Index):
  * receipt keys `(ts, id)` in order, held in flat typed arrays (8 bytes of ts and 32 of id
  * per item), with the prefix sums of every 32-item block cached (1 byte per item). A range
  * fingerprint is two prefix sums, each a cached block sum plus at most 16 item additions.
@@ -126,7 +126,7 @@ export class ReconcileIndex {
 
   /**
    * Adds keys (any order, repeats and already-indexed keys ignored); returns how many were new.
-   * An id re-indexed at another ts is a new key here: see docs/ANTI_ENTROPY.md §Wiring for the rebuild rule.
+   * An id re-indexed at another ts is a new key here: see docs/ANTI_ENTROPY.md §Index for when `NamespaceIndexes` rebuilds.
    * @example index.insert([{ ts: 1732000000, id: "sha256:…" }])
    */
   insert(keys: readonly ReceiptKey[]): number {

@@ -1,5 +1,5 @@
 /**
- * Driving a reconcile exchange (docs/ANTI_ENTROPY.md §Sessions): `initiate` opens a
+ * Driving a reconcile exchange (docs/ANTI_ENTROPY.md §Algorithm): `initiate` opens a
  * session over several namespaces; the peer answers each message with `respond`, which
  * keeps no state between HTTP rounds; the initiator feeds every reply to
  * `session.receive` until it reports `done`. Both sides learn, per namespace, the keys

@@ -12,7 +12,7 @@ import { itemsBytes, MAX_SHORT_OFFSET, PayloadWriter, type Payload, type RangeBo
 import type { ReconcileIndex, WireKey } from "./reconcile-index.js";
 
 export interface StepTuning {
-  /** Sub-ranges per split (SPEC §6: ~16). */
+  /** Sub-ranges per split (docs/ANTI_ENTROPY.md §Bounds: 16). */
   branching: number;
   /** A differing range with at most this many own items is listed rather than split. */
   idsLimit: number;

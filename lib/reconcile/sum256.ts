@@ -2,7 +2,7 @@
  * The additive range hash of docs/ANTI_ENTROPY.md §Fingerprint: each item is a 256-bit
  * number (its id read little-endian, with `ts` XOR-ed into the low 64 bits) and a range
  * is summarised by the sum of its items mod 2^256. Addition is invertible, so a range's
- * sum is the difference of two prefix sums (SPEC §6: cached sums, O(log n) per range).
+ * sum is the difference of two prefix sums (docs/ANTI_ENTROPY.md §Index: cached sums, O(log n) per range).
  *
  * Accumulators are Float64Array(8) of 32-bit words with carries left pending: a word can
  * absorb 2^21 additions before it could leave the exact-integer range, far more than any

@@ -1,7 +1,7 @@
 /**
  * Byte writer and reader for the reconcile wire format (docs/ANTI_ENTROPY.md §Wire format).
  * Varints are unsigned LEB128 computed with number arithmetic, never 32-bit bit
- * operations, so every safe integer (up to 2^53 − 1) round-trips (SPEC §6).
+ * operations, so every safe integer (up to 2^53 − 1) round-trips (docs/ANTI_ENTROPY.md §Varint).
  */
 
 /** Longest varint accepted: 8 bytes carry 56 bits, enough for 2^53 − 1. */

@@ -1,5 +1,5 @@
 /**
- * Reading the local sealer's output (SPEC §2): a batch file and one receipt file per event,
+ * Reading the local sealer's output (docs/FEDERATION_SEMANTICS.md §The sealer's files): a batch file and one receipt file per event,
  * turned into what the import pipeline takes. Everything is checked against the batch's
  * own leaves: the root is recomputed, every receipt's path must be the one the leaves give,
  * and receipts may only add anchors for this batch. Pure: the caller reads the files.

@@ -1,6 +1,6 @@
 /**
  * A lowdb adapter for one JSON file that never leaves a half-written file behind
- * (SPEC §9): write a temp file in the same directory, fsync it, rename it over
+ * (docs/STATE.md §Writes: atomic and durable): write a temp file in the same directory, fsync it, rename it over
  * the target, fsync the directory. Reading never repairs: a file that does not
  * parse or fails its schema check is a StoreError naming the path, and stays as it is.
  */

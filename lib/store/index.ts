@@ -1,5 +1,5 @@
 /**
- * The node's state store (SPEC §9, docs/STATE.md): what the import pipeline,
+ * The node's state store (docs/STATE.md): what the import pipeline,
  * the daemon and the CLI use to keep batches, receipts, anchors and small documents.
  */
 export { openStore, Store, type Equivocation, type OpenStoreOptions } from "./store.js";

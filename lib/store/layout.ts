@@ -77,7 +77,7 @@ export function namespaceMetaPath(paths: Layout, namespace: string): string {
 
 /**
  * The file of one batch version: one directory per batchId, one file per batchRoot,
- * so an equivocating second root never overwrites the first (SPEC §5).
+ * so an equivocating second root never overwrites the first (docs/STATE.md §Layout).
  * @example batchPath(layout("/s"), "ns", "b1", "sha256:00") // "/s/v1/namespaces/x6e73/batches/x6231/x…json"
  */
 export function batchPath(paths: Layout, namespace: string, batchId: string, batchRoot: string): string {

@@ -1,7 +1,7 @@
 /**
  * How a write combines with what a batch file already holds, so that re-putting
  * the same data changes nothing: receipts are added by id (a stored receipt is
- * never altered: its `ts` was fixed at first ingestion, SPEC §3), anchor records
+ * never altered: its `ts` was fixed at first ingestion, docs/FEDERATION_PROTOCOL.md §Receipt), anchor records
  * are replaced by `(chain, tx)` when their content differs, new ones appended.
  * Inputs are plain JSON values (the store round-trips them), so deep equality
  * is content equality. Pure: no file, no clock.

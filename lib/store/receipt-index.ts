@@ -1,5 +1,5 @@
 /**
- * The in-memory `(ts, id)` order of one namespace's receipts (SPEC §6): a sorted
+ * The in-memory `(ts, id)` order of one namespace's receipts (docs/ANTI_ENTROPY.md §Items and order): a sorted
  * array of small keys, each pointing at the batch that holds the body, plus a
  * map by id. Bodies stay on disk. A batch of k receipts merges in O(n + k);
  * lookups by ts or by key are binary searches.

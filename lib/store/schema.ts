@@ -82,7 +82,7 @@ export function checkReceipt(r: unknown, batch: Pick<BatchFile, "namespace" | "b
   for (const key of ["namespace", "batchId", "batchRoot"] as const) {
     if (r[key] !== batch[key]) return `${at}.${key} must equal the batch's ${key}`;
   }
-  // SPEC §3: a receipt's ts is its batch's sealing time, so (ts, id) orders it identically on every node.
+  // docs/FEDERATION_PROTOCOL.md §Receipt: a receipt's ts is its batch's sealing time, so (ts, id) orders it identically on every node.
   if (r["ts"] !== batch.createdAt) return `${at}.ts must equal the batch's createdAt`;
   const p = r["proof"];
   if (!isObj(p)) return `${at}.proof must be an object`;

@@ -1,5 +1,5 @@
 /**
- * The node's state store (SPEC §9, docs/STATE.md): one lowdb JSON file per batch
+ * The node's state store (docs/STATE.md): one lowdb JSON file per batch
  * version under `stateDir/v1/namespaces/<ns>/batches/<batchId>/<batchRoot>.json`,
  * a small meta.json per namespace carrying a change counter, one file per generic
  * document. An index of receipt keys is built at open; receipt bodies are read
@@ -91,7 +91,7 @@ export class Store {
    * Stores a batch version (namespace + batchId + batchRoot) with its receipts and anchors.
    * Idempotent: receipts already stored are kept as they are, anchor records are replaced by
    * `(chain, tx)` when they differ, and if nothing changed no file is written. A second
-   * batchRoot for the same batchId is stored beside the first (equivocation, SPEC §5).
+   * batchRoot for the same batchId is stored beside the first (equivocation, docs/STATE.md §Layout).
    * @example
    * const r = await store.putBatch({ namespace: "ns", batchId: "b1", batchRoot, createdAt, receipts, anchors: [] });
    * r.written // false when re-putting the same data
@@ -106,7 +106,7 @@ export class Store {
       const path = batchPath(this.#paths, input.namespace, input.batchId, input.batchRoot);
       const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (stored !== null && stored.createdAt !== input.createdAt) {
-        throw new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (SPEC §3)`);
+        throw new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (docs/FEDERATION_PROTOCOL.md §Receipt)`);
       }
       const merged = mergeBatch(stored, input);
       if (merged.changed) await this.#index.commit(state, [merged.file]);
@@ -248,7 +248,7 @@ export class Store {
   }
 
   /**
-   * A namespace's receipt keys in `(ts, id)` order, for range fingerprints (SPEC §6).
+   * A namespace's receipt keys in `(ts, id)` order, for range fingerprints (docs/ANTI_ENTROPY.md §Items and order).
    * The array is replaced (not mutated in place) when receipts are added out of order; hold it only briefly.
    * @example const keys = store.receiptKeys("ns"); keys[0] // { ts: 1732000000, id: "sha256:…" }
    */

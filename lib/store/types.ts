@@ -1,7 +1,7 @@
 /**
- * Shapes the state store keeps and returns (SPEC §9). `AnchorRecord` is an anchor
- * together with this node's verification outcome (SPEC §4) and the conflict
- * resolution mark `superseded_by` (SPEC §5).
+ * Shapes the state store keeps and returns (docs/STATE.md §Layout). `AnchorRecord` is an anchor
+ * together with this node's verification outcome (docs/ANCHORS.md §Outcomes) and the conflict
+ * resolution mark `superseded_by` (docs/FEDERATION_SEMANTICS.md §3. Conflicts).
  */
 import type { AnchorRecord } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
@@ -14,9 +14,9 @@ export type { AnchorRecord };
 export interface BatchInput {
   namespace: string;
   batchId: string;
-  /** `sha256:<hex>`; two roots for one namespace + batchId are both kept (equivocation, SPEC §5). */
+  /** `sha256:<hex>`; two roots for one namespace + batchId are both kept (equivocation, docs/STATE.md §Layout). */
   batchRoot: string;
-  /** Sealer `createdAt`, unix seconds: every receipt's `ts` (SPEC §3). */
+  /** Sealer `createdAt`, unix seconds: every receipt's `ts` (docs/FEDERATION_PROTOCOL.md §Receipt). */
   createdAt: number;
   receipts: Receipt[];
   anchors: AnchorRecord[];
@@ -75,7 +75,7 @@ export interface PutResult {
   equivocal: boolean;
 }
 
-/** A receipt's place in the `(ts, id)` order anti-entropy works on (SPEC §6). */
+/** A receipt's place in the `(ts, id)` order anti-entropy works on (docs/ANTI_ENTROPY.md §Items and order). */
 export interface ReceiptKey {
   readonly ts: number;
   readonly id: string;

@@ -27,7 +27,7 @@ interface Sealed {
 }
 
 /**
- * Writes sealer output (SPEC §2) for a fresh batch. `makeAnchors` is called once with the root;
+ * Writes sealer output (docs/FEDERATION_SEMANTICS.md §The sealer's files) for a fresh batch. `makeAnchors` is called once with the root;
  * receipt i carries anchor `pick(i)` of them, as a sealer copies one anchor into many receipts.
  */
 async function seal(id: string, size: number, makeAnchors: (root: string) => Promise<Record<string, unknown>[]> | Record<string, unknown>[], pick: (i: number) => number = () => 0): Promise<Sealed> {

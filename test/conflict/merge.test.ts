@@ -77,7 +77,7 @@ describe("compareAnchors", () => {
     assert.deepEqual([tsa, evm, btc].sort(compareAnchors).map((a) => a.chain), ["btc:mainnet", "eip155:1", "rfc3161:digicert"]);
   });
 
-  test("a chain id outside SPEC §2 sorts after every rail", () => {
+  test("a chain id outside docs/FEDERATION_PROTOCOL.md §Anchor sorts after every rail", () => {
     const odd = record({ chain: "sol:mainnet", tx: "x", block: 10 });
     const tsa = record({ chain: "rfc3161:digicert", tx: "t" });
     assert.ok(compareAnchors(tsa, odd) < 0);

@@ -1,5 +1,5 @@
 /**
- * SPEC §5, rule by rule, as named cases.
+ * docs/FEDERATION_SEMANTICS.md §3. Conflicts, rule by rule, as named cases.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ function only(records: AnchorRecord[]) {
   return batches[0]!.byRoot[0]!;
 }
 
-describe("resolveAnchors: SPEC §5 (1) finality", () => {
+describe("resolveAnchors: rule 1, finality", () => {
   test("a verified btc anchor beats a verified eip155 anchor at a far higher block", () => {
     const btc = record({ chain: "btc:mainnet", tx: "aa", block: 800_000 });
     const evm = record({ chain: "eip155:1", tx: "0xbb", block: 19_000_000 });
@@ -28,7 +28,7 @@ describe("resolveAnchors: SPEC §5 (1) finality", () => {
   });
 });
 
-describe("resolveAnchors: SPEC §5 (2) same rail", () => {
+describe("resolveAnchors: rule 2, same rail", () => {
   test("the higher block wins between two EVM chains", () => {
     const mainnet = record({ chain: "eip155:1", tx: "0x01", block: 100 });
     const base = record({ chain: "eip155:8453", tx: "0x02", block: 200 });
@@ -42,7 +42,7 @@ describe("resolveAnchors: SPEC §5 (2) same rail", () => {
   });
 });
 
-describe("resolveAnchors: SPEC §5 (3) tie on (chain, tx)", () => {
+describe("resolveAnchors: rule 3, tie on (chain, tx)", () => {
   test("two TSA anchors (block 0) are ordered by chain, ascending", () => {
     const a = record({ chain: "rfc3161:freetsa", tx: "1" });
     const b = record({ chain: "rfc3161:digicert", tx: "9" });

@@ -119,7 +119,7 @@ describe("docs: FEDERATION_OPERATIONS.md quick start, run as written", () => {
 
   test("quick start: a batch announced on a is delivered to b and reaches c through b, verified", async () => {
     const [announce, status] = blocks[2]!;
-    // Substitution: the sealer's files (SPEC §2) are written by the test's sealer, at the paths
+    // Substitution: the sealer's files (docs/FEDERATION_SEMANTICS.md §The sealer's files) are written by the test's sealer, at the paths
     // the command names: sealer/batches/b-0001.json and sealer/receipts/b-0001/.
     const sealed = await sealTsaBatch(join(ws.dir, "sealer-output"), "b-0001", 4, tsa);
     await mkdir(join(ws.dir, "sealer", "batches"), { recursive: true });

@@ -1,26 +1,13 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { LINE_ABC, receiptCount, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { LINE_ABC, receiptCount, waitUntil, MESH_NAMESPACE as NS } from "../support/mesh.js";
 import { sealTsaBatch } from "../support/sealer.js";
+import { useMesh } from "../support/use-mesh.js";
 
-let tsa: OpensslTsa;
-let mesh: Mesh;
-
-before(async () => {
-  tsa = createOpensslTsa();
-  // Anti-entropy interval is 2 s in the mesh harness.
-  mesh = await startMesh(
-    LINE_ABC,
-    { trustPem: tsa.rootPem },
-  );
-});
-after(async () => {
-  await mesh?.stop();
-  tsa?.cleanup();
-});
+// Anti-entropy interval is 2 s in the mesh harness.
+const mesh = useMesh(LINE_ABC);
 
 describe("federation: anti-entropy between real serve processes", () => {
   test("partition: c is down while 20 batches are announced, and converges by itself after restart", async () => {
@@ -28,7 +15,7 @@ describe("federation: anti-entropy between real serve processes", () => {
     await c.stop("SIGTERM");
     const sealer = join(mesh.root, "sealer");
     for (let i = 0; i < 20; i++) {
-      const s = await sealTsaBatch(sealer, `p-${String(i).padStart(3, "0")}`, 3, tsa, 1_760_000_000 + i);
+      const s = await sealTsaBatch(sealer, `p-${String(i).padStart(3, "0")}`, 3, mesh.tsa, 1_760_000_000 + i);
       const r = await mesh.node("a").cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir);
       assert.equal(r.code, 0, r.stderr);
     }

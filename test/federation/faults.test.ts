@@ -1,4 +1,4 @@
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { checkpointBy } from "../support/checkpoint.js";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
@@ -9,12 +9,10 @@ import { formatKeyLine } from "../../lib/identity/did.js";
 import { signMessage } from "../../lib/messages/authenticate.js";
 import type { Announce, Bundle } from "../../lib/messages/schema.js";
 import { checkIntegrity } from "../../lib/store/index.js";
-import { activeBatchIds, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { activeBatchIds, waitUntil, MESH_NAMESPACE as NS } from "../support/mesh.js";
 import { sealTsaBatch } from "../support/sealer.js";
+import { useMesh } from "../support/use-mesh.js";
 
-let tsa: OpensslTsa;
-let mesh: Mesh;
 /** What the hostile guest's server answers to /federation/request. */
 let hostileAnswer: "garbage" | "wrong-key" | "hang" = "garbage";
 let hostile: Server;
@@ -23,38 +21,36 @@ const hanging = new Set<Socket>();
 const now = () => Math.floor(Date.now() / 1000);
 const ROOT = `sha256:${"7c".repeat(32)}`;
 
-before(async () => {
-  tsa = createOpensslTsa();
-  hostile = createServer((req, res) => {
-    if (hostileAnswer === "hang") {
-      hanging.add(req.socket);
-      return; // accept, never answer
-    }
-    if (hostileAnswer === "garbage") {
+// The hostile guest's server starts inside useMesh's hook: the nodes need its URL.
+const mesh = useMesh(
+  [
+    { name: "a", routes: ["b"] },
+    { name: "b", routes: ["a"] },
+  ],
+  async () => {
+    hostile = createServer((req, res) => {
+      if (hostileAnswer === "hang") {
+        hanging.add(req.socket);
+        return; // accept, never answer
+      }
+      if (hostileAnswer === "garbage") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end("{ this is not json");
+        return;
+      }
+      // A well-formed bundle, signed by a key that is not the guest's.
+      const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, request: `sha256:${"00".repeat(32)}`, checkpoints: [], receipts: [], anchors: [], ts: now(), signer: "did:vm:node:hostile" }, generateNodeKey().privateKey);
       res.writeHead(200, { "content-type": "application/json" });
-      res.end("{ this is not json");
-      return;
-    }
-    // A well-formed bundle, signed by a key that is not the guest's.
-    const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, request: `sha256:${"00".repeat(32)}`, checkpoints: [], receipts: [], anchors: [], ts: now(), signer: "did:vm:node:hostile" }, generateNodeKey().privateKey);
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(bundle));
-  });
-  await new Promise<void>((r) => hostile.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
-  mesh = await startMesh(
-    [
-      { name: "a", routes: ["b"] },
-      { name: "b", routes: ["a"] },
-    ],
-    { trustPem: tsa.rootPem, guests: [{ name: "hostile", roles: ["announce", "serve", "request", "origin"], url }] },
-  );
-});
+      res.end(JSON.stringify(bundle));
+    });
+    await new Promise<void>((r) => hostile.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    return { guests: [{ name: "hostile", roles: ["announce", "serve", "request", "origin"], url }] };
+  },
+);
 after(async () => {
   for (const s of hanging) s.destroy();
   await new Promise((r) => hostile?.close(r));
-  await mesh?.stop();
-  tsa?.cleanup();
 });
 
 describe("federation: faults", () => {
@@ -63,7 +59,7 @@ describe("federation: faults", () => {
     const b = mesh.node("b");
     const reported: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const s = await sealTsaBatch(join(mesh.root, "sealer"), `k-${i}`, 4, tsa, 1_760_100_000 + i);
+      const s = await sealTsaBatch(join(mesh.root, "sealer"), `k-${i}`, 4, mesh.tsa, 1_760_100_000 + i);
       const announcing = a.cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir, "--json");
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
       await b.stop("SIGKILL");
@@ -84,7 +80,7 @@ describe("federation: faults", () => {
 
   test("faults: SIGKILL of the announcing node right after it reported a batch stored loses nothing", async () => {
     const a = mesh.node("a");
-    const s = await sealTsaBatch(join(mesh.root, "sealer"), "k-announcer", 3, tsa, 1_760_100_100);
+    const s = await sealTsaBatch(join(mesh.root, "sealer"), "k-announcer", 3, mesh.tsa, 1_760_100_100);
     const r = await a.cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir);
     assert.equal(r.code, 0, r.stderr);
     await a.stop("SIGKILL");
@@ -108,7 +104,7 @@ describe("federation: faults", () => {
       assert.equal((await a.health()).status, 200);
     }
     // While the hostile peer hangs, a real batch still flows a → b.
-    const s = await sealTsaBatch(join(mesh.root, "sealer"), "after-hostile", 2, tsa, 1_760_100_200);
+    const s = await sealTsaBatch(join(mesh.root, "sealer"), "after-hostile", 2, mesh.tsa, 1_760_100_200);
     const r = await a.cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir);
     assert.equal(r.code, 0, r.stderr);
     await waitUntil(async () => (await activeBatchIds(mesh.node("b"))).includes("after-hostile"), 30_000, "b to hold after-hostile while a pull hangs");
@@ -122,7 +118,7 @@ describe("federation: faults", () => {
     const ids: string[] = [];
     const announces: Promise<unknown>[] = [];
     for (let i = 0; i < 6; i++) {
-      const s = await sealTsaBatch(join(mesh.root, "sealer"), `race-${i}`, 3, tsa, 1_760_100_300 + i);
+      const s = await sealTsaBatch(join(mesh.root, "sealer"), `race-${i}`, 3, mesh.tsa, 1_760_100_300 + i);
       ids.push(s.id);
       announces.push(a.cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir));
       if (i % 2 === 0) announces.push(b.cli("sync", "--namespace", NS));

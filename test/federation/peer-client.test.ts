@@ -1,5 +1,5 @@
 /**
- * PeerClient against real loopback HTTP and HTTPS servers: answers, SPEC §3 error bodies,
+ * PeerClient against real loopback HTTP and HTTPS servers: answers, docs/FEDERATION_PROTOCOL.md §Errors bodies,
  * what is retryable, byte limits, timeouts, refused connections, TLS, credentials in URLs.
  */
 import { execFileSync } from "node:child_process";
@@ -250,7 +250,7 @@ describe("PeerClient over https", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "vmsh-peer-tls-"));
-    // A throwaway self-signed certificate for 127.0.0.1, made by openssl as SPEC §10 prefers.
+    // A throwaway self-signed certificate for 127.0.0.1, made by openssl as docs/RELIABILITY.md §How the tests are built prefers.
     execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=vmsh test peer",
       "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
     ca = readFileSync(join(dir, "cert.pem"));

@@ -1,6 +1,6 @@
 /**
  * An admitted but hostile peer against real `serve` processes (docs/FEDERATION_SEMANTICS.md
- * §Threat model). "mallory" is in every node's peers.yaml with roles announce, serve and request
+ * §6. Threat model). "mallory" is in every node's peers.yaml with roles announce, serve and request
  * and routed for the namespace, but is not an origin; it signs with the `jose` package, and its
  * endpoint is this test's own HTTP server. In the line a – b – c, a is the origin of the batch;
  * c knows a's key only from an origin-only peers.yaml entry. Each attack is delivered before the

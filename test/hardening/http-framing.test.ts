@@ -1,17 +1,15 @@
 /**
  * Requests that are not valid HTTP/1.1 (garbage, oversized headers, Content-Length together with
  * chunked encoding, bad header names) never reach a route; they must still be answered with a
- * JSON error `{ error: { code, message } }` (SPEC §3), then the connection is closed, and the
+ * JSON error `{ error: { code, message } }` (docs/FEDERATION_PROTOCOL.md §Errors), then the connection is closed, and the
  * node keeps serving. Found by probing serve with raw sockets.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { startMesh, type Mesh } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { useMesh } from "../support/use-mesh.js";
 
-let tsa: OpensslTsa;
-let mesh: Mesh;
+const mesh = useMesh([{ name: "a", routes: [] }]);
 
 /** Writes `raw` to a fresh connection and resolves everything the server sent until it closed. */
 function sendRaw(raw: string): Promise<string> {
@@ -33,15 +31,6 @@ function parseAnswer(text: string): { status: number; headers: string; body: str
   assert.ok(end > 0, `no HTTP answer: ${JSON.stringify(text.slice(0, 200))}`);
   return { status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1]), headers: text.slice(0, end).toLowerCase(), body: text.slice(end + 4) };
 }
-
-before(async () => {
-  tsa = createOpensslTsa();
-  mesh = await startMesh([{ name: "a", routes: [] }], { trustPem: tsa.rootPem });
-});
-after(async () => {
-  await mesh?.stop();
-  tsa?.cleanup();
-});
 
 describe("hardening: requests that are not HTTP", () => {
   const cases: Array<[string, string, number]> = [

@@ -1,16 +1,14 @@
 /**
- * A body over the 1 MiB limit (SPEC §3) must be answered with 413 BODY_TOO_LARGE that the sender
+ * A body over the 1 MiB limit (docs/FEDERATION_PROTOCOL.md §Limits) must be answered with 413 BODY_TOO_LARGE that the sender
  * can read: closing the connection while the body is still arriving makes the kernel reset it,
  * and the sender then sees ECONNRESET instead of the answer. Found by the hostile-input suite.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { startMesh, type Mesh } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { useMesh } from "../support/use-mesh.js";
 
-let tsa: OpensslTsa;
-let mesh: Mesh;
+const mesh = useMesh([{ name: "a", routes: [] }]);
 
 /** POSTs `size` bytes in 64 KiB writes, with or without Content-Length; resolves the answer or the socket error. */
 function postBig(size: number, declared: boolean): Promise<{ status: number; body: string } | { error: string }> {
@@ -38,15 +36,6 @@ function postBig(size: number, declared: boolean): Promise<{ status: number; bod
     pump();
   });
 }
-
-before(async () => {
-  tsa = createOpensslTsa();
-  mesh = await startMesh([{ name: "a", routes: [] }], { trustPem: tsa.rootPem });
-});
-after(async () => {
-  await mesh?.stop();
-  tsa?.cleanup();
-});
 
 describe("hardening: oversize bodies", () => {
   for (const declared of [true, false]) {

@@ -2,27 +2,18 @@
  * 1,000 slow connections that never finish their headers: /health still answers, and a valid
  * signed request from a peer is still served, while they are held.
  */
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { signMessage } from "../../lib/messages/authenticate.js";
 import type { Request } from "../../lib/messages/schema.js";
-import { startMesh, MESH_NAMESPACE, type Mesh } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { MESH_NAMESPACE } from "../support/mesh.js";
+import { useMesh } from "../support/use-mesh.js";
 import { holdSlowClients, type SlowClients } from "./slowloris.js";
 
-let tsa: OpensslTsa;
-let mesh: Mesh;
+const mesh = useMesh([{ name: "a", routes: [] }], { guests: [{ name: "peer", roles: ["request"] }] });
 let slow: SlowClients | undefined;
 
-before(async () => {
-  tsa = createOpensslTsa();
-  mesh = await startMesh([{ name: "a", routes: [] }], { trustPem: tsa.rootPem, guests: [{ name: "peer", roles: ["request"] }] });
-});
-after(async () => {
-  slow?.close();
-  await mesh?.stop();
-  tsa?.cleanup();
-});
+after(() => slow?.close());
 
 describe("hardening: slow clients", () => {
   test("slowloris: with 1,000 connections trickling headers, /health answers and a peer's request is served", async () => {

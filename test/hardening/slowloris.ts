@@ -1,6 +1,6 @@
 /**
  * Slow clients ("slowloris"): many sockets that send a request's headers a few bytes at a time
- * and never finish, to show the server keeps answering others (SPEC §3, lib/http/server.ts
+ * and never finish, to show the server keeps answering others (docs/FEDERATION_PROTOCOL.md §Errors, lib/http/server.ts
  * timeouts). Loopback only; every socket is closed by `close()`.
  */
 import { connect, type Socket } from "node:net";

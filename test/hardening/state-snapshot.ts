@@ -1,6 +1,6 @@
 /**
  * A byte-level picture of a directory tree (every file's path, size and SHA-256), so a test can
- * show that hostile input left a node's state directory exactly as it was (SPEC §9).
+ * show that hostile input left a node's state directory exactly as it was (docs/STATE.md).
  */
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";

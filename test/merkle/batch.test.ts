@@ -1,5 +1,5 @@
 /**
- * From sealer batch files (SPEC §2) to wire receipts (SPEC §3), and the index
+ * From sealer batch files (docs/FEDERATION_SEMANTICS.md §The sealer's files) to wire receipts (docs/FEDERATION_PROTOCOL.md §Receipt), and the index
  * lookup a flagless path depends on.
  */
 import { describe, test } from "node:test";

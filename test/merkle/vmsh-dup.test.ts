@@ -1,5 +1,5 @@
 /**
- * The sealer's rule (SPEC §2) against an independent reference written here
+ * The sealer's rule (docs/FEDERATION_SEMANTICS.md §2.1) against an independent reference written here
  * from the prose, and the rule's documented weaknesses pinned as behaviour.
  */
 import { describe, test } from "node:test";

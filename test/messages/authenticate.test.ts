@@ -12,7 +12,7 @@ function code(r: ReturnType<typeof authenticate>): string {
   return r.ok ? "OK" : `${r.error.status} ${r.error.code}`;
 }
 
-describe("authenticate: the SPEC §3 chain", () => {
+describe("authenticate: the checks of docs/FEDERATION_PROTOCOL.md §Verification order", () => {
   test("authenticate: accepts a fresh, signed, routed announce from a peer with the role", () => {
     const r = authenticate(announce(a), context([a, b], routes));
     assert.equal(code(r), "OK");

@@ -169,7 +169,7 @@ describe("pipeline: importBatch", () => {
 
   test("pipeline: a phantom one-leaf receipt of a real root is refused and cannot pin the size", async () => {
     const real = batch("b-phantom", [H(60), H(61), H(62), H(63)]);
-    // Under vmsh-dup a single leaf is its own root: the attack of docs/FEDERATION_SEMANTICS.md §Threat model.
+    // Under vmsh-dup a single leaf is its own root: the attack of docs/FEDERATION_SEMANTICS.md §6. Threat model.
     const phantom = { ...real.receipts[0]!, id: real.batchRoot, eventHash: real.batchRoot, proof: { tree: "vmsh-dup-sha256" as const, index: 0, size: 1, path: [] } };
     const attack: BatchImport = { ...real, receipts: [phantom] };
     const r1 = await importBatch(attack, ctx());

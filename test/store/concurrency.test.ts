@@ -1,5 +1,5 @@
 /**
- * Two real processes writing the same state directory at once (SPEC §9: the
+ * Two real processes writing the same state directory at once (docs/STATE.md §Two processes on one state directory: the
  * daemon and a CLI command never lose each other's updates).
  */
 import assert from "node:assert/strict";

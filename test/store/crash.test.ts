@@ -1,5 +1,5 @@
 /**
- * Crash safety (SPEC §9): a child process puts batches in a loop and is killed
+ * Crash safety (docs/STATE.md §Writes: atomic and durable): a child process puts batches in a loop and is killed
  * with SIGKILL at random moments, 32 times. After every kill the store opens,
  * passes `checkIntegrity`, and holds every batch the child reported committed.
  */

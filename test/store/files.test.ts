@@ -1,6 +1,6 @@
 /**
  * What the store does on disk: file names from hostile peer input, corrupt
- * files, format versions, read-only opens, leftover temp files (SPEC §9).
+ * files, format versions, read-only opens, leftover temp files (docs/STATE.md).
  */
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * Deterministic sample batches for the store tests and the benchmark: receipts
- * shaped as on the wire (SPEC §3), with ids and roots derived from a seed.
+ * shaped as on the wire (docs/FEDERATION_PROTOCOL.md §Receipt), with ids and roots derived from a seed.
  * The proofs are well-formed but not meant to verify; the store does not verify.
  */
 import { createHash } from "node:crypto";

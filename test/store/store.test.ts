@@ -1,5 +1,5 @@
 /**
- * Behaviour of the state store through its public API (SPEC §9, docs/STATE.md).
+ * Behaviour of the state store through its public API (docs/STATE.md).
  */
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { checkpointBy } from "../support/checkpoint.js";

@@ -1,5 +1,5 @@
 /**
- * A real local EVM node for tests and demos (SPEC §10): starts anvil from the
+ * A real local EVM node for tests and demos (docs/RELIABILITY.md §How the tests are built): starts anvil from the
  * `@foundry-rs/anvil` devDependency on a free 127.0.0.1 port, and drives it:
  * deploy the BatchAnchor fixture, send `anchor(...)` from anvil's first funded
  * account, mine, snapshot/revert, toggle automine. Every started node is killed

@@ -1,5 +1,5 @@
 /**
- * A real regtest chain mined with bitcoinjs-lib (SPEC §10): Bitcoin Core's regtest
+ * A real regtest chain mined with bitcoinjs-lib (docs/RELIABILITY.md §How the tests are built): Bitcoin Core's regtest
  * genesis block, coinbase transactions with BIP 34 heights, merkle roots from
  * bitcoinjs-lib, and nonces searched until the header meets regtest's 0x207fffff
  * target. Two loopback servers expose it: one answering Bitcoin Core JSON-RPC
@@ -25,7 +25,7 @@ const OP_TRUE = Uint8Array.of(opcodes.OP_1);
 
 const reversedHex = (b: Uint8Array): string => Buffer.from(b).reverse().toString("hex");
 
-/** The `RV` + 32 root bytes push of SPEC §2, for a `sha256:<hex>` root or raw bytes. */
+/** The `RV` + 32 root bytes push of docs/ANCHORS.md §Bitcoin anchors, for a `sha256:<hex>` root or raw bytes. */
 export function rvPayload(root: string | Uint8Array): Uint8Array {
   const bytes = typeof root === "string" ? Buffer.from(root.replace(/^sha256:/, ""), "hex") : Buffer.from(root);
   return Uint8Array.from(Buffer.concat([Buffer.from("RV"), bytes]));
@@ -112,7 +112,7 @@ export class RegtestChain {
     return tx.getId();
   }
 
-  /** `addOpReturnTx(rvPayload(root))`: the anchor transaction SPEC §2 describes. */
+  /** `addOpReturnTx(rvPayload(root))`: the anchor transaction docs/ANCHORS.md §Bitcoin anchors describes. */
   addAnchorTx(root: string | Uint8Array): string {
     return this.addOpReturnTx(rvPayload(root));
   }

@@ -1,5 +1,5 @@
 /**
- * Several real `vmsh-federation serve` processes on 127.0.0.1 (SPEC §10). Each node listens on
+ * Several real `vmsh-federation serve` processes on 127.0.0.1 (docs/RELIABILITY.md §How the tests are built). Each node listens on
  * port 0 first; once all are up, every peers.yaml is written with the real URLs and delivered
  * with SIGHUP, and federation.yaml is pinned to the bound port so a restarted node comes back
  * where its peers expect it. Anchors are verified against a TSA trust bundle the caller gives.
@@ -71,7 +71,22 @@ export interface Mesh {
   stop(): Promise<void>;
 }
 
-function federationYaml(did: string, listen: string, routes: string[], extra = ""): string {
+/** Per-peer allowances of MESH_NAMESPACE (`limits` in federation.yaml); 600 a minute each unless given. */
+export interface MeshLimits {
+  announcePerMin?: number;
+  requestPerMin?: number;
+}
+
+export interface MeshOptions {
+  /** TSA trust anchor (PEM) every node verifies `rfc3161:` anchors against. */
+  trustPem: string;
+  anchorsYaml?: string;
+  env?: Record<string, string>;
+  guests?: Array<{ name: string; roles: string[]; url?: string }>;
+  limits?: MeshLimits;
+}
+
+function federationYaml(did: string, listen: string, routes: string[], limits: MeshLimits = {}): string {
   return `mesh:
   node_id: "${did}"
   listen: { http: "${listen}" }
@@ -82,16 +97,16 @@ namespaces:
   "${MESH_NAMESPACE}":
     peers: [${routes.map((d) => `"${d}"`).join(", ")}]
     verify: { evm_confirmations: 1, btc_confirmations: 1 }
-    limits: { max_announce_rate_per_min: 600, max_request_rate_per_min: 600 }
+    limits: { max_announce_rate_per_min: ${limits.announcePerMin ?? 600}, max_request_rate_per_min: ${limits.requestPerMin ?? 600} }
 anti_entropy: { interval_s: 2 }
-${extra}`;
+`;
 }
 
 /**
  * Starts a mesh of `specs` with anchors verified against `trustPem` (TSA) and any extra anchors.yaml text.
  * @example const mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem })
  */
-export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: string; anchorsYaml?: string; env?: Record<string, string>; guests?: Array<{ name: string; roles: string[]; url?: string }> }): Promise<Mesh> {
+export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Promise<Mesh> {
   const root = await mkdtemp(join(tmpdir(), "vmsh-mesh-"));
   const nodes = new Map<string, MeshNode>();
   const dids = new Map(specs.map((s) => [s.name, `did:vm:node:${s.name}`]));
@@ -103,7 +118,7 @@ export async function startMesh(specs: MeshNodeSpec[], options: { trustPem: stri
     await writeKeyFile(join(configDir, "keys", "node.key"), key, { force: false });
     const did = dids.get(spec.name)!;
     const routes = [...spec.routes.map((n) => dids.get(n)!), ...[...guests.values()].map((g) => g.did)];
-    await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes));
+    await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes, options.limits));
     await writeFile(join(configDir, "peers.yaml"), "peers: []\n");
     await writeFile(join(configDir, "tsa-root.pem"), options.trustPem);
     await writeFile(join(configDir, "anchors.yaml"), `rfc3161:\n  trustBundle: tsa-root.pem\n${options.anchorsYaml ?? ""}`);

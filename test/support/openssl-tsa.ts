@@ -1,5 +1,5 @@
 /**
- * A throwaway PKI and time-stamp authority made with the `openssl` CLI (SPEC §10):
+ * A throwaway PKI and time-stamp authority made with the `openssl` CLI (docs/RELIABILITY.md §How the tests are built):
  * a root CA, an issuing CA, and TSA signer certificates in several profiles, in a
  * temp directory. `mint` answers an `openssl ts -query` with `openssl ts -reply`;
  * `signTstInfo` wraps given TSTInfo bytes with `openssl cms -sign -cades` for the

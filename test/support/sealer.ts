@@ -1,5 +1,5 @@
 /**
- * Sealer output (SPEC §2) made by tests: a batch file and one receipt file per event, all
+ * Sealer output (docs/FEDERATION_SEMANTICS.md §The sealer's files) made by tests: a batch file and one receipt file per event, all
  * carrying one RFC 3161 anchor minted by the test's openssl TSA over the batch root.
  */
 import { randomBytes } from "node:crypto";

@@ -1,11 +1,11 @@
 /**
  * The anchor transaction: parsed from raw bytes with bitcoinjs-lib, its txid
  * recomputed (never taken from the endpoint), and its OP_RETURN outputs searched
- * for SPEC §2's commitment: one data push of 0x5256 ("RV") and the 32 root bytes.
+ * for the sealer's commitment (docs/ANCHORS.md §Bitcoin anchors): one data push of 0x5256 ("RV") and the 32 root bytes.
  */
 import { Transaction, script as bscript, opcodes } from "bitcoinjs-lib";
 
-/** "RV", the sealer's tag in front of the root (SPEC §2). */
+/** "RV", the sealer's tag in front of the root (docs/ANCHORS.md §Bitcoin anchors). */
 export const RV_TAG = Uint8Array.of(0x52, 0x56);
 
 export type ParsedTransaction = { ok: true; txid: string; outputScripts: Uint8Array[] } | { ok: false; reason: string };

@@ -1,6 +1,6 @@
 /**
- * The Bitcoin anchor verifier: `verifyBtcAnchor` for SPEC §4's BTC checks against
- * Bitcoin Core or Esplora, `verifyTxOutProof` for SPEC §11, and the pieces they
+ * The Bitcoin anchor verifier: `verifyBtcAnchor` for the checks of docs/ANCHORS.md §Bitcoin anchors against
+ * Bitcoin Core or Esplora, `verifyTxOutProof` for the library API (README.md §Development), and the pieces they
  * are built from for scripts that need one check alone.
  */
 export { verifyBtcAnchor, type BtcVerifyContext } from "./verify-anchor.js";

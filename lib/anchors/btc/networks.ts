@@ -1,7 +1,7 @@
 /**
  * How an endpoint proves which Bitcoin network it serves: Bitcoin Core names it
  * in `getblockchaininfo.chain`; Esplora is asked for its genesis block hash.
- * `btc:testnet` is testnet3 (SPEC §2 lists main/test/signet/regtest only).
+ * `btc:testnet` is testnet3 (the anchor chains are main/test/signet/regtest only, docs/FEDERATION_PROTOCOL.md §Anchor).
  */
 import type { BtcNetwork } from "../anchor.js";
 

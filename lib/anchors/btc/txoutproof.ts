@@ -1,5 +1,5 @@
 /**
- * `verifyTxOutProof` (SPEC §11): checks the CMerkleBlock that Bitcoin Core's
+ * `verifyTxOutProof` (docs/ANCHORS.md §`verifyTxOutProof(proof, txid)`): checks the CMerkleBlock that Bitcoin Core's
  * `gettxoutproof` returns — an 80-byte header followed by a CPartialMerkleTree —
  * the way Core's `verifytxoutproof` does, plus the header's proof of work
  * against its own bits. Proof bytes are peer/endpoint data: nothing here throws

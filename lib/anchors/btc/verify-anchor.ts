@@ -1,5 +1,5 @@
 /**
- * `verifyBtcAnchor` (SPEC §4 "BTC"): re-verifies a Bitcoin anchor against the
+ * `verifyBtcAnchor` (docs/ANCHORS.md §Bitcoin anchors): re-verifies a Bitcoin anchor against the
  * node's own Bitcoin Core or Esplora endpoint. Every check runs, in the order
  * docs/ANCHORS.md lists; the first one that fails decides the outcome. Answers
  * from the endpoint never throw: they become `pending` (endpoint unusable, or
@@ -21,7 +21,7 @@ import { endpointTarget } from "./transport.js";
 export interface BtcVerifyContext {
   /** Bitcoin Core JSON-RPC (credentials as `http://user:pass@host:port`) or Esplora REST base URL. */
   endpoint: { rpcUrl: string } | { esploraUrl: string };
-  /** Confirmations required (`btc_confirmations`, SPEC §8), at least 1. */
+  /** Confirmations required (`btc_confirmations`, docs/FEDERATION_OPERATIONS.md §federation.yaml), at least 1. */
   confirmations: number;
   /** Per-request timeout; default 10 000 ms. */
   timeoutMs?: number;

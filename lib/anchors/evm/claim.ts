@@ -1,5 +1,5 @@
 /**
- * The checks of an EVM anchor that need no network (SPEC §4, docs/ANCHORS.md):
+ * The checks of an EVM anchor that need no network (docs/ANCHORS.md §EVM anchors):
  * the anchor's fields are well formed, its root is the batch's, its chain is an
  * `eip155:` chain, and there is exactly one contract to look for the event in.
  * A malformed peer field is a rejection; a malformed caller argument throws.
@@ -57,7 +57,7 @@ export function readEvmClaim(anchor: Anchor, batchRoot: string, configuredContra
     return rejected(`anchor contract ${show(anchor.contract)} is not a 0x-prefixed 20-byte address`);
   }
 
-  // SPEC §4: the configured contract wins; an anchor naming another one is not silently re-targeted.
+  // docs/ANCHORS.md §EVM anchors: the configured contract wins; an anchor naming another one is not silently re-targeted.
   const configured = configuredContract?.toLowerCase();
   const claimed = anchor.contract?.toLowerCase();
   if (configured !== undefined && claimed !== undefined && configured !== claimed) {

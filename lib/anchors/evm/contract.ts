@@ -1,5 +1,5 @@
 /**
- * The sealer's EVM anchoring contract as SPEC §2 fixes it: the `BatchAnchored`
+ * The sealer's EVM anchoring contract as docs/ANCHORS.md §The contract fixes it: the `BatchAnchored`
  * event, the `anchor` function, and the topic values a verifier looks for.
  * Pure: no I/O.
  */
@@ -7,7 +7,7 @@ import { keccak256, stringToBytes, type Hex } from "viem";
 import { digestBytes } from "../../digest.js";
 import { ArgumentError } from "../../errors.js";
 
-/** Canonical event signature (SPEC §2). */
+/** Canonical event signature (docs/ANCHORS.md §The contract). */
 export const BATCH_ANCHORED_SIGNATURE = "BatchAnchored(bytes32,bytes32,string)";
 
 /** topic0 of every `BatchAnchored` log: keccak256 of the signature. */
@@ -68,7 +68,7 @@ export function rootTopic(batchRoot: string): Hex {
 }
 
 /**
- * topic2 of a `BatchAnchored` log: keccak256 of the batch id's UTF-8 bytes (SPEC §2).
+ * topic2 of a `BatchAnchored` log: keccak256 of the batch id's UTF-8 bytes (docs/ANCHORS.md §The contract).
  * @example batchIdTopic("2026-11-24T19:00Z-0001") // "0x…" (32 bytes)
  */
 export function batchIdTopic(batchId: string): Hex {

@@ -1,5 +1,5 @@
 /**
- * EVM anchors (SPEC §2, §4): the verifier and the contract constants the rest
+ * EVM anchors (docs/ANCHORS.md §EVM anchors): the verifier and the contract constants the rest
  * of the product uses to recognise a `BatchAnchored` event.
  */
 export { verifyEvmAnchor, type EvmVerifyContext } from "./verify.js";

@@ -1,6 +1,6 @@
 /**
  * Finds the `BatchAnchored` log that proves an anchor among a receipt's logs
- * (SPEC §2, §4): emitted by the expected contract, topic0 the event, topic1 the
+ * (docs/ANCHORS.md §The contract): emitted by the expected contract, topic0 the event, topic1 the
  * root bytes, topic2 keccak256 of the batch id. A log with the right topics from
  * any other address proves nothing: anyone can deploy a contract that emits it.
  */

@@ -1,5 +1,5 @@
 /**
- * Reorg detection on re-verification (SPEC §4): the block hash recorded by an
+ * Reorg detection on re-verification (docs/ANCHORS.md §Outcomes): the block hash recorded by an
  * earlier check is compared with the block now at that number, and with the
  * block the receipt now names. The note produced here prefixes every later
  * reason, so an operator sees why an anchor that verified before no longer does.

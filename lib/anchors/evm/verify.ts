@@ -1,5 +1,5 @@
 /**
- * Re-verifies an EVM anchor against the node's own JSON-RPC endpoint (SPEC §4).
+ * Re-verifies an EVM anchor against the node's own JSON-RPC endpoint (docs/ANCHORS.md §EVM anchors).
  * Order of checks, each reason's wording and meaning: docs/ANCHORS.md (EVM).
  * Peer data never throws out of here: it is `rejected`; an endpoint that cannot
  * answer makes the anchor `pending`, re-checked later.

@@ -1,5 +1,5 @@
 /**
- * RFC 3161 time-stamp verification (SPEC §4 "TSA"): the token verifier and the
+ * RFC 3161 time-stamp verification (docs/ANCHORS.md §RFC 3161 time-stamps): the token verifier and the
  * `rfc3161:<name>` anchor verifier built on it. docs/ANCHORS.md lists the checks.
  */
 export { verifyTimestampToken, type TimestampExpectation, type TimestampOptions, type TimestampVerification } from "./verify-token.js";

@@ -1,5 +1,5 @@
 /**
- * verifyTsaAnchor: an `rfc3161:<name>` anchor (SPEC §2) checked against the batch
+ * verifyTsaAnchor: an `rfc3161:<name>` anchor (docs/ANCHORS.md §The anchor) checked against the batch
  * root it claims. The upstream writer stamped a file holding the 32 raw root bytes
  * with `openssl ts -query -data … -sha256`, so the imprint is sha256(rootBytes):
  * the root hashed once more.

@@ -1,5 +1,5 @@
 /**
- * The regtest stub itself (SPEC §10): its chain must be a real Bitcoin chain and
+ * The regtest stub itself (docs/RELIABILITY.md §How the tests are built): its chain must be a real Bitcoin chain and
  * its servers must answer as Bitcoin Core and Esplora do, or the verifier tests
  * above would prove nothing about real nodes.
  */

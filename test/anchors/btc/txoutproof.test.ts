@@ -1,5 +1,5 @@
 /**
- * verifyTxOutProof (SPEC §11) on a real Bitcoin Core `gettxoutproof` from the main
+ * verifyTxOutProof (docs/ANCHORS.md §`verifyTxOutProof(proof, txid)`) on a real Bitcoin Core `gettxoutproof` from the main
  * chain, every single-byte alteration of it, and a CVE-2012-2459 forgery built on a
  * regtest block.
  */

@@ -11,7 +11,7 @@ import { ArgumentError } from "../../../lib/errors.js";
 import { compileBatchAnchor, readBatchAnchorArtifact } from "./solc-build.js";
 
 describe("BatchAnchor constants", () => {
-  test("topic0: is keccak256 of the SPEC §2 event signature", () => {
+  test("topic0: is keccak256 of the event signature in docs/ANCHORS.md §The contract", () => {
     assert.equal(BATCH_ANCHORED_SIGNATURE, "BatchAnchored(bytes32,bytes32,string)");
     // Pinned so that a change to the signature or its hashing shows up in review.
     assert.equal(BATCH_ANCHORED_TOPIC, "0x422475c780472c369a714f8b6a226f0d5545429886a44c599148ec3b2e408fe2");

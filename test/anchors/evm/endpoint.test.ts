@@ -1,6 +1,6 @@
 /**
  * An EVM endpoint that cannot answer makes an anchor pending, never rejected,
- * and the reason names the endpoint without its credentials (SPEC §4). The
+ * and the reason names the endpoint without its credentials (docs/ANCHORS.md §Outcomes). The
  * failing endpoints are loopback servers on port 0 started by the tests.
  */
 import { test, describe, after } from "node:test";

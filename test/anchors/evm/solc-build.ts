@@ -16,7 +16,7 @@ export const CONTRACT_NAME = "BatchAnchor";
 /** Compiler settings recorded in the fixture; changing one changes the bytecode. */
 export const SOLC_SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
-  // Cancun: supported by anvil and by every chain SPEC §2 names (1, 8453, 42161).
+  // Cancun: supported by anvil and by every chain docs/ANCHORS.md §EVM anchors names (1, 8453, 42161).
   evmVersion: "cancun",
   outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
 } as const;

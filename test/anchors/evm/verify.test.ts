@@ -1,5 +1,5 @@
 /**
- * verifyEvmAnchor against a real anvil (SPEC §4, §10): one node for the whole
+ * verifyEvmAnchor against a real anvil (docs/ANCHORS.md §EVM anchors, docs/RELIABILITY.md §How the tests are built): one node for the whole
  * file, two deployed BatchAnchor contracts, each test sending its own anchors.
  */
 import { test, describe, before, after } from "node:test";

@@ -1,5 +1,5 @@
 /**
- * SPEC §4: "any single altered byte must not [verify]". Every byte of short minted
+ * docs/ANCHORS.md §Evidence from tests: any single altered byte must not verify. Every byte of short minted
  * responses (no embedded certificate, no nonce; the certificates come through
  * options.intermediatesPem) is altered with three masks and verified again.
  */

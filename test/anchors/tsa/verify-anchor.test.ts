@@ -1,7 +1,7 @@
 /**
  * verifyTsaAnchor: an `rfc3161:<name>` anchor whose `sig` stamps sha256(the 32 raw
  * root bytes), as the upstream writer's `openssl ts -query -data <root file> -sha256`
- * made it (SPEC §2).
+ * made it (docs/ANCHORS.md §The anchor).
  */
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
