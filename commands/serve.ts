@@ -16,6 +16,8 @@ import { Outbox } from "../lib/federation/outbox.js";
 import { resignWith } from "../lib/federation/outbox-refresh.js";
 import { PeerClient } from "../lib/federation/peer-client.js";
 import { startServer, type RunningServer } from "../lib/http/server.js";
+import { createExplorer, type Explorer } from "../lib/explorer/explorer.js";
+import { nodeExplorerSource } from "../lib/explorer/node-source.js";
 import { openStore } from "../lib/store/index.js";
 import { VERSION } from "../lib/version.js";
 import type { CommandContext } from "./context.js";
@@ -70,10 +72,13 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
   const client = new PeerClient();
   const outbox = new Outbox(store, client, { refresh: resignWith(key.privateKey) });
   let server: RunningServer | undefined;
+  let explorer: Explorer | undefined;
   try {
     const node = new FederationNode({ config, key, store, log, client, outbox, verifiers: await verifierFor(config), version: VERSION });
     const { host, port } = config.federation.mesh.listen;
-    server = await startServer({ node, log, version: VERSION, ...(tls ? { tls } : {}) }, host, port);
+    // The explorer reads this node through one seam, ExplorerSource (docs/EXPLORER.md).
+    explorer = await createExplorer(nodeExplorerSource({ node, store, outbox, client, version: VERSION }));
+    server = await startServer({ node, log, version: VERSION, explorer, ...(tls ? { tls } : {}) }, host, port);
     const timers: Array<() => void> = [];
     // Handlers go in before the "listening" line: a supervisor (or a test) that reads that
     // line may signal at once, and an unhandled SIGHUP would terminate the process.
@@ -122,6 +127,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
     log.info("stopped");
     return 0;
   } finally {
+    explorer?.close();
     await server?.close();
     await client.close();
     await store.close();

@@ -78,6 +78,11 @@ export class FederationNode {
     return this.#config;
   }
 
+  /** Anti-entropy back-off by "<peer DID> <namespace>", read by the explorer (docs/EXPLORER.md). */
+  syncBackoffs(): ReadonlyMap<string, { failures: number; until: number }> {
+    return this.#syncBackoff;
+  }
+
   get stopping(): boolean {
     return this.#stopping;
   }

@@ -10,6 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
 import type { FederationNode } from "../federation/node.js";
 import type { Logger } from "../federation/log.js";
+import type { Explorer } from "../explorer/explorer.js";
 import { readJsonBody } from "./body.js";
 import { sendError, sendJson } from "./reply.js";
 
@@ -21,6 +22,8 @@ export interface ServerOptions {
   tls?: { key: string; cert: string };
   /** Connections held open at once; past it new ones are refused by the kernel backlog. */
   maxConnections?: number;
+  /** The web explorer and its API (docs/EXPLORER.md); absent: those paths answer 404. */
+  explorer?: Explorer;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
@@ -47,6 +50,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     res.end(text);
     return;
   }
+  if (options.explorer?.handles(path)) return options.explorer.handle(req, res, path);
   const post = POST_ROUTES[path];
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
