@@ -22,7 +22,7 @@ export interface Topology {
 }
 
 const W = 440;
-const H = 360;
+const H = 400;
 
 function describe(n: TopologyNode): string {
   if (n.kind === "self") return `${n.did}: this node`;
@@ -40,8 +40,9 @@ export function drawGraph(t: Topology, onSelect: (did: string) => void): SVGElem
   const remotes = t.nodes.filter((n) => n.kind === "remote");
   pos.set(t.node, { x: cx, y: cy });
   peers.forEach((p, i) => {
-    const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, peers.length);
-    pos.set(p.did, { x: cx + 105 * Math.cos(a), y: cy + 105 * Math.sin(a) });
+    // Start up and to the left, so that a lone chain of peers does not run into the top edge.
+    const a = (-3 * Math.PI) / 4 + (2 * Math.PI * i) / Math.max(1, peers.length);
+    pos.set(p.did, { x: cx + 100 * Math.cos(a), y: cy + 100 * Math.sin(a) });
   });
   remotes.forEach((r, i) => {
     const via = r.via !== null ? pos.get(r.via) : undefined;
@@ -49,7 +50,7 @@ export function drawGraph(t: Topology, onSelect: (did: string) => void): SVGElem
     const siblings = remotes.filter((q) => q.via === r.via);
     const k = siblings.indexOf(r);
     const a = base + (k - (siblings.length - 1) / 2) * 0.45;
-    pos.set(r.did, { x: cx + 165 * Math.cos(a), y: cy + 165 * Math.sin(a) });
+    pos.set(r.did, { x: cx + 170 * Math.cos(a), y: cy + 170 * Math.sin(a) });
   });
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "group", "aria-label": `Peer network: ${t.nodes.length} nodes, ${t.edges.length} links` });
   for (const e of t.edges) {
@@ -65,7 +66,7 @@ export function drawGraph(t: Topology, onSelect: (did: string) => void): SVGElem
     const p = pos.get(n.did)!;
     const cls = ["node", n.kind, n.kind === "peer" && !n.reachable ? "down" : ""].join(" ").trim();
     const g = s("g", { class: cls, "data-did": n.did, tabindex: 0, role: "button", "aria-label": describe(n), transform: `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})` });
-    g.append(s("title", {}, describe(n)), s("circle", { r: n.kind === "self" ? 20 : 16 }), s("text", { y: n.kind === "self" ? 36 : 31 }, didName(n.did)));
+    g.append(s("title", {}, describe(n)), s("circle", { r: n.kind === "self" ? 20 : 16 }), s("text", { x: n.kind === "self" ? 26 : 22, y: 4 }, didName(n.did)));
     g.addEventListener("click", () => onSelect(n.did));
     g.addEventListener("keydown", (ev) => {
       const k = (ev as KeyboardEvent).key;
