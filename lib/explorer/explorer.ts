@@ -111,6 +111,7 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
       if (path === "/api/v1/events") return stream(req, res);
       const route = matchApiRoute(path);
       if (route === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such API route ${path} (docs/explorer-openapi.json lists them)`);
+      await source.fresh();
       const answer = await route.handler(source, route.params, url.searchParams);
       sendJson(res, answer.status, answer.body, { "x-content-type-options": "nosniff", ...answer.headers });
     },

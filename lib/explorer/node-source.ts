@@ -120,7 +120,13 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
     };
   };
 
+  let refreshing: Promise<void> | undefined;
   return {
+    fresh() {
+      // One refresh at a time, shared by every request that arrives while it runs.
+      refreshing ??= store.refresh().finally(() => (refreshing = undefined));
+      return refreshing;
+    },
     nodeId: () => config().federation.mesh.nodeId,
     version: () => parts.version,
     uptimeS: () => Math.floor((Date.now() - node.startedAtMs) / 1000),

@@ -62,6 +62,8 @@ export interface ExplorerSource {
   uptimeS(): number;
   /** Read at every request, so that a SIGHUP reload applies at once. */
   explorerConfig(): ExplorerConfig | undefined;
+  /** Brings in what other processes (a CLI `announce`) wrote to the state since the last read. */
+  fresh(): Promise<void>;
   /** Namespaces this node federates, each with the peer DIDs it is routed to. */
   namespaces(): Array<{ name: string; peers: string[] }>;
   /** Batch versions held in `namespace` (every version of an equivocated id). */
