@@ -169,6 +169,19 @@ describe("explorer API: one real node", () => {
     assert.match(missing.stderr, /cannot be read: ENOENT/);
   });
 
+  test("events: the stream says hello, and an open stream does not keep serve from stopping cleanly", async () => {
+    const res = await get("/api/v1/events");
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /event: hello\ndata: \{"node":"did:vm:node:a"\}/);
+    assert.equal(await a.stop("SIGTERM"), 0, a.logs.slice(-5).join("\n"));
+    // The node ended the stream itself on the way down.
+    let done = false;
+    while (!done) done = (await reader.read().catch(() => ({ done: true }))).done;
+    await a.start();
+  });
+
   test("rate: past the configured allowance a client gets 429 with Retry-After", async () => {
     await setExplorerConfig(a, "explorer:\n  rate_per_min: 3");
     const statuses: number[] = [];
