@@ -52,7 +52,11 @@ export function drawGraph(t: Topology, onSelect: (did: string) => void): SVGElem
     const a = base + (k - (siblings.length - 1) / 2) * 0.45;
     pos.set(r.did, { x: cx + 170 * Math.cos(a), y: cy + 170 * Math.sin(a) });
   });
-  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "group", "aria-label": `Peer network: ${t.nodes.length} nodes, ${t.edges.length} links` });
+  // Crop the drawing to what is on it, with room for the labels to the right of each node.
+  const xs = [...pos.values()].map((p) => p.x);
+  const ys = [...pos.values()].map((p) => p.y);
+  const box = { x: Math.min(...xs) - 40, y: Math.min(...ys) - 36, w: Math.max(...xs) - Math.min(...xs) + 160, h: Math.max(...ys) - Math.min(...ys) + 72 };
+  const svg = s("svg", { viewBox: `${box.x.toFixed(0)} ${box.y.toFixed(0)} ${Math.max(box.w, 200).toFixed(0)} ${Math.max(box.h, 120).toFixed(0)}`, role: "group", "aria-label": `Peer network: ${t.nodes.length} nodes, ${t.edges.length} links` });
   for (const e of t.edges) {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
