@@ -108,7 +108,10 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
       }
       checkAccess(req, source.explorerConfig(), { needsToken: true });
       limit(req, "api");
-      if (path === "/api/v1/events") return stream(req, res);
+      if (path === "/api/v1/events") {
+        if (req.method !== "GET") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, "the event stream answers GET only");
+        return stream(req, res);
+      }
       const route = matchApiRoute(path);
       if (route === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such API route ${path} (docs/explorer-openapi.json lists them)`);
       await source.fresh();

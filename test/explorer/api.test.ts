@@ -7,6 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { join } from "node:path";
 import { API_ROUTES } from "../../lib/explorer/api.js";
 import { topologyRequest, verifyTopologyAnswer } from "../../lib/explorer/topology.js";
@@ -98,6 +99,17 @@ describe("explorer API: one real node", () => {
       assert.equal(res.status, status, `${init.method ?? "GET"} ${path}`);
       assert.equal((await json(res)).error.code, code, path);
     }
+    // fetch will not send a GET with a body; node:http will.
+    const withBody = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${a.url}/api/v1/node`, { method: "GET", headers: { "content-type": "application/json", "content-length": "2" } }, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end("{}");
+    });
+    assert.equal(withBody.status, 400);
+    assert.equal(JSON.parse(withBody.body).error.code, "BODY_NOT_ALLOWED");
     assert.deepEqual(await (await get("/api/v1/namespaces")).json(), before);
   });
 
