@@ -106,6 +106,21 @@ describe("explorer: the page in Chromium against a three-node line", () => {
     assert.equal(await page.locator('#anchor-detail [data-testid="verdict"]').textContent(), "verified");
     assert.match((await page.locator('#anchor-detail [data-testid="reason"]').textContent()) ?? "", /every check passed/);
     assert.match((await page.locator("#anchor-detail").textContent()) ?? "", /winner\s*yes/);
+    // A batch whose second anchor names a chain c has no endpoint for: held pending, with the reason.
+    const mixed = await sealTsaBatch(join(mesh.root, "sealer"), "b-0003", 2, tsa, 1_760_000_200);
+    const receiptFile = join(mixed.receiptsDir, "1.json");
+    const receipt = JSON.parse(await readFile(receiptFile, "utf8"));
+    receipt.anchor = { chain: "eip155:31337", tx: `0x${"ab".repeat(32)}`, block: 7, ts: 1_760_000_210 };
+    await writeFile(receiptFile, JSON.stringify(receipt));
+    const r = await mesh.node("c").cli("announce", "--namespace", NS, "--batch", mixed.batchFile, "--receipts", mixed.receiptsDir);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const mixedButton = page.locator('#batches tr[data-batch="b-0003"] button');
+    await mixedButton.waitFor({ timeout: 20_000 });
+    await mixedButton.click();
+    await page.locator('#batch .anchors button[data-chain="eip155:31337"]').click();
+    assert.equal(await page.locator('#anchor-detail [data-testid="verdict"]').textContent(), "pending");
+    assert.equal(await page.locator('#anchor-detail [data-testid="reason"]').textContent(), "no verifier configured for eip155:31337");
+    assert.match((await page.locator("#anchor-detail").textContent()) ?? "", /winner\s*no/);
     await shoot(page, "explorer-batch-anchor-1280x800.png");
     await page.context().close();
   });
