@@ -176,7 +176,7 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
     handler: async (s, [id], q) => {
       const [r] = await findReceipt(s, id!, q);
       const v = await s.batch(r!.namespace, r!.batchId, r!.batchRoot);
-      const file = proofFile(r!, v?.anchors ?? [], s.nodeId(), Math.floor(Date.now() / 1000));
+      const file = proofFile(r!, v?.anchors ?? [], s.nodeId(), s.now());
       return { status: 200, body: file, headers: { "content-disposition": `attachment; filename="proof-${id!.slice(7, 23)}.json"` } };
     },
   },

@@ -129,6 +129,7 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
     },
     nodeId: () => config().federation.mesh.nodeId,
     version: () => parts.version,
+    now: () => node.now(),
     uptimeS: () => Math.floor((Date.now() - node.startedAtMs) / 1000),
     explorerConfig: () => config().federation.explorer,
     namespaces: () => [...config().federation.namespaces.values()].map((ns) => ({ name: ns.name, peers: [...ns.peers] })),

@@ -60,6 +60,8 @@ export interface ExplorerSource {
   nodeId(): string;
   version(): string;
   uptimeS(): number;
+  /** Unix seconds, from the node's clock. */
+  now(): number;
   /** Read at every request, so that a SIGHUP reload applies at once. */
   explorerConfig(): ExplorerConfig | undefined;
   /** Brings in what other processes (a CLI `announce`) wrote to the state since the last read. */
