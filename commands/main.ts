@@ -16,6 +16,7 @@ import { announceCommand } from "./announce.js";
 import { verifyOnlineCommand } from "./verify-online.js";
 import { serveCommand } from "./serve.js";
 import { syncCommand } from "./sync.js";
+import { verifyProofCommand } from "./verify-proof.js";
 
 export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
@@ -50,7 +51,7 @@ Examples:
   const run = async (fn: (ctx: CommandContext) => Promise<number>): Promise<void> => {
     exitCode = await fn(makeContext(io, globals));
   };
-  for (const make of [initCommand, statusCommand, announceCommand, syncCommand, verifyOnlineCommand, serveCommand]) {
+  for (const make of [initCommand, statusCommand, announceCommand, syncCommand, verifyOnlineCommand, verifyProofCommand, serveCommand]) {
     const cmd = make(run);
     cmd.copyInheritedSettings(program);
     cmd.hook("preAction", (_this, actionCommand) => {

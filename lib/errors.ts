@@ -28,8 +28,13 @@ export const WIRE_ERROR_CODES = [
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "FORBIDDEN",
+  "WRONG_AUDIENCE",
 ] as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
+
+/** Codes the explorer's page and API answer (docs/EXPLORER.md); a test pins the list against that document. */
+export const EXPLORER_ERROR_CODES = ["UNAUTHORIZED", "BAD_QUERY", "BAD_PATH", "BODY_NOT_ALLOWED", "TOO_MANY_STREAMS", "NOT_BUILT"] as const;
+export type ExplorerErrorCode = (typeof EXPLORER_ERROR_CODES)[number];
 
 /** A peer this node asked did not answer usefully (raised on the asking side, never sent). */
 export type PeerErrorCode = "PEER_FAILED" | "PEER_BUNDLE_INVALID" | "PEER_RECONCILE_INVALID" | "PEER_RECONCILE_FAILED";
@@ -50,7 +55,7 @@ export type StoreErrorCode =
 /** Everything else: configuration, the command line, local input files, the key, the library API. */
 export type LocalErrorCode = "CONFIG_INVALID" | "USAGE" | "ARGUMENT_INVALID" | "KEY_EXISTS" | "INIT_EXISTS" | "SEALER_FILE_UNREADABLE" | "SEALER_FILE_INVALID" | "BATCH_ROOT_MISMATCH";
 
-export type ErrorCode = WireErrorCode | PeerErrorCode | StoreErrorCode | LocalErrorCode;
+export type ErrorCode = WireErrorCode | ExplorerErrorCode | PeerErrorCode | StoreErrorCode | LocalErrorCode;
 
 export interface VmshErrorOptions {
   details?: string | undefined;
@@ -91,9 +96,9 @@ export class UsageError extends VmshError {
 /** A message from a peer failed validation or authentication; `status` is the HTTP answer (docs/FEDERATION_PROTOCOL.md §Errors). */
 export class ProtocolError extends VmshError {
   override name = "ProtocolError";
-  declare readonly code: WireErrorCode | PeerErrorCode;
+  declare readonly code: WireErrorCode | ExplorerErrorCode | PeerErrorCode;
   readonly status: number;
-  constructor(code: WireErrorCode | PeerErrorCode, status: number, message: string, options: VmshErrorOptions = {}) {
+  constructor(code: WireErrorCode | ExplorerErrorCode | PeerErrorCode, status: number, message: string, options: VmshErrorOptions = {}) {
     super(code, message, options);
     this.status = status;
   }

@@ -4,6 +4,7 @@
  */
 import type { BtcNetwork } from "../anchors/anchor.js";
 import type { Role } from "../messages/authenticate.js";
+import type { ExplorerConfig } from "./explorer.js";
 
 export interface VerifyPolicy {
   evmConfirmations: number;
@@ -46,6 +47,8 @@ export interface FederationConfig {
   mesh: MeshConfig;
   namespaces: Map<string, NamespaceConfig>;
   antiEntropy: { intervalS: number };
+  /** The web explorer's access rules (docs/EXPLORER.md); absent means loopback only. */
+  explorer?: ExplorerConfig;
 }
 
 export interface PeerConfig {

@@ -10,6 +10,7 @@ import { parseKeyLine } from "../identity/did.js";
 import { ROLES, type Role } from "../messages/authenticate.js";
 import { isNamespace } from "../messages/limits.js";
 import { interpolate } from "./env.js";
+import { explorerConfig } from "./explorer.js";
 import { Problems, Section } from "./problems.js";
 import { DEFAULTS, type AnchorsConfig, type BtcEndpoint, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig } from "./types.js";
 
@@ -62,7 +63,7 @@ function path(s: Section, dir: string): string | undefined {
 }
 
 function federation(root: Section, dir: string): FederationConfig | undefined {
-  root.required()?.mapping(["mesh", "namespaces", "anti_entropy"]);
+  root.required()?.mapping(["mesh", "namespaces", "anti_entropy", "explorer"]);
   const mesh = root.at("mesh");
   mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s"]);
   const nodeIdS = mesh.at("node_id");
@@ -130,8 +131,9 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   const ae = root.at("anti_entropy");
   ae.mapping(["interval_s"]);
   const intervalS = ae.at("interval_s").integer(1, 86400 * 7, "a positive integer number of seconds") ?? DEFAULTS.antiEntropyIntervalS;
+  const explorer = explorerConfig(root.at("explorer"));
   if (nodeId === undefined || hp === undefined) return undefined;
-  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS }, namespaces, antiEntropy: { intervalS } };
+  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS }, namespaces, antiEntropy: { intervalS }, explorer };
 }
 
 /** Role of a peers.yaml entry whose checkpoints this node accepts; not a message role (docs/FEDERATION_SEMANTICS.md §Origins). */

@@ -6,7 +6,9 @@
  * wires those, and a test or another program can run a node with it alone.
  */
 import type { NodeConfig } from "../config/types.js";
+import { createExplorer } from "../explorer/explorer.js";
 import { startServer, type RunningServer } from "../http/server.js";
+import { nodeExplorerSource } from "./explorer-source.js";
 import type { Logger } from "./log.js";
 import { FederationNode } from "./node.js";
 import type { NodeRuntime } from "./runtime.js";
@@ -72,7 +74,15 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   const { log } = options;
   const node = new FederationNode(runtime, { log, version: options.version });
   const { host, port } = options.listen ?? runtime.config.federation.mesh.listen;
-  const server: RunningServer = await startServer({ node, log, version: options.version, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
+  // The explorer reads this node through one seam, ExplorerSource (docs/EXPLORER.md).
+  const explorer = await createExplorer(nodeExplorerSource({ node, store: runtime.store, outbox: runtime.outbox, client: runtime.client, version: options.version }));
+  let server: RunningServer;
+  try {
+    server = await startServer({ node, log, version: options.version, explorer, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
+  } catch (e) {
+    explorer.close();
+    throw e;
+  }
   const timers = [
     // refresh: see batches and outbox entries that a CLI command wrote to the same state.
     every(OUTBOX_TICK_MS, async () => {
@@ -94,6 +104,8 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
       stopping ??= (async () => {
         for (const t of timers) t();
         const clean = await node.drain(drainMs);
+        // Event streams first: an open one would keep the server from closing.
+        explorer.close();
         await server.close();
         return clean;
       })();

@@ -23,7 +23,7 @@ import { announceToPeers, pullBatch, type Delivery } from "./gossip.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import type { PeerDirectory } from "./peers.js";
-import { RateLimiter } from "./rate-limit.js";
+import { RateLimiter } from "../http/rate-limit.js";
 import type { NodeRuntime } from "./runtime.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
 import { checkpointHolds } from "./checkpoint-trust.js";
@@ -61,6 +61,11 @@ export class FederationNode {
 
   get config(): NodeConfig {
     return this.runtime.config;
+  }
+
+  /** Anti-entropy back-off by "<peer DID> <namespace>", read by the explorer (docs/EXPLORER.md). */
+  syncBackoffs(): ReadonlyMap<string, { failures: number; until: number }> {
+    return this.#syncBackoff;
   }
 
   get stopping(): boolean {

@@ -25,6 +25,13 @@ export interface ServedNode {
   renderMetrics(): string;
 }
 
+/** What the server needs of the explorer (lib/explorer/explorer.ts implements it). */
+export interface ServedExplorer {
+  /** Whether `path` is the explorer's (its page, its assets, its API). */
+  handles(path: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
+}
+
 export interface ServerOptions {
   node: ServedNode;
   log: { error(message: string, fields?: Record<string, unknown>): void };
@@ -33,6 +40,8 @@ export interface ServerOptions {
   tls?: { key: string; cert: string };
   /** Connections held open at once; past it new ones are refused by the kernel backlog. */
   maxConnections?: number;
+  /** The web explorer and its API (docs/EXPLORER.md); absent: those paths answer 404. */
+  explorer?: ServedExplorer;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
@@ -59,6 +68,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     res.end(text);
     return;
   }
+  if (options.explorer?.handles(path)) return options.explorer.handle(req, res, path);
   const post = POST_ROUTES[path];
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);

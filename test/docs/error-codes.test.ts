@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { WIRE_ERROR_CODES, type ErrorCode } from "../../lib/errors.js";
+import { EXPLORER_ERROR_CODES, WIRE_ERROR_CODES, type ErrorCode } from "../../lib/errors.js";
 import { exitCodeFor } from "../../commands/exit-codes.js";
 import { repoRoot } from "../support/repo-root.js";
 
@@ -19,6 +19,11 @@ async function documentedWireCodes(): Promise<Set<string>> {
 test("errors: every code a node answers is documented, and every documented code is one it answers", async () => {
   const documented = await documentedWireCodes();
   assert.deepEqual([...WIRE_ERROR_CODES].sort(), [...documented].sort());
+});
+
+test("errors: every code the explorer answers is in docs/EXPLORER.md", async () => {
+  const doc = await readFile(join(repoRoot, "docs", "EXPLORER.md"), "utf8");
+  for (const code of EXPLORER_ERROR_CODES) assert.match(doc, new RegExp(`\`${code}\``), code);
 });
 
 test("errors: usage, configuration and local-file problems exit 2; failures exit 1", () => {

@@ -1,0 +1,87 @@
+/**
+ * What the explorer reads, and nothing more: `ExplorerSource` is the one seam between the
+ * explorer's HTTP handlers and a running node (docs/EXPLORER.md, "Where the data comes from").
+ * Everything here is read-only; the explorer never writes to the store or sends a federation
+ * message other than the signed topology request.
+ */
+import type { ExplorerConfig } from "../config/explorer.js";
+import type { AnchorRecord } from "../conflict/record.js";
+import type { Receipt } from "../receipt.js";
+import type { BatchSummary } from "../store/types.js";
+
+/** A peer as this node sees it now. */
+export interface PeerView {
+  did: string;
+  url: string;
+  roles: string[];
+  /** Namespaces routed to this peer in federation.yaml. */
+  namespaces: string[];
+  /** GET /health answered 200 as this DID. */
+  reachable: boolean;
+  latencyMs?: number;
+  /** Why it is not reachable, or the status it answered. */
+  detail: string;
+  /** Unix seconds of the last successful anti-entropy, per namespace. */
+  lastSync: Record<string, number>;
+  /** Anti-entropy back-off per namespace: consecutive failures and the unix second of the next try. */
+  backoff: Record<string, { failures: number; until: number }>;
+  /** Announces queued for this peer in the outbox. */
+  outboxDepth: number;
+}
+
+/** One node's signed answer to a topology request (docs/FEDERATION_PROTOCOL.md, "Topology"). */
+export interface TopologyView {
+  node: string;
+  peers: Array<{ did: string; namespaces: string[] }>;
+}
+
+/** Quorum state of a batch version, once the node keeps one (docs/FEDERATION_SEMANTICS.md). */
+export interface QuorumView {
+  state: "final" | "awaiting" | "disputed";
+  k: number;
+  cosigners: string[];
+  [member: string]: unknown;
+}
+
+export interface BatchVersion {
+  summary: BatchSummary;
+  anchors: AnchorRecord[];
+  /** Quorum state when the node keeps one; absent otherwise. */
+  quorum?: QuorumView;
+}
+
+/** A change the page should show: new or changed batches in `namespace`. */
+export interface ExplorerChange {
+  kind: "batches";
+  namespace: string;
+}
+
+export interface ExplorerSource {
+  nodeId(): string;
+  version(): string;
+  uptimeS(): number;
+  /** Unix seconds, from the node's clock. */
+  now(): number;
+  /** Read at every request, so that a SIGHUP reload applies at once. */
+  explorerConfig(): ExplorerConfig | undefined;
+  /** Brings in what other processes (a CLI `announce`) wrote to the state since the last read. */
+  fresh(): Promise<void>;
+  /** Namespaces this node federates, each with the peer DIDs it is routed to. */
+  namespaces(): Array<{ name: string; peers: string[] }>;
+  /** Batch versions held in `namespace` (every version of an equivocated id). */
+  batches(namespace: string): BatchSummary[];
+  batch(namespace: string, batchId: string, batchRoot: string): Promise<BatchVersion | undefined>;
+  /** Every version of the receipt `id` this node holds, across namespaces. */
+  receipts(id: string): Promise<Receipt[]>;
+  equivocations(): Array<{ namespace: string; batchId: string; batchRoots: string[] }>;
+  peers(): Promise<PeerView[]>;
+  /** The signed topology of each reachable peer (failures named per peer). */
+  peerTopologies(): Promise<Array<{ peer: string; topology?: TopologyView; error?: string }>>;
+  /**
+   * This node's signed answer to a peer's topology request (body already parsed); throws
+   * ProtocolError when the request is refused (docs/FEDERATION_PROTOCOL.md, "Topology").
+   */
+  answerTopology(json: unknown): unknown;
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  watch(listener: (change: ExplorerChange) => void): () => void;
+}

@@ -1,0 +1,171 @@
+/**
+ * `ExplorerSource` over today's daemon parts: the FederationNode (configuration, back-off,
+ * identity), its Store, its Outbox and its PeerClient (docs/EXPLORER.md, "Where the data comes
+ * from"). Peer probes and topologies are cached briefly so that a page full of readers costs
+ * the peers one /health and one topology request per interval, not one per reader.
+ */
+import type { FederationNode } from "./node.js";
+import type { Outbox } from "./outbox.js";
+import type { PeerClient } from "./peer-client.js";
+import { lastSyncs } from "./sync-state.js";
+import { publicKeyFromRaw } from "../identity/keys.js";
+import type { Store } from "../store/index.js";
+import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
+import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
+
+export interface NodeSourceParts {
+  node: FederationNode;
+  store: Store;
+  outbox: Outbox;
+  client: PeerClient;
+  version: string;
+  /** How long a peer probe or topology stays fresh, ms (default 5 000). */
+  cacheMs?: number;
+  /** How often watchers are told about anchor changes the receipt events do not carry, ms (default 2 000). */
+  pollMs?: number;
+}
+
+const PROBE_TIMEOUT_MS = 3_000;
+
+/** A value recomputed at most once per `ms`; concurrent callers share one computation. */
+function cached<T>(ms: number, compute: () => Promise<T>): () => Promise<T> {
+  let value: { at: number; promise: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (value === undefined || now - value.at > ms) {
+      const promise = compute();
+      value = { at: now, promise };
+      promise.catch(() => (value = undefined));
+    }
+    return value.promise;
+  };
+}
+
+/**
+ * The explorer's view of a running node.
+ * @example createExplorer(nodeExplorerSource({ node, store, outbox, client, version: VERSION }))
+ */
+export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
+  const { node, store, outbox, client } = parts;
+  const cacheMs = parts.cacheMs ?? 5_000;
+  const config = () => node.config;
+
+  const probe = cached(cacheMs, async (): Promise<PeerView[]> => {
+    const syncs = await lastSyncs(store);
+    const backoffs = node.syncBackoffs();
+    const cfg = config();
+    const namespaces = [...cfg.federation.namespaces.values()];
+    return Promise.all(
+      [...cfg.peers.values()].map(async (p): Promise<PeerView> => {
+        const h = await client.getJson(p, "/health", { timeoutMs: PROBE_TIMEOUT_MS });
+        const body = h.ok ? (h.body as { node?: unknown; status?: unknown }) : undefined;
+        const backoff: PeerView["backoff"] = {};
+        for (const ns of namespaces) {
+          const b = backoffs.get(`${p.did} ${ns.name}`);
+          if (b !== undefined) backoff[ns.name] = { failures: b.failures, until: b.until };
+        }
+        const view: PeerView = {
+          did: p.did,
+          url: p.url,
+          roles: [...p.roles].sort(),
+          namespaces: namespaces.filter((n) => n.peers.includes(p.did)).map((n) => n.name),
+          reachable: h.ok && body?.status === "ok" && body.node === p.did,
+          detail: !h.ok ? `${h.code}: ${h.message}` : body?.node !== p.did ? `answers as ${String(body?.node)}, not ${p.did}` : String(body?.status),
+          lastSync: syncs.get(p.did) ?? {},
+          backoff,
+          outboxDepth: (await outbox.pending(p.did)).length,
+        };
+        if (h.ok) view.latencyMs = h.latencyMs;
+        return view;
+      }),
+    );
+  });
+
+  const topologies = cached(cacheMs, async () => {
+    const cfg = config();
+    return Promise.all(
+      [...cfg.peers.values()].map(async (p): Promise<{ peer: string; topology?: TopologyView; error?: string }> => {
+        const request = topologyRequest(node.runtime.me.did, p.did, node.now(), node.runtime.me.privateKey);
+        const r = await client.postJson(p, "/federation/topology", request, { maxResponseBytes: 1024 * 1024, timeoutMs: PROBE_TIMEOUT_MS });
+        if (!r.ok) return { peer: p.did, error: `${r.code}: ${r.message}` };
+        const v = verifyTopologyAnswer(r.body, request, publicKeyFromRaw(p.verifyKey), node.now(), cfg.federation.mesh.clockSkewS);
+        return v.ok ? { peer: p.did, topology: v.topology } : { peer: p.did, error: `refused the answer: ${v.reason}` };
+      }),
+    );
+  });
+
+  const listeners = new Set<(change: ExplorerChange) => void>();
+  let stopPolling: (() => void) | undefined;
+  const emit = (namespace: string) => {
+    for (const l of listeners) l({ kind: "batches", namespace });
+  };
+  const fingerprint = (ns: string) => store.listBatches(ns).map((b) => `${b.batchId}\u0000${b.batchRoot}\u0000${b.receiptCount}\u0000${b.outcomes.verified}/${b.outcomes.pending}/${b.outcomes.rejected}`).join("\n");
+  const startWatching = () => {
+    const seen = new Map(store.namespaces().map((ns) => [ns, fingerprint(ns)]));
+    const offReceipts = store.onReceiptsAdded((ns) => emit(ns));
+    // Anchor verdicts change without new receipts (a pending anchor verified by the re-check).
+    const timer = setInterval(() => {
+      for (const ns of store.namespaces()) {
+        const now = fingerprint(ns);
+        if (seen.get(ns) !== now) {
+          seen.set(ns, now);
+          emit(ns);
+        }
+      }
+    }, parts.pollMs ?? 2_000);
+    timer.unref();
+    stopPolling = () => {
+      offReceipts();
+      clearInterval(timer);
+    };
+  };
+
+  let refreshing: Promise<void> | undefined;
+  return {
+    fresh() {
+      // One refresh at a time, shared by every request that arrives while it runs.
+      refreshing ??= store.refresh().finally(() => (refreshing = undefined));
+      return refreshing;
+    },
+    nodeId: () => config().federation.mesh.nodeId,
+    version: () => parts.version,
+    now: () => node.now(),
+    uptimeS: () => Math.floor((Date.now() - node.startedAtMs) / 1000),
+    explorerConfig: () => config().federation.explorer,
+    namespaces: () => [...config().federation.namespaces.values()].map((ns) => ({ name: ns.name, peers: [...ns.peers] })),
+    batches: (namespace) => (store.namespaces().includes(namespace) ? store.listBatches(namespace) : []),
+    async batch(namespace, batchId, batchRoot) {
+      if (!store.namespaces().includes(namespace)) return undefined;
+      const summary = store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
+      if (summary === undefined) return undefined;
+      const anchors = (await store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot);
+      return { summary, anchors };
+    },
+    async receipts(id) {
+      const found = [];
+      for (const ns of store.namespaces()) {
+        const r = await store.getReceipt(ns, id);
+        if (r !== undefined) found.push(r);
+      }
+      return found;
+    },
+    equivocations: () => store.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, batchRoots: [...e.batchRoots] })),
+    peers: probe,
+    answerTopology(json) {
+      const request = authenticateTopologyRequest(json, node.runtime.me.did, node.runtime.authContext());
+      return answerTopology(request, config(), node.now(), node.runtime.me.privateKey);
+    },
+    peerTopologies: topologies,
+    watch(listener) {
+      listeners.add(listener);
+      if (listeners.size === 1) startWatching();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) {
+          stopPolling?.();
+          stopPolling = undefined;
+        }
+      };
+    },
+  };
+}

@@ -1,0 +1,312 @@
+/**
+ * The explorer page (docs/EXPLORER.md): the peer network, the batches of a namespace with
+ * every anchor's verdict, equivocations, and the receipt search with its Merkle branch and
+ * proof download. Reads only /api/v1/ on the node that served it; live through /api/v1/events.
+ */
+import { ApiError, download, follow, get, setToken } from "./api.js";
+import { drawBranch, type Branch } from "./branch.js";
+import { clear, didName, h, short, time } from "./dom.js";
+import { drawGraph, type Topology } from "./graph.js";
+
+interface Peer {
+  did: string;
+  url: string;
+  reachable: boolean;
+  latencyMs?: number;
+  detail: string;
+  lastSync: Record<string, number>;
+  backoff: Record<string, { failures: number; until: number }>;
+  outboxDepth: number;
+}
+interface BatchRow {
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  createdAt: number;
+  size: number;
+  anchors: number;
+  outcomes: { verified: number; pending: number; rejected: number };
+  status: "active" | "held" | "rejected";
+  equivocal: boolean;
+}
+interface AnchorRow {
+  chain: string;
+  tx: string;
+  block: number;
+  ts: number;
+  outcome: "verified" | "pending" | "rejected";
+  reason: string | null;
+  winner: boolean;
+  superseded_by: string | null;
+  evidence: Record<string, unknown> | null;
+}
+interface Quorum {
+  state: string;
+  k: number;
+  cosigners: string[];
+}
+interface BatchDetail extends BatchRow {
+  winner: AnchorRow | null;
+  anchorRecords: AnchorRow[];
+  quorum?: Quorum;
+}
+interface Receipt {
+  id: string;
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  eventHash: string;
+  ts: number;
+  proof: { tree: string; index: number; size: number; path: string[] };
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const PAGE = 50;
+let namespace = "";
+let shown = PAGE;
+const known = new Set<string>();
+
+function showError(e: unknown): void {
+  const el = $("error");
+  if (e instanceof ApiError && e.status === 401) {
+    $("token-form").hidden = false;
+    $<HTMLInputElement>("token-input").focus();
+  }
+  el.textContent = e instanceof Error ? e.message : String(e);
+  el.hidden = false;
+}
+
+function dl(rows: Array<[string, Node | string]>): HTMLDListElement {
+  return h("dl", {}, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+async function loadNetwork(): Promise<void> {
+  const [{ peers }, topo] = await Promise.all([get<{ peers: Peer[] }>("/api/v1/peers"), get<Topology>("/api/v1/topology")]);
+  clear($("graph"), drawGraph(topo, (did) => {
+    const row = document.querySelector<HTMLElement>(`#peers tr[data-did="${CSS.escape(did)}"]`);
+    row?.focus();
+  }));
+  const unreachable = topo.errors.map((e) => `${didName(e.peer)}: ${e.error}`).join("; ");
+  $("graph-caption").textContent = `Edges are routed namespaces; outer nodes are peers of peers, from their signed topology answers.${unreachable ? ` No topology from ${unreachable}.` : ""}`;
+  clear(
+    $("peers").querySelector("tbody")!,
+    ...peers.map((p) => {
+      const sync = Object.entries(p.lastSync).map(([ns, t]) => `${ns}: ${time(t)}`).join("; ");
+      const backoff = Object.entries(p.backoff).map(([ns, b]) => `${ns}: ${b.failures} failures, next ${time(b.until)}`).join("; ");
+      return h("tr", { "data-did": p.did, tabindex: "-1" },
+        h("td", { class: "mono", title: p.url }, p.did),
+        h("td", { class: p.reachable ? "outcome-verified" : "outcome-rejected", title: p.detail }, p.reachable ? "yes" : `no (${p.detail})`),
+        h("td", {}, p.latencyMs !== undefined ? `${p.latencyMs} ms` : "–"),
+        h("td", {}, sync || "never"),
+        h("td", {}, backoff || "none"),
+        h("td", {}, String(p.outboxDepth)),
+      );
+    }),
+  );
+}
+
+async function loadNamespaces(): Promise<void> {
+  const { namespaces } = await get<{ namespaces: Array<{ name: string; batches: number }> }>("/api/v1/namespaces");
+  const select = $<HTMLSelectElement>("namespace");
+  const current = select.value || namespaces[0]?.name || "";
+  clear(select, ...namespaces.map((n) => h("option", { value: n.name, selected: n.name === current }, `${n.name} (${n.batches})`)));
+  namespace = current;
+}
+
+async function loadBatches(): Promise<void> {
+  if (namespace === "") return;
+  const status = $<HTMLSelectElement>("status-filter").value;
+  const q = new URLSearchParams({ limit: String(shown) });
+  if (status) q.set("status", status);
+  const page = await get<{ items: BatchRow[]; next: number | null; total: number }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/batches?${q}`);
+  const first = known.size === 0;
+  clear(
+    $("batches").querySelector("tbody")!,
+    ...page.items.map((b) => {
+      const key = `${b.namespace} ${b.batchId} ${b.batchRoot}`;
+      const fresh = !first && !known.has(key);
+      known.add(key);
+      return h("tr", { class: fresh ? "new" : undefined, "data-batch": b.batchId, "data-root": b.batchRoot },
+        h("td", {}, h("button", { type: "button", class: "link", "aria-label": `Show batch ${b.batchId}` }, b.batchId)),
+        h("td", { class: "mono", title: b.batchRoot }, short(b.batchRoot)),
+        h("td", {}, time(b.createdAt)),
+        h("td", {}, String(b.size)),
+        h("td", { class: `status-${b.status}` }, b.status + (b.equivocal ? " · equivocal" : "")),
+        h("td", {}, `${b.outcomes.verified} verified, ${b.outcomes.pending} pending, ${b.outcomes.rejected} rejected`),
+      );
+    }),
+  );
+  $("batches").querySelectorAll<HTMLButtonElement>("tbody button").forEach((btn) => {
+    const tr = btn.closest("tr")!;
+    btn.addEventListener("click", () => void showBatch(namespace, tr.dataset.batch!, tr.dataset.root!).catch(showError));
+  });
+  $("more").hidden = page.next === null;
+}
+
+function anchorDetail(a: AnchorRow): HTMLElement {
+  const rows: Array<[string, Node | string]> = [
+    ["chain", a.chain],
+    ["tx", h("span", { class: "mono" }, a.tx)],
+    ["block", String(a.block)],
+    ["verdict", h("span", { class: `outcome-${a.outcome}`, "data-testid": "verdict" }, a.outcome)],
+    ["reason", h("span", { "data-testid": "reason" }, a.reason ?? (a.outcome === "verified" ? "every check passed with this node's own endpoints and policy" : "–"))],
+    ["winner", a.winner ? "yes: the strongest verified anchor of this batch" : "no"],
+  ];
+  if (a.superseded_by !== null) rows.push(["superseded by", h("span", { class: "mono" }, a.superseded_by)]);
+  if (a.evidence !== null) rows.push(["evidence", h("span", { class: "mono" }, JSON.stringify(a.evidence))]);
+  return h("div", { class: "detail", id: "anchor-detail", role: "region", "aria-label": `Anchor ${a.chain} ${a.tx}` }, dl(rows));
+}
+
+/** Quorum state appears when the node reports one (docs/EXPLORER.md, "Quorum"). */
+function quorumPanel(q: Quorum): HTMLElement {
+  return h("div", { class: "quorum", "data-testid": "quorum" }, h("h3", {}, "Quorum"), dl([["state", q.state], ["needed", String(q.k)], ["cosigners", q.cosigners.join(", ") || "none yet"]]));
+}
+
+async function showBatch(ns: string, batchId: string, root: string): Promise<void> {
+  const b = await get<BatchDetail>(`/api/v1/namespaces/${encodeURIComponent(ns)}/batches/${encodeURIComponent(batchId)}/${encodeURIComponent(root)}`);
+  const detailSlot = h("div", {});
+  const buttons = b.anchorRecords.map((a) => {
+    const btn = h("button", { type: "button", "aria-pressed": "false", "data-chain": a.chain }, `${a.chain} · `, h("span", { class: `outcome-${a.outcome}` }, a.outcome), a.winner ? " · winner" : "");
+    btn.addEventListener("click", () => {
+      buttons.forEach((x) => x.setAttribute("aria-pressed", String(x === btn)));
+      clear(detailSlot, anchorDetail(a));
+    });
+    return btn;
+  });
+  clear(
+    $("batch"),
+    h("h3", { tabindex: "-1", id: "batch-h" }, `Batch ${b.batchId}`),
+    dl([
+      ["namespace", b.namespace],
+      ["root", h("span", { class: "mono" }, b.batchRoot)],
+      ["sealed", time(b.createdAt)],
+      ["size", String(b.size)],
+      ["status", h("span", { class: `status-${b.status}` }, b.status)],
+      ["winner", b.winner ? `${b.winner.chain} ${b.winner.tx}` : "none verified yet"],
+    ]),
+    b.quorum ? quorumPanel(b.quorum) : null,
+    h("p", {}, "Anchors (choose one for its verdict and reason):"),
+    h("div", { class: "anchors", role: "group", "aria-label": "Anchors" }, ...buttons),
+    detailSlot,
+  );
+  $("batch-h").focus();
+}
+
+async function loadEquivocations(): Promise<void> {
+  const { equivocations } = await get<{ equivocations: Array<{ namespace: string; batchId: string; versions: Array<BatchRow & { anchorRecords?: AnchorRow[] }> }> }>("/api/v1/equivocations");
+  if (equivocations.length === 0) return clear($("equivocations"), h("p", {}, "None: no batch id is held with two roots."));
+  clear(
+    $("equivocations"),
+    ...equivocations.map((e) =>
+      h("div", { class: "detail" },
+        h("h3", {}, `${e.namespace} batch ${e.batchId}: ${e.versions.length} roots`),
+        h("ul", {}, ...e.versions.map((v) => h("li", { class: "mono" }, `${v.batchRoot}${v.status ? ` (${v.status}, ${v.size} receipts)` : ""}`))),
+      ),
+    ),
+  );
+}
+
+async function search(raw: string): Promise<void> {
+  const id = raw.trim().toLowerCase();
+  const section = $("receipt-section");
+  section.hidden = false;
+  if (!/^sha256:[0-9a-f]{64}$/.test(id)) {
+    clear($("receipt"), h("p", { class: "error", role: "alert" }, "An event hash or receipt id is sha256: followed by 64 hexadecimal digits."));
+    return;
+  }
+  let found: { receipts: Array<{ receipt: Receipt; inclusion: { ok: boolean; reason?: string }; branch: Branch | null; batch: BatchRow | null }> };
+  try {
+    found = await get(`/api/v1/receipts/${encodeURIComponent(id)}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return clear($("receipt"), h("p", { role: "status" }, `This node holds no receipt ${id}.`));
+    throw e;
+  }
+  clear(
+    $("receipt"),
+    ...found.receipts.map(({ receipt: r, inclusion, branch, batch }) => {
+      const button = h("button", { type: "button", "data-testid": "download-proof" }, "Download proof");
+      button.addEventListener("click", () => {
+        void download(`/api/v1/receipts/${encodeURIComponent(r.id)}/proof?namespace=${encodeURIComponent(r.namespace)}`)
+          .then((blob) => {
+            const a = h("a", { href: URL.createObjectURL(blob), download: `proof-${r.id.slice(7, 23)}.json` });
+            document.body.append(a);
+            a.click();
+            a.remove();
+          })
+          .catch(showError);
+      });
+      return h("article", { "data-testid": "receipt" },
+        dl([
+          ["event hash", h("span", { class: "mono" }, r.eventHash)],
+          ["namespace", r.namespace],
+          ["batch", h("button", { type: "button", class: "link", "data-open-batch": "" }, r.batchId)],
+          ["batch root", h("span", { class: "mono" }, r.batchRoot)],
+          ["sealed", time(r.ts)],
+          ["position", `leaf ${r.proof.index} of ${r.proof.size} (${r.proof.tree})`],
+          ["inclusion", h("span", { class: inclusion.ok ? "outcome-verified" : "outcome-rejected", "data-testid": "inclusion" }, inclusion.ok ? "proof recomputes the batch root" : `fails: ${inclusion.reason}`)],
+          ["batch status", batch ? h("span", { class: `status-${batch.status}` }, batch.status) : "unknown"],
+        ]),
+        branch ? h("div", {}, h("h3", {}, "Merkle branch"), drawBranch(branch, r.batchRoot)) : null,
+        h("p", {}, button, " — a self-contained file: check it offline with ", h("code", {}, "vmsh-federation verify-proof FILE"), "."),
+      );
+    }),
+  );
+  $("receipt").querySelectorAll<HTMLButtonElement>("[data-open-batch]").forEach((btn, i) => {
+    const r = found.receipts[i]!.receipt;
+    btn.addEventListener("click", () => void showBatch(r.namespace, r.batchId, r.batchRoot).catch(showError));
+  });
+}
+
+async function refreshAll(): Promise<void> {
+  $("error").hidden = true;
+  const node = await get<{ node: string; version: string }>("/api/v1/node");
+  $("node-id").textContent = `${node.node} · v${node.version}`;
+  await loadNamespaces();
+  await Promise.all([loadNetwork(), loadBatches(), loadEquivocations()]);
+}
+
+function start(): void {
+  $("search").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void search($<HTMLInputElement>("search-input").value).catch(showError);
+  });
+  $("token-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    setToken($<HTMLInputElement>("token-input").value);
+    $("token-form").hidden = true;
+    void refreshAll().catch(showError);
+  });
+  $("namespace").addEventListener("change", () => {
+    namespace = $<HTMLSelectElement>("namespace").value;
+    shown = PAGE;
+    known.clear();
+    void loadBatches().catch(showError);
+  });
+  $("status-filter").addEventListener("change", () => void loadBatches().catch(showError));
+  $("more").addEventListener("click", () => {
+    shown += PAGE;
+    void loadBatches().catch(showError);
+  });
+  void refreshAll().catch(showError);
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  follow(
+    (name, data) => {
+      if (name !== "batches") return;
+      const ns = (data as { namespace?: string }).namespace;
+      // Bursts of events (a batch's receipts, then its anchors) cost one reload.
+      clearTimeout(pending);
+      pending = setTimeout(() => {
+        void loadNamespaces()
+          .then(() => Promise.all([ns === namespace ? loadBatches() : Promise.resolve(), loadEquivocations(), loadNetwork()]))
+          .catch(showError);
+      }, 200);
+    },
+    (live) => {
+      const el = $("live");
+      el.textContent = live ? "live" : "reconnecting…";
+      el.className = `live ${live ? "on" : "off"}`;
+    },
+  );
+}
+
+start();
