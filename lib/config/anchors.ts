@@ -18,8 +18,9 @@ function isLoopback(host: string): boolean {
 }
 
 /** One Bitcoin endpoint mapping `{ rpcUrl } | { esploraUrl }`; plain http to another host needs `insecure`. */
-function btcEndpoint(s: Section, network: string, insecure: boolean): BtcEndpoint | undefined {
-  s.mapping(["rpcUrl", "esploraUrl"]);
+function btcEndpoint(s: Section, network: string, insecure: boolean, listItem: boolean): BtcEndpoint | undefined {
+  // A list item holds only the URL; the network's own mapping was checked by the caller.
+  if (listItem && s.mapping(["rpcUrl", "esploraUrl"]) === undefined) return s.present ? undefined : s.error("expected { rpcUrl } or { esploraUrl }");
   const rpcUrl = url(s.at("rpcUrl"), ["http:", "https:"]);
   const esploraUrl = url(s.at("esploraUrl"), ["http:", "https:"]);
   if (rpcUrl !== undefined && esploraUrl !== undefined) return s.error("give rpcUrl or esploraUrl, not both");
@@ -61,12 +62,12 @@ function btc(root: Section, out: AnchorsConfig): void {
       const list = listS.list() ?? [];
       if (listS.present && Array.isArray(listS.value) && list.length === 0) listS.error("expected at least one endpoint");
       list.forEach((_, i) => {
-        const e = btcEndpoint(listS.at(i), network, insecure);
+        const e = btcEndpoint(listS.at(i), network, insecure, true);
         if (e === undefined) bad = true;
         else endpoints.push(e);
       });
     } else {
-      const e = btcEndpoint(s, network, insecure);
+      const e = btcEndpoint(s, network, insecure, false);
       if (e === undefined) bad = true;
       else endpoints.push(e);
     }

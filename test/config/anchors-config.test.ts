@@ -29,6 +29,7 @@ describe("anchors.yaml: Bitcoin endpoints", () => {
       },
     });
     assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.warnings, []);
     assert.deepEqual(r.config!.anchors.btc.get("mainnet"), { endpoints: [{ rpcUrl: "http://u:p@127.0.0.1:8332" }, { esploraUrl: "https://esplora.example/api" }, { esploraUrl: "http://[::1]:3002" }], agree: 2 });
     assert.equal(r.config!.anchors.btc.get("signet")!.agree, 2);
   });
@@ -42,6 +43,7 @@ describe("anchors.yaml: Bitcoin endpoints", () => {
     assert.equal(refused.config, undefined);
     const allowed = validate({ btc: { testnet: { esploraUrl: "http://esplora.example:3002", insecure: true } } });
     assert.deepEqual(allowed.errors, []);
+    assert.deepEqual(allowed.warnings, []);
     assert.deepEqual(allowed.config!.anchors.btc.get("testnet"), { endpoints: [{ esploraUrl: "http://esplora.example:3002" }], agree: 1 });
   });
 
@@ -54,6 +56,8 @@ describe("anchors.yaml: Bitcoin endpoints", () => {
         regtest: { rpcUrl: "http://127.0.0.1:18443", insecure: "yes" },
       },
     });
+    const notMapping = validate({ btc: { mainnet: { endpoints: ["http://127.0.0.1:8332"] } } });
+    assert.deepEqual(notMapping.errors, ["anchors.yaml: btc.mainnet.endpoints[0]: expected a mapping"]);
     assert.deepEqual(r.errors, [
       "anchors.yaml: btc.mainnet.agree: expected an integer from 1 to the number of endpoints (1)",
       "anchors.yaml: btc.testnet.endpoints: expected at least one endpoint",
