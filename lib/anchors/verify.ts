@@ -1,10 +1,10 @@
 /**
- * One entry point for every rail (docs/ANCHORS.md §Outcomes): picks the node's own endpoint and policy for the
+ * One entry point for every rail (docs/ANCHORS.md): picks the node's own endpoint and policy for the
  * anchor's chain and runs that rail's verifier. No endpoint configured means `pending`, never
  * `verified`; an exception inside a verifier (a bug, not a peer's fault) also means `pending`,
  * so the anchor is re-checked later instead of being trusted or dropped.
  */
-import type { AnchorsConfig, VerifyPolicy } from "../config/types.js";
+import type { AnchorEndpoints, TsaTrust, VerifyPolicy } from "./endpoints.js";
 import { parseChainId, type Anchor, type BtcNetwork } from "./anchor.js";
 import { verifyBtcAnchor } from "./btc/index.js";
 import { verifyEvmAnchor } from "./evm/index.js";
@@ -13,11 +13,11 @@ import { verifyTsaAnchor } from "./tsa/index.js";
 
 export interface VerifyAnchorContext {
   /** This node's endpoints (anchors.yaml). */
-  endpoints: AnchorsConfig;
+  endpoints: AnchorEndpoints;
   /** The namespace's confirmation policy (federation.yaml `verify`). */
   policy: VerifyPolicy;
-  /** TSA trust anchors and intermediates as PEM text, read by the caller from anchors.yaml's files. */
-  tsaTrust?: { trustPem: string; intermediatesPem?: string };
+  /** TSA trust anchors, intermediates and named TSAs as PEM text, read by the caller from anchors.yaml's files. */
+  tsaTrust?: TsaTrust;
   /** Per-call timeout for endpoint requests; default 10 s. */
   timeoutMs?: number;
   /** What the last verification of this anchor saw, to detect a reorg. */
@@ -46,13 +46,16 @@ export async function verifyAnchor(anchor: Anchor, batchRoot: string, ctx: Verif
         return await verifyEvmAnchor(anchor, batchRoot, { rpcUrl: endpoint.rpcUrl, ...contract, confirmations: ctx.policy.evmConfirmations, timeoutMs, ...previous });
       }
       case "btc": {
-        const endpoint = ctx.endpoints.btc.get(id.network as BtcNetwork);
-        if (endpoint === undefined) return pending(`no verifier configured for ${anchor.chain}`);
-        return await verifyBtcAnchor(anchor, batchRoot, { endpoint, confirmations: ctx.policy.btcConfirmations, timeoutMs, ...previous });
+        const network = ctx.endpoints.btc.get(id.network as BtcNetwork);
+        if (network === undefined || network.endpoints.length === 0) return pending(`no verifier configured for ${anchor.chain}`);
+        return await verifyBtcAnchor(anchor, batchRoot, { endpoints: network.endpoints, agree: network.agree, confirmations: ctx.policy.btcConfirmations, timeoutMs, ...previous });
       }
       case "rfc3161": {
-        if (ctx.tsaTrust === undefined) return pending(`no verifier configured for ${anchor.chain} (anchors.yaml has no rfc3161.trustBundle)`);
-        return await verifyTsaAnchor(anchor, batchRoot, ctx.tsaTrust);
+        const trust = ctx.tsaTrust;
+        if (trust === undefined || (trust.trustPem === undefined && !trust.tsas.has(id.network))) {
+          return pending(`no verifier configured for ${anchor.chain} (anchors.yaml has neither rfc3161.tsas.${id.network} nor rfc3161.trustBundle)`);
+        }
+        return await verifyTsaAnchor(anchor, batchRoot, trust);
       }
     }
   } catch (cause) {

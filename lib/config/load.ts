@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import type { NodeConfig } from "./types.js";
+import { readTsaTrust } from "./tsa-trust.js";
 import { validateConfig } from "./validate.js";
 import { parseYaml } from "./yaml.js";
 
@@ -36,6 +37,7 @@ export interface LoadedConfig {
 /**
  * Loads and validates `dir`/federation.yaml, peers.yaml and anchors.yaml. federation.yaml
  * must exist; a missing peers.yaml or anchors.yaml means no peers or no verifiers (warned).
+ * The certificate files anchors.yaml names are read here, into `config.tsaTrust`.
  * @example const { config, warnings } = await loadConfig("/etc/vmsh", process.env)
  */
 export async function loadConfig(dir: string, env: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
@@ -56,5 +58,8 @@ export async function loadConfig(dir: string, env: Readonly<Record<string, strin
   if (errors.length > 0) throw new ConfigError(errors);
   const result = validateConfig({ federation: parsed[0], peers: parsed[1], anchors: parsed[2] }, { dir, env });
   if (result.config === undefined) throw new ConfigError(result.errors);
-  return { config: result.config, warnings: [...warnings, ...result.warnings] };
+  // The verifiers receive certificates, not paths (docs/ANCHORS.md §TSA names).
+  const tsaTrust = await readTsaTrust(result.config.anchors);
+  const config = tsaTrust === undefined ? result.config : { ...result.config, tsaTrust };
+  return { config, warnings: [...warnings, ...result.warnings] };
 }

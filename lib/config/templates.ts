@@ -71,9 +71,16 @@ eip155: {}
 #   "8453": { rpcUrl: "\${EVM_RPC_8453}" }
 btc: {}
 #   mainnet: { rpcUrl: "http://user:pass@127.0.0.1:8332" }  # Bitcoin Core JSON-RPC
-#   testnet: { esploraUrl: "http://127.0.0.1:3002" }         # or Esplora REST
+#   testnet: { esploraUrl: "http://127.0.0.1:3002" }         # or Esplora REST; plain http only to
+#                                                            # loopback unless insecure: true
+#   signet:                                                  # several endpoints: \`agree\` of them
+#     endpoints: [{ rpcUrl: "http://u:p@127.0.0.1:38332" }, { esploraUrl: "https://…/signet/api" }]
+#     agree: 2                                               # (default all) must name the same block
 # rfc3161:
-#   trustBundle: certs/tsa-bundle.pem        # PEM roots a time-stamp authority must chain to
+#   trustBundle: certs/tsa-bundle.pem        # PEM roots any time-stamp authority may chain to
 #   intermediates: certs/tsa-intermediates.pem
+#   tsas:                                    # named TSAs: rfc3161:<name> must come from that TSA
+#     freetsa: { trustBundle: certs/freetsa-root.pem }
+#     digicert: { subject: "C=US, O=DigiCert, Inc., CN=…" }  # its signer's subject, over trustBundle
 `;
 }

@@ -1,15 +1,15 @@
 /**
- * The validated configuration of a node (docs/FEDERATION_OPERATIONS.md §Configuration reference), with every path resolved against
- * the configuration directory and every default filled in.
+ * The validated configuration of a node (docs/FEDERATION_OPERATIONS.md), with every path
+ * resolved against the configuration directory and every default filled in. The anchor
+ * parts use the verifiers' own types (lib/anchors/endpoints.ts): types flow from the
+ * verifiers to the configuration, never back.
  */
 import type { BtcNetwork } from "../anchors/anchor.js";
+import { DEFAULT_VERIFY_POLICY, type AnchorEndpoints, type BtcEndpoints, type EvmEndpoint, type TsaTrust, type VerifyPolicy } from "../anchors/endpoints.js";
 import type { Role } from "../messages/authenticate.js";
 import type { ExplorerConfig } from "./explorer.js";
 
-export interface VerifyPolicy {
-  evmConfirmations: number;
-  btcConfirmations: number;
-}
+export type { BtcEndpoint, BtcEndpoints, TsaTrust, VerifyPolicy } from "../anchors/endpoints.js";
 
 export interface NamespaceLimits {
   maxAnnounceRatePerMin: number;
@@ -59,13 +59,20 @@ export interface PeerConfig {
   verifyKey: Uint8Array;
 }
 
-export type BtcEndpoint = { rpcUrl: string } | { esploraUrl: string };
+/** anchors.yaml `rfc3161`: certificate files (absolute paths), read by loadConfig into `NodeConfig.tsaTrust`. */
+export interface TsaFiles {
+  /** Roots any TSA may chain to. */
+  trustBundle?: string;
+  intermediates?: string;
+  /** `rfc3161.tsas.<name>`: this TSA's own roots, and/or its signer certificate's subject. */
+  tsas: Map<string, { trustBundle?: string; subject?: string }>;
+}
 
-export interface AnchorsConfig {
+export interface AnchorsConfig extends AnchorEndpoints {
   /** By decimal chain id. */
-  eip155: Map<string, { rpcUrl: string; contract?: string }>;
-  btc: Map<BtcNetwork, BtcEndpoint>;
-  rfc3161?: { trustBundle: string; intermediates?: string };
+  eip155: Map<string, EvmEndpoint>;
+  btc: Map<BtcNetwork, BtcEndpoints>;
+  rfc3161?: TsaFiles;
 }
 
 export interface NodeConfig {
@@ -80,6 +87,8 @@ export interface NodeConfig {
    */
   origins: Map<string, Uint8Array>;
   anchors: AnchorsConfig;
+  /** The PEM text of `anchors.rfc3161`'s files; set by loadConfig, absent when no TSA is configured. */
+  tsaTrust?: TsaTrust;
 }
 
 /** Defaults applied when a key is absent; documented in config/federation.yaml. */
@@ -88,8 +97,8 @@ export const DEFAULTS = {
   keyFile: "keys/node.key",
   stateDir: "../state",
   clockSkewS: 300,
-  evmConfirmations: 12,
-  btcConfirmations: 6,
+  evmConfirmations: DEFAULT_VERIFY_POLICY.evmConfirmations,
+  btcConfirmations: DEFAULT_VERIFY_POLICY.btcConfirmations,
   maxAnnounceRatePerMin: 60,
   maxRequestRatePerMin: 60,
   antiEntropyIntervalS: 60,

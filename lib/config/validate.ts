@@ -3,16 +3,17 @@
  * warnings, errors }` out, every problem naming its file and key path (docs/FEDERATION_OPERATIONS.md §Configuration reference).
  * No file access: paths are resolved against `dir` as strings; loadConfig reads files.
  */
-import { isAbsolute, resolve } from "node:path";
-import { BTC_NETWORKS, type BtcNetwork } from "../anchors/anchor.js";
+import { resolve } from "node:path";
+import { anchors } from "./anchors.js";
 import { isDid } from "../identity/did.js";
 import { parseKeyLine } from "../identity/did.js";
 import { ROLES, type Role } from "../messages/authenticate.js";
 import { isNamespace } from "../messages/limits.js";
 import { interpolate } from "./env.js";
 import { explorerConfig } from "./explorer.js";
+import { path, url } from "./fields.js";
 import { Problems, Section } from "./problems.js";
-import { DEFAULTS, type AnchorsConfig, type BtcEndpoint, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig } from "./types.js";
+import { DEFAULTS, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig } from "./types.js";
 
 export interface RawConfig {
   /** Parsed YAML of each file; `undefined` when the file does not exist. */
@@ -42,24 +43,6 @@ export function parseHostPort(text: string): { host: string; port: number } | un
   const port = Number(m[2]);
   if (port > 65535) return undefined;
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
-}
-
-function url(s: Section, schemes: readonly string[]): string | undefined {
-  const text = s.string();
-  if (text === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    return s.error(`expected a URL, got ${JSON.stringify(text)}`);
-  }
-  if (!schemes.includes(u.protocol)) return s.error(`expected a ${schemes.join(" or ")} URL`);
-  return text;
-}
-
-function path(s: Section, dir: string): string | undefined {
-  const p = s.string();
-  return p === undefined ? undefined : isAbsolute(p) ? p : resolve(dir, p);
 }
 
 function federation(root: Section, dir: string): FederationConfig | undefined {
@@ -177,47 +160,6 @@ function peers(root: Section, origins: Map<string, Uint8Array>): Map<string, Pee
       if (peerUrl !== undefined && !originOnly) out.set(did, { did, url: peerUrl, roles, verifyKey });
     }
   });
-  return out;
-}
-
-function anchors(root: Section, dir: string): AnchorsConfig {
-  const out: AnchorsConfig = { eip155: new Map(), btc: new Map() };
-  if (!root.present) return out;
-  root.mapping(["eip155", "btc", "rfc3161"]);
-  const evm = root.at("eip155");
-  for (const id of Object.keys(evm.mapping() ?? {})) {
-    const s = evm.at(id);
-    if (!/^[1-9][0-9]{0,18}$/.test(id)) s.error("expected a decimal chain id such as \"1\" or \"8453\"");
-    s.mapping(["rpcUrl", "contract"]);
-    const rpcUrl = url(s.at("rpcUrl").required() ?? s.at("rpcUrl"), ["http:", "https:"]);
-    const contractS = s.at("contract");
-    const contract = contractS.string();
-    if (contract !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(contract)) contractS.error("expected a 0x-prefixed 20-byte address");
-    if (rpcUrl !== undefined) out.eip155.set(id, contract !== undefined ? { rpcUrl, contract: contract.toLowerCase() } : { rpcUrl });
-  }
-  const btc = root.at("btc");
-  for (const network of Object.keys(btc.mapping() ?? {})) {
-    const s = btc.at(network);
-    if (!(BTC_NETWORKS as readonly string[]).includes(network)) {
-      s.error(`unknown Bitcoin network (networks: ${BTC_NETWORKS.join(", ")})`);
-      continue;
-    }
-    s.mapping(["rpcUrl", "esploraUrl"]);
-    const rpcUrl = url(s.at("rpcUrl"), ["http:", "https:"]);
-    const esploraUrl = url(s.at("esploraUrl"), ["http:", "https:"]);
-    let endpoint: BtcEndpoint | undefined;
-    if (rpcUrl !== undefined && esploraUrl !== undefined) s.error("give rpcUrl or esploraUrl, not both");
-    else if (rpcUrl !== undefined) endpoint = { rpcUrl };
-    else if (esploraUrl !== undefined) endpoint = { esploraUrl };
-    else if (s.present) s.error("needs rpcUrl (Bitcoin Core JSON-RPC) or esploraUrl (Esplora REST)");
-    if (endpoint !== undefined) out.btc.set(network as BtcNetwork, endpoint);
-  }
-  const tsa = root.at("rfc3161");
-  if (tsa.present && tsa.mapping(["trustBundle", "intermediates"])) {
-    const trustBundle = path(tsa.at("trustBundle").required() ?? tsa.at("trustBundle"), dir);
-    const intermediates = path(tsa.at("intermediates"), dir);
-    if (trustBundle !== undefined) out.rfc3161 = intermediates !== undefined ? { trustBundle, intermediates } : { trustBundle };
-  }
   return out;
 }
 

@@ -80,7 +80,7 @@ describe("config: validation", () => {
     const ok = validate(base(), undefined, anchors, { EVM_RPC_1: "http://127.0.0.1:8545", BTC_PORT: "18443" });
     assert.deepEqual(ok.errors, []);
     assert.equal(ok.config!.anchors.eip155.get("1")!.rpcUrl, "http://127.0.0.1:8545");
-    assert.deepEqual(ok.config!.anchors.btc.get("regtest"), { rpcUrl: "http://u:p@127.0.0.1:18443" });
+    assert.deepEqual(ok.config!.anchors.btc.get("regtest"), { endpoints: [{ rpcUrl: "http://u:p@127.0.0.1:18443" }], agree: 1 });
     const bad = validate(base(), undefined, anchors, { EVM_RPC_1: "http://127.0.0.1:8545" });
     assert.deepEqual(bad.errors, ['anchors.yaml: btc.regtest.rpcUrl: environment variable BTC_PORT is not set']);
   });

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -16,6 +17,7 @@ import { loadConfig } from "../../lib/config/load.js";
 import { keyPath } from "../../lib/config/problems.js";
 import { formatKeyLine } from "../../lib/identity/did.js";
 import { runCli } from "../support/cli.js";
+import { repoRoot } from "../support/repo-root.js";
 import { diffTrees, snapshotTree } from "./state-snapshot.js";
 
 const SEED = propertySeed();
@@ -35,6 +37,7 @@ const VALID: Readonly<Record<FileName, unknown>> = {
   "anchors.yaml": { eip155: { "1": { rpcUrl: "http://127.0.0.1:8545", contract: `0x${"ab".repeat(20)}` } }, btc: { regtest: { rpcUrl: "http://u:p@127.0.0.1:18443" } }, rfc3161: { trustBundle: "certs/tsa.pem" } },
 };
 const FILES = Object.keys(VALID) as FileName[];
+const TSA_PEM = readFileSync(join(repoRoot, "config", "certs", "tsa-bundle.pem"), "utf8");
 
 let dir: string;
 before(async () => {
@@ -75,7 +78,9 @@ function wrongFor(kind: string): fc.Arbitrary<unknown> {
 async function loadWith(file: FileName, text: string, sub = "case"): Promise<{ error: unknown; changed: string[] }> {
   const d = join(dir, sub);
   await rm(d, { recursive: true, force: true });
-  await mkdir(d, { recursive: true });
+  await mkdir(join(d, "certs"), { recursive: true });
+  // anchors.yaml names this trust bundle, and loading reads it (docs/ANCHORS.md §TSA names).
+  await writeFile(join(d, "certs", "tsa.pem"), TSA_PEM);
   for (const f of FILES) await writeFile(join(d, f), f === file ? text : yaml.dump(VALID[f]));
   const before0 = await snapshotTree(d);
   let error: unknown;

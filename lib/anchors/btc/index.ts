@@ -21,3 +21,4 @@ export { parseTransaction, opReturnData, findRootCommitment, RV_TAG, type Parsed
 export { GENESIS_HASHES, CORE_CHAIN_NAMES, networkOfGenesis, networkOfCoreChain } from "./networks.js";
 export { sha256d, toDisplayHex, fromDisplayHex, isHashHex } from "./hash-order.js";
 export { ByteReader, encodeCompactSize } from "./byte-reader.js";
+export { DIFFICULTY_CHECKPOINTS, FLOOR_MARGIN, difficultyFloor, difficultyFloorProblem, type DifficultyCheckpoint } from "./difficulty-floor.js";

@@ -1,9 +1,10 @@
 /**
- * `verifyBtcAnchor` (docs/ANCHORS.md §Bitcoin anchors): re-verifies a Bitcoin anchor against the
- * node's own Bitcoin Core or Esplora endpoint. Every check runs, in the order
- * docs/ANCHORS.md lists; the first one that fails decides the outcome. Answers
- * from the endpoint never throw: they become `pending` (endpoint unusable, or
- * too few confirmations) or `rejected` (the anchor is not what it claims).
+ * `verifyBtcAnchor` (docs/ANCHORS.md §Bitcoin anchors): re-verifies a Bitcoin anchor
+ * against the node's own Bitcoin Core or Esplora endpoints. Every check runs, in the order
+ * docs/ANCHORS.md lists; the first one that fails decides the outcome. Answers from an
+ * endpoint never throw: they become `pending` (endpoint unusable, or too few confirmations)
+ * or `rejected` (the anchor is not what it claims). With several endpoints, each is asked
+ * on its own and `agree` of them must verify the same block (docs/ANCHORS.md §Several endpoints).
  */
 import { ArgumentError } from "../../errors.js";
 import { digestBytes, isDigest } from "../../digest.js";
@@ -13,14 +14,23 @@ import { findRootCommitment, parseTransaction } from "./anchor-output.js";
 import { coreSource } from "./core-source.js";
 import { esploraSource } from "./esplora-source.js";
 import { isHashHex, toDisplayHex } from "./hash-order.js";
+import { difficultyFloorProblem, type DifficultyCheckpoint } from "./difficulty-floor.js";
 import { blockHashHex } from "./header.js";
 import type { BtcSource } from "./source.js";
 import { powLimitProblem, proofOfWorkProblem } from "./target.js";
 import { endpointTarget } from "./transport.js";
 
+type Endpoint = { rpcUrl: string } | { esploraUrl: string };
+
 export interface BtcVerifyContext {
   /** Bitcoin Core JSON-RPC (credentials as `http://user:pass@host:port`) or Esplora REST base URL. */
-  endpoint: { rpcUrl: string } | { esploraUrl: string };
+  endpoint?: Endpoint;
+  /** Several endpoints instead of one, each asked on its own. */
+  endpoints?: Endpoint[];
+  /** How many of `endpoints` must verify the same block; default all of them. */
+  agree?: number;
+  /** The difficulty checkpoints to hold headers to; default the network's table (difficulty-floor.ts). */
+  difficultyCheckpoints?: readonly DifficultyCheckpoint[];
   /** Confirmations required (`btc_confirmations`, docs/FEDERATION_OPERATIONS.md §federation.yaml), at least 1. */
   confirmations: number;
   /** Per-request timeout; default 10 000 ms. */
@@ -33,20 +43,27 @@ export interface BtcVerifyContext {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-function sourceFor(ctx: BtcVerifyContext, timeoutMs: number): BtcSource {
-  const endpoint = ctx.endpoint as { rpcUrl?: unknown; esploraUrl?: unknown } | undefined;
-  if (typeof endpoint !== "object" || endpoint === null) throw new ArgumentError("ctx.endpoint", "expected { rpcUrl } or { esploraUrl }");
+function sourceFor(value: unknown, name: string, timeoutMs: number): BtcSource {
+  const endpoint = value as { rpcUrl?: unknown; esploraUrl?: unknown } | undefined;
+  if (typeof endpoint !== "object" || endpoint === null) throw new ArgumentError(name, "expected { rpcUrl } or { esploraUrl }");
   if (typeof endpoint.rpcUrl === "string") {
     const target = endpointTarget(endpoint.rpcUrl);
-    if (target === undefined) throw new ArgumentError("ctx.endpoint.rpcUrl", "expected an http(s) URL");
+    if (target === undefined) throw new ArgumentError(`${name}.rpcUrl`, "expected an http(s) URL");
     return coreSource(target, timeoutMs);
   }
   if (typeof endpoint.esploraUrl === "string") {
     const target = endpointTarget(endpoint.esploraUrl);
-    if (target === undefined) throw new ArgumentError("ctx.endpoint.esploraUrl", "expected an http(s) URL");
+    if (target === undefined) throw new ArgumentError(`${name}.esploraUrl`, "expected an http(s) URL");
     return esploraSource(target, timeoutMs);
   }
-  throw new ArgumentError("ctx.endpoint", "expected { rpcUrl } or { esploraUrl }");
+  throw new ArgumentError(name, "expected { rpcUrl } or { esploraUrl }");
+}
+
+function sourcesFor(ctx: BtcVerifyContext, timeoutMs: number): BtcSource[] {
+  if (ctx.endpoint !== undefined && ctx.endpoints !== undefined) throw new ArgumentError("ctx", "give endpoint or endpoints, not both");
+  if (ctx.endpoints === undefined) return [sourceFor(ctx.endpoint, "ctx.endpoint", timeoutMs)];
+  if (!Array.isArray(ctx.endpoints) || ctx.endpoints.length === 0) throw new ArgumentError("ctx.endpoints", "expected a non-empty list of { rpcUrl } or { esploraUrl }");
+  return ctx.endpoints.map((e, i) => sourceFor(e, `ctx.endpoints[${i}]`, timeoutMs));
 }
 
 function anchorProblem(anchor: Anchor): { network: BtcNetwork } | { reason: string } {
@@ -72,14 +89,56 @@ export async function verifyBtcAnchor(anchor: Anchor, batchRoot: string, ctx: Bt
   if (!Number.isSafeInteger(ctx.confirmations) || ctx.confirmations < 1) throw new ArgumentError("ctx.confirmations", "expected an integer ≥ 1");
   const timeoutMs = ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new ArgumentError("ctx.timeoutMs", "expected a positive integer of milliseconds");
-  const source = sourceFor(ctx, timeoutMs);
-  const evidence: Evidence = { checkedAt: Math.floor((ctx.now ?? Date.now)() / 1000) };
-  try {
-    return await check(anchor, batchRoot, ctx, source, evidence);
-  } catch (error) {
-    // Only a defect of this code gets here; pending keeps the anchor for a later re-check.
-    return pending(`btc verification stopped unexpectedly: ${error instanceof Error ? error.message : String(error)}`, evidence);
+  const sources = sourcesFor(ctx, timeoutMs);
+  const agree = ctx.agree ?? sources.length;
+  if (!Number.isSafeInteger(agree) || agree < 1 || agree > sources.length) throw new ArgumentError("ctx.agree", `expected an integer from 1 to ${sources.length}`);
+  const checkedAt = Math.floor((ctx.now ?? Date.now)() / 1000);
+  const one = async (source: BtcSource): Promise<VerificationResult> => {
+    const evidence: Evidence = { checkedAt };
+    try {
+      return await check(anchor, batchRoot, ctx, source, evidence);
+    } catch (error) {
+      // Only a defect of this code gets here; pending keeps the anchor for a later re-check.
+      return pending(`btc verification stopped unexpectedly: ${error instanceof Error ? error.message : String(error)}`, evidence);
+    }
+  };
+  if (sources.length === 1) return one(sources[0]!);
+  const results = await Promise.all(sources.map(one));
+  return combineEndpoints(results, sources.map((s) => s.label), agree);
+}
+
+const describe = (r: VerificationResult): string => (r.outcome === "verified" ? `verified in block ${String(r.evidence?.blockHash)}` : `${r.outcome}: ${r.reason}`);
+
+/**
+ * One answer from several endpoints' answers (docs/ANCHORS.md §Several endpoints): verified
+ * when `agree` of them verified the same block, with the smallest confirmation count among
+ * them; rejected when `agree` of them rejected and none verified; otherwise pending, so that
+ * neither a lagging nor a lying endpoint decides alone, and the anchor is checked again.
+ */
+function combineEndpoints(results: VerificationResult[], labels: string[], agree: number): VerificationResult {
+  const verifiedByBlock = new Map<string, VerificationResult[]>();
+  for (const r of results) {
+    if (r.outcome !== "verified") continue;
+    const key = String(r.evidence?.blockHash);
+    verifiedByBlock.set(key, [...(verifiedByBlock.get(key) ?? []), r]);
   }
+  const best = [...verifiedByBlock.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+  if (best.length >= agree) {
+    const min = (field: string): number => Math.min(...best.map((r) => Number(r.evidence?.[field])));
+    return verified({ ...best[0]!.evidence, confirmations: min("confirmations"), head: min("head"), endpointsAgreeing: best.length });
+  }
+  const evidence = results.find((r) => typeof r.evidence?.blockHash === "string")?.evidence ?? results[0]!.evidence;
+  const summary = results.map((r, i) => `${labels[i]}: ${describe(r)}`).join("; ");
+  const rejectedCount = results.filter((r) => r.outcome === "rejected").length;
+  const blocks = new Set(results.map((r) => r.evidence?.blockHash).filter((h): h is string => typeof h === "string"));
+  if (blocks.size > 1 || (verifiedByBlock.size > 0 && rejectedCount > 0)) return pending(`btc endpoints disagree (${agree} of ${results.length} must agree): ${summary}`, evidence);
+  if (rejectedCount >= agree) {
+    const reasons = new Set(results.filter((r) => r.outcome === "rejected").map((r) => r.reason));
+    return rejected(reasons.size === 1 ? [...reasons][0]! : `${rejectedCount} of ${results.length} endpoints reject: ${summary}`, evidence);
+  }
+  const pendings = results.filter((r) => r.outcome === "pending");
+  if (pendings.length === results.length && new Set(pendings.map((r) => r.reason)).size === 1) return pending(pendings[0]!.reason!, evidence);
+  return pending(`${best.length} of ${results.length} endpoints verified, ${agree} must: ${summary}`, evidence);
 }
 
 async function check(anchor: Anchor, batchRoot: string, ctx: BtcVerifyContext, source: BtcSource, evidence: Evidence): Promise<VerificationResult> {
@@ -125,6 +184,8 @@ async function check(anchor: Anchor, batchRoot: string, ctx: BtcVerifyContext, s
   const height = await source.blockHeight(blockHash);
   if (!height.ok) return withEvidence(height.result);
   evidence.height = height.value;
+  const floorProblem = difficultyFloorProblem(header.value, height.value, network, ctx.difficultyCheckpoints);
+  if (floorProblem !== undefined) return rejected(floorProblem, evidence);
   const active = await source.hashAtHeight(height.value);
   if (!active.ok) return withEvidence(active.result);
   if (active.value !== blockHash) return rejected(`reorg: block ${blockHash} at height ${height.value} is not on the endpoint's active chain (${active.value} is)`, evidence);

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { T, UNIVERSAL, decodeDer, is, readOid } from "./der.js";
 import { digestOf, signatureScheme, type DigestName, type SignatureScheme } from "./algorithms.js";
 import { readCertificate, readPemCertificates, extendedKeyUsage, keyUsageAllows, subjectKeyId, OID_EXT_KEY_USAGE, type Certificate } from "./certificate.js";
+import { TSA_BUDGET, type TsaBudget } from "./budget.js";
 import { buildChain } from "./chain.js";
 import { unwrapResponse } from "./response.js";
 import { OID_TST_INFO, readSignedData, type SignerInfo } from "./signed-data.js";
@@ -31,6 +32,8 @@ export interface TimestampOptions {
   intermediatesPem?: string;
   /** Time at which the chain must be valid; defaults to the token's genTime. */
   at?: Date;
+  /** Limits on the work this token may cost; defaults to {@link TSA_BUDGET}. */
+  budget?: TsaBudget;
 }
 
 export interface TimestampVerification {
@@ -43,6 +46,8 @@ export interface TimestampVerification {
   /** TSTInfo serialNumber in lower-case hex. */
   serialNumber?: string;
   imprintAlgorithm?: string;
+  /** SHA-256 (lower-case hex) of the DER of the trust anchor the chain ended at. */
+  trustAnchor?: string;
 }
 
 /**
@@ -60,9 +65,12 @@ export async function verifyTimestampToken(token: Uint8Array, expected: Timestam
   if (anchors.length === 0) throw new ArgumentError("options.trustPem", "holds no certificate");
   const intermediates = options.intermediatesPem === undefined ? [] : readPemCertificates(options.intermediatesPem, "options.intermediatesPem");
   if (options.at !== undefined && !(options.at instanceof Date && !Number.isNaN(options.at.getTime()))) throw new ArgumentError("options.at", "expected a valid Date");
+  const budget = options.budget ?? TSA_BUDGET;
+  // Bytes read: refused before any parsing (docs/ANCHORS.md §Budgets).
+  if (token.length > budget.maxTokenBytes) return { outcome: "rejected", reason: `time-stamp token is ${token.length} bytes; at most ${budget.maxTokenBytes} are read (budget)` };
 
   try {
-    return { outcome: "verified", ...check(token, want, anchors, intermediates, options.at) };
+    return { outcome: "verified", ...check(token, want, anchors, intermediates, options.at, budget) };
   } catch (error) {
     // Fields read before the failing check are unverified, so none are returned with a rejection.
     if (error instanceof TokenRejection) return { outcome: "rejected", reason: error.message };
@@ -85,8 +93,9 @@ function expectation(expected: TimestampExpectation): (alg: DigestName) => Uint8
 
 type Findings = Omit<TimestampVerification, "outcome" | "reason">;
 
-function check(token: Uint8Array, want: (alg: DigestName) => Uint8Array, anchors: Certificate[], intermediates: Certificate[], at: Date | undefined): Findings {
+function check(token: Uint8Array, want: (alg: DigestName) => Uint8Array, anchors: Certificate[], intermediates: Certificate[], at: Date | undefined, budget: TsaBudget): Findings {
   const signedData = readSignedData(unwrapResponse(decodeDer(token, "time-stamp token")));
+  demand(signedData.certificates.length <= budget.maxTokenCertificates, `token carries ${signedData.certificates.length} certificates; at most ${budget.maxTokenCertificates} are read (budget)`);
   demand(signedData.eContentType === OID_TST_INFO, `eContentType is ${signedData.eContentType}, not id-ct-TSTInfo`);
   const tst = readTstInfo(signedData.eContent);
   demand(bytesEqual(tst.imprint, want(tst.imprintAlgorithm)), `messageImprint (${tst.imprintAlgorithm}) does not match the expected ${tst.imprintAlgorithm} digest`);
@@ -108,14 +117,16 @@ function check(token: Uint8Array, want: (alg: DigestName) => Uint8Array, anchors
   // RFC 5280 §4.2.1.3: a signature key needs digitalSignature or nonRepudiation when keyUsage is present.
   demand(keyUsageAllows(signer, 0) || keyUsageAllows(signer, 1), "signer certificate keyUsage allows neither digitalSignature nor nonRepudiation");
 
-  const chain = buildChain(signer, pool, anchors, at ?? tst.genTime);
+  const chain = buildChain(signer, pool, anchors, at ?? tst.genTime, budget);
   if ("reason" in chain) throw new TokenRejection(chain.reason);
+  const root = chain.chain[chain.chain.length - 1]!;
   return {
     genTime: tst.genTime,
     signer: signer.x509.subject.split("\n").join(", "),
     policy: tst.policy,
     serialNumber: tst.serialNumber.toString(16),
     imprintAlgorithm: tst.imprintAlgorithm,
+    trustAnchor: createHash("sha256").update(root.der).digest("hex"),
   };
 }
 
