@@ -20,7 +20,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /**
  * Validates one wire anchor. Rail-specific shapes: BTC txids are 64 lower-case hex,
  * EVM tx hashes `0x`+64 hex with an optional `contract` address, TSA anchors carry
- * `sig` (base64 DER) and block 0.
+ * `sig` (base64 DER) and block 0. `memo: ""` is read as no memo.
  * @example parseAnchor(json, "anchors[0]")
  */
 export function parseAnchor(value: unknown, path: string): Anchor {
@@ -38,7 +38,9 @@ export function parseAnchor(value: unknown, path: string): Anchor {
   };
   const contract = optionalString(o, "contract", path, 42, EVM_ADDRESS);
   const sig = optionalString(o, "sig", path, LIMITS.maxTsaTokenChars, BASE64);
-  const memo = optionalString(o, "memo", path, LIMITS.maxMemoLength);
+  // An empty memo and an absent one are the same claim (docs/FEDERATION_PROTOCOL.md §Anchor):
+  // upstream's EVM writer always writes `memo: ""`, so "" is read as absent and never stored.
+  const memo = o.memo === "" ? undefined : optionalString(o, "memo", path, LIMITS.maxMemoLength);
   if (id.rail === "btc" && !BTC_TXID.test(anchor.tx)) throw malformed(`${path}.tx`, "expected a Bitcoin txid (64 lower-case hex digits)");
   if (id.rail === "eip155" && !EVM_TX.test(anchor.tx)) throw malformed(`${path}.tx`, "expected an EVM tx hash (0x and 64 lower-case hex digits)");
   if (id.rail === "rfc3161" && !TSA_TX.test(anchor.tx)) throw malformed(`${path}.tx`, "expected letters, digits, '.', '_', ':' or '-'");
