@@ -8,7 +8,7 @@ import type { Anchor } from "../anchors/anchor.js";
 import { VmshError, ProtocolError, ArgumentError } from "../errors.js";
 import { indexInBatch, receiptsForBatch, type SealerBatch } from "../merkle/index.js";
 import { array, digest, integer, object, optionalInteger, string, type Json } from "../messages/fields.js";
-import { parseAnchor } from "../messages/items.js";
+import { anchorClaim, parseAnchor } from "../messages/items.js";
 import { BATCH_ID_PATTERN, LIMITS } from "../messages/limits.js";
 import type { BatchImport } from "../pipeline/import.js";
 import type { Receipt } from "../receipt.js";
@@ -74,7 +74,7 @@ function parseReceiptFile(json: unknown, file: string, batchId: string): ParsedR
     if (isPlaceholderAnchor(o.anchor, batchId, "receipt.anchor")) return index === undefined ? { eventHash, batchRoot, path } : { eventHash, batchRoot, path, index };
     // The anchor object lacks batchId/batchRoot on disk; the schema wants them, so lend them.
     const rawAnchor = object(o.anchor, "receipt.anchor", ["chain", "contract", "tx", "block", "ts", "sig", "memo"]);
-    const { batchId: _b, batchRoot: _r, ...anchor } = parseAnchor({ ...rawAnchor, batchId: "x", batchRoot }, "receipt.anchor");
+    const { batchId: _b, batchRoot: _r, ...anchor } = anchorClaim(parseAnchor({ ...rawAnchor, batchId: "x", batchRoot }, "receipt.anchor"));
     return index === undefined ? { eventHash, batchRoot, path, anchor } : { eventHash, batchRoot, path, index, anchor };
   });
 }

@@ -11,8 +11,18 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Address } from "viem";
+import type { Anchor } from "../../lib/anchors/anchor.js";
+import { limitConcurrency } from "../../lib/anchors/limit.js";
+import { verifyTsaAnchor } from "../../lib/anchors/tsa/verify-anchor.js";
+import { generateNodeKey } from "../../lib/identity/keys.js";
+import { merkleRoot, receiptsForBatch } from "../../lib/merkle/index.js";
+import { signMessage, type AuthenticateContext, type KnownPeer } from "../../lib/messages/authenticate.js";
 import { canonicalJson } from "../../lib/messages/canonical.js";
-import { parseAnchor } from "../../lib/messages/items.js";
+import { anchorClaim, parseAnchor } from "../../lib/messages/items.js";
+import { ReplayCache } from "../../lib/messages/replay.js";
+import { verifyMessage } from "../../lib/messages/verify-message.js";
+import { importBundle } from "../../lib/pipeline/bundle.js";
+import { openStore } from "../../lib/store/index.js";
 import { PLACEHOLDER_NOTE } from "../../lib/sealer/placeholder.js";
 import { deployBatchAnchor, mine, startAnvil, type AnvilNode } from "../support/anvil.js";
 import { createRegtestChain, startCoreRpcServer, type RegtestChain, type RunningServer } from "../support/btc-regtest.js";
@@ -76,21 +86,60 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe("schema: an empty memo is no memo", () => {
-  test("parseAnchor: memo \"\" and an absent memo give the same anchor and the same canonical form", () => {
-    const base = { batchId: "1760000000", batchRoot: `sha256:${"ab".repeat(32)}`, chain: "eip155:31337", tx: `0x${"cd".repeat(32)}`, block: 7, ts: 1_760_000_100 };
+describe("schema and import: an empty memo is no memo", () => {
+  const root = `sha256:${"ab".repeat(32)}`;
+  const base = { batchId: "1760000000", batchRoot: root, chain: "eip155:31337", tx: `0x${"cd".repeat(32)}`, block: 7, ts: 1_760_000_100 };
+
+  test("anchorClaim: memo \"\" and an absent memo are one claim with one canonical form; other memos stay", () => {
     const empty = parseAnchor({ ...base, memo: "" }, "a");
-    assert.deepEqual(empty, parseAnchor(base, "a"));
-    assert.equal("memo" in empty, false);
-    assert.equal(canonicalJson(empty), canonicalJson(parseAnchor(base, "a")));
-    assert.equal(parseAnchor({ ...base, memo: "x" }, "a").memo, "x");
+    assert.equal(empty.memo, "", "the wire form is kept as sent");
+    assert.deepEqual(anchorClaim(empty), parseAnchor(base, "a"));
+    assert.equal("memo" in anchorClaim(empty), false);
+    assert.equal(canonicalJson(anchorClaim(empty)), canonicalJson(anchorClaim(parseAnchor(base, "a"))));
+    assert.equal(anchorClaim(parseAnchor({ ...base, memo: "x" }, "a")).memo, "x");
   });
 
   test("parseAnchor: a memo that is not a string, or too long, is still refused", () => {
-    const base = { batchId: "b", batchRoot: `sha256:${"ab".repeat(32)}`, chain: "eip155:1", tx: `0x${"cd".repeat(32)}`, block: 7, ts: 1 };
     assert.throws(() => parseAnchor({ ...base, memo: 0 }, "a"), /a\.memo: expected a string/);
     assert.throws(() => parseAnchor({ ...base, memo: null }, "a"), /a\.memo: expected a string/);
     assert.throws(() => parseAnchor({ ...base, memo: "m".repeat(1025) }, "a"), /a\.memo: expected 1 to 1024 characters/);
+  });
+
+  test("verifyMessage: an Announce whose signer signed memo \"\" verifies, and a tampered memo does not", () => {
+    const key = generateNodeKey();
+    const did = "did:vm:node:upstream-peer";
+    const now = 1_760_000_200;
+    const ctx = (): AuthenticateContext => ({ peers: new Map<string, KnownPeer>([[did, { did, roles: new Set(["announce"] as const), publicKey: key.publicKey }]]), isRouted: () => true, now: () => now, skewS: 300, replay: new ReplayCache() });
+    const signed = signMessage({ type: "announce", v: 1, namespace: NS, batchId: base.batchId, batchRoot: root, anchors: [{ ...base, memo: "" }], ts: now, signer: did }, key.privateKey);
+    const wire = JSON.parse(JSON.stringify(signed)) as { anchors: Array<Record<string, unknown>> };
+    assert.equal(verifyMessage(wire, ctx()).ok, true);
+    wire.anchors[0]!.memo = "x";
+    const r = verifyMessage(wire, ctx());
+    assert.equal(r.ok ? "" : r.error.code, "SIG_INVALID");
+  });
+
+  test("importBundle: a TSA anchor sent with memo \"\" and again without is stored once, without a memo", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vmsh-memo-"));
+    const store = await openStore(dir);
+    try {
+      const leaves = ["01", "02", "03"].map((b) => `sha256:${b.repeat(32)}`);
+      const batchRoot = merkleRoot(leaves, "vmsh-dup-sha256");
+      const receipts = receiptsForBatch({ id: "b-memo", root: batchRoot, leaves, createdAt: 1_760_000_000 }, NS);
+      const anchor = { batchId: "b-memo", batchRoot, ...upstreamTsaAnchor(tsa, batchRoot) } as Anchor;
+      assert.equal(anchor.memo, "");
+      const ictx = { store, verify: (a: Anchor, r: string) => verifyTsaAnchor(a, r, { trustPem: tsa.rootPem }), limit: limitConcurrency(2), now: () => 1_760_000_300 };
+      const [first] = await importBundle(NS, receipts, [parseAnchor(anchor, "a")], ictx);
+      assert.equal(first!.status, "active");
+      const { memo: _m, ...noMemo } = anchor;
+      const [second] = await importBundle(NS, receipts, [parseAnchor(noMemo, "a")], ictx);
+      assert.equal(second!.written, false, "the same claim: nothing to write");
+      const stored = await store.anchors(NS, "b-memo");
+      assert.equal(stored.length, 1);
+      assert.equal("memo" in stored[0]!, false);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
