@@ -11,6 +11,7 @@ import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
 import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
 import { signCheckpoint } from "../lib/messages/checkpoint.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
+import { PLACEHOLDER_CHAIN, PLACEHOLDER_NOTE } from "../lib/sealer/placeholder.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
 import { outcomeColor, table, type Printer } from "./output.js";
@@ -26,6 +27,10 @@ export interface AnnounceResult {
   receiptFiles: number;
   /** Receipt files in the directory that belong to another batch. */
   otherBatchFiles: number;
+  /** Receipt files carrying only the sealer's `vm:internal` placeholder, which is not an anchor (docs/ANCHORS.md). */
+  placeholderReceipts: number;
+  /** Set when the batch has nothing but the placeholder: it is held until a real anchor arrives. */
+  note?: string;
   report: BatchReport;
   /** Per routed peer: delivered, queued (the daemon retries it), or refused. Empty when not announced. */
   deliveries: Delivery[];
@@ -85,7 +90,8 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
         ),
     ];
     const report = await importBatch(sealed, node.importContext(options.namespace));
-    const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, report, deliveries: [] };
+    const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, placeholderReceipts: sealed.placeholderReceipts, report, deliveries: [] };
+    if (sealed.placeholderReceipts > 0 && report.anchors.length === 0) result.note = PLACEHOLDER_NOTE;
     const targets = node.peers.routed(options.namespace);
     if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
     else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
@@ -111,7 +117,9 @@ export function printAnnounce(out: Printer, r: AnnounceResult): void {
   out.line(`batch ${rep.batchId} of ${rep.namespace}: ${rep.receiptsStored} receipts stored (${rep.receiptsAdded} new), ${state}`);
   out.line(`  root ${rep.batchRoot}`);
   if (r.otherBatchFiles > 0) out.line(`  ${r.otherBatchFiles} receipt files in the directory belong to other batches and were left alone`);
-  if (rep.anchors.length === 0) out.line("  no anchors: the batch is held until an anchor is verified (pass --receipts DIR with the sealer's receipt files)");
+  if (r.placeholderReceipts > 0) out.line(`  ${r.placeholderReceipts} receipts carry the sealer's ${PLACEHOLDER_CHAIN} placeholder, which proves nothing and was ignored`);
+  if (r.note !== undefined) out.line(`  ${r.note}`);
+  else if (rep.anchors.length === 0) out.line("  no anchors: the batch is held until an anchor is verified (pass --receipts DIR with the sealer's receipt files)");
   else {
     out.line();
     out.line(table(["chain", "tx", "outcome", "detail"], rep.anchors.map((a) => [a.chain, a.tx, outcomeColor(out, a.outcome), a.superseded_by ? `superseded by ${a.superseded_by}` : (a.reason ?? (rep.winner === `${a.chain}/${a.tx}` ? "winner" : ""))])));

@@ -36,8 +36,8 @@ async function selectReceipts(store: Store, request: Request): Promise<Receipt[]
       .slice(0, page);
   }
   if (request.want !== undefined) {
-    const found = await Promise.all(request.want.map((id) => store.getReceipt(request.namespace, id)));
-    return found.filter((r): r is Receipt => r !== undefined && inTs(r));
+    // Grouped by batch file so each file is parsed once (docs/ANTI_ENTROPY.md §Catching up).
+    return (await store.getReceipts(request.namespace, request.want)).filter(inTs);
   }
   const start = request.fromTs === undefined ? 0 : store.receiptPosition(request.namespace, { ts: request.fromTs, id: "" });
   const end = request.toTs === undefined ? store.receiptCount(request.namespace) : store.receiptPosition(request.namespace, { ts: request.toTs + 1, id: "" });

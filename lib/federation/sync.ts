@@ -22,6 +22,12 @@ import { announceToPeers, requestBundle, type AnnounceOutbox, type GossipClient,
 import { recordSync } from "./sync-state.js";
 import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 
+/**
+ * Ids per `want` page when catching up: 1,000 receipts (about 1 MB) answer well inside the
+ * timeouts on a busy machine and keep both sides' memory low (docs/ANTI_ENTROPY.md §Catching up).
+ */
+export const WANT_PAGE = 1000;
+
 /** The reconcile limits both sides use. */
 export function reconcileOptions(random: () => number = seededRandom(randomBytes(16))): ReconcileOptions {
   return { random, maxMessageBytes: LIMITS.maxReconcilePayloadBytes };
@@ -161,8 +167,8 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     const { need, have } = await reconcile(ctx, report, peer, namespace);
     report.missingHere = need.length;
     report.missingThere = have.length;
-    for (let i = 0; i < need.length; i += LIMITS.maxWant) {
-      const want = need.slice(i, i + LIMITS.maxWant);
+    for (let i = 0; i < need.length; i += WANT_PAGE) {
+      const want = need.slice(i, i + WANT_PAGE);
       const bundle = await fetchBundle(ctx, report, peer, { namespace, want });
       // A peer that claimed ids it cannot serve has simply sent fewer: nothing else to do with them.
       await importBundles(ctx, report, namespace, [bundle], new Set(want));

@@ -20,7 +20,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /**
  * Validates one wire anchor. Rail-specific shapes: BTC txids are 64 lower-case hex,
  * EVM tx hashes `0x`+64 hex with an optional `contract` address, TSA anchors carry
- * `sig` (base64 DER) and block 0.
+ * `sig` (base64 DER) and block 0. `memo: ""` is accepted as sent; see `anchorClaim`.
  * @example parseAnchor(json, "anchors[0]")
  */
 export function parseAnchor(value: unknown, path: string): Anchor {
@@ -38,7 +38,9 @@ export function parseAnchor(value: unknown, path: string): Anchor {
   };
   const contract = optionalString(o, "contract", path, 42, EVM_ADDRESS);
   const sig = optionalString(o, "sig", path, LIMITS.maxTsaTokenChars, BASE64);
-  const memo = optionalString(o, "memo", path, LIMITS.maxMemoLength);
+  // Upstream's EVM writer always writes `memo: ""` (docs/FEDERATION_PROTOCOL.md §Anchor). It is
+  // kept here, so a signature over it still verifies; `anchorClaim` drops it before any import.
+  const memo = o.memo === "" ? "" : optionalString(o, "memo", path, LIMITS.maxMemoLength);
   if (id.rail === "btc" && !BTC_TXID.test(anchor.tx)) throw malformed(`${path}.tx`, "expected a Bitcoin txid (64 lower-case hex digits)");
   if (id.rail === "eip155" && !EVM_TX.test(anchor.tx)) throw malformed(`${path}.tx`, "expected an EVM tx hash (0x and 64 lower-case hex digits)");
   if (id.rail === "rfc3161" && !TSA_TX.test(anchor.tx)) throw malformed(`${path}.tx`, "expected letters, digits, '.', '_', ':' or '-'");
@@ -51,6 +53,17 @@ export function parseAnchor(value: unknown, path: string): Anchor {
   if (sig !== undefined) anchor.sig = sig;
   if (memo !== undefined) anchor.memo = memo;
   return anchor;
+}
+
+/**
+ * The claim an anchor makes, in the one form that is compared and stored: an empty memo and
+ * an absent one are the same claim (docs/FEDERATION_PROTOCOL.md §Anchor), so `memo: ""` is left out.
+ * @example anchorClaim({ ...anchor, memo: "" }) // deep-equals the anchor without memo
+ */
+export function anchorClaim<A extends { memo?: string }>(anchor: A): A {
+  if (anchor.memo !== "") return anchor;
+  const { memo: _m, ...rest } = anchor;
+  return rest as A;
 }
 
 /**

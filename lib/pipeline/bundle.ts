@@ -1,10 +1,12 @@
 /**
  * Importing a peer's Bundle: its receipts and anchors grouped by batch version, each group
  * through importBatch. Anchors for a batch version that has no receipt here and none in the
- * bundle are left out: there is nothing to attach them to yet.
+ * bundle are left out: there is nothing to attach them to yet. `memo: ""` is read as no memo
+ * (docs/FEDERATION_PROTOCOL.md §Anchor).
  */
 import type { Anchor } from "../anchors/anchor.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
+import { anchorClaim } from "../messages/items.js";
 import type { Receipt } from "../receipt.js";
 import { importBatch, type BatchReport, type ImportContext } from "./import.js";
 
@@ -22,7 +24,7 @@ export async function importBundle(namespace: string, receipts: readonly Receipt
     return g;
   };
   for (const r of receipts) group(r.batchId, r.batchRoot).receipts.push(r);
-  for (const a of anchors) group(a.batchId, a.batchRoot).anchors.push(a);
+  for (const a of anchors) group(a.batchId, a.batchRoot).anchors.push(anchorClaim(a));
   for (const c of checkpoints) if (c.namespace === namespace) group(c.batchId, c.batchRoot).checkpoints.push(c);
   const reports: BatchReport[] = [];
   for (const g of [...groups.values()].sort((a, b) => (a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : a.batchRoot < b.batchRoot ? -1 : 1))) {

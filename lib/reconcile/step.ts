@@ -317,7 +317,15 @@ export class Step {
     while (i < q) mine.push(i++);
     // Nothing lacking on either side: silence closes the range.
     if (lacking.length === 0 && mine.length === 0) return this.#skip(hi);
-    if (!this.#fits(8 + bitmap.length + itemsBytes(mine.length))) return this.#defer(lo, hi);
+    if (!this.#fits(8 + bitmap.length + itemsBytes(mine.length))) {
+      // Deferring would hand the range back, the peer would list the same few ids again, and a
+      // range too big for one message would never end (a fresh node against 10^5 receipts).
+      // Our items go as "items", as many as fit, the rest deferred from after the last one sent;
+      // the peer's ids we lack are recorded now (docs/ANTI_ENTROPY.md §Catching up).
+      if (this.#deferFrom !== undefined) return this.#defer(lo, hi);
+      for (const it of lacking) this.need.push(toReceiptKey(it));
+      return this.#sendItems(lo, hi, mine);
+    }
     for (const it of lacking) this.need.push(toReceiptKey(it));
     for (const pos of mine) this.have.push(this.#index.keyAt(pos));
     this.#emit(hi, { mode: "verdict", bits: items.length, bitmap, items: mine.map((pos) => ownKey(this.#index, pos)) });

@@ -8,13 +8,14 @@ import type { Anchor } from "../anchors/anchor.js";
 import { VmshError, ProtocolError, ArgumentError } from "../errors.js";
 import { indexInBatch, receiptsForBatch, type SealerBatch } from "../merkle/index.js";
 import { array, digest, integer, object, optionalInteger, string, type Json } from "../messages/fields.js";
-import { parseAnchor } from "../messages/items.js";
+import { anchorClaim, parseAnchor } from "../messages/items.js";
 import { BATCH_ID_PATTERN, LIMITS } from "../messages/limits.js";
 import type { BatchImport } from "../pipeline/import.js";
 import type { Receipt } from "../receipt.js";
+import { isPlaceholderAnchor } from "./placeholder.js";
 
-/** What a sealer batch becomes: the pipeline's input. */
-export type SealedBatch = BatchImport;
+/** What a sealer batch becomes: the pipeline's input, and how many receipts carried only the sealer's placeholder anchor. */
+export type SealedBatch = BatchImport & { placeholderReceipts: number };
 
 /** A sealer receipt file once read; `file` names it in errors. */
 export interface SealerReceiptFile {
@@ -57,21 +58,23 @@ interface ParsedReceiptFile {
   batchRoot: string;
   path: string[];
   index?: number;
-  anchor: Omit<Anchor, "batchId" | "batchRoot">;
+  /** Absent when the receipt carries the sealer's placeholder (lib/sealer/placeholder.ts). */
+  anchor?: Omit<Anchor, "batchId" | "batchRoot">;
 }
 
 const RECEIPT_MEMBERS = ["eventHash", "batchRoot", "path", "index", "anchor", "verifier", "integrity", "issuedAt"];
 
-function parseReceiptFile(json: unknown, file: string): ParsedReceiptFile {
+function parseReceiptFile(json: unknown, file: string, batchId: string): ParsedReceiptFile {
   return inFile(file, () => {
     const o: Json = object(json, "receipt", RECEIPT_MEMBERS);
     const eventHash = digest(o, "eventHash", "receipt");
     const batchRoot = digest(o, "batchRoot", "receipt");
     const path = array(o, "path", "receipt", LIMITS.maxPathLength).map((h, i) => digest({ h }, "h", `receipt.path[${i}]`));
     const index = optionalInteger(o, "index", "receipt", 0, 2 ** 32);
+    if (isPlaceholderAnchor(o.anchor, batchId, "receipt.anchor")) return index === undefined ? { eventHash, batchRoot, path } : { eventHash, batchRoot, path, index };
     // The anchor object lacks batchId/batchRoot on disk; the schema wants them, so lend them.
     const rawAnchor = object(o.anchor, "receipt.anchor", ["chain", "contract", "tx", "block", "ts", "sig", "memo"]);
-    const { batchId: _b, batchRoot: _r, ...anchor } = parseAnchor({ ...rawAnchor, batchId: "x", batchRoot }, "receipt.anchor");
+    const { batchId: _b, batchRoot: _r, ...anchor } = anchorClaim(parseAnchor({ ...rawAnchor, batchId: "x", batchRoot }, "receipt.anchor"));
     return index === undefined ? { eventHash, batchRoot, path, anchor } : { eventHash, batchRoot, path, index, anchor };
   });
 }
@@ -80,7 +83,8 @@ function parseReceiptFile(json: unknown, file: string): ParsedReceiptFile {
  * Builds the pipeline input for one sealer batch and its receipt files. Throws, naming the
  * file: a root that the leaves do not recompute (both roots given), a receipt of another
  * batch, an event hash not in the leaves, an index that disagrees with the leaves, a path
- * other than the leaves give, or two different anchors under one `(chain, tx)`.
+ * other than the leaves give, or two different anchors under one `(chain, tx)`. A receipt
+ * carrying the sealer's placeholder anchor adds no anchor and is counted in `placeholderReceipts`.
  * @example sealedBatch("dao:vaultmesh", parseSealerBatch(json, "b1.json"), "b1.json", [{ file, json }])
  */
 export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: string, receiptFiles: readonly SealerReceiptFile[]): SealedBatch {
@@ -96,18 +100,23 @@ export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: st
     });
   }
   const anchors = new Map<string, Anchor>();
+  let placeholderReceipts = 0;
   for (const { file, json } of receiptFiles) {
-    const r = parseReceiptFile(json, file);
+    const r = parseReceiptFile(json, file, batch.id);
     if (r.batchRoot !== batch.root) throw invalid(file, `batchRoot ${r.batchRoot} is not the root of batch ${batch.id} (${batch.root})`);
     const index = inFile(file, () => indexInBatch(batch.leaves, r.eventHash));
     if (r.index !== undefined && r.index !== index) throw invalid(file, `index ${r.index} disagrees with the batch, where ${r.eventHash} is leaf ${index}`);
     const expected = receipts[index]!.proof.path;
     if (r.path.length !== expected.length || r.path.some((h, i) => h !== expected[i])) throw invalid(file, `path is not the inclusion path of leaf ${index} in batch ${batch.id}`);
+    if (r.anchor === undefined) {
+      placeholderReceipts++;
+      continue;
+    }
     const anchor: Anchor = { batchId: batch.id, batchRoot: batch.root, ...r.anchor };
     const key = `${anchor.chain}/${anchor.tx}`;
     const seen = anchors.get(key);
     if (seen !== undefined && JSON.stringify(seen) !== JSON.stringify(anchor)) throw invalid(file, `anchor ${key} differs from the one another receipt of batch ${batch.id} carries`);
     anchors.set(key, anchor);
   }
-  return { namespace, batchId: batch.id, batchRoot: batch.root, createdAt: batch.createdAt, receipts, anchors: [...anchors.values()] };
+  return { namespace, batchId: batch.id, batchRoot: batch.root, createdAt: batch.createdAt, receipts, anchors: [...anchors.values()], placeholderReceipts };
 }

@@ -17,6 +17,8 @@ import { ensureFormat } from "./format.js";
 import { batchPath, layout, type Layout } from "./layout.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
 import { loadBatch, readReceipts } from "./receipt-reader.js";
+import type { BatchEntry } from "./namespace-state.js";
+import type { IndexedReceipt } from "./receipt-index.js";
 import * as schema from "./schema.js";
 import { StateIndex } from "./state-index.js";
 import type { AnchorRecord, BatchInput, BatchSummary, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";
@@ -283,6 +285,29 @@ export class Store {
     this.#assertOpen();
     const key = this.#index.byName.get(namespace)?.receipts.get(id);
     return key === undefined ? undefined : (await readReceipts(this.#cache, [key]))[0];
+  }
+
+  /**
+   * The stored receipts among `ids`, read batch file by batch file so each file is parsed once
+   * however many of its receipts are asked for (docs/ANTI_ENTROPY.md §Catching up); unknown ids
+   * are skipped. Grouped by batch, not in the order asked.
+   * @example await store.getReceipts("ns", want)
+   */
+  async getReceipts(namespace: string, ids: readonly string[]): Promise<Receipt[]> {
+    this.#assertOpen();
+    const index = this.#index.byName.get(namespace)?.receipts;
+    if (index === undefined) return [];
+    const byBatch = new Map<string, IndexedReceipt<BatchEntry>[]>();
+    for (const id of new Set(ids)) {
+      const key = index.get(id);
+      if (key === undefined) continue;
+      const group = byBatch.get(key.batch.path);
+      if (group === undefined) byBatch.set(key.batch.path, [key]);
+      else group.push(key);
+    }
+    const out: Receipt[] = [];
+    for (const keys of byBatch.values()) out.push(...(await readReceipts(this.#cache, keys)));
+    return out;
   }
 
   /**

@@ -1,0 +1,105 @@
+/**
+ * Benchmark of catch-up at scale (docs/ANTI_ENTROPY.md §Catching up): a node with nothing
+ * fetches 10^5 receipts (500 batches × 200, TSA-anchored) from one real `serve` with its own
+ * state dir. Measured: wall time, bytes on the wire (request and answer bodies), peak RSS of the
+ * fetching process and of the answering serve, for one `vmsh-federation sync`; baseline, the
+ * same fresh node asking for every batch by id (bench/catchup-naive.ts), in the same run.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/catchup.bench.js     (CATCHUP_BATCHES=50 for a quick run)
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { BIN } from "../test/support/cli.js";
+import { receiptCount, startMesh, MESH_NAMESPACE as NS, type MeshNode } from "../test/support/mesh.js";
+import { createOpensslTsa } from "../test/support/openssl-tsa.js";
+import { repoRoot } from "../test/support/repo-root.js";
+import { seedStore } from "../test/support/seed-store.js";
+import { findPidByArgument, memoryOf } from "./process-memory.js";
+import { formatTable, type BenchFigures } from "./table.js";
+
+const BATCHES = Number(process.env.CATCHUP_BATCHES ?? 500);
+const PER_BATCH = 200;
+const TOTAL = BATCHES * PER_BATCH;
+const PRELOAD = new URL("./peak-rss.js", import.meta.url).href;
+const NAIVE = fileURLToPath(new URL("./catchup-naive.js", import.meta.url));
+
+interface Run {
+  ms: number;
+  peakMiB: number;
+  cpuMs: number;
+  stdout: string;
+}
+
+/** Runs `args` under node with the peak-RSS preload; resolves wall time, peak RSS, CPU time and stdout. */
+async function measured(args: string[], scratch: string): Promise<Run> {
+  const rssFile = join(scratch, `rss-${Math.random().toString(36).slice(2)}`);
+  const started = performance.now();
+  const child = spawn(process.execPath, ["--import", PRELOAD, ...args], { cwd: repoRoot, env: { ...process.env, VMSH_BENCH_PEAK_RSS_FILE: rssFile }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`${args.slice(0, 3).join(" ")} exited ${code}: ${stderr.slice(-2000)} ${stdout.slice(0, 2000)}`);
+  return { ms, ...(JSON.parse(await readFile(rssFile, "utf8")) as { peakMiB: number; cpuMs: number }), stdout };
+}
+
+async function assertHoldsAll(node: MeshNode, what: string): Promise<void> {
+  const n = await receiptCount(node);
+  if (n !== TOTAL) throw new Error(`${what}: the fresh node holds ${n} of ${TOTAL} receipts`);
+}
+
+/**
+ * Seeds a, then catches b up twice from nothing: one `sync`, then the naive per-batch requests.
+ * @example const { rows } = await run();
+ */
+export async function run(): Promise<BenchFigures> {
+  const tsa = createOpensslTsa();
+  const scratch = await mkdtemp(join(tmpdir(), "vmsh-catchup-bench-"));
+  const mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem: tsa.rootPem });
+  try {
+    const a = mesh.node("a");
+    const b = mesh.node("b");
+    // b's serve stays down: its anti-entropy timer would fetch too. Only the measured client does.
+    await Promise.all([a.stop(), b.stop()]);
+    await seedStore(a.stateDir, tsa, { namespace: NS, batches: BATCHES, receiptsPerBatch: PER_BATCH });
+    await a.start();
+
+    const sync = await measured([BIN, "--config", b.configDir, "sync", "--namespace", NS, "--json"], scratch);
+    const report = (JSON.parse(sync.stdout) as { peers: Array<{ ok: boolean; error?: string; bytes: number; roundTrips: number; imported: number }> }).peers[0]!;
+    if (!report.ok) throw new Error(`sync failed: ${report.error}`);
+    await assertHoldsAll(b, "sync");
+    const serveAfterSync = memoryOf(findPidByArgument(a.configDir)!).hwmMiB;
+
+    await rm(b.stateDir, { recursive: true, force: true });
+    const idsFile = join(scratch, "batch-ids");
+    await writeFile(idsFile, Array.from({ length: BATCHES }, (_, k) => `seed-${String(k).padStart(6, "0")}`).join("\n"));
+    const naive = await measured([NAIVE, b.configDir, NS, idsFile], scratch);
+    const naiveTotals = JSON.parse(naive.stdout) as { bytes: number; requests: number; imported: number };
+    await assertHoldsAll(b, "naive");
+
+    const n = TOTAL.toLocaleString("en");
+    const perBatch = { name: `every batch by id (${naiveTotals.requests} requests)` };
+    return {
+      name: `catch-up of a fresh node (${n} receipts, ${BATCHES} batches × ${PER_BATCH}, 2 serve state dirs)`,
+      rows: [
+        { metric: `one sync, ${n} receipts: wall time (${report.roundTrips} round trips)`, value: sync.ms / 1000, unit: "s", baseline: { ...perBatch, value: naive.ms / 1000 } },
+        { metric: "one sync: CPU time of the sync process (user + system)", value: sync.cpuMs / 1000, unit: "s", baseline: { ...perBatch, value: naive.cpuMs / 1000 } },
+        { metric: "one sync: bytes sent and received", value: report.bytes, unit: "B", baseline: { ...perBatch, value: naiveTotals.bytes } },
+        { metric: "one sync: peak RSS of the sync process", value: sync.peakMiB, unit: "MiB", baseline: { ...perBatch, value: naive.peakMiB } },
+        { metric: "peak RSS of the answering serve, after the sync", value: serveAfterSync, unit: "MiB" },
+      ],
+    };
+  } finally {
+    await mesh.stop();
+    tsa.cleanup();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(formatTable([await run()]));
