@@ -10,8 +10,8 @@ import type { Anchor } from "../anchors/anchor.js";
 import type { Limiter } from "../anchors/limit.js";
 import type { Evidence, VerificationResult } from "../anchors/result.js";
 import { anchorKey, resolveAnchors } from "../conflict/index.js";
-import { verifyInclusion } from "../merkle/index.js";
-import type { Receipt } from "../receipt.js";
+import { verifyBatchInclusion } from "../merkle/index.js";
+import type { Receipt, TreeKind } from "../receipt.js";
 import type { AnchorRecord, Store } from "../store/index.js";
 
 export interface ImportContext {
@@ -70,7 +70,9 @@ function checkReceipts(input: BatchImport, pinned: { size: number; tree: string 
   // Neither tree's root commits to the size, so the first receipt (or the stored batch) pins it.
   let shape = pinned;
   const byIndex = new Map<number, string>();
-  for (const r of input.receipts) {
+  // One rebuilt tree when the receipts hold the whole batch, each verdict still that of verifyInclusion (docs/FEDERATION_SEMANTICS.md).
+  const inclusions = verifyBatchInclusion(input.receipts, { root: input.batchRoot, ...(pinned as { size: number; tree: TreeKind } | undefined) }).verdicts;
+  for (const [k, r] of input.receipts.entries()) {
     const fail = (reason: string) => rejected.push({ id: r.id, reason });
     if (r.namespace !== input.namespace || r.batchId !== input.batchId || r.batchRoot !== input.batchRoot) {
       fail(`belongs to ${r.namespace} ${r.batchId} ${r.batchRoot}, not to the batch being imported`);
@@ -80,7 +82,7 @@ function checkReceipts(input: BatchImport, pinned: { size: number; tree: string 
       fail(`ts ${r.ts} is not the batch's sealing time ${createdAt}`);
       continue;
     }
-    const inclusion = verifyInclusion(r);
+    const inclusion = inclusions[k]!;
     if (!inclusion.ok) {
       fail(inclusion.reason);
       continue;
