@@ -40,3 +40,16 @@ export async function ensureFormat(paths: Layout, gate: WriteGate, readOnly: boo
     await writeFileAtomic(paths.format, `${JSON.stringify(file)}\n`);
   });
 }
+
+/**
+ * Rewrites an older FORMAT to this build's version; call under the lock, just before the first
+ * manifest is written (docs/STATE.md "Format version": version 1 is the same tree without
+ * manifests, so it opens as it is, and a build that would not keep manifests then refuses it).
+ * @example await upgradeFormat(layout(dir))
+ */
+export async function upgradeFormat(paths: Layout): Promise<void> {
+  const found = await readFormat(paths);
+  if (found === null || found.version >= FORMAT_VERSION) return;
+  const file: FormatFile = { format: FORMAT_NAME, version: FORMAT_VERSION };
+  await writeFileAtomic(paths.format, `${JSON.stringify(file)}\n`);
+}

@@ -53,13 +53,15 @@ export async function listDir(dir: string, want: "dir" | "json", extra: readonly
 }
 
 /**
- * The identity of a file as `ino:size:mtimeMs`, or undefined when it is gone.
- * @example await fileIdentity("/s/FORMAT") // "1234:41:1732470000000"
+ * The identity of a file as `ino:size:mtimeNs:ctimeNs`, or undefined when it is gone. The
+ * ctime cannot be set back by `touch` or `utimes`, so a file rewritten in place with its
+ * size and mtime restored still gets a new identity.
+ * @example await fileIdentity("/s/FORMAT") // "1234:41:1732470000000000000:1732470000000000000"
  */
 export async function fileIdentity(path: string): Promise<string | undefined> {
   try {
     const s = await stat(path, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new StoreError("STATE_UNREADABLE", `cannot stat ${path}: ${(err as Error).message}`, { path, cause: err });
@@ -80,8 +82,10 @@ export interface NamespaceListing {
 export async function listNamespace(nsDir: string): Promise<NamespaceListing> {
   const top = await listDir(nsDir, "json", ["batches"]);
   const out: NamespaceListing = { batchFiles: [], temp: [...top.temp], unexpected: top.unexpected };
-  // meta.json is the only file expected beside batches/; isEncodedName rejects "meta", so it lands in unexpected.
-  out.unexpected = out.unexpected.filter((p) => p !== join(nsDir, "meta.json"));
+  // meta.json and manifest.json are the only files expected beside batches/; isEncodedName rejects
+  // both names, so they land in unexpected.
+  const own = new Set([join(nsDir, "meta.json"), join(nsDir, "manifest.json")]);
+  out.unexpected = out.unexpected.filter((p) => !own.has(p));
   const batchesDir = join(nsDir, "batches");
   const ids = await listDir(batchesDir, "dir");
   out.temp.push(...ids.temp);
