@@ -61,10 +61,12 @@ export class NamespaceState {
     this.namespace = namespace;
   }
 
-  /** Back to "not loaded" with an empty index, after a load that failed half-way. */
-  resetReceipts(): void {
-    this.receipts = new ReceiptIndex<BatchEntry>(byIdThenRoot);
-    this.receiptsLoaded = false;
+  /** The receipt keys being read while `receiptsLoaded` is false. */
+  loading: Promise<void> | undefined;
+
+  /** A new, empty receipt index with this namespace's ordering, for a load to fill. */
+  emptyReceiptIndex(): ReceiptIndex<BatchEntry> {
+    return new ReceiptIndex<BatchEntry>(byIdThenRoot);
   }
 
   /** Distinct receipt ids, from the index or, before it is loaded, from the manifest. */

@@ -89,28 +89,31 @@ export class StateIndex {
 
   /**
    * Reads the receipt keys of a namespace opened from its manifest, batch by batch in
-   * createdAt order (so the sorted index mostly grows at its end). All or nothing: on an
-   * error the namespace stays unloaded.
+   * createdAt order (so the sorted index mostly grows at its end), into a new index that
+   * replaces the empty one only when complete: on an error the namespace stays unloaded.
+   * Concurrent callers share one load.
    */
-  async loadReceipts(state: NamespaceState): Promise<void> {
-    if (state.receiptsLoaded) return;
+  loadReceipts(state: NamespaceState): Promise<void> {
+    if (state.receiptsLoaded) return Promise.resolve();
+    state.loading ??= this.#load(state).finally(() => (state.loading = undefined));
+    return state.loading;
+  }
+
+  async #load(state: NamespaceState): Promise<void> {
     const entries = [...state.batchesByPath.values()].sort((a, b) => a.createdAt - b.createdAt || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const added: IndexedReceipt<BatchEntry>[][] = [];
-    state.receiptsLoaded = true;
-    try {
-      for (const entry of entries) {
-        const file = await readJsonFile<schema.BatchFile>(entry.path, schema.checkBatchFile);
-        if (file === null) throw new StoreError("STATE_CORRUPT", `${entry.path} is listed by the manifest and was on disk at open, but is gone`, { path: entry.path });
-        if (batchPath(this.#paths, file.namespace, file.batchId, file.batchRoot) !== entry.path) {
-          throw new StoreError("STATE_CORRUPT", `${entry.path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path: entry.path });
-        }
-        added.push(state.apply(entry.path, (await fileIdentity(entry.path)) ?? entry.identity, file));
+    const index = state.emptyReceiptIndex();
+    for (const entry of entries) {
+      const file = await readJsonFile<schema.BatchFile>(entry.path, schema.checkBatchFile);
+      if (file === null) throw new StoreError("STATE_CORRUPT", `${entry.path} is listed by the manifest and was on disk at open, but is gone`, { path: entry.path });
+      if (batchPath(this.#paths, file.namespace, file.batchId, file.batchRoot) !== entry.path) {
+        throw new StoreError("STATE_CORRUPT", `${entry.path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path: entry.path });
       }
-    } catch (err) {
-      state.resetReceipts();
-      throw err;
+      // A file another process changed since the open keeps its old identity here, so the next sync re-reads it.
+      index.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch: entry })));
     }
-    for (const keys of added) this.#emit(state.namespace, keys);
+    state.receipts = index;
+    state.receiptsLoaded = true;
+    this.#emit(state.namespace, index.keys());
   }
 
   /**
