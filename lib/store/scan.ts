@@ -4,7 +4,7 @@
  * used to notice files another process replaced, leftover temp files, and
  * anything else, which is never taken for data.
  */
-import { readdir, stat } from "node:fs/promises";
+import { readdirSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { StoreError } from "../errors.js";
 import { isTempFile } from "./atomic-file.js";
@@ -32,10 +32,19 @@ export interface DirListing {
  * @example await listDir("/s/v1/namespaces", "dir") // { names: ["x6e73"], temp: [], unexpected: [] }
  */
 export async function listDir(dir: string, want: "dir" | "json", extra: readonly string[] = []): Promise<DirListing> {
+  return listDirNow(dir, want, extra);
+}
+
+/**
+ * listDir with synchronous calls. A namespace of 5,000 batches is 5,000 directories and 5,000
+ * files: one promise per call made that listing take 2–4 s on a loaded machine, the synchronous
+ * calls a tenth of it (docs/STATE.md "Manifest"), at the price of holding the event loop that long.
+ */
+function listDirNow(dir: string, want: "dir" | "json", extra: readonly string[] = []): DirListing {
   const out: DirListing = { names: [], temp: [], unexpected: [] };
-  let entries;
+  let entries: Dirent[];
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return out;
     throw new StoreError("STATE_UNREADABLE", `cannot list ${dir}: ${(err as Error).message}`, { path: dir, cause: err });
@@ -59,8 +68,12 @@ export async function listDir(dir: string, want: "dir" | "json", extra: readonly
  * @example await fileIdentity("/s/FORMAT") // "1234:41:1732470000000000000:1732470000000000000"
  */
 export async function fileIdentity(path: string): Promise<string | undefined> {
+  return fileIdentityNow(path);
+}
+
+function fileIdentityNow(path: string): string | undefined {
   try {
-    const s = await stat(path, { bigint: true });
+    const s = statSync(path, { bigint: true });
     return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -80,23 +93,23 @@ export interface NamespaceListing {
  * @example const { batchFiles } = await listNamespace("/s/v1/namespaces/x6e73")
  */
 export async function listNamespace(nsDir: string): Promise<NamespaceListing> {
-  const top = await listDir(nsDir, "json", ["batches"]);
+  const top = listDirNow(nsDir, "json", ["batches"]);
   const out: NamespaceListing = { batchFiles: [], temp: [...top.temp], unexpected: top.unexpected };
   // meta.json and manifest.json are the only files expected beside batches/; isEncodedName rejects
   // both names, so they land in unexpected.
   const own = new Set([join(nsDir, "meta.json"), join(nsDir, "manifest.json")]);
   out.unexpected = out.unexpected.filter((p) => !own.has(p));
   const batchesDir = join(nsDir, "batches");
-  const ids = await listDir(batchesDir, "dir");
+  const ids = listDirNow(batchesDir, "dir");
   out.temp.push(...ids.temp);
   out.unexpected.push(...ids.unexpected);
   for (const id of ids.names) {
-    const roots = await listDir(join(batchesDir, id), "json");
+    const roots = listDirNow(join(batchesDir, id), "json");
     out.temp.push(...roots.temp);
     out.unexpected.push(...roots.unexpected);
     for (const name of roots.names) {
       const path = join(batchesDir, id, name);
-      const identity = await fileIdentity(path);
+      const identity = fileIdentityNow(path);
       if (identity !== undefined) out.batchFiles.push({ path, identity });
     }
   }
