@@ -11,7 +11,7 @@ import type { WriteGate } from "./write-gate.js";
 
 /**
  * Reads FORMAT; throws STATE_FORMAT_UNSUPPORTED naming a version newer than this build's.
- * @example await readFormat(layout(dir)) // { format: "vmsh-federation-state", version: 1 } or null
+ * @example await readFormat(layout(dir)) // { format: "vmsh-federation-state", version: 2 } or null
  */
 export async function readFormat(paths: Layout): Promise<FormatFile | null> {
   const file = await readJsonFile<FormatFile>(paths.format, checkFormatFile);
