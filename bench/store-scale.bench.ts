@@ -30,7 +30,7 @@ import { sampleBatch } from "../test/store/sample.js";
 import type { BenchFigures, BenchRow } from "./table.js";
 
 /** Names the generated state's layout; a new value regenerates the cache. */
-const SCALE_VERSION = "store-scale-v1";
+const SCALE_VERSION = "store-scale-v2";
 const NS = "acme/audit";
 const PER_BATCH = 200;
 const BIG = 5_000;
@@ -55,7 +55,7 @@ async function generate(stateDir: string, batches: number): Promise<void> {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${JSON.stringify({ kind: "batch", ...batch })}\n`);
     const identity = (await fileIdentity(path))!;
-    state.addSummary(path, { batchId: batch.batchId, batchRoot: batch.batchRoot, identity, createdAt: batch.createdAt, receiptCount: PER_BATCH, anchorCount: 1, outcomes: { verified: 1, pending: 0, rejected: 0 } });
+    state.addSummary(path, { batchId: batch.batchId, batchRoot: batch.batchRoot, identity, dirIdentity: (await fileIdentity(dirname(path)))!, createdAt: batch.createdAt, receiptCount: PER_BATCH, anchorCount: 1, outcomes: { verified: 1, pending: 0, rejected: 0 } });
   }
   writeFileSync(namespaceMetaPath(paths, NS), `${JSON.stringify({ kind: "namespace", namespace: NS, rev: 1 })}\n`);
   state.rev = 1;

@@ -8,16 +8,17 @@
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { ensureDir, writeFileAtomic } from "./atomic-file.js";
-import { batchPath, type Layout } from "./layout.js";
+import { batchPath, encodeName, type Layout } from "./layout.js";
 import type { BatchEntry, NamespaceState } from "./namespace-state.js";
-import type { ScannedFile } from "./scan.js";
+import { fileIdentityNow, listDirNow } from "./scan.js";
 
 /** Manifest layout version, inside the file; an unknown one is treated as stale. */
 export const MANIFEST_VERSION = 1;
 
-/** `[batchId, batchRoot, identity, createdAt, receiptCount, anchorCount, verified, pending, rejected]`. */
-type ManifestBatch = [string, string, string, number, number, number, number, number, number];
+/** `[batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected]`. */
+type ManifestBatch = [string, string, string, string, number, number, number, number, number, number];
 
 /** `namespaces/<ns>/manifest.json`. */
 export interface ManifestFile {
@@ -43,7 +44,7 @@ const digestOf = (body: Omit<ManifestFile, "digest">): string => `sha256:${creat
 export function manifestOf(state: NamespaceState): ManifestFile {
   const batches: ManifestBatch[] = [...state.batchesByPath.values()]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    .map((e) => [e.batchId, e.batchRoot, e.identity, e.createdAt, e.receiptCount, e.anchorCount, e.outcomes.verified, e.outcomes.pending, e.outcomes.rejected]);
+    .map((e) => [e.batchId, e.batchRoot, e.identity, e.dirIdentity, e.createdAt, e.receiptCount, e.anchorCount, e.outcomes.verified, e.outcomes.pending, e.outcomes.rejected]);
   const body = { kind: "manifest" as const, version: MANIFEST_VERSION, namespace: state.namespace, rev: state.rev, receipts: state.receiptCount, batches };
   return { ...body, digest: digestOf(body) };
 }
@@ -61,8 +62,8 @@ function shapeProblem(data: unknown, namespace: string | undefined): string | un
   if (!isCount(m["rev"]) || !isCount(m["receipts"])) return `"rev" and "receipts" must be non-negative integers`;
   if (!Array.isArray(m["batches"])) return `"batches" is not an array`;
   for (const [i, b] of (m["batches"] as unknown[]).entries()) {
-    if (!Array.isArray(b) || b.length !== 9 || !isStr(b[0]) || !isStr(b[1]) || !isStr(b[2]) || typeof b[3] !== "number" || !Number.isFinite(b[3]) || !b.slice(4).every(isCount)) {
-      return `batches[${i}] is not [batchId, batchRoot, identity, createdAt, 5 counts]`;
+    if (!Array.isArray(b) || b.length !== 10 || !isStr(b[0]) || !isStr(b[1]) || !isStr(b[2]) || !isStr(b[3]) || typeof b[4] !== "number" || !Number.isFinite(b[4]) || !b.slice(5).every(isCount)) {
+      return `batches[${i}] is not [batchId, batchRoot, identity, dirIdentity, createdAt, 5 counts]`;
     }
   }
   if (typeof m["digest"] !== "string") return `"digest" is missing`;
@@ -75,15 +76,17 @@ function shapeProblem(data: unknown, namespace: string | undefined): string | un
 export type ManifestCheck = { ok: true; manifest: ManifestFile; entries: Map<string, Omit<BatchEntry, "path" | "namespace">> } | { ok: false; reason: string };
 
 /**
- * Reads `path` and checks it against what is on disk now: the namespace's change counter
- * `rev` (meta.json) and the listing of its batch files with their identities. Never throws on
- * the manifest's content: any defect is a reason to read the batch files instead.
- * @example const c = await checkManifest(paths, manifestPath, "ns", meta.rev, listing.batchFiles)
+ * Reads the manifest of the namespace directory `nsDir` and checks it against what is on disk
+ * now: the change counter `rev` (meta.json), the batchId directories under `batches/` (names, and
+ * identities, which change whenever an entry is created, renamed into or removed from one), and
+ * every batch file's identity. One `readdir` and two `stat`s per batch, no file read. Never throws
+ * on the manifest's content: any defect is a reason to read the batch files instead.
+ * @example const c = await checkManifest(paths, namespaceDir(paths, "ns"), "ns", meta.rev)
  */
-export async function checkManifest(paths: Layout, path: string, namespace: string | undefined, rev: number | undefined, files: readonly ScannedFile[]): Promise<ManifestCheck> {
+export async function checkManifest(paths: Layout, nsDir: string, namespace: string | undefined, rev: number | undefined): Promise<ManifestCheck> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readFile(join(nsDir, "manifest.json"), "utf8");
   } catch (err) {
     return { ok: false, reason: (err as NodeJS.ErrnoException).code === "ENOENT" ? "no manifest" : `manifest unreadable: ${(err as Error).message}` };
   }
@@ -97,16 +100,24 @@ export async function checkManifest(paths: Layout, path: string, namespace: stri
   if (problem !== undefined) return { ok: false, reason: `manifest rejected: ${problem}` };
   const manifest = data as ManifestFile;
   if (rev === undefined || manifest.rev !== rev) return { ok: false, reason: `manifest describes change ${manifest.rev}, meta.json is at ${rev ?? "none"}` };
-  if (manifest.batches.length !== files.length) return { ok: false, reason: `manifest lists ${manifest.batches.length} batch files, ${files.length} are on disk` };
-  const onDisk = new Map(files.map((f) => [f.path, f.identity] as const));
+  const batchesDir = join(nsDir, "batches");
+  const top = listDirNow(batchesDir, "dir");
+  if (top.temp.length + top.unexpected.length > 0) return { ok: false, reason: `${batchesDir} holds entries other than batch directories` };
+  const dirs = new Map<string, string>();
+  for (const b of manifest.batches) dirs.set(encodeName(b[0]), b[3]);
+  if (top.names.length !== dirs.size || top.names.some((name) => !dirs.has(name))) return { ok: false, reason: `the batch directories on disk are not those the manifest lists` };
+  for (const [name, identity] of dirs) {
+    if (fileIdentityNow(join(batchesDir, name)) !== identity) return { ok: false, reason: `${join(batchesDir, name)} changed since the manifest was written` };
+  }
   const entries: Map<string, Omit<BatchEntry, "path" | "namespace">> = new Map();
-  for (const [batchId, batchRoot, identity, createdAt, receiptCount, anchorCount, verified, pending, rejected] of manifest.batches) {
+  for (const [batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected] of manifest.batches) {
     const file = batchPath(paths, manifest.namespace, batchId, batchRoot);
-    const now = onDisk.get(file);
+    if (dirs.get(encodeName(batchId)) !== dirIdentity) return { ok: false, reason: `manifest gives two identities for the directory of ${file}` };
+    if (entries.has(file)) return { ok: false, reason: `manifest lists ${file} twice` };
+    const now = fileIdentityNow(file);
     if (now === undefined) return { ok: false, reason: `manifest lists ${file}, which is not on disk` };
     if (now !== identity) return { ok: false, reason: `${file} changed since the manifest was written` };
-    if (entries.has(file)) return { ok: false, reason: `manifest lists ${file} twice` };
-    entries.set(file, { batchId, batchRoot, identity, createdAt, receiptCount, anchorCount, outcomes: { verified, pending, rejected } });
+    entries.set(file, { batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, outcomes: { verified, pending, rejected } });
   }
   return { ok: true, manifest, entries };
 }

@@ -17,6 +17,8 @@ export interface BatchEntry {
   createdAt: number;
   readonly path: string;
   identity: string;
+  /** Identity of the batchId directory holding the file, as of the last scan or own write. */
+  dirIdentity: string;
   receiptCount: number;
   anchorCount: number;
   outcomes: OutcomeCounts;
@@ -87,7 +89,7 @@ export class NamespaceState {
    * Indexes a batch file just read or written at `path`; returns the receipt keys that entered
    * the order (none while the receipt keys are not loaded: loading reads every file anyway).
    */
-  apply(path: string, identity: string, file: BatchFile): IndexedReceipt<BatchEntry>[] {
+  apply(path: string, identity: string, file: BatchFile, dirIdentity: string): IndexedReceipt<BatchEntry>[] {
     let entry = this.batchesByPath.get(path);
     if (!this.receiptsLoaded && entry?.receiptCount !== file.receipts.length) {
       // Only anchor-only changes may skip the receipt index; the store loads it before any other.
@@ -101,6 +103,7 @@ export class NamespaceState {
         createdAt: file.createdAt,
         path,
         identity,
+        dirIdentity,
         receiptCount: 0,
         anchorCount: 0,
         outcomes: countOutcomes([]),
@@ -111,6 +114,8 @@ export class NamespaceState {
       else versions.push(entry);
     }
     entry.identity = identity;
+    // Every version of this batchId shares the directory: what one write changed, all see.
+    for (const v of this.batchesById.get(file.batchId) ?? []) v.dirIdentity = dirIdentity;
     entry.receiptCount = file.receipts.length;
     entry.anchorCount = file.anchors.length;
     entry.outcomes = countOutcomes(file.anchors);

@@ -14,6 +14,8 @@ import { isEncodedName } from "./layout.js";
 export interface ScannedFile {
   path: string;
   identity: string;
+  /** Identity of the directory holding it, taken before listing that directory. */
+  dirIdentity: string;
 }
 
 /** What one directory level holds. */
@@ -40,7 +42,7 @@ export async function listDir(dir: string, want: "dir" | "json", extra: readonly
  * files: one promise per call made that listing take 2–4 s on a loaded machine, the synchronous
  * calls a tenth of it (docs/STATE.md "Manifest"), at the price of holding the event loop that long.
  */
-function listDirNow(dir: string, want: "dir" | "json", extra: readonly string[] = []): DirListing {
+export function listDirNow(dir: string, want: "dir" | "json", extra: readonly string[] = []): DirListing {
   const out: DirListing = { names: [], temp: [], unexpected: [] };
   let entries: Dirent[];
   try {
@@ -62,19 +64,21 @@ function listDirNow(dir: string, want: "dir" | "json", extra: readonly string[] 
 }
 
 /**
- * The identity of a file as `ino:size:mtimeNs:ctimeNs`, or undefined when it is gone. The
- * ctime cannot be set back by `touch` or `utimes`, so a file rewritten in place with its
- * size and mtime restored still gets a new identity.
- * @example await fileIdentity("/s/FORMAT") // "1234:41:1732470000000000000:1732470000000000000"
+ * The identity of a file or directory as `ino:size:mtimeMs:ctimeMs` (sub-millisecond, as
+ * fractions), or undefined when it is gone. The ctime cannot be set back by `touch` or `utimes`,
+ * so a file rewritten in place with its size and mtime restored still gets a new identity; a
+ * directory's changes whenever an entry is created, renamed into it or removed.
+ * @example await fileIdentity("/s/FORMAT") // "1234:41:1732470000000.123:1732470000000.123"
  */
 export async function fileIdentity(path: string): Promise<string | undefined> {
   return fileIdentityNow(path);
 }
 
-function fileIdentityNow(path: string): string | undefined {
+export function fileIdentityNow(path: string): string | undefined {
   try {
-    const s = statSync(path, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    // Not bigint: allocating four BigInts per call made the 5,000-file check at open 2.5× slower.
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new StoreError("STATE_UNREADABLE", `cannot stat ${path}: ${(err as Error).message}`, { path, cause: err });
@@ -104,13 +108,15 @@ export async function listNamespace(nsDir: string): Promise<NamespaceListing> {
   out.temp.push(...ids.temp);
   out.unexpected.push(...ids.unexpected);
   for (const id of ids.names) {
+    // Stat before listing: a change landing in between makes the recorded identity older than the listing, never newer.
+    const dirIdentity = fileIdentityNow(join(batchesDir, id)) ?? "";
     const roots = listDirNow(join(batchesDir, id), "json");
     out.temp.push(...roots.temp);
     out.unexpected.push(...roots.unexpected);
     for (const name of roots.names) {
       const path = join(batchesDir, id, name);
       const identity = fileIdentityNow(path);
-      if (identity !== undefined) out.batchFiles.push({ path, identity });
+      if (identity !== undefined) out.batchFiles.push({ path, identity, dirIdentity });
     }
   }
   return out;

@@ -6,7 +6,7 @@
  * stay in the files. A namespace whose manifest matches its files (manifest.ts) is
  * opened from the manifest, and its receipt keys are read on demand.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Low } from "lowdb";
 import { StoreError } from "../errors.js";
 import { AtomicJsonFile, readJsonFile } from "./atomic-file.js";
@@ -16,7 +16,7 @@ import { upgradeFormat } from "./format.js";
 import { checkManifest, writeManifest } from "./manifest.js";
 import { NamespaceState, type BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
-import { fileIdentity, listDir, listNamespace } from "./scan.js";
+import { fileIdentity, listDir, listDirNow, listNamespace } from "./scan.js";
 import * as schema from "./schema.js";
 import type { ReceiptsAddedListener } from "./types.js";
 
@@ -64,8 +64,7 @@ export class StateIndex {
     if (meta !== null && encodeName(meta.namespace) !== encoded) {
       throw new StoreError("STATE_CORRUPT", `${metaPath} names namespace ${JSON.stringify(meta.namespace)}, which is not filed here`, { path: metaPath });
     }
-    const listing = await listNamespace(dir);
-    const check = await checkManifest(this.#paths, join(dir, "manifest.json"), meta?.namespace, meta?.rev, listing.batchFiles);
+    const check = await checkManifest(this.#paths, dir, meta?.namespace, meta?.rev);
     if (check.ok) {
       const state = this.state(check.manifest.namespace);
       for (const [path, summary] of check.entries) state.addSummary(path, summary);
@@ -74,7 +73,8 @@ export class StateIndex {
       state.manifestReceipts = check.manifest.receipts;
       this.opened.set(state.namespace, { source: "manifest" });
       if (!this.#lazy) await this.loadReceipts(state);
-      return listing.temp;
+      // Temp files of meta.json or manifest writes live beside them; any inside batches/ made the check fail.
+      return listDirNow(dir, "json", ["batches"]).temp;
     }
     const temp = await this.#scanNamespace(encoded);
     const namespace = meta?.namespace ?? [...this.byName.values()].find((s) => encodeName(s.namespace) === encoded)?.namespace;
@@ -158,7 +158,7 @@ export class StateIndex {
     let state = meta === null ? undefined : this.byName.get(meta.namespace);
     // Another process changed files of a namespace opened from its manifest: load its keys first.
     if (state !== undefined && !state.receiptsLoaded) await this.loadReceipts(state);
-    for (const { path, identity } of listing.batchFiles) {
+    for (const { path, identity, dirIdentity } of listing.batchFiles) {
       if (state?.batchesByPath.get(path)?.identity === identity) continue;
       const file = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (file === null) continue;
@@ -167,7 +167,7 @@ export class StateIndex {
       }
       state ??= this.state(file.namespace);
       this.#cache.delete(path);
-      this.#emit(file.namespace, state.apply(path, identity, file));
+      this.#emit(file.namespace, state.apply(path, identity, file, dirIdentity));
     }
     if (state !== undefined) state.rev = meta?.rev ?? 0;
     return listing.temp;
@@ -224,8 +224,10 @@ export class StateIndex {
     state.rev = rev;
     for (let i = 0; i < files.length; i++) {
       const identity = (await fileIdentity(paths[i]!)) ?? "";
+      // Under the lock no other store writer can change the directory between the rename and this stat.
+      const dirIdentity = (await fileIdentity(dirname(paths[i]!))) ?? "";
       this.#cache.set(paths[i]!, files[i]!);
-      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!));
+      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!, dirIdentity));
     }
     state.manifestStale = true;
     // Amortised: a long-running writer (serve) keeps the manifest near current without paying for it on

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StoreError } from "../../lib/errors.js";
 import { openStore, type Store } from "../../lib/store/index.js";
-import { batchPath, layout, namespaceManifestPath } from "../../lib/store/layout.js";
+import { batchPath, layout, namespaceManifestPath, namespaceMetaPath } from "../../lib/store/layout.js";
 import { diffTrees, snapshotTree } from "../hardening/state-snapshot.js";
 import { finished, spawnWriter } from "./child.js";
 import { sampleBatch } from "./sample.js";
@@ -117,6 +117,20 @@ describe("store manifest", () => {
     assert.ok(lazy.batches.some((b) => b.batchId === "late"));
     assert.deepEqual(lazy.full, await eagerView(dir));
     assert.deepEqual(diffTrees(snapshot, await snapshotTree(dir)), [], "a reader wrote nothing");
+    await writer.close();
+  });
+
+  test("stale: a second root filed beside a batch by a writer killed before meta.json moved is detected by its directory", async () => {
+    const dir = await copy();
+    const metaPath = namespaceMetaPath(layout(dir), NS);
+    const meta = await readFile(metaPath, "utf8");
+    const writer = await openStore(dir);
+    await writer.putBatch(sampleBatch({ batchId: "b5", size: 3, seed: "crash", createdAt: 1_732_000_000 }));
+    await writeFile(metaPath, meta); // as if the commit died between the batch file and meta.json
+    const lazy = await lazyView(dir);
+    assert.equal(lazy.opened?.source, "files");
+    assert.match((lazy.opened as { reason: string }).reason, /batches\/x6235 changed since the manifest was written/);
+    assert.equal(lazy.batches.filter((b) => b.batchId === "b5").length, 2);
     await writer.close();
   });
 
