@@ -50,6 +50,7 @@ export type StoreErrorCode =
   | "STATE_INVALID_WRITE"
   | "STATE_FORMAT_UNSUPPORTED"
   | "STATE_CLOSED"
+  | "STATE_INDEX_NOT_LOADED"
   | "BATCH_NOT_FOUND";
 
 /** Everything else: configuration, the command line, local input files, the key, the library API. */

@@ -5,6 +5,7 @@
  */
 export { merkleRoot, inclusionProof, inclusionProofs, MAX_TREE_SIZE, EMPTY_RFC9162_ROOT } from "./tree.js";
 export { verifyInclusion, type InclusionResult } from "./verify.js";
+export { verifyBatchInclusion, type BatchShape, type BatchInclusion } from "./batch-verify.js";
 export { indexInBatch, receiptsForBatch, type SealerBatch, type ReceiptsForBatchOptions } from "./batch.js";
 export {
   rfc9162LeafHash,

@@ -22,8 +22,8 @@ function quote(value: unknown): string {
   return Array.isArray(value) ? "an array" : typeof value;
 }
 
-/** Shape checks, in the order a reader would look; the first defect is reported. */
-function shapeProblem(receipt: unknown): string | undefined {
+/** Shape checks, in the order a reader would look; the first defect is reported (shared with batch-verify.ts). */
+export function shapeProblem(receipt: unknown): string | undefined {
   if (typeof receipt !== "object" || receipt === null || Array.isArray(receipt)) return "receipt is not an object";
   const r = receipt as Record<string, unknown>;
   if (!isDigest(r.eventHash)) return `eventHash is not a sha256:<64 lower-case hex> digest: ${quote(r.eventHash)}`;

@@ -10,7 +10,7 @@ import type { Anchor } from "../anchors/anchor.js";
 import type { Limiter } from "../anchors/limit.js";
 import type { Evidence, VerificationResult } from "../anchors/result.js";
 import { anchorKey, resolveAnchors } from "../conflict/index.js";
-import { verifyInclusion } from "../merkle/index.js";
+import { verifyBatchInclusion } from "../merkle/index.js";
 import { sameShape, verifyCheckpoint, type Checkpoint, type OriginKeys } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, Store } from "../store/index.js";
@@ -85,7 +85,9 @@ function checkReceipts(input: BatchImport, checkpoint: Checkpoint | undefined, w
   const good: Receipt[] = [];
   const rejected: Array<{ id: string; reason: string }> = [];
   const byIndex = new Map<number, string>();
-  for (const r of input.receipts) {
+  // One rebuilt tree when the receipts hold the whole batch, each verdict still that of verifyInclusion (docs/FEDERATION_SEMANTICS.md).
+  const inclusions = verifyBatchInclusion(input.receipts, { root: input.batchRoot, ...(checkpoint === undefined ? {} : { size: checkpoint.size, tree: checkpoint.tree }) }).verdicts;
+  for (const [k, r] of input.receipts.entries()) {
     const fail = (reason: string) => rejected.push({ id: r.id, reason });
     if (checkpoint === undefined) {
       fail(why);
@@ -101,7 +103,7 @@ function checkReceipts(input: BatchImport, checkpoint: Checkpoint | undefined, w
       fail(`ts ${r.ts} is not the batch's sealing time ${createdAt}`);
       continue;
     }
-    const inclusion = verifyInclusion(r);
+    const inclusion = inclusions[k]!;
     if (!inclusion.ok) {
       fail(inclusion.reason);
       continue;

@@ -11,7 +11,7 @@ import type { WriteGate } from "./write-gate.js";
 
 /**
  * Reads FORMAT; throws STATE_FORMAT_UNSUPPORTED naming a version newer than this build's.
- * @example await readFormat(layout(dir)) // { format: "vmsh-federation-state", version: 1 } or null
+ * @example await readFormat(layout(dir)) // { format: "vmsh-federation-state", version: 2 } or null
  */
 export async function readFormat(paths: Layout): Promise<FormatFile | null> {
   const file = await readJsonFile<FormatFile>(paths.format, checkFormatFile);
@@ -39,4 +39,17 @@ export async function ensureFormat(paths: Layout, gate: WriteGate, readOnly: boo
     const file: FormatFile = { format: FORMAT_NAME, version: FORMAT_VERSION };
     await writeFileAtomic(paths.format, `${JSON.stringify(file)}\n`);
   });
+}
+
+/**
+ * Rewrites an older FORMAT to this build's version; call under the lock, just before the first
+ * manifest is written (docs/STATE.md §Format version: version 1 is the same tree without
+ * manifests, so it opens as it is, and a build that would not keep manifests then refuses it).
+ * @example await upgradeFormat(layout(dir))
+ */
+export async function upgradeFormat(paths: Layout): Promise<void> {
+  const found = await readFormat(paths);
+  if (found === null || found.version >= FORMAT_VERSION) return;
+  const file: FormatFile = { format: FORMAT_NAME, version: FORMAT_VERSION };
+  await writeFileAtomic(paths.format, `${JSON.stringify(file)}\n`);
 }

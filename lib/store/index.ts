@@ -3,6 +3,7 @@
  * the daemon and the CLI use to keep batches, receipts, anchors and small documents.
  */
 export { openStore, Store, type Equivocation, type OpenStoreOptions } from "./store.js";
+export type { OpenSource } from "./state-index.js";
 export { checkIntegrity, type IntegrityReport } from "./integrity.js";
 export { encodeName, FORMAT_VERSION } from "./layout.js";
 export type { AnchorRecord, BatchInput, BatchSummary, OutcomeCounts, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";

@@ -47,7 +47,7 @@ export async function checkIntegrity(stateDir: string): Promise<IntegrityReport>
   if (format === null && data.names.length + data.unexpected.length > 0 && !problems.some((p) => p.includes(paths.format))) {
     problems.push(`${paths.format}: missing, but ${paths.data} holds data`);
   }
-  if (format !== null && format.version !== FORMAT_VERSION) problems.push(`${paths.format}: format version ${format.version}, expected ${FORMAT_VERSION}`);
+  if (format !== null && format.version > FORMAT_VERSION) problems.push(`${paths.format}: format version ${format.version}, this build reads up to ${FORMAT_VERSION}`);
   for (const dir of [stateDir, paths.data]) report.tempFiles.push(...(await listDir(dir, "json")).temp);
 
   const docs = await listDir(paths.docs, "json");

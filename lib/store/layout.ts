@@ -11,8 +11,14 @@ import { join } from "node:path";
 /** Names up to this many UTF-8 bytes are hex-encoded (reversible); longer ones are hashed. */
 const MAX_HEX_BYTES = 96;
 
-/** Current on-disk layout version, the directory name under `stateDir` and the `FORMAT` version. */
-export const FORMAT_VERSION = 1;
+/**
+ * Current `FORMAT` version. 2 = the v1 tree plus one `manifest.json` per namespace
+ * (docs/STATE.md §Manifest); version 1 state opens and is upgraded by a writable open.
+ */
+export const FORMAT_VERSION = 2;
+
+/** The data tree's directory name under `stateDir`: unchanged since format 1. */
+const DATA_DIR = "v1";
 
 /**
  * Encodes a peer-supplied name as a safe file name: `x` + hex of its UTF-8 bytes,
@@ -48,7 +54,7 @@ export interface Layout {
  * @example layout("/var/lib/vmsh").format // "/var/lib/vmsh/FORMAT"
  */
 export function layout(stateDir: string): Layout {
-  const data = join(stateDir, `v${FORMAT_VERSION}`);
+  const data = join(stateDir, DATA_DIR);
   return {
     root: stateDir,
     format: join(stateDir, "FORMAT"),
@@ -73,6 +79,14 @@ export function namespaceDir(paths: Layout, namespace: string): string {
  */
 export function namespaceMetaPath(paths: Layout, namespace: string): string {
   return join(namespaceDir(paths, namespace), "meta.json");
+}
+
+/**
+ * The namespace's manifest: batch summaries and file identities, so that an open need not parse every batch file.
+ * @example namespaceManifestPath(layout("/s"), "ns") // "/s/v1/namespaces/x6e73/manifest.json"
+ */
+export function namespaceManifestPath(paths: Layout, namespace: string): string {
+  return join(namespaceDir(paths, namespace), "manifest.json");
 }
 
 /**

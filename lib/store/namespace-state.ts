@@ -4,6 +4,7 @@
  * the change counter last seen in the namespace's meta.json.
  */
 import type { Outcome } from "../anchors/result.js";
+import { StoreError } from "../errors.js";
 import { ReceiptIndex, type IndexedReceipt } from "./receipt-index.js";
 import type { BatchFile } from "./schema.js";
 import type { BatchSummary, OutcomeCounts } from "./types.js";
@@ -20,6 +21,8 @@ export interface BatchEntry {
   size: number | undefined;
   readonly path: string;
   identity: string;
+  /** Identity of the batchId directory holding the file, as of the last scan or own write. */
+  dirIdentity: string;
   receiptCount: number;
   anchorCount: number;
   outcomes: OutcomeCounts;
@@ -45,15 +48,57 @@ export class NamespaceState {
   rev = 0;
   readonly batchesByPath = new Map<string, BatchEntry>();
   readonly batchesById = new Map<string, BatchEntry[]>();
-  readonly receipts = new ReceiptIndex<BatchEntry>(byIdThenRoot);
+  receipts = new ReceiptIndex<BatchEntry>(byIdThenRoot);
+  /**
+   * False while the batch summaries came from the manifest and the receipt keys have not been
+   * read from the batch files yet (docs/STATE.md §Manifest); `receipts` is then empty.
+   */
+  receiptsLoaded = true;
+  /** Distinct receipt ids as the manifest counted them; meaningful while `receiptsLoaded` is false. */
+  manifestReceipts = 0;
+  /** Commits since this namespace's manifest was last written (or found to match). */
+  commitsSinceManifest = 0;
+  /** The manifest on disk does not describe this state. */
+  manifestStale = false;
+  /** The open found the manifest missing or stale: the next commit rewrites it. */
+  openedStale = false;
 
   constructor(namespace: string) {
     this.namespace = namespace;
   }
 
-  /** Indexes a batch file just read or written at `path`; returns the receipt keys that entered the order. */
-  apply(path: string, identity: string, file: BatchFile): IndexedReceipt<BatchEntry>[] {
+  /** The receipt keys being read while `receiptsLoaded` is false. */
+  loading: Promise<void> | undefined;
+
+  /** A new, empty receipt index with this namespace's ordering, for a load to fill. */
+  emptyReceiptIndex(): ReceiptIndex<BatchEntry> {
+    return new ReceiptIndex<BatchEntry>(byIdThenRoot);
+  }
+
+  /** Distinct receipt ids, from the index or, before it is loaded, from the manifest. */
+  get receiptCount(): number {
+    return this.receiptsLoaded ? this.receipts.size : this.manifestReceipts;
+  }
+
+  /** Adds a batch summary taken from a checked manifest, without reading its file. */
+  addSummary(path: string, summary: Omit<BatchEntry, "path" | "namespace">): void {
+    const entry: BatchEntry = { namespace: this.namespace, path, ...summary };
+    this.batchesByPath.set(path, entry);
+    const versions = this.batchesById.get(entry.batchId);
+    if (versions === undefined) this.batchesById.set(entry.batchId, [entry]);
+    else versions.push(entry);
+  }
+
+  /**
+   * Indexes a batch file just read or written at `path`; returns the receipt keys that entered
+   * the order (none while the receipt keys are not loaded: loading reads every file anyway).
+   */
+  apply(path: string, identity: string, file: BatchFile, dirIdentity: string): IndexedReceipt<BatchEntry>[] {
     let entry = this.batchesByPath.get(path);
+    if (!this.receiptsLoaded && entry?.receiptCount !== file.receipts.length) {
+      // Only anchor-only changes may skip the receipt index; the store loads it before any other.
+      throw new StoreError("STATE_INDEX_NOT_LOADED", `receipts of namespace ${JSON.stringify(this.namespace)} changed at ${path} before its receipt index was loaded`, { path });
+    }
     if (entry === undefined) {
       entry = {
         namespace: file.namespace,
@@ -64,6 +109,7 @@ export class NamespaceState {
         size: file.checkpoint?.size,
         path,
         identity,
+        dirIdentity,
         receiptCount: 0,
         anchorCount: 0,
         outcomes: countOutcomes([]),
@@ -77,10 +123,13 @@ export class NamespaceState {
     entry.createdAt = file.createdAt;
     entry.origin = file.checkpoint?.origin;
     entry.size = file.checkpoint?.size;
+    // Every version of this batchId shares the directory: what one write changed, all see.
+    for (const v of this.batchesById.get(file.batchId) ?? []) v.dirIdentity = dirIdentity;
     entry.receiptCount = file.receipts.length;
     entry.anchorCount = file.anchors.length;
     entry.outcomes = countOutcomes(file.anchors);
     const batch = entry;
+    if (!this.receiptsLoaded) return [];
     return this.receipts.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch })));
   }
 

@@ -18,10 +18,21 @@ export async function loadBatch(cache: BatchCache, path: string, fresh: boolean)
   if (!fresh) {
     const hit = cache.get(path);
     if (hit !== undefined) return hit;
+    // A want page asks for many receipts of one batch at once: they share one read of its file.
+    const pending = reading.get(path);
+    if (pending !== undefined) return pending;
   }
-  const file = await readJsonFile<BatchFile>(path, checkBatchFile);
-  return file === null ? undefined : cache.set(path, file);
+  const read = readJsonFile<BatchFile>(path, checkBatchFile).then((file) => (file === null ? undefined : cache.set(path, file)));
+  reading.set(path, read);
+  try {
+    return await read;
+  } finally {
+    if (reading.get(path) === read) reading.delete(path);
+  }
 }
+
+/** Reads in flight, by path, shared by callers that accept a cached copy. */
+const reading = new Map<string, Promise<CachedBatch | undefined>>();
 
 /**
  * The receipts named by `keys`, in the same order.

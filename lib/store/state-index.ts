@@ -3,30 +3,44 @@
  * by a scan at open, caught up per namespace when its meta.json change counter
  * moved (another process wrote), and extended by this process's own commits.
  * It holds per batch a summary and per receipt a `(ts, id, batch)` key; bodies
- * stay in the files.
+ * stay in the files. A namespace whose manifest matches its files (manifest.ts) is
+ * opened from the manifest, and its receipt keys are read on demand.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Low } from "lowdb";
 import { StoreError } from "../errors.js";
 import { AtomicJsonFile, readJsonFile } from "./atomic-file.js";
 import type { BatchCache } from "./batch-cache.js";
-import { batchPath, encodeName, namespaceMetaPath, type Layout } from "./layout.js";
+import { batchPath, encodeName, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
+import { upgradeFormat } from "./format.js";
+import { checkManifest, writeManifest } from "./manifest.js";
 import { NamespaceState, type BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
-import { fileIdentity, listDir, listNamespace } from "./scan.js";
+import { fileIdentity, listDir, listDirNow, listNamespace } from "./scan.js";
 import * as schema from "./schema.js";
 import type { ReceiptsAddedListener } from "./types.js";
+
+/** How each namespace was indexed at open: from its manifest, or by reading its files (and why). */
+export type OpenSource = { source: "manifest" } | { source: "files"; reason: string };
+
+/** A manifest is rewritten by the commit that makes this many since the last one (docs/STATE.md §Manifest). */
+export const MANIFEST_EVERY_COMMITS = 64;
 
 /** Index of every namespace under one state directory. */
 export class StateIndex {
   readonly byName = new Map<string, NamespaceState>();
   readonly listeners = new Set<ReceiptsAddedListener>();
+  /** Per namespace, where its index came from at open. */
+  readonly opened = new Map<string, OpenSource>();
   readonly #paths: Layout;
   readonly #cache: BatchCache;
+  readonly #lazy: boolean;
 
-  constructor(paths: Layout, cache: BatchCache) {
+  /** `lazy`: leave the receipt keys of manifest-opened namespaces unread until asked for. */
+  constructor(paths: Layout, cache: BatchCache, lazy = false) {
     this.#paths = paths;
     this.#cache = cache;
+    this.#lazy = lazy;
   }
 
   /** Indexes every namespace; returns the leftover temp files found anywhere. */
@@ -35,8 +49,97 @@ export class StateIndex {
     for (const dir of [this.#paths.root, this.#paths.data, this.#paths.docs]) temp.push(...(await listDir(dir, "json")).temp);
     const namespaces = await listDir(this.#paths.namespaces, "dir");
     temp.push(...namespaces.temp);
-    for (const encoded of namespaces.names) temp.push(...(await this.#scanNamespace(encoded)));
+    for (const encoded of namespaces.names) temp.push(...(await this.#openNamespace(encoded)));
     return temp;
+  }
+
+  /**
+   * Opens one namespace from its manifest when the manifest matches the change counter and
+   * every batch file's identity; otherwise reads the files and marks the manifest stale.
+   */
+  async #openNamespace(encoded: string): Promise<string[]> {
+    const dir = join(this.#paths.namespaces, encoded);
+    const metaPath = join(dir, "meta.json");
+    const meta = await readJsonFile<schema.NamespaceMetaFile>(metaPath, schema.checkNamespaceMeta);
+    if (meta !== null && encodeName(meta.namespace) !== encoded) {
+      throw new StoreError("STATE_CORRUPT", `${metaPath} names namespace ${JSON.stringify(meta.namespace)}, which is not filed here`, { path: metaPath });
+    }
+    const check = await checkManifest(this.#paths, dir, meta?.namespace, meta?.rev);
+    if (check.ok) {
+      const state = this.state(check.manifest.namespace);
+      for (const [path, summary] of check.entries) state.addSummary(path, summary);
+      state.rev = check.manifest.rev;
+      state.receiptsLoaded = false;
+      state.manifestReceipts = check.manifest.receipts;
+      this.opened.set(state.namespace, { source: "manifest" });
+      if (!this.#lazy) await this.loadReceipts(state);
+      // Temp files of meta.json or manifest writes live beside them; any inside batches/ made the check fail.
+      return listDirNow(dir, "json", ["batches"]).temp;
+    }
+    const temp = await this.#scanNamespace(encoded);
+    const namespace = meta?.namespace ?? [...this.byName.values()].find((s) => encodeName(s.namespace) === encoded)?.namespace;
+    if (namespace !== undefined) {
+      const state = this.state(namespace);
+      state.manifestStale = true;
+      state.openedStale = true;
+      this.opened.set(namespace, { source: "files", reason: check.reason });
+    }
+    return temp;
+  }
+
+  /**
+   * Reads the receipt keys of a namespace opened from its manifest, batch by batch in
+   * createdAt order (so the sorted index mostly grows at its end), into a new index that
+   * replaces the empty one only when complete: on an error the namespace stays unloaded.
+   * Concurrent callers share one load.
+   */
+  loadReceipts(state: NamespaceState): Promise<void> {
+    if (state.receiptsLoaded) return Promise.resolve();
+    state.loading ??= this.#load(state).finally(() => (state.loading = undefined));
+    return state.loading;
+  }
+
+  async #load(state: NamespaceState): Promise<void> {
+    const entries = [...state.batchesByPath.values()].sort((a, b) => a.createdAt - b.createdAt || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const index = state.emptyReceiptIndex();
+    for (const entry of entries) {
+      const file = await readJsonFile<schema.BatchFile>(entry.path, schema.checkBatchFile);
+      if (file === null) throw new StoreError("STATE_CORRUPT", `${entry.path} is listed by the manifest and was on disk at open, but is gone`, { path: entry.path });
+      if (batchPath(this.#paths, file.namespace, file.batchId, file.batchRoot) !== entry.path) {
+        throw new StoreError("STATE_CORRUPT", `${entry.path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path: entry.path });
+      }
+      // A file another process changed since the open keeps its old identity here, so the next sync re-reads it.
+      index.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch: entry })));
+    }
+    state.receipts = index;
+    state.receiptsLoaded = true;
+    this.#emit(state.namespace, index.keys());
+  }
+
+  /**
+   * Writes the manifest of every namespace this process committed to since its manifest was
+   * last written (under the lock). A process that wrote nothing never writes one.
+   * @example await gate.run(() => index.saveManifests())
+   */
+  async saveManifests(): Promise<void> {
+    for (const state of [...this.byName.values()]) {
+      if (state.commitsSinceManifest === 0) continue;
+      await this.#writeManifest(await this.sync(state.namespace));
+    }
+  }
+
+  /** True when this process committed something its namespace's manifest does not show yet. */
+  get manifestsOwed(): boolean {
+    for (const s of this.byName.values()) if (s.commitsSinceManifest > 0) return true;
+    return false;
+  }
+
+  async #writeManifest(state: NamespaceState): Promise<void> {
+    await upgradeFormat(this.#paths);
+    await writeManifest(namespaceManifestPath(this.#paths, state.namespace), state, namespaceDir(this.#paths, state.namespace));
+    state.manifestStale = false;
+    state.openedStale = false;
+    state.commitsSinceManifest = 0;
   }
 
   /**
@@ -53,7 +156,9 @@ export class StateIndex {
     }
     const listing = await listNamespace(dir);
     let state = meta === null ? undefined : this.byName.get(meta.namespace);
-    for (const { path, identity } of listing.batchFiles) {
+    // Another process changed files of a namespace opened from its manifest: load its keys first.
+    if (state !== undefined && !state.receiptsLoaded) await this.loadReceipts(state);
+    for (const { path, identity, dirIdentity } of listing.batchFiles) {
       if (state?.batchesByPath.get(path)?.identity === identity) continue;
       const file = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (file === null) continue;
@@ -62,7 +167,7 @@ export class StateIndex {
       }
       state ??= this.state(file.namespace);
       this.#cache.delete(path);
-      this.#emit(file.namespace, state.apply(path, identity, file));
+      this.#emit(file.namespace, state.apply(path, identity, file, dirIdentity));
     }
     if (state !== undefined) state.rev = meta?.rev ?? 0;
     return listing.temp;
@@ -119,8 +224,14 @@ export class StateIndex {
     state.rev = rev;
     for (let i = 0; i < files.length; i++) {
       const identity = (await fileIdentity(paths[i]!)) ?? "";
+      // Under the lock no other store writer can change the directory between the rename and this stat.
+      const dirIdentity = (await fileIdentity(dirname(paths[i]!))) ?? "";
       this.#cache.set(paths[i]!, files[i]!);
-      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!));
+      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!, dirIdentity));
     }
+    state.manifestStale = true;
+    // Amortised: a long-running writer (serve) keeps the manifest near current without paying for it on
+    // every write; the first commit after an open that found the manifest stale rewrites it at once.
+    if (++state.commitsSinceManifest >= MANIFEST_EVERY_COMMITS || state.commitsSinceManifest === 1 && state.openedStale) await this.#writeManifest(state);
   }
 }

@@ -20,7 +20,7 @@ import { loadBatch, readReceipts } from "./receipt-reader.js";
 import type { BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import * as schema from "./schema.js";
-import { StateIndex } from "./state-index.js";
+import { StateIndex, type OpenSource } from "./state-index.js";
 import type { AnchorRecord, BatchInput, BatchSummary, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";
 import { WriteGate } from "./write-gate.js";
 
@@ -32,6 +32,14 @@ export interface OpenStoreOptions {
   lockTimeoutMs?: number;
   /** Parsed batch files kept in memory for receipt bodies (default 16). */
   cachedBatches?: number;
+  /**
+   * `"eager"` (default): every namespace's receipt keys are in memory once open. `"lazy"`: a
+   * namespace opened from a matching manifest keeps only its batch summaries until its receipts
+   * are needed (docs/STATE.md §Manifest): `counts`, `listBatches`, `getBatch` and anchor writes
+   * answer at once; `receiptKeys` and `receiptPosition` need `loadReceiptIndex` first; the async
+   * receipt reads and `putBatch` load the keys themselves.
+   */
+  receiptIndex?: "eager" | "lazy";
 }
 
 /**
@@ -64,7 +72,7 @@ export class Store {
     this.#paths = layout(stateDir);
     this.#gate = new WriteGate(this.#paths.lock, options.lockTimeoutMs ?? 30_000);
     this.#cache = new BatchCache(options.cachedBatches ?? 16);
-    this.#index = new StateIndex(this.#paths, this.#cache);
+    this.#index = new StateIndex(this.#paths, this.#cache, options.receiptIndex === "lazy");
   }
 
   /** Called by `openStore`: checks FORMAT (creating it in a new directory), builds the index, removes a dead writer's temp files. */
@@ -77,6 +85,39 @@ export class Store {
         for (const path of temp) await unlink(path).catch(() => undefined);
       });
     }
+  }
+
+  /**
+   * Per namespace, whether this open used its manifest or read its batch files, and why
+   * (docs/STATE.md §Manifest).
+   * @example store.openedFrom().get("ns") // { source: "files", reason: "no manifest" }
+   */
+  openedFrom(): ReadonlyMap<string, OpenSource> {
+    return this.#index.opened;
+  }
+
+  /**
+   * Reads the receipt keys of namespaces opened lazily from their manifest (all namespaces, or one).
+   * @example await store.loadReceiptIndex("ns"); store.receiptKeys("ns").length
+   */
+  async loadReceiptIndex(namespace?: string): Promise<void> {
+    this.#assertOpen();
+    for (const state of this.#index.byName.values()) if (namespace === undefined || state.namespace === namespace) await this.#index.loadReceipts(state);
+  }
+
+  /** The namespace's receipt index; a lazily opened one must have been loaded. */
+  #receipts(namespace: string) {
+    const state = this.#index.byName.get(namespace);
+    if (state !== undefined && !state.receiptsLoaded) {
+      throw new StoreError("STATE_INDEX_NOT_LOADED", `the receipt keys of namespace ${JSON.stringify(namespace)} are not loaded (store opened with receiptIndex "lazy"): await store.loadReceiptIndex() first`);
+    }
+    return state?.receipts;
+  }
+
+  async #loadedReceipts(namespace: string) {
+    const state = this.#index.byName.get(namespace);
+    if (state !== undefined) await this.#index.loadReceipts(state);
+    return state?.receipts;
   }
 
   #assertOpen(): void {
@@ -105,6 +146,7 @@ export class Store {
     if (problem !== undefined) throw new ArgumentError("batch", problem);
     return this.#write(async () => {
       const state = await this.#index.sync(input.namespace);
+      await this.#index.loadReceipts(state);
       const path = batchPath(this.#paths, input.namespace, input.batchId, input.batchRoot);
       const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (stored !== null && stored.createdAt !== input.createdAt) {
@@ -238,7 +280,7 @@ export class Store {
       if (s.batchesByPath.size === 0) continue;
       c.namespaces++;
       c.batches += s.batchesByPath.size;
-      c.receipts += s.receipts.size;
+      c.receipts += s.receiptCount;
       c.equivocations += s.equivocations();
       for (const b of s.batchesByPath.values()) {
         c.anchors.verified += b.outcomes.verified;
@@ -256,7 +298,7 @@ export class Store {
    */
   receiptKeys(namespace: string): readonly ReceiptKey[] {
     this.#assertOpen();
-    return this.#index.byName.get(namespace)?.receipts.keys() ?? [];
+    return this.#receipts(namespace)?.keys() ?? [];
   }
 
   /**
@@ -265,7 +307,7 @@ export class Store {
    */
   receiptPosition(namespace: string, key: ReceiptKey): number {
     this.#assertOpen();
-    return this.#index.byName.get(namespace)?.receipts.lowerBound(key) ?? 0;
+    return this.#receipts(namespace)?.lowerBound(key) ?? 0;
   }
 
   /**
@@ -274,7 +316,7 @@ export class Store {
    */
   receiptCount(namespace: string): number {
     this.#assertOpen();
-    return this.#index.byName.get(namespace)?.receipts.size ?? 0;
+    return this.#index.byName.get(namespace)?.receiptCount ?? 0;
   }
 
   /**
@@ -283,7 +325,7 @@ export class Store {
    */
   async getReceipt(namespace: string, id: string): Promise<Receipt | undefined> {
     this.#assertOpen();
-    const key = this.#index.byName.get(namespace)?.receipts.get(id);
+    const key = (await this.#loadedReceipts(namespace))?.get(id);
     return key === undefined ? undefined : (await readReceipts(this.#cache, [key]))[0];
   }
 
@@ -316,7 +358,7 @@ export class Store {
    */
   async receiptsInRange(namespace: string, fromTs: number, toTs: number): Promise<Receipt[]> {
     this.#assertOpen();
-    const index = this.#index.byName.get(namespace)?.receipts;
+    const index = await this.#loadedReceipts(namespace);
     if (index === undefined) return [];
     const [start, end] = index.tsRange(fromTs, toTs);
     return readReceipts(this.#cache, index.keys().slice(start, end));
@@ -328,7 +370,7 @@ export class Store {
    */
   async receiptsAt(namespace: string, start: number, end: number): Promise<Receipt[]> {
     this.#assertOpen();
-    return readReceipts(this.#cache, (this.#index.byName.get(namespace)?.receipts.keys() ?? []).slice(Math.max(0, start), Math.max(0, end)));
+    return readReceipts(this.#cache, ((await this.#loadedReceipts(namespace))?.keys() ?? []).slice(Math.max(0, start), Math.max(0, end)));
   }
 
   /**
@@ -387,6 +429,12 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#gate.idle();
+    if (!this.readOnly && this.#index.manifestsOwed) {
+      // The manifest is a cache: if another process holds the lock too long, the next open reads the files.
+      await this.#gate.run(() => this.#index.saveManifests()).catch((err: unknown) => {
+        if (!(err instanceof StoreError && err.code === "STATE_LOCKED")) throw err;
+      });
+    }
     this.#cache.clear();
     this.#index.listeners.clear();
   }
