@@ -256,7 +256,8 @@ export function decode(theirs: Cells, index: ReconcileIndex, p: number, q: numbe
 
   const mine: number[] = [];
   const found: WireKey[] = [];
-  const seen = new Set<string>();
+  const seenOwn = new Set<number>();
+  const seenTheirs = new Set<string>();
   const stack: number[] = [];
   for (let i = 0; i < m; i++) if (Math.abs(diff.count(i)) === 1) stack.push(i);
   const words = new Int32Array(8);
@@ -282,18 +283,20 @@ export function decode(theirs: Cells, index: ReconcileIndex, p: number, q: numbe
     if (at !== i) continue;
     const key: WireKey = { ts: lowerTs + (tsHi >>> 0) * WORD + (tsLo >>> 0), id: new Uint8Array(words.buffer).slice() };
     if (!Number.isSafeInteger(key.ts)) return fail("a decoded item has a ts beyond 2^53 - 1");
-    const name = `${key.ts} ${Buffer.from(key.id).toString("hex")}`;
-    if (seen.has(name)) return fail("an item decoded twice");
-    seen.add(name);
-    if (seen.size > 2 * m + 2) return fail(`more than ${2 * m + 2} items decoded from ${m} cells`);
+    if (mine.length + found.length >= 2 * m + 2) return fail(`more than ${2 * m + 2} items decoded from ${m} cells`);
     const pos = index.lowerBound(key);
     const held = pos < index.size && index.compareAt(pos, key) === 0;
     if (sign === -1) {
-      // Ours, lacking on the peer's side: must be one of our items in this range.
+      // Ours, lacking on the peer's side: must be one of our items in this range, once.
       if (!held || pos < p || pos >= q) return fail("a decoded item of ours is not ours");
+      if (seenOwn.has(pos)) return fail("an item decoded twice");
+      seenOwn.add(pos);
       mine.push(pos);
     } else {
       if (held || !inRange(key)) return fail("a decoded item of the peer's is held here or lies outside the range");
+      const name = `${key.ts} ${Buffer.from(key.id).toString("hex")}`;
+      if (seenTheirs.has(name)) return fail("an item decoded twice");
+      seenTheirs.add(name);
       found.push(key);
     }
     // Peel: take the item out of every cell it joined.
@@ -306,7 +309,7 @@ export function decode(theirs: Cells, index: ReconcileIndex, p: number, q: numbe
     }
   }
   for (let i = 0; i < m; i++) {
-    if (!diff.isEmpty(i)) return { ok: false, inconsistent: false, reason: `${m} cells did not decode`, estimate: Math.max(estimateDifferences(m, empty), seen.size + 1) };
+    if (!diff.isEmpty(i)) return { ok: false, inconsistent: false, reason: `${m} cells did not decode`, estimate: Math.max(estimateDifferences(m, empty), mine.length + found.length + 1) };
   }
   // Counts must agree: the peer's count is ours minus what it lacks plus what we lack.
   if (theirs.count(0) !== q - p - mine.length + found.length) return fail("decoded differences disagree with the peer's count");

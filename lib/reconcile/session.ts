@@ -94,7 +94,8 @@ export class ReconcileSession {
     this.#indexes = indexes;
     this.#limits = { ...limits, tuning: { ...limits.tuning, initiator: true } };
     this.#shortOffset = Math.floor(limits.tuning.random() * (MAX_SHORT_OFFSET + 1));
-    this.#seed = Uint8Array.from({ length: SEED_BYTES }, () => Math.floor(limits.tuning.random() * 256));
+    // Drawn only when offered, so that a version-1 session makes exactly 0.1.0's split choices.
+    this.#seed = limits.payloadVersion >= 2 ? Uint8Array.from({ length: SEED_BYTES }, () => Math.floor(limits.tuning.random() * 256)) : new Uint8Array(SEED_BYTES);
     for (const ns of indexes.keys()) {
       this.#have.set(ns, new Map());
       this.#need.set(ns, new Map());
