@@ -7,7 +7,7 @@
  * back as fingerprints of the unanswered ranges, which the peer simply asks about again.
  */
 import type { ReceiptKey } from "../store/types.js";
-import { CELL_MIN_BYTES, CELL_TYPICAL_BYTES, cellsFor, cellsOf, decode, fromWire, MAX_CELLS, toWire, type WireCell } from "./cells.js";
+import { CELL_TYPICAL_BYTES, cellsFor, cellsOf, decode, fromWire, MAX_CELLS, toWire, type WireCell } from "./cells.js";
 import { boundBefore, checkItems, equalBytes, ownKey, positions, ProtocolViolation, shortValue, shortWidth, toReceiptKey } from "./items.js";
 import { capabilityRange, compareWireKeys, itemsBytes, MAX_SHORT_OFFSET, offeredSeed, PayloadWriter, type Payload, type RangeBody } from "./payload.js";
 import type { ReconcileIndex, WireKey } from "./reconcile-index.js";
@@ -63,7 +63,7 @@ const SCATTERED_SHARE = 0.5;
 const CELLS_OVER_SHORT_IDS = 1.5;
 /** In version 2, ranges above this many items split twice as wide. */
 const WIDE_SPLIT_ITEMS = 4096;
-/** Encoded cell at most: count ≤ 3 bytes (well, up to 5), id 32, ts ≤ 8, check 8. */
+/** Encoded cell at most: count ≤ 5 bytes (below 2^31), id 32, ts ≤ 8, check 8. */
 const CELL_MAX_BYTES = 53;
 
 /**
@@ -432,10 +432,13 @@ export class Step {
     this.#emit(hi, { mode: "cells", cells });
   }
 
-  /** The initiator asks for more cells of a range whose cells did not decode. */
+  /**
+   * The initiator asks for more cells of a range whose cells did not decode. More than fits is
+   * not computed: the range goes back as a fingerprint, which the initiator then splits (a peer
+   * with a larger message limit than ours gets the same answer).
+   */
   #answerMore(lo: WireKey, hi: WireKey | null, p: number, q: number, m: number): void {
     if (this.#tuning.initiator) throw new ProtocolViolation("more: only the initiator asks for cells");
-    if (m * CELL_MIN_BYTES > this.#budget) throw new ProtocolViolation(`more: ${m} cells cannot fit in a message of ${this.#budget} bytes`);
     if (!this.#fits(8 + m * CELL_MAX_BYTES)) return this.#defer(lo, hi);
     this.#sendCells(lo, hi, p, q, m);
   }
