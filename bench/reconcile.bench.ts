@@ -6,6 +6,9 @@
  * measured on the same sets. Also the time to build an index of 10^6 keys.
  *
  *   npx tsc -p tsconfig.json && node --expose-gc dist/bench/reconcile.bench.js [--quick] [--max-message-bytes N]
+ *     [--payload-version 1|2] [--n 1000000] [--layout "in sync"|clustered|scattered]
+ *
+ * `--payload-version 1` runs both sides as 0.1.0 did (no cells): today's figures, for comparison.
  */
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -100,9 +103,12 @@ function measure(keys: ReceiptKey[], full: ReconcileIndex, d: number, layout: Re
  * Runs every case and returns the figures; `quick` stops at n = 10^5; `maxMessageBytes` overrides the default limit on both sides.
  * @example const { rows } = run({ quick: true });
  */
-export function run(options: { quick?: boolean; maxMessageBytes?: number } = {}): ReconcileBenchResult {
-  const limits: Partial<ReconcileLimits> = options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes };
-  const sizes = options.quick === true ? [100_000] : [100_000, 1_000_000];
+export function run(options: { quick?: boolean; maxMessageBytes?: number; payloadVersion?: number; only?: { n?: number; layout?: string } } = {}): ReconcileBenchResult {
+  const limits: Partial<ReconcileLimits> = {
+    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+    ...(options.payloadVersion === undefined ? {} : { payloadVersion: options.payloadVersion }),
+  };
+  const sizes = (options.quick === true ? [100_000] : [100_000, 1_000_000]).filter((n) => options.only?.n === undefined || n === options.only.n);
   const buildMs: Record<number, number> = {};
   const rows: ReconcileBenchRow[] = [];
   let indexBytesPerItem = 0;
@@ -116,8 +122,9 @@ export function run(options: { quick?: boolean; maxMessageBytes?: number } = {})
     globalThis.gc?.();
     if (n === sizes[sizes.length - 1]) indexBytesPerItem = (process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - heap0) / n;
     const ds = n >= 1_000_000 ? [1, 100, 10_000, 100_000] : [1, 100, 10_000];
-    rows.push(measure(keys, full, 0, "in sync", limits));
-    for (const layout of ["clustered", "scattered"] as const) for (const d of ds) rows.push(measure(keys, full, d, layout, limits));
+    const want = (layout: string) => options.only?.layout === undefined || options.only.layout === layout;
+    if (want("in sync")) rows.push(measure(keys, full, 0, "in sync", limits));
+    for (const layout of ["clustered", "scattered"] as const) if (want(layout)) for (const d of ds) rows.push(measure(keys, full, d, layout, limits));
   }
   return { buildMs, indexBytesPerItem, rows };
 }
@@ -145,7 +152,14 @@ function print(r: ReconcileBenchResult, maxMessageBytes: number): void {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const at = process.argv.indexOf("--max-message-bytes");
-  const maxMessageBytes = at < 0 ? RECONCILE_LIMITS.maxMessageBytes : Number(process.argv[at + 1]);
-  print(run({ quick: process.argv.includes("--quick"), maxMessageBytes }), maxMessageBytes);
+  const arg = (name: string) => {
+    const at = process.argv.indexOf(name);
+    return at < 0 ? undefined : process.argv[at + 1];
+  };
+  const maxMessageBytes = Number(arg("--max-message-bytes") ?? RECONCILE_LIMITS.maxMessageBytes);
+  const payloadVersion = arg("--payload-version") === undefined ? undefined : Number(arg("--payload-version"));
+  const n = arg("--n") === undefined ? undefined : Number(arg("--n"));
+  const layout = arg("--layout");
+  const only = { ...(n === undefined ? {} : { n }), ...(layout === undefined ? {} : { layout }) };
+  print(run({ quick: process.argv.includes("--quick"), maxMessageBytes, ...(payloadVersion === undefined ? {} : { payloadVersion }), only }), maxMessageBytes);
 }

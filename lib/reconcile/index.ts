@@ -1,5 +1,6 @@
 /**
- * Anti-entropy by range-based set reconciliation (docs/ANTI_ENTROPY.md): the
+ * Anti-entropy by range-based set reconciliation (docs/ANTI_ENTROPY.md), with rateless
+ * coded symbols for scattered differences in payload version 2 (§Coded symbols): the
  * per-namespace index, the initiator session and stateless responder, and the signed
  * envelope they travel in over `POST /federation/reconcile`.
  */

@@ -18,6 +18,8 @@ export interface ReconcileLimits {
   maxRanges: number;
   /** Namespaces in one message. */
   maxNamespaces: number;
+  /** Highest payload version this side reads and writes: 2 adds cells (docs/ANTI_ENTROPY.md §Versions); 1 is 0.1.0's protocol. */
+  payloadVersion: number;
 }
 
 export const RECONCILE_LIMITS: Readonly<ReconcileLimits> = {
@@ -28,6 +30,7 @@ export const RECONCILE_LIMITS: Readonly<ReconcileLimits> = {
   maxRounds: 32,
   maxRanges: 200_000,
   maxNamespaces: 64,
+  payloadVersion: 2,
 };
 
 /** What the caller passes: randomness (required: the library owns no entropy source) and optional limits. */
@@ -49,10 +52,11 @@ export function resolveLimits(options: ReconcileOptions): ReconcileLimits & { tu
     if (!Number.isSafeInteger(v) || v < 1) throw new ArgumentError(`options.${key}`, `expected a positive integer, got ${String(v)}`);
     limits[key] = v;
   }
+  if (limits.payloadVersion > 2) throw new ArgumentError("options.payloadVersion", `expected 1 or 2, got ${limits.payloadVersion}`);
   if (limits.branching < 2) throw new ArgumentError("options.branching", "expected at least 2");
   if (limits.maxMessageBytes < 4096) throw new ArgumentError("options.maxMessageBytes", "expected at least 4096");
   if (limits.maxRanges < 4 * limits.branching + 8) throw new ArgumentError("options.maxRanges", `expected at least ${4 * limits.branching + 8}`);
-  return { ...limits, tuning: { branching: limits.branching, idsLimit: limits.idsLimit, maxRanges: limits.maxRanges, random: options.random, initiator: false } };
+  return { ...limits, tuning: { branching: limits.branching, idsLimit: limits.idsLimit, maxRanges: limits.maxRanges, random: options.random, initiator: false, payloadVersion: limits.payloadVersion } };
 }
 
 /**

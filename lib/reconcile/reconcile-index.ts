@@ -227,6 +227,14 @@ export class ReconcileIndex {
   }
 
   /**
+   * All id bytes as 32-bit words in platform byte order (8 per item), a view valid until the next `insert`.
+   * @example index.idWords()[pos * 8] // first four id bytes of the item at pos
+   */
+  idWords(): Int32Array {
+    return new Int32Array(this.#ids.buffer, this.#ids.byteOffset, this.#n * 8);
+  }
+
+  /**
    * The receipt key at `pos`.
    * @example index.keyAt(0) // { ts: 1732000000, id: "sha256:…" }
    */

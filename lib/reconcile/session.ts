@@ -7,7 +7,8 @@
  */
 import type { ReceiptKey } from "../store/types.js";
 import { resolveLimits, type ReconcileLimits, type ReconcileOptions } from "./limits.js";
-import { decodePayload, MAX_SHORT_OFFSET } from "./payload.js";
+import { decodePayload, MAX_SHORT_OFFSET, offeredSeed, SEED_BYTES } from "./payload.js";
+import { equalBytes } from "./items.js";
 import { ReconcileIndex } from "./reconcile-index.js";
 import { Step, type StepTuning } from "./step.js";
 
@@ -56,9 +57,11 @@ export function respond(lookup: (namespace: string) => ReconcileIndex | undefine
   const deltas: NamespaceDelta[] = [];
   let budget = limits.maxMessageBytes;
   for (const part of message) {
-    const decoded = decodePayload(part.payload, limits.maxRanges);
+    const decoded = decodePayload(part.payload, limits.maxRanges, limits.payloadVersion);
     if (!decoded.ok) return { ok: false, reason: `${part.namespace}: ${decoded.reason}` };
-    const step = new Step(lookup(part.namespace) ?? EMPTY, decoded.payload.shortOffset, budget, limits.tuning);
+    // Version 2 when the payload is, or offers it (docs/ANTI_ENTROPY.md §Versions); else exactly 0.1.0's answer.
+    const seed = decoded.payload.seed ?? (limits.payloadVersion >= 2 ? offeredSeed(decoded.payload) : undefined);
+    const step = new Step(lookup(part.namespace) ?? EMPTY, decoded.payload.shortOffset, budget, limits.tuning, seed);
     const r = step.answer(decoded.payload);
     if (!r.ok) return { ok: false, reason: `${part.namespace}: ${r.reason}` };
     deltas.push({ namespace: part.namespace, have: r.have, need: r.need });
@@ -75,6 +78,10 @@ export class ReconcileSession {
   readonly #indexes: ReadonlyMap<string, ReconcileIndex>;
   readonly #limits: ReconcileLimits & { tuning: StepTuning };
   readonly #shortOffset: number;
+  /** Keys the cells' item hash; offered in the opening when this side speaks version 2. */
+  readonly #seed: Uint8Array;
+  /** Namespaces whose peer answered in version 2: later messages there are version 2 too. */
+  readonly #cells = new Set<string>();
   readonly #have = new Map<string, Map<string, ReceiptKey>>();
   readonly #need = new Map<string, Map<string, ReceiptKey>>();
   #sent = new Set<string>();
@@ -87,6 +94,8 @@ export class ReconcileSession {
     this.#indexes = indexes;
     this.#limits = { ...limits, tuning: { ...limits.tuning, initiator: true } };
     this.#shortOffset = Math.floor(limits.tuning.random() * (MAX_SHORT_OFFSET + 1));
+    // Drawn only when offered, so that a version-1 session makes exactly 0.1.0's split choices.
+    this.#seed = limits.payloadVersion >= 2 ? Uint8Array.from({ length: SEED_BYTES }, () => Math.floor(limits.tuning.random() * 256)) : new Uint8Array(SEED_BYTES);
     for (const ns of indexes.keys()) {
       this.#have.set(ns, new Map());
       this.#need.set(ns, new Map());
@@ -111,7 +120,8 @@ export class ReconcileSession {
     const parts: ReconcilePart[] = [];
     let budget = this.#limits.maxMessageBytes;
     for (const [namespace, index] of this.#indexes) {
-      const payload = new Step(index, this.#shortOffset, budget, this.#limits.tuning).open();
+      const offer = this.#limits.payloadVersion >= 2 ? this.#seed : undefined;
+      const payload = new Step(index, this.#shortOffset, budget, this.#limits.tuning).open(offer);
       if (payload === undefined) continue;
       parts.push({ namespace, payload });
       budget -= payload.length;
@@ -145,10 +155,15 @@ export class ReconcileSession {
     for (const part of reply) {
       if (!this.#sent.has(part.namespace) || seen.has(part.namespace)) return this.#fail(`reply answers namespace ${JSON.stringify(part.namespace.slice(0, 130))}, which was not asked or appears twice`);
       seen.add(part.namespace);
-      const decoded = decodePayload(part.payload, this.#limits.maxRanges);
+      const decoded = decodePayload(part.payload, this.#limits.maxRanges, this.#limits.payloadVersion);
       if (!decoded.ok) return this.#fail(`${part.namespace}: ${decoded.reason}`);
       if (decoded.payload.shortOffset !== this.#shortOffset) return this.#fail(`${part.namespace}: reply changed the session's short-id offset`);
-      const step = new Step(this.#indexes.get(part.namespace)!, this.#shortOffset, budget, this.#limits.tuning);
+      if (decoded.payload.seed !== undefined) {
+        if (!equalBytes(decoded.payload.seed, this.#seed)) return this.#fail(`${part.namespace}: reply changed the session's seed`);
+        this.#cells.add(part.namespace);
+      }
+      const seed = this.#cells.has(part.namespace) ? this.#seed : undefined;
+      const step = new Step(this.#indexes.get(part.namespace)!, this.#shortOffset, budget, this.#limits.tuning, seed);
       const r = step.answer(decoded.payload);
       if (!r.ok) return this.#fail(`${part.namespace}: ${r.reason}`);
       const have = this.#have.get(part.namespace)!;

@@ -7,8 +7,9 @@
  * back as fingerprints of the unanswered ranges, which the peer simply asks about again.
  */
 import type { ReceiptKey } from "../store/types.js";
+import { CELL_TYPICAL_BYTES, cellsFor, cellsOf, decode, fromWire, MAX_CELLS, toWire, type WireCell } from "./cells.js";
 import { boundBefore, checkItems, equalBytes, ownKey, positions, ProtocolViolation, shortValue, shortWidth, toReceiptKey } from "./items.js";
-import { itemsBytes, MAX_SHORT_OFFSET, PayloadWriter, type Payload, type RangeBody } from "./payload.js";
+import { capabilityRange, compareWireKeys, itemsBytes, MAX_SHORT_OFFSET, offeredSeed, PayloadWriter, type Payload, type RangeBody } from "./payload.js";
 import type { ReconcileIndex, WireKey } from "./reconcile-index.js";
 
 export interface StepTuning {
@@ -22,6 +23,8 @@ export interface StepTuning {
   random: () => number;
   /** True on the initiator's side, whose lists cost an extra POST when answered in two steps. */
   initiator: boolean;
+  /** Highest payload version this side speaks; below 2 the capability range is an ordinary empty range, as in 0.1.0. */
+  payloadVersion: number;
 }
 
 export type StepOutcome = { ok: true; payload: Uint8Array | undefined; have: ReceiptKey[]; need: ReceiptKey[] } | { ok: false; reason: string };
@@ -50,6 +53,18 @@ const FULL_ID_BYTES = 33;
 const INITIATOR_ROUND_TRIP_BYTES = 2048;
 /** At least this many differing ranges in one payload make leaf lists use short ids. */
 const MANY_DIFFERING = 32;
+/** Ranges of an opening that offers cells: few, so that in sync and one difference stay small (docs/ANTI_ENTROPY.md §Coded symbols). */
+const OPENING_BRANCHING = 4;
+/** Up to this many estimated differences a range is answered with cells whatever the layout. */
+const FEW_DIFFERENCES = 8;
+/** Beyond that, cells only when at least this share of the payload's ranges differ (scattered differences). */
+const SCATTERED_SHARE = 0.5;
+/** Cells are chosen over short ids while they cost at most this many times as much: they save a round trip. */
+const CELLS_OVER_SHORT_IDS = 1.5;
+/** In version 2, ranges above this many items split twice as wide. */
+const WIDE_SPLIT_ITEMS = 4096;
+/** Encoded cell at most: count ≤ 5 bytes (below 2^31), id 32, ts ≤ 8, check 8. */
+const CELL_MAX_BYTES = 53;
 
 /**
  * Answers one payload; see the file header. One instance per payload.
@@ -61,6 +76,8 @@ export class Step {
   readonly #budget: number;
   readonly #out: PayloadWriter;
   readonly #shortOffset: number;
+  /** Session seed when this payload is version 2 (cells allowed), else undefined. */
+  readonly #seed: Uint8Array | undefined;
   #pendingSkip: WireKey | null | undefined;
   #emitted = 0;
   #deferFrom: WireKey | undefined;
@@ -72,20 +89,29 @@ export class Step {
   #lambda = 0;
   #meanCount = 1;
   #manyDiffering = false;
+  #differingShare = 0;
   /** Fingerprint comparisons made by `#estimate`, reused when answering. */
   readonly #equal = new WeakMap<RangeBody, boolean>();
 
-  constructor(index: ReconcileIndex, shortOffset: number, budget: number, tuning: StepTuning) {
+  /** With `seed` the answer is written in payload version 2 and may use cells. */
+  constructor(index: ReconcileIndex, shortOffset: number, budget: number, tuning: StepTuning, seed?: Uint8Array) {
     this.#index = index;
     this.#tuning = tuning;
     this.#budget = budget;
     this.#shortOffset = Math.min(shortOffset, MAX_SHORT_OFFSET);
-    this.#out = new PayloadWriter(shortOffset);
+    this.#seed = seed;
+    this.#out = new PayloadWriter(shortOffset, seed);
   }
 
-  /** The opening move: the whole set as one differing range of unknown peer count. */
-  open(): Uint8Array | undefined {
-    this.#answerDiffering(MINUS_INFINITY, null, 0, this.#index.size, -1);
+  /**
+   * The opening move: the whole set as one differing range of unknown peer count. With `offer`
+   * (a seed), a version-1 payload that says this side reads version 2, split only 4 ways.
+   */
+  open(offer?: Uint8Array): Uint8Array | undefined {
+    if (offer !== undefined && this.#index.size > 2 * this.#tuning.idsLimit) {
+      this.#emit(...capabilityRange(offer));
+      this.#split(MINUS_INFINITY, null, 0, this.#index.size, OPENING_BRANCHING);
+    } else this.#answerDiffering(MINUS_INFINITY, null, 0, this.#index.size, -1);
     return this.#finish();
   }
 
@@ -94,7 +120,8 @@ export class Step {
     try {
       this.#estimate(payload);
       let lo = MINUS_INFINITY;
-      for (const range of payload.ranges) {
+      // The capability range is empty and asks for no answer.
+      for (const range of this.#ranges(payload)) {
         this.#answerRange(lo, range.upper, range.body);
         if (range.upper === null) break;
         lo = range.upper;
@@ -104,6 +131,11 @@ export class Step {
       if (e instanceof ProtocolViolation) return { ok: false, reason: e.message };
       throw e;
     }
+  }
+
+  /** The ranges to answer: all but a capability range, which is empty and asks for nothing. */
+  #ranges(payload: Payload): readonly Payload["ranges"][number][] {
+    return this.#tuning.payloadVersion >= 2 && offeredSeed(payload) !== undefined ? payload.ranges.slice(1) : payload.ranges;
   }
 
   #positions(lo: WireKey, hi: WireKey | null): [number, number] {
@@ -116,7 +148,7 @@ export class Step {
     let differing = 0;
     let own = 0;
     let lo = MINUS_INFINITY;
-    for (const r of payload.ranges) {
+    for (const r of this.#ranges(payload)) {
       if (r.body.mode === "fingerprint") {
         const [p, q] = this.#positions(lo, r.upper);
         total++;
@@ -129,6 +161,7 @@ export class Step {
       lo = r.upper;
     }
     this.#manyDiffering = differing >= MANY_DIFFERING;
+    this.#differingShare = total === 0 ? 0 : differing / total;
     if (total >= 8) {
       // Share of differing ranges → mean differences per range, Poisson: f = 1 − e^(−λ).
       const f = Math.min(differing / total, 1 - 1 / (2 * total));
@@ -205,12 +238,17 @@ export class Step {
         return this.#answerPrefixes(lo, hi, p, q, body.count, body.width, body.shorts);
       case "diff":
         return this.#answerDiff(lo, hi, p, q, body);
+      case "cells":
+        return this.#answerCells(lo, hi, p, q, body.cells);
+      case "more":
+        return this.#answerMore(lo, hi, p, q, body.count);
     }
   }
 
   #answerDiffering(lo: WireKey, hi: WireKey | null, p: number, q: number, peerCount: number): void {
     const c = q - p;
     if (peerCount === 0) return this.#sendItems(lo, hi, positions(p, q));
+    if (this.#tryCells(lo, hi, p, q, peerCount)) return;
     // Among few differing ranges, a full list (answered by one verdict) saves the round trip that
     // short ids cost (prefixes → diff → items); for the initiator that round trip is a whole extra POST.
     // (The opening, peerCount −1, keeps 2 × idsLimit: in sync, its list is all it costs.)
@@ -241,12 +279,14 @@ export class Step {
       }
       return this.#sendPrefixes(hi, p, q);
     }
-    this.#split(lo, hi, p, q);
+    // Version 2 opens with 4 ranges, not 16: twice the branching on large ranges keeps a clustered
+    // gap as few levels from its leaves as before (docs/ANTI_ENTROPY.md §Coded symbols).
+    this.#split(lo, hi, p, q, this.#seed !== undefined && c > WIDE_SPLIT_ITEMS ? 2 * this.#tuning.branching : this.#tuning.branching);
   }
 
-  #split(lo: WireKey, hi: WireKey | null, p: number, q: number): void {
+  #split(lo: WireKey, hi: WireKey | null, p: number, q: number, branching = this.#tuning.branching): void {
     const c = q - p;
-    const k = Math.min(this.#tuning.branching, c);
+    const k = Math.min(branching, c);
     if (k < 2 || !this.#fits(k * 70)) return this.#defer(lo, hi);
     let prev = p;
     for (let i = 1; i <= k; i++) {
@@ -375,5 +415,61 @@ export class Step {
     // What both call matched must be the same items; if not, two different ids shared a short id.
     if (!equalBytes(body.matched, this.#index.fingerprintExcept(p, q, lacking))) return this.#sendIds(lo, hi, p, q);
     this.#sendItems(lo, hi, lacking);
+  }
+
+  /**
+   * The responder's choice of cells for a differing range (docs/ANTI_ENTROPY.md §Coded symbols):
+   * only in version 2, when the estimated differences are few or scattered, and when the cells
+   * cost less than a full list and not much more than short ids.
+   */
+  #tryCells(lo: WireKey, hi: WireKey | null, p: number, q: number, peerCount: number): boolean {
+    if (this.#seed === undefined || this.#tuning.initiator || peerCount < 0) return false;
+    const c = q - p;
+    const estimate = Math.max(1, Math.abs(c - peerCount), (this.#lambda * c) / this.#meanCount);
+    if (estimate > FEW_DIFFERENCES && this.#differingShare < SCATTERED_SHARE) return false;
+    const m = cellsFor(estimate);
+    const cost = m * CELL_TYPICAL_BYTES;
+    if (cost > FULL_ID_BYTES * Math.max(c, peerCount) || cost > CELLS_OVER_SHORT_IDS * c * shortWidth(c)) return false;
+    if (!this.#fits(8 + m * CELL_MAX_BYTES)) return false;
+    this.#sendCells(lo, hi, p, q, m);
+    return true;
+  }
+
+  #sendCells(lo: WireKey, hi: WireKey | null, p: number, q: number, m: number): void {
+    const cells: WireCell[] = toWire(cellsOf(this.#index, p, q, lo.ts, m, this.#seed!));
+    this.#emit(hi, { mode: "cells", cells });
+  }
+
+  /**
+   * The initiator asks for more cells of a range whose cells did not decode. More than fits is
+   * not computed: the range goes back as a fingerprint, which the initiator then splits (a peer
+   * with a larger message limit than ours gets the same answer).
+   */
+  #answerMore(lo: WireKey, hi: WireKey | null, p: number, q: number, m: number): void {
+    if (this.#tuning.initiator) throw new ProtocolViolation("more: only the initiator asks for cells");
+    if (!this.#fits(8 + m * CELL_MAX_BYTES)) return this.#defer(lo, hi);
+    this.#sendCells(lo, hi, p, q, m);
+  }
+
+  /**
+   * The responder's cells of a range: decoded, the range is settled (items it lacks go back in
+   * full); undecoded, more cells are asked for; inconsistent, or as many as a message holds
+   * already, the range falls back to splitting (docs/ANTI_ENTROPY.md §Coded symbols, "Decode failure").
+   */
+  #answerCells(lo: WireKey, hi: WireKey | null, p: number, q: number, wire: readonly WireCell[]): void {
+    if (!this.#tuning.initiator) throw new ProtocolViolation("cells: only the responder sends cells");
+    const theirs = fromWire(wire);
+    const inRange = (k: WireKey) => compareWireKeys(k, lo) >= 0 && (hi === null || compareWireKeys(k, hi) < 0);
+    const r = decode(theirs, this.#index, p, q, lo.ts, this.#seed!, inRange);
+    if (r.ok) {
+      for (const k of r.theirs) this.need.push(toReceiptKey(k));
+      return this.#sendItems(lo, hi, r.mine);
+    }
+    const m = wire.length;
+    if (!r.inconsistent) {
+      const next = Math.min(MAX_CELLS, Math.max(2 * m, cellsFor(r.estimate)));
+      if (next > m && 8 + next * CELL_MAX_BYTES <= this.#budget - this.#reserve && this.#fits(16)) return this.#emit(hi, { mode: "more", count: next });
+    }
+    this.#answerDiffering(lo, hi, p, q, theirs.count(0));
   }
 }

@@ -74,7 +74,15 @@ describe("reconcile codec", () => {
     assert.equal(decodePayload(good.subarray(0, 1), 100).ok, false);
     const cases: Array<[number[], RegExp]> = [
       [[], /truncated/],
-      [[2, 0], /version 2/],
+      [[3, 0], /version 3/],
+      [[2, 0], /truncated: expected 8 bytes/],
+      [[1, 0, 0, 7, 1], /unknown range mode 7/],
+      [[1, 0, 0, 8, 1], /unknown range mode 8/],
+      [[2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 9], /unknown range mode 9/],
+      [[2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 7, 0], /0 cells/],
+      [[2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 7, 2, ...Array(60).fill(0)], /count 2 exceeds/],
+      [[2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 8, 0], /request for 0 cells/],
+      [[2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 8, 0x80, 0x80, 0x80, 0x01], /request for 2097152 cells/],
       [[1, 27], /offset 27/],
       [[1, 0, 0, 9], /unknown range mode 9/],
       [[1, 0, 0, 0, 1, 0], /after the \+∞ bound/],
@@ -86,6 +94,9 @@ describe("reconcile codec", () => {
       const r = decodePayload(Uint8Array.from(bytes), 100);
       assert.ok(!r.ok && reason.test(r.reason), `${JSON.stringify(bytes)} → ${r.ok ? "ok" : r.reason}`);
     }
+    // A side that speaks only version 1 refuses version 2 as 0.1.0 does.
+    const v1only = decodePayload(Uint8Array.from([2, 0, 1, 2, 3, 4, 5, 6, 7, 8]), 100, 1);
+    assert.ok(!v1only.ok && /unsupported payload version 2/.test(v1only.reason));
   });
 
   test("payload: bounds must increase and ranges stay under the limit", () => {

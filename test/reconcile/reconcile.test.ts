@@ -4,8 +4,10 @@ import fc from "fast-check";
 import { propertySeed } from "../support/property-seed.js";
 import { createHash } from "node:crypto";
 import { seededRandom } from "../../lib/reconcile/limits.js";
+import { decodePayload } from "../../lib/reconcile/payload.js";
+import type { ReconcilePart } from "../../lib/reconcile/session.js";
 import type { ReceiptKey } from "../../lib/store/types.js";
-import { BASE_TS, byKey, exchange, honest, idOf, indexOf, keyName, keysOf, minus } from "./exchange.js";
+import { BASE_TS, byKey, exchange, honest, idOf, indexOf, keyName, keysOf, minus, type Responder } from "./exchange.js";
 
 const SEED = propertySeed(20261124);
 
@@ -21,7 +23,11 @@ function reconcileExactly(a: ReceiptKey[], b: ReceiptKey[], limits = {}, seed = 
   assert.deepEqual(mine.have.map(keyName).sort(), aNotB, "initiator have = A \\ B");
   assert.deepEqual(mine.need.map(keyName).sort(), bNotA, "initiator need = B \\ A");
   const theirs = r.responder.get(NS) ?? { have: new Set<string>(), need: new Set<string>() };
-  assert.deepEqual([...theirs.have].sort(), bNotA, "responder have = B \\ A");
+  // Ranges settled by cells tell the stateless responder what it lacks, not what it alone holds
+  // (docs/ANTI_ENTROPY.md §Algorithm, "Result"); in payload version 1 it learns both.
+  const bSet = new Set(bNotA);
+  for (const k of theirs.have) assert.ok(bSet.has(k), "responder have ⊆ B \\ A");
+  if ((limits as { payloadVersion?: number }).payloadVersion === 1) assert.deepEqual([...theirs.have].sort(), bNotA, "responder have = B \\ A");
   assert.deepEqual([...theirs.need].sort(), aNotB, "responder need = A \\ B");
   return r;
 }
@@ -145,8 +151,10 @@ describe("reconcile: exact set differences", () => {
 describe("reconcile: limits on the honest side", () => {
   test("reconcile: a tight range limit pages the work and never sends more ranges than the peer accepts", () => {
     const all = [...Array(6000).keys()];
-    const r = reconcileExactly(keysOf(all.filter((i) => i % 5 !== 1)), keysOf(all.filter((i) => i % 7 !== 2)), { maxRanges: 72 });
+    // Version 1 splits and lists only, so the limit makes it page; version 2 settles most ranges by cells.
+    const r = reconcileExactly(keysOf(all.filter((i) => i % 5 !== 1)), keysOf(all.filter((i) => i % 7 !== 2)), { maxRanges: 72, payloadVersion: 1 });
     assert.ok(r.roundTrips > 4, `${r.roundTrips} round trips`);
+    reconcileExactly(keysOf(all.filter((i) => i % 5 !== 1)), keysOf(all.filter((i) => i % 7 !== 2)), { maxRanges: 72 });
   });
 });
 
@@ -170,6 +178,94 @@ describe("reconcile: round trips (docs/ANTI_ENTROPY.md §Measured targets, count
     for (const every of [10, 97, 5000]) {
       const r = reconcileExactly(keysOf(all, 100), keysOf(all.filter((i) => i % every !== 3), 100));
       assert.ok(r.roundTrips <= 4, `1 in ${every}: ${r.roundTrips}`);
+    }
+  });
+});
+
+describe("reconcile: payload versions (docs/ANTI_ENTROPY.md §Versions)", () => {
+  /** Wraps a responder, noting the payload version and range modes of every message both ways. */
+  function watched(responder: Responder, log: { versions: Set<number>; modes: Set<string> }): Responder {
+    const note = (parts: readonly ReconcilePart[]) => {
+      for (const p of parts) {
+        const r = decodePayload(p.payload, 1_000_000);
+        assert.ok(r.ok);
+        log.versions.add(r.payload.version);
+        for (const x of r.payload.ranges) log.modes.add(x.body.mode);
+      }
+    };
+    return (message, round) => {
+      note(message);
+      const r = responder(message, round);
+      if (r.ok) note(r.reply);
+      return r;
+    };
+  }
+
+  const all = [...Array(20_000).keys()];
+  const cases: Array<[string, number[], number[]]> = [
+    ["scattered", all, all.filter((i) => i % 97 !== 3)],
+    ["clustered", all, all.filter((i) => i < 5000 || i >= 5300)],
+    ["two-sided", all.filter((i) => i % 89 !== 1), all.filter((i) => i % 97 !== 3)],
+    ["in sync", all, all],
+  ];
+
+  test("versions: an initiator that offers version 2 and a 0.1.0 responder reconcile exactly, in version 1 only", () => {
+    for (const [name, a, b] of cases) {
+      const log = { versions: new Set<number>(), modes: new Set<string>() };
+      const r = exchange(new Map([[NS, indexOf(keysOf(a, 100))]]), watched(honest(new Map([[NS, indexOf(keysOf(b, 100))]]), { payloadVersion: 1 }), log));
+      assert.equal(r.error, undefined, name);
+      assert.deepEqual(r.initiator[0]!.have.map(keyName).sort(), minus(keysOf(a, 100), keysOf(b, 100)), name);
+      assert.deepEqual(r.initiator[0]!.need.map(keyName).sort(), minus(keysOf(b, 100), keysOf(a, 100)), name);
+      assert.deepEqual([...log.versions], [1], name);
+      assert.ok(!log.modes.has("cells") && !log.modes.has("more"), name);
+    }
+  });
+
+  test("versions: a 0.1.0 initiator and a version-2 responder reconcile exactly, in version 1 only", () => {
+    for (const [name, a, b] of cases) {
+      const log = { versions: new Set<number>(), modes: new Set<string>() };
+      const r = exchange(new Map([[NS, indexOf(keysOf(a, 100))]]), watched(honest(new Map([[NS, indexOf(keysOf(b, 100))]])), log), { payloadVersion: 1 });
+      assert.equal(r.error, undefined, name);
+      assert.deepEqual(r.initiator[0]!.have.map(keyName).sort(), minus(keysOf(a, 100), keysOf(b, 100)), name);
+      assert.deepEqual(r.initiator[0]!.need.map(keyName).sort(), minus(keysOf(b, 100), keysOf(a, 100)), name);
+      assert.deepEqual([...log.versions], [1], name);
+    }
+  });
+
+  test("versions: two version-2 sides settle scattered differences with cells, exactly", () => {
+    const log = { versions: new Set<number>(), modes: new Set<string>() };
+    const [a, b] = [cases[0]![1], cases[0]![2]];
+    const r = exchange(new Map([[NS, indexOf(keysOf(a, 100))]]), watched(honest(new Map([[NS, indexOf(keysOf(b, 100))]])), log));
+    assert.equal(r.error, undefined);
+    assert.deepEqual(r.initiator[0]!.have.map(keyName).sort(), minus(keysOf(a, 100), keysOf(b, 100)));
+    assert.ok(log.versions.has(2) && log.modes.has("cells"));
+  });
+});
+
+describe("reconcile: scattered bytes per difference (issue #16 item 5, counted, not timed)", () => {
+  const n = 50_000;
+  const all = [...Array(n).keys()];
+  const full = keysOf(all, 100);
+  const fullIndex = indexOf(full);
+
+  test("reconcile: one scattered difference costs at most 300 B and 2 round trips, in sync at most 200 B and 1", () => {
+    for (const missing of [12_345, 40_001]) {
+      for (const [a, b] of [[full, full.filter((_, i) => i !== missing)], [full.filter((_, i) => i !== missing), full]]) {
+        const r = reconcileExactly(a!, b!);
+        assert.ok(r.bytes <= 300 && r.roundTrips <= 2, `${r.bytes} B, ${r.roundTrips} round trips`);
+      }
+    }
+    const same = exchange(new Map([[NS, fullIndex]]), honest(new Map([[NS, fullIndex]])));
+    assert.ok(same.bytes <= 200 && same.roundTrips === 1, `${same.bytes} B`);
+  });
+
+  test("reconcile: 100 and 2,000 scattered differences cost at most 300 B each within 4 round trips", () => {
+    for (const d of [100, 2000]) {
+      const random = seededRandom(d);
+      const gone = new Set<number>();
+      while (gone.size < d) gone.add(Math.floor(random() * n));
+      const r = reconcileExactly(full, full.filter((_, i) => !gone.has(i)));
+      assert.ok(r.bytes <= 300 * d && r.roundTrips <= 4, `d = ${d}: ${r.bytes} B, ${r.roundTrips} round trips`);
     }
   });
 });
