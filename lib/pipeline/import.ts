@@ -136,6 +136,8 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
       if (have !== undefined && have.outcome === "rejected" && isDeepStrictEqual(claim(have), anchor)) return undefined;
       checkedKeys.add(key);
       const result = await ctx.limit(() => ctx.verify(anchor, input.batchRoot, have?.evidence));
+      // An endpoint that could not be asked proves nothing: a stored verdict stands (docs/FEDERATION_SEMANTICS.md, "Endpoint outages").
+      if (have !== undefined && result.unreachable === true) return undefined;
       const record: AnchorRecord = { ...anchor, outcome: result.outcome };
       if (result.reason !== undefined) record.reason = result.reason;
       record.evidence = { ...(result.evidence ?? {}), checkedAt: ctx.now() };

@@ -8,7 +8,7 @@
 import { ArgumentError } from "../../errors.js";
 import { digestBytes, isDigest } from "../../digest.js";
 import { parseChainId, type Anchor, type BtcNetwork } from "../anchor.js";
-import { pending, rejected, verified, type Evidence, type VerificationResult } from "../result.js";
+import { pending, rejected, unreachable, verified, type Evidence, type VerificationResult } from "../result.js";
 import { findRootCommitment, parseTransaction } from "./anchor-output.js";
 import { coreSource } from "./core-source.js";
 import { esploraSource } from "./esplora-source.js";
@@ -78,7 +78,7 @@ export async function verifyBtcAnchor(anchor: Anchor, batchRoot: string, ctx: Bt
     return await check(anchor, batchRoot, ctx, source, evidence);
   } catch (error) {
     // Only a defect of this code gets here; pending keeps the anchor for a later re-check.
-    return pending(`btc verification stopped unexpectedly: ${error instanceof Error ? error.message : String(error)}`, evidence);
+    return unreachable(`btc verification stopped unexpectedly: ${error instanceof Error ? error.message : String(error)}`, evidence);
   }
 }
 
