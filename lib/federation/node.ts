@@ -30,6 +30,8 @@ import { respond } from "../reconcile/session.js";
 import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport, type SyncContext } from "./sync.js";
 import { recordSync } from "./sync-state.js";
+import { readStoreGauges } from "./node-gauges.js";
+import { RecheckFailureLog } from "./recheck-log.js";
 
 
 export interface FederationNodeOptions {
@@ -43,6 +45,8 @@ export interface FederationNodeOptions {
   /** Unix seconds. */
   now?: () => number;
   version: string;
+  /** Least seconds between two log lines about failed re-checks of one namespace and chain (default 600). */
+  recheckLogEveryS?: number;
 }
 
 export interface Reply {
@@ -66,12 +70,14 @@ export class FederationNode {
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   readonly indexes: NamespaceIndexes;
   #stopping = false;
+  readonly #recheckFailures: RecheckFailureLog;
 
   constructor(options: FederationNodeOptions) {
     this.#opts = options;
     this.#config = options.config;
     this.#peers = peerDirectory(options.config);
     this.indexes = new NamespaceIndexes(options.store);
+    this.#recheckFailures = new RecheckFailureLog(options.log, this.metrics, options.recheckLogEveryS);
   }
 
   get config(): NodeConfig {
@@ -168,6 +174,7 @@ export class FederationNode {
         if (b !== undefined && b.until > now) continue;
         const r = await syncWithPeer(this.syncContext(), peer, namespace);
         reports.push(r);
+        this.metrics.peerContact(peer.did, r.ok);
         if (r.ok) {
           this.#syncBackoff.delete(key);
           await recordSync(this.#opts.store, peer.did, namespace, this.now());
@@ -206,8 +213,9 @@ export class FederationNode {
   }
 
   /** Prometheus text for GET /metrics. */
-  renderMetrics(): string {
-    return this.metrics.render(this.#opts.store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000));
+  async renderMetrics(): Promise<string> {
+    const gauges = await readStoreGauges(this.#opts.store);
+    return this.metrics.render(this.#opts.store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.#opts.version });
   }
 
   /** Runs `work` in the background, logged, and waited for by `drain`. */
@@ -260,6 +268,7 @@ export class FederationNode {
     return announceToPeers(this.#opts.store, this.#opts.outbox, this.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
       if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
       else this.metrics.deliveriesFailed++;
+      this.metrics.peerContact(d.peer, d.outcome !== "queued");
     });
   }
 
@@ -267,6 +276,7 @@ export class FederationNode {
   async recheckPending(): Promise<void> {
     for (const namespace of this.#config.federation.namespaces.keys()) {
       const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.importContext(namespace));
+      this.#recheckFailures.note(result.anchors, this.now());
       const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}`));
       for (const key of nowActive) {
         const [batchId, batchRoot] = key.split("\u0000") as [string, string];
