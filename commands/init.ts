@@ -15,6 +15,7 @@ import { DEFAULTS } from "../lib/config/types.js";
 import { parseHostPort } from "../lib/config/validate.js";
 import { UsageError, VmshError } from "../lib/errors.js";
 import type { CommandContext } from "./context.js";
+import { requireOwnDir } from "./dir-owner.js";
 import type { Printer } from "./output.js";
 
 export interface InitOptions {
@@ -50,6 +51,7 @@ export async function init(ctx: CommandContext, options: InitOptions): Promise<I
   const listen = options.listen ?? DEFAULTS.listen;
   if (parseHostPort(listen) === undefined) throw new UsageError(`--listen: expected HOST:PORT such as "127.0.0.1:8088", got ${JSON.stringify(listen)}`);
   const dir = ctx.configDir;
+  await requireOwnDir(dir, "configuration directory", `--config ${dir} init …`);
   const keyPath = resolve(dir, DEFAULTS.keyFile);
   const configFiles: Array<[string, string]> = [
     [join(dir, "federation.yaml"), federationTemplate({ nodeId, listen })],

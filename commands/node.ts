@@ -9,6 +9,7 @@ import { UsageError } from "../lib/errors.js";
 import type { ImportContext } from "../lib/pipeline/import.js";
 import { openStore, type Store } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
+import { requireOwnDir } from "./dir-owner.js";
 
 /** Endpoint calls in flight at once, per command run. */
 export const VERIFY_CONCURRENCY = 4;
@@ -35,6 +36,7 @@ export function requireNamespace(config: NodeConfig, namespace: string): void {
 export async function withNode<T>(ctx: CommandContext, fn: (node: NodeSession) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   const config = await ctx.loadConfig();
   const verifiers = await verifierFor(config);
+  if (!options.readOnly) await requireOwnDir(config.federation.mesh.stateDir, "state directory", `--config ${ctx.configDir} …`);
   const store = await openStore(config.federation.mesh.stateDir, options.readOnly ? { readOnly: true } : {});
   const limit = limitConcurrency(VERIFY_CONCURRENCY);
   try {

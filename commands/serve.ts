@@ -19,6 +19,7 @@ import { startServer, type RunningServer } from "../lib/http/server.js";
 import { openStore } from "../lib/store/index.js";
 import { VERSION } from "../lib/version.js";
 import type { CommandContext } from "./context.js";
+import { requireOwnDir } from "./dir-owner.js";
 
 export interface ServeOptions {
   logFormat: LogFormat;
@@ -66,6 +67,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
   const config = await ctx.loadConfig();
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const tls = await readTls(config);
+  await requireOwnDir(config.federation.mesh.stateDir, "state directory", `--config ${ctx.configDir} serve`);
   const store = await openStore(config.federation.mesh.stateDir);
   const client = new PeerClient();
   const outbox = new Outbox(store, client, { refresh: resignWith(key.privateKey) });
