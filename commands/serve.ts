@@ -20,6 +20,10 @@ import { openStore } from "../lib/store/index.js";
 import { VERSION } from "../lib/version.js";
 import type { CommandContext } from "./context.js";
 import { requireOwnDir } from "./dir-owner.js";
+import { listenFailure, stateDirFailure } from "./environment-errors.js";
+import { runLogged } from "./logged-run.js";
+import { notifySystemd } from "./sd-notify.js";
+import { planReload } from "../lib/config/reload.js";
 
 export interface ServeOptions {
   logFormat: LogFormat;
@@ -64,24 +68,35 @@ function every(ms: number, fn: () => Promise<void>, log: Logger, what: string): 
 
 export async function serve(ctx: CommandContext, options: ServeOptions): Promise<number> {
   const log = createLogger(options.logFormat, ctx.io.stderr);
-  const config = await ctx.loadConfig();
+  // With --log-format json every line is a JSON object, a refusal to start included.
+  return options.logFormat === "json" ? runLogged(() => runServe(ctx, log), log) : runServe(ctx, log);
+}
+
+async function runServe(ctx: CommandContext, log: Logger): Promise<number> {
+  const { config, warnings } = await loadConfig(ctx.configDir, ctx.io.env);
+  for (const w of warnings) log.warn(w);
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const tls = await readTls(config);
   await requireOwnDir(config.federation.mesh.stateDir, "state directory", `--config ${ctx.configDir} serve`);
-  const store = await openStore(config.federation.mesh.stateDir);
+  const store = await openStore(config.federation.mesh.stateDir).catch((e: unknown) => {
+    throw stateDirFailure(e, config.federation.mesh.stateDir);
+  });
   const client = new PeerClient();
   const outbox = new Outbox(store, client, { refresh: resignWith(key.privateKey) });
   let server: RunningServer | undefined;
   try {
     const node = new FederationNode({ config, key, store, log, client, outbox, verifiers: await verifierFor(config), version: VERSION });
     const { host, port } = config.federation.mesh.listen;
-    server = await startServer({ node, log, version: VERSION, ...(tls ? { tls } : {}) }, host, port);
+    server = await startServer({ node, log, version: VERSION, ...(tls ? { tls } : {}) }, host, port).catch((e: unknown) => {
+      throw listenFailure(e, host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+    });
     const timers: Array<() => void> = [];
     // Handlers go in before the "listening" line: a supervisor (or a test) that reads that
     // line may signal at once, and an unhandled SIGHUP would terminate the process.
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info(`${signal}: stopping`, { inFlight: "finishing" });
+        void notifySystemd(["STOPPING=1"], ctx.io.env, log);
         process.off("SIGTERM", onTerm);
         process.off("SIGINT", onInt);
         process.off("SIGHUP", onHup);
@@ -97,9 +112,11 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
         loadConfig(ctx.configDir, ctx.io.env)
           .then(({ config: next, warnings }) => {
             for (const w of warnings) log.warn(w);
-            node.reload(next);
+            const plan = planReload(node.config, next);
+            node.reload(plan.effective);
             void client.retain([...next.peers.values()]);
-            log.info("SIGHUP: reloaded peers.yaml and routing", { peers: next.peers.size });
+            log.info("SIGHUP: reloaded peers.yaml, routing and limits", { peers: next.peers.size });
+            if (plan.needsRestart.length > 0) log.warn("SIGHUP: not reloaded, restart to apply", { keys: plan.needsRestart.join(", ") });
           })
           .catch((e: unknown) => log.error("SIGHUP: configuration not reloaded, keeping the running one", { error: (e as Error).message }));
       };
@@ -120,6 +137,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
     );
     log.info(`node ${config.federation.mesh.nodeId}`);
     log.info(`listening on ${server.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
+    await notifySystemd(["READY=1", `STATUS=listening on ${server.url}`], ctx.io.env, log);
     await stopped;
     log.info("stopped");
     return 0;
@@ -138,8 +156,11 @@ export function serveCommand(run: (fn: (ctx: CommandContext) => Promise<number>)
       "after",
       `
 Listens on mesh.listen.http of federation.yaml and logs to stderr. SIGTERM or SIGINT stop
-taking messages, finish in-flight work and exit 0; SIGHUP reloads peers.yaml and routing
-(a removed peer or key is refused from then on). A systemd unit is in config/.
+taking messages, finish in-flight work and exit 0; SIGHUP reloads peers.yaml, routing and
+limits (a removed peer or key is refused from then on) and names the edits that need a
+restart (anchors.yaml, listen, key, state dir). Under systemd (Type=notify) it reports
+READY=1 once listening. Exit 2: configuration or environment (port in use, unreadable key,
+state directory not writable). A systemd unit is in config/.
 
 Example:
   $ vmsh-federation --config /etc/vmsh serve --log-format json
