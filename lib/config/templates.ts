@@ -46,12 +46,13 @@ export function peersTemplate(): string {
 #   serve     this node pulls bundles from it
 #   request   may pull bundles and reconcile with this node
 # keys.verify is the line the peer's \`vmsh-federation init\` printed.
-peers: []
-# peers:
+# Append each peer's entry at the end of this file exactly as its init printed it, e.g.:
 #   - did: "did:vm:node:vm-spawn-b"
 #     url: "http://10.0.0.2:8088"
 #     roles: [announce, serve, request]
 #     keys: { verify: "ed25519:<43 base64url characters>" }
+# then run \`systemctl reload vmsh-federation\` (SIGHUP). An empty list is written as nothing.
+peers:
 `;
 }
 
