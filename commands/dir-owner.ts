@@ -35,7 +35,7 @@ export async function requireOwnDir(dir: string, what: string, example: string, 
   if (uid === undefined) return; // no POSIX owners on this platform
   const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return undefined;
-    throw e;
+    throw new VmshError("DIR_UNUSABLE", `${what} ${dir} cannot be examined: ${e.code ?? e.message} (is a parent directory closed to ${userName(uid) ?? `uid ${uid}`}?)`, { cause: e, exitCode: 2 });
   });
   if (st === undefined || st.uid === uid) return;
   const owner = userName(st.uid);

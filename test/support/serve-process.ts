@@ -34,9 +34,9 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
  * Rejects with the process's stderr when it exits first.
  * @example const s = await startServe(["--config", dir, "serve"]); after(() => s.stop());
  */
-export async function startServe(args: readonly string[], options: { bin?: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number; command?: readonly string[] } = {}): Promise<ServeProcess> {
+export async function startServe(args: readonly string[], options: { bin?: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number; command?: readonly string[]; uid?: number; gid?: number } = {}): Promise<ServeProcess> {
   const command = options.command ?? [process.execPath, options.bin ?? BIN];
-  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd: options.cwd ?? repoRoot, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd: options.cwd ?? repoRoot, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"], ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}) });
   running.add(child);
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
