@@ -61,8 +61,8 @@ describe("docs: FEDERATION_OPERATIONS.md quick start, run as written", () => {
 
   test("quick start: the init lines make demo/a, demo/b, demo/c on ports 8088–8090, each with its own key", async () => {
     const [install, ...inits] = blocks[0]!;
-    // Substitution: `npm install` is not run; this test runs inside the installed checkout.
-    assert.equal(install, "npm install");
+    // Substitution: `npm install && npm run build` is not run; this test runs inside the installed, built checkout.
+    assert.equal(install, "npm install && npm run build");
     const keys = new Set<string>();
     for (const [i, command] of inits.entries()) {
       const node = NODES[i]!;
