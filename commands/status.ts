@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { formatKeyLine } from "../lib/identity/did.js";
 import { keyFileTooOpen, readKeyFile } from "../lib/identity/key-file.js";
 import { PeerClient } from "../lib/federation/peer-client.js";
+import { loadTsaTrust } from "../lib/anchors/endpoints.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
@@ -32,6 +33,8 @@ export interface StatusResult {
     lastSync: Record<string, number>;
   }>;
   anchors: { evm: string[]; btc: string[]; rfc3161: boolean };
+  /** Verifier configuration serve would refuse to start with (an unreadable TSA trust bundle); empty when none. */
+  verifierProblems: string[];
   /** Local counts from the state directory (null when it could not be read: see stateError). */
   counts: StoreCounts | null;
   /** Why the state directory could not be read (a corrupted file is named); absent when it was. */
@@ -46,6 +49,9 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
   const config = await ctx.loadConfig();
   const { mesh } = config.federation;
   const key = await readKeyFile(mesh.keyFile);
+  // The same check serve makes before it starts (lib/anchors/endpoints.ts loadTsaTrust).
+  const verifierProblems: string[] = [];
+  await loadTsaTrust(config.anchors).catch((e: unknown) => verifierProblems.push((e as Error).message));
   if (await keyFileTooOpen(mesh.keyFile)) ctx.out.warn(`${mesh.keyFile}: readable by group or others; run chmod 600 on it`);
   const namespaces = [...config.federation.namespaces.values()].map((ns) => ({
     name: ns.name,
@@ -100,6 +106,7 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
       btc: [...config.anchors.btc.keys()].map((n) => `btc:${n}`),
       rfc3161: config.anchors.rfc3161 !== undefined,
     },
+    verifierProblems,
     counts,
     equivocations,
     ...(stateError === undefined ? {} : { stateError }),
@@ -113,8 +120,9 @@ export function printStatus(out: Printer, r: StatusResult): void {
   out.line(`  listen:  ${r.listen}`);
   out.line(`  config:  ${r.configDir}`);
   out.line(`  state:   ${r.stateDir}`);
-  const rails = [...r.anchors.btc, ...r.anchors.evm, ...(r.anchors.rfc3161 ? ["rfc3161"] : [])];
+  const rails = [...r.anchors.btc, ...r.anchors.evm, ...(r.anchors.rfc3161 ? [r.verifierProblems.length > 0 ? out.color.red("rfc3161 (unusable)") : "rfc3161"] : [])];
   out.line(`  verifiers: ${rails.length > 0 ? rails.join(", ") : out.color.yellow("none configured (anchors stay pending)")}`);
+  for (const p of r.verifierProblems) out.line(out.color.red(`  serve refuses to start: ${p}`));
   out.line();
   out.line(table(["namespace", "peers", "evm conf.", "btc conf."], r.namespaces.map((n) => [n.name, String(n.peers.length), String(n.evmConfirmations), String(n.btcConfirmations)])));
   out.line();
@@ -161,8 +169,9 @@ Example:
       run(async (ctx) => {
         const r = await status(ctx);
         printStatus(ctx.out, r);
-        // Unreachable peers are reported, not failures; state that cannot be read is.
-        return r.stateError === undefined ? 0 : 1;
+        // Unreachable peers are reported, not failures; state that cannot be read is, and a
+        // verifier configuration serve refuses is a configuration error (exit 2, as serve).
+        return r.verifierProblems.length > 0 ? 2 : r.stateError === undefined ? 0 : 1;
       }),
     );
 }

@@ -5,6 +5,7 @@
  */
 import { Command } from "commander";
 import cliProgress from "cli-progress";
+import { guardCursor } from "./cursor-guard.js";
 import { isDigest } from "../lib/digest.js";
 import { UsageError } from "../lib/errors.js";
 import { Outbox } from "../lib/federation/outbox.js";
@@ -64,6 +65,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
     const indexes = new NamespaceIndexes(node.store);
     const bar = !ctx.out.json && ctx.io.stderr.isTTY === true ? new cliProgress.SingleBar({ stream: ctx.io.stderr as NodeJS.WritableStream, format: "{peer} {phase} [{bar}] {value}/{total}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     let barStarted = false;
+    const releaseCursor = bar === undefined ? () => {} : guardCursor(ctx.io.stderr);
     const now = () => Math.floor(Date.now() / 1000);
     const sctx: SyncContext = {
       store: node.store,
@@ -94,6 +96,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
       }
     } finally {
       bar?.stop();
+      releaseCursor();
       indexes.close();
       await client.close();
     }
