@@ -93,10 +93,10 @@ describe("docs: FEDERATION_OPERATIONS.md quick start, run as written", () => {
       printed.set(node, printed.get(node)!.replace(/url: "http:\/\/127\.0\.0\.1:\d+"/, `url: "http://127.0.0.1:${port}"`));
     }
     for (const node of NODES) {
-      // "in demo/a/config/peers.yaml list b; …": paste the entries init printed, as printed.
+      // "in demo/a/config/peers.yaml list b; …": append the entries init printed, as printed, at the end.
       const peers = config(node, "peers.yaml");
       const pasted = LINE[node]!.map((p) => printed.get(p)!).join("");
-      await writeFile(peers, (await readFile(peers, "utf8")).replace(/^peers: \[\]$/m, `peers:\n${pasted.trimEnd()}`));
+      await writeFile(peers, `${await readFile(peers, "utf8")}${pasted}`);
       // "Route the namespace the same way in each federation.yaml".
       const fed = config(node, "federation.yaml");
       const routed = (await readFile(fed, "utf8")).replace(/^(\s+)peers: \[\].*$/m, `$1peers: [${LINE[node]!.map((p) => `"did:vm:node:${p}"`).join(", ")}]`);
