@@ -143,6 +143,12 @@ describe("install: the packed tarball, installed and run as the service user", (
       const status = await run(cliPath, ["--config", etc, "status", "--json"], { ...svc, env: { HOME: HOME() } });
       assert.equal(status.code, 0, status.stderr);
       assert.equal(JSON.parse(status.stdout).node, "did:vm:node:host-a");
+      // The Makefile's operator target runs the installed CLI, from a directory with no dist/ and without building.
+      const made = await run("make", ["-f", join(repoRoot, "Makefile"), "federation-status", `CONFIG=${etc}`], { ...svc, cwd: root, env: { HOME: HOME(), PATH: `${join(root, "prefix", "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}` } });
+      assert.equal(made.code, 0, made.stderr);
+      assert.match(made.stdout, new RegExp(`^${cliPath} --config ${etc} status$`, "m"));
+      assert.match(made.stdout, /\[federation\] node did:vm:node:host-a/);
+      assert.doesNotMatch(made.stdout + made.stderr, /npm run build|tsc/);
     } finally {
       assert.equal(await s.stop(), 0, s.stderr());
     }
