@@ -159,7 +159,8 @@ export function statusCommand(run: (fn: (ctx: CommandContext) => Promise<number>
       "after",
       `
 Each peer's GET /health is asked with a 3 s timeout. Counts come from the state
-directory, read without taking any lock.
+directory, read without taking any lock. Exit 1 when the state cannot be read; exit 2
+when anchors.yaml names a TSA trust bundle serve would refuse to start with.
 
 Example:
   $ vmsh-federation status
