@@ -288,7 +288,9 @@ export class FederationNode {
 
   /** Delivers queued announces whose retry time has come. */
   async deliverOutbox(): Promise<void> {
-    await this.#opts.outbox.deliverDue([...this.#config.peers.values()]);
+    const reports = await this.#opts.outbox.deliverDue([...this.#config.peers.values()]);
+    // A refused entry (dropped) still means the peer answered; a retry means it did not take it.
+    for (const r of reports) this.metrics.peerContact(r.peer, r.outcome !== "retry");
   }
 
   /** Stops taking messages and waits (at most `timeoutMs`) for background work to finish. */
