@@ -25,6 +25,10 @@ export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, e
  * @example process.exitCode = await main(["status", "--json"])
  */
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  if (argv.includes("--json") && (argv.includes("--version") || argv.includes("-V"))) {
+    io.stdout.write(`${JSON.stringify({ name: "vmsh-federation", version: VERSION }, null, 2)}\n`);
+    return 0;
+  }
   let exitCode = 0;
   let globals: GlobalOptions = {};
   const program = new Command("vmsh-federation")
@@ -71,7 +75,9 @@ Examples:
 function reportError(error: unknown, io: Io, globals: GlobalOptions, argv: readonly string[]): number {
   if (error instanceof CommanderError) {
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
-    return 2; // commander already printed the message
+    // commander already printed the message to stderr; a --json run also gets it as the JSON document.
+    if (argv.includes("--json")) io.stdout.write(`${JSON.stringify({ error: { code: "USAGE", message: error.message.replace(/^error: /, "") } }, null, 2)}\n`);
+    return 2;
   }
   const json = globals.json === true || argv.includes("--json");
   const out = makePrinter(io, { json, color: globals.color !== false });

@@ -9,10 +9,15 @@ import { loadConfig } from "../lib/config/load.js";
 import type { NodeConfig } from "../lib/config/types.js";
 import { ConfigError } from "../lib/errors.js";
 import { startDaemon } from "../lib/federation/daemon.js";
-import { createLogger, type LogFormat } from "../lib/federation/log.js";
+import { createLogger, type LogFormat, type Logger } from "../lib/federation/log.js";
 import { openRuntime } from "../lib/federation/runtime.js";
 import { VERSION } from "../lib/version.js";
 import type { CommandContext } from "./context.js";
+import { requireOwnDir } from "./dir-owner.js";
+import { listenFailure, stateDirFailure } from "./environment-errors.js";
+import { runLogged } from "./logged-run.js";
+import { notifySystemd } from "./sd-notify.js";
+import { planReload } from "../lib/config/reload.js";
 
 export interface ServeOptions {
   logFormat: LogFormat;
@@ -30,16 +35,29 @@ async function readTls(config: NodeConfig): Promise<{ key: string; cert: string 
 
 export async function serve(ctx: CommandContext, options: ServeOptions): Promise<number> {
   const log = createLogger(options.logFormat, ctx.io.stderr);
-  const config = await ctx.loadConfig();
+  // With --log-format json every line is a JSON object, a refusal to start included.
+  return options.logFormat === "json" ? runLogged(() => runServe(ctx, log), log) : runServe(ctx, log);
+}
+
+async function runServe(ctx: CommandContext, log: Logger): Promise<number> {
+  const { config, warnings } = await loadConfig(ctx.configDir, ctx.io.env);
+  for (const w of warnings) log.warn(w);
   const tls = await readTls(config);
-  const runtime = await openRuntime(config);
+  await requireOwnDir(config.federation.mesh.stateDir, "state directory", `--config ${ctx.configDir} serve`);
+  const runtime = await openRuntime(config).catch((e: unknown) => {
+    throw stateDirFailure(e, config.federation.mesh.stateDir);
+  });
   try {
-    const daemon = await startDaemon(runtime, { log, version: VERSION, ...(tls ? { tls } : {}) });
+    const { host, port } = config.federation.mesh.listen;
+    const daemon = await startDaemon(runtime, { log, version: VERSION, ...(tls ? { tls } : {}) }).catch((e: unknown) => {
+      throw listenFailure(e, host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+    });
     // Handlers go in before the "listening" line: a supervisor (or a test) that reads that
     // line may signal at once, and an unhandled SIGHUP would terminate the process.
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info(`${signal}: stopping`, { inFlight: "finishing" });
+        void notifySystemd(["STOPPING=1"], ctx.io.env, log);
         process.off("SIGTERM", onTerm);
         process.off("SIGINT", onInt);
         process.off("SIGHUP", onHup);
@@ -54,8 +72,10 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
         loadConfig(ctx.configDir, ctx.io.env)
           .then(({ config: next, warnings }) => {
             for (const w of warnings) log.warn(w);
-            daemon.reload(next);
-            log.info("SIGHUP: reloaded peers.yaml and routing", { peers: next.peers.size });
+            const plan = planReload(runtime.config, next);
+            daemon.reload(plan.effective);
+            log.info("SIGHUP: reloaded peers.yaml, routing and limits", { peers: next.peers.size });
+            if (plan.needsRestart.length > 0) log.warn("SIGHUP: not reloaded, restart to apply", { keys: plan.needsRestart.join(", ") });
           })
           .catch((e: unknown) => log.error("SIGHUP: configuration not reloaded, keeping the running one", { error: (e as Error).message }));
       };
@@ -65,6 +85,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
     });
     log.info(`node ${config.federation.mesh.nodeId}`);
     log.info(`listening on ${daemon.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
+    await notifySystemd(["READY=1", `STATUS=listening on ${daemon.url}`], ctx.io.env, log);
     await stopped;
     log.info("stopped");
     return 0;
@@ -81,8 +102,11 @@ export function serveCommand(run: (fn: (ctx: CommandContext) => Promise<number>)
       "after",
       `
 Listens on mesh.listen.http of federation.yaml and logs to stderr. SIGTERM or SIGINT stop
-taking messages, finish in-flight work and exit 0; SIGHUP reloads peers.yaml and routing
-(a removed peer or key is refused from then on). A systemd unit is in config/.
+taking messages, finish in-flight work and exit 0; SIGHUP reloads peers.yaml, routing and
+limits (a removed peer or key is refused from then on) and names the edits that need a
+restart (anchors.yaml, listen, key, state dir). Under systemd (Type=notify) it reports
+READY=1 once listening. Exit 2: configuration or environment (port in use, unreadable key,
+state directory not writable). A systemd unit is in config/.
 
 Example:
   $ vmsh-federation --config /etc/vmsh serve --log-format json

@@ -33,6 +33,7 @@ export interface StatusResult {
     lastSync: Record<string, number>;
   }>;
   anchors: { evm: string[]; btc: string[]; rfc3161: boolean };
+
   /** Local counts from the state directory (null when it could not be read: see stateError). */
   counts: StoreCounts | null;
   /** Why the state directory could not be read (a corrupted file is named); absent when it was. */
@@ -150,7 +151,8 @@ export function statusCommand(run: (fn: (ctx: CommandContext) => Promise<number>
       "after",
       `
 Each peer's GET /health is asked with a 3 s timeout. Counts come from the state
-directory, read without taking any lock.
+directory, read without taking any lock. Exit 1 when the state cannot be read; exit 2
+when anchors.yaml names a TSA trust bundle serve would refuse to start with.
 
 Example:
   $ vmsh-federation status
@@ -160,7 +162,8 @@ Example:
       run(async (ctx) => {
         const r = await status(ctx);
         printStatus(ctx.out, r);
-        // Unreachable peers are reported, not failures; state that cannot be read is.
+        // Unreachable peers are reported, not failures; state that cannot be read is, and a
+        // verifier configuration serve refuses is a configuration error (exit 2, as serve).
         return r.stateError === undefined ? 0 : 1;
       }),
     );

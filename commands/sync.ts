@@ -4,6 +4,7 @@
  * pipeline as everything else, and announces to each peer what it lacks.
  */
 import { Command } from "commander";
+import { guardCursor } from "./cursor-guard.js";
 import { isDigest } from "../lib/digest.js";
 import { UsageError } from "../lib/errors.js";
 import { fetchRange, syncWithPeer, type PeerSyncReport } from "../lib/federation/sync.js";
@@ -52,6 +53,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
     const cliProgress = !ctx.out.json && ctx.io.stderr.isTTY === true ? (await import("cli-progress")).default : undefined;
     const bar = cliProgress !== undefined ? new cliProgress.SingleBar({ stream: ctx.io.stderr as NodeJS.WritableStream, format: "{peer} {phase} [{bar}] {value}/{total}", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     let barStarted = false;
+    const releaseCursor = bar === undefined ? () => {} : guardCursor(ctx.io.stderr);
     const sctx = node.syncContext((e) => {
       if (bar === undefined) return;
       if (!barStarted) {
@@ -69,6 +71,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
       }
     } finally {
       bar?.stop();
+      releaseCursor();
     }
     const totals = { missingHere: 0, missingThere: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
     for (const r of reports) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];

@@ -4,7 +4,7 @@
  */
 import { Command } from "commander";
 import type { Outcome } from "../lib/anchors/result.js";
-import { reverifyStored, type ReverifiedAnchor } from "../lib/pipeline/reverify.js";
+import { reverifyStored, type RecheckFailure, type ReverifiedAnchor } from "../lib/pipeline/reverify.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
 import { outcomeColor, table, type Printer } from "./output.js";
@@ -18,26 +18,34 @@ export interface VerifyOnlineResult {
   anchors: ReverifiedAnchor[];
   equivocations: Array<{ namespace: string; batchId: string }>;
   summary: Record<Outcome, number>;
+  /** Anchors whose endpoint could not be asked: their stored verdict stands, unchecked. */
+  notRechecked: number;
 }
 
 export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOptions): Promise<VerifyOnlineResult> {
   return withRuntime(ctx, async (node) => {
     if (options.namespace !== undefined) requireNamespace(node.config, options.namespace);
     const namespaces = options.namespace !== undefined ? [options.namespace] : node.store.namespaces().sort();
-    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 } };
+    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 }, notRechecked: 0 };
     for (const namespace of namespaces) {
       const r = await reverifyStored(options.batch !== undefined ? { namespace, batchId: options.batch } : { namespace }, node.importContext(namespace));
       result.anchors.push(...r.anchors);
       result.equivocations.push(...r.equivocations.map((batchId) => ({ namespace, batchId })));
     }
     for (const a of result.anchors) result.summary[a.outcome]++;
+    result.notRechecked = result.anchors.filter((a) => a.recheckFailed !== undefined).length;
     return result;
   });
 }
 
-/** 1 when any anchor is rejected or any batch equivocates. */
+/** 1 when any anchor is rejected, could not be re-checked, or any batch equivocates. */
 export function verifyOnlineExitCode(r: VerifyOnlineResult): 0 | 1 {
-  return r.summary.rejected > 0 || r.equivocations.length > 0 ? 1 : 0;
+  return r.summary.rejected > 0 || r.notRechecked > 0 || r.equivocations.length > 0 ? 1 : 0;
+}
+
+/** "last re-check failed at <ISO time>: <reason>" (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages). */
+export function recheckNote(f: RecheckFailure): string {
+  return `last re-check failed at ${new Date(f.at * 1000).toISOString()}: ${f.reason}`;
 }
 
 export function printVerifyOnline(out: Printer, r: VerifyOnlineResult): void {
@@ -56,12 +64,15 @@ export function printVerifyOnline(out: Printer, r: VerifyOnlineResult): void {
         a.chain,
         short(a.tx),
         outcomeColor(out, a.outcome) + (a.was !== a.outcome ? ` (was ${a.was})` : ""),
-        a.reason ?? (a.superseded_by !== undefined ? `superseded by ${a.superseded_by}` : ""),
+        [a.reason ?? (a.superseded_by !== undefined ? `superseded by ${a.superseded_by}` : ""), a.recheckFailed === undefined ? "" : out.color.red(recheckNote(a.recheckFailed))].filter((x) => x !== "").join("; "),
       ]),
     ),
   );
   out.line();
   out.line(`${r.summary.verified} verified, ${r.summary.pending} pending, ${r.summary.rejected} rejected`);
+  for (const a of r.anchors.filter((x) => x.recheckFailed !== undefined)) {
+    out.line(out.color.red(`not re-checked: ${a.namespace} batch ${a.batchId} ${a.chain} ${a.tx} keeps "${a.outcome}"; ${recheckNote(a.recheckFailed!)}`));
+  }
   for (const e of r.equivocations) out.line(out.color.red(`equivocation: ${e.namespace} batch ${e.batchId} is stored with more than one root`));
 }
 
@@ -75,8 +86,9 @@ export function verifyOnlineCommand(run: (fn: (ctx: CommandContext) => Promise<n
       `
 Every anchor, local and federated, is checked again with this node's endpoints
 (anchors.yaml) and policy; a block whose hash changed is reported as a reorg. New
-outcomes are stored and conflict resolution re-runs. Exit code 1 when any anchor is
-rejected or a batch is stored with two roots (equivocation).
+outcomes are stored and conflict resolution re-runs. An endpoint that cannot be reached
+changes no verdict: the anchor keeps it, is listed as not re-checked, and the exit code is 1.
+Exit code 1 also when any anchor is rejected or a batch is stored with two roots (equivocation).
 
 Example:
   $ vmsh-federation verify-online --namespace dao:vaultmesh

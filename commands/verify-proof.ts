@@ -1,6 +1,6 @@
 /**
  * `vmsh-federation verify-proof FILE`: checks a proof file downloaded from an explorer
- * (docs/EXPLORER.md, "Proof files") offline: the receipt's inclusion in its batch root, then
+ * (docs/EXPLORER.md §Proof files) offline: the receipt's inclusion in its batch root, then
  * every anchor this node can check without the network (RFC 3161 tokens against anchors.yaml's
  * trust bundle). Chain anchors need an endpoint and are reported unchecked; nothing is sent.
  */

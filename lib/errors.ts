@@ -53,8 +53,23 @@ export type StoreErrorCode =
   | "STATE_INDEX_NOT_LOADED"
   | "BATCH_NOT_FOUND";
 
-/** Everything else: configuration, the command line, local input files, the key, the library API. */
-export type LocalErrorCode = "CONFIG_INVALID" | "USAGE" | "ARGUMENT_INVALID" | "KEY_EXISTS" | "INIT_EXISTS" | "SEALER_FILE_UNREADABLE" | "SEALER_FILE_INVALID" | "BATCH_ROOT_MISMATCH";
+/**
+ * Everything else: configuration, the command line, local input files, the key, the library
+ * API, and the machine refusing what serve or a command needs (a port, a directory).
+ */
+export type LocalErrorCode =
+  | "CONFIG_INVALID"
+  | "USAGE"
+  | "ARGUMENT_INVALID"
+  | "KEY_EXISTS"
+  | "INIT_EXISTS"
+  | "SEALER_FILE_UNREADABLE"
+  | "SEALER_FILE_INVALID"
+  | "BATCH_ROOT_MISMATCH"
+  | "LISTEN_FAILED"
+  | "STATE_UNUSABLE"
+  | "DIR_UNUSABLE"
+  | "DIR_OWNER";
 
 export type ErrorCode = WireErrorCode | ExplorerErrorCode | PeerErrorCode | StoreErrorCode | LocalErrorCode;
 

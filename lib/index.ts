@@ -30,7 +30,7 @@ export { ReplayCache } from "./messages/replay.js";
 // Conflict resolution (docs/FEDERATION_SEMANTICS.md §3. Conflicts)
 export { resolveAnchors, mergeAnchors, compareAnchors, anchorKey, type AnchorRecord, type Resolution, type BatchResolution, type RootResolution } from "./conflict/index.js";
 
-// Proof files downloaded from the explorer (docs/EXPLORER.md, "Proof files")
+// Proof files downloaded from the explorer (docs/EXPLORER.md §Proof files)
 export { parseProofFile, verifyProof, proofFile, type ProofFile, type ProofVerdict, type AnchorCheck } from "./explorer/proof-file.js";
 
 // Identity

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the explorer page (docs/EXPLORER.md, "Building"): type-checks web/explorer with its
+// Builds the explorer page (docs/EXPLORER.md §Building): type-checks web/explorer with its
 // own DOM tsconfig, bundles web/explorer/main.ts with esbuild into dist/explorer/app.js, and
 // copies index.html and app.css beside it. Run by `npm run build`; the output is not committed.
 import { copyFileSync, mkdirSync } from "node:fs";

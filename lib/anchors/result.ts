@@ -27,6 +27,12 @@ export interface VerificationResult {
   /** Present unless `verified`: a sentence naming the failed check. */
   reason?: string;
   evidence?: Evidence;
+  /**
+   * Set on a `pending` answer when the endpoint could not be asked (unreachable, timed out,
+   * refused, answered garbage): nothing was learned about the anchor, so a stored verdict
+   * stands (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages).
+   */
+  unreachable?: true;
 }
 
 export function verified(evidence?: Evidence): VerificationResult {
@@ -39,4 +45,12 @@ export function pending(reason: string, evidence?: Evidence): VerificationResult
 
 export function rejected(reason: string, evidence?: Evidence): VerificationResult {
   return evidence === undefined ? { outcome: "rejected", reason } : { outcome: "rejected", reason, evidence };
+}
+
+/**
+ * `pending` because the endpoint could not be asked: says nothing about the anchor.
+ * @example unreachable("EVM endpoint 127.0.0.1:8545 failed: connection refused")
+ */
+export function unreachable(reason: string, evidence?: Evidence): VerificationResult {
+  return { ...pending(reason, evidence), unreachable: true };
 }

@@ -8,7 +8,7 @@ import type { AnchorEndpoints, TsaTrust, VerifyPolicy } from "./endpoints.js";
 import { parseChainId, type Anchor, type BtcNetwork } from "./anchor.js";
 import { verifyBtcAnchor } from "./btc/index.js";
 import { verifyEvmAnchor } from "./evm/index.js";
-import { pending, rejected, type Evidence, type VerificationResult } from "./result.js";
+import { pending, rejected, unreachable, type Evidence, type VerificationResult } from "./result.js";
 import { verifyTsaAnchor } from "./tsa/index.js";
 
 export interface VerifyAnchorContext {
@@ -59,6 +59,6 @@ export async function verifyAnchor(anchor: Anchor, batchRoot: string, ctx: Verif
       }
     }
   } catch (cause) {
-    return pending(`verifier error for ${anchor.chain}: ${(cause as Error).message ?? String(cause)}`);
+    return unreachable(`verifier error for ${anchor.chain}: ${(cause as Error).message ?? String(cause)}`);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The `explorer` key of federation.yaml (docs/EXPLORER.md, "Access"): whether the web
+ * The `explorer` key of federation.yaml (docs/EXPLORER.md §Access): whether the web
  * explorer and its read-only API answer clients other than loopback, the bearer token they
  * must then present, and the per-client request allowance. Pure, like the rest of validate.ts.
  */

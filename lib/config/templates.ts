@@ -48,8 +48,7 @@ export function peersTemplate(): string {
 #   origin    its signed batch checkpoints are accepted: it seals batches (docs/FEDERATION_SEMANTICS.md)
 # keys.verify is the line the peer's \`vmsh-federation init\` printed. Being listed, routed or
 # allowed to announce does not make a peer an origin: only the origin role does.
-peers: []
-# peers:
+# Append each peer's entry at the end of this file exactly as its init printed it, e.g.:
 #   - did: "did:vm:node:vm-spawn-b"
 #     url: "http://10.0.0.2:8088"
 #     roles: [announce, serve, request, origin]
@@ -58,6 +57,8 @@ peers: []
 #   - did: "did:vm:node:vm-spawn-far"
 #     roles: [origin]
 #     keys: { verify: "ed25519:<43 base64url characters>" }
+# then run \`systemctl reload vmsh-federation\` (SIGHUP). An empty list is written as nothing.
+peers:
 `;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Deterministic conflict resolution and merge of stored anchors (docs/FEDERATION_SEMANTICS.md §3. Conflicts, §4. Merge).
- * Rules: docs/FEDERATION_SEMANTICS.md, "Conflicts" and "Merge".
+ * Rules: docs/FEDERATION_SEMANTICS.md §3. Conflicts and §4. Merge.
  */
 export { anchorKey, type AnchorRecord } from "./record.js";
 export { compareAnchors } from "./order.js";

@@ -2,7 +2,7 @@
  * Union of two sets of stored anchors (docs/FEDERATION_SEMANTICS.md §4. Merge): one record per
  * (batchId, batchRoot, chain, tx). When both sides hold the same anchor with
  * different fields, the choice depends only on the two records, so the merge is
- * commutative, associative and idempotent (docs/FEDERATION_SEMANTICS.md, "Merge").
+ * commutative, associative and idempotent (docs/FEDERATION_SEMANTICS.md §4. Merge).
  */
 import { ArgumentError } from "../errors.js";
 import { canonicalJson, compareCodeUnits, compareIdentity, identityKey, normalizeRecord, outcomeRank, type AnchorRecord } from "./record.js";

@@ -1,7 +1,7 @@
 /**
  * A stored anchor with its local verification outcome, the identity used to
  * merge copies of it, and the one canonical form that makes every choice between
- * copies deterministic (docs/FEDERATION_SEMANTICS.md, "Merge").
+ * copies deterministic (docs/FEDERATION_SEMANTICS.md §4. Merge).
  */
 import type { Anchor } from "../anchors/anchor.js";
 import type { Evidence, Outcome } from "../anchors/result.js";

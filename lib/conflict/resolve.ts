@@ -3,7 +3,7 @@
  * per batch and per root, the strongest verified anchor wins, verified losers
  * name it in `superseded_by`, and two roots for one batch are an equivocation,
  * flagged with both kept. Arrival order cannot matter: input is deduplicated and
- * everything is sorted by total orders (docs/FEDERATION_SEMANTICS.md, "Conflicts").
+ * everything is sorted by total orders (docs/FEDERATION_SEMANTICS.md §3. Conflicts).
  */
 import { compareAnchors } from "./order.js";
 import { dedupeAnchors } from "./merge.js";

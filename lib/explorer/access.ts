@@ -1,5 +1,5 @@
 /**
- * Who may read the explorer (docs/EXPLORER.md, "Access"): loopback clients always; other
+ * Who may read the explorer (docs/EXPLORER.md §Access): loopback clients always; other
  * clients only when `explorer.public` is true and they present the configured bearer token,
  * compared in constant time. Only the socket's address counts: no forwarding header is trusted.
  */

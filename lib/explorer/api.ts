@@ -1,5 +1,5 @@
 /**
- * The explorer's read-only JSON API under /api/v1/ (docs/EXPLORER.md, "API";
+ * The explorer's read-only JSON API under /api/v1/ (docs/EXPLORER.md §API;
  * docs/explorer-openapi.json is the contract, and a test holds the two together). Every
  * handler reads through `ExplorerSource` and answers JSON; none writes.
  */
@@ -35,7 +35,7 @@ function batchRow(b: BatchSummary) {
   return { namespace: b.namespace, batchId: b.batchId, batchRoot: b.batchRoot, createdAt: b.createdAt, size: b.receiptCount, anchors: b.anchorCount, outcomes: b.outcomes, status: batchStatus(b), equivocal: b.equivocal };
 }
 
-/** The anchor that wins (docs/FEDERATION_SEMANTICS.md, "Conflict resolution"): verified and not superseded. */
+/** The anchor that wins (docs/FEDERATION_SEMANTICS.md §3. Conflicts): verified and not superseded. */
 function anchorRows(anchors: readonly AnchorRecord[]) {
   return anchors.map((a) => ({
     chain: a.chain,

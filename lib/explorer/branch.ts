@@ -1,5 +1,5 @@
 /**
- * A receipt's inclusion proof as the steps a person can follow (docs/EXPLORER.md, "Receipts"):
+ * A receipt's inclusion proof as the steps a person can follow (docs/EXPLORER.md §What the page shows):
  * for each level, the node so far, the sibling from the proof and on which side it sits, and
  * the parent they make. For display only: whether the proof holds is decided by
  * verifyInclusion (lib/merkle/verify.ts), which the same answer carries.

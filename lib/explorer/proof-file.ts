@@ -1,5 +1,5 @@
 /**
- * The downloadable proof file (docs/EXPLORER.md, "Proof files"): one receipt, the batch it
+ * The downloadable proof file (docs/EXPLORER.md §Proof files): one receipt, the batch it
  * belongs to, and the anchors over that batch's root, self-contained so a third party can
  * check it offline with `vmsh-federation verify-proof FILE` or with the library
  * (`verifyInclusion`, `verifyTimestampToken`). The exporting node's verdicts travel along for

@@ -1,6 +1,6 @@
 /**
  * What the explorer reads, and nothing more: `ExplorerSource` is the one seam between the
- * explorer's HTTP handlers and a running node (docs/EXPLORER.md, "Where the data comes from").
+ * explorer's HTTP handlers and a running node (docs/EXPLORER.md §Where the data comes from).
  * Everything here is read-only; the explorer never writes to the store or sends a federation
  * message other than the signed topology request.
  */
@@ -29,7 +29,7 @@ export interface PeerView {
   outboxDepth: number;
 }
 
-/** One node's signed answer to a topology request (docs/FEDERATION_PROTOCOL.md, "Topology"). */
+/** One node's signed answer to a topology request (docs/FEDERATION_PROTOCOL.md §Topology). */
 export interface TopologyView {
   node: string;
   peers: Array<{ did: string; namespaces: string[] }>;
@@ -79,7 +79,7 @@ export interface ExplorerSource {
   peerTopologies(): Promise<Array<{ peer: string; topology?: TopologyView; error?: string }>>;
   /**
    * This node's signed answer to a peer's topology request (body already parsed); throws
-   * ProtocolError when the request is refused (docs/FEDERATION_PROTOCOL.md, "Topology").
+   * ProtocolError when the request is refused (docs/FEDERATION_PROTOCOL.md §Topology).
    */
   answerTopology(json: unknown): unknown;
   /** Calls `listener` on every change; returns the unsubscribe function. */

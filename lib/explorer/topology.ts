@@ -1,5 +1,5 @@
 /**
- * The signed topology exchange (docs/FEDERATION_PROTOCOL.md, "Topology"): a node asks an
+ * The signed topology exchange (docs/FEDERATION_PROTOCOL.md §Topology): a node asks an
  * admitted peer whom it federates with, so the explorer can draw the peer's peers. Request
  * `{ type:"topology-request", v:1, aud, ts, signer, sig }`, answer `{ type:"topology", v:1,
  * request, node, peers:[{did, namespaces}], ts, signer, sig }`, both signed with the JWS scheme
@@ -62,7 +62,7 @@ function exactKeys(o: Record<string, unknown>, keys: readonly string[]): string 
 /**
  * Checks a topology request addressed to `me` the way every inbound message is checked:
  * shape, allowlist, role `request`, audience, clock skew, replay, signature. Throws
- * ProtocolError with the usual codes (docs/FEDERATION_PROTOCOL.md, "Errors").
+ * ProtocolError with the usual codes (docs/FEDERATION_PROTOCOL.md §Errors).
  */
 export function authenticateTopologyRequest(json: unknown, me: string, ctx: AuthenticateContext): TopologyRequest {
   if (!isObject(json)) throw new ProtocolError("MALFORMED", 400, "a topology request is a JSON object");

@@ -1,8 +1,16 @@
 /**
  * Counters of the daemon and their Prometheus text exposition (version 0.0.4): messages by
  * type and outcome, deliveries failed, requests rate-limited, plus gauges read from the store.
+ * Names and labels are listed in docs/FEDERATION_OPERATIONS.md §Monitoring.
  */
 import type { StoreCounts } from "../store/index.js";
+import type { StoreGauges } from "./node-gauges.js";
+
+/** What render adds beyond the counters: the per-peer gauges and the build. */
+export interface MetricsExtra {
+  gauges: StoreGauges;
+  version: string;
+}
 
 export class Metrics {
   /** "type outcome" → count; outcome is "accepted" or the error code. */
@@ -11,6 +19,21 @@ export class Metrics {
   deliveriesSucceeded = 0;
   rateLimited = 0;
   bundlesImported = 0;
+  /** "rail reason" → verifier calls that ended in an error rather than a verdict. */
+  private readonly verifyErrors = new Map<string, number>();
+  /** peer DID → whether the last contact (sync, delivery) reached it. */
+  private readonly peerUp = new Map<string, boolean>();
+
+  /** Counts a verifier call on `rail` (eip155, btc, rfc3161) that failed with `reason` (e.g. "unreachable"). */
+  verifyError(rail: string, reason: string): void {
+    const key = `${rail} ${reason}`;
+    this.verifyErrors.set(key, (this.verifyErrors.get(key) ?? 0) + 1);
+  }
+
+  /** Records whether the latest contact with `peer` reached it. */
+  peerContact(peer: string, up: boolean): void {
+    this.peerUp.set(peer, up);
+  }
 
   message(type: string, outcome: string): void {
     const key = `${type} ${outcome}`;
@@ -26,7 +49,7 @@ export class Metrics {
    * The exposition text, with store gauges.
    * @example res.end(metrics.render(store.counts(), uptimeS))
    */
-  render(counts: StoreCounts, uptimeS: number): string {
+  render(counts: StoreCounts, uptimeS: number, extra?: MetricsExtra): string {
     const lines: string[] = [];
     const metric = (name: string, type: "counter" | "gauge", help: string, samples: Array<[string, number]>) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -48,6 +71,18 @@ export class Metrics {
     metric("vmsh_federation_batches_stored", "gauge", "Batch versions in the store.", [["", counts.batches]]);
     metric("vmsh_federation_equivocations", "gauge", "Batch ids stored with more than one root.", [["", counts.equivocations]]);
     metric("vmsh_federation_uptime_seconds", "gauge", "Seconds since the daemon started.", [["", uptimeS]]);
+    metric("vmsh_federation_verify_errors_total", "counter", "Anchor verifications that ended in an endpoint error instead of a verdict, by rail and reason.", [...this.verifyErrors].sort().map(([k, v]) => {
+      const [rail, reason] = k.split(" ");
+      return [`{rail="${esc(rail!)}",reason="${esc(reason!)}"}`, v];
+    }));
+    metric("vmsh_federation_peer_up", "gauge", "1 when the latest sync or delivery reached the peer, 0 when it failed; absent until first contact.", [...this.peerUp].sort().map(([peer, up]) => [`{peer="${esc(peer)}"}`, up ? 1 : 0]));
+    if (extra !== undefined) {
+      const syncs: Array<[string, number]> = [];
+      for (const [peer, byNs] of [...extra.gauges.lastSync].sort()) for (const [ns, ts] of Object.entries(byNs).sort()) syncs.push([`{peer="${esc(peer)}",namespace="${esc(ns)}"}`, ts]);
+      metric("vmsh_federation_peer_last_sync_timestamp_seconds", "gauge", "Unix time of the last successful anti-entropy sync with the peer, per namespace.", syncs);
+      metric("vmsh_federation_outbox_depth", "gauge", "Announces queued for the peer, waiting to be delivered.", [...extra.gauges.outboxDepth].sort().map(([peer, n]) => [`{peer="${esc(peer)}"}`, n]));
+      metric("vmsh_federation_build_info", "gauge", "Always 1; the version label is the running release.", [[`{version="${esc(extra.version)}"}`, 1]]);
+    }
     return `${lines.join("\n")}\n`;
   }
 }

@@ -28,10 +28,14 @@ import type { NodeRuntime } from "./runtime.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
 import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
+import { readStoreGauges } from "./node-gauges.js";
+import { RecheckFailureLog } from "./recheck-log.js";
 
 export interface FederationNodeOptions {
   log: Logger;
   version: string;
+  /** Least seconds between two log lines about failed re-checks of one namespace and chain (default 600). */
+  recheckLogEveryS?: number;
 }
 
 export interface Reply {
@@ -52,11 +56,13 @@ export class FederationNode {
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   #stopping = false;
+  readonly #recheckFailures: RecheckFailureLog;
 
   constructor(runtime: NodeRuntime, options: FederationNodeOptions) {
     this.runtime = runtime;
     this.#log = options.log;
     this.version = options.version;
+    this.#recheckFailures = new RecheckFailureLog(options.log, this.metrics, options.recheckLogEveryS);
   }
 
   get config(): NodeConfig {
@@ -148,6 +154,7 @@ export class FederationNode {
         if (b !== undefined && b.until > now) continue;
         const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
         reports.push(r);
+        this.metrics.peerContact(peer.did, r.ok);
         if (r.ok) {
           this.#syncBackoff.delete(key);
           if (r.missingHere > 0 || r.missingThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
@@ -171,8 +178,9 @@ export class FederationNode {
   }
 
   /** Prometheus text for GET /metrics. */
-  renderMetrics(): string {
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000));
+  async renderMetrics(): Promise<string> {
+    const gauges = await readStoreGauges(this.#store);
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version });
   }
 
   /** Runs `work` in the background, logged, and waited for by `drain`. */
@@ -253,6 +261,7 @@ export class FederationNode {
     return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
       if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
       else this.metrics.deliveriesFailed++;
+      this.metrics.peerContact(d.peer, d.outcome !== "queued");
     });
   }
 
@@ -260,6 +269,7 @@ export class FederationNode {
   async recheckPending(): Promise<void> {
     for (const namespace of this.config.federation.namespaces.keys()) {
       const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.runtime.importContext(namespace));
+      this.#recheckFailures.note(result.anchors, this.now());
       const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}`));
       for (const key of nowActive) {
         const [batchId, batchRoot] = key.split("\u0000") as [string, string];
@@ -291,7 +301,9 @@ export class FederationNode {
 
   /** Delivers queued announces whose retry time has come. */
   async deliverOutbox(): Promise<void> {
-    await this.runtime.outbox.deliverDue([...this.config.peers.values()]);
+    const reports = await this.runtime.outbox.deliverDue([...this.config.peers.values()]);
+    // A refused entry (dropped) still means the peer answered; a retry means it did not take it.
+    for (const r of reports) this.metrics.peerContact(r.peer, r.outcome !== "retry");
   }
 
   /** Stops taking messages and waits (at most `timeoutMs`) for background work to finish. */

@@ -22,7 +22,7 @@ export interface ServedNode {
   /** Handles a POST body of `kind`; throws ProtocolError for every refusal. */
   receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown }>;
   /** Prometheus text for GET /metrics. */
-  renderMetrics(): string;
+  renderMetrics(): Promise<string>;
 }
 
 /** What the server needs of the explorer (lib/explorer/explorer.ts implements it). */
@@ -63,7 +63,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     if (req.method !== "GET") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use GET`);
     // Operational detail stays on the machine: scrape from loopback (docs/FEDERATION_OPERATIONS.md).
     if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) throw new ProtocolError("FORBIDDEN", 403, "/metrics answers loopback clients only");
-    const text = node.renderMetrics();
+    const text = await node.renderMetrics();
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
     res.end(text);
     return;

@@ -213,8 +213,10 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
       // A verified record changes only through re-verification (verify-online), never through a peer's claim.
       if (have?.outcome === "verified") return undefined;
       if (have !== undefined && have.outcome === "rejected" && isDeepStrictEqual(claim(have), anchor)) return undefined;
-      checkedKeys.add(key);
       const result = await ctx.limit(() => ctx.verify(anchor, input.batchRoot, have?.evidence));
+      // An endpoint that could not be asked proves nothing: a stored verdict stands, unchecked (docs/FEDERATION_SEMANTICS.md §5).
+      if (have !== undefined && result.unreachable === true) return undefined;
+      checkedKeys.add(key);
       const record: AnchorRecord = { ...anchor, outcome: result.outcome };
       if (result.reason !== undefined) record.reason = result.reason;
       record.evidence = { ...(result.evidence ?? {}), checkedAt: ctx.now() };

@@ -2,9 +2,11 @@
  * Re-verification of stored anchors against the live endpoints: what `verify-online` runs
  * over everything and `serve` runs over pending anchors on a timer. The previous evidence
  * goes to the verifier, so a block that changed hash is reported as a reorg; the new outcome
- * is stored and conflict resolution re-runs for the batch.
+ * is stored and conflict resolution re-runs for the batch. An endpoint that cannot be asked
+ * changes no verdict: the record keeps it and notes the failed re-check
+ * (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages).
  */
-import type { Outcome } from "../anchors/result.js";
+import type { Evidence, Outcome } from "../anchors/result.js";
 import { anchorKey, resolveAnchors } from "../conflict/index.js";
 import type { AnchorRecord } from "../store/index.js";
 import type { ImportContext } from "./import.js";
@@ -28,6 +30,25 @@ export interface ReverifiedAnchor {
   outcome: Outcome;
   reason?: string;
   superseded_by?: string;
+  /** Set when the endpoint could not be asked: the verdict above is the stored one, unchanged. */
+  recheckFailed?: RecheckFailure;
+}
+
+/** A re-check that learned nothing because the endpoint could not be asked. */
+export interface RecheckFailure {
+  /** Unix seconds. */
+  at: number;
+  reason: string;
+}
+
+/**
+ * The failed re-check noted on a stored record's evidence, if its last re-check failed.
+ * @example lastRecheckFailure(record.evidence) // { at: 1760000000, reason: "EVM endpoint … failed: …" }
+ */
+export function lastRecheckFailure(evidence: Evidence | undefined): RecheckFailure | undefined {
+  const at = evidence?.["lastRecheckFailedAt"];
+  const reason = evidence?.["lastRecheckFailure"];
+  return typeof at === "number" && typeof reason === "string" ? { at, reason } : undefined;
 }
 
 export interface ReverifyResult {
@@ -52,6 +73,12 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
       stored.map(async (a): Promise<AnchorRecord> => {
         const { outcome: _o, reason: _r, evidence, superseded_by: _s, ...claim } = a;
         const result = await ctx.limit(() => ctx.verify(claim, a.batchRoot, evidence));
+        if (result.unreachable === true) {
+          // Nothing learned: keep the verdict, reason and evidence; note when and why the re-check failed.
+          const kept: AnchorRecord = { ...claim, outcome: a.outcome, evidence: { ...(evidence ?? {}), lastRecheckFailedAt: ctx.now(), lastRecheckFailure: result.reason ?? "endpoint unreachable" } };
+          if (a.reason !== undefined) kept.reason = a.reason;
+          return kept;
+        }
         const record: AnchorRecord = { ...claim, outcome: result.outcome, evidence: { ...(result.evidence ?? {}), checkedAt: ctx.now() } };
         if (result.reason !== undefined) record.reason = result.reason;
         // Keep the last block hash seen while the tx stays unconfirmed, so a later check still spots the reorg.
@@ -77,6 +104,8 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
       const row: ReverifiedAnchor = { namespace: options.namespace, batchId, batchRoot: a.batchRoot, chain: a.chain, tx: a.tx, was: a.outcome, outcome: now.outcome };
       if (now.reason !== undefined) row.reason = now.reason;
       if (now.superseded_by !== undefined) row.superseded_by = now.superseded_by;
+      const failed = lastRecheckFailure(fresh[i]!.evidence);
+      if (failed !== undefined) row.recheckFailed = failed;
       anchors.push(row);
     }
   }

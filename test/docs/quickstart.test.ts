@@ -1,5 +1,5 @@
 /**
- * docs/FEDERATION_OPERATIONS.md, "Quick start: three nodes on one machine", run as written:
+ * docs/FEDERATION_OPERATIONS.md §Quick start: three nodes on one machine, run as written:
  * its ```sh blocks are read from the document, each command runs through `sh` in a scratch
  * directory, and the prose steps between them (paste the printed peers.yaml entries, route
  * the namespace, configure a verifier) are done the way the text says. Substitutions are
@@ -61,8 +61,8 @@ describe("docs: FEDERATION_OPERATIONS.md quick start, run as written", () => {
 
   test("quick start: the init lines make demo/a, demo/b, demo/c on ports 8088–8090, each with its own key", async () => {
     const [install, ...inits] = blocks[0]!;
-    // Substitution: `npm install` is not run; this test runs inside the installed checkout.
-    assert.equal(install, "npm install");
+    // Substitution: `npm install && npm run build` is not run; this test runs inside the installed, built checkout.
+    assert.equal(install, "npm install && npm run build");
     const keys = new Set<string>();
     for (const [i, command] of inits.entries()) {
       const node = NODES[i]!;
@@ -93,10 +93,10 @@ describe("docs: FEDERATION_OPERATIONS.md quick start, run as written", () => {
       printed.set(node, printed.get(node)!.replace(/url: "http:\/\/127\.0\.0\.1:\d+"/, `url: "http://127.0.0.1:${port}"`));
     }
     for (const node of NODES) {
-      // "in demo/a/config/peers.yaml list b; …": paste the entries init printed, as printed.
+      // "in demo/a/config/peers.yaml list b; …": append the entries init printed, as printed, at the end.
       const peers = config(node, "peers.yaml");
       const pasted = LINE[node]!.map((p) => printed.get(p)!).join("");
-      await writeFile(peers, (await readFile(peers, "utf8")).replace(/^peers: \[\]$/m, `peers:\n${pasted.trimEnd()}`));
+      await writeFile(peers, `${await readFile(peers, "utf8")}${pasted}`);
       // "Route the namespace the same way in each federation.yaml".
       const fed = config(node, "federation.yaml");
       const routed = (await readFile(fed, "utf8")).replace(/^(\s+)peers: \[\].*$/m, `$1peers: [${LINE[node]!.map((p) => `"did:vm:node:${p}"`).join(", ")}]`);

@@ -1,5 +1,5 @@
 /**
- * The explorer's JSON API against one real `serve` process (docs/EXPLORER.md, "API"):
+ * The explorer's JSON API against one real `serve` process (docs/EXPLORER.md §API):
  * docs/explorer-openapi.json and the route table agree, every documented route answers,
  * refusals are clear and change nothing, the signed topology exchange holds its checks, and
  * verify-proof tells a good proof from altered ones.

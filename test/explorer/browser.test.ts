@@ -1,5 +1,5 @@
 /**
- * The explorer in a real browser (docs/EXPLORER.md, "Tests"): Debian's Chromium through
+ * The explorer in a real browser (docs/EXPLORER.md §Tests): Debian's Chromium through
  * playwright-core against three real `serve` processes in the line a – b – c.
  * VMSH_EXPLORER_SCREENSHOTS=1 also writes the screenshots into docs/explorer/.
  */

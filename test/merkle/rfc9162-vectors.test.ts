@@ -119,7 +119,7 @@ describe("rfc9162-sha256: RFC 6962 reference vectors", () => {
   });
 
   test("the root does not commit to the size: index 5 of 8 and index 5 of 7 walk the same way", () => {
-    // Pinned on purpose (docs/FEDERATION_SEMANTICS.md, "What a proof does not bind"):
+    // Pinned on purpose (docs/FEDERATION_SEMANTICS.md §2.4 Weaknesses, "What a proof does not bind"):
     // a proof's size is only checked against the path's shape, never against the root.
     const v = PATHS[6]!;
     const walked = rfc9162RootFromPath(hexToBytes(LEAF_HASHES[5]!), 5, 7, v.path.map((h) => hexToBytes(h)));

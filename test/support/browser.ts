@@ -1,5 +1,5 @@
 /**
- * Debian's Chromium driven by playwright-core (docs/EXPLORER.md, "Tests"). Missing Chromium
+ * Debian's Chromium driven by playwright-core (docs/EXPLORER.md §Tests). Missing Chromium
  * is a failure that says how to install it, never a skipped test.
  */
 import { existsSync } from "node:fs";

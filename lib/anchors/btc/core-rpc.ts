@@ -4,7 +4,7 @@
  * unknown method); those are returned as `rpc-error` so callers can map Core's
  * codes. Anything that is not a usable answer becomes a `pending` result.
  */
-import { pending, type VerificationResult } from "../result.js";
+import { unreachable, type VerificationResult } from "../result.js";
 import { sendRequest, type EndpointTarget } from "./transport.js";
 
 /** RPC_INVALID_ADDRESS_OR_KEY: "No such mempool or blockchain transaction", "Block not found"… */
@@ -26,9 +26,9 @@ let nextId = 1;
 export async function callCore(target: EndpointTarget, method: string, params: unknown[], timeoutMs: number): Promise<RpcAnswer> {
   const body = JSON.stringify({ jsonrpc: "1.0", id: nextId++, method, params });
   const answer = await sendRequest(target, "", { method: "POST", body, contentType: "application/json" }, timeoutMs);
-  if (!answer.ok) return { kind: "failed", result: pending(answer.unreachable) };
+  if (!answer.ok) return { kind: "failed", result: unreachable(answer.unreachable) };
   if (answer.status === 401 || answer.status === 403) {
-    return { kind: "failed", result: pending(`btc endpoint ${target.label} refused the credentials (HTTP ${answer.status})`) };
+    return { kind: "failed", result: unreachable(`btc endpoint ${target.label} refused the credentials (HTTP ${answer.status})`) };
   }
   let parsed: unknown;
   try {
@@ -45,7 +45,7 @@ export async function callCore(target: EndpointTarget, method: string, params: u
     if (answer.status === 200 && (error === null || error === undefined) && result !== undefined) return { kind: "result", result };
   }
   const what = answer.status === 200 ? "an answer that is not JSON-RPC" : `HTTP ${answer.status}`;
-  return { kind: "failed", result: pending(`btc endpoint ${target.label} answered ${method} with ${what}`) };
+  return { kind: "failed", result: unreachable(`btc endpoint ${target.label} answered ${method} with ${what}`) };
 }
 
 /**
@@ -53,5 +53,5 @@ export async function callCore(target: EndpointTarget, method: string, params: u
  * @example endpointTrouble(target, "getblockcount", { code: -28, message: "Loading block index…" })
  */
 export function endpointTrouble(target: EndpointTarget, method: string, error: { code: number; message: string }): VerificationResult {
-  return pending(`btc endpoint ${target.label} failed ${method}: RPC error ${error.code} ${error.message}`.trim());
+  return unreachable(`btc endpoint ${target.label} failed ${method}: RPC error ${error.code} ${error.message}`.trim());
 }

@@ -4,7 +4,7 @@
  * without `-txindex`), `gettxoutproof` checked with `verifyTxOutProof`,
  * `getblockheader` and `getblockhash`.
  */
-import { pending, rejected } from "../result.js";
+import { rejected, unreachable } from "../result.js";
 import { RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER, callCore, endpointTrouble } from "./core-rpc.js";
 import { isHashHex } from "./hash-order.js";
 import { parseBlockHeader } from "./header.js";
@@ -26,7 +26,7 @@ function field(value: unknown, key: string): unknown {
 export function coreSource(target: EndpointTarget, timeoutMs: number): BtcSource {
   const malformed = <T>(method: string, what: string): Step<T> => ({
     ok: false,
-    result: pending(`btc endpoint ${target.label} answered ${method} without ${what}`),
+    result: unreachable(`btc endpoint ${target.label} answered ${method} without ${what}`),
   });
 
   async function call<T>(method: string, params: unknown[], read: (result: unknown) => T | undefined, what: string): Promise<Step<T>> {

@@ -4,7 +4,7 @@
  * the transaction, `/tx/:txid/merkle-proof` is folded to the merkle root of the
  * header from `/block/:hash/header`.
  */
-import { pending, rejected } from "../result.js";
+import { rejected, unreachable } from "../result.js";
 import { fromDisplayHex, isHashHex, toDisplayHex } from "./hash-order.js";
 import { parseBlockHeader } from "./header.js";
 import { foldMerkleBranch } from "./merkle-branch.js";
@@ -33,11 +33,11 @@ function json(body: string): unknown {
  * @example esploraSource(endpointTarget("http://127.0.0.1:3002")!, 10_000)
  */
 export function esploraSource(target: EndpointTarget, timeoutMs: number): BtcSource {
-  const fail = <T>(reason: string): Step<T> => ({ ok: false, result: pending(`btc endpoint ${target.label} ${reason}`) });
+  const fail = <T>(reason: string): Step<T> => ({ ok: false, result: unreachable(`btc endpoint ${target.label} ${reason}`) });
 
   async function get(path: string): Promise<Got> {
     const answer = await sendRequest(target, path, { method: "GET" }, timeoutMs);
-    if (!answer.ok) return { ok: false, notFound: false, result: { ok: false, result: pending(answer.unreachable) } };
+    if (!answer.ok) return { ok: false, notFound: false, result: { ok: false, result: unreachable(answer.unreachable) } };
     if (answer.status === 200) return { ok: true, body: answer.body.trim() };
     return { ok: false, notFound: answer.status === 404, result: fail(`answered GET ${path.replace(/\/[0-9a-f]{64}/, "/…")} with HTTP ${answer.status}`) };
   }

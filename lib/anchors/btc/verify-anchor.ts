@@ -9,7 +9,7 @@
 import { ArgumentError } from "../../errors.js";
 import { digestBytes, isDigest } from "../../digest.js";
 import { parseChainId, type Anchor, type BtcNetwork } from "../anchor.js";
-import { pending, rejected, verified, type Evidence, type VerificationResult } from "../result.js";
+import { pending, rejected, unreachable, verified, type Evidence, type VerificationResult } from "../result.js";
 import { findRootCommitment, parseTransaction } from "./anchor-output.js";
 import { coreSource } from "./core-source.js";
 import { esploraSource } from "./esplora-source.js";
@@ -99,7 +99,7 @@ export async function verifyBtcAnchor(anchor: Anchor, batchRoot: string, ctx: Bt
       return await check(anchor, batchRoot, ctx, source, evidence);
     } catch (error) {
       // Only a defect of this code gets here; pending keeps the anchor for a later re-check.
-      return pending(`btc verification stopped unexpectedly: ${error instanceof Error ? error.message : String(error)}`, evidence);
+      return unreachable(`btc verification stopped unexpectedly: ${error instanceof Error ? error.message : String(error)}`, evidence);
     }
   };
   if (sources.length === 1) return one(sources[0]!);
@@ -137,6 +137,8 @@ function combineEndpoints(results: VerificationResult[], labels: string[], agree
     return rejected(reasons.size === 1 ? [...reasons][0]! : `${rejectedCount} of ${results.length} endpoints reject: ${summary}`, evidence);
   }
   const pendings = results.filter((r) => r.outcome === "pending");
+  // Every endpoint out of reach: nothing was learned, and a stored verdict stands (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages).
+  if (results.every((r) => r.unreachable === true)) return unreachable(`no btc endpoint could be asked: ${summary}`, evidence);
   if (pendings.length === results.length && new Set(pendings.map((r) => r.reason)).size === 1) return pending(pendings[0]!.reason!, evidence);
   return pending(`${best.length} of ${results.length} endpoints verified, ${agree} must: ${summary}`, evidence);
 }

@@ -15,7 +15,7 @@ import {
 } from "viem";
 import type { Anchor } from "../anchor.js";
 import { ArgumentError } from "../../errors.js";
-import { pending, rejected, verified, type Evidence, type VerificationResult } from "../result.js";
+import { pending, rejected, unreachable, verified, type Evidence, type VerificationResult } from "../result.js";
 import { isClaim, readEvmClaim, type EvmClaim } from "./claim.js";
 import { describeRpcFailure, endpointName } from "./endpoint.js";
 import { matchAnchorLog } from "./log.js";
@@ -60,7 +60,7 @@ export async function verifyEvmAnchor(anchor: Anchor, batchRoot: string, ctx: Ev
   try {
     return await checkOnChain(client as PublicClient, claim, anchor.chain, ctx, endpoint, checkedAt);
   } catch (error) {
-    return pending(`EVM endpoint ${endpoint} failed: ${describeRpcFailure(error, timeoutMs)}`);
+    return unreachable(`EVM endpoint ${endpoint} failed: ${describeRpcFailure(error, timeoutMs)}`);
   }
 }
 

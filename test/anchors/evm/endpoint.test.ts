@@ -51,13 +51,13 @@ describe("verifyEvmAnchor with a failing endpoint", () => {
   test("endpoint: a closed port makes the anchor pending, naming the endpoint", async () => {
     const port = await closedPort();
     const result = await verifyEvmAnchor(ANCHOR, ROOT, { rpcUrl: `http://127.0.0.1:${port}`, confirmations: 1 });
-    assert.deepEqual(result, { outcome: "pending", reason: `EVM endpoint http://127.0.0.1:${port} failed: connection refused` });
+    assert.deepEqual(result, { outcome: "pending", unreachable: true, reason: `EVM endpoint http://127.0.0.1:${port} failed: connection refused` });
   });
 
   test("endpoint: an HTTP 503 makes the anchor pending", async () => {
     const port = await serve((_req, res) => res.writeHead(503, { "content-type": "text/plain" }).end("upstream overloaded"));
     const result = await verifyEvmAnchor(ANCHOR, ROOT, { rpcUrl: `http://127.0.0.1:${port}/`, confirmations: 1 });
-    assert.deepEqual(result, { outcome: "pending", reason: `EVM endpoint http://127.0.0.1:${port} failed: HTTP 503` });
+    assert.deepEqual(result, { outcome: "pending", unreachable: true, reason: `EVM endpoint http://127.0.0.1:${port} failed: HTTP 503` });
   });
 
   test("endpoint: an answer over the byte limit makes the anchor pending without reading it all", async () => {
@@ -74,7 +74,7 @@ describe("verifyEvmAnchor with a failing endpoint", () => {
   test("endpoint: a node that never answers makes the anchor pending after the timeout", async () => {
     const port = await serve(() => undefined);
     const result = await verifyEvmAnchor(ANCHOR, ROOT, { rpcUrl: `http://127.0.0.1:${port}`, confirmations: 1, timeoutMs: 300 });
-    assert.deepEqual(result, { outcome: "pending", reason: `EVM endpoint http://127.0.0.1:${port} failed: timed out after 300 ms` });
+    assert.deepEqual(result, { outcome: "pending", unreachable: true, reason: `EVM endpoint http://127.0.0.1:${port} failed: timed out after 300 ms` });
   });
 
   test("endpoint: a JSON-RPC error from the node makes the anchor pending with the node's code", async () => {
