@@ -72,6 +72,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
   let server: RunningServer | undefined;
   try {
     const node = new FederationNode({ config, key, store, log, client, outbox, verifiers: await verifierFor(config), version: VERSION });
+    await node.restoreReplay();
     const { host, port } = config.federation.mesh.listen;
     server = await startServer({ node, log, version: VERSION, ...(tls ? { tls } : {}) }, host, port);
     const timers: Array<() => void> = [];
@@ -84,10 +85,13 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
         process.off("SIGINT", onInt);
         process.off("SIGHUP", onHup);
         for (const t of timers) t();
-        void node.drain(DRAIN_MS).then((clean) => {
-          if (!clean) log.warn("stopped before all background work finished; it resumes from the outbox and the next announce or sync");
-          resolve();
-        });
+        void node
+          .drain(DRAIN_MS)
+          .then(async (clean) => {
+            if (!clean) log.warn("stopped before all background work finished; it resumes from the outbox and the next announce or sync");
+            await node.saveReplay().catch((e: unknown) => log.warn("replay window not saved: the next start refuses messages signed before it", { error: (e as Error).message }));
+          })
+          .then(resolve);
       };
       const onTerm = () => stop("SIGTERM");
       const onInt = () => stop("SIGINT");

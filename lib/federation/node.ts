@@ -32,6 +32,7 @@ import { reconcileOptions, syncWithPeer, type PeerSyncReport, type SyncContext }
 import { recordSync } from "./sync-state.js";
 import { checkpointHolds, originKeysFor } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
+import { restoreReplayWindow, saveReplayWindow } from "./replay-window.js";
 
 
 export interface FederationNodeOptions {
@@ -68,6 +69,8 @@ export class FederationNode {
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   readonly indexes: NamespaceIndexes;
   #stopping = false;
+  /** See AuthenticateContext.notBefore. */
+  #notBefore: number | undefined;
 
   constructor(options: FederationNodeOptions) {
     this.#opts = options;
@@ -93,7 +96,21 @@ export class FederationNode {
   }
 
   authContext(): AuthenticateContext {
-    return { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay };
+    const ctx: AuthenticateContext = { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay };
+    if (this.#notBefore !== undefined) ctx.notBefore = this.#notBefore;
+    return ctx;
+  }
+
+  /** Restores the replay window a clean stop saved, or refuses messages signed before now (docs/FEDERATION_PROTOCOL.md §Verification order). */
+  async restoreReplay(): Promise<void> {
+    const r = await restoreReplayWindow(this.#opts.store, this.replay, this.now());
+    this.#notBefore = r.notBefore;
+    if (r.notBefore !== undefined) this.#opts.log.info("no saved replay window: messages signed before this start are refused", { notBefore: r.notBefore });
+  }
+
+  /** Saves the replay window for the next start (after drain). */
+  async saveReplay(): Promise<void> {
+    await saveReplayWindow(this.#opts.store, this.replay, this.now());
   }
 
   importContext(namespace: string): ImportContext {

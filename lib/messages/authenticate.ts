@@ -37,6 +37,11 @@ export interface AuthenticateContext {
   /** Allowed |now − ts|, seconds. */
   skewS: number;
   replay: ReplayCache;
+  /**
+   * Messages with `ts` before this unix second are refused as stale: set after a restart whose
+   * replay window could not be restored, so nothing accepted before it can be replayed (docs/FEDERATION_PROTOCOL.md §Verification order).
+   */
+  notBefore?: number;
 }
 
 export interface SignedMessage {
@@ -76,6 +81,7 @@ export function authenticate(message: SignedMessage, ctx: AuthenticateContext): 
   if (!ctx.isRouted(message.namespace, message.signer)) return fail("NAMESPACE_NOT_ROUTED", 403, `namespace ${message.namespace} is not routed to ${message.signer}`);
   const now = ctx.now();
   if (Math.abs(now - message.ts) > ctx.skewS) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is ${now - message.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
+  if (ctx.notBefore !== undefined && message.ts < ctx.notBefore) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is before ${ctx.notBefore}, when this node restarted without its replay window; sign the message again`);
   const digest = messageDigest(message);
   if (ctx.replay.seen(digest, now)) return fail("REPLAY", 409, `message ${digest} was already accepted`);
   const payload = Buffer.from(canonicalJson(unsigned(message)), "utf8");

@@ -178,4 +178,28 @@ describe("hardening: a hostile admitted peer", () => {
     const verify = await b.cli("verify-online", "--namespace", NS);
     assert.equal(verify.code, 0, `${verify.stdout}\n${verify.stderr}`);
   });
+
+  test("hostile peer: a request accepted once is refused again after a clean restart (window saved) and after a crash (older than the start)", async () => {
+    const b = mesh.node("b");
+    const request = await joseSign<Request>({ type: "request", v: 1, namespace: NS, want: [`sha256:${"3d".repeat(32)}`], ts: now(), signer: mallory.did }, mallory.key, mallory.did);
+    const send = async () => {
+      const res = await fetch(`${b.url}/federation/request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+    };
+    assert.equal((await send()).status, 200);
+    assert.equal((await send()).body.error?.code, "REPLAY");
+    assert.equal(await b.stop("SIGTERM"), 0);
+    await b.start();
+    assert.equal((await send()).body.error?.code, "REPLAY", "the saved window came back");
+    // A crash saves nothing: messages signed before the new start are refused as stale.
+    await new Promise((r) => setTimeout(r, 1100));
+    await b.stop("SIGKILL");
+    await b.start();
+    const after = await send();
+    assert.equal(after.status, 401);
+    assert.equal(after.body.error?.code, "STALE_TIMESTAMP");
+    const fresh = await joseSign<Request>({ ...unsigned(request), ts: now() + 1 }, mallory.key, mallory.did);
+    const res = await fetch(`${b.url}/federation/request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fresh) });
+    assert.equal(res.status, 200, "a freshly signed message is accepted");
+  });
 });
