@@ -233,4 +233,34 @@ describe("pipeline: importBatch", () => {
     assert.match(p.rejectedReceipts[0]!.reason, /stored 0\.1\.0 copy of batch b-legacy-pinned has sealing time 5, the origin signed 1700000900/);
     assert.equal((await store.getBatch(NS, "b-legacy-pinned", pinnedEarlier.batchRoot))!.checkpoint, undefined, "state unchanged");
   });
+
+  test("pipeline: a differing claim under the (chain, tx) of this node's pending anchor never replaces it; the pending one still resolves", async () => {
+    const b = batch("b-pending-own", [H(110), H(111)]);
+    const own = btc(b, "c1", 100);
+    b.anchors = [own];
+    assert.equal((await importBatch(b, ctx())).anchors[0]!.outcome, "pending");
+    verdicts.set(own.tx, { outcome: "rejected", reason: "a claim with block 999 is not in block 999" });
+    const hostile = { ...b, receipts: [], anchors: [{ ...own, block: 999 }] };
+    calls = 0;
+    const r = await importBatch(hostile, ctx());
+    assert.equal(calls, 0, "the differing claim is not even verified");
+    assert.match(r.ignoredClaims[0]!.reason, /differs from the pending claim/);
+    const stored = (await store.anchors(NS, "b-pending-own"))[0]!;
+    assert.deepEqual([stored.block, stored.outcome], [100, "pending"]);
+    verdicts.set(own.tx, { outcome: "verified" });
+    await reverifyStored({ namespace: NS, batchId: "b-pending-own", outcomes: ["pending"] }, ctx());
+    assert.equal((await store.anchors(NS, "b-pending-own"))[0]!.outcome, "verified");
+  });
+
+  test("pipeline: one TSA token under two names or two tx strings is one anchor", async () => {
+    const b = batch("b-token", [H(120), H(121)]);
+    verdicts.set("tok-1", { outcome: "verified" });
+    verdicts.set("tok-2", { outcome: "verified" });
+    b.anchors = [tsa(b, "tok-1"), { ...tsa(b, "tok-2"), chain: "rfc3161:other-name" }, tsa(b, "tok-2")];
+    const r = await importBatch(b, ctx());
+    assert.equal(r.anchors.length, 1);
+    assert.equal(r.ignoredClaims.length, 2);
+    assert.match(r.ignoredClaims[0]!.reason, /same TSA token as rfc3161:test\/tok-1/);
+    assert.equal((await store.anchors(NS, "b-token")).length, 1);
+  });
 });
