@@ -105,7 +105,7 @@ export class FederationNode {
   async restoreReplay(): Promise<void> {
     const r = await restoreReplayWindow(this.#opts.store, this.replay, this.now());
     this.#notBefore = r.notBefore;
-    if (r.notBefore !== undefined) this.#opts.log.info("no saved replay window: messages signed before this start are refused", { notBefore: r.notBefore });
+    if (r.notBefore !== undefined) this.#opts.log.info("the last run stopped without saving its replay window: messages signed before this start are refused", { notBefore: r.notBefore });
   }
 
   /** Saves the replay window for the next start (after drain). */
