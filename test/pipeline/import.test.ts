@@ -11,6 +11,8 @@ import { merkleRoot, receiptsForBatch } from "../../lib/merkle/index.js";
 import { signCheckpoint } from "../../lib/messages/checkpoint.js";
 import { importBatch, type BatchImport, type ImportContext } from "../../lib/pipeline/import.js";
 import { reverifyStored } from "../../lib/pipeline/reverify.js";
+import { refetchCheckpoints, uncheckpointed } from "../../lib/federation/checkpoint-migrate.js";
+import type { Role } from "../../lib/messages/authenticate.js";
 import { openStore, type Store } from "../../lib/store/index.js";
 
 const NS = "dao:vaultmesh";
@@ -262,5 +264,37 @@ describe("pipeline: importBatch", () => {
     assert.equal(r.ignoredClaims.length, 2);
     assert.match(r.ignoredClaims[0]!.reason, /same TSA token as rfc3161:test\/tok-1/);
     assert.equal((await store.anchors(NS, "b-token")).length, 1);
+  });
+
+  test("migration: refetchCheckpoints attaches the checkpoint a serving peer sends, and reports versions no peer can vouch for", async () => {
+    const legacy = batch("b-refetch", [H(130), H(131)], 1_700_001_000);
+    await store.putBatch({ namespace: NS, batchId: legacy.batchId, batchRoot: legacy.batchRoot, createdAt: legacy.createdAt, receipts: legacy.receipts, anchors: [] });
+    const orphan = batch("b-orphan", [H(132)], 1_700_001_000);
+    await store.putBatch({ namespace: NS, batchId: orphan.batchId, batchRoot: orphan.batchRoot, createdAt: orphan.createdAt, receipts: orphan.receipts, anchors: [] });
+    const before = uncheckpointed(store, [NS]).map((v) => v.batchId);
+    assert.ok(before.includes("b-refetch") && before.includes("b-orphan"));
+    const peer = { did: "did:vm:node:server", url: "http://127.0.0.1:9", roles: new Set<Role>(["serve"]), verifyKey: new Uint8Array(32) };
+    const asked: string[] = [];
+    const results = await refetchCheckpoints(
+      {
+        store,
+        sources: () => [peer],
+        pull: async (_p, ns, batchId) => {
+          asked.push(batchId);
+          // The peer has the origin's checkpoint for one of them only.
+          const checkpoints = batchId === "b-refetch" ? legacy.checkpoints! : [];
+          const receipts = batchId === "b-refetch" ? legacy.receipts : [];
+          return [{ type: "bundle", v: 2, namespace: ns, request: H(1), checkpoints, receipts, anchors: [], ts: 1, signer: peer.did, sig: "a..b" }];
+        },
+        importContext: () => ctx(),
+      },
+      [NS],
+    );
+    const byId = new Map(results.map((r) => [r.version.batchId, r]));
+    assert.equal(byId.get("b-refetch")!.origin, ORIGIN.did);
+    assert.match(byId.get("b-orphan")!.problem!, /did:vm:node:server has no checkpoint for it/);
+    assert.equal((await store.getBatch(NS, "b-refetch", legacy.batchRoot))!.checkpoint!.origin, ORIGIN.did);
+    assert.ok(!uncheckpointed(store, [NS]).some((v) => v.batchId === "b-refetch"));
+    assert.ok(asked.includes("b-orphan"));
   });
 });
