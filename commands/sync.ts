@@ -69,7 +69,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
       store: node.store,
       client,
       me: { did: node.config.federation.mesh.nodeId, privateKey: key.privateKey },
-      auth: { peers: directory.known, isRouted: directory.isRouted, now, skewS: node.config.federation.mesh.clockSkewS, replay: new ReplayCache() },
+      auth: { peers: directory.known, isRouted: directory.isRouted, now, skewS: node.config.federation.mesh.clockSkewS, replay: new ReplayCache(), self: node.config.federation.mesh.nodeId },
       importContext: (ns) => node.importContext(ns),
       indexes,
       outbox: new Outbox(node.store, client, { refresh: resignWith(key.privateKey) }),

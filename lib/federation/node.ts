@@ -96,7 +96,7 @@ export class FederationNode {
   }
 
   authContext(): AuthenticateContext {
-    const ctx: AuthenticateContext = { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay };
+    const ctx: AuthenticateContext = { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay, self: this.me.did };
     if (this.#notBefore !== undefined) ctx.notBefore = this.#notBefore;
     return ctx;
   }
@@ -170,7 +170,7 @@ export class FederationNode {
     await this.#opts.store.refresh();
     const r = respond((ns) => (this.#config.federation.namespaces.has(ns) ? this.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
     if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
-    return signReconcile({ round: message.round, parts: r.reply, ts: this.now(), signer: this.me.did, request: digest }, this.me.privateKey);
+    return signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: this.now(), signer: this.me.did, request: digest }, this.me.privateKey);
   }
 
   /**
@@ -221,7 +221,7 @@ export class FederationNode {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#opts.store.refresh();
     const { checkpoints, receipts, anchors } = await answerRequest(this.#opts.store, request);
-    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.me.did }, this.me.privateKey);
+    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.me.did }, this.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */

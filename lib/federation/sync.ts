@@ -93,7 +93,7 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
   let parts: ReconcilePart[] | undefined = message;
   const check = answerContext(ctx, peer);
   while (parts !== undefined && parts.length > 0) {
-    const signed = signReconcile({ round: session.round, parts, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
+    const signed = signReconcile({ aud: peer.did, round: session.round, parts, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
     const body = await post(ctx, report, peer, "/federation/reconcile", signed, LIMITS.maxReconcileBodyBytes);
     let reply;
     try {
@@ -114,8 +114,8 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
 }
 
 /** Requests and checks one Bundle. */
-async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, request: Omit<Request, "sig" | "ts" | "signer" | "type" | "v">): Promise<Bundle> {
-  const signed = signMessage<Request>({ type: "request", v: 1, ...request, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
+async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, request: Omit<Request, "sig" | "ts" | "signer" | "type" | "v" | "aud">): Promise<Bundle> {
+  const signed = signMessage<Request>({ type: "request", v: 2, ...request, aud: peer.did, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
   const body = await post(ctx, report, peer, "/federation/request", signed, LIMITS.maxBundleBytes);
   return checkBundle(body, peer, signed, ctx.auth);
 }

@@ -37,6 +37,8 @@ export interface AuthenticateContext {
   /** Allowed |now − ts|, seconds. */
   skewS: number;
   replay: ReplayCache;
+  /** This node's DID: every message must name it in `aud` (docs/FEDERATION_PROTOCOL.md §Verification order). */
+  self: string;
   /**
    * Messages with `ts` before this unix second are refused as stale: set after a restart whose
    * replay window could not be restored, so nothing accepted before it can be replayed (docs/FEDERATION_PROTOCOL.md §Verification order).
@@ -47,6 +49,8 @@ export interface AuthenticateContext {
 export interface SignedMessage {
   type: string;
   namespace: string;
+  /** The receiving node's DID. */
+  aud?: string;
   ts: number;
   signer: string;
   sig?: string;
@@ -79,6 +83,7 @@ export function authenticate(message: SignedMessage, ctx: AuthenticateContext): 
   const role = ROLE_FOR_TYPE[message.type];
   if (role === undefined || !peer.roles.has(role)) return fail("ROLE_FORBIDDEN", 403, `${message.signer} lacks role ${role ?? "?"} needed to send ${message.type}`);
   if (!ctx.isRouted(message.namespace, message.signer)) return fail("NAMESPACE_NOT_ROUTED", 403, `namespace ${message.namespace} is not routed to ${message.signer}`);
+  if (message.aud !== ctx.self) return fail("WRONG_AUDIENCE", 401, `message is addressed to ${String(message.aud)}, not to this node ${ctx.self}`);
   const now = ctx.now();
   if (Math.abs(now - message.ts) > ctx.skewS) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is ${now - message.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
   if (ctx.notBefore !== undefined && message.ts < ctx.notBefore) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is before ${ctx.notBefore}, when this node restarted without its replay window; sign the message again`);

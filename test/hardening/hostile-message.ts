@@ -39,6 +39,8 @@ export interface HostileCase {
 
 export type Obj = Record<string, unknown>;
 export const ROOT = `sha256:${"5a".repeat(32)}`;
+/** The node under attack (mesh node "a"): every base message names it in `aud`. */
+const TARGET = "did:vm:node:a";
 /** Signs the checkpoints of the base Announces; not an origin of any node, so nothing is pulled for them. */
 const CHECKPOINT_SIGNER = { did: "did:vm:node:hostile-origin", key: generateNodeKey() };
 export const JSON_TYPE = "application/json";
@@ -58,9 +60,9 @@ export function base(endpoint: Endpoint, cast: Cast, signer: string, ts: number,
   if (endpoint === "announce") {
     const batchId = `h-${unique}`;
     const checkpoint = checkpointBy(CHECKPOINT_SIGNER, { namespace: cast.namespace, batchId, batchRoot: ROOT, ts });
-    return { type: "announce", v: 2, namespace: cast.namespace, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts, signer };
+    return { type: "announce", v: 2, namespace: cast.namespace, aud: TARGET, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts, signer };
   }
-  return { type: "request", v: 1, namespace: cast.namespace, fromTs: 0, toTs: 2 ** 40, want: [digestOf(unique)], ts, signer };
+  return { type: "request", v: 2, namespace: cast.namespace, aud: TARGET, fromTs: 0, toTs: 2 ** 40, want: [digestOf(unique)], ts, signer };
 }
 
 /** `o` signed by guest `g`. @example sign(base("request", cast, g.did, now, "c1"), g) */
@@ -121,8 +123,8 @@ export function validText(endpoint: Endpoint, cast: Cast, nowS: number, unique: 
 export type Kind = "string" | "integer" | "array" | "object" | "announce" | "request" | 1 | 2;
 
 export const KINDS: Readonly<Record<Endpoint, Record<string, Kind>>> = {
-  announce: { type: "announce", v: 2, namespace: "string", batchId: "string", batchRoot: "string", checkpoint: "object", anchors: "array", ts: "integer", signer: "string", sig: "string" },
-  request: { type: "request", v: 1, namespace: "string", fromTs: "integer", toTs: "integer", want: "array", ts: "integer", signer: "string", sig: "string" },
+  announce: { type: "announce", v: 2, namespace: "string", aud: "string", batchId: "string", batchRoot: "string", checkpoint: "object", anchors: "array", ts: "integer", signer: "string", sig: "string" },
+  request: { type: "request", v: 2, namespace: "string", aud: "string", fromTs: "integer", toTs: "integer", want: "array", ts: "integer", signer: "string", sig: "string" },
 };
 export const ANCHOR_KINDS: Readonly<Record<string, Kind>> = { batchId: "string", batchRoot: "string", chain: "string", tx: "string", block: "integer", ts: "integer", sig: "string", memo: "string", contract: "string" };
 

@@ -284,7 +284,7 @@ describe("pipeline: importBatch", () => {
           // The peer has the origin's checkpoint for one of them only.
           const checkpoints = batchId === "b-refetch" ? legacy.checkpoints! : [];
           const receipts = batchId === "b-refetch" ? legacy.receipts : [];
-          return [{ type: "bundle", v: 2, namespace: ns, request: H(1), checkpoints, receipts, anchors: [], ts: 1, signer: peer.did, sig: "a..b" }];
+          return [{ type: "bundle" as const, v: 2 as const, namespace: ns, aud: "did:vm:node:me", request: H(1), checkpoints, receipts, anchors: [], ts: 1, signer: peer.did, sig: "a..b" }];
         },
         importContext: () => ctx(),
       },
