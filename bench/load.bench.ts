@@ -58,16 +58,19 @@ const percentile = (xs: number[], p: number): number => {
 };
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
+/** The node the load is sent to: every message names it in `aud`. */
+const TARGET = "did:vm:node:a";
+
 function announceFrom(g: Guest, i: number): string {
   const batchId = `load-${g.name}-${i}`;
   const checkpoint = checkpointBy(g, { namespace: NS, batchId, batchRoot: ROOT });
-  const m: Omit<Announce, "sig"> = { type: "announce", v: 2, namespace: NS, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did };
+  const m: Omit<Announce, "sig"> = { type: "announce", v: 2, namespace: NS, aud: TARGET, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did };
   return JSON.stringify(signMessage<Announce>(m, g.key.privateKey));
 }
 
 function requestFrom(g: Guest, i: number): string {
   const want = [`sha256:${createHash("sha256").update(`${g.name}/${i}`).digest("hex")}`];
-  return JSON.stringify(signMessage<Request>({ type: "request", v: 1, namespace: NS, want, ts: now(), signer: g.did }, g.key.privateKey));
+  return JSON.stringify(signMessage<Request>({ type: "request", v: 2, namespace: NS, aud: TARGET, want, ts: now(), signer: g.did }, g.key.privateKey));
 }
 
 /** Latencies of sequential GET /health calls, one every `gapMs`, until `stop()` is true or `max` calls. */

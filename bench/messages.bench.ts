@@ -48,6 +48,8 @@ function perSecond(seconds: number, ops: ReadonlyArray<(i: number) => void>): nu
   return counts.map((c, k) => (c / elapsed[k]!) * 1000);
 }
 
+/** The node the benchmarked messages are addressed to. */
+const RECEIVER = "did:vm:node:receiver";
 const ORIGIN = { did: "did:vm:node:bench-origin", key: generateNodeKey() };
 /** An origin's checkpoint of the announced batch (docs/FEDERATION_PROTOCOL.md §Checkpoint). */
 const CHECKPOINT = (batchId: string, batchRoot: string) => checkpointBy(ORIGIN, { namespace: NS, batchId, batchRoot, ts: NOW });
@@ -59,6 +61,7 @@ function announce(i: number): Omit<Announce, "sig"> {
     type: "announce",
     v: 2,
     namespace: NS,
+    aud: RECEIVER,
     batchId,
     batchRoot: root,
     checkpoint: CHECKPOINT(batchId, root),
@@ -85,7 +88,7 @@ export function run(options: { seconds?: number } = {}): BenchFigures {
   const messages = Array.from({ length: POOL }, (_, i) => signMessage<Announce>(announce(i), key.privateKey));
   const inputs = messages.map(signingInput);
   const peers = new Map([[SIGNER, { did: SIGNER, roles: new Set<Role>(["announce"]), publicKey: key.publicKey }]]);
-  const ctx: AuthenticateContext = { peers, isRouted: () => true, now: () => NOW, skewS: 300, replay: new ReplayCache() };
+  const ctx: AuthenticateContext = { peers, isRouted: () => true, now: () => NOW, skewS: 300, replay: new ReplayCache(), self: RECEIVER };
   const fresh = () => (ctx.replay = new ReplayCache());
 
   // Every figure below counts only checks that succeeded: a rejected message would be a bug here.

@@ -75,7 +75,7 @@ export function authenticateTopologyRequest(json: unknown, me: string, ctx: Auth
   const peer = ctx.peers.get(request.signer);
   if (peer === undefined) throw new ProtocolError("SIGNER_UNKNOWN", 401, `signer ${request.signer} is not in peers.yaml`);
   if (!peer.roles.has("request")) throw new ProtocolError("ROLE_FORBIDDEN", 403, `${request.signer} lacks role request needed to send topology-request`);
-  if (request.aud !== me) throw new ProtocolError("WRONG_AUDIENCE", 403, `topology request is addressed to ${request.aud}, not to ${me}`);
+  if (request.aud !== me) throw new ProtocolError("WRONG_AUDIENCE", 401, `topology request is addressed to ${request.aud}, not to ${me}`);
   const now = ctx.now();
   if (Math.abs(now - request.ts) > ctx.skewS) throw new ProtocolError("STALE_TIMESTAMP", 401, `ts ${request.ts} is ${now - request.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
   const digest = messageDigest(request);

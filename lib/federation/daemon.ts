@@ -73,6 +73,9 @@ function every(ms: number, fn: () => Promise<void>, log: Logger, what: string): 
 export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions): Promise<RunningDaemon> {
   const { log } = options;
   const node = new FederationNode(runtime, { log, version: options.version });
+  // Before listening: what an earlier run accepted must not be accepted again.
+  const notBefore = await runtime.restoreReplay();
+  if (notBefore !== undefined) log.info("the last run stopped without saving its replay window: messages signed before this start are refused", { notBefore });
   const { host, port } = options.listen ?? runtime.config.federation.mesh.listen;
   // The explorer reads this node through one seam, ExplorerSource (docs/EXPLORER.md).
   const explorer = await createExplorer(nodeExplorerSource({ node, store: runtime.store, outbox: runtime.outbox, client: runtime.client, version: options.version }));
@@ -104,6 +107,7 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
       stopping ??= (async () => {
         for (const t of timers) t();
         const clean = await node.drain(drainMs);
+        await runtime.saveReplay().catch((e: unknown) => log.warn("replay window not saved: the next start refuses messages signed before it", { error: (e as Error).message }));
         // Event streams first: an open one would keep the server from closing.
         explorer.close();
         await server.close();

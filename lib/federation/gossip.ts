@@ -43,7 +43,7 @@ export interface Signer {
  * anchors, strongest first, at most 16. Undefined when the version has no anchor or no checkpoint.
  * @example const a = await buildAnnounce(store, me, "dao:vaultmesh", "b1", root, now)
  */
-export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number): Promise<Announce | undefined> {
+export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number, aud: string): Promise<Announce | undefined> {
   // The origin's checkpoint travels unchanged; a 0.1.0 version without one is not announced (docs/STATE.md).
   const checkpoint = (await store.getBatch(namespace, batchId, batchRoot))?.checkpoint;
   if (checkpoint === undefined) return undefined;
@@ -53,7 +53,7 @@ export async function buildAnnounce(store: Store, me: Signer, namespace: string,
     .slice(0, LIMITS.maxAnchorsPerAnnounce)
     .map(wireAnchor);
   if (anchors.length === 0) return undefined;
-  return signMessage<Announce>({ type: "announce", v: 2, namespace, batchId, batchRoot, checkpoint, anchors, ts, signer: me.did }, me.privateKey);
+  return signMessage<Announce>({ type: "announce", v: 2, namespace, aud, batchId, batchRoot, checkpoint, anchors, ts, signer: me.did }, me.privateKey);
 }
 
 /**
@@ -91,14 +91,14 @@ export interface FetchedBundle {
  * @example const { bundle } = await requestBundle(client, me, auth, peer, { namespace, want }, now)
  */
 export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number): Promise<FetchedBundle> {
-  const request = signMessage<Request>({ type: "request", v: 1, ...selector, ts: now(), signer: me.did }, me.privateKey);
+  const request = signMessage<Request>({ type: "request", v: 2, ...selector, aud: peer.did, ts: now(), signer: me.did }, me.privateKey);
   const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes });
   if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered /federation/request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
   return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
 }
 
 /** The selecting members of a Request (docs/FEDERATION_PROTOCOL.md §Messages). */
-export type RequestSelector = Omit<Request, "sig" | "ts" | "signer" | "type" | "v">;
+export type RequestSelector = Omit<Request, "sig" | "ts" | "signer" | "type" | "v" | "aud">;
 
 /**
  * Pulls every page of one batch version from `peer` and checks each Bundle. Throws ProtocolError
@@ -125,10 +125,11 @@ export async function pullBatch(client: GossipClient, me: Signer, auth: Authenti
  * @example const deliveries = await announceToPeers(store, outbox, me, peers, ns, batchId, root, now)
  */
 export async function announceToPeers(store: Store, outbox: AnnounceOutbox, me: Signer, targets: readonly PeerConfig[], namespace: string, batchId: string, batchRoot: string, ts: number, observe: (d: Delivery) => void = () => {}): Promise<Delivery[]> {
-  const message = await buildAnnounce(store, me, namespace, batchId, batchRoot, ts);
-  if (message === undefined) return [];
+  // One message per target: each names its recipient in `aud` (docs/FEDERATION_PROTOCOL.md §Messages).
+  if ((await buildAnnounce(store, me, namespace, batchId, batchRoot, ts, me.did)) === undefined) return [];
   return Promise.all(
     targets.map(async (peer) => {
+      const message = (await buildAnnounce(store, me, namespace, batchId, batchRoot, ts, peer.did))!;
       const r = await outbox.deliverNow(peer, "/federation/announce", message);
       const d: Delivery = r.reason === undefined ? { peer: peer.did, outcome: r.outcome } : { peer: peer.did, outcome: r.outcome, reason: r.reason };
       observe(d);

@@ -137,7 +137,7 @@ export class FederationNode {
     await this.#store.refresh();
     const r = respond((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
     if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
-    return signReconcile({ round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest }, this.runtime.me.privateKey);
+    return signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest }, this.runtime.me.privateKey);
   }
 
   /**
@@ -174,7 +174,7 @@ export class FederationNode {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#store.refresh();
     const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request);
-    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
+    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */

@@ -20,6 +20,7 @@ import { originKeysFor } from "./checkpoint-trust.js";
 import type { Signer } from "./gossip.js";
 import { Outbox } from "./outbox.js";
 import { resignWith } from "./outbox-refresh.js";
+import { restoreReplayWindow, saveReplayWindow } from "./replay-window.js";
 import { PeerClient, type PeerClientOptions } from "./peer-client.js";
 import { peerDirectory, type PeerDirectory } from "./peers.js";
 import type { SyncContext, SyncProgress } from "./sync.js";
@@ -72,6 +73,8 @@ export class NodeRuntime {
   readonly #now: () => number;
   #outbox: Outbox | undefined;
   #indexes: NamespaceIndexes | undefined;
+  /** Messages signed before this are refused: set after a crash lost the replay window (AuthenticateContext.notBefore). */
+  #notBefore: number | undefined;
 
   /** Use openRuntime(), which reads the key and opens the store first. */
   constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: ((namespace: string) => AnchorVerifier) | undefined, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
@@ -121,7 +124,25 @@ export class NodeRuntime {
 
   /** Checks for signed messages from peers, against the current peers.yaml and routing. */
   authContext(): AuthenticateContext {
-    return { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay };
+    const ctx: AuthenticateContext = { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay, self: this.me.did };
+    if (this.#notBefore !== undefined) ctx.notBefore = this.#notBefore;
+    return ctx;
+  }
+
+  /**
+   * Restores the replay window a clean stop saved, or, when the last run crashed before saving
+   * it, refuses every message signed before now (docs/FEDERATION_PROTOCOL.md §Verification order).
+   * The daemon calls it before it listens; returns the `notBefore` now in force, if any.
+   */
+  async restoreReplay(): Promise<number | undefined> {
+    const r = await restoreReplayWindow(this.store, this.replay, this.now());
+    this.#notBefore = r.notBefore;
+    return r.notBefore;
+  }
+
+  /** Saves the replay window for the next start (the daemon, after its drain). */
+  async saveReplay(): Promise<void> {
+    await saveReplayWindow(this.store, this.replay, this.now());
   }
 
   /** An import context bound to one namespace's verification policy. */

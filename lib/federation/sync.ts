@@ -108,7 +108,7 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
   let parts: ReconcilePart[] | undefined = message;
   const check = answerContext(ctx, peer);
   while (parts !== undefined && parts.length > 0) {
-    const signed = signReconcile({ round: session.round, parts, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
+    const signed = signReconcile({ aud: peer.did, round: session.round, parts, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
     const body = await post(ctx, report, peer, "/federation/reconcile", signed, LIMITS.maxReconcileBodyBytes);
     let reply;
     try {

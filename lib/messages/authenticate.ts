@@ -37,11 +37,20 @@ export interface AuthenticateContext {
   /** Allowed |now − ts|, seconds. */
   skewS: number;
   replay: ReplayCache;
+  /** This node's DID: every message must name it in `aud` (docs/FEDERATION_PROTOCOL.md §Verification order). */
+  self: string;
+  /**
+   * Messages with `ts` before this unix second are refused as stale: set after a restart whose
+   * replay window could not be restored, so nothing accepted before it can be replayed (docs/FEDERATION_PROTOCOL.md §Verification order).
+   */
+  notBefore?: number;
 }
 
 export interface SignedMessage {
   type: string;
   namespace: string;
+  /** The receiving node's DID. */
+  aud?: string;
   ts: number;
   signer: string;
   sig?: string;
@@ -55,7 +64,7 @@ function fail(code: WireErrorCode, status: number, message: string): Authenticat
 
 /**
  * Signs `message` (which names its own `signer`) and returns it with `sig`.
- * @example signMessage({ type: "request", v: 1, namespace: "dao:x", ts, signer: did }, key.privateKey)
+ * @example signMessage({ type: "request", v: 2, namespace: "dao:x", aud: peerDid, ts, signer: did }, key.privateKey)
  */
 export function signMessage<M extends SignedMessage = SignedMessage & { [member: string]: unknown }>(message: Omit<M, "sig">, privateKey: KeyObject): M {
   const payload = Buffer.from(canonicalJson(unsigned(message as M)), "utf8");
@@ -74,8 +83,10 @@ export function authenticate(message: SignedMessage, ctx: AuthenticateContext): 
   const role = ROLE_FOR_TYPE[message.type];
   if (role === undefined || !peer.roles.has(role)) return fail("ROLE_FORBIDDEN", 403, `${message.signer} lacks role ${role ?? "?"} needed to send ${message.type}`);
   if (!ctx.isRouted(message.namespace, message.signer)) return fail("NAMESPACE_NOT_ROUTED", 403, `namespace ${message.namespace} is not routed to ${message.signer}`);
+  if (message.aud !== ctx.self) return fail("WRONG_AUDIENCE", 401, `message is addressed to ${String(message.aud)}, not to this node ${ctx.self}`);
   const now = ctx.now();
   if (Math.abs(now - message.ts) > ctx.skewS) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is ${now - message.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
+  if (ctx.notBefore !== undefined && message.ts < ctx.notBefore) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is before ${ctx.notBefore}, when this node restarted without its replay window; sign the message again`);
   const digest = messageDigest(message);
   if (ctx.replay.seen(digest, now)) return fail("REPLAY", 409, `message ${digest} was already accepted`);
   const payload = Buffer.from(canonicalJson(unsigned(message)), "utf8");

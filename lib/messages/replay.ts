@@ -35,6 +35,16 @@ export class ReplayCache {
     return this.entries.size;
   }
 
+  /** The entries still inside their window at `now`, for saving across a restart. */
+  snapshot(now: number): Array<[string, number]> {
+    return [...this.entries].filter(([, until]) => until >= now);
+  }
+
+  /** Adds saved entries (as from `snapshot`) that are still inside their window at `now`. */
+  restore(entries: ReadonlyArray<readonly [string, number]>, now: number): void {
+    for (const [digest, until] of entries) if (typeof digest === "string" && typeof until === "number" && until >= now) this.remember(digest, until, now);
+  }
+
   private prune(now: number): void {
     for (const [d, until] of this.entries) if (until < now) this.entries.delete(d);
     if (this.entries.size < this.maxEntries) return;

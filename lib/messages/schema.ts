@@ -13,9 +13,11 @@ import { BATCH_ID_PATTERN, LIMITS, NAMESPACE_PATTERN } from "./limits.js";
 
 export type MessageType = "announce" | "request" | "bundle";
 
-interface Envelope<V extends number = 1> {
+interface Envelope<V extends number = 2> {
   v: V;
   namespace: string;
+  /** DID of the receiving node: a message accepted by one node cannot be replayed to another. */
+  aud: string;
   ts: number;
   signer: string;
   /** Detached compact JWS over the canonical form without `sig`. */
@@ -32,7 +34,8 @@ export interface Announce extends Envelope<2> {
   anchors: Anchor[];
 }
 
-export interface Request extends Envelope {
+/** Version 2 adds `aud`. */
+export interface Request extends Envelope<2> {
   type: "request";
   fromTs?: number;
   toTs?: number;
@@ -61,7 +64,7 @@ export type Message = Announce | Request | Bundle;
 /** A message before it is signed. */
 export type Unsigned<M extends Message> = Omit<M, "sig">;
 
-const COMMON = ["type", "v", "namespace", "ts", "signer", "sig"] as const;
+const COMMON = ["type", "v", "namespace", "aud", "ts", "signer", "sig"] as const;
 const SIG_PATTERN = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/;
 
 /**
@@ -74,10 +77,12 @@ function version<V extends number>(o: Json, path: string, v: V, added: string): 
   return v;
 }
 
-function envelope<V extends number = 1>(o: Json, path: string, v: V = 1 as V, added = ""): Envelope<V> {
+function envelope<V extends number>(o: Json, path: string, v: V, added: string): Envelope<V> {
   version(o, path, v, added);
+  if (o.aud === undefined) throw malformed(`${path}.aud`, "is missing: version 2 messages name their recipient's DID");
   return {
     v,
+    aud: string(o, "aud", path, DID_MAX_LENGTH, DID_PATTERN),
     namespace: string(o, "namespace", path, LIMITS.maxNamespaceLength, NAMESPACE_PATTERN),
     ts: integer(o, "ts", path, 0, LIMITS.maxTimestamp),
     signer: string(o, "signer", path, DID_MAX_LENGTH, DID_PATTERN),
@@ -92,7 +97,7 @@ function envelope<V extends number = 1>(o: Json, path: string, v: V = 1 as V, ad
 export function parseAnnounce(value: unknown): Announce {
   const o = object(value, "announce", [...COMMON, "batchId", "batchRoot", "checkpoint", "anchors"]);
   literal(o, "type", "announce", "announce");
-  const env = envelope(o, "announce", 2, "checkpoint");
+  const env = envelope(o, "announce", 2, "checkpoint and aud");
   const batchId = string(o, "batchId", "announce", LIMITS.maxBatchIdLength, BATCH_ID_PATTERN);
   const batchRoot = digest(o, "batchRoot", "announce");
   if (o.checkpoint === undefined) throw malformed("announce.checkpoint", "is missing: version 2 announces carry the origin's checkpoint of the batch");
@@ -112,7 +117,7 @@ export function parseAnnounce(value: unknown): Announce {
 export function parseRequest(value: unknown): Request {
   const o = object(value, "request", [...COMMON, "fromTs", "toTs", "want", "batchId", "batchRoot", "page"]);
   literal(o, "type", "request", "request");
-  const request: Request = { type: "request", ...envelope(o, "request") };
+  const request: Request = { type: "request", ...envelope(o, "request", 2, "aud") };
   const fromTs = optionalInteger(o, "fromTs", "request", 0, LIMITS.maxTimestamp);
   const toTs = optionalInteger(o, "toTs", "request", 0, LIMITS.maxTimestamp);
   if (fromTs !== undefined && toTs !== undefined && fromTs > toTs) throw malformed("request.fromTs", `fromTs ${fromTs} is after toTs ${toTs}`);
@@ -142,7 +147,7 @@ export function parseRequest(value: unknown): Request {
 export function parseBundle(value: unknown): Bundle {
   const o = object(value, "bundle", [...COMMON, "request", "checkpoints", "receipts", "anchors"]);
   literal(o, "type", "bundle", "bundle");
-  const env = envelope(o, "bundle", 2, "checkpoints");
+  const env = envelope(o, "bundle", 2, "checkpoints and aud");
   const request = digest(o, "request", "bundle");
   if (o.checkpoints === undefined) throw malformed("bundle.checkpoints", "is missing: version 2 bundles carry the origin checkpoints of their batches");
   const checkpoints = array(o, "checkpoints", "bundle", LIMITS.maxCheckpointsPerBundle).map((c, i) => parseCheckpoint(c, `bundle.checkpoints[${i}]`));

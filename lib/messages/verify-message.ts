@@ -12,9 +12,9 @@ export type VerifyMessageResult = { ok: true; message: Message; digest: string }
 
 /**
  * Validates `value` as an Announce, Request or Bundle and runs the checks of docs/FEDERATION_PROTOCOL.md §Verification order
- * (allowlist, role, routing, skew, replay, signature). Never throws on peer data.
+ * (allowlist, role, routing, recipient, skew, replay, signature). Never throws on peer data.
  * @example
- * const r = verifyMessage(JSON.parse(body), { peers, isRouted, now: () => Date.now() / 1000 | 0, skewS: 300, replay });
+ * const r = verifyMessage(JSON.parse(body), { peers, isRouted, now: () => Date.now() / 1000 | 0, skewS: 300, replay, self: myDid });
  * if (!r.ok) console.error(r.error.code, r.error.message);
  */
 export function verifyMessage(value: unknown, ctx: VerifyMessageContext): VerifyMessageResult {

@@ -5,6 +5,7 @@
  * resolution runs over the batch. Receipts of a batch with no verified anchor are kept
  * as held, never dropped; pending anchors are re-checked later.
  */
+import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Limiter } from "../anchors/limit.js";
@@ -70,6 +71,8 @@ export interface BatchReport {
   equivocation: boolean;
   /** Signer of the checkpoint the receipts were checked against. */
   origin?: string;
+  /** Anchor claims not taken: another claim holds their (chain, tx), or their TSA token is another anchor's. */
+  ignoredClaims: Array<{ chain: string; tx: string; reason: string }>;
   /** Offered checkpoints that were refused, and why. */
   rejectedCheckpoints: Array<{ origin: string; reason: string }>;
   /** False when the import changed nothing (a re-import). */
@@ -171,6 +174,11 @@ async function recordConflict(store: Store, kept: Checkpoint, other: Checkpoint)
   await store.updateDoc<Array<{ kept: Checkpoint; other: Checkpoint }>>(CHECKPOINT_CONFLICTS_DOC, (list = []) => (list.some((e) => isDeepStrictEqual(e.other, other)) ? list : [...list, { kept, other }]));
 }
 
+/** Digest of a TSA anchor's token bytes: the identity of a TSA anchor across names and tx strings. */
+function tokenDigest(sig: string): string {
+  return createHash("sha256").update(Buffer.from(sig, "base64")).digest("hex");
+}
+
 /** The wire fields of a stored record, for comparing a claim with what is stored. */
 function claim(a: Anchor): Anchor {
   const { outcome: _o, reason: _r, evidence: _e, superseded_by: _s, ...fields } = a as AnchorRecord;
@@ -205,7 +213,31 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   const incoming = new Map<string, Anchor>();
   // Nothing is verified for a version no origin vouches for: it would not be stored anyway.
   const vouched = stored !== undefined || checkpoint !== undefined;
-  for (const a of vouched ? input.anchors : []) if (a.batchId === input.batchId && a.batchRoot === input.batchRoot) incoming.set(anchorKey(a), claim(a));
+  const ignoredClaims: BatchReport["ignoredClaims"] = [];
+  // One TSA token is one anchor, whatever name or tx string a claim gives it (docs/ANCHORS.md).
+  const tokens = new Map<string, string>();
+  for (const a of stored?.anchors ?? []) if (a.sig !== undefined && a.outcome !== "rejected") tokens.set(tokenDigest(a.sig), anchorKey(a));
+  for (const a of vouched ? input.anchors : []) {
+    if (a.batchId !== input.batchId || a.batchRoot !== input.batchRoot) continue;
+    const key = anchorKey(a);
+    const c = claim(a);
+    const have = existing.get(key) ?? (incoming.has(key) ? { ...incoming.get(key)!, outcome: "pending" as const } : undefined);
+    // A differing claim under a stored pending or verified record's (chain, tx) never replaces it:
+    // the record is re-checked by this node's own timer until it resolves (docs/FEDERATION_SEMANTICS.md §6).
+    if (have !== undefined && have.outcome !== "rejected" && !isDeepStrictEqual(claim(have), c)) {
+      ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `differs from the ${have.outcome} claim held under ${key.replace("\u0000", "/")}` });
+      continue;
+    }
+    if (a.sig !== undefined) {
+      const same = tokens.get(tokenDigest(a.sig));
+      if (same !== undefined && same !== key) {
+        ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `carries the same TSA token as ${same.replace("\u0000", "/")}` });
+        continue;
+      }
+      tokens.set(tokenDigest(a.sig), key);
+    }
+    if (!incoming.has(key)) incoming.set(key, c);
+  }
   const checkedKeys = new Set<string>();
   const records = await Promise.all(
     [...incoming].map(async ([key, anchor]): Promise<AnchorRecord | undefined> => {
@@ -263,6 +295,7 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     equivocation: chosen.conflict || store.listBatches(input.namespace).some((b) => b.batchId === input.batchId && b.equivocal),
     written,
     rejectedCheckpoints: chosen.rejected,
+    ignoredClaims,
   };
   const origin = (stored?.checkpoint ?? checkpoint)?.origin;
   if (origin !== undefined) report.origin = origin;

@@ -21,7 +21,9 @@ export interface ReconcileNamespace {
 
 export interface ReconcileMessage {
   type: "reconcile";
-  v: 1;
+  v: 2;
+  /** DID of the receiving node (docs/FEDERATION_PROTOCOL.md §Messages). */
+  aud: string;
   /** 1 for the opening message; a reply carries the round it answers. */
   round: number;
   namespaces: ReconcileNamespace[];
@@ -48,9 +50,11 @@ function decodedLength(b64: string): number {
  * @example const m = parseReconcile(JSON.parse(body)); reconcileParts(m)
  */
 export function parseReconcile(value: unknown, maxMessageBytes: number = RECONCILE_LIMITS.maxMessageBytes): ReconcileMessage {
-  const o = object(value, "reconcile", ["type", "v", "round", "namespaces", "request", "ts", "signer", "sig"]);
+  const o = object(value, "reconcile", ["type", "v", "aud", "round", "namespaces", "request", "ts", "signer", "sig"]);
   literal(o, "type", "reconcile", "reconcile");
-  literal(o, "v", "reconcile", 1);
+  if (o.v === 1) throw malformed("reconcile.v", "message version 1 lacks the member aud; this node speaks version 2 (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading)");
+  literal(o, "v", "reconcile", 2);
+  const aud = string(o, "aud", "reconcile", DID_MAX_LENGTH, DID_PATTERN);
   const round = integer(o, "round", "reconcile", 1, MAX_ROUND);
   let total = 0;
   const seen = new Set<string>();
@@ -70,7 +74,8 @@ export function parseReconcile(value: unknown, maxMessageBytes: number = RECONCI
   });
   const message: ReconcileMessage = {
     type: "reconcile",
-    v: 1,
+    v: 2,
+    aud,
     round,
     namespaces,
     ts: integer(o, "ts", "reconcile", 0, LIMITS.maxTimestamp),
@@ -91,12 +96,13 @@ export function reconcileParts(message: ReconcileMessage): ReconcilePart[] {
 
 /**
  * Wraps parts in a signed envelope.
- * @example signReconcile({ round: 1, parts: message, ts: now, signer: did }, key.privateKey)
+ * @example signReconcile({ aud: peerDid, round: 1, parts: message, ts: now, signer: did }, key.privateKey)
  */
-export function signReconcile(input: { round: number; parts: readonly ReconcilePart[]; ts: number; signer: string; request?: string }, privateKey: KeyObject): ReconcileMessage {
+export function signReconcile(input: { aud: string; round: number; parts: readonly ReconcilePart[]; ts: number; signer: string; request?: string }, privateKey: KeyObject): ReconcileMessage {
   const unsigned: Omit<ReconcileMessage, "sig"> = {
     type: "reconcile",
-    v: 1,
+    v: 2,
+    aud: input.aud,
     round: input.round,
     namespaces: input.parts.map((p) => ({ namespace: p.namespace, payload: Buffer.from(p.payload).toString("base64") })),
     ts: input.ts,

@@ -39,8 +39,9 @@ test("api: verifyMessage reports malformed input and bad signatures without thro
     now: () => 1000,
     skewS: 300,
     replay: new api.ReplayCache(),
+    self: "did:vm:node:me",
   };
-  const good = api.signMessage({ type: "request", v: 1, namespace: "dao:x", ts: 1000, signer: did }, key.privateKey);
+  const good = api.signMessage({ type: "request", v: 2, namespace: "dao:x", aud: "did:vm:node:me", ts: 1000, signer: did }, key.privateKey);
   assert.equal(api.verifyMessage(JSON.parse(JSON.stringify(good)), ctx).ok, true);
   const bad = api.verifyMessage({ ...good, ts: 1001 }, ctx);
   assert.equal(bad.ok, false);

@@ -110,9 +110,9 @@ describe("schema and import: an empty memo is no memo", () => {
     const key = generateNodeKey();
     const did = "did:vm:node:upstream-peer";
     const now = 1_760_000_200;
-    const ctx = (): AuthenticateContext => ({ peers: new Map<string, KnownPeer>([[did, { did, roles: new Set(["announce"] as const), publicKey: key.publicKey }]]), isRouted: () => true, now: () => now, skewS: 300, replay: new ReplayCache() });
+    const ctx = (): AuthenticateContext => ({ peers: new Map<string, KnownPeer>([[did, { did, roles: new Set(["announce"] as const), publicKey: key.publicKey }]]), isRouted: () => true, now: () => now, skewS: 300, replay: new ReplayCache(), self: "did:vm:node:receiver" });
     const checkpoint = checkpointBy({ did, key }, { namespace: NS, batchId: base.batchId, batchRoot: root });
-    const signed = signMessage({ type: "announce", v: 2, namespace: NS, batchId: base.batchId, batchRoot: root, checkpoint, anchors: [{ ...base, memo: "" }], ts: now, signer: did }, key.privateKey);
+    const signed = signMessage({ type: "announce", v: 2, namespace: NS, aud: "did:vm:node:receiver", batchId: base.batchId, batchRoot: root, checkpoint, anchors: [{ ...base, memo: "" }], ts: now, signer: did }, key.privateKey);
     const wire = JSON.parse(JSON.stringify(signed)) as { anchors: Array<Record<string, unknown>> };
     assert.equal(verifyMessage(wire, ctx()).ok, true);
     wire.anchors[0]!.memo = "x";

@@ -24,6 +24,8 @@ const LINE: Record<string, string[]> = { a: ["b"], b: ["a", "c"], c: ["b"] };
 let ws: Workspace;
 let tsa: OpensslTsa;
 const printed = new Map<string, string>();
+/** The origin-only entry `init` printed for each node: what a node that never talks to it pastes. */
+const printedOrigin = new Map<string, string>();
 const daemons = new Map<string, Background>();
 
 /** A loopback port nothing listens on right now (the kernel's pick for port 0). */
@@ -71,11 +73,14 @@ describe("docs: FEDERATION_OPERATIONS.md quick start, run as written", () => {
       const entry = /Peers add this node to their peers\.yaml with:\n((?: {2}.*\n)+)/.exec(r.stdout)?.[1];
       assert.ok(entry !== undefined, `init printed the peers.yaml entry:\n${r.stdout}`);
       printed.set(node, entry);
+      const originEntry = /add its key as an origin:\n((?: {2}.*\n)+)/.exec(r.stdout)?.[1];
+      assert.ok(originEntry !== undefined && /roles: \[origin\]/.test(originEntry) && !/url:/.test(originEntry), `init printed the origin-only entry:\n${r.stdout}`);
+      printedOrigin.set(node, originEntry);
       const verifyKey = /keys: \{ verify: "(ed25519:[A-Za-z0-9_-]{43})" \}/.exec(entry)?.[1];
       assert.ok(verifyKey !== undefined, entry);
       keys.add(verifyKey);
       const port = 8088 + i;
-      assert.match(entry, new RegExp(`did: "did:vm:node:${node}"\\n {4}url: "http://127\\.0\\.0\\.1:${port}"\\n {4}roles: \\[announce, serve, request\\]`));
+      assert.match(entry, new RegExp(`did: "did:vm:node:${node}"\\n {4}url: "http://127\\.0\\.0\\.1:${port}"\\n {4}roles: \\[announce, serve, request, origin\\]`));
       assert.match(await readFile(config(node, "federation.yaml"), "utf8"), new RegExp(`node_id: "did:vm:node:${node}"[^]*http: "127\\.0\\.0\\.1:${port}"`));
       for (const f of ["peers.yaml", "anchors.yaml"]) await stat(config(node, f));
       assert.equal((await stat(config(node, "keys/node.key"))).mode & 0o777, 0o600, "the key is written with mode 0600");
@@ -95,7 +100,8 @@ describe("docs: FEDERATION_OPERATIONS.md quick start, run as written", () => {
     for (const node of NODES) {
       // "in demo/a/config/peers.yaml list b; …": append the entries init printed, as printed, at the end.
       const peers = config(node, "peers.yaml");
-      const pasted = LINE[node]!.map((p) => printed.get(p)!).join("");
+      // "c never talks to a but must accept a's batch checkpoints …; likewise a lists c": the second form init printed.
+      const pasted = [...LINE[node]!.map((p) => printed.get(p)!), ...NODES.filter((p) => p !== node && !LINE[node]!.includes(p)).map((p) => printedOrigin.get(p)!)].join("");
       await writeFile(peers, `${await readFile(peers, "utf8")}${pasted}`);
       // "Route the namespace the same way in each federation.yaml".
       const fed = config(node, "federation.yaml");

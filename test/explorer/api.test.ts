@@ -140,7 +140,7 @@ describe("explorer API: one real node", () => {
     assert.ok(v.ok, JSON.stringify(v));
     assert.deepEqual(v.ok && v.topology.peers, [{ did: watcher.did, namespaces: [NS] }]);
     assert.equal((await post(request)).status, 409, "replay");
-    assert.equal((await post(topologyRequest(watcher.did, "did:vm:node:other", now + 1, watcher.key.privateKey))).status, 403, "addressed to another node");
+    assert.equal((await post(topologyRequest(watcher.did, "did:vm:node:other", now + 1, watcher.key.privateKey))).status, 401, "addressed to another node");
     assert.equal((await post(topologyRequest("did:vm:node:stranger", a.did, now, generateNodeKey().privateKey))).status, 401, "unknown signer");
     const forged = topologyRequest(watcher.did, a.did, now + 2, generateNodeKey().privateKey);
     const refused = await post(forged);

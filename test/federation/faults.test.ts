@@ -39,7 +39,7 @@ const mesh = useMesh(
         return;
       }
       // A well-formed bundle, signed by a key that is not the guest's.
-      const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, request: `sha256:${"00".repeat(32)}`, checkpoints: [], receipts: [], anchors: [], ts: now(), signer: "did:vm:node:hostile" }, generateNodeKey().privateKey);
+      const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, aud: "did:vm:node:a", request: `sha256:${"00".repeat(32)}`, checkpoints: [], receipts: [], anchors: [], ts: now(), signer: "did:vm:node:hostile" }, generateNodeKey().privateKey);
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(bundle));
     });
@@ -97,7 +97,7 @@ describe("federation: faults", () => {
       hostileAnswer = mode;
       const batchId = `h-${mode}`;
       const checkpoint = checkpointBy(g, { namespace: NS, batchId, batchRoot: ROOT });
-      const announce = signMessage<Announce>({ type: "announce", v: 2, namespace: NS, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:x", tx: "t", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did }, g.key.privateKey);
+      const announce = signMessage<Announce>({ type: "announce", v: 2, namespace: NS, aud: a.did, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:x", tx: "t", block: 0, ts: 1, sig: "AAAA" }], ts: now(), signer: g.did }, g.key.privateKey);
       const res = await fetch(`${a.url}/federation/announce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(announce) });
       assert.equal(res.status, 202);
       if (mode !== "hang") await a.waitForLog(new RegExp(`pull failed.*${mode === "garbage" ? "not valid JSON|MALFORMED|malformed" : "signed by|does not answer|refused"}`), 20_000);
@@ -140,7 +140,7 @@ describe("federation: faults", () => {
       fetch(`${a.url}/federation/request`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(signMessage({ type: "request", v: 1, namespace: NS, ts: now(), signer: g.did, want: [`sha256:${Math.random().toString(16).slice(2).padEnd(64, "0").slice(0, 64)}`] }, key.privateKey)),
+        body: JSON.stringify(signMessage({ type: "request", v: 2, namespace: NS, aud: a.did, ts: now(), signer: g.did, want: [`sha256:${Math.random().toString(16).slice(2).padEnd(64, "0").slice(0, 64)}`] }, key.privateKey)),
       }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error?: { code: string } } }));
     assert.equal((await send(oldKey)).status, 200);
     await mesh.writePeers("a", [

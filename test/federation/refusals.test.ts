@@ -42,7 +42,7 @@ function withAnchor(m: Omit<Announce, "sig">): Omit<Announce, "sig"> {
 
 function signedAnnounce(g: Guest, over: Partial<Announce> = {}): Announce {
   const batchId = over.batchId ?? `b-${Math.random().toString(36).slice(2, 10)}`;
-  const base = withAnchor({ type: "announce", v: 2, namespace: NS, batchId, batchRoot: ROOT, checkpoint: checkpointBy(g, { namespace: NS, batchId, batchRoot: ROOT }), anchors: [], ts: now(), signer: g.did, ...over });
+  const base = withAnchor({ type: "announce", v: 2, namespace: NS, aud: "did:vm:node:a", batchId, batchRoot: ROOT, checkpoint: checkpointBy(g, { namespace: NS, batchId, batchRoot: ROOT }), anchors: [], ts: now(), signer: g.did, ...over });
   return signMessage<Announce>(base, g.key.privateKey);
 }
 
@@ -100,13 +100,13 @@ describe("federation: what serve refuses, and with which answer", () => {
   });
 
   test("refuse: a namespace not routed to the sender gets 403 NAMESPACE_NOT_ROUTED", async () => {
-    const r = await post("/federation/request", signMessage<Request>({ type: "request", v: 1, namespace: "dao:other", ts: now(), signer: honest.did }, honest.key.privateKey));
+    const r = await post("/federation/request", signMessage<Request>({ type: "request", v: 2, namespace: "dao:other", aud: "did:vm:node:a", ts: now(), signer: honest.did }, honest.key.privateKey));
     assert.equal(r.status, 403);
     assert.equal(r.body.error.code, "NAMESPACE_NOT_ROUTED");
   });
 
   test("refuse: a replayed message gets 409 REPLAY", async () => {
-    const m = signMessage<Request>({ type: "request", v: 1, namespace: NS, ts: now(), signer: reader.did }, reader.key.privateKey);
+    const m = signMessage<Request>({ type: "request", v: 2, namespace: NS, aud: "did:vm:node:a", ts: now(), signer: reader.did }, reader.key.privateKey);
     assert.equal((await post("/federation/request", m)).status, 200);
     const again = await post("/federation/request", m);
     assert.equal(again.status, 409);
@@ -159,7 +159,7 @@ describe("federation: what serve refuses, and with which answer", () => {
   });
 
   test("accept: an Announce signed with the jose package (independent JOSE code) is accepted", async () => {
-    const body = withAnchor({ type: "announce", v: 2, namespace: NS, batchId: "b-jose", batchRoot: ROOT, checkpoint: checkpointBy(honest, { namespace: NS, batchId: "b-jose", batchRoot: ROOT }), anchors: [], ts: now(), signer: honest.did });
+    const body = withAnchor({ type: "announce", v: 2, namespace: NS, aud: "did:vm:node:a", batchId: "b-jose", batchRoot: ROOT, checkpoint: checkpointBy(honest, { namespace: NS, batchId: "b-jose", batchRoot: ROOT }), anchors: [], ts: now(), signer: honest.did });
     const payload = new TextEncoder().encode(canonicalJson(unsigned(body as Announce)));
     const jws = await new jose.CompactSign(payload).setProtectedHeader({ alg: "EdDSA", kid: `${honest.did}#key-1` }).sign(honest.key.privateKey);
     const [h, , s] = jws.split(".");

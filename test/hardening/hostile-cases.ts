@@ -50,6 +50,8 @@ function wrongFor(kind: Kind): fc.Arbitrary<unknown> {
     if (kind === "string") return typeof v !== "string";
     if (kind === "integer") return !(typeof v === "number" && Number.isSafeInteger(v) && v >= 0);
     if (kind === "array") return !Array.isArray(v);
+    // Only a signed checkpoint of the announced batch is right for an object member.
+    if (kind === "object") return true;
     return v !== kind;
   });
 }
@@ -96,7 +98,7 @@ function typeAndVersion(endpoint: Endpoint): fc.Arbitrary<HostileCase> {
   const versions = fc.constantFrom<unknown>(1, 0, 2, -1, 1.5, "1", true, null, 2 ** 53);
   return fc
     .tuple(types, versions)
-    .filter(([t, v]) => !(t === endpoint && v === 1))
+    .filter(([t, v]) => !(t === endpoint && v === 2))
     .map(([t, v]) => resigned(`type ${JSON.stringify(t)} v ${JSON.stringify(v)}`, endpoint, (o) => Object.assign(o, { type: t, v })));
 }
 
@@ -207,7 +209,7 @@ function nesting(endpoint: Endpoint): fc.Arbitrary<HostileCase> {
     const inner = open === "[" ? `${"[".repeat(depth)}${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
     return {
       label: `value nested ${depth} deep`,
-      build: (cast: Cast, nowS: number, unique: string) => json(validText(endpoint, cast, nowS, unique).replace(/"v":1/, `"v":${inner}`)),
+      build: (cast: Cast, nowS: number, unique: string) => json(validText(endpoint, cast, nowS, unique).replace(/"v":2/, `"v":${inner}`)),
     };
   });
   const cases = [deep];

@@ -4,7 +4,9 @@
  * the kind of value each member must hold.
  */
 import { createHash } from "node:crypto";
+import { generateNodeKey } from "../../lib/identity/keys.js";
 import { signMessage } from "../../lib/messages/authenticate.js";
+import { checkpointBy } from "../support/checkpoint.js";
 import type { Guest } from "../support/mesh.js";
 
 export type Endpoint = "announce" | "request";
@@ -37,6 +39,10 @@ export interface HostileCase {
 
 export type Obj = Record<string, unknown>;
 export const ROOT = `sha256:${"5a".repeat(32)}`;
+/** The node under attack (mesh node "a"): every base message names it in `aud`. */
+const TARGET = "did:vm:node:a";
+/** Signs the checkpoints of the base Announces; not an origin of any node, so nothing is pulled for them. */
+const CHECKPOINT_SIGNER = { did: "did:vm:node:hostile-origin", key: generateNodeKey() };
 export const JSON_TYPE = "application/json";
 
 /** `sha256:<hex>` of `text`: distinct wanted ids. @example digestOf("a") // "sha256:ca97…" */
@@ -53,9 +59,10 @@ export const clone = (o: unknown): Obj => JSON.parse(JSON.stringify(o)) as Obj;
 export function base(endpoint: Endpoint, cast: Cast, signer: string, ts: number, unique: string): Obj {
   if (endpoint === "announce") {
     const batchId = `h-${unique}`;
-    return { type: "announce", v: 1, namespace: cast.namespace, batchId, batchRoot: ROOT, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts, signer };
+    const checkpoint = checkpointBy(CHECKPOINT_SIGNER, { namespace: cast.namespace, batchId, batchRoot: ROOT, ts });
+    return { type: "announce", v: 2, namespace: cast.namespace, aud: TARGET, batchId, batchRoot: ROOT, checkpoint, anchors: [{ batchId, batchRoot: ROOT, chain: "rfc3161:vmsh-test", tx: "t1", block: 0, ts: 1, sig: "AAAA" }], ts, signer };
   }
-  return { type: "request", v: 1, namespace: cast.namespace, fromTs: 0, toTs: 2 ** 40, want: [digestOf(unique)], ts, signer };
+  return { type: "request", v: 2, namespace: cast.namespace, aud: TARGET, fromTs: 0, toTs: 2 ** 40, want: [digestOf(unique)], ts, signer };
 }
 
 /** `o` signed by guest `g`. @example sign(base("request", cast, g.did, now, "c1"), g) */
@@ -74,6 +81,12 @@ export function resigned(label: string, endpoint: Endpoint, edit: (o: Obj, cast:
       const g = pick(cast.guests, guest);
       const o = clone(base(endpoint, cast, g.did, nowS, unique));
       edit(o, cast);
+      // The checkpoint follows the announced batch, so an edit of namespace or batch id reaches
+      // the check it aims at instead of stopping at "checkpoint is for another batch".
+      const cp = o.checkpoint;
+      if (endpoint === "announce" && typeof cp === "object" && cp !== null && !Array.isArray(cp)) {
+        for (const k of ["namespace", "batchId", "batchRoot"] as const) if (typeof o[k] === "string" && Object.hasOwn(cp, k)) (cp as Obj)[k] = o[k];
+      }
       // Through JSON again: what is signed is what is sent (NaN becomes null, undefined goes).
       return json(JSON.stringify(sign(clone(o), g)), expect);
     },
@@ -107,11 +120,11 @@ export function validText(endpoint: Endpoint, cast: Cast, nowS: number, unique: 
 }
 
 /** What a member must hold: a JSON type, or the one literal allowed. */
-export type Kind = "string" | "integer" | "array" | "announce" | "request" | 1;
+export type Kind = "string" | "integer" | "array" | "object" | "announce" | "request" | 1 | 2;
 
 export const KINDS: Readonly<Record<Endpoint, Record<string, Kind>>> = {
-  announce: { type: "announce", v: 1, namespace: "string", batchId: "string", batchRoot: "string", anchors: "array", ts: "integer", signer: "string", sig: "string" },
-  request: { type: "request", v: 1, namespace: "string", fromTs: "integer", toTs: "integer", want: "array", ts: "integer", signer: "string", sig: "string" },
+  announce: { type: "announce", v: 2, namespace: "string", aud: "string", batchId: "string", batchRoot: "string", checkpoint: "object", anchors: "array", ts: "integer", signer: "string", sig: "string" },
+  request: { type: "request", v: 2, namespace: "string", aud: "string", fromTs: "integer", toTs: "integer", want: "array", ts: "integer", signer: "string", sig: "string" },
 };
 export const ANCHOR_KINDS: Readonly<Record<string, Kind>> = { batchId: "string", batchRoot: "string", chain: "string", tx: "string", block: "integer", ts: "integer", sig: "string", memo: "string", contract: "string" };
 

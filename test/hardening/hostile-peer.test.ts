@@ -52,7 +52,7 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 async function malloryAnnounces(to: MeshNode, batchId: string, batchRoot: string, checkpoint: Checkpoint, anchors: Anchor[]): Promise<number> {
-  const m = await joseSign<Announce>({ type: "announce", v: 2, namespace: NS, batchId, batchRoot, checkpoint, anchors, ts: now(), signer: mallory.did }, mallory.key, mallory.did);
+  const m = await joseSign<Announce>({ type: "announce", v: 2, namespace: NS, aud: to.did, batchId, batchRoot, checkpoint, anchors, ts: now(), signer: mallory.did }, mallory.key, mallory.did);
   const res = await fetch(`${to.url}/federation/announce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(m) });
   await res.text();
   return res.status;
@@ -87,7 +87,7 @@ before(async () => {
         const id = request.batchId ?? "";
         asked.set(id, (asked.get(id) ?? 0) + 1);
         const a = answers.get(id) ?? { receipts: [], checkpoints: [], anchors: [] };
-        const bundle = await joseSign<Bundle>({ type: "bundle", v: 2, namespace: NS, request: messageDigest(request), ...a, ts: now(), signer: mallory.did }, mallory.key, mallory.did);
+        const bundle = await joseSign<Bundle>({ type: "bundle", v: 2, namespace: NS, aud: request.signer, request: messageDigest(request), ...a, ts: now(), signer: mallory.did }, mallory.key, mallory.did);
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(bundle));
         return;
       }
@@ -177,5 +177,43 @@ describe("hardening: a hostile admitted peer", () => {
     }
     const verify = await b.cli("verify-online", "--namespace", NS);
     assert.equal(verify.code, 0, `${verify.stdout}\n${verify.stderr}`);
+  });
+
+  test("hostile peer: the origin's Announce to mallory, replayed by mallory to b, is refused: it names its recipient", async () => {
+    const b = mesh.node("b");
+    const toMallory = captured.get("b-target")!;
+    assert.equal(toMallory.aud, mallory.did);
+    const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-replayed", 2, tsa, 1_760_000_300);
+    const r = await mesh.node("a").cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir);
+    assert.equal(r.code, 0, r.stderr);
+    const fresh = captured.get("b-replayed")!;
+    const res = await fetch(`${b.url}/federation/announce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fresh) });
+    const body = (await res.json()) as { error?: { code: string } };
+    assert.equal(res.status, 401);
+    assert.equal(body.error?.code, "WRONG_AUDIENCE");
+  });
+
+  test("hostile peer: a request accepted once is refused again after a clean restart (window saved) and after a crash (older than the start)", async () => {
+    const b = mesh.node("b");
+    const request = await joseSign<Request>({ type: "request", v: 2, namespace: NS, aud: b.did, want: [`sha256:${"3d".repeat(32)}`], ts: now(), signer: mallory.did }, mallory.key, mallory.did);
+    const send = async () => {
+      const res = await fetch(`${b.url}/federation/request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+    };
+    assert.equal((await send()).status, 200);
+    assert.equal((await send()).body.error?.code, "REPLAY");
+    assert.equal(await b.stop("SIGTERM"), 0);
+    await b.start();
+    assert.equal((await send()).body.error?.code, "REPLAY", "the saved window came back");
+    // A crash saves nothing: messages signed before the new start are refused as stale.
+    await new Promise((r) => setTimeout(r, 1100));
+    await b.stop("SIGKILL");
+    await b.start();
+    const after = await send();
+    assert.equal(after.status, 401);
+    assert.equal(after.body.error?.code, "STALE_TIMESTAMP");
+    const fresh = await joseSign<Request>({ ...unsigned(request), ts: now() + 1 }, mallory.key, mallory.did);
+    const res = await fetch(`${b.url}/federation/request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fresh) });
+    assert.equal(res.status, 200, "a freshly signed message is accepted");
   });
 });

@@ -27,7 +27,7 @@ describe("hardening: slow clients", () => {
       assert.equal(h.body.status, "ok");
     }
     const peer = mesh.guests.get("peer")!;
-    const m = signMessage<Request>({ type: "request", v: 1, namespace: MESH_NAMESPACE, ts: Math.floor(Date.now() / 1000), signer: peer.did }, peer.key.privateKey);
+    const m = signMessage<Request>({ type: "request", v: 2, namespace: MESH_NAMESPACE, aud: node.did, ts: Math.floor(Date.now() / 1000), signer: peer.did }, peer.key.privateKey);
     const res = await fetch(`${node.url}/federation/request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(m) });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { type: string }).type, "bundle");

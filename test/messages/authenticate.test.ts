@@ -19,6 +19,15 @@ describe("authenticate: the checks of docs/FEDERATION_PROTOCOL.md §Verification
     assert.equal(r.ok && r.digest, messageDigest(announce(a)));
   });
 
+  test("authenticate: refuses a message addressed to another node with 401 WRONG_AUDIENCE, before the signature and the replay cache", () => {
+    const ctx = context([a, b], routes);
+    const elsewhere = announce(a, { aud: "did:vm:node:other" });
+    assert.equal(code(authenticate(elsewhere, ctx)), "401 WRONG_AUDIENCE");
+    assert.equal(ctx.replay.size, 0, "nothing remembered for it");
+    // Re-addressed after signing, the message no longer verifies at all.
+    assert.equal(code(authenticate({ ...elsewhere, aud: ctx.self }, ctx)), "401 SIG_INVALID");
+  });
+
   test("authenticate: refuses an unknown signer with 401 SIGNER_UNKNOWN", () => {
     const stranger = peer("did:vm:node:x", ["announce"]);
     assert.equal(code(authenticate(announce(stranger), context([a], routes))), "401 SIGNER_UNKNOWN");

@@ -6,6 +6,8 @@ import type { Announce, Request } from "../../lib/messages/schema.js";
 import { checkpointBy } from "../support/checkpoint.js";
 
 export const NOW = 1_750_000_000;
+/** The node the fixtures' messages are addressed to (`aud`), and the `self` of `context`. */
+export const RECEIVER = "did:vm:node:receiver";
 export const ROOT = `sha256:${"ab".repeat(32)}`;
 
 export interface TestPeer {
@@ -27,6 +29,7 @@ export function context(peers: TestPeer[], routes: Record<string, string[]>, now
     isRouted: (ns, did) => routes[ns]?.includes(did) ?? false,
     now: () => clock.now,
     skewS: 300,
+    self: RECEIVER,
     replay: new ReplayCache(),
   };
 }
@@ -36,6 +39,7 @@ export function announce(from: TestPeer, overrides: Partial<Announce> = {}): Ann
     type: "announce" as const,
     v: 2 as const,
     namespace: "dao:vaultmesh",
+    aud: RECEIVER,
     batchId: "batch-0001",
     batchRoot: ROOT,
     checkpoint: checkpointBy(from, { namespace: overrides.namespace ?? "dao:vaultmesh", batchId: overrides.batchId ?? "batch-0001", batchRoot: overrides.batchRoot ?? ROOT, ts: NOW }),
@@ -48,5 +52,5 @@ export function announce(from: TestPeer, overrides: Partial<Announce> = {}): Ann
 }
 
 export function request(from: TestPeer, overrides: Partial<Request> = {}): Request {
-  return signMessage<Request>({ type: "request", v: 1, namespace: "dao:vaultmesh", ts: NOW, signer: from.did, ...overrides }, from.key.privateKey);
+  return signMessage<Request>({ type: "request", v: 2, namespace: "dao:vaultmesh", aud: RECEIVER, ts: NOW, signer: from.did, ...overrides }, from.key.privateKey);
 }

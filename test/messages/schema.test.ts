@@ -4,7 +4,7 @@ import { ProtocolError } from "../../lib/errors.js";
 import { parsePeerJson } from "../../lib/messages/json.js";
 import { parseAnnounce, parseBundle, parseMessage, parseRequest } from "../../lib/messages/schema.js";
 import { checkpointBy } from "../support/checkpoint.js";
-import { announce, NOW, peer, request, ROOT } from "./fixtures.js";
+import { announce, NOW, peer, RECEIVER, request, ROOT } from "./fixtures.js";
 
 const a = peer("did:vm:node:a", ["announce", "request"]);
 const H = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
@@ -19,7 +19,7 @@ const receipt = (over: Record<string, unknown> = {}, proof: Record<string, unkno
 });
 const CHECKPOINT = checkpointBy(a, { namespace: "dao:vaultmesh", batchId: "b1", batchRoot: ROOT, size: 2, createdAt: NOW, ts: NOW });
 const bundle = (over: Record<string, unknown> = {}) => ({
-  type: "bundle", v: 2, namespace: "dao:vaultmesh", request: H(9), checkpoints: [CHECKPOINT], receipts: [receipt()], anchors: [], ts: NOW, signer: a.did, sig: "aa..bb", ...over,
+  type: "bundle", v: 2, namespace: "dao:vaultmesh", aud: RECEIVER, request: H(9), checkpoints: [CHECKPOINT], receipts: [receipt()], anchors: [], ts: NOW, signer: a.did, sig: "aa..bb", ...over,
 });
 
 describe("schema: messages", () => {
@@ -35,7 +35,7 @@ describe("schema: messages", () => {
   const announceCases: Array<[string, (m: Record<string, unknown>) => void, RegExp]> = [
     ["a wrong type", (m) => (m.type = "bundle"), /announce\.(type|request)/],
     ["a wrong version", (m) => (m.v = 3), /announce\.v: expected 2/],
-    ["version 1 of 0.1.0", (m) => (m.v = 1), /announce\.v: message version 1 lacks the member checkpoint; this node speaks version 2/],
+    ["version 1 of 0.1.0", (m) => (m.v = 1), /announce\.v: message version 1 lacks the member checkpoint and aud; this node speaks version 2/],
     ["no checkpoint", (m) => delete m.checkpoint, /announce\.checkpoint: is missing/],
     ["a checkpoint of another batch", (m) => (m.checkpoint = { ...(m.checkpoint as object), batchId: "other" }), /announce\.checkpoint: is for another batch/],
     ["a checkpoint whose signer is not its origin", (m) => (m.checkpoint = { ...(m.checkpoint as object), signer: "did:vm:node:zz" }), /announce\.checkpoint\.signer: must equal origin/],
@@ -85,7 +85,7 @@ describe("schema: messages", () => {
     rejects(() => parseBundle(bundle({ receipts: [receipt({ id: H(3) })] })), /receipts\[0\]\.id: must equal eventHash/);
     rejects(() => parseBundle(bundle({ receipts: [receipt({ namespace: "dao:other" })] })), /is dao:other, the bundle is for dao:vaultmesh/);
     rejects(() => parseBundle(bundle({ checkpoints: [] })), /receipts\[0\]: no checkpoint in bundle\.checkpoints for batch b1/);
-    rejects(() => parseBundle(bundle({ checkpoints: undefined, v: 1 })), /bundle\.v: message version 1 lacks the member checkpoints/);
+    rejects(() => parseBundle(bundle({ checkpoints: undefined, v: 1 })), /bundle\.v: message version 1 lacks the member checkpoints and aud/);
     rejects(() => parseBundle(bundle({ receipts: [receipt({}, { tree: "sha1" })] })), /proof\.tree: expected one of/);
   });
 

@@ -11,6 +11,8 @@ import { merkleRoot, receiptsForBatch } from "../../lib/merkle/index.js";
 import { signCheckpoint } from "../../lib/messages/checkpoint.js";
 import { importBatch, type BatchImport, type ImportContext } from "../../lib/pipeline/import.js";
 import { reverifyStored } from "../../lib/pipeline/reverify.js";
+import { refetchCheckpoints, uncheckpointed } from "../../lib/federation/checkpoint-migrate.js";
+import type { Role } from "../../lib/messages/authenticate.js";
 import { openStore, type Store } from "../../lib/store/index.js";
 
 const NS = "dao:vaultmesh";
@@ -232,5 +234,67 @@ describe("pipeline: importBatch", () => {
     assert.equal(p.receiptsAdded, 0);
     assert.match(p.rejectedReceipts[0]!.reason, /stored 0\.1\.0 copy of batch b-legacy-pinned has sealing time 5, the origin signed 1700000900/);
     assert.equal((await store.getBatch(NS, "b-legacy-pinned", pinnedEarlier.batchRoot))!.checkpoint, undefined, "state unchanged");
+  });
+
+  test("pipeline: a differing claim under the (chain, tx) of this node's pending anchor never replaces it; the pending one still resolves", async () => {
+    const b = batch("b-pending-own", [H(110), H(111)]);
+    const own = btc(b, "c1", 100);
+    b.anchors = [own];
+    assert.equal((await importBatch(b, ctx())).anchors[0]!.outcome, "pending");
+    verdicts.set(own.tx, { outcome: "rejected", reason: "a claim with block 999 is not in block 999" });
+    const hostile = { ...b, receipts: [], anchors: [{ ...own, block: 999 }] };
+    calls = 0;
+    const r = await importBatch(hostile, ctx());
+    assert.equal(calls, 0, "the differing claim is not even verified");
+    assert.match(r.ignoredClaims[0]!.reason, /differs from the pending claim/);
+    const stored = (await store.anchors(NS, "b-pending-own"))[0]!;
+    assert.deepEqual([stored.block, stored.outcome], [100, "pending"]);
+    verdicts.set(own.tx, { outcome: "verified" });
+    await reverifyStored({ namespace: NS, batchId: "b-pending-own", outcomes: ["pending"] }, ctx());
+    assert.equal((await store.anchors(NS, "b-pending-own"))[0]!.outcome, "verified");
+  });
+
+  test("pipeline: one TSA token under two names or two tx strings is one anchor", async () => {
+    const b = batch("b-token", [H(120), H(121)]);
+    verdicts.set("tok-1", { outcome: "verified" });
+    verdicts.set("tok-2", { outcome: "verified" });
+    b.anchors = [tsa(b, "tok-1"), { ...tsa(b, "tok-2"), chain: "rfc3161:other-name" }, tsa(b, "tok-2")];
+    const r = await importBatch(b, ctx());
+    assert.equal(r.anchors.length, 1);
+    assert.equal(r.ignoredClaims.length, 2);
+    assert.match(r.ignoredClaims[0]!.reason, /same TSA token as rfc3161:test\/tok-1/);
+    assert.equal((await store.anchors(NS, "b-token")).length, 1);
+  });
+
+  test("migration: refetchCheckpoints attaches the checkpoint a serving peer sends, and reports versions no peer can vouch for", async () => {
+    const legacy = batch("b-refetch", [H(130), H(131)], 1_700_001_000);
+    await store.putBatch({ namespace: NS, batchId: legacy.batchId, batchRoot: legacy.batchRoot, createdAt: legacy.createdAt, receipts: legacy.receipts, anchors: [] });
+    const orphan = batch("b-orphan", [H(132)], 1_700_001_000);
+    await store.putBatch({ namespace: NS, batchId: orphan.batchId, batchRoot: orphan.batchRoot, createdAt: orphan.createdAt, receipts: orphan.receipts, anchors: [] });
+    const before = uncheckpointed(store, [NS]).map((v) => v.batchId);
+    assert.ok(before.includes("b-refetch") && before.includes("b-orphan"));
+    const peer = { did: "did:vm:node:server", url: "http://127.0.0.1:9", roles: new Set<Role>(["serve"]), verifyKey: new Uint8Array(32) };
+    const asked: string[] = [];
+    const results = await refetchCheckpoints(
+      {
+        store,
+        sources: () => [peer],
+        pull: async (_p, ns, batchId) => {
+          asked.push(batchId);
+          // The peer has the origin's checkpoint for one of them only.
+          const checkpoints = batchId === "b-refetch" ? legacy.checkpoints! : [];
+          const receipts = batchId === "b-refetch" ? legacy.receipts : [];
+          return [{ type: "bundle" as const, v: 2 as const, namespace: ns, aud: "did:vm:node:me", request: H(1), checkpoints, receipts, anchors: [], ts: 1, signer: peer.did, sig: "a..b" }];
+        },
+        importContext: () => ctx(),
+      },
+      [NS],
+    );
+    const byId = new Map(results.map((r) => [r.version.batchId, r]));
+    assert.equal(byId.get("b-refetch")!.origin, ORIGIN.did);
+    assert.match(byId.get("b-orphan")!.problem!, /did:vm:node:server has no checkpoint for it/);
+    assert.equal((await store.getBatch(NS, "b-refetch", legacy.batchRoot))!.checkpoint!.origin, ORIGIN.did);
+    assert.ok(!uncheckpointed(store, [NS]).some((v) => v.batchId === "b-refetch"));
+    assert.ok(asked.includes("b-orphan"));
   });
 });

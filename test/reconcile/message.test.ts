@@ -6,7 +6,7 @@ import { canonicalJson, messageDigest, unsigned } from "../../lib/messages/canon
 import { seededRandom } from "../../lib/reconcile/limits.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../../lib/reconcile/message.js";
 import { initiate, respond } from "../../lib/reconcile/session.js";
-import { context, NOW, peer } from "../messages/fixtures.js";
+import { context, NOW, peer, RECEIVER } from "../messages/fixtures.js";
 import { indexOf, keysOf } from "./exchange.js";
 
 const a = peer("did:vm:node:a", ["request"]);
@@ -15,7 +15,7 @@ const routes = { "dao:vaultmesh": [a.did, b.did], "dao:other": [a.did] };
 
 function opening(namespaces = ["dao:vaultmesh"]): ReconcileMessage {
   const { message } = initiate(new Map(namespaces.map((ns) => [ns, indexOf(keysOf([...Array(500).keys()]))])), { random: seededRandom(1) });
-  return signReconcile({ round: 1, parts: message, ts: NOW, signer: a.did }, a.key.privateKey);
+  return signReconcile({ aud: RECEIVER, round: 1, parts: message, ts: NOW, signer: a.did }, a.key.privateKey);
 }
 
 function rejects(value: unknown, message: RegExp, maxMessageBytes?: number): void {
@@ -42,14 +42,16 @@ describe("reconcile envelope", () => {
     const request = opening();
     const r = respond(() => indexOf(keysOf([...Array(500).keys()])), reconcileParts(request), { random: seededRandom(2) });
     assert.ok(r.ok);
-    const answer = signReconcile({ round: 1, parts: r.reply, ts: NOW, signer: b.did, request: messageDigest(request) }, b.key.privateKey);
+    const answer = signReconcile({ aud: RECEIVER, round: 1, parts: r.reply, ts: NOW, signer: b.did, request: messageDigest(request) }, b.key.privateKey);
     assert.deepEqual(answer.namespaces, []);
     assert.equal(parseReconcile(JSON.parse(JSON.stringify(answer))).request, messageDigest(request));
   });
 
   const cases: Array<[string, (m: Record<string, unknown>) => void, RegExp]> = [
     ["a wrong type", (m) => (m.type = "request"), /reconcile\.type: expected "reconcile"/],
-    ["a wrong version", (m) => (m.v = 2), /reconcile\.v: expected 1/],
+    ["a wrong version", (m) => (m.v = 3), /reconcile\.v: expected 2/],
+    ["version 1 of 0.1.0", (m) => (m.v = 1), /reconcile\.v: message version 1 lacks the member aud/],
+    ["no aud", (m) => delete m.aud, /reconcile\.aud: expected a string/],
     ["round 0", (m) => (m.round = 0), /reconcile\.round: expected 1 to 64, got 0/],
     ["a huge round", (m) => (m.round = 65), /reconcile\.round: expected 1 to 64/],
     ["a string round", (m) => (m.round = "1"), /reconcile\.round: expected an integer/],
@@ -93,7 +95,7 @@ describe("reconcile envelope", () => {
     const tampered = { ...m, namespaces: [{ ...m.namespaces[0]!, payload: Buffer.from(Uint8Array.of(1, 0)).toString("base64") }, m.namespaces[1]!] };
     const bad = authenticateReconcile(tampered, context([a, b], routes));
     assert.ok(!bad.ok && bad.error.code === "SIG_INVALID");
-    const forbidden = authenticateReconcile(signReconcile({ round: 1, parts: [], ts: NOW, signer: b.did }, b.key.privateKey), context([a, b], routes));
+    const forbidden = authenticateReconcile(signReconcile({ aud: RECEIVER, round: 1, parts: [], ts: NOW, signer: b.did }, b.key.privateKey), context([a, b], routes));
     assert.ok(!forbidden.ok && forbidden.error.code === "ROLE_FORBIDDEN");
   });
 
