@@ -67,7 +67,7 @@ export async function run(): Promise<BenchFigures> {
     const b = mesh.node("b");
     // b's serve stays down: its anti-entropy timer would fetch too. Only the measured client does.
     await Promise.all([a.stop(), b.stop()]);
-    await seedStore(a.stateDir, tsa, { namespace: NS, batches: BATCHES, receiptsPerBatch: PER_BATCH });
+    await seedStore(a.stateDir, tsa, { namespace: NS, origin: { did: a.did, keyFile: join(a.configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: PER_BATCH });
     await a.start();
 
     const sync = await measured([BIN, "--config", b.configDir, "sync", "--namespace", NS, "--json"], scratch);

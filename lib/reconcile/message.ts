@@ -52,7 +52,7 @@ function decodedLength(b64: string): number {
 export function parseReconcile(value: unknown, maxMessageBytes: number = RECONCILE_LIMITS.maxMessageBytes): ReconcileMessage {
   const o = object(value, "reconcile", ["type", "v", "aud", "round", "namespaces", "request", "ts", "signer", "sig"]);
   literal(o, "type", "reconcile", "reconcile");
-  if (o.v === 1) throw malformed("reconcile.v", "message version 1 lacks the member aud; this node speaks version 2 (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading)");
+  if (o.v === 1) throw malformed("reconcile.v", "message version 1 lacks the member aud; this node speaks version 2 (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0)");
   literal(o, "v", "reconcile", 2);
   const aud = string(o, "aud", "reconcile", DID_MAX_LENGTH, DID_PATTERN);
   const round = integer(o, "round", "reconcile", 1, MAX_ROUND);

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { openStore } from "../../lib/store/index.js";
 import { BIN } from "../support/cli.js";
 import { receiptCount, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh } from "../support/mesh.js";
@@ -35,7 +36,7 @@ before(async () => {
   mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem: tsa.rootPem });
   // a is filled while it is down; b stays down so that only the `sync` CLI fetches (its timer would too).
   await Promise.all([mesh.node("a").stop(), mesh.node("b").stop()]);
-  seeded = (await seedStore(mesh.node("a").stateDir, tsa, { namespace: NS, batches: BATCHES, receiptsPerBatch: PER_BATCH })).sort();
+  seeded = (await seedStore(mesh.node("a").stateDir, tsa, { namespace: NS, origin: { did: mesh.node("a").did, keyFile: join(mesh.node("a").configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: PER_BATCH })).sort();
   await mesh.node("a").start();
 });
 after(async () => {
