@@ -30,7 +30,7 @@ import { sampleBatch } from "../test/store/sample.js";
 import type { BenchFigures, BenchRow } from "./table.js";
 
 /** Names the generated state's layout; a new value regenerates the cache. */
-const SCALE_VERSION = "store-scale-v2";
+const SCALE_VERSION = "store-scale-v3";
 const NS = "acme/audit";
 const PER_BATCH = 200;
 const BIG = 5_000;

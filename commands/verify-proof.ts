@@ -7,7 +7,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { Command } from "commander";
 import { parseChainId } from "../lib/anchors/anchor.js";
-import { verifierFor } from "../lib/anchors/endpoints.js";
 import { UsageError, VmshError } from "../lib/errors.js";
 import { MAX_PROOF_FILE_BYTES, parseProofFile, verifyProof, type AnchorCheck, type ProofVerdict } from "../lib/explorer/proof-file.js";
 import { parsePeerJson } from "../lib/messages/json.js";
@@ -41,6 +40,8 @@ export async function verifyProofFile(ctx: CommandContext, file: string): Promis
     if (e instanceof VmshError) return refused(`not a proof file: ${e.message}`);
     throw e;
   }
+  // Loaded here, not at start: the verifiers pull in viem, bitcoinjs-lib and node-forge.
+  const { verifierFor } = await import("../lib/anchors/endpoints.js");
   const verifiers = await verifierFor(config);
   const verify = verifiers(proof.receipt.namespace);
   const check: AnchorCheck = async (anchor, batchRoot) => {

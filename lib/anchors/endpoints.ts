@@ -5,57 +5,12 @@
  * certificate files); this folder never imports lib/config and never reads a file.
  */
 import { ArgumentError } from "../errors.js";
-import type { Anchor, BtcNetwork } from "./anchor.js";
+import type { Anchor } from "./anchor.js";
 import type { Evidence, VerificationResult } from "./result.js";
-import type { NamedTsa } from "./tsa/verify-anchor.js";
 import { verifyAnchor, type VerifyAnchorContext } from "./verify.js";
 
-export interface VerifyPolicy {
-  evmConfirmations: number;
-  btcConfirmations: number;
-}
-
-/** Confirmations required when federation.yaml does not say (docs/FEDERATION_OPERATIONS.md). */
-export const DEFAULT_VERIFY_POLICY: Readonly<VerifyPolicy> = Object.freeze({ evmConfirmations: 12, btcConfirmations: 6 });
-
-export interface EvmEndpoint {
-  rpcUrl: string;
-  /** When set, the only contract whose events count. */
-  contract?: string;
-}
-
-export type BtcEndpoint = { rpcUrl: string } | { esploraUrl: string };
-
-/** A Bitcoin network's endpoints (anchors.yaml `btc.<net>`, docs/ANCHORS.md §Several endpoints). */
-export interface BtcEndpoints {
-  endpoints: BtcEndpoint[];
-  /** How many endpoints must agree on the block hash and hold enough confirmations. */
-  agree: number;
-}
-
-/** TSA trust as PEM text (anchors.yaml `rfc3161`, its files read by the configuration loader). */
-export interface TsaTrust {
-  /** Roots any TSA may chain to (`rfc3161.trustBundle`). */
-  trustPem?: string;
-  intermediatesPem?: string;
-  /** Named TSAs (`rfc3161.tsas.<name>`), each with its own roots or its signer's subject. */
-  tsas: ReadonlyMap<string, NamedTsa>;
-}
-
-export interface AnchorEndpoints {
-  /** By decimal chain id. */
-  eip155: ReadonlyMap<string, EvmEndpoint>;
-  btc: ReadonlyMap<BtcNetwork, BtcEndpoints>;
-  /** Present when anchors.yaml configures TSAs; the trust material itself comes as `tsaTrust`. */
-  rfc3161?: object;
-}
-
-/** The parts of a node's configuration the verifiers read (a NodeConfig is one). */
-export interface VerifierConfig {
-  anchors: AnchorEndpoints;
-  tsaTrust?: TsaTrust;
-  federation: { namespaces: ReadonlyMap<string, { verify: VerifyPolicy }> };
-}
+export { DEFAULT_VERIFY_POLICY, type AnchorEndpoints, type BtcEndpoint, type BtcEndpoints, type EvmEndpoint, type TsaTrust, type VerifierConfig, type VerifyPolicy } from "./endpoint-config.js";
+import { DEFAULT_VERIFY_POLICY, type VerifierConfig } from "./endpoint-config.js";
 
 export type AnchorVerifier = (anchor: Anchor, batchRoot: string, previous?: Evidence) => Promise<VerificationResult>;
 

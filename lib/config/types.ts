@@ -5,11 +5,11 @@
  * verifiers to the configuration, never back.
  */
 import type { BtcNetwork } from "../anchors/anchor.js";
-import { DEFAULT_VERIFY_POLICY, type AnchorEndpoints, type BtcEndpoints, type EvmEndpoint, type TsaTrust, type VerifyPolicy } from "../anchors/endpoints.js";
+import { DEFAULT_VERIFY_POLICY, type AnchorEndpoints, type BtcEndpoints, type EvmEndpoint, type TsaTrust, type VerifyPolicy } from "../anchors/endpoint-config.js";
 import type { Role } from "../messages/authenticate.js";
 import type { ExplorerConfig } from "./explorer.js";
 
-export type { BtcEndpoint, BtcEndpoints, TsaTrust, VerifyPolicy } from "../anchors/endpoints.js";
+export type { BtcEndpoint, BtcEndpoints, TsaTrust, VerifyPolicy } from "../anchors/endpoint-config.js";
 
 export interface NamespaceLimits {
   maxAnnounceRatePerMin: number;

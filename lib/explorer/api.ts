@@ -32,7 +32,8 @@ export function batchStatus(b: BatchSummary): "active" | "held" | "rejected" {
 }
 
 function batchRow(b: BatchSummary) {
-  return { namespace: b.namespace, batchId: b.batchId, batchRoot: b.batchRoot, createdAt: b.createdAt, size: b.receiptCount, anchors: b.anchorCount, outcomes: b.outcomes, status: batchStatus(b), equivocal: b.equivocal };
+  // size is the origin's (its checkpoint); receipts is what this node holds of it.
+  return { namespace: b.namespace, batchId: b.batchId, batchRoot: b.batchRoot, origin: b.origin ?? null, createdAt: b.createdAt, size: b.size ?? b.receiptCount, receipts: b.receiptCount, anchors: b.anchorCount, outcomes: b.outcomes, status: batchStatus(b), equivocal: b.equivocal };
 }
 
 /** The anchor that wins (docs/FEDERATION_SEMANTICS.md §3. Conflicts): verified and not superseded. */

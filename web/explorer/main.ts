@@ -22,8 +22,11 @@ interface BatchRow {
   namespace: string;
   batchId: string;
   batchRoot: string;
+  /** The DID that signed the batch's checkpoint; null for a version stored by 0.1.0 without one. */
+  origin: string | null;
   createdAt: number;
   size: number;
+  receipts: number;
   anchors: number;
   outcomes: { verified: number; pending: number; rejected: number };
   status: "active" | "held" | "rejected";
@@ -129,8 +132,9 @@ async function loadBatches(): Promise<void> {
       return h("tr", { class: fresh ? "new" : undefined, "data-batch": b.batchId, "data-root": b.batchRoot },
         h("td", {}, h("button", { type: "button", class: "link", "aria-label": `Show batch ${b.batchId}` }, b.batchId)),
         h("td", { class: "mono", title: b.batchRoot }, short(b.batchRoot)),
+        h("td", { class: "mono" }, b.origin ?? "no checkpoint"),
         h("td", {}, time(b.createdAt)),
-        h("td", {}, String(b.size)),
+        h("td", {}, b.receipts === b.size ? String(b.size) : `${b.receipts} of ${b.size}`),
         h("td", { class: `status-${b.status}` }, b.status + (b.equivocal ? " · equivocal" : "")),
         h("td", {}, `${b.outcomes.verified} verified, ${b.outcomes.pending} pending, ${b.outcomes.rejected} rejected`),
       );
@@ -179,8 +183,9 @@ async function showBatch(ns: string, batchId: string, root: string): Promise<voi
     dl([
       ["namespace", b.namespace],
       ["root", h("span", { class: "mono" }, b.batchRoot)],
+      ["origin", h("span", { class: "mono" }, b.origin ?? "no checkpoint (stored by 0.1.0)")],
       ["sealed", time(b.createdAt)],
-      ["size", String(b.size)],
+      ["size", b.receipts === b.size ? `${b.size} receipts` : `${b.receipts} of ${b.size} receipts held`],
       ["status", h("span", { class: `status-${b.status}` }, b.status)],
       ["winner", b.winner ? `${b.winner.chain} ${b.winner.tx}` : "none verified yet"],
     ]),
