@@ -20,6 +20,8 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { answerRequest } from "../lib/federation/answer-request.js";
+import { generateNodeKey } from "../lib/identity/keys.js";
+import { signCheckpoint } from "../lib/messages/checkpoint.js";
 import type { Request } from "../lib/messages/schema.js";
 import { openStore, type Store } from "../lib/store/index.js";
 import { batchPath, layout, namespaceDir, namespaceManifestPath, namespaceMetaPath } from "../lib/store/layout.js";
@@ -30,7 +32,7 @@ import { sampleBatch } from "../test/store/sample.js";
 import type { BenchFigures, BenchRow } from "./table.js";
 
 /** Names the generated state's layout; a new value regenerates the cache. */
-const SCALE_VERSION = "store-scale-v3";
+const SCALE_VERSION = "store-scale-v4";
 const NS = "acme/audit";
 const PER_BATCH = 200;
 const BIG = 5_000;
@@ -39,7 +41,13 @@ const T0 = 1_700_000_000;
 const WANT = 100;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const batchAt = (b: number) => sampleBatch({ namespace: NS, batchId: `b-${String(b).padStart(5, "0")}`, size: PER_BATCH, createdAt: T0 + b * 60, anchors: [{ outcome: "verified" }] });
+/** The origin that signs every generated batch's checkpoint: a version without one is not served (docs/FEDERATION_SEMANTICS.md §Checkpoints). */
+const ORIGIN = { did: "did:vm:node:bench-origin", key: generateNodeKey() };
+const batchAt = (b: number) => {
+  const batch = sampleBatch({ namespace: NS, batchId: `b-${String(b).padStart(5, "0")}`, size: PER_BATCH, createdAt: T0 + b * 60, anchors: [{ outcome: "verified" }] });
+  const checkpoint = signCheckpoint({ namespace: NS, origin: ORIGIN.did, batchId: batch.batchId, batchRoot: batch.batchRoot, tree: "vmsh-dup-sha256", size: PER_BATCH, createdAt: batch.createdAt, ts: T0 }, ORIGIN.key.privateKey);
+  return { ...batch, checkpoint };
+};
 
 /**
  * Writes `batches` batch files, meta.json and the manifest directly (no fsync: this is bench
@@ -55,7 +63,7 @@ async function generate(stateDir: string, batches: number): Promise<void> {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${JSON.stringify({ kind: "batch", ...batch })}\n`);
     const identity = (await fileIdentity(path))!;
-    state.addSummary(path, { batchId: batch.batchId, batchRoot: batch.batchRoot, identity, dirIdentity: (await fileIdentity(dirname(path)))!, createdAt: batch.createdAt, receiptCount: PER_BATCH, anchorCount: 1, outcomes: { verified: 1, pending: 0, rejected: 0 }, origin: undefined, size: undefined });
+    state.addSummary(path, { batchId: batch.batchId, batchRoot: batch.batchRoot, identity, dirIdentity: (await fileIdentity(dirname(path)))!, createdAt: batch.createdAt, receiptCount: PER_BATCH, anchorCount: 1, outcomes: { verified: 1, pending: 0, rejected: 0 }, origin: ORIGIN.did, size: PER_BATCH });
   }
   writeFileSync(namespaceMetaPath(paths, NS), `${JSON.stringify({ kind: "namespace", namespace: NS, rev: 1 })}\n`);
   state.rev = 1;

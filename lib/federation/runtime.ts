@@ -35,7 +35,7 @@ export interface RuntimeOptions {
    * for commands that only need the identity and the peers).
    */
   state?: "read-write" | "read-only" | "none";
-  /** Whether the anchor verifiers are loaded (default: whenever state is read-write). */
+  /** Whether the anchor verifiers are available (default: whenever state is read-write). */
   verifiers?: boolean;
   /** Timeouts of the outbound client (lib/federation/peer-client.ts). */
   client?: PeerClientOptions;
@@ -52,10 +52,7 @@ export interface RuntimeOptions {
 export async function openRuntime(config: NodeConfig, options: RuntimeOptions = {}): Promise<NodeRuntime> {
   const state = options.state ?? "read-write";
   const key = await readKeyFile(config.federation.mesh.keyFile);
-  const wantVerifiers = options.verifiers ?? state === "read-write";
-  // Loaded only when used: the verifiers pull in viem, bitcoinjs-lib and node-forge, which a
-  // `status` or `--help` does not need and would take most of its start-up time.
-  const verifiers = wantVerifiers ? await (await import("../anchors/endpoints.js")).verifierFor(config) : undefined;
+  const verifiers = options.verifiers ?? state === "read-write";
   const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, state === "read-only" ? { readOnly: true } : {});
   return new NodeRuntime(config, key, store, verifiers, options);
 }
@@ -69,7 +66,8 @@ export class NodeRuntime {
   #config: NodeConfig;
   #peers: PeerDirectory;
   readonly #store: Store | undefined;
-  readonly #verifiers: ((namespace: string) => AnchorVerifier) | undefined;
+  readonly #verifiers: boolean;
+  #loaded: Promise<(namespace: string) => AnchorVerifier> | undefined;
   readonly #now: () => number;
   #outbox: Outbox | undefined;
   #indexes: NamespaceIndexes | undefined;
@@ -77,7 +75,7 @@ export class NodeRuntime {
   #notBefore: number | undefined;
 
   /** Use openRuntime(), which reads the key and opens the store first. */
-  constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: ((namespace: string) => AnchorVerifier) | undefined, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
+  constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: boolean, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
     this.#config = config;
     this.#peers = peerDirectory(config);
     this.key = key;
@@ -147,8 +145,20 @@ export class NodeRuntime {
 
   /** An import context bound to one namespace's verification policy. */
   importContext(namespace: string): ImportContext {
-    if (this.#verifiers === undefined) throw new ArgumentError("runtime.importContext", "this runtime was opened without verifiers");
-    return { store: this.store, verify: this.#verifiers(namespace), limit: this.limit, now: () => this.now(), origins: originKeysFor(this.#config, namespace, { did: this.me.did, publicKey: this.key.publicKey }) };
+    if (!this.#verifiers) throw new ArgumentError("runtime.importContext", "this runtime was opened without verifiers");
+    const verify: ImportContext["verify"] = async (anchor, batchRoot, previous) => (await this.#loadVerifiers())(namespace)(anchor, batchRoot, previous);
+    return { store: this.store, verify, limit: this.limit, now: () => this.now(), origins: originKeysFor(this.#config, namespace, { did: this.me.did, publicKey: this.key.publicKey }) };
+  }
+
+  /**
+   * The verifiers, loaded on the first anchor to verify: they pull in viem, bitcoinjs-lib and
+   * node-forge, which `status`, `--help` and an idle daemon do not need (docs/BENCHMARKS.md).
+   * The configuration was checked when it was loaded (its certificate files read), so loading
+   * them late cannot turn up a configuration error.
+   */
+  #loadVerifiers(): Promise<(namespace: string) => AnchorVerifier> {
+    this.#loaded ??= import("../anchors/endpoints.js").then((m) => m.verifierFor(this.#config));
+    return this.#loaded;
   }
 
   /** What anti-entropy with one peer needs, bound to this node. */
