@@ -179,6 +179,8 @@ async function demo() {
     const rows = await waitForAll(["a", "b", "c"].map((n) => mesh.node(n)), [s], 30_000);
     console.log(indent(table(["node", "chain", "tx", "block", "outcome", "conflict resolution"], rows)));
     // c is routed to b only: whether b's relayed Announce or c's anti-entropy timer got there first, it came from b.
+    // c logs the import just after its state shows it: give that line a moment to arrive through the pipe.
+    await mesh.node("c").waitForLog(/imported announced batch.*"batch":"b-0001"|anti-entropy closed a gap/, 10_000).catch(() => undefined);
     const how = learnedFrom(mesh.node("c"), s.id);
     check(how.length > 0 && how.every((line) => line.includes(mesh.node("b").did)), "c's log to show it learned b-0001 from b (c does not know a)", how.join("; ") || "no such log line");
     for (const line of how) note(`c's log → ${line}`);
@@ -231,6 +233,8 @@ async function demo() {
     await c.start();
     note(`c is back on ${c.url}`);
     const rows = await waitForAll([c], sealed.slice(1), 45_000);
+    // The log line follows the state write: let it arrive before reading the log.
+    await c.waitForLog(/anti-entropy closed a gap|imported announced batch.*"batch":"b-000[^1]/, 10_000).catch(() => undefined);
     const how = [...logLines(c, /anti-entropy closed a gap/).map((e) => `anti-entropy: reconciled with ${e.peer}, fetched ${e.fetched} receipts, imported ${e.imported}, ${e.bytes} bytes in ${e.roundTrips} round trips`),
       ...logLines(c, /imported announced batch/).filter((e) => e.batch !== "b-0001").map((e) => `outbox: ${e.from} re-sent its Announce of ${e.batch}; c pulled it (${e.receipts} receipts, winner ${e.winner})`)];
     check(how.length > 0, "c's log to show how the gap closed (anti-entropy or an outbox Announce)", c.logs.slice(-8).join("\n"));
