@@ -60,7 +60,7 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     btcConfirmations: ns.verify.btcConfirmations,
   }));
   let stateError: string | undefined;
-  const store = await openStore(mesh.stateDir, { readOnly: true }).catch((e: unknown) => {
+  const store = await openStore(mesh.stateDir, { readOnly: true, receiptIndex: "lazy" }).catch((e: unknown) => {
     stateError = (e as Error).message;
     return undefined;
   });
