@@ -105,10 +105,11 @@ describe("federation: gossip between real serve processes", () => {
   });
 });
 
-// Its own mesh: no outbox entries or restarts left by the tests above can send an Announce
-// while this test counts them.
+// Its own mesh, so no outbox entry or restart left by the tests above sends an Announce while
+// this test counts them, and with anti-entropy an hour apart: a node that fetched a batch by
+// anti-entropy announces it too, and c could hold a batch before the relay it counts arrived.
 describe("federation: gossip relays a batch once", () => {
-  const quiet = useMesh(LINE_ABC);
+  const quiet = useMesh(LINE_ABC, { antiEntropyIntervalS: 3600 });
 
   test("gossip: re-announcing a batch everyone holds is not relayed again", async () => {
     const [b, c] = [quiet.node("b"), quiet.node("c")];
@@ -123,9 +124,9 @@ describe("federation: gossip relays a batch once", () => {
     const again = await quiet.node("a").cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout).deliveries, [{ peer: "did:vm:node:b", outcome: "delivered" }]);
-    // A barrier: a new batch, which b does relay. c is routed only to b, so every Announce c
-    // accepts is b's; a relay of the re-announce (sent before the barrier, with nothing to pull)
-    // would reach c before the barrier's relay, and c would count two.
+    // A barrier: a new batch, which b does relay. c is routed only to b and fetches only on an
+    // Announce, so every Announce c accepts is a relay of b's, counted before c holds its batch;
+    // a relay of the re-announce (sent before the barrier, with nothing to pull) would make two.
     await announceAndAwaitC(quiet, await sealTsaBatch(sealer, "b-again-barrier", 2, quiet.tsa), "b-again-barrier");
     await waitUntil(async () => (await metric(c, ACCEPTED_ANNOUNCES)) > cBefore, 30_000, "c to accept the barrier's relay");
     assert.ok((await metric(b, ACCEPTED_ANNOUNCES)) >= bBefore + 2, "b accepted the re-announce and the barrier");
