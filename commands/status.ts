@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { formatKeyLine } from "../lib/identity/did.js";
 import { keyFileTooOpen } from "../lib/identity/key-file.js";
+import { peerHealth } from "../lib/federation/peer-health.js";
 import type { NodeRuntime } from "../lib/federation/runtime.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
@@ -70,20 +71,17 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
   await store?.close();
   const peers: StatusResult["peers"] = await Promise.all(
       [...config.peers.values()].map(async (p) => {
-        const h = await node.client.getJson(p, "/health", { timeoutMs: HEALTH_TIMEOUT_MS });
-        const body = h.ok ? (h.body as { node?: unknown; status?: unknown }) : undefined;
-        const reachable = h.ok && body?.status === "ok";
-        const detail = !h.ok ? `${h.code}: ${h.message}` : body?.node !== p.did ? `answers as ${String(body?.node)}, not ${p.did}` : String(body?.status);
+        const h = await peerHealth(node.client, p, HEALTH_TIMEOUT_MS);
         const row: StatusResult["peers"][number] = {
           did: p.did,
           url: p.url,
           roles: [...p.roles].sort(),
           namespaces: namespaces.filter((n) => n.peers.includes(p.did)).map((n) => n.name),
-          reachable: reachable && body?.node === p.did,
-          detail,
+          reachable: h.reachable,
+          detail: h.detail,
           lastSync: syncs.get(p.did) ?? {},
         };
-        if (h.ok) row.latencyMs = h.latencyMs;
+        if (h.latencyMs !== undefined) row.latencyMs = h.latencyMs;
         return row;
       }),
     );

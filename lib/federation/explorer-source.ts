@@ -7,6 +7,7 @@
 import type { FederationNode } from "./node.js";
 import type { Outbox } from "./outbox.js";
 import type { PeerClient } from "./peer-client.js";
+import { peerHealth } from "./peer-health.js";
 import { lastSyncs } from "./sync-state.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
 import type { Store } from "../store/index.js";
@@ -57,8 +58,7 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
     const namespaces = [...cfg.federation.namespaces.values()];
     return Promise.all(
       [...cfg.peers.values()].map(async (p): Promise<PeerView> => {
-        const h = await client.getJson(p, "/health", { timeoutMs: PROBE_TIMEOUT_MS });
-        const body = h.ok ? (h.body as { node?: unknown; status?: unknown }) : undefined;
+        const h = await peerHealth(client, p, PROBE_TIMEOUT_MS);
         const backoff: PeerView["backoff"] = {};
         for (const ns of namespaces) {
           const b = backoffs.get(`${p.did} ${ns.name}`);
@@ -69,13 +69,13 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
           url: p.url,
           roles: [...p.roles].sort(),
           namespaces: namespaces.filter((n) => n.peers.includes(p.did)).map((n) => n.name),
-          reachable: h.ok && body?.status === "ok" && body.node === p.did,
-          detail: !h.ok ? `${h.code}: ${h.message}` : body?.node !== p.did ? `answers as ${String(body?.node)}, not ${p.did}` : String(body?.status),
+          reachable: h.reachable,
+          detail: h.detail,
           lastSync: syncs.get(p.did) ?? {},
           backoff,
           outboxDepth: (await outbox.pending(p.did)).length,
         };
-        if (h.ok) view.latencyMs = h.latencyMs;
+        if (h.latencyMs !== undefined) view.latencyMs = h.latencyMs;
         return view;
       }),
     );
