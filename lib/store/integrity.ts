@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { StoreError } from "../errors.js";
 import { readJsonFile, type SchemaCheck } from "./atomic-file.js";
-import { batchPath, docPath, encodeName, FORMAT_VERSION, layout } from "./layout.js";
+import { docPath, encodeName, FORMAT_VERSION, isFiledAt, layout } from "./layout.js";
 import { listDir, listNamespace } from "./scan.js";
 import * as schema from "./schema.js";
 
@@ -70,12 +70,18 @@ export async function checkIntegrity(stateDir: string): Promise<IntegrityReport>
     const listing = await listNamespace(dir);
     report.tempFiles.push(...listing.temp);
     problems.push(...listing.unexpected.map((p) => `${p}: unexpected entry`));
+    const versions = new Map<string, string>();
     for (const { path } of listing.batchFiles) {
       report.files++;
       const batch = await tryRead<schema.BatchFile>(path, schema.checkBatchFile, problems);
       if (batch === null) continue;
       report.receipts += batch.receipts.length;
-      if (batchPath(paths, batch.namespace, batch.batchId, batch.batchRoot) !== path) problems.push(`${path}: holds batch ${JSON.stringify(batch.batchId)}, filed under the wrong name`);
+      if (!isFiledAt(paths, batch, path)) problems.push(`${path}: holds batch ${JSON.stringify(batch.batchId)}, filed under the wrong name`);
+      // One file per (origin, batchId, batchRoot): a legacy-named file and an origin-named one of the same version is one too many.
+      const version = `${batch.batchId}\u0000${batch.batchRoot}\u0000${batch.checkpoint?.origin ?? ""}`;
+      const twin = versions.get(version);
+      if (twin !== undefined) problems.push(`${path}: holds the same batch version as ${twin}`);
+      versions.set(version, path);
       if (new Set(batch.receipts.map((r) => r.id)).size !== batch.receipts.length) problems.push(`${path}: a receipt id appears twice`);
     }
   }

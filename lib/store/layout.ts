@@ -13,9 +13,10 @@ const MAX_HEX_BYTES = 96;
 
 /**
  * Current `FORMAT` version. 2 = the v1 tree plus one `manifest.json` per namespace
- * (docs/STATE.md §Manifest); version 1 state opens and is upgraded by a writable open.
+ * (docs/STATE.md §Manifest); 3 = batch versions of an origin filed as `<batchRoot>.<origin>.json`
+ * (docs/STATE.md §Layout). Version 1 and 2 state opens and is upgraded by a writable open.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 /** The data tree's directory name under `stateDir`: unchanged since format 1. */
 const DATA_DIR = "v1";
@@ -90,12 +91,36 @@ export function namespaceManifestPath(paths: Layout, namespace: string): string 
 }
 
 /**
- * The file of one batch version: one directory per batchId, one file per batchRoot,
- * so an equivocating second root never overwrites the first (docs/STATE.md §Layout).
- * @example batchPath(layout("/s"), "ns", "b1", "sha256:00") // "/s/v1/namespaces/x6e73/batches/x6231/x…json"
+ * The file of one batch version: one directory per batchId, one file per batchRoot and origin,
+ * so neither an equivocating second root nor another origin's checkpoint of the same root
+ * ever overwrites the first (docs/STATE.md §Layout). Without `origin`, the file of a version
+ * stored without a checkpoint (0.1.0), `<batchRoot>.json`; such a file keeps its name when
+ * it later gains a checkpoint.
+ * @example batchPath(layout("/s"), "ns", "b1", "sha256:00", "did:vm:a") // "/s/v1/namespaces/x6e73/batches/x6231/x….x….json"
  */
-export function batchPath(paths: Layout, namespace: string, batchId: string, batchRoot: string): string {
-  return join(namespaceDir(paths, namespace), "batches", encodeName(batchId), `${encodeName(batchRoot)}.json`);
+export function batchPath(paths: Layout, namespace: string, batchId: string, batchRoot: string, origin?: string): string {
+  const name = origin === undefined ? encodeName(batchRoot) : `${encodeName(batchRoot)}.${encodeName(origin)}`;
+  return join(namespaceDir(paths, namespace), "batches", encodeName(batchId), `${name}.json`);
+}
+
+/**
+ * True when a batch file holding `file` may sit at `path`: its own origin's name, or the
+ * name of a version stored before it had a checkpoint (docs/STATE.md §Layout).
+ * @example isFiledAt(layout("/s"), file, path)
+ */
+export function isFiledAt(paths: Layout, file: { namespace: string; batchId: string; batchRoot: string; checkpoint?: { origin: string } }, path: string): boolean {
+  if (path === batchPath(paths, file.namespace, file.batchId, file.batchRoot)) return true;
+  return file.checkpoint !== undefined && path === batchPath(paths, file.namespace, file.batchId, file.batchRoot, file.checkpoint.origin);
+}
+
+/**
+ * True for a batch file name: `<encoded root>.json` or `<encoded root>.<encoded origin>.json`.
+ * @example isBatchFileName("x00.x6161.json") // true
+ */
+export function isBatchFileName(file: string): boolean {
+  if (!file.endsWith(".json")) return false;
+  const parts = file.slice(0, -5).split(".");
+  return parts.length <= 2 && parts.every(isEncodedName);
 }
 
 /**

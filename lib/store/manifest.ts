@@ -15,10 +15,14 @@ import type { BatchEntry, NamespaceState } from "./namespace-state.js";
 import { fileIdentityNow, listDirNow } from "./scan.js";
 
 /** Manifest layout version, inside the file; an unknown one is treated as stale. */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 
-/** `[batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size]`; origin and size are null for a version without a checkpoint. */
-type ManifestBatch = [string, string, string, string, number, number, number, number, number, number, string | null, number | null];
+/**
+ * `[batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size, byOrigin]`;
+ * origin and size are null for a version without a checkpoint; byOrigin is true when the file is
+ * named after its origin (`<batchRoot>.<origin>.json`, docs/STATE.md §Layout).
+ */
+type ManifestBatch = [string, string, string, string, number, number, number, number, number, number, string | null, number | null, boolean];
 
 /** `namespaces/<ns>/manifest.json`. */
 export interface ManifestFile {
@@ -44,7 +48,7 @@ const digestOf = (body: Omit<ManifestFile, "digest">): string => `sha256:${creat
 export function manifestOf(state: NamespaceState): ManifestFile {
   const batches: ManifestBatch[] = [...state.batchesByPath.values()]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    .map((e) => [e.batchId, e.batchRoot, e.identity, e.dirIdentity, e.createdAt, e.receiptCount, e.anchorCount, e.outcomes.verified, e.outcomes.pending, e.outcomes.rejected, e.origin ?? null, e.size ?? null]);
+    .map((e) => [e.batchId, e.batchRoot, e.identity, e.dirIdentity, e.createdAt, e.receiptCount, e.anchorCount, e.outcomes.verified, e.outcomes.pending, e.outcomes.rejected, e.origin ?? null, e.size ?? null, e.origin !== undefined && e.path.endsWith(`.${encodeName(e.origin)}.json`)]);
   const body = { kind: "manifest" as const, version: MANIFEST_VERSION, namespace: state.namespace, rev: state.rev, receipts: state.receiptCount, batches };
   return { ...body, digest: digestOf(body) };
 }
@@ -62,8 +66,8 @@ function shapeProblem(data: unknown, namespace: string | undefined): string | un
   if (!isCount(m["rev"]) || !isCount(m["receipts"])) return `"rev" and "receipts" must be non-negative integers`;
   if (!Array.isArray(m["batches"])) return `"batches" is not an array`;
   for (const [i, b] of (m["batches"] as unknown[]).entries()) {
-    if (!Array.isArray(b) || b.length !== 12 || !isStr(b[0]) || !isStr(b[1]) || !isStr(b[2]) || !isStr(b[3]) || typeof b[4] !== "number" || !Number.isFinite(b[4]) || !b.slice(5, 10).every(isCount) || !(b[10] === null || isStr(b[10])) || !(b[11] === null || isCount(b[11]))) {
-      return `batches[${i}] is not [batchId, batchRoot, identity, dirIdentity, createdAt, 5 counts, origin, size]`;
+    if (!Array.isArray(b) || b.length !== 13 || !isStr(b[0]) || !isStr(b[1]) || !isStr(b[2]) || !isStr(b[3]) || typeof b[4] !== "number" || !Number.isFinite(b[4]) || !b.slice(5, 10).every(isCount) || !(b[10] === null || isStr(b[10])) || !(b[11] === null || isCount(b[11])) || typeof b[12] !== "boolean" || (b[12] && b[10] === null)) {
+      return `batches[${i}] is not [batchId, batchRoot, identity, dirIdentity, createdAt, 5 counts, origin, size, byOrigin]`;
     }
   }
   if (typeof m["digest"] !== "string") return `"digest" is missing`;
@@ -110,8 +114,8 @@ export async function checkManifest(paths: Layout, nsDir: string, namespace: str
     if (fileIdentityNow(join(batchesDir, name)) !== identity) return { ok: false, reason: `${join(batchesDir, name)} changed since the manifest was written` };
   }
   const entries: Map<string, Omit<BatchEntry, "path" | "namespace">> = new Map();
-  for (const [batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size] of manifest.batches) {
-    const file = batchPath(paths, manifest.namespace, batchId, batchRoot);
+  for (const [batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size, byOrigin] of manifest.batches) {
+    const file = batchPath(paths, manifest.namespace, batchId, batchRoot, byOrigin ? origin! : undefined);
     if (dirs.get(encodeName(batchId)) !== dirIdentity) return { ok: false, reason: `manifest gives two identities for the directory of ${file}` };
     if (entries.has(file)) return { ok: false, reason: `manifest lists ${file} twice` };
     const now = fileIdentityNow(file);

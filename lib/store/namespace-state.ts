@@ -1,7 +1,8 @@
 /**
  * What the store keeps in memory for one namespace: a summary per stored batch
- * version (namespace + batchId + batchRoot), the `(ts, id)` receipt index, and
- * the change counter last seen in the namespace's meta.json.
+ * version (namespace + origin + batchId + batchRoot), the `(ts, id)` receipt index
+ * (every version's copy of a receipt, active versions first), and the change
+ * counter last seen in the namespace's meta.json.
  */
 import type { Outcome } from "../anchors/result.js";
 import { StoreError } from "../errors.js";
@@ -38,8 +39,34 @@ export function countOutcomes(anchors: readonly { outcome: Outcome }[]): Outcome
   return c;
 }
 
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** batchId, batchRoot, then origin (a version without one first), then file path: a total order of versions. */
 const byIdThenRoot = (a: BatchEntry, b: BatchEntry): number =>
-  a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : a.batchRoot < b.batchRoot ? -1 : a.batchRoot > b.batchRoot ? 1 : 0;
+  cmp(a.batchId, b.batchId) || cmp(a.batchRoot, b.batchRoot) || (a.origin === b.origin ? 0 : a.origin === undefined ? -1 : b.origin === undefined ? 1 : cmp(a.origin, b.origin)) || cmp(a.path, b.path);
+
+/**
+ * A version is active once one of its anchors verified (docs/ANCHORS.md §Outcomes): its copy of
+ * a receipt is served before any held version's (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+ */
+export const isActive = (b: BatchEntry): boolean => b.outcomes.verified > 0;
+
+/**
+ * Which version's copy of a receipt is served first: 0 active, 1 held, 2 stored without a
+ * checkpoint (0.1.0: never served until one arrives, docs/STATE.md §Upgrading from 0.1.0).
+ */
+export const servingRank = (b: BatchEntry): number => (b.origin === undefined ? 2 : isActive(b) ? 0 : 1);
+
+/**
+ * Orders versions of one batch the way a reader without an origin wants them: active first,
+ * then with a checkpoint, then by origin and path.
+ * @example versions.sort(preferVersion)[0] // the version getBatch returns when no origin is named
+ */
+export function preferVersion(a: BatchEntry, b: BatchEntry): number {
+  if (isActive(a) !== isActive(b)) return isActive(a) ? -1 : 1;
+  if ((a.origin === undefined) !== (b.origin === undefined)) return a.origin === undefined ? 1 : -1;
+  return byIdThenRoot(a, b);
+}
 
 /** One namespace's index. */
 export class NamespaceState {
@@ -48,7 +75,7 @@ export class NamespaceState {
   rev = 0;
   readonly batchesByPath = new Map<string, BatchEntry>();
   readonly batchesById = new Map<string, BatchEntry[]>();
-  receipts = new ReceiptIndex<BatchEntry>(byIdThenRoot);
+  receipts = new ReceiptIndex<BatchEntry>(byIdThenRoot, servingRank);
   /**
    * False while the batch summaries came from the manifest and the receipt keys have not been
    * read from the batch files yet (docs/STATE.md §Manifest); `receipts` is then empty.
@@ -72,7 +99,7 @@ export class NamespaceState {
 
   /** A new, empty receipt index with this namespace's ordering, for a load to fill. */
   emptyReceiptIndex(): ReceiptIndex<BatchEntry> {
-    return new ReceiptIndex<BatchEntry>(byIdThenRoot);
+    return new ReceiptIndex<BatchEntry>(byIdThenRoot, servingRank);
   }
 
   /** Distinct receipt ids, from the index or, before it is loaded, from the manifest. */
@@ -119,6 +146,7 @@ export class NamespaceState {
       if (versions === undefined) this.batchesById.set(file.batchId, [entry]);
       else versions.push(entry);
     }
+    const wasRank = servingRank(entry);
     entry.identity = identity;
     entry.createdAt = file.createdAt;
     entry.origin = file.checkpoint?.origin;
@@ -130,7 +158,25 @@ export class NamespaceState {
     entry.outcomes = countOutcomes(file.anchors);
     const batch = entry;
     if (!this.receiptsLoaded) return [];
-    return this.receipts.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch })));
+    const added = this.receipts.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch })));
+    // A version that became active (or stopped being) changes which copy of its receipts is preferred.
+    if (wasRank !== servingRank(entry)) added.push(...this.receipts.reconsider(file.receipts.map((r) => r.id)));
+    return added;
+  }
+
+  /**
+   * The stored version of `batchRoot` signed by `origin`; with `origin` null, the version stored
+   * without a checkpoint (0.1.0); with `origin` undefined, the preferred one (`preferVersion`).
+   */
+  version(batchId: string, batchRoot: string, origin?: string | null): BatchEntry | undefined {
+    const of = (this.batchesById.get(batchId) ?? []).filter((v) => v.batchRoot === batchRoot);
+    if (origin === undefined) return of.sort(preferVersion)[0];
+    return of.find((v) => v.origin === (origin ?? undefined));
+  }
+
+  /** The stored versions of `batchId` (of one root, when given), preferred first (`preferVersion`). */
+  versions(batchId: string, batchRoot?: string): BatchEntry[] {
+    return (this.batchesById.get(batchId) ?? []).filter((v) => batchRoot === undefined || v.batchRoot === batchRoot).sort(preferVersion);
   }
 
   /** Summary of one batch version as returned by the store. */

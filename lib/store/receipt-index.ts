@@ -20,15 +20,34 @@ export function compareKeys(a: ReceiptKey, b: ReceiptKey): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** Sorted receipt keys of one namespace. */
+/**
+ * Sorted receipt keys of one namespace: one key per receipt id, the preferred copy, while every
+ * batch version holding the id is remembered, so the preferred copy can change when a version
+ * becomes active later (docs/FEDERATION_SEMANTICS.md §6. Threat model, displacement).
+ */
 export class ReceiptIndex<B> {
   #keys: IndexedReceipt<B>[] = [];
+  /** The preferred copy of each id: the one in `#keys`. */
   readonly #byId = new Map<string, IndexedReceipt<B>>();
-  /** Orders two batches holding the same receipt id; the smaller one's copy is indexed. */
+  /** Every copy of the ids held by more than one batch version (most ids have one: no array for them). */
+  readonly #copies = new Map<string, IndexedReceipt<B>[]>();
+  /** Orders two batches holding the same receipt id at the same ts; the smaller one's copy is preferred. */
   readonly #preferBatch: (a: B, b: B) => number;
+  /** A batch's rank: copies of a lower rank come first whatever their ts (the caller's: active versions 0). */
+  readonly #rank: (b: B) => number;
 
-  constructor(preferBatch: (a: B, b: B) => number) {
+  constructor(preferBatch: (a: B, b: B) => number, rank: (b: B) => number = () => 0) {
     this.#preferBatch = preferBatch;
+    this.#rank = rank;
+  }
+
+  /** Orders two copies of one id: lower batch rank first (active), then the earlier ts, then `preferBatch`. */
+  #compareCopies(a: IndexedReceipt<B>, b: IndexedReceipt<B>): number {
+    const ra = this.#rank(a.batch);
+    const rb = this.#rank(b.batch);
+    if (ra !== rb) return ra < rb ? -1 : 1;
+    if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
+    return this.#preferBatch(a.batch, b.batch);
   }
 
   get size(): number {
@@ -69,23 +88,85 @@ export class ReceiptIndex<B> {
     return [start, lo];
   }
 
+  /** Every batch version's copy of `id`, preferred first. */
+  copies(id: string): IndexedReceipt<B>[] {
+    const many = this.#copies.get(id);
+    if (many !== undefined) return [...many].sort((a, b) => this.#compareCopies(a, b));
+    const one = this.#byId.get(id);
+    return one === undefined ? [] : [one];
+  }
+
   /**
-   * Adds keys; an id already indexed stays unless the new copy's (ts, batch) sorts first,
-   * so the result does not depend on arrival order. Returns the keys that entered the order.
+   * Adds copies; an id's preferred copy changes only when the new one sorts first (active batch,
+   * then ts, then batch), so the result does not depend on arrival order. A copy from a batch that
+   * already holds the id replaces that batch's copy. Returns the keys that entered the order.
    */
   insert(entries: readonly IndexedReceipt<B>[]): IndexedReceipt<B>[] {
-    const fresh: IndexedReceipt<B>[] = [];
-    const displaced = new Set<IndexedReceipt<B>>();
+    const changed = new Set<string>();
+    const added = new Set<string>();
     for (const e of entries) {
       const old = this.#byId.get(e.id);
-      if (old !== undefined) {
-        const c = old.ts !== e.ts ? (e.ts < old.ts ? -1 : 1) : this.#preferBatch(e.batch, old.batch);
-        if (c >= 0) continue;
-        displaced.add(old);
+      if (old === undefined) {
+        this.#byId.set(e.id, e);
+        added.add(e.id);
+        continue;
       }
-      this.#byId.set(e.id, e);
-      fresh.push(e);
+      if (added.has(e.id)) {
+        // Two copies of one id in one call: keep the preferred, remember both.
+        const first = this.#copies.get(e.id) ?? [old];
+        if (!first.some((c) => c.batch === e.batch)) first.push(e);
+        this.#copies.set(e.id, first);
+        if (this.#compareCopies(e, old) < 0) this.#byId.set(e.id, e);
+        continue;
+      }
+      let many = this.#copies.get(e.id);
+      if (many === undefined) {
+        if (old.batch === e.batch) {
+          if (old.ts === e.ts) continue;
+          many = [];
+        } else many = [old];
+        this.#copies.set(e.id, many);
+      }
+      const at = many.findIndex((c) => c.batch === e.batch);
+      if (at >= 0 && many[at]!.ts === e.ts) continue;
+      if (at >= 0) many[at] = e;
+      else many.push(e);
+      changed.add(e.id);
     }
+    const picks = this.#rerank(changed);
+    return this.#merge([...[...added].map((id) => this.#byId.get(id)!), ...picks.fresh], picks.displaced);
+  }
+
+  /**
+   * Re-chooses the preferred copy of `ids` after the activity of a batch holding them changed.
+   * Returns the keys that entered the order; the copies they replaced left it.
+   */
+  reconsider(ids: Iterable<string>): IndexedReceipt<B>[] {
+    const multi = new Set<string>();
+    for (const id of ids) if (this.#copies.has(id)) multi.add(id);
+    const picks = this.#rerank(multi);
+    return this.#merge(picks.fresh, picks.displaced);
+  }
+
+  /** For ids already in the order: the copies that now sort first, and the copies they replace. */
+  #rerank(ids: ReadonlySet<string>): { fresh: IndexedReceipt<B>[]; displaced: Set<IndexedReceipt<B>> } {
+    const fresh: IndexedReceipt<B>[] = [];
+    const displaced = new Set<IndexedReceipt<B>>();
+    for (const id of ids) {
+      const current = this.#byId.get(id)!;
+      const many = this.#copies.get(id);
+      if (many === undefined) continue;
+      let best = many[0]!;
+      for (const c of many) if (this.#compareCopies(c, best) < 0) best = c;
+      if (best === current) continue;
+      displaced.add(current);
+      this.#byId.set(id, best);
+      fresh.push(best);
+    }
+    return { fresh, displaced };
+  }
+
+  #merge(fresh: IndexedReceipt<B>[], displaced: ReadonlySet<IndexedReceipt<B>>): IndexedReceipt<B>[] {
     if (fresh.length === 0) return fresh;
     fresh.sort(compareKeys);
     const base = displaced.size === 0 ? this.#keys : this.#keys.filter((k) => !displaced.has(k));

@@ -8,7 +8,7 @@ import { readdirSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { StoreError } from "../errors.js";
 import { isTempFile } from "./atomic-file.js";
-import { isEncodedName } from "./layout.js";
+import { isBatchFileName, isEncodedName } from "./layout.js";
 
 /** A data file and its identity: a rename-replaced file always gets a new one. */
 export interface ScannedFile {
@@ -33,7 +33,7 @@ export interface DirListing {
  * A missing directory lists as empty.
  * @example await listDir("/s/v1/namespaces", "dir") // { names: ["x6e73"], temp: [], unexpected: [] }
  */
-export async function listDir(dir: string, want: "dir" | "json", extra: readonly string[] = []): Promise<DirListing> {
+export async function listDir(dir: string, want: "dir" | "json" | "batch", extra: readonly string[] = []): Promise<DirListing> {
   return listDirNow(dir, want, extra);
 }
 
@@ -42,7 +42,7 @@ export async function listDir(dir: string, want: "dir" | "json", extra: readonly
  * files: one promise per call made that listing take 2–4 s on a loaded machine, the synchronous
  * calls a tenth of it (docs/STATE.md §Manifest), at the price of holding the event loop that long.
  */
-export function listDirNow(dir: string, want: "dir" | "json", extra: readonly string[] = []): DirListing {
+export function listDirNow(dir: string, want: "dir" | "json" | "batch", extra: readonly string[] = []): DirListing {
   const out: DirListing = { names: [], temp: [], unexpected: [] };
   let entries: Dirent[];
   try {
@@ -57,6 +57,7 @@ export function listDirNow(dir: string, want: "dir" | "json", extra: readonly st
     else if (extra.includes(e.name)) continue;
     else if (want === "dir" && e.isDirectory() && isEncodedName(e.name)) out.names.push(e.name);
     else if (want === "json" && e.isFile() && e.name.endsWith(".json") && isEncodedName(e.name.slice(0, -5))) out.names.push(e.name);
+    else if (want === "batch" && e.isFile() && isBatchFileName(e.name)) out.names.push(e.name);
     else out.unexpected.push(full);
   }
   out.names.sort();
@@ -93,7 +94,7 @@ export interface NamespaceListing {
 }
 
 /**
- * Lists the batch files of one namespace directory (`batches/<batchId>/<batchRoot>.json`).
+ * Lists the batch files of one namespace directory (`batches/<batchId>/<batchRoot>[.<origin>].json`).
  * @example const { batchFiles } = await listNamespace("/s/v1/namespaces/x6e73")
  */
 export async function listNamespace(nsDir: string): Promise<NamespaceListing> {
@@ -110,7 +111,7 @@ export async function listNamespace(nsDir: string): Promise<NamespaceListing> {
   for (const id of ids.names) {
     // Stat before listing: a change landing in between makes the recorded identity older than the listing, never newer.
     const dirIdentity = fileIdentityNow(join(batchesDir, id)) ?? "";
-    const roots = listDirNow(join(batchesDir, id), "json");
+    const roots = listDirNow(join(batchesDir, id), "batch");
     out.temp.push(...roots.temp);
     out.unexpected.push(...roots.unexpected);
     for (const name of roots.names) {

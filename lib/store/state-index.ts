@@ -11,7 +11,7 @@ import { Low } from "lowdb";
 import { StoreError } from "../errors.js";
 import { AtomicJsonFile, readJsonFile } from "./atomic-file.js";
 import type { BatchCache } from "./batch-cache.js";
-import { batchPath, encodeName, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
+import { batchPath, encodeName, isFiledAt, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
 import { upgradeFormat } from "./format.js";
 import { checkManifest, writeManifest } from "./manifest.js";
 import { NamespaceState, type BatchEntry } from "./namespace-state.js";
@@ -105,7 +105,7 @@ export class StateIndex {
     for (const entry of entries) {
       const file = await readJsonFile<schema.BatchFile>(entry.path, schema.checkBatchFile);
       if (file === null) throw new StoreError("STATE_CORRUPT", `${entry.path} is listed by the manifest and was on disk at open, but is gone`, { path: entry.path });
-      if (batchPath(this.#paths, file.namespace, file.batchId, file.batchRoot) !== entry.path) {
+      if (!isFiledAt(this.#paths, file, entry.path)) {
         throw new StoreError("STATE_CORRUPT", `${entry.path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path: entry.path });
       }
       // A file another process changed since the open keeps its old identity here, so the next sync re-reads it.
@@ -162,7 +162,7 @@ export class StateIndex {
       if (state?.batchesByPath.get(path)?.identity === identity) continue;
       const file = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (file === null) continue;
-      if (batchPath(this.#paths, file.namespace, file.batchId, file.batchRoot) !== path) {
+      if (!isFiledAt(this.#paths, file, path)) {
         throw new StoreError("STATE_CORRUPT", `${path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path });
       }
       state ??= this.state(file.namespace);
@@ -210,8 +210,9 @@ export class StateIndex {
    * Under the lock, after `sync`: writes the batch files (each atomically), then bumps the
    * namespace's change counter so other processes notice, then indexes the files.
    */
-  async commit(state: NamespaceState, files: readonly schema.BatchFile[]): Promise<void> {
-    const paths = files.map((f) => batchPath(this.#paths, f.namespace, f.batchId, f.batchRoot));
+  async commit(state: NamespaceState, files: readonly schema.BatchFile[], paths: readonly string[]): Promise<void> {
+    // A file named after its origin is unknown to a build before format 3 (docs/STATE.md §Format version).
+    if (paths.some((p, i) => p !== batchPath(this.#paths, files[i]!.namespace, files[i]!.batchId, files[i]!.batchRoot))) await upgradeFormat(this.#paths);
     for (let i = 0; i < files.length; i++) {
       const db = new Low<schema.BatchFile>(new AtomicJsonFile(paths[i]!, schema.checkBatchFile), files[i]!);
       await db.write();

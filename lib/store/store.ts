@@ -1,6 +1,7 @@
 /**
- * The node's state store (docs/STATE.md): one lowdb JSON file per batch
- * version under `stateDir/v1/namespaces/<ns>/batches/<batchId>/<batchRoot>.json`,
+ * The node's state store (docs/STATE.md): one lowdb JSON file per batch version
+ * (namespace, origin, batchId, batchRoot) under
+ * `stateDir/v1/namespaces/<ns>/batches/<batchId>/<batchRoot>.<origin>.json`,
  * a small meta.json per namespace carrying a change counter, one file per generic
  * document. An index of receipt keys is built at open; receipt bodies are read
  * from their batch file on demand. Writes run under the inter-process lock and
@@ -17,7 +18,7 @@ import { ensureFormat } from "./format.js";
 import { batchPath, layout, type Layout } from "./layout.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
 import { loadBatch, readReceipts } from "./receipt-reader.js";
-import type { BatchEntry } from "./namespace-state.js";
+import { preferVersion, type BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import * as schema from "./schema.js";
 import { StateIndex, type OpenSource } from "./state-index.js";
@@ -131,10 +132,12 @@ export class Store {
   }
 
   /**
-   * Stores a batch version (namespace + batchId + batchRoot) with its receipts and anchors.
-   * Idempotent: receipts already stored are kept as they are, anchor records are replaced by
-   * `(chain, tx)` when they differ, and if nothing changed no file is written. A second
-   * batchRoot for the same batchId is stored beside the first (equivocation, docs/STATE.md §Layout).
+   * Stores a batch version (namespace + origin of its checkpoint + batchId + batchRoot) with its
+   * receipts and anchors. Idempotent: receipts already stored are kept as they are, anchor records
+   * are replaced by `(chain, tx)` when they differ, and if nothing changed no file is written. A
+   * second batchRoot for the same batchId, or another origin's checkpoint of the same root, is
+   * stored beside the first (docs/STATE.md §Layout). A version stored without a checkpoint (0.1.0)
+   * gains the first one with its sealing time, in place.
    * @example
    * const r = await store.putBatch({ namespace: "ns", batchId: "b1", batchRoot, createdAt, receipts, anchors: [] });
    * r.written // false when re-putting the same data
@@ -147,13 +150,13 @@ export class Store {
     return this.#write(async () => {
       const state = await this.#index.sync(input.namespace);
       await this.#index.loadReceipts(state);
-      const path = batchPath(this.#paths, input.namespace, input.batchId, input.batchRoot);
+      const path = this.#versionPath(state, input);
       const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (stored !== null && stored.createdAt !== input.createdAt) {
         throw new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (docs/FEDERATION_PROTOCOL.md §Receipt)`);
       }
       const merged = mergeBatch(stored, input);
-      if (merged.changed) await this.#index.commit(state, [merged.file]);
+      if (merged.changed) await this.#index.commit(state, [merged.file], [path]);
       return {
         written: merged.changed,
         created: stored === null,
@@ -164,13 +167,25 @@ export class Store {
     });
   }
 
+  /** Where `input`'s version lives: its stored file, a 0.1.0 file it gains its checkpoint in, or a new origin-named file. */
+  #versionPath(state: ReturnType<StateIndex["state"]>, input: BatchInput): string {
+    const origin = input.checkpoint?.origin;
+    let entry = state.version(input.batchId, input.batchRoot, origin ?? null);
+    if (entry === undefined && origin !== undefined) {
+      const legacy = state.version(input.batchId, input.batchRoot, null);
+      if (legacy !== undefined && legacy.createdAt === input.createdAt) entry = legacy;
+    }
+    return entry?.path ?? batchPath(this.#paths, input.namespace, input.batchId, input.batchRoot, origin);
+  }
+
   /**
    * Records anchors (with outcomes) of stored batch versions of `batchId`: each goes to the
-   * version named by its `batchRoot`, replacing the record with the same `(chain, tx)`.
+   * versions of its `batchRoot` (only the one of `origin` when given; null: the one without a
+   * checkpoint), replacing the record with the same `(chain, tx)`.
    * Throws StoreError BATCH_NOT_FOUND, writing nothing, when a version is not stored.
-   * @example await store.putAnchors("ns", "b1", [{ ...anchor, outcome: "verified", evidence }])
+   * @example await store.putAnchors("ns", "b1", [{ ...anchor, outcome: "verified", evidence }], "did:vm:node:a")
    */
-  async putAnchors(namespace: string, batchId: string, anchors: readonly AnchorRecord[]): Promise<PutResult> {
+  async putAnchors(namespace: string, batchId: string, anchors: readonly AnchorRecord[], origin?: string | null): Promise<PutResult> {
     requireName("namespace", namespace);
     requireName("batchId", batchId);
     if (!Array.isArray(anchors)) throw new ArgumentError("anchors", "must be an array");
@@ -184,39 +199,76 @@ export class Store {
       const roots = [...new Set(records.map((a) => a.batchRoot))];
       const changed: schema.BatchFile[] = [];
       let anchorsChanged = 0;
+      const changedPaths: string[] = [];
       for (const root of roots) {
-        const path = batchPath(this.#paths, namespace, batchId, root);
-        const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
-        if (stored === null) throw new StoreError("BATCH_NOT_FOUND", `batch ${JSON.stringify(batchId)} with root ${root} of namespace ${JSON.stringify(namespace)} is not stored; put the batch first`, { path });
-        const m = mergeAnchors(stored.anchors, records.filter((a) => a.batchRoot === root));
-        anchorsChanged += m.changed;
-        if (m.changed > 0) changed.push({ ...stored, anchors: m.anchors });
+        const targets = origin === undefined ? state.versions(batchId, root) : [state.version(batchId, root, origin)].filter((v) => v !== undefined);
+        const missing = batchPath(this.#paths, namespace, batchId, root, origin ?? undefined);
+        if (targets.length === 0) throw new StoreError("BATCH_NOT_FOUND", `batch ${JSON.stringify(batchId)} with root ${root}${origin ? ` of origin ${origin}` : ""} of namespace ${JSON.stringify(namespace)} is not stored; put the batch first`, { path: missing });
+        for (const target of targets) {
+          const stored = await readJsonFile<schema.BatchFile>(target.path, schema.checkBatchFile);
+          if (stored === null) throw new StoreError("BATCH_NOT_FOUND", `batch ${JSON.stringify(batchId)} with root ${root} of namespace ${JSON.stringify(namespace)} is not stored; put the batch first`, { path: target.path });
+          const m = mergeAnchors(stored.anchors, records.filter((a) => a.batchRoot === root));
+          anchorsChanged += m.changed;
+          if (m.changed > 0) {
+            changed.push({ ...stored, anchors: m.anchors });
+            changedPaths.push(target.path);
+          }
+        }
       }
-      if (changed.length > 0) await this.#index.commit(state, changed);
+      if (changed.length > 0) await this.#index.commit(state, changed, changedPaths);
       return { written: changed.length > 0, created: false, receiptsAdded: 0, anchorsChanged, equivocal: state.equivocatingOrigins(batchId).length > 0 };
     });
   }
 
   /**
-   * One stored batch version read from its file, or undefined.
-   * @example const b = await store.getBatch("ns", "b1", "sha256:…")
+   * One stored batch version read from its file, or undefined. `origin` names the version
+   * (docs/STATE.md §Layout); null asks for the version stored without a checkpoint (0.1.0);
+   * without it, the preferred version of the root: active first, then one with a checkpoint.
+   * @example const b = await store.getBatch("ns", "b1", "sha256:…", "did:vm:node:a")
    */
-  async getBatch(namespace: string, batchId: string, batchRoot: string): Promise<StoredBatch | undefined> {
+  async getBatch(namespace: string, batchId: string, batchRoot: string, origin?: string | null): Promise<StoredBatch | undefined> {
     this.#assertOpen();
     requireName("namespace", namespace);
     requireName("batchId", batchId);
     requireName("batchRoot", batchRoot);
-    const file = await loadBatch(this.#cache, batchPath(this.#paths, namespace, batchId, batchRoot), true);
+    if (origin !== undefined && origin !== null) requireName("origin", origin);
+    const entry = this.#index.byName.get(namespace)?.version(batchId, batchRoot, origin);
+    if (entry === undefined) return undefined;
+    const file = await loadBatch(this.#cache, entry.path, true);
     return file === undefined ? undefined : toStored(file.file);
   }
 
   /**
-   * Every stored version of a batchId (more than one means equivocation), ordered by batchRoot.
+   * Summaries of the stored versions of a batchId (of one root, when given), preferred first:
+   * active, then with a checkpoint, then by root and origin.
+   * @example store.batchVersions("ns", "b1", root).map((v) => v.origin)
+   */
+  batchVersions(namespace: string, batchId: string, batchRoot?: string): BatchSummary[] {
+    this.#assertOpen();
+    const state = this.#index.byName.get(namespace);
+    return state === undefined ? [] : state.versions(batchId, batchRoot).map((e) => state.summary(e));
+  }
+
+  /**
+   * The version whose copy of a receipt the store serves (`getReceipt`, `getReceipts`, the
+   * `(ts, id)` order): an active version's first (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+   * @example store.receiptVersion("ns", id)?.origin
+   */
+  receiptVersion(namespace: string, id: string): BatchSummary | undefined {
+    this.#assertOpen();
+    const state = this.#index.byName.get(namespace);
+    const key = this.#receipts(namespace)?.get(id);
+    return key === undefined || state === undefined ? undefined : state.summary(key.batch);
+  }
+
+  /**
+   * Every stored version of a batchId (more than one means equivocation or several origins),
+   * preferred first (active, then with a checkpoint, then by batchRoot and origin).
    * @example (await store.getBatchVersions("ns", "b1")).length // 2 after an equivocation
    */
   async getBatchVersions(namespace: string, batchId: string): Promise<StoredBatch[]> {
     this.#assertOpen();
-    const versions = [...(this.#index.byName.get(namespace)?.batchesById.get(batchId) ?? [])].sort((a, b) => (a.batchRoot < b.batchRoot ? -1 : 1));
+    const versions = this.#index.byName.get(namespace)?.versions(batchId) ?? [];
     const out: StoredBatch[] = [];
     for (const v of versions) {
       const file = await loadBatch(this.#cache, v.path, true);

@@ -155,7 +155,7 @@ describe("store manifest", () => {
     ["truncated to half", (t: string) => t.slice(0, Math.floor(t.length / 2)), /not valid JSON/],
     ["emptied", () => "", /not valid JSON/],
     ["another namespace's manifest", (t: string) => t.replace(`"namespace":"${NS}"`, '"namespace":"other/ns"'), /names namespace "other\/ns"/],
-    ["an unknown manifest version", (t: string) => t.replace('"version":2', '"version":9'), /manifest version 9/],
+    ["an unknown manifest version", (t: string) => t.replace('"version":3', '"version":9'), /manifest version 9/],
   ] as const) {
     test(`corrupted (${what}): detected, the files are read, a reader leaves it as it is, the next commit rewrites it`, async () => {
       const dir = await copy();
@@ -230,7 +230,7 @@ describe("store manifest", () => {
     assert.deepEqual(lazy.full, await eagerView(dir));
   });
 
-  test("version 1 state (no manifests) opens as it is; the first commit writes FORMAT 2 and the manifest", async () => {
+  test("version 1 state (no manifests) opens as it is; the first commit writes FORMAT 3 and the manifest", async () => {
     const dir = await copy();
     const paths = layout(dir);
     await rm(namespaceManifestPath(paths, NS));
@@ -245,7 +245,7 @@ describe("store manifest", () => {
     const writer = await openStore(dir);
     await writer.putBatch(sampleBatch({ batchId: "v2", size: 2, createdAt: 1_732_500_000 }));
     await writer.close();
-    assert.deepEqual(JSON.parse(await readFile(paths.format, "utf8")), { format: "vmsh-federation-state", version: 2 });
+    assert.deepEqual(JSON.parse(await readFile(paths.format, "utf8")), { format: "vmsh-federation-state", version: 3 });
     assert.deepEqual((await lazyView(dir)).opened, { source: "manifest" });
   });
 });

@@ -66,4 +66,34 @@ describe("receipt index", () => {
       { numRuns: 300, seed: SEED },
     );
   });
+
+  test("active first: each id is indexed at its copy in an active batch when one holds it, also after batches become active or stop being so", () => {
+    type Ranked = Batch & { active: boolean };
+    const rank = (b: Ranked) => (b.active ? 0 : 1);
+    fc.assert(
+      fc.property(batchesArb, fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }), fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 6 }), (plain, activeAt, flips) => {
+        const batches: Ranked[] = plain.map((b, i) => ({ ...b, active: activeAt[i]! }));
+        const index = new ReceiptIndex<Ranked>(byName, rank);
+        for (const b of batches) index.insert(b.ids.map((id) => ({ ts: b.ts, id, batch: b })));
+        const check = () => {
+          const best = new Map<string, Ranked>();
+          const better = (x: Ranked, y: Ranked) => rank(x) - rank(y) || x.ts - y.ts || byName(x, y);
+          for (const bt of batches) for (const id of bt.ids) if (!best.has(id) || better(bt, best.get(id)!) < 0) best.set(id, bt);
+          const expected = [...best].map(([id, b]) => ({ ts: b.ts, id, name: b.name })).sort(compareKeys);
+          assert.deepEqual(index.keys().map((k) => ({ ts: k.ts, id: k.id, name: k.batch.name })), expected);
+          for (const [id, b] of best) assert.equal(index.copies(id)[0]!.batch, b, "copies() lists the preferred copy first");
+        };
+        check();
+        // A batch's activity changes (an anchor verified, or a re-check rejected it): the store calls reconsider with its ids.
+        for (const f of flips) {
+          const b = batches[f];
+          if (b === undefined) continue;
+          b.active = !b.active;
+          index.reconsider(b.ids);
+          check();
+        }
+      }),
+      { numRuns: 300, seed: SEED },
+    );
+  });
 });

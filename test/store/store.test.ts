@@ -23,6 +23,49 @@ function fresh(): string {
 }
 
 describe("store: batches", () => {
+  test("putBatch: another origin's checkpoint of a stored root is a version of its own, in a file named after that origin", async () => {
+    const dir = fresh();
+    const store = await openStore(dir);
+    const first = { did: "did:vm:node:origin", key: generateNodeKey() };
+    const second = { did: "did:vm:node:origin-2", key: generateNodeKey() };
+    const genuine = sampleBatch({ batchId: "b1", size: 3 });
+    const front = { ...sampleBatch({ batchId: "b1", size: 3, createdAt: 1_731_999_000 }), receipts: [], anchors: [] };
+    front.checkpoint = checkpointBy(second, { namespace: NS, batchId: "b1", batchRoot: front.batchRoot, size: 3, createdAt: front.createdAt });
+    genuine.checkpoint = checkpointBy(first, { namespace: NS, batchId: "b1", batchRoot: genuine.batchRoot, size: 3, createdAt: genuine.createdAt });
+    assert.equal((await store.putBatch(front)).created, true);
+    const put = await store.putBatch(genuine);
+    assert.deepEqual([put.created, put.receiptsAdded, put.equivocal], [true, 3, false], "no createdAt clash: it is not the same version");
+    assert.ok(statSync(batchPath(layout(dir), NS, "b1", genuine.batchRoot, first.did)).isFile());
+    assert.ok(statSync(batchPath(layout(dir), NS, "b1", genuine.batchRoot, second.did)).isFile());
+    assert.equal((await store.getBatch(NS, "b1", genuine.batchRoot, first.did))!.receipts.length, 3);
+    assert.equal((await store.getBatch(NS, "b1", genuine.batchRoot, second.did))!.createdAt, 1_731_999_000);
+    assert.equal(store.batchVersions(NS, "b1").length, 2);
+    assert.equal(store.counts().equivocations, 0);
+    assert.deepEqual(JSON.parse(readFileSync(layout(dir).format, "utf8")), { format: "vmsh-federation-state", version: 3 });
+    await store.close();
+    const reopened = await openStore(dir, { readOnly: true });
+    assert.deepEqual(reopened.batchVersions(NS, "b1", genuine.batchRoot).map((v) => v.origin).sort(), [first.did, second.did]);
+    await reopened.close();
+  });
+
+  test("open: a format 2 file <batchRoot>.json holding a checkpoint is that origin's version; a new origin's version is filed beside it", async () => {
+    const dir = fresh();
+    const origin = { did: "did:vm:node:origin", key: generateNodeKey() };
+    const batch = sampleBatch({ batchId: "b1", size: 2 });
+    batch.checkpoint = checkpointBy(origin, { namespace: NS, batchId: "b1", batchRoot: batch.batchRoot, size: 2, createdAt: batch.createdAt });
+    // A 0.1.0 version without checkpoint, written where 0.1.0 and format 2 put every version, then given its checkpoint in place.
+    let store = await openStore(dir);
+    await store.putBatch({ ...batch, checkpoint: undefined });
+    await store.putBatch(batch);
+    await store.close();
+    const legacy = batchPath(layout(dir), NS, "b1", batch.batchRoot);
+    assert.equal(JSON.parse(readFileSync(legacy, "utf8")).checkpoint.origin, origin.did, "the 0.1.0 file gained its checkpoint where it was");
+    store = await openStore(dir);
+    assert.equal((await store.getBatch(NS, "b1", batch.batchRoot, origin.did))!.receipts.length, 2);
+    assert.equal((await store.putBatch(batch)).written, false, "the same version again: nothing written, no second file");
+    await store.close();
+  });
+
   test("putBatch: stores a batch and reads back its receipts, anchors and summary", async () => {
     const dir = fresh();
     const store = await openStore(dir);
