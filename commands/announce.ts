@@ -81,7 +81,7 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     const sealed = sealedBatch(options.namespace, batch, batchFile, files.mine);
     // This node ingested the batch from its sealer, so it is the batch's origin and signs its
     // checkpoint (docs/FEDERATION_SEMANTICS.md §Checkpoints); a re-announce reuses the stored one.
-    const stored = (await node.store.getBatch(options.namespace, sealed.batchId, sealed.batchRoot))?.checkpoint;
+    const stored = (await node.store.getBatch(options.namespace, sealed.batchId, sealed.batchRoot, node.me.did))?.checkpoint;
     sealed.checkpoints = [
       stored ??
         signCheckpoint(
@@ -96,7 +96,7 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
     else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
     // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
-    else result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now());
+    else result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now(), undefined, node.me.did);
     return result;
   });
 }

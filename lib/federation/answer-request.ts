@@ -23,53 +23,79 @@ export function wireAnchor(record: AnchorRecord): Anchor {
   return anchor;
 }
 
-async function selectReceipts(store: Store, request: Request): Promise<Receipt[]> {
+/** True when a Request naming a batch asks for this version (docs/FEDERATION_PROTOCOL.md §Messages). */
+function selects(request: Request, v: { batchRoot: string; checkpoint?: Checkpoint }): boolean {
+  return (request.batchRoot === undefined || v.batchRoot === request.batchRoot) && (request.origin === undefined || v.checkpoint?.origin === request.origin);
+}
+
+/** A receipt with the version it was read from: its origin's checkpoint, if the version has one. */
+interface Selected {
+  receipt: Receipt;
+  checkpoint: Checkpoint | undefined;
+}
+
+async function selectReceipts(store: Store, request: Request): Promise<Selected[]> {
   const page = LIMITS.maxReceiptsPerBundle;
   const inTs = (r: Receipt) => (request.fromTs === undefined || r.ts >= request.fromTs) && (request.toTs === undefined || r.ts <= request.toTs);
   if (request.batchId !== undefined) {
-    const versions = (await store.getBatchVersions(request.namespace, request.batchId)).filter((v) => request.batchRoot === undefined || v.batchRoot === request.batchRoot);
+    // Preferred versions first (active, then with a checkpoint), so a page cut keeps the genuine one (docs/STATE.md §Layout).
+    const versions = (await store.getBatchVersions(request.namespace, request.batchId)).filter((v) => selects(request, v));
     const first = (request.page ?? 0) * page;
     const want = request.want === undefined ? undefined : new Set(request.want);
     return versions
-      .flatMap((v) => v.receipts.filter((r) => r.proof.index >= first && r.proof.index < first + page))
-      .filter((r) => inTs(r) && (want === undefined || want.has(r.id)))
+      .flatMap((v) => v.receipts.filter((r) => r.proof.index >= first && r.proof.index < first + page).map((receipt) => ({ receipt, checkpoint: v.checkpoint })))
+      .filter(({ receipt: r }) => inTs(r) && (want === undefined || want.has(r.id)))
       .slice(0, page);
   }
+  let receipts: Receipt[];
   if (request.want !== undefined) {
     // Grouped by batch file so each file is parsed once (docs/ANTI_ENTROPY.md §Catching up).
-    return (await store.getReceipts(request.namespace, request.want)).filter(inTs);
+    receipts = (await store.getReceipts(request.namespace, request.want)).filter(inTs);
+  } else {
+    const start = request.fromTs === undefined ? 0 : store.receiptPosition(request.namespace, { ts: request.fromTs, id: "" });
+    const end = request.toTs === undefined ? store.receiptCount(request.namespace) : store.receiptPosition(request.namespace, { ts: request.toTs + 1, id: "" });
+    receipts = await store.receiptsAt(request.namespace, start, Math.min(end, start + page));
   }
-  const start = request.fromTs === undefined ? 0 : store.receiptPosition(request.namespace, { ts: request.fromTs, id: "" });
-  const end = request.toTs === undefined ? store.receiptCount(request.namespace) : store.receiptPosition(request.namespace, { ts: request.toTs + 1, id: "" });
-  return store.receiptsAt(request.namespace, start, Math.min(end, start + page));
+  // The store serves each id from its preferred version (an active one first): send that version's checkpoint.
+  const checkpoints = new Map<string, Checkpoint | undefined>();
+  const out: Selected[] = [];
+  for (const receipt of receipts) {
+    const v = store.receiptVersion(request.namespace, receipt.id);
+    if (v === undefined) continue;
+    const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
+    if (!checkpoints.has(key)) checkpoints.set(key, v.origin === undefined ? undefined : (await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin))?.checkpoint);
+    out.push({ receipt, checkpoint: checkpoints.get(key) });
+  }
+  return out;
 }
 
+const versionKey = (c: Checkpoint) => `${c.batchId}\u0000${c.batchRoot}\u0000${c.origin}`;
+
 /**
- * Selects receipts and anchors for `request` from the store.
+ * Selects receipts and anchors for `request` from the store: each receipt with the checkpoint
+ * of the version it was read from, and the non-rejected anchors of those versions.
  * @example const { receipts, anchors } = await answerRequest(store, request)
  */
 export async function answerRequest(store: Store, request: Request): Promise<RequestAnswer> {
-  const selected = await selectReceipts(store, request);
-  const versions = new Map<string, { batchId: string; batchRoot: string }>();
   // Receipts travel only with their origin's checkpoint (docs/FEDERATION_PROTOCOL.md §Checkpoint):
   // a version stored by 0.1.0 without one is held back until one arrives.
-  const checkpoints = new Map<string, Checkpoint | undefined>();
-  for (const r of selected) {
-    const key = `${r.batchId}\u0000${r.batchRoot}`;
-    if (!checkpoints.has(key)) checkpoints.set(key, (await store.getBatch(request.namespace, r.batchId, r.batchRoot))?.checkpoint);
-  }
-  const receipts = selected.filter((r) => checkpoints.get(`${r.batchId}\u0000${r.batchRoot}`) !== undefined);
-  for (const r of receipts) versions.set(`${r.batchId}\u0000${r.batchRoot}`, { batchId: r.batchId, batchRoot: r.batchRoot });
-  if (request.batchId !== undefined && receipts.length === 0) {
+  const selected = (await selectReceipts(store, request)).filter((s): s is { receipt: Receipt; checkpoint: Checkpoint } => s.checkpoint !== undefined);
+  const versions = new Map<string, Checkpoint>();
+  for (const s of selected) versions.set(versionKey(s.checkpoint), s.checkpoint);
+  if (request.batchId !== undefined && selected.length === 0) {
     // A batch asked for by id whose receipts are all on other pages still gets its anchors.
-    for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (request.batchRoot === undefined || v.batchRoot === request.batchRoot) versions.set(`${v.batchId}\u0000${v.batchRoot}`, v);
+    for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (v.checkpoint !== undefined && selects(request, v)) versions.set(versionKey(v.checkpoint), v.checkpoint);
   }
   const anchors: Anchor[] = [];
-  const byBatch = new Map<string, AnchorRecord[]>();
-  for (const { batchId } of versions.values()) if (!byBatch.has(batchId)) byBatch.set(batchId, await store.anchors(request.namespace, batchId));
-  for (const { batchId, batchRoot } of versions.values()) {
-    for (const a of byBatch.get(batchId)!) if (a.batchRoot === batchRoot && a.outcome !== "rejected") anchors.push(wireAnchor(a));
+  const seen = new Set<string>();
+  for (const cp of versions.values()) {
+    // The same claim held by two versions of one root travels once.
+    for (const a of (await store.getBatch(request.namespace, cp.batchId, cp.batchRoot, cp.origin))?.anchors ?? []) {
+      const key = `${a.batchId}\u0000${a.batchRoot}\u0000${a.chain}\u0000${a.tx}\u0000${a.block}`;
+      if (a.outcome === "rejected" || seen.has(key)) continue;
+      seen.add(key);
+      anchors.push(wireAnchor(a));
+    }
   }
-  const sent = [...checkpoints.values()].filter((c): c is Checkpoint => c !== undefined && versions.has(`${c.batchId}\u0000${c.batchRoot}`));
-  return { checkpoints: sent, receipts, anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };
+  return { checkpoints: [...versions.values()], receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };
 }

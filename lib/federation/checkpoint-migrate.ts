@@ -19,13 +19,16 @@ export interface Uncheckpointed {
 }
 
 /**
- * Versions stored without a checkpoint.
+ * Versions stored without a checkpoint, leaving out those whose root an origin's checkpoint
+ * already vouches for in a version of its own (a 0.1.0 copy a peer pinned to another sealing
+ * time stays apart, unserved: docs/STATE.md §Upgrading from 0.1.0).
  * @example uncheckpointed(store, ["dao:vaultmesh"]) // [{ namespace, batchId, batchRoot, receipts: 4 }]
  */
 export function uncheckpointed(store: Store, namespaces: Iterable<string>): Uncheckpointed[] {
   const out: Uncheckpointed[] = [];
   for (const namespace of namespaces) {
-    for (const b of store.listBatches(namespace)) if (b.origin === undefined) out.push({ namespace, batchId: b.batchId, batchRoot: b.batchRoot, receipts: b.receiptCount });
+    const vouched = new Set(store.listBatches(namespace).filter((b) => b.origin !== undefined).map((b) => `${b.batchId}\u0000${b.batchRoot}`));
+    for (const b of store.listBatches(namespace)) if (b.origin === undefined && !vouched.has(`${b.batchId}\u0000${b.batchRoot}`)) out.push({ namespace, batchId: b.batchId, batchRoot: b.batchRoot, receipts: b.receiptCount });
   }
   return out;
 }

@@ -43,11 +43,13 @@ export interface Signer {
  * anchors, strongest first, at most 16. Undefined when the version has no anchor or no checkpoint.
  * @example const a = await buildAnnounce(store, me, "dao:vaultmesh", "b1", root, now)
  */
-export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number, aud: string): Promise<Announce | undefined> {
+export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number, aud: string, origin?: string): Promise<Announce | undefined> {
   // The origin's checkpoint travels unchanged; a 0.1.0 version without one is not announced (docs/STATE.md).
-  const checkpoint = (await store.getBatch(namespace, batchId, batchRoot))?.checkpoint;
+  // Without `origin`, the version of the root served first (active, docs/STATE.md §Layout).
+  const version = await store.getBatch(namespace, batchId, batchRoot, origin);
+  const checkpoint = version?.checkpoint;
   if (checkpoint === undefined) return undefined;
-  const anchors = (await store.anchors(namespace, batchId))
+  const anchors = version!.anchors
     .filter((a) => a.batchRoot === batchRoot && a.outcome !== "rejected")
     .sort((a, b) => (a.outcome === b.outcome ? compareAnchors(a, b) : a.outcome === "verified" ? -1 : 1))
     .slice(0, LIMITS.maxAnchorsPerAnnounce)
@@ -105,11 +107,12 @@ export type RequestSelector = Omit<Request, "sig" | "ts" | "signer" | "type" | "
  * (code PEER_FAILED or the check that failed) when the peer cannot be used.
  * @example const bundles = await pullBatch(client, me, auth, peer, "dao:vaultmesh", "b1", root, now)
  */
-export async function pullBatch(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, namespace: string, batchId: string, batchRoot: string, now: () => number): Promise<Bundle[]> {
+export async function pullBatch(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, namespace: string, batchId: string, batchRoot: string, now: () => number, origin?: string): Promise<Bundle[]> {
   const bundles: Bundle[] = [];
   let pages = 1;
   for (let page = 0; page < pages; page++) {
-    const { bundle } = await requestBundle(client, me, auth, peer, { namespace, batchId, batchRoot, page }, now);
+    // Naming the origin asks for its version alone, so another origin's version of the root cannot crowd the page out.
+    const { bundle } = await requestBundle(client, me, auth, peer, { namespace, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), page }, now);
     bundles.push(bundle);
     const size = bundle.receipts.find((r) => r.batchId === batchId && r.batchRoot === batchRoot)?.proof.size;
     // The first page tells the batch size; a hostile size cannot make us ask more than the limit allows.
@@ -122,14 +125,15 @@ export async function pullBatch(client: GossipClient, me: Signer, auth: Authenti
  * Builds this node's Announce of a stored batch version and hands it to each target through
  * the outbox (one try now, queued on a retryable failure). Used by `serve` and by the
  * `announce` command alike.
- * @example const deliveries = await announceToPeers(store, outbox, me, peers, ns, batchId, root, now)
+ * `origin` names the version (docs/STATE.md §Layout); without it, the root's version served first.
+ * @example const deliveries = await announceToPeers(store, outbox, me, peers, ns, batchId, root, now, undefined, origin)
  */
-export async function announceToPeers(store: Store, outbox: AnnounceOutbox, me: Signer, targets: readonly PeerConfig[], namespace: string, batchId: string, batchRoot: string, ts: number, observe: (d: Delivery) => void = () => {}): Promise<Delivery[]> {
+export async function announceToPeers(store: Store, outbox: AnnounceOutbox, me: Signer, targets: readonly PeerConfig[], namespace: string, batchId: string, batchRoot: string, ts: number, observe: (d: Delivery) => void = () => {}, origin?: string): Promise<Delivery[]> {
   // One message per target: each names its recipient in `aud` (docs/FEDERATION_PROTOCOL.md §Messages).
-  if ((await buildAnnounce(store, me, namespace, batchId, batchRoot, ts, me.did)) === undefined) return [];
+  if ((await buildAnnounce(store, me, namespace, batchId, batchRoot, ts, me.did, origin)) === undefined) return [];
   return Promise.all(
     targets.map(async (peer) => {
-      const message = (await buildAnnounce(store, me, namespace, batchId, batchRoot, ts, peer.did))!;
+      const message = (await buildAnnounce(store, me, namespace, batchId, batchRoot, ts, peer.did, origin))!;
       const r = await outbox.deliverNow(peer, "/federation/announce", message);
       const d: Delivery = r.reason === undefined ? { peer: peer.did, outcome: r.outcome } : { peer: peer.did, outcome: r.outcome, reason: r.reason };
       observe(d);

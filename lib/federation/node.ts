@@ -192,10 +192,13 @@ export class FederationNode {
   /** Announce received: pull the batch from the announcer (or another serving peer), import, relay once it is verified. */
   async onAnnounce(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
-    const key = `${namespace}\u0000${batchId}\u0000${batchRoot}`;
+    // A batch version is (namespace, origin, batchId, batchRoot): another origin's checkpoint of
+    // this root, held first, never stands in for the announced one (docs/STATE.md §Layout).
+    const origin = announce.checkpoint.origin;
+    const key = `${namespace}\u0000${batchId}\u0000${batchRoot}\u0000${origin}`;
     if (this.#pulling.has(key)) return;
     await this.#store.refresh();
-    const known = this.#store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
+    const known = this.#store.batchVersions(namespace, batchId, batchRoot).find((b) => b.origin === origin);
     // Held complete and verified: the receipts are here. Only anchors this node has not seen are
     // worth anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
     // §7. Convergence); without any, there is nothing to pull and nothing to relay. A version a
@@ -213,7 +216,7 @@ export class FederationNode {
       let bundles: Bundle[] | undefined;
       for (const peer of sources) {
         try {
-          bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now());
+          bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
           break;
         } catch (e) {
           this.#log.warn("pull failed", { peer: peer.did, namespace, batch: batchId, error: (e as Error).message });
@@ -228,9 +231,9 @@ export class FederationNode {
       const checkpoints = [announce.checkpoint, ...bundles.flatMap((b) => b.checkpoints)];
       const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints);
       this.metrics.bundlesImported++;
-      const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
-      this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
-      if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
+      const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot && r.origin === origin);
+      this.#log.info("imported announced batch", { namespace, batch: batchId, origin, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
+      if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]), origin);
     } finally {
       this.#pulling.delete(key);
     }
@@ -243,26 +246,28 @@ export class FederationNode {
    */
   async #onNewAnchors(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
-    const stored = new Set((await this.#store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot).map((a) => anchorKey(a)));
+    const origin = announce.checkpoint.origin;
+    const stored = new Set(((await this.#store.getBatch(namespace, batchId, batchRoot, origin))?.anchors ?? []).map((a) => anchorKey(a)));
     const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(anchorKey(a)));
     if (fresh.length === 0) return;
-    const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace));
+    // The announce's checkpoint names the version the anchors are for.
+    const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace), [announce.checkpoint]);
     const freshKeys = new Set(fresh.map((a) => anchorKey(a)));
     const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(anchorKey(a))) ?? [];
     this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained.length, winner: report?.winner ?? "none" });
-    if (gained.length > 0) await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
+    if (gained.length > 0) await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]), origin);
   }
 
   /**
    * Sends this node's Announce of a stored batch to every routed peer except `except`,
    * queueing it for peers that cannot take it now. Returns delivery per peer.
    */
-  async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set()): Promise<Delivery[]> {
+  async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set(), origin?: string): Promise<Delivery[]> {
     return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
       if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
       else this.metrics.deliveriesFailed++;
       this.metrics.peerContact(d.peer, d.outcome !== "queued");
-    });
+    }, origin);
   }
 
   /** Re-checks pending anchors; batches that became active are announced to their routed peers. */
@@ -270,11 +275,11 @@ export class FederationNode {
     for (const namespace of this.config.federation.namespaces.keys()) {
       const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.runtime.importContext(namespace));
       this.#recheckFailures.note(result.anchors, this.now());
-      const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}`));
+      const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}\u0000${a.origin ?? ""}`));
       for (const key of nowActive) {
-        const [batchId, batchRoot] = key.split("\u0000") as [string, string];
-        this.#log.info("pending anchor verified", { namespace, batch: batchId });
-        await this.announce(namespace, batchId, batchRoot);
+        const [batchId, batchRoot, origin] = key.split("\u0000") as [string, string, string];
+        this.#log.info("pending anchor verified", { namespace, batch: batchId, ...(origin === "" ? {} : { origin }) });
+        await this.announce(namespace, batchId, batchRoot, new Set(), origin === "" ? undefined : origin);
       }
     }
   }

@@ -185,14 +185,15 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
 
 /** Announces, to `peer`, every stored batch version holding one of `ids`. */
 async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[]): Promise<number> {
-  const versions = new Map<string, { batchId: string; batchRoot: string }>();
+  const versions = new Map<string, { batchId: string; batchRoot: string; origin?: string }>();
   for (const id of ids) {
-    const r = await ctx.store.getReceipt(namespace, id);
-    if (r !== undefined) versions.set(`${r.batchId}\u0000${r.batchRoot}`, { batchId: r.batchId, batchRoot: r.batchRoot });
+    // The version whose copy this node serves (an active one first, docs/STATE.md §Layout).
+    const v = ctx.store.receiptVersion(namespace, id);
+    if (v !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`, { batchId: v.batchId, batchRoot: v.batchRoot, ...(v.origin === undefined ? {} : { origin: v.origin }) });
   }
   let sent = 0;
   for (const v of versions.values()) {
-    const d = await announceToPeers(ctx.store, ctx.outbox, ctx.me, [peer], namespace, v.batchId, v.batchRoot, ctx.now());
+    const d = await announceToPeers(ctx.store, ctx.outbox, ctx.me, [peer], namespace, v.batchId, v.batchRoot, ctx.now(), undefined, v.origin);
     sent += d.length;
   }
   return sent;

@@ -45,6 +45,8 @@ export interface Request extends Envelope<2> {
   batchId?: string;
   /** With batchId: only this root's version of the batch. */
   batchRoot?: string;
+  /** With batchRoot: only the version of this origin (docs/FEDERATION_PROTOCOL.md §Messages); absent: every version of the root. */
+  origin?: string;
   /** With batchId: page of `maxReceiptsPerBundle` receipts, by leaf index. */
   page?: number;
 }
@@ -115,7 +117,7 @@ export function parseAnnounce(value: unknown): Announce {
  * @example parseRequest(JSON.parse(body))
  */
 export function parseRequest(value: unknown): Request {
-  const o = object(value, "request", [...COMMON, "fromTs", "toTs", "want", "batchId", "batchRoot", "page"]);
+  const o = object(value, "request", [...COMMON, "fromTs", "toTs", "want", "batchId", "batchRoot", "origin", "page"]);
   literal(o, "type", "request", "request");
   const request: Request = { type: "request", ...envelope(o, "request", 2, "aud") };
   const fromTs = optionalInteger(o, "fromTs", "request", 0, LIMITS.maxTimestamp);
@@ -132,6 +134,10 @@ export function parseRequest(value: unknown): Request {
   if (o.batchRoot !== undefined) {
     if (request.batchId === undefined) throw malformed("request.batchRoot", "needs batchId");
     request.batchRoot = digest(o, "batchRoot", "request");
+  }
+  if (o.origin !== undefined) {
+    if (request.batchRoot === undefined) throw malformed("request.origin", "needs batchRoot");
+    request.origin = string(o, "origin", "request", DID_MAX_LENGTH, DID_PATTERN);
   }
   if (o.page !== undefined) {
     if (request.batchId === undefined) throw malformed("request.page", "needs batchId");

@@ -2,12 +2,15 @@
  * Importing a peer's Bundle: its receipts and anchors grouped by batch version, each group
  * through importBatch. Anchors for a batch version that has no receipt here and none in the
  * bundle are left out: there is nothing to attach them to yet. `memo: ""` is read as no memo
- * (docs/FEDERATION_PROTOCOL.md §Anchor).
+ * (docs/FEDERATION_PROTOCOL.md §Anchor). A batch version is (namespace, origin, batchId,
+ * batchRoot) (docs/STATE.md §Layout): checkpoints of several origins for one root are several
+ * versions, each imported on its own with the receipts whose `ts` is its sealing time.
  */
 import type { Anchor } from "../anchors/anchor.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import { anchorClaim } from "../messages/items.js";
 import type { Receipt } from "../receipt.js";
+import type { StoredBatch } from "../store/index.js";
 import { importBatch, type BatchReport, type ImportContext } from "./import.js";
 
 /**
@@ -28,10 +31,40 @@ export async function importBundle(namespace: string, receipts: readonly Receipt
   for (const c of checkpoints) if (c.namespace === namespace) group(c.batchId, c.batchRoot).checkpoints.push(c);
   const reports: BatchReport[] = [];
   for (const g of [...groups.values()].sort((a, b) => (a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : a.batchRoot < b.batchRoot ? -1 : 1))) {
-    const stored = await ctx.store.getBatch(namespace, g.batchId, g.batchRoot);
-    const createdAt = stored?.createdAt ?? g.checkpoints[0]?.createdAt;
-    if (createdAt === undefined || (g.receipts.length === 0 && g.anchors.length === 0 && stored !== undefined && stored.checkpoint !== undefined)) continue;
-    reports.push(await importBatch({ namespace, batchId: g.batchId, batchRoot: g.batchRoot, createdAt, receipts: g.receipts, anchors: g.anchors, checkpoints: g.checkpoints }, ctx));
+    const versions = await splitByOrigin(namespace, g, ctx);
+    for (const [i, v] of versions.entries()) {
+      const { stored, origin, checkpoints } = v;
+      const createdAt = stored?.createdAt ?? checkpoints[0]?.createdAt;
+      // Receipts belong to the version whose sealing time they carry; those of none go to the first, which says why not.
+      const receipts = g.receipts.filter((r) => r.ts === createdAt || (i === 0 && !versions.some((w) => (w.stored?.createdAt ?? w.checkpoints[0]?.createdAt) === r.ts)));
+      if (createdAt === undefined || (receipts.length === 0 && g.anchors.length === 0 && stored !== undefined && stored.checkpoint !== undefined)) continue;
+      reports.push(await importBatch({ namespace, batchId: g.batchId, batchRoot: g.batchRoot, createdAt, receipts, anchors: g.anchors, checkpoints, origin }, ctx));
+    }
   }
   return reports;
+}
+
+interface VersionImport {
+  /** Null for a version stored without a checkpoint (0.1.0). */
+  origin: string | null;
+  checkpoints: Checkpoint[];
+  stored: StoredBatch | undefined;
+}
+
+/**
+ * The versions one (batchId, batchRoot) group of a bundle speaks for: one per origin among its
+ * checkpoints, in the order offered; without checkpoints, the stored versions of that root.
+ */
+async function splitByOrigin(namespace: string, g: { batchId: string; batchRoot: string; checkpoints: Checkpoint[] }, ctx: ImportContext): Promise<VersionImport[]> {
+  const out: VersionImport[] = [];
+  for (const c of g.checkpoints) {
+    const v = out.find((o) => o.origin === c.origin);
+    if (v !== undefined) v.checkpoints.push(c);
+    else out.push({ origin: c.origin, checkpoints: [c], stored: await ctx.store.getBatch(namespace, g.batchId, g.batchRoot, c.origin) });
+  }
+  if (out.length > 0) return out;
+  for (const summary of ctx.store.batchVersions(namespace, g.batchId, g.batchRoot)) {
+    out.push({ origin: summary.origin ?? null, checkpoints: [], stored: await ctx.store.getBatch(namespace, g.batchId, g.batchRoot, summary.origin ?? null) });
+  }
+  return out;
 }

@@ -40,9 +40,16 @@ export interface BatchImport {
   /**
    * Checkpoints offered for this version (the origin's own, or forwarded by relays). The first
    * that verifies against `ImportContext.origins` fixes tree, size and sealing time; a stored
-   * checkpoint always wins over an offered one.
+   * checkpoint always wins over an offered one. Checkpoints of other origins are other versions
+   * (docs/FEDERATION_SEMANTICS.md §Checkpoints): `importBundle` imports each on its own.
    */
   checkpoints?: Checkpoint[];
+  /**
+   * The origin whose version this is: a batch version is (namespace, origin, batchId, batchRoot).
+   * Null: the version stored without a checkpoint (0.1.0). Default: the origin of the first
+   * offered checkpoint, else the stored version served first.
+   */
+  origin?: string | null;
 }
 
 export interface AnchorReport {
@@ -141,12 +148,17 @@ interface ChosenCheckpoint {
  * offered one that verifies. Offered checkpoints are verified even when one is stored, so an
  * origin that signed two shapes for one root is caught with both signatures as evidence.
  */
-function chooseCheckpoint(input: BatchImport, stored: Checkpoint | undefined, origins: OriginKeys): ChosenCheckpoint {
+function chooseCheckpoint(input: BatchImport, stored: Checkpoint | undefined, origins: OriginKeys, origin: string | undefined): ChosenCheckpoint {
   const out: ChosenCheckpoint = { rejected: [], conflict: false };
   if (stored !== undefined) out.checkpoint = stored;
   for (const cp of input.checkpoints ?? []) {
     if (cp.namespace !== input.namespace || cp.batchId !== input.batchId || cp.batchRoot !== input.batchRoot) {
       out.rejected.push({ origin: cp.origin, reason: "is for another batch version" });
+      continue;
+    }
+    // Another origin's checkpoint of this root is another version, never this one's (docs/STATE.md §Layout).
+    if (origin !== undefined && cp.origin !== origin) {
+      out.rejected.push({ origin: cp.origin, reason: `is another origin's version of this root, not ${origin}'s: it is imported on its own` });
       continue;
     }
     if (out.checkpoint !== undefined && sameShape(out.checkpoint, cp)) continue;
@@ -192,15 +204,18 @@ function claim(a: Anchor): Anchor {
  */
 export async function importBatch(input: BatchImport, ctx: ImportContext): Promise<BatchReport> {
   const { store } = ctx;
-  const stored = await store.getBatch(input.namespace, input.batchId, input.batchRoot);
-  const chosen = chooseCheckpoint(input, stored?.checkpoint, ctx.origins);
-  let checkpoint = chosen.checkpoint;
-  let why = `no checkpoint of batch ${input.batchId} signed by an origin of ${input.namespace}`;
-  if (checkpoint !== undefined && stored !== undefined && stored.checkpoint === undefined && stored.createdAt !== checkpoint.createdAt) {
-    // A 0.1.0 version whose sealing time a peer fixed before checkpoints existed (docs/STATE.md §Upgrading from 0.1.0).
-    why = `the stored 0.1.0 copy of batch ${input.batchId} has sealing time ${stored.createdAt}, the origin signed ${checkpoint.createdAt}: remove ${input.batchId} from the state (docs/STATE.md) and sync again`;
-    checkpoint = undefined;
+  const origin = input.origin !== undefined ? input.origin : input.checkpoints?.[0]?.origin;
+  let stored = await store.getBatch(input.namespace, input.batchId, input.batchRoot, origin);
+  if (stored === undefined && typeof origin === "string") {
+    // A 0.1.0 version of this root gains the origin's checkpoint if it has the sealing time the
+    // origin signed; one a peer pinned to another time stays apart, unserved (docs/STATE.md §Upgrading from 0.1.0).
+    const legacy = await store.getBatch(input.namespace, input.batchId, input.batchRoot, null);
+    const offered = legacy === undefined ? undefined : chooseCheckpoint(input, undefined, ctx.origins, origin).checkpoint;
+    if (legacy !== undefined && (offered === undefined || offered.createdAt === legacy.createdAt)) stored = legacy;
   }
+  const chosen = chooseCheckpoint(input, stored?.checkpoint, ctx.origins, origin ?? stored?.checkpoint?.origin);
+  const checkpoint = chosen.checkpoint;
+  const why = `no checkpoint of batch ${input.batchId} signed by an origin of ${input.namespace}`;
   const createdAt = stored?.createdAt ?? checkpoint?.createdAt ?? input.createdAt;
   const { good, rejected } = checkReceipts(input, checkpoint, chosen.reason ?? why);
   for (const r of stored?.receipts ?? []) {
@@ -292,13 +307,13 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     receiptsStored: (stored?.receipts.length ?? 0) + receiptsAdded,
     rejectedReceipts: rejected,
     anchors,
-    equivocation: chosen.conflict || store.listBatches(input.namespace).some((b) => b.batchId === input.batchId && b.equivocal),
+    equivocation: chosen.conflict || store.batchVersions(input.namespace, input.batchId).some((b) => b.equivocal && b.origin === (stored?.checkpoint ?? checkpoint)?.origin),
     written,
     rejectedCheckpoints: chosen.rejected,
     ignoredClaims,
   };
-  const origin = (stored?.checkpoint ?? checkpoint)?.origin;
-  if (origin !== undefined) report.origin = origin;
+  const signer = (stored?.checkpoint ?? checkpoint)?.origin;
+  if (signer !== undefined) report.origin = signer;
   if (chosen.conflict) await recordConflict(store, stored!.checkpoint!, chosen.conflicting!);
   if (resolved?.winner !== undefined) report.winner = resolved.winner;
   return report;

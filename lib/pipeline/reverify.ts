@@ -23,6 +23,8 @@ export interface ReverifiedAnchor {
   namespace: string;
   batchId: string;
   batchRoot: string;
+  /** Origin of the batch version holding the record; absent for a version without a checkpoint (docs/STATE.md §Layout). */
+  origin?: string;
   chain: string;
   tx: string;
   /** Outcome before this run. */
@@ -67,8 +69,12 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
   const anchors: ReverifiedAnchor[] = [];
   const equivocations: string[] = [];
   for (const batchId of batchIds) {
-    const all = await store.anchors(options.namespace, batchId);
-    const stored = all.filter((a) => options.outcomes === undefined || options.outcomes.includes(a.outcome));
+    // Each version (origin, root) holds its own records: the same (chain, tx) in two versions is re-checked in each.
+    const held = (await store.getBatchVersions(options.namespace, batchId)).flatMap((v) => v.anchors.map((a) => ({ a, origin: v.checkpoint?.origin })));
+    const all = held.map((h) => h.a);
+    const originOf = held.map((h) => h.origin);
+    const storedAt = [...all.keys()].filter((i) => options.outcomes === undefined || options.outcomes.includes(all[i]!.outcome));
+    const stored = storedAt.map((i) => all[i]!);
     const fresh = await Promise.all(
       stored.map(async (a): Promise<AnchorRecord> => {
         const { outcome: _o, reason: _r, evidence, superseded_by: _s, ...claim } = a;
@@ -88,20 +94,31 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
     );
     // Resolve the whole batch id (every root) with the fresh verdicts, then write verdicts and
     // winner marks together, so no reader sees one without the other.
+    // Resolution runs per version (the same claim may sit in two versions of one root); the winner
+    // rule is the same everywhere, so each version's marks agree (docs/FEDERATION_SEMANTICS.md §3. Conflicts).
     const key = (a: { batchRoot: string; chain: string; tx: string }) => `${a.batchRoot} ${anchorKey(a)}`;
-    const merged = new Map(all.map((a) => [key(a), a] as const));
-    for (const r of fresh) merged.set(key(r), r);
-    const resolution = merged.size === 0 ? undefined : resolveAnchors([...merged.values()]).batches[0];
-    const freshKeys = new Set(fresh.map(key));
-    const before = new Map(all.map((a) => [key(a), a] as const));
-    const resolved = (resolution?.byRoot ?? []).flatMap((r) => r.anchors);
-    const toWrite = resolved.filter((a) => freshKeys.has(key(a)) || before.get(key(a))?.superseded_by !== a.superseded_by);
-    if (toWrite.length > 0) await store.putAnchors(options.namespace, batchId, toWrite);
+    const after = new Map<string, AnchorRecord>();
+    for (const origin of new Set(originOf)) {
+      const mine = (i: number) => originOf[i] === origin;
+      const merged = new Map([...all.keys()].filter(mine).map((i) => [key(all[i]!), all[i]!] as const));
+      const freshKeys = new Set<string>();
+      for (const [j, r] of fresh.entries()) {
+        if (!mine(storedAt[j]!)) continue;
+        merged.set(key(r), r);
+        freshKeys.add(key(r));
+      }
+      const resolution = merged.size === 0 ? undefined : resolveAnchors([...merged.values()]).batches[0];
+      const before = new Map([...all.keys()].filter(mine).map((i) => [key(all[i]!), all[i]!] as const));
+      const resolved = (resolution?.byRoot ?? []).flatMap((r) => r.anchors);
+      const toWrite = resolved.filter((a) => freshKeys.has(key(a)) || before.get(key(a))?.superseded_by !== a.superseded_by);
+      if (toWrite.length > 0) await store.putAnchors(options.namespace, batchId, toWrite, origin ?? null);
+      for (const a of resolved) after.set(`${origin ?? ""} ${key(a)}`, a);
+    }
     if (store.listBatches(options.namespace).some((b) => b.batchId === batchId && b.equivocal)) equivocations.push(batchId);
-    const after = new Map(resolved.map((a) => [key(a), a] as const));
     for (const [i, a] of stored.entries()) {
-      const now = after.get(key(a)) ?? fresh[i]!;
-      const row: ReverifiedAnchor = { namespace: options.namespace, batchId, batchRoot: a.batchRoot, chain: a.chain, tx: a.tx, was: a.outcome, outcome: now.outcome };
+      const origin = originOf[storedAt[i]!];
+      const now = after.get(`${origin ?? ""} ${key(a)}`) ?? fresh[i]!;
+      const row: ReverifiedAnchor = { namespace: options.namespace, batchId, batchRoot: a.batchRoot, ...(origin === undefined ? {} : { origin }), chain: a.chain, tx: a.tx, was: a.outcome, outcome: now.outcome };
       if (now.reason !== undefined) row.reason = now.reason;
       if (now.superseded_by !== undefined) row.superseded_by = now.superseded_by;
       const failed = lastRecheckFailure(fresh[i]!.evidence);

@@ -77,6 +77,10 @@ describe("schema: messages", () => {
     rejects(() => parseRequest({ ...request(a), want: [H(1), H(1)] }), /want: holds the same id twice/);
     rejects(() => parseRequest({ ...request(a), want: Array.from({ length: 5001 }, (_, i) => H(i)) }), /want: expected 0 to 5000 items/);
     rejects(() => parseRequest({ ...request(a), want: ["nope"] }), /request\.want\[0\]/);
+    // `origin` names one version of a root (docs/FEDERATION_PROTOCOL.md §Messages).
+    rejects(() => parseRequest({ ...request(a), batchId: "b1", origin: a.did }), /request\.origin: needs batchRoot/);
+    rejects(() => parseRequest({ ...request(a), batchId: "b1", batchRoot: ROOT, origin: "not a did" }), /request\.origin/);
+    assert.equal(parseRequest({ ...request(a), batchId: "b1", batchRoot: ROOT, origin: a.did }).origin, a.did);
   });
 
   test("schema: refuses bundle receipts with index ≥ size, a long path, id ≠ eventHash or another namespace", () => {

@@ -230,10 +230,30 @@ describe("pipeline: importBatch", () => {
 
     const pinnedEarlier = batch("b-legacy-pinned", [H(102), H(103)], 1_700_000_900);
     await store.putBatch({ namespace: NS, batchId: pinnedEarlier.batchId, batchRoot: pinnedEarlier.batchRoot, createdAt: 5, receipts: [], anchors: [] });
+    // The pinned copy is not the origin's version: that one is stored beside it, and the pinned one stays as it was, unserved.
     const p = await importBatch(pinnedEarlier, ctx());
-    assert.equal(p.receiptsAdded, 0);
-    assert.match(p.rejectedReceipts[0]!.reason, /stored 0\.1\.0 copy of batch b-legacy-pinned has sealing time 5, the origin signed 1700000900/);
-    assert.equal((await store.getBatch(NS, "b-legacy-pinned", pinnedEarlier.batchRoot))!.checkpoint, undefined, "state unchanged");
+    assert.equal(p.receiptsAdded, 2);
+    assert.equal(p.origin, ORIGIN.did);
+    const pinned = (await store.getBatch(NS, "b-legacy-pinned", pinnedEarlier.batchRoot, null))!;
+    assert.deepEqual([pinned.createdAt, pinned.checkpoint], [5, undefined], "the 0.1.0 copy is unchanged");
+    assert.equal((await store.getBatch(NS, "b-legacy-pinned", pinnedEarlier.batchRoot, ORIGIN.did))!.createdAt, 1_700_000_900);
+    assert.ok(!uncheckpointed(store, [NS]).some((v) => v.batchId === "b-legacy-pinned"), "no longer re-fetched: its origin's version is here");
+  });
+
+  test("pipeline: another origin's checkpoint of a root already held is a version of its own, and does not block the first origin's", async () => {
+    // The front-run of docs/FEDERATION_SEMANTICS.md §6: roots are public once anchored, so an admitted origin can sign one first.
+    const genuine = batch("b-front", [H(140), H(141)], 1_700_002_000, ORIGIN);
+    const front = batch("b-front", [H(140), H(141)], 1_700_001_999, OTHER_ORIGIN);
+    const f = await importBatch({ ...front, receipts: [] }, ctx());
+    assert.equal(f.origin, OTHER_ORIGIN.did);
+    const g = await importBatch(genuine, ctx());
+    assert.deepEqual([g.origin, g.receiptsAdded, g.rejectedReceipts, g.rejectedCheckpoints, g.equivocation], [ORIGIN.did, 2, [], [], false]);
+    const versions = store.batchVersions(NS, "b-front", genuine.batchRoot);
+    assert.deepEqual(versions.map((v) => [v.origin, v.createdAt, v.receiptCount]).sort(), [[ORIGIN.did, 1_700_002_000, 2], [OTHER_ORIGIN.did, 1_700_001_999, 0]].sort());
+    assert.equal((await store.getReceipt(NS, H(140)))!.ts, 1_700_002_000);
+    // One call with both origins' checkpoints: each is refused for the other's version, never for its own.
+    const both = await importBatch({ ...genuine, checkpoints: [...genuine.checkpoints!, ...front.checkpoints!] }, ctx());
+    assert.match(both.rejectedCheckpoints[0]!.reason, /another origin's version of this root/);
   });
 
   test("pipeline: a differing claim under the (chain, tx) of this node's pending anchor never replaces it; the pending one still resolves", async () => {
