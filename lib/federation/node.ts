@@ -53,6 +53,8 @@ export class FederationNode {
   readonly #background = new Set<Promise<unknown>>();
   /** Batch versions being pulled now, so two announces of one batch cause one pull. */
   readonly #pulling = new Set<string>();
+  /** Announces that arrived while their version was being pulled, by version key, then by announcer. */
+  readonly #announcedDuringPull = new Map<string, Map<string, Announce>>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   #stopping = false;
@@ -196,7 +198,14 @@ export class FederationNode {
     // this root, held first, never stands in for the announced one (docs/STATE.md §Layout).
     const origin = announce.checkpoint.origin;
     const key = `${namespace}\u0000${batchId}\u0000${batchRoot}\u0000${origin}`;
-    if (this.#pulling.has(key)) return;
+    if (this.#pulling.has(key)) {
+      // Announces of a version being pulled wait for that pull, one per announcer: a peer that keeps a
+      // pull busy (a slow or hostile server) cannot make this node drop another peer's Announce of it.
+      let waiting = this.#announcedDuringPull.get(key);
+      if (waiting === undefined) this.#announcedDuringPull.set(key, (waiting = new Map()));
+      if (waiting.has(announce.signer) || waiting.size < this.#peers.routed(namespace).length) waiting.set(announce.signer, announce);
+      return;
+    }
     await this.#store.refresh();
     const known = this.#store.batchVersions(namespace, batchId, batchRoot).find((b) => b.origin === origin);
     // Held complete and verified: the receipts are here. Only anchors this node has not seen are
@@ -232,10 +241,15 @@ export class FederationNode {
       const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints);
       this.metrics.bundlesImported++;
       const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot && r.origin === origin);
-      this.#log.info("imported announced batch", { namespace, batch: batchId, origin, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
+      // What was refused, and why, is what an operator needs to tell an attack from a bug (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+      const refused = [...(report?.rejectedReceipts ?? []).map((r) => `receipt ${r.id}: ${r.reason}`), ...(report?.ignoredClaims ?? []).map((c) => `claim ${c.chain}/${c.tx}: ${c.reason}`)].slice(0, 4);
+      this.#log.info("imported announced batch", { namespace, batch: batchId, origin, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none", ...(refused.length === 0 ? {} : { refused }) });
       if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]), origin);
     } finally {
       this.#pulling.delete(key);
+      const waiting = this.#announcedDuringPull.get(key);
+      this.#announcedDuringPull.delete(key);
+      if (!this.#stopping) for (const next of waiting?.values() ?? []) this.track(this.onAnnounce(next));
     }
   }
 

@@ -86,9 +86,11 @@ export interface MeshOptions {
   limits?: MeshLimits;
   /** `anti_entropy.interval_s` of every node (default 2); long, so a test sees gossip alone. */
   antiEntropyIntervalS?: number;
+  /** `verify.evm_confirmations` of the namespace (default 1). */
+  evmConfirmations?: number;
 }
 
-function federationYaml(did: string, listen: string, routes: string[], limits: MeshLimits = {}, antiEntropyIntervalS = 2): string {
+function federationYaml(did: string, listen: string, routes: string[], limits: MeshLimits = {}, antiEntropyIntervalS = 2, evmConfirmations = 1): string {
   return `mesh:
   node_id: "${did}"
   listen: { http: "${listen}" }
@@ -98,7 +100,7 @@ function federationYaml(did: string, listen: string, routes: string[], limits: M
 namespaces:
   "${MESH_NAMESPACE}":
     peers: [${routes.map((d) => `"${d}"`).join(", ")}]
-    verify: { evm_confirmations: 1, btc_confirmations: 1 }
+    verify: { evm_confirmations: ${evmConfirmations}, btc_confirmations: 1 }
     limits: { max_announce_rate_per_min: ${limits.announcePerMin ?? 600}, max_request_rate_per_min: ${limits.requestPerMin ?? 600} }
 anti_entropy: { interval_s: ${antiEntropyIntervalS} }
 `;
@@ -120,7 +122,7 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
     await writeKeyFile(join(configDir, "keys", "node.key"), key, { force: false });
     const did = dids.get(spec.name)!;
     const routes = [...spec.routes.map((n) => dids.get(n)!), ...[...guests.values()].map((g) => g.did)];
-    await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes, options.limits, options.antiEntropyIntervalS));
+    await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes, options.limits, options.antiEntropyIntervalS, options.evmConfirmations));
     await writeFile(join(configDir, "peers.yaml"), "peers: []\n");
     await writeFile(join(configDir, "tsa-root.pem"), options.trustPem);
     await writeFile(join(configDir, "anchors.yaml"), `rfc3161:\n  trustBundle: tsa-root.pem\n${options.anchorsYaml ?? ""}`);
