@@ -115,7 +115,7 @@ export function printAnnounce(out: Printer, r: AnnounceResult): void {
   const rep = r.report;
   const state = rep.status === "active" ? out.color.green("active") : out.color.yellow("held (no verified anchor yet)");
   out.line(`batch ${rep.batchId} of ${rep.namespace}: ${rep.receiptsStored} receipts stored (${rep.receiptsAdded} new), ${state}`);
-  out.line(`  root ${rep.batchRoot}`);
+  out.line(`  root ${rep.batchRoot}${rep.origin === undefined ? "" : `, origin ${rep.origin}`}`);
   if (r.otherBatchFiles > 0) out.line(`  ${r.otherBatchFiles} receipt files in the directory belong to other batches and were left alone`);
   if (r.placeholderReceipts > 0) out.line(`  ${r.placeholderReceipts} receipts carry the sealer's ${PLACEHOLDER_CHAIN} placeholder, which proves nothing and was ignored`);
   if (r.note !== undefined) out.line(`  ${r.note}`);

@@ -99,7 +99,7 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
   const emit = (namespace: string) => {
     for (const l of listeners) l({ kind: "batches", namespace });
   };
-  const fingerprint = (ns: string) => store.listBatches(ns).map((b) => `${b.batchId}\u0000${b.batchRoot}\u0000${b.receiptCount}\u0000${b.outcomes.verified}/${b.outcomes.pending}/${b.outcomes.rejected}`).join("\n");
+  const fingerprint = (ns: string) => store.listBatches(ns).map((b) => `${b.batchId}\u0000${b.batchRoot}\u0000${b.origin ?? ""}\u0000${b.receiptCount}\u0000${b.outcomes.verified}/${b.outcomes.pending}/${b.outcomes.rejected}`).join("\n");
   const startWatching = () => {
     const seen = new Map(store.namespaces().map((ns) => [ns, fingerprint(ns)]));
     const offReceipts = store.onReceiptsAdded((ns) => emit(ns));
@@ -136,9 +136,10 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
     batches: (namespace) => (store.namespaces().includes(namespace) ? store.listBatches(namespace) : []),
     async batch(namespace, batchId, batchRoot) {
       if (!store.namespaces().includes(namespace)) return undefined;
-      const summary = store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
+      // Several origins may hold versions of one root (docs/STATE.md §Layout): the one served first is shown, its origin named in the summary.
+      const summary = store.batchVersions(namespace, batchId, batchRoot)[0];
       if (summary === undefined) return undefined;
-      const anchors = (await store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot);
+      const anchors = (await store.getBatch(namespace, batchId, batchRoot, summary.origin ?? null))?.anchors ?? [];
       return { summary, anchors };
     },
     async receipts(id) {

@@ -243,7 +243,7 @@ export class FederationNode {
       const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot && r.origin === origin);
       // What was refused, and why, is what an operator needs to tell an attack from a bug (docs/FEDERATION_SEMANTICS.md §6. Threat model).
       const refused = [...(report?.rejectedReceipts ?? []).map((r) => `receipt ${r.id}: ${r.reason}`), ...(report?.ignoredClaims ?? []).map((c) => `claim ${c.chain}/${c.tx}: ${c.reason}`)].slice(0, 4);
-      this.#log.info("imported announced batch", { namespace, batch: batchId, origin, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none", ...(refused.length === 0 ? {} : { refused }) });
+      this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, origin, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none", ...(refused.length === 0 ? {} : { refused }) });
       if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]), origin);
     } finally {
       this.#pulling.delete(key);
