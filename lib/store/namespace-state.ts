@@ -126,6 +126,12 @@ export class NamespaceState {
       // Only anchor-only changes may skip the receipt index; the store loads it before any other.
       throw new StoreError("STATE_INDEX_NOT_LOADED", `receipts of namespace ${JSON.stringify(this.namespace)} changed at ${path} before its receipt index was loaded`, { path });
     }
+    const origin = file.checkpoint?.origin;
+    const twin = origin === undefined ? undefined : this.batchesById.get(file.batchId)?.find((v) => v.path !== path && v.batchRoot === file.batchRoot && v.origin === origin);
+    if (twin !== undefined) {
+      // One file per version (docs/STATE.md §Layout): a second one is never written by the store, so it was put there by hand.
+      throw new StoreError("STATE_CORRUPT", `${path} holds the same batch version (origin ${origin}) as ${twin.path}; move one of them away`, { path });
+    }
     if (entry === undefined) {
       entry = {
         namespace: file.namespace,

@@ -12,6 +12,8 @@ import { AtomicJsonFile } from "../../lib/store/atomic-file.js";
 import { batchPath, encodeName, isEncodedName, layout } from "../../lib/store/layout.js";
 import { checkIntegrity, openStore } from "../../lib/store/index.js";
 import { checkDocFile } from "../../lib/store/schema.js";
+import { generateNodeKey } from "../../lib/identity/keys.js";
+import { checkpointBy } from "../support/checkpoint.js";
 import { sampleBatch } from "./sample.js";
 import { filesUnder, snapshot, tempDir } from "./tree.js";
 
@@ -109,6 +111,30 @@ describe("store files: corruption and formats", () => {
     copyFileSync(batchPath(layout(dir), NS, "b1", batch.batchRoot), wrong);
     await assert.rejects(openStore(dir), isCorrupt(wrong));
     assert.ok((await checkIntegrity(dir)).problems.some((p) => p.startsWith(wrong) && /wrong name/.test(p)));
+  });
+
+  test("openStore: a second file of one version (origin-named beside its <batchRoot>.json) or a file named after another origin is corrupt, reported, left as it is", async () => {
+    const dir = fresh();
+    const origin = { did: "did:vm:node:origin", key: generateNodeKey() };
+    const store = await openStore(dir);
+    const batch = sampleBatch({ batchId: "b1", size: 2 });
+    await store.putBatch({ ...batch, checkpoint: undefined });
+    await store.putBatch({ ...batch, checkpoint: checkpointBy(origin, { namespace: NS, batchId: "b1", batchRoot: batch.batchRoot, size: 2, createdAt: batch.createdAt }) });
+    await store.close();
+    const legacy = batchPath(layout(dir), NS, "b1", batch.batchRoot);
+    const twin = batchPath(layout(dir), NS, "b1", batch.batchRoot, origin.did);
+    copyFileSync(legacy, twin);
+    const before = snapshot(dir);
+    await assert.rejects(openStore(dir), (e: unknown) => isCorrupt(twin)(e) && /same batch version \(origin did:vm:node:origin\)/.test((e as Error).message));
+    assert.deepEqual(snapshot(dir), before, "a refused open writes nothing");
+    assert.ok((await checkIntegrity(dir)).problems.some((p) => p.startsWith(twin) && /same batch version as/.test(p)));
+    rmSync(twin);
+    const other = batchPath(layout(dir), NS, "b1", batch.batchRoot, "did:vm:node:someone-else");
+    copyFileSync(legacy, other);
+    await assert.rejects(openStore(dir), isCorrupt(other));
+    assert.ok((await checkIntegrity(dir)).problems.some((p) => p.startsWith(other) && /wrong name/.test(p)));
+    rmSync(other);
+    assert.ok((await checkIntegrity(dir)).ok);
   });
 
   test("openStore: refuses a newer format version, naming it, and changes nothing", async () => {

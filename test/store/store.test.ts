@@ -9,6 +9,7 @@ import { after, describe, test } from "node:test";
 import { ArgumentError, StoreError } from "../../lib/errors.js";
 import { batchPath, layout } from "../../lib/store/layout.js";
 import { openStore, type ReceiptKey } from "../../lib/store/index.js";
+import { NamespaceIndexes } from "../../lib/reconcile/namespace-indexes.js";
 import { fixturePath } from "../support/repo-root.js";
 import { sampleBatch } from "./sample.js";
 import { tempDir } from "./tree.js";
@@ -45,6 +46,40 @@ describe("store: batches", () => {
     await store.close();
     const reopened = await openStore(dir, { readOnly: true });
     assert.deepEqual(reopened.batchVersions(NS, "b1", genuine.batchRoot).map((v) => v.origin).sort(), [first.did, second.did]);
+    await reopened.close();
+  });
+
+  test("receipts: an event held by two versions is served from the active one; a version turning active takes over its receipts, and listeners and the reconcile index follow", async () => {
+    const dir = fresh();
+    const store = await openStore(dir);
+    const genuine = { did: "did:vm:node:origin", key: generateNodeKey() };
+    const other = { did: "did:vm:node:origin-2", key: generateNodeKey() };
+    const real = sampleBatch({ batchId: "b-real", size: 2, createdAt: 1_732_000_500, anchors: [{ outcome: "pending" }] });
+    const held = { ...sampleBatch({ batchId: "b-held", size: 1, createdAt: 1_732_000_000 }) };
+    // The held batch holds the real batch's first event, 500 s earlier.
+    held.receipts = [{ ...real.receipts[0]!, batchId: "b-held", batchRoot: held.batchRoot, ts: held.createdAt }];
+    real.checkpoint = checkpointBy(genuine, { namespace: NS, batchId: "b-real", batchRoot: real.batchRoot, size: 2, createdAt: real.createdAt });
+    held.checkpoint = checkpointBy(other, { namespace: NS, batchId: "b-held", batchRoot: held.batchRoot, size: 1, createdAt: held.createdAt });
+    await store.putBatch(real);
+    await store.putBatch(held);
+    const id = real.receipts[0]!.id;
+    const indexes = new NamespaceIndexes(store);
+    assert.equal(indexes.get(NS).size, 2);
+    assert.equal((await store.getReceipt(NS, id))!.batchId, "b-held", "neither is active: the earlier ts is served");
+    const heard: ReceiptKey[] = [];
+    store.onReceiptsAdded((_ns, keys) => heard.push(...keys));
+    const { reason: _pending, ...anchor } = real.anchors[0]!;
+    await store.putAnchors(NS, "b-real", [{ ...anchor, outcome: "verified" }]);
+    assert.equal((await store.getReceipt(NS, id))!.batchId, "b-real", "the active version's copy is served");
+    assert.equal(store.receiptVersion(NS, id)!.origin, genuine.did);
+    assert.deepEqual(heard.map((k) => [k.ts, k.id]), [[real.createdAt, id]], "listeners hear the key that entered the order");
+    assert.deepEqual(store.receiptKeys(NS).map((k) => [k.ts, k.id]).sort(), [[real.createdAt, id], [real.createdAt, real.receipts[1]!.id]].sort());
+    assert.equal(store.receiptCount(NS), 2);
+    assert.equal(indexes.get(NS).size, store.receiptCount(NS), "the reconcile index rebuilt from the store's keys");
+    indexes.close();
+    await store.close();
+    const reopened = await openStore(dir, { readOnly: true });
+    assert.equal((await reopened.getReceipt(NS, id))!.batchId, "b-real", "the same choice after a reopen");
     await reopened.close();
   });
 
