@@ -30,7 +30,7 @@ let server: Server;
 let mallory: Guest;
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Announces mallory's server received (from a, which routes to it), by batch id. */
+/** The origin's Announces mallory's server received (from a, which routes to it), by batch id. */
 const captured = new Map<string, Announce>();
 /** What mallory answers to a Request for a batch id: receipts, checkpoints, anchors. */
 const answers = new Map<string, { receipts: Receipt[]; checkpoints: Checkpoint[]; anchors: Anchor[] }>();
@@ -78,7 +78,9 @@ before(async () => {
     void body(req).then(async (text) => {
       if (req.url === "/federation/announce") {
         const a = JSON.parse(text) as Announce;
-        captured.set(a.batchId, a);
+        // Only the origin's own Announce: b relays the batch to mallory too, and a relay's Announce
+        // (signed by b) taken for a's made the replay test below fail now and then (SIGNER_UNKNOWN).
+        if (a.signer === a.checkpoint.origin) captured.set(a.batchId, a);
         res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":true}');
         return;
       }

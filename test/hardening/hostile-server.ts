@@ -22,7 +22,7 @@ export interface HostileAnswer {
 
 export interface HostileServer {
   url: string;
-  /** Announces received, by batch id (the last one of each). */
+  /** Announces received from the batch's origin itself, by batch id (the last one of each). */
   captured: Map<string, Announce>;
   /** What a Request for a batch id is answered with. */
   answers: Map<string, HostileAnswer>;
@@ -62,7 +62,8 @@ export async function startHostileServer(guest: () => Guest): Promise<HostileSer
     void body(req).then(async (text) => {
       if (req.url === "/federation/announce") {
         const a = JSON.parse(text) as Announce;
-        captured.set(a.batchId, a);
+        // Only the origin's own Announce of a batch: relays of it by other nodes come later.
+        if (a.signer === a.checkpoint.origin) captured.set(a.batchId, a);
         res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":true}');
         return;
       }
