@@ -1,9 +1,9 @@
 /**
  * Keeps one `ReconcileIndex` per namespace in step with a receipt store (docs/ANTI_ENTROPY.md §Index):
  * built on first use from the store's sorted keys, then fed by its `onReceiptsAdded`
- * events. The store can move a receipt to an earlier ts (lib/store/receipt-index.ts keeps
- * the earliest copy) without announcing the removal; a size check after every event
- * catches that and rebuilds the namespace from the store's keys.
+ * events. The store can move a receipt to another ts (lib/store/receipt-index.ts serves an
+ * active version's copy first, then the earliest) without announcing the removal; a size check
+ * after every event catches that and rebuilds the namespace from the store's keys.
  */
 import type { ReceiptKey, ReceiptsAddedListener } from "../store/types.js";
 import { ReconcileIndex } from "./reconcile-index.js";

@@ -44,7 +44,7 @@ export function mergeAnchors(stored: readonly AnchorRecord[], incoming: readonly
 }
 
 /**
- * Merges a `putBatch` argument into the stored file of the same namespace + batchId + batchRoot (or none).
+ * Merges a `putBatch` argument into the stored file of the same version (namespace, origin, batchId, batchRoot), or none.
  * @example mergeBatch(null, input).changed // true
  */
 export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeResult {

@@ -21,7 +21,7 @@ export interface NamespaceMetaFile {
   rev: number;
 }
 
-/** `namespaces/<ns>/batches/<batchId>/<batchRoot>.json`. */
+/** `namespaces/<ns>/batches/<batchId>/<batchRoot>.<origin>.json` (or `<batchRoot>.json`, docs/STATE.md §Layout). */
 export interface BatchFile extends BatchInput {
   kind: "batch";
 }

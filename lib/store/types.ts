@@ -23,6 +23,8 @@ export interface BatchInput {
   /**
    * The origin's signed checkpoint this version was accepted against (docs/STATE.md §Checkpoints).
    * Absent only in state written by 0.1.0; such a version's receipts are not served until one arrives.
+   * Its `origin` names the version: another origin's checkpoint of the same root is another version,
+   * in a file of its own (docs/STATE.md §Layout).
    */
   checkpoint?: Checkpoint;
 }
@@ -67,7 +69,7 @@ export interface StoreCounts {
 /** What a write did; `written` is false when the data was already stored (idempotent re-put). */
 export interface PutResult {
   written: boolean;
-  /** True when this namespace + batchId + batchRoot was not stored before. */
+  /** True when this version (namespace, origin, batchId, batchRoot) was not stored before. */
   created: boolean;
   receiptsAdded: number;
   anchorsChanged: number;
