@@ -56,11 +56,12 @@ async function selectReceipts(store: Store, request: Request): Promise<Selected[
     const end = request.toTs === undefined ? store.receiptCount(request.namespace) : store.receiptPosition(request.namespace, { ts: request.toTs + 1, id: "" });
     receipts = await store.receiptsAt(request.namespace, start, Math.min(end, start + page));
   }
-  // The store serves each id from its preferred version (an active one first): send that version's checkpoint.
+  // The store serves each id from its preferred version (an active one first): send the checkpoint of
+  // the version this copy belongs to, the preferred one of its root whose sealing time is the copy's ts.
   const checkpoints = new Map<string, Checkpoint | undefined>();
   const out: Selected[] = [];
   for (const receipt of receipts) {
-    const v = store.receiptVersion(request.namespace, receipt.id);
+    const v = store.batchVersions(request.namespace, receipt.batchId, receipt.batchRoot).find((x) => x.createdAt === receipt.ts && x.size === receipt.proof.size && x.origin !== undefined);
     if (v === undefined) continue;
     const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
     if (!checkpoints.has(key)) checkpoints.set(key, v.origin === undefined ? undefined : (await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin))?.checkpoint);

@@ -18,7 +18,7 @@ import { ensureFormat } from "./format.js";
 import { batchPath, layout, type Layout } from "./layout.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
 import { loadBatch, readReceipts } from "./receipt-reader.js";
-import { preferVersion, type BatchEntry } from "./namespace-state.js";
+import type { BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import * as schema from "./schema.js";
 import { StateIndex, type OpenSource } from "./state-index.js";
