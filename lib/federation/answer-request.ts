@@ -47,10 +47,22 @@ async function selectReceipts(store: Store, request: Request): Promise<Selected[
       .filter(({ receipt: r }) => inTs(r) && (want === undefined || want.has(r.id)))
       .slice(0, page);
   }
+  const checkpoints = new Map<string, Checkpoint | undefined>();
+  const checkpointOf = async (v: { batchId: string; batchRoot: string; origin?: string }) => {
+    const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
+    if (!checkpoints.has(key)) checkpoints.set(key, v.origin === undefined ? undefined : (await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin))?.checkpoint);
+    return checkpoints.get(key);
+  };
   let receipts: Receipt[];
   if (request.want !== undefined) {
-    // Grouped by batch file so each file is parsed once (docs/ANTI_ENTROPY.md §Catching up).
-    receipts = (await store.getReceipts(request.namespace, request.want)).filter(inTs);
+    // Every version's copy of each wanted id, served copies first, grouped by batch file so each
+    // file is parsed once (docs/ANTI_ENTROPY.md §Catching up): a peer catching up learns every
+    // origin's version of a root, not only the one this node serves first (docs/STATE.md §Layout).
+    const out: Selected[] = [];
+    for (const { receipt, version } of await store.getReceiptCopies(request.namespace, request.want)) {
+      if (inTs(receipt) && version.origin !== undefined) out.push({ receipt, checkpoint: await checkpointOf(version) });
+    }
+    return out.slice(0, page);
   } else {
     const start = request.fromTs === undefined ? 0 : store.receiptPosition(request.namespace, { ts: request.fromTs, id: "" });
     const end = request.toTs === undefined ? store.receiptCount(request.namespace) : store.receiptPosition(request.namespace, { ts: request.toTs + 1, id: "" });
@@ -58,14 +70,10 @@ async function selectReceipts(store: Store, request: Request): Promise<Selected[
   }
   // The store serves each id from its preferred version (an active one first): send the checkpoint of
   // the version this copy belongs to, the preferred one of its root whose sealing time is the copy's ts.
-  const checkpoints = new Map<string, Checkpoint | undefined>();
   const out: Selected[] = [];
   for (const receipt of receipts) {
     const v = store.batchVersions(request.namespace, receipt.batchId, receipt.batchRoot).find((x) => x.createdAt === receipt.ts && x.size === receipt.proof.size && x.origin !== undefined);
-    if (v === undefined) continue;
-    const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
-    if (!checkpoints.has(key)) checkpoints.set(key, v.origin === undefined ? undefined : (await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin))?.checkpoint);
-    out.push({ receipt, checkpoint: checkpoints.get(key) });
+    if (v !== undefined) out.push({ receipt, checkpoint: await checkpointOf(v) });
   }
   return out;
 }

@@ -154,9 +154,11 @@ export class FederationNode {
         const key = `${peer.did} ${namespace}`;
         const b = this.#syncBackoff.get(key);
         if (b !== undefined && b.until > now) continue;
+        const before = this.#activeVersions(namespace);
         const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
         reports.push(r);
         this.metrics.peerContact(peer.did, r.ok);
+        if (r.imported > 0) await this.#relayLearnt(namespace, before, peer.did);
         if (r.ok) {
           this.#syncBackoff.delete(key);
           if (r.missingHere > 0 || r.missingThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
@@ -169,6 +171,27 @@ export class FederationNode {
       }
     }
     return reports;
+  }
+
+  /** Active versions with a checkpoint, by (batchId, batchRoot, origin), with their receipt counts. */
+  #activeVersions(namespace: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const b of this.#store.listBatches(namespace)) if (b.origin !== undefined && b.outcomes.verified > 0) out.set(`${b.batchId}\u0000${b.batchRoot}\u0000${b.origin}`, b.receiptCount);
+    return out;
+  }
+
+  /**
+   * Relays the versions an anti-entropy round made active here or added receipts to, as an import
+   * after an Announce does. Anti-entropy compares one copy per receipt id, so a second origin's
+   * version of a root whose ids a peer already holds is invisible to it; an Announce is how that
+   * peer learns of it (docs/FEDERATION_SEMANTICS.md §5).
+   */
+  async #relayLearnt(namespace: string, before: ReadonlyMap<string, number>, from: string): Promise<void> {
+    for (const [key, count] of this.#activeVersions(namespace)) {
+      if ((before.get(key) ?? -1) >= count) continue;
+      const [batchId, batchRoot, origin] = key.split("\u0000") as [string, string, string];
+      await this.announce(namespace, batchId, batchRoot, new Set([from]), origin);
+    }
   }
 
   /** A signed Bundle answering `request`. */

@@ -186,10 +186,10 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
 /** Announces, to `peer`, every stored batch version holding one of `ids`. */
 async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[]): Promise<number> {
   const versions = new Map<string, { batchId: string; batchRoot: string; origin?: string }>();
-  for (const id of ids) {
-    // The version whose copy this node serves (an active one first, docs/STATE.md §Layout).
-    const v = ctx.store.receiptVersion(namespace, id);
-    if (v !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`, { batchId: v.batchId, batchRoot: v.batchRoot, ...(v.origin === undefined ? {} : { origin: v.origin }) });
+  // Every version holding the id, not only the one whose copy is served: a peer that has one
+  // origin's copy never asks for another origin's version of the root (docs/STATE.md §Layout).
+  for (const v of ids.flatMap((id) => ctx.store.receiptVersions(namespace, id))) {
+    if (v.origin !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`, { batchId: v.batchId, batchRoot: v.batchRoot, ...(v.origin === undefined ? {} : { origin: v.origin }) });
   }
   let sent = 0;
   for (const v of versions.values()) {

@@ -262,6 +262,17 @@ export class Store {
   }
 
   /**
+   * Every version holding a copy of a receipt, the one served first first.
+   * @example store.receiptVersions("ns", id).map((v) => v.origin)
+   */
+  receiptVersions(namespace: string, id: string): BatchSummary[] {
+    this.#assertOpen();
+    const state = this.#index.byName.get(namespace);
+    if (state === undefined) return [];
+    return (this.#receipts(namespace)?.copies(id) ?? []).map((k) => state.summary(k.batch));
+  }
+
+  /**
    * Every stored version of a batchId (more than one means equivocation or several origins),
    * preferred first (active, then with a checkpoint, then by batchRoot and origin).
    * @example (await store.getBatchVersions("ns", "b1")).length // 2 after an equivocation
@@ -402,6 +413,35 @@ export class Store {
     const out: Receipt[] = [];
     for (const keys of byBatch.values()) out.push(...(await readReceipts(this.#cache, keys)));
     return out;
+  }
+
+  /**
+   * Every stored copy of the receipts among `ids`, one per version holding it, with that version's
+   * summary: each id's served copy first, then the other versions' (docs/STATE.md §Layout).
+   * Read batch file by batch file, like `getReceipts`; unknown ids are skipped.
+   * @example for (const { receipt, version } of await store.getReceiptCopies("ns", want)) …
+   */
+  async getReceiptCopies(namespace: string, ids: readonly string[]): Promise<Array<{ receipt: Receipt; version: BatchSummary }>> {
+    this.#assertOpen();
+    const state = this.#index.byName.get(namespace);
+    const index = await this.#loadedReceipts(namespace);
+    if (state === undefined || index === undefined) return [];
+    const byBatch = new Map<string, { keys: IndexedReceipt<BatchEntry>[]; served: boolean[] }>();
+    for (const id of new Set(ids)) {
+      for (const [i, key] of index.copies(id).entries()) {
+        let group = byBatch.get(key.batch.path);
+        if (group === undefined) byBatch.set(key.batch.path, (group = { keys: [], served: [] }));
+        group.keys.push(key);
+        group.served.push(i === 0);
+      }
+    }
+    const served: Array<{ receipt: Receipt; version: BatchSummary }> = [];
+    const others: Array<{ receipt: Receipt; version: BatchSummary }> = [];
+    for (const { keys, served: first } of byBatch.values()) {
+      const receipts = await readReceipts(this.#cache, keys);
+      receipts.forEach((receipt, i) => (first[i] ? served : others).push({ receipt, version: state.summary(keys[i]!.batch) }));
+    }
+    return [...served, ...others];
   }
 
   /**

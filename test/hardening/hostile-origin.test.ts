@@ -18,6 +18,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { inclusionProofs, merkleRoot } from "../../lib/merkle/index.js";
 import type { Receipt } from "../../lib/receipt.js";
@@ -63,7 +64,8 @@ async function servedCopy(n: MeshNode, id: string): Promise<{ receipt?: Receipt;
 async function waitForGenuine(n: MeshNode, batchId: string, origin: string, leaves: readonly string[]): Promise<void> {
   const want = [...leaves].sort();
   await waitUntil(async () => (await versions(n, batchId)).some((v) => v.origin === origin && v.active && JSON.stringify(v.ids) === JSON.stringify(want)), 40_000, `${n.name} to hold ${origin}'s ${batchId} active and complete`).catch(async (e: Error) => {
-    throw new Error(`${e.message}: ${JSON.stringify(await versions(n, batchId))}\n${n.logs.slice(-10).join("\n")}`);
+    const logs = [...mesh.nodes.values()].map((m) => `${m.name}:\n${m.logs.filter((l) => !/anti-entropy failed/.test(l)).slice(-12).join("\n")}`);
+    throw new Error(`${e.message}: ${JSON.stringify(await versions(n, batchId))}\n${logs.join("\n")}`);
   });
 }
 
@@ -118,8 +120,12 @@ describe("hardening: a hostile admitted origin", () => {
         await store.close();
       }
     }
-    // a's own node holds only its version.
-    assert.deepEqual((await versions(a, "b-front")).map((v) => v.origin), [a.did]);
+    // A node that joins afterwards with an empty state learns both versions from b: anti-entropy
+    // sends every version's copy of the ids it lacks, not only the copy b serves first.
+    await c.stop();
+    await rm(c.stateDir, { recursive: true, force: true });
+    await c.start();
+    await waitForGenuine(c, "b-front", a.did, sealed.leaves);
   });
 
   test("displacement: eve's held batch holding a's event with an earlier ts does not displace a's active copy; a node that joins later gets a's receipt with its anchors", async () => {
@@ -147,9 +153,10 @@ describe("hardening: a hostile admitted origin", () => {
     // b serves a's copy of the event: from its index, and in the answer to a want.
     const onB = await servedCopy(b, target);
     assert.deepEqual([onB.receipt?.batchId, onB.receipt?.ts, onB.origin], ["b-disp", 1_760_000_500, a.did]);
+    // A want answer carries every version's copy, the served one first, each with its version's checkpoint.
     const bundle = await hostileRequest(eve, b, { want: [target] });
-    assert.deepEqual(bundle.receipts.map((x) => [x.id, x.batchId, x.ts]), [[target, "b-disp", 1_760_000_500]]);
-    assert.deepEqual(bundle.checkpoints.map((x) => [x.origin, x.batchId]), [[a.did, "b-disp"]]);
+    assert.deepEqual(bundle.receipts.map((x) => [x.id, x.batchId, x.ts]), [[target, "b-disp", 1_760_000_500], [target, "b-eve", eveAt]]);
+    assert.deepEqual(bundle.checkpoints.map((x) => [x.origin, x.batchId]), [[a.did, "b-disp"], [eve.did, "b-eve"]]);
     assert.ok(bundle.anchors.some((x) => x.batchId === "b-disp" && x.batchRoot === sealed.root), "the want answer carries a's anchors");
 
     // c joins later: it catches up from b and serves a's copy, active, with its anchors.
