@@ -72,6 +72,8 @@ describe("store: batches", () => {
     await store.putAnchors(NS, "b-real", [{ ...anchor, outcome: "verified" }]);
     assert.equal((await store.getReceipt(NS, id))!.batchId, "b-real", "the active version's copy is served");
     assert.equal(store.receiptVersion(NS, id)!.origin, genuine.did);
+    assert.deepEqual((await store.getReceiptCopies(NS, [id, "sha256:00"])).map((c) => [c.receipt.batchId, c.version.origin]), [["b-real", genuine.did], ["b-held", other.did]], "every version's copy, the served one first; unknown ids skipped");
+    assert.deepEqual(store.receiptVersions(NS, id).map((v) => v.batchId), ["b-real", "b-held"]);
     assert.deepEqual(heard.map((k) => [k.ts, k.id]), [[real.createdAt, id]], "listeners hear the key that entered the order");
     assert.deepEqual(store.receiptKeys(NS).map((k) => [k.ts, k.id]).sort(), [[real.createdAt, id], [real.createdAt, real.receipts[1]!.id]].sort());
     assert.equal(store.receiptCount(NS), 2);
