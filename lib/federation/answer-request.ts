@@ -4,6 +4,7 @@
  * (the receiver re-verifies them all with its own endpoints anyway).
  */
 import type { Anchor } from "../anchors/anchor.js";
+import { claimOf } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import { LIMITS } from "../messages/limits.js";
 import type { Request } from "../messages/schema.js";
@@ -17,10 +18,9 @@ export interface RequestAnswer {
   anchors: Anchor[];
 }
 
-/** The wire form of a stored anchor: the claim without this node's verdict. */
+/** The wire form of a stored anchor: the claim without this node's verdict or digest. */
 export function wireAnchor(record: AnchorRecord): Anchor {
-  const { outcome: _o, reason: _r, evidence: _e, superseded_by: _s, ...anchor } = record;
-  return anchor;
+  return claimOf(record);
 }
 
 async function selectReceipts(store: Store, request: Request): Promise<Receipt[]> {

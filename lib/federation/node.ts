@@ -7,7 +7,7 @@
  */
 import type { NodeConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
-import { anchorKey } from "../conflict/index.js";
+import { claimDigest } from "../conflict/index.js";
 import { authenticate, signMessage } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { parsePeerJson } from "../messages/json.js";
@@ -243,12 +243,13 @@ export class FederationNode {
    */
   async #onNewAnchors(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
-    const stored = new Set((await this.#store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot).map((a) => anchorKey(a)));
-    const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(anchorKey(a)));
+    // Claims are told apart by their digest (docs/STATE.md §Anchor claims), not by (chain, tx).
+    const stored = new Set((await this.#store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot).map((a) => a.digest));
+    const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(claimDigest(a)));
     if (fresh.length === 0) return;
     const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace));
-    const freshKeys = new Set(fresh.map((a) => anchorKey(a)));
-    const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(anchorKey(a))) ?? [];
+    const freshKeys = new Set(fresh.map((a) => claimDigest(a)));
+    const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(a.digest)) ?? [];
     this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained.length, winner: report?.winner ?? "none" });
     if (gained.length > 0) await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
   }

@@ -7,7 +7,7 @@
  * (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages).
  */
 import type { Evidence, Outcome } from "../anchors/result.js";
-import { anchorKey, resolveAnchors } from "../conflict/index.js";
+import { claimDigest, claimOf, resolveAnchors } from "../conflict/index.js";
 import type { AnchorRecord } from "../store/index.js";
 import type { ImportContext } from "./import.js";
 
@@ -71,15 +71,16 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
     const stored = all.filter((a) => options.outcomes === undefined || options.outcomes.includes(a.outcome));
     const fresh = await Promise.all(
       stored.map(async (a): Promise<AnchorRecord> => {
-        const { outcome: _o, reason: _r, evidence, superseded_by: _s, ...claim } = a;
+        const evidence = a.evidence;
+        const claim = claimOf(a);
         const result = await ctx.limit(() => ctx.verify(claim, a.batchRoot, evidence));
         if (result.unreachable === true) {
           // Nothing learned: keep the verdict, reason and evidence; note when and why the re-check failed.
-          const kept: AnchorRecord = { ...claim, outcome: a.outcome, evidence: { ...(evidence ?? {}), lastRecheckFailedAt: ctx.now(), lastRecheckFailure: result.reason ?? "endpoint unreachable" } };
+          const kept: AnchorRecord = { ...claim, digest: a.digest!, outcome: a.outcome, evidence: { ...(evidence ?? {}), lastRecheckFailedAt: ctx.now(), lastRecheckFailure: result.reason ?? "endpoint unreachable" } };
           if (a.reason !== undefined) kept.reason = a.reason;
           return kept;
         }
-        const record: AnchorRecord = { ...claim, outcome: result.outcome, evidence: { ...(result.evidence ?? {}), checkedAt: ctx.now() } };
+        const record: AnchorRecord = { ...claim, digest: a.digest!, outcome: result.outcome, evidence: { ...(result.evidence ?? {}), checkedAt: ctx.now() } };
         if (result.reason !== undefined) record.reason = result.reason;
         // Keep the last block hash seen while the tx stays unconfirmed, so a later check still spots the reorg.
         if (record.evidence!.blockHash === undefined && evidence?.blockHash !== undefined) record.evidence!.blockHash = evidence.blockHash;
@@ -88,7 +89,8 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
     );
     // Resolve the whole batch id (every root) with the fresh verdicts, then write verdicts and
     // winner marks together, so no reader sees one without the other.
-    const key = (a: { batchRoot: string; chain: string; tx: string }) => `${a.batchRoot} ${anchorKey(a)}`;
+    // A verdict replaces only the record with the same claim digest (docs/STATE.md §Anchor claims).
+    const key = (a: AnchorRecord) => `${a.batchRoot} ${a.digest ?? claimDigest(a)}`;
     const merged = new Map(all.map((a) => [key(a), a] as const));
     for (const r of fresh) merged.set(key(r), r);
     const resolution = merged.size === 0 ? undefined : resolveAnchors([...merged.values()]).batches[0];

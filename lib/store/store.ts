@@ -15,6 +15,7 @@ import { BatchCache } from "./batch-cache.js";
 import { readDoc, updateDocFile } from "./doc-area.js";
 import { ensureFormat } from "./format.js";
 import { batchPath, layout, type Layout } from "./layout.js";
+import { withDigest } from "../conflict/record.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
 import { loadBatch, readReceipts } from "./receipt-reader.js";
 import type { BatchEntry } from "./namespace-state.js";
@@ -132,8 +133,8 @@ export class Store {
 
   /**
    * Stores a batch version (namespace + batchId + batchRoot) with its receipts and anchors.
-   * Idempotent: receipts already stored are kept as they are, anchor records are replaced by
-   * `(chain, tx)` when they differ, and if nothing changed no file is written. A second
+   * Idempotent: receipts already stored are kept as they are, anchor records are keyed by their
+   * claim digest (a differing claim is a new record, docs/STATE.md §Anchor claims), and if nothing changed no file is written. A second
    * batchRoot for the same batchId is stored beside the first (equivocation, docs/STATE.md §Layout).
    * @example
    * const r = await store.putBatch({ namespace: "ns", batchId: "b1", batchRoot, createdAt, receipts, anchors: [] });
@@ -166,7 +167,7 @@ export class Store {
 
   /**
    * Records anchors (with outcomes) of stored batch versions of `batchId`: each goes to the
-   * version named by its `batchRoot`, replacing the record with the same `(chain, tx)`.
+   * version named by its `batchRoot`, replacing the record with the same claim digest.
    * Throws StoreError BATCH_NOT_FOUND, writing nothing, when a version is not stored.
    * @example await store.putAnchors("ns", "b1", [{ ...anchor, outcome: "verified", evidence }])
    */
@@ -446,7 +447,10 @@ function requireName(parameter: string, value: unknown): asserts value is string
 
 function toStored(file: schema.BatchFile): StoredBatch {
   const { kind: _kind, ...batch } = file;
-  return batch;
+  // Records written before claims were keyed by digest get theirs on read (docs/STATE.md §Anchor claims).
+  // The digest is derived, so a stale one is replaced rather than trusted.
+  const anchors = batch.anchors.map((a) => withDigest(a));
+  return anchors.every((a, i) => a === batch.anchors[i]) ? batch : { ...batch, anchors };
 }
 
 /**
