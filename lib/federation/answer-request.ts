@@ -1,7 +1,9 @@
 /**
  * What a node sends back for a Request (docs/FEDERATION_PROTOCOL.md): the selected receipts,
  * at most one page, and every stored anchor of their batch versions that is not rejected
- * (the receiver re-verifies them all with its own endpoints anyway).
+ * (the receiver re-verifies them all with its own endpoints anyway). A `want` may also name
+ * attachment items (docs/ANTI_ENTROPY.md §Items and order): a checkpoint item with the version's
+ * checkpoint, a claim item with that claim whatever this node's verdict on it.
  */
 import type { Anchor } from "../anchors/anchor.js";
 import { claimOf } from "../conflict/record.js";
@@ -10,6 +12,10 @@ import { LIMITS } from "../messages/limits.js";
 import type { Request } from "../messages/schema.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, Store } from "../store/index.js";
+import type { VersionItem } from "../reconcile/version-items.js";
+
+/** The attachment items among a want's ids (NamespaceIndexes.items, after prepare). */
+export type ItemLookup = (namespace: string, ids: readonly string[]) => VersionItem[];
 
 export interface RequestAnswer {
   /** The stored checkpoint of every batch version a receipt belongs to. */
@@ -48,8 +54,9 @@ async function selectReceipts(store: Store, request: Request): Promise<Receipt[]
  * Selects receipts and anchors for `request` from the store.
  * @example const { receipts, anchors } = await answerRequest(store, request)
  */
-export async function answerRequest(store: Store, request: Request): Promise<RequestAnswer> {
+export async function answerRequest(store: Store, request: Request, items?: ItemLookup): Promise<RequestAnswer> {
   const selected = await selectReceipts(store, request);
+  const asked = request.want === undefined || request.batchId !== undefined || items === undefined ? [] : items(request.namespace, request.want);
   const versions = new Map<string, { batchId: string; batchRoot: string }>();
   // Receipts travel only with their origin's checkpoint (docs/FEDERATION_PROTOCOL.md §Checkpoint):
   // a version stored by 0.1.0 without one is held back until one arrives.
@@ -66,9 +73,29 @@ export async function answerRequest(store: Store, request: Request): Promise<Req
   }
   const anchors: Anchor[] = [];
   const byBatch = new Map<string, AnchorRecord[]>();
-  for (const { batchId } of versions.values()) if (!byBatch.has(batchId)) byBatch.set(batchId, await store.anchors(request.namespace, batchId));
+  for (const { batchId } of [...versions.values(), ...asked]) if (!byBatch.has(batchId)) byBatch.set(batchId, await store.anchors(request.namespace, batchId));
+  const sentClaims = new Set<string>();
   for (const { batchId, batchRoot } of versions.values()) {
-    for (const a of byBatch.get(batchId)!) if (a.batchRoot === batchRoot && a.outcome !== "rejected") anchors.push(wireAnchor(a));
+    for (const a of byBatch.get(batchId)!) {
+      if (a.batchRoot !== batchRoot || a.outcome === "rejected") continue;
+      sentClaims.add(`${batchId}\u0000${batchRoot}\u0000${a.digest}`);
+      anchors.push(wireAnchor(a));
+    }
+  }
+  // Items asked for by id: every verdict is served, rejected too, or nodes whose verdicts differ
+  // would never hold the same claims (docs/ANTI_ENTROPY.md §Items and order).
+  for (const item of asked) {
+    const key = `${item.batchId}\u0000${item.batchRoot}`;
+    if (item.kind === "checkpoint") {
+      if (!checkpoints.has(key)) checkpoints.set(key, (await store.getBatch(request.namespace, item.batchId, item.batchRoot))?.checkpoint);
+      versions.set(key, { batchId: item.batchId, batchRoot: item.batchRoot });
+      continue;
+    }
+    if (sentClaims.has(`${key}\u0000${item.digest}`)) continue;
+    const record = byBatch.get(item.batchId)!.find((a) => a.batchRoot === item.batchRoot && a.digest === item.digest);
+    if (record === undefined) continue;
+    sentClaims.add(`${key}\u0000${item.digest}`);
+    anchors.push(wireAnchor(record));
   }
   const sent = [...checkpoints.values()].filter((c): c is Checkpoint => c !== undefined && versions.has(`${c.batchId}\u0000${c.batchRoot}`));
   return { checkpoints: sent, receipts, anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };

@@ -135,6 +135,8 @@ export class FederationNode {
   /** One stateless responder round of range-based reconciliation (docs/ANTI_ENTROPY.md §Algorithm). */
   async reconcileReply(message: ReconcileMessage, digest: string): Promise<ReconcileMessage> {
     await this.#store.refresh();
+    // Attachment items (checkpoints, claims) of versions written since the last round (docs/ANTI_ENTROPY.md §Items and order).
+    for (const { namespace } of message.namespaces) if (this.config.federation.namespaces.has(namespace)) await this.runtime.indexes.prepare(namespace);
     const r = respond((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
     if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
     return signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest }, this.runtime.me.privateKey);
@@ -157,7 +159,7 @@ export class FederationNode {
         this.metrics.peerContact(peer.did, r.ok);
         if (r.ok) {
           this.#syncBackoff.delete(key);
-          if (r.missingHere > 0 || r.missingThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
+          if (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
         } else {
           const failures = (b?.failures ?? 0) + 1;
           const interval = this.config.federation.antiEntropy.intervalS;
@@ -173,7 +175,9 @@ export class FederationNode {
   async answer(request: Request): Promise<Bundle> {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#store.refresh();
-    const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request);
+    // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Request).
+    if (request.want !== undefined) await this.runtime.indexes.prepare(request.namespace);
+    const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
     return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
   }
 
