@@ -2,7 +2,7 @@
  * What a node sends back for a Request (docs/FEDERATION_PROTOCOL.md): the selected receipts,
  * at most one page, and every stored anchor of their batch versions that is not rejected
  * (the receiver re-verifies them all with its own endpoints anyway). A `want` may also name
- * attachment items (docs/ANTI_ENTROPY.md §Items and order): a checkpoint item with the version's
+ * attachment items (docs/ANTI_ENTROPY.md §Attachment items): a checkpoint item with the version's
  * checkpoint, a claim item with that claim whatever this node's verdict on it.
  */
 import type { Anchor } from "../anchors/anchor.js";
@@ -83,7 +83,7 @@ export async function answerRequest(store: Store, request: Request, items?: Item
     }
   }
   // Items asked for by id: every verdict is served, rejected too, or nodes whose verdicts differ
-  // would never hold the same claims (docs/ANTI_ENTROPY.md §Items and order).
+  // would never hold the same claims (docs/ANTI_ENTROPY.md §Attachment items).
   for (const item of asked) {
     const key = `${item.batchId}\u0000${item.batchRoot}`;
     if (item.kind === "checkpoint") {

@@ -135,7 +135,7 @@ export class FederationNode {
   /** One stateless responder round of range-based reconciliation (docs/ANTI_ENTROPY.md §Algorithm). */
   async reconcileReply(message: ReconcileMessage, digest: string): Promise<ReconcileMessage> {
     await this.#store.refresh();
-    // Attachment items (checkpoints, claims) of versions written since the last round (docs/ANTI_ENTROPY.md §Items and order).
+    // Attachment items (checkpoints, claims) of versions written since the last round (docs/ANTI_ENTROPY.md §Attachment items).
     for (const { namespace } of message.namespaces) if (this.config.federation.namespaces.has(namespace)) await this.runtime.indexes.prepare(namespace);
     const r = respond((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
     if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
@@ -175,7 +175,7 @@ export class FederationNode {
   async answer(request: Request): Promise<Bundle> {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#store.refresh();
-    // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Request).
+    // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Messages).
     if (request.want !== undefined) await this.runtime.indexes.prepare(request.namespace);
     const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
     return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);

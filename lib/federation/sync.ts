@@ -71,7 +71,7 @@ export interface PeerSyncReport {
   missingHere: number;
   /** Receipts this node has that the peer lacked (announced to it). */
   missingThere: number;
-  /** Checkpoints and anchor claims the peer has that this node lacked, as answered (docs/ANTI_ENTROPY.md §Items and order). */
+  /** Checkpoints and anchor claims the peer has that this node lacked, as answered (docs/ANTI_ENTROPY.md §Attachment items). */
   itemsHere: number;
   /** Checkpoints and anchor claims this node has that the peer lacked (their versions are announced to it). */
   itemsThere: number;
@@ -180,7 +180,7 @@ interface Deferred {
 const versionKey = (v: { batchId: string; batchRoot: string }): string => `${v.batchId}\u0000${v.batchRoot}`;
 
 /**
- * Imports the answer to a `want` page (docs/ANTI_ENTROPY.md §Items and order): the receipts asked
+ * Imports the answer to a `want` page (docs/ANTI_ENTROPY.md §Attachment items): the receipts asked
  * for with their versions' checkpoints and claims, and the checkpoints and claims asked for by
  * item id, for versions this node holds. Anything else is refused: a peer can neither slip in
  * items that were not asked for nor make this node take claims of a version it does not hold.

@@ -1,6 +1,6 @@
 /**
  * Keeps one `ReconcileIndex` per namespace in step with a store (docs/ANTI_ENTROPY.md §Index,
- * §Items and order): its receipt keys plus the attachment items of every batch version
+ * §Attachment items): its receipt keys plus the attachment items of every batch version
  * (`versionItems`: checkpoint and anchor claims). Receipts come from the store's sorted keys
  * and its `onReceiptsAdded` events; attachments from the versions' files, re-read by `prepare`
  * only for versions whose summary stamp changed. The store can move a receipt to an earlier ts
@@ -38,6 +38,7 @@ export class NamespaceIndexes {
   readonly #source: ReceiptKeySource;
   readonly #indexes = new Map<string, ReconcileIndex>();
   readonly #attachments = new Map<string, Attachments>();
+  readonly #preparing = new Map<string, Promise<void>>();
   readonly #stop: () => void;
   #rebuilds = 0;
 
@@ -78,7 +79,18 @@ export class NamespaceIndexes {
    * Call before a reconciliation round and before answering a `want` of item ids.
    * @example await indexes.prepare("dao:vaultmesh"); indexes.get("dao:vaultmesh").size
    */
-  async prepare(namespace: string): Promise<void> {
+  prepare(namespace: string): Promise<void> {
+    // One at a time per namespace: a caller never reconciles over a half-read item set.
+    const run = (this.#preparing.get(namespace) ?? Promise.resolve()).then(() => this.#prepare(namespace));
+    const settled = run.catch(() => undefined);
+    this.#preparing.set(namespace, settled);
+    void settled.then(() => {
+      if (this.#preparing.get(namespace) === settled) this.#preparing.delete(namespace);
+    });
+    return run;
+  }
+
+  async #prepare(namespace: string): Promise<void> {
     const { listBatches, getBatch } = this.#source;
     if (listBatches === undefined || getBatch === undefined) return;
     const att = this.#attached(namespace);

@@ -1,6 +1,6 @@
 /**
  * The anti-entropy items a batch version holds besides its receipts (docs/ANTI_ENTROPY.md
- * §Items and order): its checkpoint and each anchor claim it keeps, whatever this node's
+ * §Attachment items): its checkpoint and each anchor claim it keeps, whatever this node's
  * verdict on it. Each is one 32-byte id at the version's sealing time, so the reconciliation
  * of receipts carries them unchanged. Pure: no file, no clock.
  */
@@ -25,7 +25,7 @@ export interface VersionItem extends ReceiptKey {
 /**
  * The item id of one attachment: `sha256` of the canonical JSON of `{ item, batchId, batchRoot,
  * digest }`. Domain-separated from receipt ids (which hash events) and bound to its version,
- * so one TSA token attached to two versions is two items (docs/ANTI_ENTROPY.md §Items and order).
+ * so one TSA token attached to two versions is two items (docs/ANTI_ENTROPY.md §Attachment items).
  * @example itemId("claim", "b-1", root, claimDigest(anchor)) // "sha256:5e…"
  */
 export function itemId(kind: VersionItemKind, batchId: string, batchRoot: string, digest: string): string {

@@ -1,4 +1,4 @@
-// Anti-entropy over every item (docs/ANTI_ENTROPY.md §Items and order): checkpoints and anchor
+// Anti-entropy over every item (docs/ANTI_ENTROPY.md §Attachment items): checkpoints and anchor
 // claims are reconciled like receipts. Two real `serve` processes with their own state dirs; b
 // does not take a's announces (a has no `announce` role at b), so everything b learns comes from
 // one `sync`. b trusts only the first of two TSAs, so it rejects a claim that a verifies: it must
