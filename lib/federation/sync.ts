@@ -230,7 +230,7 @@ async function importDeferred(ctx: SyncContext, report: PeerSyncReport, namespac
  * @example const r = await syncWithPeer(ctx, peer, "dao:vaultmesh"); console.log(r.missingHere, r.bytes)
  */
 export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace: string): Promise<PeerSyncReport> {
-  const report = emptyReport(peer.did, namespace, ctx.indexes.get(namespace).size);
+  const report = emptyReport(peer.did, namespace, ctx.store.receiptCount(namespace));
   try {
     const { need, have } = await reconcile(ctx, report, peer, namespace);
     const deferred: Deferred = { anchors: [], checkpoints: [] };
@@ -279,7 +279,7 @@ async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: st
  * @example await fetchRange(ctx, peer, "dao:vaultmesh", { fromTs: 1700000000, toTs: 1700086400 })
  */
 export async function fetchRange(ctx: SyncContext, peer: PeerConfig, namespace: string, selector: { fromTs?: number; toTs?: number; want?: string[] }): Promise<PeerSyncReport> {
-  const report = emptyReport(peer.did, namespace, ctx.indexes.get(namespace).size);
+  const report = emptyReport(peer.did, namespace, ctx.store.receiptCount(namespace));
   try {
     if (selector.want !== undefined) {
       for (let i = 0; i < selector.want.length; i += LIMITS.maxWant) {
