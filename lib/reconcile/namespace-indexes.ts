@@ -6,10 +6,40 @@
  * only for versions whose summary stamp changed. The store can move a receipt to an earlier ts
  * (lib/store/receipt-index.ts keeps the earliest copy) without announcing the removal; a size
  * check (receipts + attachment items) after every change catches that and rebuilds the namespace.
+ * A `prepare` that had to read many files saves the attachment table in the store document
+ * `ITEMS_DOC_PREFIX + namespace`, so the next process re-reads only versions whose stamp changed.
  */
 import type { BatchSummary, ReceiptKey, ReceiptsAddedListener, StoredBatch } from "../store/types.js";
 import { ReconcileIndex } from "./reconcile-index.js";
-import { versionItems, versionStamp, type VersionItem } from "./version-items.js";
+import { itemId, versionItems, versionStamp, type VersionItem, type VersionItemKind } from "./version-items.js";
+
+/** Store document (docs/STATE.md §Layout) caching a namespace's attachment items by version stamp. */
+export const ITEMS_DOC_PREFIX = "anti-entropy-items/";
+
+/** Versions a `prepare` must have read from their files before it saves the table for the next process. */
+export const ITEMS_DOC_AFTER_READS = 64;
+
+/** The cached table: per version, its stamp and its items as (kind, digest); ids are derived again on load. */
+interface ItemsDoc {
+  v: 1;
+  versions: Array<[batchId: string, batchRoot: string, stamp: string, items: Array<[kind: VersionItemKind, digest: string]>]>;
+}
+
+const KINDS: ReadonlySet<string> = new Set<VersionItemKind>(["checkpoint", "claim"]);
+const isStr = (x: unknown): x is string => typeof x === "string";
+
+/** The cached table by "batchId\0batchRoot", or an empty map when the document is absent or not of this shape. */
+function readItemsDoc(doc: unknown): Map<string, { stamp: string; items: Array<[VersionItemKind, string]> }> {
+  const out = new Map<string, { stamp: string; items: Array<[VersionItemKind, string]> }>();
+  const d = doc as Partial<ItemsDoc> | undefined;
+  if (d?.v !== 1 || !Array.isArray(d.versions)) return out;
+  for (const e of d.versions) {
+    if (!Array.isArray(e) || e.length !== 4 || !isStr(e[0]) || !isStr(e[1]) || !isStr(e[2]) || !Array.isArray(e[3])) return new Map();
+    if (!e[3].every((i) => Array.isArray(i) && i.length === 2 && KINDS.has(i[0] as string) && isStr(i[1]))) return new Map();
+    out.set(`${e[0]}\u0000${e[1]}`, { stamp: e[2], items: e[3] });
+  }
+  return out;
+}
 
 /** What this needs from `Store` (lib/store/store.ts); a Store satisfies it as is. */
 export interface ReceiptKeySource {
@@ -19,6 +49,10 @@ export interface ReceiptKeySource {
   /** With these two, the index holds the versions' attachment items too; without, receipts only. */
   listBatches?(namespace: string): BatchSummary[];
   getBatch?(namespace: string, batchId: string, batchRoot: string): Promise<StoredBatch | undefined>;
+  /** With these, the attachment table is kept across processes (`ITEMS_DOC_PREFIX`). */
+  getDoc?(name: string): Promise<unknown>;
+  putDoc?(name: string, value: unknown): Promise<void>;
+  readonly readOnly?: boolean;
 }
 
 interface Attachments {
@@ -26,6 +60,8 @@ interface Attachments {
   items: Map<string, VersionItem>;
   /** "batchId\0batchRoot" → the stamp its items were last read at. */
   stamps: Map<string, string>;
+  /** True once the saved table was consulted (first prepare of this process). */
+  loaded: boolean;
 }
 
 const byKey = (a: ReceiptKey, b: ReceiptKey): number => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -49,7 +85,7 @@ export class NamespaceIndexes {
 
   #attached(namespace: string): Attachments {
     let a = this.#attachments.get(namespace);
-    if (a === undefined) this.#attachments.set(namespace, (a = { items: new Map(), stamps: new Map() }));
+    if (a === undefined) this.#attachments.set(namespace, (a = { items: new Map(), stamps: new Map(), loaded: false }));
     return a;
   }
 
@@ -94,22 +130,35 @@ export class NamespaceIndexes {
     const { listBatches, getBatch } = this.#source;
     if (listBatches === undefined || getBatch === undefined) return;
     const att = this.#attached(namespace);
+    const saved: ReturnType<typeof readItemsDoc> = att.loaded || this.#source.getDoc === undefined ? new Map() : readItemsDoc(await this.#source.getDoc(ITEMS_DOC_PREFIX + namespace).catch(() => undefined));
+    att.loaded = true;
     const fresh: ReceiptKey[] = [];
     const listed = new Set<string>();
+    let reads = 0;
     for (const summary of listBatches.call(this.#source, namespace)) {
       const key = `${summary.batchId}\u0000${summary.batchRoot}`;
       listed.add(key);
       const stamp = versionStamp(summary);
       if (att.stamps.get(key) === stamp) continue;
-      const version = await getBatch.call(this.#source, namespace, summary.batchId, summary.batchRoot);
-      if (version === undefined) continue;
-      for (const item of versionItems(version)) {
+      let items: VersionItem[];
+      const cached = saved.get(key);
+      if (cached !== undefined && cached.stamp === stamp) {
+        // Ids are derived from (kind, digest) again: the table holds nothing an id could not be rebuilt from.
+        items = cached.items.map(([kind, digest]) => ({ ts: summary.createdAt, id: itemId(kind, summary.batchId, summary.batchRoot, digest), kind, batchId: summary.batchId, batchRoot: summary.batchRoot, digest }));
+      } else {
+        const version = await getBatch.call(this.#source, namespace, summary.batchId, summary.batchRoot);
+        if (version === undefined) continue;
+        reads++;
+        items = versionItems(version);
+      }
+      for (const item of items) {
         if (att.items.has(item.id)) continue;
         att.items.set(item.id, item);
         fresh.push({ ts: item.ts, id: item.id });
       }
       att.stamps.set(key, stamp);
     }
+    if (reads >= ITEMS_DOC_AFTER_READS) await this.#save(namespace, att);
     // A version the store no longer lists takes its items with it (the index is rebuilt below).
     let removed = false;
     for (const key of [...att.stamps.keys()].filter((k) => !listed.has(k))) {
@@ -125,6 +174,23 @@ export class NamespaceIndexes {
     }
     if (fresh.length > 0) index.insert(fresh);
     if (index.size !== this.#expected(namespace)) this.#build(namespace);
+  }
+
+  /** Saves the attachment table for the next process; a store that cannot write now (read-only, locked) just skips it. */
+  async #save(namespace: string, att: Attachments): Promise<void> {
+    if (this.#source.putDoc === undefined || this.#source.readOnly === true) return;
+    const byVersion = new Map<string, Array<[VersionItemKind, string]>>();
+    for (const item of att.items.values()) {
+      const key = `${item.batchId}\u0000${item.batchRoot}`;
+      const list = byVersion.get(key) ?? [];
+      byVersion.set(key, list);
+      list.push([item.kind, item.digest]);
+    }
+    const doc: ItemsDoc = { v: 1, versions: [...att.stamps].map(([key, stamp]) => {
+      const [batchId, batchRoot] = key.split("\u0000") as [string, string];
+      return [batchId, batchRoot, stamp, byVersion.get(key) ?? []];
+    }) };
+    await this.#source.putDoc.call(this.#source, ITEMS_DOC_PREFIX + namespace, doc).catch(() => undefined);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { NamespaceIndexes, type ReceiptKeySource } from "../../lib/reconcile/namespace-indexes.js";
+import { ITEMS_DOC_AFTER_READS, ITEMS_DOC_PREFIX, NamespaceIndexes, type ReceiptKeySource } from "../../lib/reconcile/namespace-indexes.js";
 import type { ReceiptKey, ReceiptsAddedListener } from "../../lib/store/types.js";
 import { byKey, idOf, keysOf } from "./exchange.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
@@ -109,6 +109,63 @@ describe("namespace indexes: attachment items of batch versions", () => {
       assert.deepEqual(again.get(batch.namespace).fingerprint(0, 8), indexes.get(batch.namespace).fingerprint(0, 8));
       again.close();
       indexes.close();
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
+});
+
+describe("namespace indexes: the attachment table kept for the next process", () => {
+  test("indexes: after a cold prepare the table is saved; a new process re-reads only versions whose stamp changed, and a damaged table only costs reads", async () => {
+    const t = tempDir();
+    const store = await openStore(t.dir);
+    try {
+      const ns = "acme/audit";
+      const versions = ITEMS_DOC_AFTER_READS + 6;
+      for (let v = 0; v < versions; v++) {
+        const batch = sampleBatch({ batchId: `b${v}`, size: 1, createdAt: 1_732_000_000 + v, anchors: [{}] });
+        await store.putBatch({ ...batch, checkpoint: checkpointBy(ORIGIN, { namespace: ns, batchId: batch.batchId, batchRoot: batch.batchRoot, size: 1, createdAt: batch.createdAt }) });
+      }
+      let reads = 0;
+      const counting: ReceiptKeySource = {
+        receiptKeys: (n) => store.receiptKeys(n),
+        receiptCount: (n) => store.receiptCount(n),
+        onReceiptsAdded: (l) => store.onReceiptsAdded(l),
+        listBatches: (n) => store.listBatches(n),
+        getBatch: (n, id, root) => {
+          reads++;
+          return store.getBatch(n, id, root);
+        },
+        getDoc: (name) => store.getDoc(name),
+        putDoc: (name, value) => store.putDoc(name, value),
+      };
+      const first = new NamespaceIndexes(counting);
+      await first.prepare(ns);
+      const expected = first.get(ns).fingerprint(0, versions * 3);
+      assert.equal(first.get(ns).size, versions * 3);
+      assert.equal(reads, versions);
+      first.close();
+      assert.ok(await store.getDoc(`${ITEMS_DOC_PREFIX}${ns}`), "saved after a cold prepare");
+
+      reads = 0;
+      await store.putAnchors(ns, "b3", [{ ...sampleBatch({ batchId: "b3", size: 1, createdAt: 1_732_000_003, anchors: [{}] }).anchors[0]!, block: 9 }]);
+      const second = new NamespaceIndexes(counting);
+      await second.prepare(ns);
+      assert.equal(reads, 1, "only the version that gained a claim is read");
+      assert.equal(second.get(ns).size, versions * 3 + 1);
+      second.close();
+
+      reads = 0;
+      const third = new NamespaceIndexes(counting);
+      await third.prepare(ns);
+      const fromFiles = new NamespaceIndexes(store);
+      await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { v: 1, versions: [["b0", "x", "1 ", [["forged", "sha256:00"]]]] });
+      await fromFiles.prepare(ns);
+      assert.deepEqual(third.get(ns).fingerprint(0, versions * 3 + 1), fromFiles.get(ns).fingerprint(0, versions * 3 + 1), "the table gives the same items as the files");
+      assert.notDeepEqual(expected, third.get(ns).fingerprint(0, versions * 3 + 1));
+      third.close();
+      fromFiles.close();
     } finally {
       await store.close();
       t.cleanup();
