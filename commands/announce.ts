@@ -122,7 +122,7 @@ export function printAnnounce(out: Printer, r: AnnounceResult): void {
   else if (rep.anchors.length === 0) out.line("  no anchors: the batch is held until an anchor is verified (pass --receipts DIR with the sealer's receipt files)");
   else {
     out.line();
-    out.line(table(["chain", "tx", "outcome", "detail"], rep.anchors.map((a) => [a.chain, a.tx, outcomeColor(out, a.outcome), a.superseded_by ? `superseded by ${a.superseded_by}` : (a.reason ?? (rep.winner === `${a.chain}/${a.tx}` ? "winner" : ""))])));
+    out.line(table(["chain", "tx", "outcome", "detail"], rep.anchors.map((a) => [a.chain, a.tx, outcomeColor(out, a.outcome), a.superseded_by ? `superseded by ${a.superseded_by}` : (a.reason ?? (rep.winner === `${a.chain}/${a.tx}` || rep.winner === `${a.chain}/${a.tx}#${a.digest}` ? "winner" : ""))])));
   }
   for (const x of rep.rejectedReceipts) out.line(out.color.red(`  receipt ${x.id} rejected: ${x.reason}`));
   if (rep.equivocation) out.line(out.color.red(`  equivocation: batch ${rep.batchId} is stored with more than one root; see verify-online`));

@@ -1,8 +1,9 @@
 /**
  * Union of two sets of stored anchors (docs/FEDERATION_SEMANTICS.md §4. Merge): one record per
- * (batchId, batchRoot, chain, tx). When both sides hold the same anchor with
- * different fields, the choice depends only on the two records, so the merge is
- * commutative, associative and idempotent (docs/FEDERATION_SEMANTICS.md §4. Merge).
+ * (batchId, batchRoot, claim digest), so claims that differ in any field are separate records.
+ * When both sides hold the same claim with different verdicts (or, for one TSA token, different
+ * labels), the choice depends only on the two records, so the merge is commutative,
+ * associative and idempotent (docs/FEDERATION_SEMANTICS.md §4. Merge).
  */
 import { ArgumentError } from "../errors.js";
 import { canonicalJson, compareCodeUnits, compareIdentity, identityKey, normalizeRecord, outcomeRank, type AnchorRecord } from "./record.js";
@@ -31,7 +32,7 @@ export function dedupeAnchors(records: readonly AnchorRecord[], parameter: strin
 }
 
 /**
- * Every anchor of `a` and `b`, once, sorted by (batchId, batchRoot, chain, tx)
+ * Every claim of `a` and `b`, once, sorted by (batchId, batchRoot, chain, tx, digest)
  * in code-unit order. Returns fresh copies; the inputs are not modified.
  * Both inputs must be this node's own verdicts: a peer's outcome is never merged
  * in, its anchors arrive as `pending` until re-verified here (docs/FEDERATION_SEMANTICS.md §4. Merge).

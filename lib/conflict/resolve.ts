@@ -7,12 +7,12 @@
  */
 import { compareAnchors } from "./order.js";
 import { dedupeAnchors } from "./merge.js";
-import { anchorKey, compareCodeUnits, type AnchorRecord } from "./record.js";
+import { compareCodeUnits, recordName, type AnchorRecord } from "./record.js";
 
 /** All anchors of one batch that commit to one root. */
 export interface RootResolution {
   batchRoot: string;
-  /** anchorKey of the strongest verified anchor; absent when none is verified (the root is held, docs/ANCHORS.md §Outcomes). */
+  /** recordName of the strongest verified anchor; absent when none is verified (the root is held, docs/ANCHORS.md §Outcomes). */
   winner?: string;
   /** Strongest first (compareAnchors), every outcome, with `superseded_by` recomputed. */
   anchors: AnchorRecord[];
@@ -36,10 +36,11 @@ export interface Resolution {
 }
 
 function resolveRoot(batchRoot: string, records: AnchorRecord[]): RootResolution {
-  const sorted = records.slice().sort(compareAnchors);
+  // Two claims may share (chain, tx) and block (docs/FEDERATION_SEMANTICS.md §4. Merge): the claim digest keeps the order total.
+  const sorted = records.slice().sort((a, b) => compareAnchors(a, b) || compareCodeUnits(a.digest!, b.digest!));
   // docs/FEDERATION_SEMANTICS.md §3. Conflicts: only verified anchors compete.
   const winner = sorted.find((r) => r.outcome === "verified");
-  const winnerKey = winner === undefined ? undefined : anchorKey(winner);
+  const winnerKey = winner === undefined ? undefined : recordName(winner, sorted.filter((r) => r.outcome === "verified"));
   const anchors = sorted.map((record) => {
     // superseded_by is derived, never trusted from input: stale or foreign values are dropped.
     const { superseded_by: _dropped, ...rest } = record;
@@ -55,7 +56,7 @@ function resolveRoot(batchRoot: string, records: AnchorRecord[]): RootResolution
  * duplicates and arrival order do not change the result. Input is not modified.
  * @example
  * const { batches } = resolveAnchors([tsaVerified, btcVerified, evmPending]);
- * batches[0].byRoot[0].winner // "btc:mainnet/<txid>"
+ * batches[0].byRoot[0].winner // "btc:mainnet/<txid>" (with "#<claim digest>" only when two verified claims share chain and tx)
  * batches[0].byRoot[0].anchors.find((a) => a.chain.startsWith("rfc3161:")).superseded_by // "btc:mainnet/<txid>"
  */
 export function resolveAnchors(anchors: readonly AnchorRecord[]): Resolution {

@@ -6,7 +6,7 @@
  * information only; the checker reaches its own.
  */
 import type { Anchor } from "../anchors/anchor.js";
-import type { AnchorRecord } from "../conflict/record.js";
+import { claimOf, type AnchorRecord } from "../conflict/record.js";
 import { ProtocolError } from "../errors.js";
 import { verifyInclusion } from "../merkle/verify.js";
 import { object, literal, integer, string } from "../messages/fields.js";
@@ -43,7 +43,7 @@ export function proofFile(receipt: Receipt, anchors: readonly AnchorRecord[], ex
     exportedBy,
     exportedAt,
     receipt,
-    anchors: own.map(({ outcome: _o, reason: _r, evidence: _e, superseded_by: _s, ...wire }) => wire),
+    anchors: own.map((a) => claimOf(a)),
     exporterVerdicts: own.map((a) => ({ chain: a.chain, tx: a.tx, outcome: a.outcome, ...(a.reason !== undefined ? { reason: a.reason } : {}), ...(a.superseded_by !== undefined ? { superseded_by: a.superseded_by } : {}) })),
   };
 }

@@ -1,14 +1,21 @@
 /**
  * What a node sends back for a Request (docs/FEDERATION_PROTOCOL.md): the selected receipts,
  * at most one page, and every stored anchor of their batch versions that is not rejected
- * (the receiver re-verifies them all with its own endpoints anyway).
+ * (the receiver re-verifies them all with its own endpoints anyway). A `want` may also name
+ * attachment items (docs/ANTI_ENTROPY.md §Attachment items): a checkpoint item with the version's
+ * checkpoint, a claim item with that claim whatever this node's verdict on it.
  */
 import type { Anchor } from "../anchors/anchor.js";
+import { claimDigest, claimOf } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import { LIMITS } from "../messages/limits.js";
 import type { Request } from "../messages/schema.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, Store } from "../store/index.js";
+import type { VersionItem } from "../reconcile/version-items.js";
+
+/** The attachment items among a want's ids (NamespaceIndexes.items, after prepare). */
+export type ItemLookup = (namespace: string, ids: readonly string[]) => VersionItem[];
 
 export interface RequestAnswer {
   /** The stored checkpoint of every batch version a receipt belongs to. */
@@ -17,10 +24,9 @@ export interface RequestAnswer {
   anchors: Anchor[];
 }
 
-/** The wire form of a stored anchor: the claim without this node's verdict. */
+/** The wire form of a stored anchor: the claim without this node's verdict or digest. */
 export function wireAnchor(record: AnchorRecord): Anchor {
-  const { outcome: _o, reason: _r, evidence: _e, superseded_by: _s, ...anchor } = record;
-  return anchor;
+  return claimOf(record);
 }
 
 /** True when a Request naming a batch asks for this version (docs/FEDERATION_PROTOCOL.md §Messages). */
@@ -85,7 +91,8 @@ const versionKey = (c: Checkpoint) => `${c.batchId}\u0000${c.batchRoot}\u0000${c
  * of the version it was read from, and the non-rejected anchors of those versions.
  * @example const { receipts, anchors } = await answerRequest(store, request)
  */
-export async function answerRequest(store: Store, request: Request): Promise<RequestAnswer> {
+export async function answerRequest(store: Store, request: Request, items?: ItemLookup): Promise<RequestAnswer> {
+  const asked = request.want === undefined || request.batchId !== undefined || items === undefined ? [] : items(request.namespace, request.want);
   // Receipts travel only with their origin's checkpoint (docs/FEDERATION_PROTOCOL.md §Checkpoint):
   // a version stored by 0.1.0 without one is held back until one arrives.
   const selected = (await selectReceipts(store, request)).filter((s): s is { receipt: Receipt; checkpoint: Checkpoint } => s.checkpoint !== undefined);
@@ -96,15 +103,34 @@ export async function answerRequest(store: Store, request: Request): Promise<Req
     for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (v.checkpoint !== undefined && selects(request, v)) versions.set(versionKey(v.checkpoint), v.checkpoint);
   }
   const anchors: Anchor[] = [];
-  const seen = new Set<string>();
+  const sentClaims = new Set<string>();
+  const claimKey = (cp: { batchId: string; batchRoot: string; origin?: string }, digest: string) => `${cp.batchId}\u0000${cp.batchRoot}\u0000${cp.origin ?? ""}\u0000${digest}`;
+  const shared = new Set<string>();
   for (const cp of versions.values()) {
     // The same claim held by two versions of one root travels once.
     for (const a of (await store.getBatch(request.namespace, cp.batchId, cp.batchRoot, cp.origin))?.anchors ?? []) {
-      const key = `${a.batchId}\u0000${a.batchRoot}\u0000${a.chain}\u0000${a.tx}\u0000${a.block}`;
-      if (a.outcome === "rejected" || seen.has(key)) continue;
-      seen.add(key);
+      const digest = a.digest ?? claimDigest(a);
+      sentClaims.add(claimKey(cp, digest));
+      if (a.outcome === "rejected" || shared.has(digest)) continue;
+      shared.add(digest);
       anchors.push(wireAnchor(a));
     }
+  }
+  // Items asked for by id (docs/ANTI_ENTROPY.md §Attachment items): a checkpoint item brings its
+  // version's checkpoint, a claim item that claim.
+  for (const item of asked) {
+    const version = await store.getBatch(request.namespace, item.batchId, item.batchRoot, item.origin ?? null);
+    if (version?.checkpoint === undefined) continue;
+    if (item.kind === "checkpoint") {
+      versions.set(versionKey(version.checkpoint), version.checkpoint);
+      continue;
+    }
+    if (sentClaims.has(claimKey(version.checkpoint, item.digest))) continue;
+    const record = version.anchors.find((a) => (a.digest ?? claimDigest(a)) === item.digest);
+    if (record === undefined) continue;
+    sentClaims.add(claimKey(version.checkpoint, item.digest));
+    versions.set(versionKey(version.checkpoint), version.checkpoint);
+    anchors.push(wireAnchor(record));
   }
   return { checkpoints: [...versions.values()], receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };
 }

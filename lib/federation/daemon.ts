@@ -86,6 +86,11 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
     explorer.close();
     throw e;
   }
+  // The first read of every version's checkpoint and claims happens now, in the background,
+  // rather than inside a peer's first reconcile round (docs/ANTI_ENTROPY.md §Attachment items).
+  node.track((async () => {
+    for (const namespace of runtime.config.federation.namespaces.keys()) await runtime.indexes.prepare(namespace);
+  })());
   const timers = [
     // refresh: see batches and outbox entries that a CLI command wrote to the same state.
     every(OUTBOX_TICK_MS, async () => {

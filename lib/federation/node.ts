@@ -7,7 +7,7 @@
  */
 import type { NodeConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
-import { anchorKey } from "../conflict/index.js";
+import { claimDigest } from "../conflict/index.js";
 import { authenticate, signMessage } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { parsePeerJson } from "../messages/json.js";
@@ -137,6 +137,8 @@ export class FederationNode {
   /** One stateless responder round of range-based reconciliation (docs/ANTI_ENTROPY.md §Algorithm). */
   async reconcileReply(message: ReconcileMessage, digest: string): Promise<ReconcileMessage> {
     await this.#store.refresh();
+    // Attachment items (checkpoints, claims) of versions written since the last round (docs/ANTI_ENTROPY.md §Attachment items).
+    for (const { namespace } of message.namespaces) if (this.config.federation.namespaces.has(namespace)) await this.runtime.indexes.prepare(namespace);
     const r = respond((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
     if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
     return signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest }, this.runtime.me.privateKey);
@@ -161,7 +163,7 @@ export class FederationNode {
         if (r.imported > 0) await this.#relayLearnt(namespace, before, peer.did);
         if (r.ok) {
           this.#syncBackoff.delete(key);
-          if (r.missingHere > 0 || r.missingThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
+          if (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
         } else {
           const failures = (b?.failures ?? 0) + 1;
           const interval = this.config.federation.antiEntropy.intervalS;
@@ -198,7 +200,9 @@ export class FederationNode {
   async answer(request: Request): Promise<Bundle> {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#store.refresh();
-    const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request);
+    // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Messages).
+    if (request.want !== undefined) await this.runtime.indexes.prepare(request.namespace);
+    const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
     return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
   }
 
@@ -284,13 +288,14 @@ export class FederationNode {
   async #onNewAnchors(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
     const origin = announce.checkpoint.origin;
-    const stored = new Set(((await this.#store.getBatch(namespace, batchId, batchRoot, origin))?.anchors ?? []).map((a) => anchorKey(a)));
-    const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(anchorKey(a)));
+    // Claims are told apart by their digest (docs/STATE.md §Anchor claims), not by (chain, tx).
+    const stored = new Set(((await this.#store.getBatch(namespace, batchId, batchRoot, origin))?.anchors ?? []).map((a) => a.digest ?? claimDigest(a)));
+    const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(claimDigest(a)));
     if (fresh.length === 0) return;
     // The announce's checkpoint names the version the anchors are for.
     const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace), [announce.checkpoint]);
-    const freshKeys = new Set(fresh.map((a) => anchorKey(a)));
-    const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(anchorKey(a))) ?? [];
+    const freshKeys = new Set(fresh.map((a) => claimDigest(a)));
+    const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(a.digest)) ?? [];
     this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained.length, winner: report?.winner ?? "none" });
     if (gained.length > 0) await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]), origin);
   }

@@ -1,8 +1,9 @@
 /**
  * Anti-entropy with one peer (docs/ANTI_ENTROPY.md): range-based reconciliation over signed
- * `POST /federation/reconcile` rounds finds exactly which receipts each side lacks; what this
- * node lacks is fetched with Request `want` pages and imported through the pipeline; what the
- * peer lacks is announced to it batch by batch (it pulls). The seed's plain `fromTs/toTs/want`
+ * `POST /federation/reconcile` rounds finds exactly which items (receipts, and the checkpoints
+ * and anchor claims of batch versions) each side lacks; what this node lacks is fetched with
+ * Request `want` pages and imported through the pipeline; what the peer lacks is announced to
+ * it batch by batch (it pulls). The seed's plain `fromTs/toTs/want`
  * requests are here too. Used by the `sync` command and by serve's timer.
  */
 import { randomBytes } from "node:crypto";
@@ -11,7 +12,11 @@ import { ProtocolError } from "../errors.js";
 import type { AuthenticateContext, KnownPeer } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
 import { LIMITS } from "../messages/limits.js";
+import type { Anchor } from "../anchors/anchor.js";
+import { claimDigest } from "../conflict/record.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Bundle } from "../messages/schema.js";
+import { checkpointDigest, itemId } from "../reconcile/version-items.js";
 import { importBundle } from "../pipeline/bundle.js";
 import type { BatchReport, ImportContext } from "../pipeline/import.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile } from "../reconcile/message.js";
@@ -62,10 +67,16 @@ export interface PeerSyncReport {
   error?: string;
   /** Receipts this node held when the comparison started. */
   compared: number;
-  /** Receipts the peer has that this node lacked. */
+  /** Receipts the peer has that this node lacked (ids the peer did not answer as an item count here). */
   missingHere: number;
   /** Receipts this node has that the peer lacked (announced to it). */
   missingThere: number;
+  /** Checkpoints and anchor claims the peer has that this node lacked, as answered (docs/ANTI_ENTROPY.md §Attachment items). */
+  itemsHere: number;
+  /** Checkpoints and anchor claims this node has that the peer lacked (their versions are announced to it). */
+  itemsThere: number;
+  /** Items in the peer's answers that were not taken: not asked for, or of a version this node does not hold. */
+  itemsRefused: number;
   fetched: number;
   imported: number;
   /** Batch versions imported but held: no verified anchor yet. */
@@ -80,7 +91,7 @@ export interface PeerSyncReport {
 }
 
 function emptyReport(peer: string, namespace: string, compared: number): PeerSyncReport {
-  return { peer, namespace, ok: true, compared, missingHere: 0, missingThere: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
+  return { peer, namespace, ok: true, compared, missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
 }
 
 /** An auth context that accepts answers from `peer` alone: it answered a question we put to it. */
@@ -103,6 +114,7 @@ async function post(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, 
 
 /** Runs the reconcile rounds; returns ids this node needs and the keys the peer lacks. */
 async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, namespace: string): Promise<{ need: string[]; have: string[] }> {
+  await ctx.indexes.prepare(namespace);
   const index = ctx.indexes.get(namespace);
   const { message, session } = initiate(new Map([[namespace, index]]), reconcileOptions());
   let parts: ReconcilePart[] | undefined = message;
@@ -150,10 +162,77 @@ function tally(report: PeerSyncReport, reports: readonly BatchReport[]): void {
  */
 async function importBundles(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundles: readonly Bundle[], asked?: ReadonlySet<string>): Promise<void> {
   for (const bundle of bundles) {
-    const receipts = asked === undefined ? bundle.receipts : bundle.receipts.filter((r) => asked.has(r.id));
-    report.fetched += receipts.length;
-    tally(report, await importBundle(namespace, receipts, bundle.anchors, ctx.importContext(namespace), bundle.checkpoints));
+    if (asked !== undefined) {
+      await importAnswer(ctx, report, namespace, bundle, asked);
+      continue;
+    }
+    report.fetched += bundle.receipts.length;
+    tally(report, await importBundle(namespace, bundle.receipts, bundle.anchors, ctx.importContext(namespace), bundle.checkpoints));
   }
+}
+
+/** Attachments asked for by item id whose version this node did not hold yet when they arrived. */
+interface Deferred {
+  anchors: Anchor[];
+  checkpoints: Checkpoint[];
+}
+
+const versionKey = (v: { batchId: string; batchRoot: string }): string => `${v.batchId}\u0000${v.batchRoot}`;
+
+/**
+ * Imports the answer to a `want` page (docs/ANTI_ENTROPY.md §Attachment items): the receipts asked
+ * for with their versions' checkpoints and claims, and the checkpoints and claims asked for by
+ * item id, for versions this node holds. Anything else is refused: a peer can neither slip in
+ * items that were not asked for nor make this node take claims of a version it does not hold.
+ * An asked item whose version arrives with a later page waits in `deferred`.
+ */
+async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundle: Bundle, asked: ReadonlySet<string>, deferred?: Deferred): Promise<void> {
+  const receipts = bundle.receipts.filter((r) => asked.has(r.id));
+  report.fetched += receipts.length;
+  const carried = new Set(receipts.map(versionKey));
+  const held = new Set(ctx.store.listBatches(namespace).map(versionKey));
+  const answered = new Set<string>();
+  const take = <T extends { batchId: string; batchRoot: string }>(x: T, id: string, later: T[] | undefined): boolean => {
+    const fresh = asked.has(id) && !answered.has(id);
+    if (fresh) {
+      answered.add(id);
+      report.itemsHere++;
+    }
+    // Claims and checkpoints ride with the receipts of their version, as in any Bundle.
+    if (carried.has(versionKey(x))) return true;
+    if (!fresh) {
+      if (!asked.has(id)) report.itemsRefused++;
+      return false;
+    }
+    if (held.has(versionKey(x))) return true;
+    if (later !== undefined) later.push(x);
+    else report.itemsRefused++;
+    return false;
+  };
+  // A claim on the wire does not name its version's origin: it is an asked item when its id under
+  // one of the root's origins (the Bundle's checkpoints, the versions held here) was asked for.
+  const originsOf = (a: Anchor): Array<string | undefined> => {
+    const origins = new Set<string | undefined>(bundle.checkpoints.filter((c) => c.batchId === a.batchId && c.batchRoot === a.batchRoot).map((c) => c.origin));
+    for (const v of ctx.store.batchVersions(namespace, a.batchId, a.batchRoot)) origins.add(v.origin);
+    return [...origins];
+  };
+  const claimItemId = (a: Anchor): string => {
+    const ids = originsOf(a).map((o) => itemId("claim", a.batchId, a.batchRoot, o, claimDigest(a)));
+    return ids.find((id) => asked.has(id)) ?? ids[0] ?? itemId("claim", a.batchId, a.batchRoot, undefined, claimDigest(a));
+  };
+  const anchors = bundle.anchors.filter((a) => take(a, claimItemId(a), deferred?.anchors));
+  const checkpoints = bundle.checkpoints.filter((c) => c.namespace === namespace && take(c, itemId("checkpoint", c.batchId, c.batchRoot, c.origin, checkpointDigest(c)), deferred?.checkpoints));
+  if (receipts.length + anchors.length + checkpoints.length === 0) return;
+  tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
+}
+
+/** Imports deferred attachments whose versions are held now; the rest are refused. */
+async function importDeferred(ctx: SyncContext, report: PeerSyncReport, namespace: string, deferred: Deferred): Promise<void> {
+  const held = new Set(ctx.store.listBatches(namespace).map(versionKey));
+  const anchors = deferred.anchors.filter((a) => held.has(versionKey(a)));
+  const checkpoints = deferred.checkpoints.filter((c) => held.has(versionKey(c)));
+  report.itemsRefused += deferred.anchors.length - anchors.length + deferred.checkpoints.length - checkpoints.length;
+  if (anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, [], anchors, ctx.importContext(namespace), checkpoints));
 }
 
 /**
@@ -162,19 +241,24 @@ async function importBundles(ctx: SyncContext, report: PeerSyncReport, namespace
  * @example const r = await syncWithPeer(ctx, peer, "dao:vaultmesh"); console.log(r.missingHere, r.bytes)
  */
 export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace: string): Promise<PeerSyncReport> {
-  const report = emptyReport(peer.did, namespace, ctx.indexes.get(namespace).size);
+  const report = emptyReport(peer.did, namespace, ctx.store.receiptCount(namespace));
   try {
     const { need, have } = await reconcile(ctx, report, peer, namespace);
-    report.missingHere = need.length;
-    report.missingThere = have.length;
+    const deferred: Deferred = { anchors: [], checkpoints: [] };
     for (let i = 0; i < need.length; i += WANT_PAGE) {
       const want = need.slice(i, i + WANT_PAGE);
       const bundle = await fetchBundle(ctx, report, peer, { namespace, want });
       // A peer that claimed ids it cannot serve has simply sent fewer: nothing else to do with them.
-      await importBundles(ctx, report, namespace, [bundle], new Set(want));
+      await importAnswer(ctx, report, namespace, bundle, new Set(want), deferred);
       ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: Math.min(i + want.length, need.length), total: need.length });
     }
-    if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have);
+    await importDeferred(ctx, report, namespace, deferred);
+    // The peer's ids are told apart only by its answers: those answered as items are not receipts.
+    report.missingHere = need.length - report.itemsHere;
+    const haveItems = ctx.indexes.items(namespace, have);
+    report.itemsThere = haveItems.length;
+    report.missingThere = have.length - haveItems.length;
+    if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have, haveItems);
     await recordSync(ctx.store, peer.did, namespace, ctx.now());
   } catch (e) {
     report.ok = false;
@@ -183,14 +267,17 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
   return report;
 }
 
-/** Announces, to `peer`, every stored batch version holding one of `ids`. */
-async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[]): Promise<number> {
+/** Announces, to `peer`, every stored batch version holding one of `ids` or one of `items`. */
+async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[], items: ReadonlyArray<{ id: string; batchId: string; batchRoot: string; origin?: string }>): Promise<number> {
   const versions = new Map<string, { batchId: string; batchRoot: string; origin?: string }>();
+  const add = (v: { batchId: string; batchRoot: string; origin?: string }) => {
+    if (v.origin !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin}`, { batchId: v.batchId, batchRoot: v.batchRoot, origin: v.origin });
+  };
+  for (const item of items) add(item);
+  const itemIds = new Set(items.map((i) => i.id));
   // Every version holding the id, not only the one whose copy is served: a peer that has one
   // origin's copy never asks for another origin's version of the root (docs/STATE.md §Layout).
-  for (const v of ids.flatMap((id) => ctx.store.receiptVersions(namespace, id))) {
-    if (v.origin !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`, { batchId: v.batchId, batchRoot: v.batchRoot, ...(v.origin === undefined ? {} : { origin: v.origin }) });
-  }
+  for (const v of ids.filter((id) => !itemIds.has(id)).flatMap((id) => ctx.store.receiptVersions(namespace, id))) add(v);
   let sent = 0;
   for (const v of versions.values()) {
     const d = await announceToPeers(ctx.store, ctx.outbox, ctx.me, [peer], namespace, v.batchId, v.batchRoot, ctx.now(), undefined, v.origin);
@@ -204,7 +291,7 @@ async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: st
  * @example await fetchRange(ctx, peer, "dao:vaultmesh", { fromTs: 1700000000, toTs: 1700086400 })
  */
 export async function fetchRange(ctx: SyncContext, peer: PeerConfig, namespace: string, selector: { fromTs?: number; toTs?: number; want?: string[] }): Promise<PeerSyncReport> {
-  const report = emptyReport(peer.did, namespace, ctx.indexes.get(namespace).size);
+  const report = emptyReport(peer.did, namespace, ctx.store.receiptCount(namespace));
   try {
     if (selector.want !== undefined) {
       for (let i = 0; i < selector.want.length; i += LIMITS.maxWant) {

@@ -39,7 +39,7 @@ export interface Request extends Envelope<2> {
   type: "request";
   fromTs?: number;
   toTs?: number;
-  /** Receipt ids (event hashes) wanted. */
+  /** Ids wanted: receipt ids (event hashes) and attachment item ids (docs/ANTI_ENTROPY.md §Attachment items). */
   want?: string[];
   /** One batch's receipts and anchors: what a node asks after an Announce (docs/FEDERATION_PROTOCOL.md). */
   batchId?: string;

@@ -5,12 +5,11 @@
  * resolution runs over the batch. Receipts of a batch with no verified anchor are kept
  * as held, never dropped; pending anchors are re-checked later.
  */
-import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Limiter } from "../anchors/limit.js";
 import type { Evidence, VerificationResult } from "../anchors/result.js";
-import { anchorKey, resolveAnchors } from "../conflict/index.js";
+import { anchorKey, claimDigest, claimOf, resolveAnchors } from "../conflict/index.js";
 import { verifyBatchInclusion } from "../merkle/index.js";
 import { sameShape, verifyCheckpoint, type Checkpoint, type OriginKeys } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
@@ -55,6 +54,8 @@ export interface BatchImport {
 export interface AnchorReport {
   chain: string;
   tx: string;
+  /** The claim's digest: its identity among the batch version's claims (docs/STATE.md §Anchor claims). */
+  digest: string;
   outcome: AnchorRecord["outcome"];
   reason?: string;
   superseded_by?: string;
@@ -78,7 +79,7 @@ export interface BatchReport {
   equivocation: boolean;
   /** Signer of the checkpoint the receipts were checked against. */
   origin?: string;
-  /** Anchor claims not taken: another claim holds their (chain, tx), or their TSA token is another anchor's. */
+  /** Anchor claims not taken: their TSA token is another anchor's, or the version holds MAX_CLAIMS_PER_VERSION claims. */
   ignoredClaims: Array<{ chain: string; tx: string; reason: string }>;
   /** Offered checkpoints that were refused, and why. */
   rejectedCheckpoints: Array<{ origin: string; reason: string }>;
@@ -186,16 +187,12 @@ async function recordConflict(store: Store, kept: Checkpoint, other: Checkpoint)
   await store.updateDoc<Array<{ kept: Checkpoint; other: Checkpoint }>>(CHECKPOINT_CONFLICTS_DOC, (list = []) => (list.some((e) => isDeepStrictEqual(e.other, other)) ? list : [...list, { kept, other }]));
 }
 
-/** Digest of a TSA anchor's token bytes: the identity of a TSA anchor across names and tx strings. */
-function tokenDigest(sig: string): string {
-  return createHash("sha256").update(Buffer.from(sig, "base64")).digest("hex");
-}
-
-/** The wire fields of a stored record, for comparing a claim with what is stored. */
-function claim(a: Anchor): Anchor {
-  const { outcome: _o, reason: _r, evidence: _e, superseded_by: _s, ...fields } = a as AnchorRecord;
-  return fields;
-}
+/**
+ * Anchor claims one batch version keeps (docs/FEDERATION_SEMANTICS.md §4. Merge): each is
+ * verified and stored, so a bound keeps a peer from making this node verify and store claims
+ * without end. Claims past it are reported in `ignoredClaims`.
+ */
+export const MAX_CLAIMS_PER_VERSION = 64;
 
 /**
  * Imports one batch version: inclusion, anchors, store, conflict resolution.
@@ -224,51 +221,53 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     if (clash >= 0) rejected.push({ id: good.splice(clash, 1)[0]!.id, reason: `index ${r.proof.index} is already taken by ${r.id}` });
   }
 
-  const existing = new Map((stored?.anchors ?? []).map((a) => [anchorKey(a), a] as const));
+  // Claims are kept apart by the digest of their content (docs/FEDERATION_SEMANTICS.md §4. Merge):
+  // a differing claim under a stored record's (chain, tx) is a record of its own, verified on its
+  // own, and never replaces the stored one; a verdict update replaces only the record with its digest.
+  const existing = new Map((stored?.anchors ?? []).map((a) => [a.digest ?? claimDigest(a), a] as const));
   const incoming = new Map<string, Anchor>();
   // Nothing is verified for a version no origin vouches for: it would not be stored anyway.
   const vouched = stored !== undefined || checkpoint !== undefined;
   const ignoredClaims: BatchReport["ignoredClaims"] = [];
-  // One TSA token is one anchor, whatever name or tx string a claim gives it (docs/ANCHORS.md).
-  const tokens = new Map<string, string>();
-  for (const a of stored?.anchors ?? []) if (a.sig !== undefined && a.outcome !== "rejected") tokens.set(tokenDigest(a.sig), anchorKey(a));
   for (const a of vouched ? input.anchors : []) {
     if (a.batchId !== input.batchId || a.batchRoot !== input.batchRoot) continue;
-    const key = anchorKey(a);
-    const c = claim(a);
-    const have = existing.get(key) ?? (incoming.has(key) ? { ...incoming.get(key)!, outcome: "pending" as const } : undefined);
-    // A differing claim under a stored pending or verified record's (chain, tx) never replaces it:
-    // the record is re-checked by this node's own timer until it resolves (docs/FEDERATION_SEMANTICS.md §6).
-    if (have !== undefined && have.outcome !== "rejected" && !isDeepStrictEqual(claim(have), c)) {
-      ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `differs from the ${have.outcome} claim held under ${key.replace("\u0000", "/")}` });
+    const c = claimOf(a);
+    const digest = claimDigest(c);
+    const have = existing.get(digest) ?? incoming.get(digest);
+    // Same digest, other claim: one TSA token under another name or tx string is one anchor
+    // (docs/ANCHORS.md). It may take the place of a rejected record only, once it verifies.
+    if (have !== undefined && !isDeepStrictEqual(claimOf(have), c) && (incoming.has(digest) || (have as AnchorRecord).outcome !== "rejected")) {
+      ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `carries the same TSA token as ${anchorKey(have)}` });
       continue;
     }
-    if (a.sig !== undefined) {
-      const same = tokens.get(tokenDigest(a.sig));
-      if (same !== undefined && same !== key) {
-        ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `carries the same TSA token as ${same.replace("\u0000", "/")}` });
-        continue;
-      }
-      tokens.set(tokenDigest(a.sig), key);
+    if (incoming.has(digest)) continue;
+    if (!existing.has(digest) && existing.size + incoming.size >= MAX_CLAIMS_PER_VERSION) {
+      ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `batch version already holds ${MAX_CLAIMS_PER_VERSION} anchor claims` });
+      continue;
     }
-    if (!incoming.has(key)) incoming.set(key, c);
+    incoming.set(digest, c);
   }
   const checkedKeys = new Set<string>();
   const records = await Promise.all(
-    [...incoming].map(async ([key, anchor]): Promise<AnchorRecord | undefined> => {
-      const have = existing.get(key);
+    [...incoming].map(async ([digest, anchor]): Promise<AnchorRecord | undefined> => {
+      const have = existing.get(digest);
+      const same = have !== undefined && isDeepStrictEqual(claimOf(have), anchor);
       // A verified record changes only through re-verification (verify-online), never through a peer's claim.
       if (have?.outcome === "verified") return undefined;
-      if (have !== undefined && have.outcome === "rejected" && isDeepStrictEqual(claim(have), anchor)) return undefined;
-      const result = await ctx.limit(() => ctx.verify(anchor, input.batchRoot, have?.evidence));
+      if (have !== undefined && have.outcome === "rejected" && same) return undefined;
+      const result = await ctx.limit(() => ctx.verify(anchor, input.batchRoot, same ? have?.evidence : undefined));
       // An endpoint that could not be asked proves nothing: a stored verdict stands, unchecked (docs/FEDERATION_SEMANTICS.md §5).
       if (have !== undefined && result.unreachable === true) return undefined;
-      checkedKeys.add(key);
-      const record: AnchorRecord = { ...anchor, outcome: result.outcome };
+      if (have !== undefined && !same && result.outcome === "rejected") {
+        ignoredClaims.push({ chain: anchor.chain, tx: anchor.tx, reason: `carries the same TSA token as the rejected ${anchorKey(have)} and was rejected too: ${result.reason ?? ""}` });
+        return undefined;
+      }
+      checkedKeys.add(digest);
+      const record: AnchorRecord = { ...anchor, outcome: result.outcome, digest };
       if (result.reason !== undefined) record.reason = result.reason;
       record.evidence = { ...(result.evidence ?? {}), checkedAt: ctx.now() };
       // A pending re-check that learned nothing new is not a change worth a write.
-      if (have !== undefined && have.outcome === result.outcome && have.reason === result.reason && isDeepStrictEqual(claim(have), anchor)) return undefined;
+      if (have !== undefined && same && have.outcome === result.outcome && have.reason === result.reason) return undefined;
       return record;
     }),
   );
@@ -277,10 +276,10 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   // Resolve before writing, so the verdicts and the winner marks land in one atomic write:
   // a reader never sees verified anchors of this root without their superseded_by.
   const merged = new Map(existing);
-  for (const r of changed) merged.set(anchorKey(r), r);
+  for (const r of changed) merged.set(r.digest!, r);
   const resolved = merged.size === 0 ? undefined : resolveAnchors([...merged.values()]).batches[0]?.byRoot.find((r) => r.batchRoot === input.batchRoot);
-  const changedKeys = new Set(changed.map(anchorKey));
-  const toWrite = (resolved?.anchors ?? []).filter((a) => changedKeys.has(anchorKey(a)) || existing.get(anchorKey(a))?.superseded_by !== a.superseded_by);
+  const changedKeys = new Set(changed.map((r) => r.digest!));
+  const toWrite = (resolved?.anchors ?? []).filter((a) => changedKeys.has(a.digest!) || existing.get(a.digest!)?.superseded_by !== a.superseded_by);
 
   let written = false;
   let receiptsAdded = 0;
@@ -293,7 +292,7 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     receiptsAdded = put.receiptsAdded;
   }
   const anchors: AnchorReport[] = (resolved?.anchors ?? []).map((a) => {
-    const r: AnchorReport = { chain: a.chain, tx: a.tx, outcome: a.outcome, checked: checkedKeys.has(anchorKey(a)) };
+    const r: AnchorReport = { chain: a.chain, tx: a.tx, digest: a.digest!, outcome: a.outcome, checked: checkedKeys.has(a.digest!) };
     if (a.reason !== undefined) r.reason = a.reason;
     if (a.superseded_by !== undefined) r.superseded_by = a.superseded_by;
     return r;

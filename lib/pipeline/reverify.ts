@@ -7,7 +7,7 @@
  * (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages).
  */
 import type { Evidence, Outcome } from "../anchors/result.js";
-import { anchorKey, resolveAnchors } from "../conflict/index.js";
+import { claimDigest, claimOf, resolveAnchors } from "../conflict/index.js";
 import type { AnchorRecord } from "../store/index.js";
 import type { ImportContext } from "./import.js";
 
@@ -77,15 +77,16 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
     const stored = storedAt.map((i) => all[i]!);
     const fresh = await Promise.all(
       stored.map(async (a): Promise<AnchorRecord> => {
-        const { outcome: _o, reason: _r, evidence, superseded_by: _s, ...claim } = a;
+        const evidence = a.evidence;
+        const claim = claimOf(a);
         const result = await ctx.limit(() => ctx.verify(claim, a.batchRoot, evidence));
         if (result.unreachable === true) {
           // Nothing learned: keep the verdict, reason and evidence; note when and why the re-check failed.
-          const kept: AnchorRecord = { ...claim, outcome: a.outcome, evidence: { ...(evidence ?? {}), lastRecheckFailedAt: ctx.now(), lastRecheckFailure: result.reason ?? "endpoint unreachable" } };
+          const kept: AnchorRecord = { ...claim, digest: a.digest!, outcome: a.outcome, evidence: { ...(evidence ?? {}), lastRecheckFailedAt: ctx.now(), lastRecheckFailure: result.reason ?? "endpoint unreachable" } };
           if (a.reason !== undefined) kept.reason = a.reason;
           return kept;
         }
-        const record: AnchorRecord = { ...claim, outcome: result.outcome, evidence: { ...(result.evidence ?? {}), checkedAt: ctx.now() } };
+        const record: AnchorRecord = { ...claim, digest: a.digest!, outcome: result.outcome, evidence: { ...(result.evidence ?? {}), checkedAt: ctx.now() } };
         if (result.reason !== undefined) record.reason = result.reason;
         // Keep the last block hash seen while the tx stays unconfirmed, so a later check still spots the reorg.
         if (record.evidence!.blockHash === undefined && evidence?.blockHash !== undefined) record.evidence!.blockHash = evidence.blockHash;
@@ -96,7 +97,8 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
     // winner marks together, so no reader sees one without the other.
     // Resolution runs per version (the same claim may sit in two versions of one root); the winner
     // rule is the same everywhere, so each version's marks agree (docs/FEDERATION_SEMANTICS.md §3. Conflicts).
-    const key = (a: { batchRoot: string; chain: string; tx: string }) => `${a.batchRoot} ${anchorKey(a)}`;
+    // A verdict replaces only the record with the same claim digest (docs/STATE.md §Anchor claims).
+    const key = (a: AnchorRecord) => `${a.batchRoot} ${a.digest ?? claimDigest(a)}`;
     const after = new Map<string, AnchorRecord>();
     for (const origin of new Set(originOf)) {
       const mine = (i: number) => originOf[i] === origin;

@@ -2,11 +2,13 @@
  * How a write combines with what a batch file already holds, so that re-putting
  * the same data changes nothing: receipts are added by id (a stored receipt is
  * never altered: its `ts` was fixed at first ingestion, docs/FEDERATION_PROTOCOL.md §Receipt), anchor records
- * are replaced by `(chain, tx)` when their content differs, new ones appended.
+ * are keyed by the digest of their claim (docs/STATE.md §Anchor claims): a record with a stored
+ * digest and the same claim replaces it (a new verdict), a differing claim is a new record.
  * Inputs are plain JSON values (the store round-trips them), so deep equality
  * is content equality. Pure: no file, no clock.
  */
 import { isDeepStrictEqual } from "node:util";
+import { claimOf, withDigest } from "../conflict/record.js";
 import type { Receipt } from "../receipt.js";
 import type { BatchFile } from "./schema.js";
 import type { AnchorRecord, BatchInput } from "./types.js";
@@ -19,23 +21,26 @@ export interface MergeResult {
   anchorsChanged: number;
 }
 
-const anchorKey = (a: AnchorRecord): string => `${a.chain}\u0000${a.tx}`;
-
 /**
- * Merges incoming anchor records into stored ones.
- * @example mergeAnchors([], [record]) // { anchors: [record], changed: 1 }
+ * Merges incoming anchor records into stored ones by claim digest. A verdict update replaces
+ * only the record with the same digest and the same claim; an incoming record whose digest is
+ * stored under another claim (one TSA token under another label) changes nothing, unless the
+ * stored one is rejected and the incoming one is not (docs/STATE.md §Anchor claims). Every
+ * returned record carries its digest.
+ * @example mergeAnchors([], [record]) // { anchors: [{ ...record, digest }], changed: 1 }
  */
 export function mergeAnchors(stored: readonly AnchorRecord[], incoming: readonly AnchorRecord[]): { anchors: AnchorRecord[]; changed: number } {
-  const anchors = [...stored];
-  const at = new Map(anchors.map((a, i) => [anchorKey(a), i] as const));
+  const anchors = stored.map((a) => withDigest(a));
+  const at = new Map(anchors.map((a, i) => [a.digest!, i] as const));
   let changed = 0;
-  for (const a of incoming) {
-    const i = at.get(anchorKey(a));
+  for (const raw of incoming) {
+    const a = withDigest(raw);
+    const i = at.get(a.digest!);
     if (i === undefined) {
-      at.set(anchorKey(a), anchors.length);
+      at.set(a.digest!, anchors.length);
       anchors.push(a);
       changed++;
-    } else if (!isDeepStrictEqual(anchors[i], a)) {
+    } else if (!isDeepStrictEqual(anchors[i], a) && (isDeepStrictEqual(claimOf(anchors[i]!), claimOf(a)) || (anchors[i]!.outcome === "rejected" && a.outcome !== "rejected"))) {
       anchors[i] = a;
       changed++;
     }

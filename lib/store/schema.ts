@@ -108,6 +108,7 @@ export function checkAnchorRecord(a: unknown, batch: Pick<BatchFile, "batchId" |
   for (const key of ["contract", "sig", "memo", "reason", "superseded_by"] as const) {
     if (a[key] !== undefined && typeof a[key] !== "string") return `${at}.${key} must be a string when present`;
   }
+  if (a["digest"] !== undefined && !/^sha256:[0-9a-f]{64}$/.test(a["digest"] as string)) return `${at}.digest must be sha256:<64 hex> when present`;
   if (a["evidence"] !== undefined && !isObj(a["evidence"])) return `${at}.evidence must be an object when present`;
   return undefined;
 }

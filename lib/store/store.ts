@@ -16,6 +16,7 @@ import { BatchCache } from "./batch-cache.js";
 import { readDoc, updateDocFile } from "./doc-area.js";
 import { ensureFormat } from "./format.js";
 import { batchPath, layout, type Layout } from "./layout.js";
+import { withDigest } from "../conflict/record.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
 import { loadBatch, readReceipts } from "./receipt-reader.js";
 import type { BatchEntry } from "./namespace-state.js";
@@ -134,10 +135,11 @@ export class Store {
   /**
    * Stores a batch version (namespace + origin of its checkpoint + batchId + batchRoot) with its
    * receipts and anchors. Idempotent: receipts already stored are kept as they are, anchor records
-   * are replaced by `(chain, tx)` when they differ, and if nothing changed no file is written. A
-   * second batchRoot for the same batchId, or another origin's checkpoint of the same root, is
-   * stored beside the first (docs/STATE.md §Layout). A version stored without a checkpoint (0.1.0)
-   * gains the first one with its sealing time, in place.
+   * are keyed by their claim digest (a differing claim is a new record, docs/STATE.md §Anchor
+   * claims), and if nothing changed no file is written. A second batchRoot for the same batchId,
+   * or another origin's checkpoint of the same root, is stored beside the first (docs/STATE.md
+   * §Layout). A version stored without a checkpoint (0.1.0) gains the first one with its sealing
+   * time, in place.
    * @example
    * const r = await store.putBatch({ namespace: "ns", batchId: "b1", batchRoot, createdAt, receipts, anchors: [] });
    * r.written // false when re-putting the same data
@@ -181,7 +183,7 @@ export class Store {
   /**
    * Records anchors (with outcomes) of stored batch versions of `batchId`: each goes to the
    * versions of its `batchRoot` (only the one of `origin` when given; null: the one without a
-   * checkpoint), replacing the record with the same `(chain, tx)`.
+   * checkpoint), replacing the record with the same claim digest.
    * Throws StoreError BATCH_NOT_FOUND, writing nothing, when a version is not stored.
    * @example await store.putAnchors("ns", "b1", [{ ...anchor, outcome: "verified", evidence }], "did:vm:node:a")
    */
@@ -538,7 +540,10 @@ function requireName(parameter: string, value: unknown): asserts value is string
 
 function toStored(file: schema.BatchFile): StoredBatch {
   const { kind: _kind, ...batch } = file;
-  return batch;
+  // Records written before claims were keyed by digest get theirs on read (docs/STATE.md §Anchor claims).
+  // The digest is derived, so a stale one is replaced rather than trusted.
+  const anchors = batch.anchors.map((a) => withDigest(a));
+  return anchors.every((a, i) => a === batch.anchors[i]) ? batch : { ...batch, anchors };
 }
 
 /**

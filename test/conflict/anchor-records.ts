@@ -30,6 +30,8 @@ export const anchorRecordArb: fc.Arbitrary<AnchorRecord> = fc
       reason: fc.constantFrom("confirmations 1 < 3", "endpoint unreachable"),
       superseded_by: fc.constantFrom("btc:mainnet/t1", "eip155:1/t2"),
       memo: fc.constantFrom("x", "y"),
+      // Two tokens: claims with one token under different labels are one claim (one digest).
+      sig: fc.constantFrom("AAAA", "BBBB"),
     },
     { requiredKeys: ["batchId", "batchRoot", "chain", "tx", "block", "ts", "outcome"] },
   );

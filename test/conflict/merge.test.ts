@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ArgumentError } from "../../lib/errors.js";
-import { compareAnchors, mergeAnchors, type AnchorRecord } from "../../lib/conflict/index.js";
+import { claimDigest, compareAnchors, mergeAnchors, type AnchorRecord } from "../../lib/conflict/index.js";
 import { ROOT_B, record } from "./anchor-records.js";
 
 describe("mergeAnchors", () => {
@@ -41,11 +41,26 @@ describe("mergeAnchors", () => {
     assert.equal(mergeAnchors([p, r], [])[0]!.outcome, "pending");
   });
 
-  test("same anchor, same outcome, different fields: the smaller canonical JSON wins, from either side", () => {
+  test("claims differing in any field under one (chain, tx) are separate records, each with its own verdict", () => {
     const x = record({ chain: "eip155:1", tx: "0x1", memo: "alpha" });
-    const y = record({ chain: "eip155:1", tx: "0x1", memo: "beta" });
-    assert.equal(mergeAnchors([x], [y])[0]!.memo, "alpha");
-    assert.equal(mergeAnchors([y], [x])[0]!.memo, "alpha");
+    const y: AnchorRecord = { ...record({ chain: "eip155:1", tx: "0x1", block: 7 }), outcome: "rejected", reason: "not in block 7" };
+    const merged = mergeAnchors([x], [y]);
+    assert.equal(merged.length, 2);
+    // Same (batchId, batchRoot, chain, tx): ordered by claim digest.
+    assert.deepEqual(merged.map((r) => r.digest), [claimDigest(x), claimDigest(y)].sort());
+    assert.equal(merged.find((r) => r.digest === claimDigest(x))!.outcome, "verified");
+    assert.equal(merged.find((r) => r.digest === claimDigest(y))!.outcome, "rejected");
+    assert.deepEqual(mergeAnchors([y], [x]), merged);
+    assert.ok(merged.every((r) => r.digest === claimDigest(r)));
+  });
+
+  test("one TSA token under two labels is one claim: the smaller canonical JSON wins, from either side", () => {
+    const x = record({ chain: "rfc3161:alpha", tx: "t-1", sig: "AAAA" });
+    const y = record({ chain: "rfc3161:beta", tx: "t-2", sig: "AAAA" });
+    assert.equal(claimDigest(x), claimDigest(y));
+    assert.equal(mergeAnchors([x], [y]).length, 1);
+    assert.equal(mergeAnchors([x], [y])[0]!.chain, "rfc3161:alpha");
+    assert.equal(mergeAnchors([y], [x])[0]!.chain, "rfc3161:alpha");
   });
 
   test("undefined members are dropped, so copies that differ only by them are equal", () => {

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertySeed } from "../support/property-seed.js";
-import { anchorKey, compareAnchors, mergeAnchors, resolveAnchors, type AnchorRecord } from "../../lib/conflict/index.js";
+import { anchorKey, claimDigest, compareAnchors, mergeAnchors, recordName, resolveAnchors, type AnchorRecord } from "../../lib/conflict/index.js";
 import { recordsArb } from "./anchor-records.js";
 
 const RUNS = { numRuns: 250, seed: propertySeed() };
@@ -19,7 +19,8 @@ const permutedArb = recordsArb.chain((xs) =>
   }),
 );
 
-const identity = (a: AnchorRecord): string => JSON.stringify([a.batchId, a.batchRoot, a.chain, a.tx]);
+/** A record's identity: its version and the digest of its claim (docs/FEDERATION_SEMANTICS.md §4. Merge). */
+const identity = (a: AnchorRecord): string => JSON.stringify([a.batchId, a.batchRoot, claimDigest(a)]);
 
 describe("resolveAnchors properties", () => {
   test("any permutation of the input gives a deep-equal resolution", () => {
@@ -53,7 +54,7 @@ describe("resolveAnchors properties", () => {
             assert.equal(root.winner, undefined);
             continue;
           }
-          const winner = root.anchors.find((a) => anchorKey(a) === root.winner);
+          const winner = verified.find((a) => recordName(a, verified) === root.winner);
           assert.ok(winner && winner.outcome === "verified");
           assert.equal(winner.superseded_by, undefined);
           for (const v of verified) assert.ok(compareAnchors(v, winner) >= 0, `${anchorKey(v)} is stronger than ${root.winner}`);

@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ArgumentError } from "../../lib/errors.js";
-import { anchorKey, compareAnchors, resolveAnchors, type AnchorRecord } from "../../lib/conflict/index.js";
+import { anchorKey, claimDigest, compareAnchors, resolveAnchors, type AnchorRecord } from "../../lib/conflict/index.js";
 import { ROOT_A, ROOT_B, record } from "./anchor-records.js";
 
 function only(records: AnchorRecord[]) {
@@ -157,5 +157,19 @@ describe("resolveAnchors: duplicates and caller mistakes", () => {
   test("an unknown outcome throws ArgumentError naming it", () => {
     const bad = { ...record({ chain: "btc:mainnet", tx: "aa" }), outcome: "ok" } as unknown as AnchorRecord;
     assert.throws(() => resolveAnchors([bad]), /anchors\[0\]\.outcome/);
+  });
+});
+
+describe("resolveAnchors: claims that share (chain, tx)", () => {
+  test("two verified claims under one (chain, tx) are named by digest; a rejected twin changes no name", () => {
+    const a = record({ chain: "rfc3161:acme", tx: "t-1", sig: "AAAA" });
+    const b = record({ chain: "rfc3161:acme", tx: "t-1", sig: "BBBB" });
+    const both = only([b, a]);
+    const [first, second] = [a, b].map((r) => claimDigest(r)).sort();
+    assert.equal(both.winner, `rfc3161:acme/t-1#${first}`);
+    assert.equal(both.anchors.find((r) => r.digest === second)!.superseded_by, both.winner);
+    assert.deepEqual(only([a, b]), both);
+    const lone = only([a, { ...b, outcome: "rejected", reason: "not signed by acme" }]);
+    assert.equal(lone.winner, "rfc3161:acme/t-1");
   });
 });

@@ -32,14 +32,14 @@ const tsa = (b: BatchImport, tx: string): Anchor => ({ batchId: b.batchId, batch
 
 let dir: string;
 let store: Store;
-/** Outcomes the fake verifier gives, by tx; every call is counted. */
+/** Outcomes the fake verifier gives, by "tx@block" or else by tx; every call is counted. */
 const verdicts = new Map<string, VerificationResult>();
 let calls = 0;
 const ctx = (): ImportContext => ({
   store,
   verify: async (a) => {
     calls++;
-    return verdicts.get(a.tx) ?? { outcome: "pending", reason: "no verdict in test" };
+    return verdicts.get(`${a.tx}@${a.block}`) ?? verdicts.get(a.tx) ?? { outcome: "pending", reason: "no verdict in test" };
   },
   limit: limitConcurrency(2),
   now: () => 1_800_000_000,
@@ -132,14 +132,21 @@ describe("pipeline: importBatch", () => {
     assert.match(r.rejectedReceipts[2]!.reason, /does not|index 0 is already taken/);
   });
 
-  test("pipeline: a stored verified anchor is never replaced by a peer's differing claim", async () => {
+  test("pipeline: a stored verified anchor is never replaced by a peer's differing claim: that claim is a record of its own", async () => {
     const b = batch("b-active", [H(1), H(2), H(3)]);
     const claim = { ...btc(b, "a1"), block: 999 };
+    verdicts.set(`${claim.tx}@999`, { outcome: "rejected", reason: "the tx is not in block 999" });
     b.anchors = [claim];
     calls = 0;
+    const r = await importBatch(b, ctx());
+    assert.equal(calls, 1, "only the new claim is verified");
+    assert.deepEqual(r.ignoredClaims, []);
+    const held = (await store.anchors(NS, "b-active")).filter((a) => a.chain === "btc:regtest");
+    assert.deepEqual(held.map((a) => [a.block, a.outcome]).sort(), [[100, "verified"], [999, "rejected"]]);
+    assert.equal(r.winner, "btc:regtest/" + "a1".repeat(32));
+    calls = 0;
     await importBatch(b, ctx());
-    assert.equal(calls, 0);
-    assert.equal((await store.anchors(NS, "b-active")).find((a) => a.chain === "btc:regtest")!.block, 100);
+    assert.equal(calls, 0, "a rejected claim held here is not verified again");
   });
 
   test("pipeline: two roots for one batch id are both kept and flagged as equivocation", async () => {
@@ -256,22 +263,22 @@ describe("pipeline: importBatch", () => {
     assert.match(both.rejectedCheckpoints[0]!.reason, /another origin's version of this root/);
   });
 
-  test("pipeline: a differing claim under the (chain, tx) of this node's pending anchor never replaces it; the pending one still resolves", async () => {
+  test("pipeline: a differing claim under the (chain, tx) of this node's pending anchor is a record of its own; the pending one still resolves", async () => {
     const b = batch("b-pending-own", [H(110), H(111)]);
     const own = btc(b, "c1", 100);
     b.anchors = [own];
     assert.equal((await importBatch(b, ctx())).anchors[0]!.outcome, "pending");
-    verdicts.set(own.tx, { outcome: "rejected", reason: "a claim with block 999 is not in block 999" });
+    verdicts.set(`${own.tx}@999`, { outcome: "rejected", reason: "a claim with block 999 is not in block 999" });
     const hostile = { ...b, receipts: [], anchors: [{ ...own, block: 999 }] };
     calls = 0;
     const r = await importBatch(hostile, ctx());
-    assert.equal(calls, 0, "the differing claim is not even verified");
-    assert.match(r.ignoredClaims[0]!.reason, /differs from the pending claim/);
-    const stored = (await store.anchors(NS, "b-pending-own"))[0]!;
-    assert.deepEqual([stored.block, stored.outcome], [100, "pending"]);
+    assert.equal(calls, 1, "the differing claim is verified on its own");
+    assert.deepEqual(r.ignoredClaims, []);
+    const shape = async () => (await store.anchors(NS, "b-pending-own")).map((a) => [a.block, a.outcome]).sort();
+    assert.deepEqual(await shape(), [[100, "pending"], [999, "rejected"]]);
     verdicts.set(own.tx, { outcome: "verified" });
     await reverifyStored({ namespace: NS, batchId: "b-pending-own", outcomes: ["pending"] }, ctx());
-    assert.equal((await store.anchors(NS, "b-pending-own"))[0]!.outcome, "verified");
+    assert.deepEqual(await shape(), [[100, "verified"], [999, "rejected"]]);
   });
 
   test("pipeline: one TSA token under two names or two tx strings is one anchor", async () => {
@@ -284,6 +291,20 @@ describe("pipeline: importBatch", () => {
     assert.equal(r.ignoredClaims.length, 2);
     assert.match(r.ignoredClaims[0]!.reason, /same TSA token as rfc3161:test\/tok-1/);
     assert.equal((await store.anchors(NS, "b-token")).length, 1);
+  });
+
+  test("pipeline: a token first held under a label that was rejected is taken under a label that verifies, and not the other way round", async () => {
+    const b = batch("b-token-relabel", [H(122), H(123)]);
+    verdicts.set("wrong-label", { outcome: "rejected", reason: "not signed by test" });
+    verdicts.set("right-label", { outcome: "verified" });
+    b.anchors = [tsa(b, "wrong-label")];
+    assert.equal((await importBatch(b, ctx())).status, "held");
+    const right = { ...tsa(b, "right-label"), chain: "rfc3161:other" };
+    const r = await importBatch({ ...b, receipts: [], anchors: [right] }, ctx());
+    assert.deepEqual([r.status, r.winner, r.ignoredClaims], ["active", "rfc3161:other/right-label", []]);
+    const again = await importBatch({ ...b, receipts: [], anchors: [tsa(b, "wrong-label")] }, ctx());
+    assert.match(again.ignoredClaims[0]!.reason, /same TSA token as rfc3161:other\/right-label/);
+    assert.deepEqual((await store.anchors(NS, "b-token-relabel")).map((a) => [a.chain, a.tx, a.outcome]), [["rfc3161:other", "right-label", "verified"]]);
   });
 
   test("migration: refetchCheckpoints attaches the checkpoint a serving peer sends, and reports versions no peer can vouch for", async () => {

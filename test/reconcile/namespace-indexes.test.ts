@@ -1,8 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { NamespaceIndexes, type ReceiptKeySource } from "../../lib/reconcile/namespace-indexes.js";
+import { ITEMS_DOC_AFTER_READS, ITEMS_DOC_PREFIX, NamespaceIndexes, type ReceiptKeySource } from "../../lib/reconcile/namespace-indexes.js";
 import type { ReceiptKey, ReceiptsAddedListener } from "../../lib/store/types.js";
 import { byKey, idOf, keysOf } from "./exchange.js";
+import { generateNodeKey } from "../../lib/identity/keys.js";
+import { versionItems } from "../../lib/reconcile/version-items.js";
+import { openStore } from "../../lib/store/index.js";
+import { checkpointBy } from "../support/checkpoint.js";
+import { sampleBatch } from "../store/sample.js";
+import { tempDir } from "../store/tree.js";
+
+const ORIGIN = { did: "did:vm:node:origin", key: generateNodeKey() };
 
 /** The store's rule (lib/store/receipt-index.ts): one key per id, the earliest ts wins, and only entering keys are announced. */
 class FakeStore implements ReceiptKeySource {
@@ -58,5 +66,109 @@ describe("namespace indexes over a store", () => {
     assert.equal(indexes.builds, 2);
     assert.deepEqual(index.keyAt(0), moved);
     assert.equal(index.has(moved), true);
+  });
+});
+
+describe("namespace indexes: attachment items of batch versions", () => {
+  test("indexes: checkpoints and claims are items beside receipts; a claim added later enters at the next prepare, without a rebuild", async () => {
+    const t = tempDir();
+    const store = await openStore(t.dir);
+    try {
+      const batch = sampleBatch({ batchId: "b1", size: 3, anchors: [{}] });
+      const checkpoint = checkpointBy(ORIGIN, { namespace: batch.namespace, batchId: "b1", batchRoot: batch.batchRoot, size: 3, createdAt: batch.createdAt });
+      await store.putBatch({ ...batch, checkpoint });
+      const indexes = new NamespaceIndexes(store);
+      await indexes.prepare(batch.namespace);
+      const index = indexes.get(batch.namespace);
+      assert.equal(index.size, 3 + 1 + 1, "3 receipts, the checkpoint, one claim");
+      const stored = (await store.getBatch(batch.namespace, "b1", batch.batchRoot))!;
+      const items = versionItems(stored);
+      assert.deepEqual(items.map((i) => [i.kind, i.ts]).sort(), [["checkpoint", batch.createdAt], ["claim", batch.createdAt]]);
+      assert.ok(items.every((i) => index.has(i)));
+      assert.deepEqual(indexes.items(batch.namespace, [...items.map((i) => i.id), batch.receipts[0]!.id]).map((i) => i.kind).sort(), ["checkpoint", "claim"]);
+
+      // A differing claim under the same (chain, tx), rejected here, is one more item all the same.
+      await store.putAnchors(batch.namespace, "b1", [{ ...batch.anchors[0]!, block: 7, outcome: "rejected", reason: "not in block 7" }]);
+      const builds = indexes.builds;
+      await indexes.prepare(batch.namespace);
+      assert.equal(indexes.get(batch.namespace).size, 6);
+      assert.equal(indexes.builds, builds, "inserted, not rebuilt");
+      // A verdict change is no new item.
+      await store.putAnchors(batch.namespace, "b1", [{ ...batch.anchors[0]!, outcome: "verified", reason: undefined }]);
+      await indexes.prepare(batch.namespace);
+      assert.equal(indexes.get(batch.namespace).size, 6);
+      // Receipts of a new version arrive by event, its items at the next prepare; the two stay consistent.
+      const next = sampleBatch({ batchId: "b2", size: 2, createdAt: batch.createdAt + 10 });
+      await store.putBatch(next);
+      assert.equal(indexes.get(batch.namespace).size, 8);
+      await indexes.prepare(batch.namespace);
+      assert.equal(indexes.get(batch.namespace).size, 8, "a version without checkpoint or claims has no item");
+      // A fresh set of indexes over the same store agrees item for item.
+      const again = new NamespaceIndexes(store);
+      await again.prepare(batch.namespace);
+      assert.deepEqual(again.get(batch.namespace).fingerprint(0, 8), indexes.get(batch.namespace).fingerprint(0, 8));
+      again.close();
+      indexes.close();
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
+});
+
+describe("namespace indexes: the attachment table kept for the next process", () => {
+  test("indexes: after a cold prepare the table is saved; a new process re-reads only versions whose stamp changed, and a damaged table only costs reads", async () => {
+    const t = tempDir();
+    const store = await openStore(t.dir);
+    try {
+      const ns = "acme/audit";
+      const versions = ITEMS_DOC_AFTER_READS + 6;
+      for (let v = 0; v < versions; v++) {
+        const batch = sampleBatch({ batchId: `b${v}`, size: 1, createdAt: 1_732_000_000 + v, anchors: [{}] });
+        await store.putBatch({ ...batch, checkpoint: checkpointBy(ORIGIN, { namespace: ns, batchId: batch.batchId, batchRoot: batch.batchRoot, size: 1, createdAt: batch.createdAt }) });
+      }
+      let reads = 0;
+      const counting: ReceiptKeySource = {
+        receiptKeys: (n) => store.receiptKeys(n),
+        receiptCount: (n) => store.receiptCount(n),
+        onReceiptsAdded: (l) => store.onReceiptsAdded(l),
+        listBatches: (n) => store.listBatches(n),
+        getBatch: (n, id, root) => {
+          reads++;
+          return store.getBatch(n, id, root);
+        },
+        getDoc: (name) => store.getDoc(name),
+        putDoc: (name, value) => store.putDoc(name, value),
+      };
+      const first = new NamespaceIndexes(counting);
+      await first.prepare(ns);
+      const expected = first.get(ns).fingerprint(0, versions * 3);
+      assert.equal(first.get(ns).size, versions * 3);
+      assert.equal(reads, versions);
+      first.close();
+      assert.ok(await store.getDoc(`${ITEMS_DOC_PREFIX}${ns}`), "saved after a cold prepare");
+
+      reads = 0;
+      await store.putAnchors(ns, "b3", [{ ...sampleBatch({ batchId: "b3", size: 1, createdAt: 1_732_000_003, anchors: [{}] }).anchors[0]!, block: 9 }]);
+      const second = new NamespaceIndexes(counting);
+      await second.prepare(ns);
+      assert.equal(reads, 1, "only the version that gained a claim is read");
+      assert.equal(second.get(ns).size, versions * 3 + 1);
+      second.close();
+
+      reads = 0;
+      const third = new NamespaceIndexes(counting);
+      await third.prepare(ns);
+      const fromFiles = new NamespaceIndexes(store);
+      await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { v: 1, versions: [["b0", "x", "1 ", [["forged", "sha256:00"]]]] });
+      await fromFiles.prepare(ns);
+      assert.deepEqual(third.get(ns).fingerprint(0, versions * 3 + 1), fromFiles.get(ns).fingerprint(0, versions * 3 + 1), "the table gives the same items as the files");
+      assert.notDeepEqual(expected, third.get(ns).fingerprint(0, versions * 3 + 1));
+      third.close();
+      fromFiles.close();
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
   });
 });

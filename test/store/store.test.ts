@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { ArgumentError, StoreError } from "../../lib/errors.js";
+import { claimDigest } from "../../lib/conflict/index.js";
+import { readFile, writeFile } from "node:fs/promises";
 import { batchPath, layout } from "../../lib/store/layout.js";
 import { openStore, type ReceiptKey } from "../../lib/store/index.js";
 import { NamespaceIndexes } from "../../lib/reconcile/namespace-indexes.js";
@@ -110,7 +112,8 @@ describe("store: batches", () => {
     const r = await store.putBatch(batch);
     assert.deepEqual(r, { written: true, created: true, receiptsAdded: 5, anchorsChanged: 2, equivocal: false });
     const stored = await store.getBatch(NS, "b1", batch.batchRoot);
-    assert.deepEqual(stored, JSON.parse(JSON.stringify(batch)));
+    const plainBatch = JSON.parse(JSON.stringify(batch)) as typeof batch;
+    assert.deepEqual(stored, { ...plainBatch, anchors: plainBatch.anchors.map((a) => ({ ...a, digest: claimDigest(a) })) });
     assert.deepEqual(await store.getReceipt(NS, batch.receipts[2]!.id), batch.receipts[2]);
     assert.equal(await store.getReceipt(NS, "sha256:00"), undefined);
     assert.deepEqual(store.namespaces(), [NS]);
@@ -214,6 +217,42 @@ describe("store: batches", () => {
     const stranger = { ...added, batchRoot: sampleBatch({ batchId: "b1", size: 1, seed: "x" }).batchRoot };
     await assert.rejects(store.putAnchors(NS, "b1", [{ ...rejected, outcome: "verified" }, stranger]), (e: unknown) => e instanceof StoreError && e.code === "BATCH_NOT_FOUND");
     assert.equal((await store.anchors(NS, "b1"))[0]!.outcome, "rejected");
+    await store.close();
+  });
+
+  test("anchors: records written without a digest (before claims were keyed by it) open and get theirs on read", async () => {
+    const dir = fresh();
+    let store = await openStore(dir);
+    const batch = sampleBatch({ batchId: "b1", size: 2, anchors: [{}] });
+    await store.putBatch(batch);
+    await store.close();
+    const path = batchPath(layout(dir), NS, "b1", batch.batchRoot);
+    const file = JSON.parse(await readFile(path, "utf8"));
+    assert.equal(typeof file.anchors[0].digest, "string", "written with its digest");
+    delete file.anchors[0].digest;
+    await writeFile(path, JSON.stringify(file));
+    store = await openStore(dir);
+    const [read] = await store.anchors(NS, "b1");
+    assert.equal(read!.digest, claimDigest(batch.anchors[0]!));
+    // A verdict update finds the legacy record by its digest and replaces it, adding nothing.
+    const r = await store.putAnchors(NS, "b1", [{ ...batch.anchors[0]!, outcome: "rejected", reason: "re-checked" }]);
+    assert.deepEqual([r.written, r.anchorsChanged], [true, 1]);
+    assert.deepEqual((await store.anchors(NS, "b1")).map((a) => a.outcome), ["rejected"]);
+    await store.close();
+  });
+
+  test("putAnchors: a differing claim under a stored (chain, tx) is a record of its own; a digest the caller sets is derived again, never trusted", async () => {
+    const store = await openStore(fresh());
+    const batch = sampleBatch({ batchId: "b1", size: 2, anchors: [{}] });
+    await store.putBatch(batch);
+    const own = batch.anchors[0]!;
+    const differing = { ...own, block: own.block + 1, outcome: "rejected" as const, reason: "not in that block" };
+    assert.equal((await store.putAnchors(NS, "b1", [differing])).anchorsChanged, 1);
+    const held = await store.anchors(NS, "b1");
+    assert.deepEqual(held.map((a) => [a.block, a.outcome]).sort(), [[own.block, own.outcome], [own.block + 1, "rejected"]].sort());
+    // The same digest with another claim (the record's digest field is derived, never trusted) changes nothing.
+    const forged = { ...differing, digest: claimDigest(own) };
+    assert.equal((await store.putAnchors(NS, "b1", [forged])).written, false);
     await store.close();
   });
 

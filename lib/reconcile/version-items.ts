@@ -1,0 +1,69 @@
+/**
+ * The anti-entropy items a batch version holds besides its receipts (docs/ANTI_ENTROPY.md
+ * §Attachment items): its checkpoint and each anchor claim it keeps, whatever this node's
+ * verdict on it. Each is one 32-byte id at the version's sealing time, so the reconciliation
+ * of receipts carries them unchanged. Pure: no file, no clock.
+ */
+import { createHash } from "node:crypto";
+import { claimDigest } from "../conflict/record.js";
+import { canonicalJson } from "../messages/canonical.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
+import type { BatchSummary, ReceiptKey, StoredBatch } from "../store/types.js";
+
+/** What an item of a version is; `cosignature` joins when cosignatures are stored. */
+export type VersionItemKind = "checkpoint" | "claim";
+
+/** One attachment item: its key in the reconcile order and what it names. */
+export interface VersionItem extends ReceiptKey {
+  kind: VersionItemKind;
+  batchId: string;
+  batchRoot: string;
+  /** The origin whose checkpoint the version holds; undefined for a 0.1.0 version without one. */
+  origin?: string;
+  /** Digest of the content: the checkpoint's, or the claim digest. */
+  digest: string;
+}
+
+/**
+ * The item id of one attachment: `sha256` of the canonical JSON of `{ item, batchId, batchRoot,
+ * origin, digest }`. Domain-separated from receipt ids (which hash events) and bound to its
+ * version, origin included (docs/STATE.md §Layout), so one TSA token attached to two versions is
+ * two items (docs/ANTI_ENTROPY.md §Attachment items).
+ * @example itemId("claim", "b-1", root, "did:vm:node:a", claimDigest(anchor)) // "sha256:5e…"
+ */
+export function itemId(kind: VersionItemKind, batchId: string, batchRoot: string, origin: string | undefined, digest: string): string {
+  return `sha256:${createHash("sha256").update(canonicalJson({ item: kind, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), digest }), "utf8").digest("hex")}`;
+}
+
+/**
+ * `sha256:` of the canonical JSON of a signed checkpoint, signature included.
+ * @example checkpointDigest(cp) // "sha256:…"
+ */
+export function checkpointDigest(cp: Checkpoint): string {
+  return `sha256:${createHash("sha256").update(canonicalJson(cp), "utf8").digest("hex")}`;
+}
+
+/**
+ * Every attachment item of a stored version, at its `createdAt`, in no particular order.
+ * The one place that says what a version's items are: a new kind (cosignatures) is one more line.
+ * @example versionItems(await store.getBatch(ns, id, root)).map((i) => i.kind) // ["checkpoint", "claim", "claim"]
+ */
+export function versionItems(version: StoredBatch): VersionItem[] {
+  const { batchId, batchRoot, createdAt: ts } = version;
+  const origin = version.checkpoint?.origin;
+  const item = (kind: VersionItemKind, digest: string): VersionItem => ({ ts, id: itemId(kind, batchId, batchRoot, origin, digest), kind, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), digest });
+  const out: VersionItem[] = [];
+  if (version.checkpoint !== undefined) out.push(item("checkpoint", checkpointDigest(version.checkpoint)));
+  for (const a of version.anchors) out.push(item("claim", a.digest ?? claimDigest(a)));
+  return out;
+}
+
+/**
+ * A value that changes whenever `versionItems` of the version can have changed, read from the
+ * store's in-memory summary: claims are only ever added (each a new record, docs/STATE.md
+ * §Anchor claims) and a checkpoint, once stored, is never replaced.
+ * @example versionStamp(summary) // "3 did:vm:node:a"
+ */
+export function versionStamp(summary: Pick<BatchSummary, "anchorCount" | "origin">): string {
+  return `${summary.anchorCount} ${summary.origin ?? ""}`;
+}

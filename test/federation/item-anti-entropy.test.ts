@@ -1,0 +1,214 @@
+// Anti-entropy over every item (docs/ANTI_ENTROPY.md §Attachment items): checkpoints and anchor
+// claims are reconciled like receipts. Two real `serve` processes with their own state dirs; b
+// does not take a's announces (a has no `announce` role at b), so everything b learns comes from
+// one `sync`. b trusts only the first of two TSAs, so it rejects a claim that a verifies: it must
+// still hold that claim, and not fetch it again every round.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Anchor } from "../../lib/anchors/anchor.js";
+import { claimDigest } from "../../lib/conflict/index.js";
+import { digestBytes } from "../../lib/digest.js";
+import { reconcileOptions } from "../../lib/federation/sync.js";
+import { signMessage } from "../../lib/messages/authenticate.js";
+import { messageDigest } from "../../lib/messages/canonical.js";
+import type { Checkpoint } from "../../lib/messages/checkpoint.js";
+import { LIMITS } from "../../lib/messages/limits.js";
+import { parseRequest, type Bundle } from "../../lib/messages/schema.js";
+import { parseReconcile, reconcileParts, signReconcile } from "../../lib/reconcile/message.js";
+import { NamespaceIndexes } from "../../lib/reconcile/namespace-indexes.js";
+import type { ReconcileIndex } from "../../lib/reconcile/reconcile-index.js";
+import { respond } from "../../lib/reconcile/session.js";
+import { itemId } from "../../lib/reconcile/version-items.js";
+import { openStore } from "../../lib/store/index.js";
+import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
+import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { sealTsaBatch } from "../support/sealer.js";
+
+let tsa: OpensslTsa;
+let other: OpensslTsa;
+let mesh: Mesh;
+let server: Server;
+let mallory: Guest;
+/** What the hostile peer holds (its reconcile index) and answers to any Request. */
+const hostile: { index?: ReconcileIndex; answer: { anchors: Anchor[]; checkpoints: Checkpoint[] }; requests: number } = { answer: { anchors: [], checkpoints: [] }, requests: 0 };
+
+function body(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    req.setEncoding("utf8").on("data", (d: string) => (text += d)).on("end", () => resolve(text));
+  });
+}
+
+/** A peer every node admits with roles serve and request, answering reconcile rounds and Requests with what `hostile` says. */
+function startMallory(): Promise<string> {
+  server = createServer((req, res) => {
+    void body(req).then((text) => {
+      const now = Math.floor(Date.now() / 1000);
+      if (req.url === "/federation/reconcile" && hostile.index !== undefined) {
+        const message = parseReconcile(JSON.parse(text), LIMITS.maxReconcilePayloadBytes);
+        const r = respond(() => hostile.index, reconcileParts(message), reconcileOptions());
+        if (!r.ok) throw new Error(r.reason);
+        const reply = signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: now, signer: mallory.did, request: messageDigest(message) }, mallory.key.privateKey);
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
+        return;
+      }
+      if (req.url === "/federation/request") {
+        hostile.requests++;
+        const request = parseRequest(JSON.parse(text));
+        const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, aud: request.signer, request: messageDigest(request), receipts: [], ...hostile.answer, ts: now, signer: mallory.did }, mallory.key.privateKey);
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(bundle));
+        return;
+      }
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NOT_FOUND","message":"mallory answers nothing else"}}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+before(async () => {
+  tsa = createOpensslTsa();
+  other = createOpensslTsa();
+  const url = await startMallory();
+  mesh = await startMesh(
+    [
+      { name: "a", routes: ["b"] },
+      { name: "b", routes: ["a"], roles: ["serve", "request"] },
+    ],
+    { trustPem: `${tsa.rootPem}\n${other.rootPem}`, antiEntropyIntervalS: 3600, guests: [{ name: "mallory", roles: ["serve", "request"], url }] },
+  );
+  mallory = mesh.guests.get("mallory")!;
+  const b = mesh.node("b");
+  await b.stop();
+  await writeFile(join(b.configDir, "tsa-root.pem"), tsa.rootPem);
+  await b.start();
+});
+after(async () => {
+  await new Promise((r) => server?.close(r));
+  await mesh?.stop();
+  tsa?.cleanup();
+  other?.cleanup();
+});
+
+/** Per claim digest, `chain/tx outcome`; and the winner: read from the node's own state. */
+async function claimsOf(n: MeshNode, batchId: string): Promise<{ claims: Map<string, string>; winner: string | undefined }> {
+  const store = await openStore(n.stateDir, { readOnly: true });
+  try {
+    const anchors = await store.anchors(NS, batchId);
+    const winner = anchors.find((a) => a.outcome === "verified" && a.superseded_by === undefined);
+    return { claims: new Map(anchors.map((a) => [a.digest!, `${a.chain}/${a.tx} ${a.outcome}`])), winner: winner && `${winner.chain}/${winner.tx}` };
+  } finally {
+    await store.close();
+  }
+}
+
+async function sync(n: MeshNode, peer = n.name === "a" ? "did:vm:node:b" : "did:vm:node:a"): Promise<Record<string, number | boolean | string>> {
+  const r = await n.cli("sync", "--namespace", NS, "--peer", peer, "--json");
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.peers.length, 1, r.stderr);
+  assert.equal(doc.peers[0].ok, true, doc.peers[0].error);
+  return doc.peers[0];
+}
+
+/** Rewrites every receipt file of a sealed batch with `anchor`, as upstream's writers do for each rail. */
+async function rewriteReceipts(dir: string, anchor: object): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const file = join(dir, name);
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), anchor }));
+  }
+}
+
+/** Announces on the origin; b refuses the gossip (exit 1 for the refused delivery). */
+async function announceOn(a: MeshNode, sealed: { batchFile: string; receiptsDir: string }): Promise<void> {
+  const r = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.report.status, "active", r.stderr);
+  assert.equal(doc.deliveries.find((d: { peer: string }) => d.peer === "did:vm:node:b")?.outcome, "refused");
+}
+
+test("anti-entropy: claims added while gossip could not reach a node arrive with one sync; claim sets and winners end equal", async () => {
+  const a = mesh.node("a");
+  const b = mesh.node("b");
+  const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-items", 4, tsa);
+  await announceOn(a, sealed);
+  const initial = await sync(b);
+  assert.deepEqual([initial.missingHere, initial.itemsHere, initial.imported], [4, 2, 4], "4 receipts, the checkpoint and one claim");
+
+  // Two more rails on the origin, one at a time: a claim every node verifies (it wins: "a-…"
+  // sorts first), and one signed by a TSA only a trusts.
+  const second = { chain: "rfc3161:vmsh-test", tx: "a-second-stamp", block: 0, ts: 1_760_000_100, sig: Buffer.from(tsa.mint(digestBytes(sealed.root))).toString("base64") };
+  const third = { chain: "rfc3161:vmsh-test", tx: "z-other-tsa", block: 0, ts: 1_760_000_200, sig: Buffer.from(other.mint(digestBytes(sealed.root))).toString("base64") };
+  for (const anchor of [second, third]) {
+    await rewriteReceipts(sealed.receiptsDir, anchor);
+    await announceOn(a, sealed);
+  }
+  const before = await claimsOf(b, "b-items");
+  assert.equal(before.claims.size, 1, "gossip did not reach b");
+
+  const round = await sync(b);
+  assert.deepEqual([round.missingHere, round.itemsHere, round.itemsRefused], [0, 2, 0]);
+  const [onA, onB] = [await claimsOf(a, "b-items"), await claimsOf(b, "b-items")];
+  assert.deepEqual([...onB.claims.keys()].sort(), [...onA.claims.keys()].sort(), "the same claims, by digest");
+  assert.equal(onA.winner, "rfc3161:vmsh-test/a-second-stamp");
+  assert.equal(onB.winner, onA.winner);
+  assert.deepEqual([...onA.claims.values()].sort(), ["rfc3161:vmsh-test/a-second-stamp verified", "rfc3161:vmsh-test/tsa-b-items verified", "rfc3161:vmsh-test/z-other-tsa verified"]);
+  assert.deepEqual([...onB.claims.values()].sort(), ["rfc3161:vmsh-test/a-second-stamp verified", "rfc3161:vmsh-test/tsa-b-items verified", "rfc3161:vmsh-test/z-other-tsa rejected"]);
+
+  // b rejects a claim a verifies, and holds it all the same: the next rounds, either way, find nothing.
+  for (const n of [b, a, b]) {
+    const again = await sync(n);
+    assert.deepEqual([again.missingHere, again.missingThere, again.itemsHere, again.itemsThere, again.roundTrips], [0, 0, 0, 0, 1], `${n.name}: in sync, one round trip and no Request`);
+  }
+});
+
+test("anti-entropy: a hostile peer can make a node take neither items it did not ask for nor claims of a version it does not hold", async () => {
+  const a = mesh.node("a");
+  const b = mesh.node("b");
+  // A version a holds and b does not (b refuses a's gossip and does not sync here).
+  const unheld = await sealTsaBatch(join(mesh.root, "sealer"), "b-unheld", 2, tsa, 1_760_000_500);
+  await announceOn(a, unheld);
+  const store = await openStore(a.stateDir, { readOnly: true });
+  const unheldVersion = (await store.getBatch(NS, "b-unheld", unheld.root))!;
+  const heldRoot = store.listBatches(NS).find((v) => v.batchId === "b-items")!.batchRoot;
+  await store.close();
+
+  // Genuine claims that verify on b: one of a held version (advertised), one of the same
+  // version (not advertised), one of the version b does not hold (advertised).
+  const stamp = (batchId: string, root: string, tx: string): Anchor => ({ batchId, batchRoot: root, chain: "rfc3161:vmsh-test", tx, block: 0, ts: 1_760_000_900, sig: Buffer.from(tsa.mint(digestBytes(root))).toString("base64") });
+  const asked = stamp("b-items", heldRoot, "mallory-asked");
+  const slipped = stamp("b-items", heldRoot, "mallory-slipped");
+  const foreign = stamp("b-unheld", unheld.root, "mallory-foreign");
+
+  // Mallory holds everything b holds plus the two advertised claims.
+  const bStore = await openStore(b.stateDir, { readOnly: true });
+  const indexes = new NamespaceIndexes(bStore);
+  await indexes.prepare(NS);
+  const mine = indexes.get(NS);
+  const originOf = (x: Anchor) => (x.batchId === "b-items" ? bStore.batchVersions(NS, x.batchId, x.batchRoot)[0]?.origin : unheldVersion.checkpoint!.origin);
+  const claimItem = (x: Anchor) => ({ ts: x.batchId === "b-items" ? 1_760_000_000 : 1_760_000_500, id: itemId("claim", x.batchId, x.batchRoot, originOf(x), claimDigest(x)) });
+  mine.insert([claimItem(asked), claimItem(foreign)]);
+  hostile.index = mine;
+  hostile.answer = { anchors: [asked, slipped, foreign], checkpoints: [unheldVersion.checkpoint!] };
+  const before = { b: (await claimsOf(b, "b-items")).claims.size, versions: bStore.listBatches(NS).length };
+  indexes.close();
+  await bStore.close();
+
+  const r = await sync(b, mallory.did);
+  assert.equal(hostile.requests, 1);
+  assert.equal(r.itemsHere, 2, "both advertised claims were asked for and answered");
+  assert.equal(r.itemsRefused, 3, "the claim not asked for, the claim of a version b does not hold, and the checkpoint not asked for");
+  const after = await claimsOf(b, "b-items");
+  assert.equal(after.claims.size, before.b + 1);
+  assert.ok(after.claims.has(claimDigest(asked)));
+  assert.ok(!after.claims.has(claimDigest(slipped)));
+  const check = await openStore(b.stateDir, { readOnly: true });
+  try {
+    assert.equal(check.listBatches(NS).length, before.versions, "no version was created");
+    assert.equal(await check.getBatch(NS, "b-unheld", unheld.root), undefined);
+  } finally {
+    await check.close();
+  }
+});
