@@ -9,6 +9,8 @@
 import { unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ArgumentError, StoreError } from "../errors.js";
+import type { Cosignature } from "../quorum/cosignature.js";
+import { mergeCosignatures } from "../quorum/merge.js";
 import type { Receipt } from "../receipt.js";
 import { readJsonFile } from "./atomic-file.js";
 import { BatchCache } from "./batch-cache.js";
@@ -194,6 +196,32 @@ export class Store {
       }
       if (changed.length > 0) await this.#index.commit(state, changed);
       return { written: changed.length > 0, created: false, receiptsAdded: 0, anchorsChanged, equivocal: state.equivocatingOrigins(batchId).length > 0 };
+    });
+  }
+
+  /**
+   * Adds witness cosignatures to a stored batch version (docs/STATE.md §Cosignatures), merged by
+   * digest, one per signer and checkpoint, bounded per version. The caller verified them. A
+   * version that is not stored takes none: returns undefined and writes nothing. Returns the
+   * cosignatures that changed the file.
+   * @example (await store.putCosignatures("ns", "b1", root, [c]))?.length // 1 when c was new
+   */
+  async putCosignatures(namespace: string, batchId: string, batchRoot: string, cosignatures: readonly Cosignature[]): Promise<Cosignature[] | undefined> {
+    requireName("namespace", namespace);
+    requireName("batchId", batchId);
+    requireName("batchRoot", batchRoot);
+    if (!Array.isArray(cosignatures)) throw new ArgumentError("cosignatures", "must be an array");
+    const incoming = plain(cosignatures) as Cosignature[];
+    const problem = schema.checkStoredCosignatures(incoming, { namespace, batchId, batchRoot });
+    if (problem !== undefined) throw new ArgumentError("cosignatures", problem);
+    return this.#write(async () => {
+      const state = await this.#index.sync(namespace);
+      const path = batchPath(this.#paths, namespace, batchId, batchRoot);
+      const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
+      if (stored === null) return undefined;
+      const m = mergeCosignatures(stored.cosignatures ?? [], incoming);
+      if (m.added.length > 0) await this.#index.commit(state, [{ ...stored, cosignatures: m.cosignatures }]);
+      return m.added;
     });
   }
 

@@ -5,6 +5,7 @@
  */
 import type { AnchorRecord } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
+import type { Cosignature } from "../quorum/cosignature.js";
 import type { Receipt } from "../receipt.js";
 
 /** An anchor as stored: the wire anchor plus what local re-verification concluded (one type with lib/conflict). */
@@ -25,6 +26,11 @@ export interface BatchInput {
    * Absent only in state written by 0.1.0; such a version's receipts are not served until one arrives.
    */
   checkpoint?: Checkpoint;
+  /**
+   * Witness cosignatures of this version, verified before they were stored, one per signer and
+   * checkpoint (docs/STATE.md §Cosignatures). Written only by `putCosignatures`; absent when none.
+   */
+  cosignatures?: Cosignature[];
 }
 
 /** A batch as read back from the store. */
