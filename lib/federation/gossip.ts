@@ -40,20 +40,30 @@ export interface Signer {
 
 /**
  * This node's Announce of a stored batch version: its origin's checkpoint and its non-rejected
- * anchors, strongest first, at most 16. Undefined when the version has no anchor or no checkpoint.
+ * anchors, strongest first, at most 16, and the witness cosignatures held for the batch id (this
+ * version's first; message version 3 then, docs/FEDERATION_PROTOCOL.md §Cosignature). Undefined
+ * when the version has no anchor or no checkpoint.
  * @example const a = await buildAnnounce(store, me, "dao:vaultmesh", "b1", root, now)
  */
 export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number, aud: string): Promise<Announce | undefined> {
   // The origin's checkpoint travels unchanged; a 0.1.0 version without one is not announced (docs/STATE.md).
-  const checkpoint = (await store.getBatch(namespace, batchId, batchRoot))?.checkpoint;
+  const versions = await store.getBatchVersions(namespace, batchId);
+  const checkpoint = versions.find((v) => v.batchRoot === batchRoot)?.checkpoint;
   if (checkpoint === undefined) return undefined;
-  const anchors = (await store.anchors(namespace, batchId))
+  // Cosignatures of every version of the batch id travel: another version's are dispute evidence.
+  const cosignatures = versions
+    .sort((a, b) => (a.batchRoot === batchRoot ? -1 : b.batchRoot === batchRoot ? 1 : 0))
+    .flatMap((v) => v.cosignatures ?? [])
+    .slice(0, LIMITS.maxCosignaturesPerAnnounce);
+  const anchors = versions
+    .flatMap((v) => v.anchors)
     .filter((a) => a.batchRoot === batchRoot && a.outcome !== "rejected")
     .sort((a, b) => (a.outcome === b.outcome ? compareAnchors(a, b) : a.outcome === "verified" ? -1 : 1))
     .slice(0, LIMITS.maxAnchorsPerAnnounce)
     .map(wireAnchor);
   if (anchors.length === 0) return undefined;
-  return signMessage<Announce>({ type: "announce", v: 2, namespace, aud, batchId, batchRoot, checkpoint, anchors, ts, signer: me.did }, me.privateKey);
+  const unsigned = cosignatures.length === 0 ? { type: "announce" as const, v: 2 as const, namespace, aud, batchId, batchRoot, checkpoint, anchors, ts, signer: me.did } : { type: "announce" as const, v: 3 as const, namespace, aud, batchId, batchRoot, checkpoint, anchors, cosignatures, ts, signer: me.did };
+  return signMessage<Announce>(unsigned, me.privateKey);
 }
 
 /**

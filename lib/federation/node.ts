@@ -30,6 +30,9 @@ import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
 import { RecheckFailureLog } from "./recheck-log.js";
+import type { Cosignature } from "../quorum/cosignature.js";
+import { cosignatureDigest } from "../quorum/merge.js";
+import { cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
 
 export interface FederationNodeOptions {
   log: Logger;
@@ -53,6 +56,8 @@ export class FederationNode {
   readonly #background = new Set<Promise<unknown>>();
   /** Batch versions being pulled now, so two announces of one batch cause one pull. */
   readonly #pulling = new Set<string>();
+  /** Cosignatures that came with announces of a version while it was being pulled: taken once it is stored. */
+  readonly #heldBack = new Map<string, Cosignature[]>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   #stopping = false;
@@ -174,13 +179,38 @@ export class FederationNode {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#store.refresh();
     const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request);
-    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
+    // The cosignatures of the versions the Bundle names travel with it (docs/FEDERATION_PROTOCOL.md §Cosignature).
+    const cosignatures: Cosignature[] = [];
+    for (const v of new Set(checkpoints.map((c) => `${c.batchId}\u0000${c.batchRoot}`))) {
+      const [batchId, batchRoot] = v.split("\u0000") as [string, string];
+      cosignatures.push(...((await this.#store.getBatch(request.namespace, batchId, batchRoot))?.cosignatures ?? []));
+    }
+    const body = { type: "bundle" as const, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did };
+    const capped = cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle);
+    return signMessage<Bundle>(capped.length === 0 ? { ...body, v: 2 } : { ...body, v: 3, cosignatures: capped }, this.runtime.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */
   async renderMetrics(): Promise<string> {
     const gauges = await readStoreGauges(this.#store);
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version });
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() });
+  }
+
+  /** Batch versions by quorum state, per configured namespace (for GET /metrics). */
+  async quorumCounts(): Promise<Map<string, Record<"final" | "awaiting" | "disputed", number>>> {
+    const out = new Map<string, Record<"final" | "awaiting" | "disputed", number>>();
+    for (const ns of this.config.federation.namespaces.keys()) {
+      const c = { final: 0, awaiting: 0, disputed: 0 };
+      for (const q of await this.quorumOf(ns)) c[q.state]++;
+      out.set(ns, c);
+    }
+    return out;
+  }
+
+  /** The quorum state of a namespace's stored batch versions (all, or one batch id's). */
+  quorumOf(namespace: string, batchId?: string): Promise<VersionQuorum[]> {
+    const keys = witnessKeysFor(this.config, { did: this.runtime.me.did, publicKey: this.runtime.key.publicKey });
+    return quorumOfVersions(this.#store, this.config, keys, this.runtime.me.did, namespace, batchId);
   }
 
   /** Runs `work` in the background, logged, and waited for by `drain`. */
@@ -193,7 +223,10 @@ export class FederationNode {
   async onAnnounce(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
     const key = `${namespace}\u0000${batchId}\u0000${batchRoot}`;
-    if (this.#pulling.has(key)) return;
+    if (this.#pulling.has(key)) {
+      if (announce.cosignatures !== undefined) this.#heldBack.set(key, [...(this.#heldBack.get(key) ?? []), ...announce.cosignatures].slice(-LIMITS.maxCosignaturesPerAnnounce));
+      return;
+    }
     await this.#store.refresh();
     const known = this.#store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
     // Held complete and verified: the receipts are here. Only anchors this node has not seen are
@@ -230,10 +263,34 @@ export class FederationNode {
       this.metrics.bundlesImported++;
       const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
       this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
-      if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
+      const heard = [...(announce.cosignatures ?? []), ...bundles.flatMap((b) => b.cosignatures ?? []), ...(this.#heldBack.get(key) ?? [])];
+      const gained = await this.#takeCosignatures(namespace, announce.signer, heard);
+      const cosigned = await this.#cosign(namespace, batchId, batchRoot);
+      if (report?.status === "active" || gained > 0 || cosigned) await this.announce(namespace, batchId, batchRoot, (await this.#lacksNothing(announce)) ? new Set([announce.signer]) : new Set());
     } finally {
       this.#pulling.delete(key);
+      this.#heldBack.delete(key);
     }
+  }
+
+  /**
+   * Stores the cosignatures a peer sent, for versions this node holds, each verified against
+   * its witness key; a refused one is logged, never stored. Returns how many were new.
+   */
+  async #takeCosignatures(namespace: string, from: string, cosignatures: readonly Cosignature[]): Promise<number> {
+    if (cosignatures.length === 0) return 0;
+    const keys = witnessKeysFor(this.config, { did: this.runtime.me.did, publicKey: this.runtime.key.publicKey });
+    const r = await takeCosignatures(this.#store, keys, namespace, cosignatures);
+    for (const x of r.refused) this.#log.warn("cosignature ignored", { namespace, batch: x.batchId, from, signer: x.signer, reason: x.reason });
+    if (r.stored.length > 0) this.#log.info("cosignatures stored", { namespace, from, signers: [...new Set(r.stored.map((c) => c.signer))] });
+    return r.stored.length;
+  }
+
+  /** Cosigns a version when this node is a witness of its namespace and its view of the winner is new (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  async #cosign(namespace: string, batchId: string, batchRoot: string): Promise<boolean> {
+    const c = await cosignVersion(this.#store, this.runtime.me, this.config, namespace, batchId, batchRoot, this.now());
+    if (c !== undefined) this.#log.info("cosigned batch", { namespace, batch: batchId, root: batchRoot, winner: `${c.winner.chain}/${c.winner.tx}` });
+    return c !== undefined;
   }
 
   /**
@@ -243,14 +300,30 @@ export class FederationNode {
    */
   async #onNewAnchors(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
+    const newCosignatures = await this.#takeCosignatures(namespace, announce.signer, announce.cosignatures ?? []);
     const stored = new Set((await this.#store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot).map((a) => anchorKey(a)));
     const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(anchorKey(a)));
-    if (fresh.length === 0) return;
-    const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace));
-    const freshKeys = new Set(fresh.map((a) => anchorKey(a)));
-    const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(anchorKey(a))) ?? [];
-    this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained.length, winner: report?.winner ?? "none" });
-    if (gained.length > 0) await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]));
+    let gained = 0;
+    if (fresh.length > 0) {
+      const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace));
+      const freshKeys = new Set(fresh.map((a) => anchorKey(a)));
+      gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(anchorKey(a))).length ?? 0;
+      this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained, winner: report?.winner ?? "none" });
+    }
+    // A new winner is a new view: re-cosign (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+    const cosigned = await this.#cosign(namespace, batchId, batchRoot);
+    // New cosignatures are relayed like new anchors, so every witness's reaches every node.
+    if (gained > 0 || newCosignatures > 0 || cosigned) await this.announce(namespace, batchId, batchRoot, (await this.#lacksNothing(announce)) ? new Set([announce.signer]) : new Set());
+  }
+
+  /**
+   * True when the announcer already sent every cosignature this node holds for the batch: the
+   * relay need not go back to it. Otherwise (this node's own, or a third witness's) it does.
+   */
+  async #lacksNothing(announce: Announce): Promise<boolean> {
+    const theirs = new Set((announce.cosignatures ?? []).map(cosignatureDigest));
+    const held = (await this.#store.getBatchVersions(announce.namespace, announce.batchId)).flatMap((v) => v.cosignatures ?? []);
+    return held.every((c) => theirs.has(cosignatureDigest(c)));
   }
 
   /**
@@ -274,6 +347,7 @@ export class FederationNode {
       for (const key of nowActive) {
         const [batchId, batchRoot] = key.split("\u0000") as [string, string];
         this.#log.info("pending anchor verified", { namespace, batch: batchId });
+        await this.#cosign(namespace, batchId, batchRoot);
         await this.announce(namespace, batchId, batchRoot);
       }
     }
