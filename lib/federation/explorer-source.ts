@@ -139,7 +139,11 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       const summary = store.listBatches(namespace).find((b) => b.batchId === batchId && b.batchRoot === batchRoot);
       if (summary === undefined) return undefined;
       const anchors = (await store.anchors(namespace, batchId)).filter((a) => a.batchRoot === batchRoot);
-      return { summary, anchors };
+      // docs/FEDERATION_SEMANTICS.md §8. Quorum: final, awaiting or disputed, with who cosigned.
+      const q = (await node.quorumOf(namespace, batchId)).find((v) => v.batchRoot === batchRoot);
+      if (q === undefined) return { summary, anchors };
+      const { namespace: _n, batchId: _b, batchRoot: _r, ...quorum } = q;
+      return { summary, anchors, quorum };
     },
     async receipts(id) {
       const found = [];
