@@ -30,7 +30,7 @@ import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
 import { RecheckFailureLog } from "./recheck-log.js";
-import type { Cosignature } from "../quorum/cosignature.js";
+import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
 import { cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
 

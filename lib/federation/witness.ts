@@ -7,7 +7,7 @@
 import type { KeyObject } from "node:crypto";
 import type { NodeConfig } from "../config/types.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
-import { signCosignature, verifyCosignature, type AnchorRef, type Cosignature } from "../quorum/cosignature.js";
+import { signCosignature, verifyCosignature, type AnchorRef, type Cosignature } from "../messages/cosignature.js";
 import { quorumStatus, type QuorumStatus } from "../quorum/state.js";
 import { quorumSubject, verifiedAnchors } from "../quorum/subject.js";
 import type { Store, StoredBatch } from "../store/index.js";

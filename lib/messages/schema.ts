@@ -9,7 +9,7 @@ import type { Receipt } from "../receipt.js";
 import { array, digest, integer, literal, malformed, object, optionalInteger, string, type Json } from "./fields.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { parseAnchor, parseReceipt } from "./items.js";
-import { parseCosignature, type Cosignature } from "../quorum/cosignature.js";
+import { parseCosignature, type Cosignature } from "./cosignature.js";
 import { BATCH_ID_PATTERN, LIMITS, NAMESPACE_PATTERN } from "./limits.js";
 
 export type MessageType = "announce" | "request" | "bundle";

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../messages/canonical.js";
-import type { Cosignature } from "./cosignature.js";
+import type { Cosignature } from "../messages/cosignature.js";
 
 /** Cosignatures kept per batch version: room for 16 witnesses each cosigning 4 checkpoints. */
 export const MAX_COSIGNATURES_PER_VERSION = 64;

@@ -3,21 +3,30 @@
  * digest of the checkpoint it is held against, this node's winner after conflict resolution,
  * and the anchors this node rejected. Pure.
  */
-import { resolveAnchors } from "../conflict/index.js";
+import { resolveAnchors, type AnchorRecord } from "../conflict/index.js";
 import { compareAnchors } from "../conflict/order.js";
 import { messageDigest } from "../messages/canonical.js";
-import type { StoredBatch } from "../store/types.js";
-import { MAX_VERIFIED_PER_COSIGNATURE, type AnchorRef } from "./cosignature.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
+import { MAX_VERIFIED_PER_COSIGNATURE, type AnchorRef } from "../messages/cosignature.js";
 import type { QuorumSubject } from "./state.js";
 
 const ref = (a: AnchorRef): AnchorRef => ({ chain: a.chain, tx: a.tx });
+
+/** What the quorum reads of a stored batch version (the store's StoredBatch has these members). */
+export interface VersionRecord {
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  anchors: readonly AnchorRecord[];
+  checkpoint?: Checkpoint;
+}
 
 /**
  * The quorum subject of a stored version; undefined for a version stored without a checkpoint
  * (0.1.0): there is nothing a cosignature could name.
  * @example quorumSubject(await store.getBatch(ns, id, root))?.winner
  */
-export function quorumSubject(batch: StoredBatch): QuorumSubject | undefined {
+export function quorumSubject(batch: VersionRecord): QuorumSubject | undefined {
   if (batch.checkpoint === undefined) return undefined;
   const own = batch.anchors.filter((a) => a.batchRoot === batch.batchRoot);
   // The winner is recomputed, not read from stored superseded_by marks (docs/FEDERATION_SEMANTICS.md §3. Conflicts).
@@ -38,7 +47,7 @@ export function quorumSubject(batch: StoredBatch): QuorumSubject | undefined {
  * The anchors of a version this node verified itself, strongest first: what its cosignature lists.
  * @example verifiedAnchors(batch)[0] // the winner
  */
-export function verifiedAnchors(batch: StoredBatch): AnchorRef[] {
+export function verifiedAnchors(batch: VersionRecord): AnchorRef[] {
   return batch.anchors
     .filter((a) => a.batchRoot === batch.batchRoot && a.outcome === "verified")
     .sort(compareAnchors)

@@ -9,7 +9,7 @@
 import { unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ArgumentError, StoreError } from "../errors.js";
-import type { Cosignature } from "../quorum/cosignature.js";
+import type { Cosignature } from "../messages/cosignature.js";
 import { mergeCosignatures } from "../quorum/merge.js";
 import type { Receipt } from "../receipt.js";
 import { readJsonFile } from "./atomic-file.js";

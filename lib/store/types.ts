@@ -5,7 +5,7 @@
  */
 import type { AnchorRecord } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
-import type { Cosignature } from "../quorum/cosignature.js";
+import type { Cosignature } from "../messages/cosignature.js";
 import type { Receipt } from "../receipt.js";
 
 /** An anchor as stored: the wire anchor plus what local re-verification concluded (one type with lib/conflict). */

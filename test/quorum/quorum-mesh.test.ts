@@ -16,7 +16,7 @@ import { generateNodeKey } from "../../lib/identity/keys.js";
 import { formatKeyLine } from "../../lib/identity/did.js";
 import { signMessage } from "../../lib/messages/authenticate.js";
 import type { Announce } from "../../lib/messages/schema.js";
-import { signCosignature, type Cosignature } from "../../lib/quorum/cosignature.js";
+import { signCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
 import { openStore } from "../../lib/store/index.js";
 import { startMesh, type Mesh, type MeshNode, MESH_NAMESPACE as NS } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";

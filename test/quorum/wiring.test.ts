@@ -11,7 +11,7 @@ import { signMessage } from "../../lib/messages/authenticate.js";
 import { messageDigest } from "../../lib/messages/canonical.js";
 import { LIMITS } from "../../lib/messages/limits.js";
 import { parseAnnounce, parseBundle, type Announce } from "../../lib/messages/schema.js";
-import { signCosignature, type Cosignature } from "../../lib/quorum/cosignature.js";
+import { signCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
 import { cosignatureDigest, MAX_COSIGNATURES_PER_VERSION, mergeCosignatures } from "../../lib/quorum/merge.js";
 import { openStore, type Store } from "../../lib/store/index.js";
 import { checkpointBy } from "../support/checkpoint.js";
