@@ -2,14 +2,17 @@
  * How cosignatures are kept with a batch version (docs/STATE.md §Cosignatures): merged by their
  * digest, one per signer and checkpoint (the newest: a witness re-cosigns when its view of the
  * winner changes, and lib/quorum/state.ts counts only the newest), at most
- * MAX_COSIGNATURES_PER_VERSION per version. Pure: no file, no clock.
+ * MAX_CHECKPOINTS_PER_SIGNER checkpoints per signer and MAX_COSIGNATURES_PER_VERSION in all, so
+ * one witness cannot crowd out the others. Pure: no file, no clock.
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../messages/canonical.js";
 import type { Cosignature } from "../messages/cosignature.js";
 
-/** Cosignatures kept per batch version: room for 16 witnesses each cosigning 4 checkpoints. */
+/** Cosignatures kept per batch version: room for 32 witnesses each cosigning 2 checkpoints. */
 export const MAX_COSIGNATURES_PER_VERSION = 64;
+/** Checkpoints one signer's cosignatures are kept for per version: its own and one contradicting it is all the evidence a dispute needs. */
+export const MAX_CHECKPOINTS_PER_SIGNER = 2;
 
 /**
  * `sha256:<hex>` of a cosignature's canonical form, `sig` included: its identity as a stored and
@@ -36,7 +39,8 @@ export interface CosignatureMerge {
 /**
  * Merges incoming cosignatures (already verified by the caller) into a version's stored list.
  * A cosignature already held, or older than the held one of its signer and checkpoint, changes
- * nothing; a new slot beyond `max` is refused (the evidence already held stays).
+ * nothing; a new slot beyond `max`, or a signer's third checkpoint, is refused (the evidence
+ * already held stays).
  * @example mergeCosignatures(stored, [c]).added.length // 1 when c is new
  */
 export function mergeCosignatures(stored: readonly Cosignature[], incoming: readonly Cosignature[], max = MAX_COSIGNATURES_PER_VERSION): CosignatureMerge {
@@ -46,7 +50,7 @@ export function mergeCosignatures(stored: readonly Cosignature[], incoming: read
   for (const c of incoming) {
     const i = at.get(slot(c));
     if (i === undefined) {
-      if (out.length >= max) continue;
+      if (out.length >= max || out.filter((x) => x.signer === c.signer).length >= MAX_CHECKPOINTS_PER_SIGNER) continue;
       at.set(slot(c), out.length);
       out.push(c);
       added.push(c);

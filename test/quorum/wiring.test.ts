@@ -58,15 +58,18 @@ async function withStore(fn: (store: Store, dir: string) => Promise<void>): Prom
 }
 
 describe("quorum: cosignatures kept with the batch version", () => {
-  test("merge: one per signer and checkpoint, the newest; a replay or an older one changes nothing; bounded", () => {
+  test("merge: one per signer and checkpoint, the newest; a replay or an older one changes nothing; bounded per signer and per version", () => {
     const b = version();
     const first = cosign(W[0], b);
     const newer = cosign(W[0], b, { ts: 1_760_000_100 });
     assert.deepEqual(mergeCosignatures([], [first, first]).cosignatures, [first], "merged by digest");
     assert.deepEqual(mergeCosignatures([newer], [first]).added, [], "an older one from the same signer is not kept");
     assert.deepEqual(mergeCosignatures([first], [newer]).cosignatures, [newer], "a newer one replaces it");
-    const many = Array.from({ length: MAX_COSIGNATURES_PER_VERSION + 3 }, (_, i) => cosign(W[1], b, { checkpoint: `sha256:${i.toString(16).padStart(64, "0")}` }));
-    assert.equal(mergeCosignatures([], many).cosignatures.length, MAX_COSIGNATURES_PER_VERSION);
+    const cp = (i: number) => `sha256:${i.toString(16).padStart(64, "0")}`;
+    const flood = Array.from({ length: 10 }, (_, i) => cosign(W[1], b, { checkpoint: cp(i) }));
+    assert.deepEqual(mergeCosignatures([], [...flood, first]).cosignatures, [flood[0], flood[1], first], "one witness keeps two checkpoints at most: it cannot crowd the others out");
+    const signers = Array.from({ length: MAX_COSIGNATURES_PER_VERSION + 3 }, (_, i) => ({ ...first, signer: `did:vm:node:x${i}` }));
+    assert.equal(mergeCosignatures([], signers).cosignatures.length, MAX_COSIGNATURES_PER_VERSION);
     assert.notEqual(cosignatureDigest(first), cosignatureDigest(newer));
   });
 
