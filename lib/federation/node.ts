@@ -34,6 +34,9 @@ import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
 import { cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
 
+/** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
+const QUORUM_COUNTS_TTL_S = 30;
+
 export interface FederationNodeOptions {
   log: Logger;
   version: string;
@@ -56,6 +59,8 @@ export class FederationNode {
   readonly #background = new Set<Promise<unknown>>();
   /** Batch versions being pulled now, so two announces of one batch cause one pull. */
   readonly #pulling = new Set<string>();
+  /** GET /metrics' quorum counts and when they were computed; dropped whenever this node changes a version. */
+  #quorumCounts: { at: number; counts: Map<string, Record<"final" | "awaiting" | "disputed", number>> } | undefined;
   /** Cosignatures that came with announces of a version while it was being pulled: taken once it is stored. */
   readonly #heldBack = new Map<string, Cosignature[]>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
@@ -196,14 +201,21 @@ export class FederationNode {
     return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() });
   }
 
-  /** Batch versions by quorum state, per configured namespace (for GET /metrics). */
+  /**
+   * Batch versions by quorum state, per configured namespace (for GET /metrics). With a quorum
+   * policy every version's file is read, so the counts are kept until this node changes what
+   * they depend on, or QUORUM_COUNTS_TTL_S (a CLI's write, a reload) has passed.
+   */
   async quorumCounts(): Promise<Map<string, Record<"final" | "awaiting" | "disputed", number>>> {
+    const now = this.now();
+    if (this.#quorumCounts !== undefined && now - this.#quorumCounts.at < QUORUM_COUNTS_TTL_S) return this.#quorumCounts.counts;
     const out = new Map<string, Record<"final" | "awaiting" | "disputed", number>>();
     for (const ns of this.config.federation.namespaces.keys()) {
       const c = { final: 0, awaiting: 0, disputed: 0 };
       for (const q of await this.quorumOf(ns)) c[q.state]++;
       out.set(ns, c);
     }
+    this.#quorumCounts = { at: now, counts: out };
     return out;
   }
 
@@ -261,6 +273,7 @@ export class FederationNode {
       const checkpoints = [announce.checkpoint, ...bundles.flatMap((b) => b.checkpoints)];
       const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints);
       this.metrics.bundlesImported++;
+      this.#quorumCounts = undefined;
       const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
       this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
       const heard = [...(announce.cosignatures ?? []), ...bundles.flatMap((b) => b.cosignatures ?? []), ...(this.#heldBack.get(key) ?? [])];
@@ -281,6 +294,7 @@ export class FederationNode {
     if (cosignatures.length === 0) return 0;
     const keys = witnessKeysFor(this.config, { did: this.runtime.me.did, publicKey: this.runtime.key.publicKey });
     const r = await takeCosignatures(this.#store, keys, namespace, cosignatures);
+    if (r.stored.length > 0) this.#quorumCounts = undefined;
     for (const x of r.refused) this.#log.warn("cosignature ignored", { namespace, batch: x.batchId, from, signer: x.signer, reason: x.reason });
     if (r.stored.length > 0) this.#log.info("cosignatures stored", { namespace, from, signers: [...new Set(r.stored.map((c) => c.signer))] });
     return r.stored.length;
@@ -289,6 +303,7 @@ export class FederationNode {
   /** Cosigns a version when this node is a witness of its namespace and its view of the winner is new (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   async #cosign(namespace: string, batchId: string, batchRoot: string): Promise<boolean> {
     const c = await cosignVersion(this.#store, this.runtime.me, this.config, namespace, batchId, batchRoot, this.now());
+    if (c !== undefined) this.#quorumCounts = undefined;
     if (c !== undefined) this.#log.info("cosigned batch", { namespace, batch: batchId, root: batchRoot, winner: `${c.winner.chain}/${c.winner.tx}` });
     return c !== undefined;
   }
@@ -306,6 +321,7 @@ export class FederationNode {
     let gained = 0;
     if (fresh.length > 0) {
       const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace));
+      this.#quorumCounts = undefined;
       const freshKeys = new Set(fresh.map((a) => anchorKey(a)));
       gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(anchorKey(a))).length ?? 0;
       this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained, winner: report?.winner ?? "none" });
@@ -342,6 +358,7 @@ export class FederationNode {
   async recheckPending(): Promise<void> {
     for (const namespace of this.config.federation.namespaces.keys()) {
       const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.runtime.importContext(namespace));
+      if (result.anchors.some((a) => a.was !== a.outcome)) this.#quorumCounts = undefined;
       this.#recheckFailures.note(result.anchors, this.now());
       const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}`));
       for (const key of nowActive) {
