@@ -14,6 +14,7 @@ import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
 import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import { importBundle } from "../pipeline/bundle.js";
+import type { BatchReport } from "../pipeline/import.js";
 import { reverifyStored } from "../pipeline/reverify.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../reconcile/message.js";
 import { respond } from "../reconcile/session.js";
@@ -32,7 +33,7 @@ import { readStoreGauges } from "./node-gauges.js";
 import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
-import { cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
 
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
@@ -162,7 +163,16 @@ export class FederationNode {
         const key = `${peer.did} ${namespace}`;
         const b = this.#syncBackoff.get(key);
         if (b !== undefined && b.until > now) continue;
+        const before = this.#store.listBatches(namespace);
         const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
+        // Versions anti-entropy brought in are cosigned like announced ones, and announced so the cosignature spreads.
+        if (r.ok && r.imported > 0) {
+          this.#quorumCounts = undefined;
+          for (const c of await cosignChanged(this.#store, this.runtime.me, this.config, namespace, before, this.now())) {
+            this.#log.info("cosigned batch", { namespace, batch: c.batchId, root: c.batchRoot, winner: `${c.winner.chain}/${c.winner.tx}` });
+            await this.announce(namespace, c.batchId, c.batchRoot);
+          }
+        }
         reports.push(r);
         this.metrics.peerContact(peer.did, r.ok);
         if (r.ok) {
@@ -253,9 +263,11 @@ export class FederationNode {
       return;
     }
     this.#pulling.add(key);
+    let bundles: Bundle[] | undefined;
+    let report: BatchReport | undefined;
+    let heldBack: Cosignature[] = [];
     try {
       const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
-      let bundles: Bundle[] | undefined;
       for (const peer of sources) {
         try {
           bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now());
@@ -274,16 +286,18 @@ export class FederationNode {
       const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints);
       this.metrics.bundlesImported++;
       this.#quorumCounts = undefined;
-      const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
+      report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot);
       this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none" });
-      const heard = [...(announce.cosignatures ?? []), ...bundles.flatMap((b) => b.cosignatures ?? []), ...(this.#heldBack.get(key) ?? [])];
-      const gained = await this.#takeCosignatures(namespace, announce.signer, heard);
-      const cosigned = await this.#cosign(namespace, batchId, batchRoot);
-      if (report?.status === "active" || gained > 0 || cosigned) await this.announce(namespace, batchId, batchRoot, (await this.#lacksNothing(announce)) ? new Set([announce.signer]) : new Set());
     } finally {
+      // From here on an Announce of this version is handled as one of a held batch, its cosignatures taken at once.
+      heldBack = this.#heldBack.get(key) ?? [];
       this.#pulling.delete(key);
       this.#heldBack.delete(key);
     }
+    const heard = [...(announce.cosignatures ?? []), ...bundles.flatMap((b) => b.cosignatures ?? []), ...heldBack];
+    const gained = await this.#takeCosignatures(namespace, announce.signer, heard);
+    const cosigned = await this.#cosign(namespace, batchId, batchRoot);
+    if (report?.status === "active" || gained > 0 || cosigned) await this.announce(namespace, batchId, batchRoot, (await this.#lacksNothing(announce)) ? new Set([announce.signer]) : new Set());
   }
 
   /**

@@ -10,7 +10,7 @@ import { publicKeyFromRaw } from "../identity/keys.js";
 import { signCosignature, verifyCosignature, type AnchorRef, type Cosignature } from "../messages/cosignature.js";
 import { quorumStatus, type QuorumStatus } from "../quorum/state.js";
 import { quorumSubject, verifiedAnchors } from "../quorum/subject.js";
-import type { Store, StoredBatch } from "../store/index.js";
+import type { BatchSummary, Store, StoredBatch } from "../store/index.js";
 import type { Signer } from "./gossip.js";
 
 /** This node's DID and public key, so that it counts as a witness when it is listed. */
@@ -95,6 +95,24 @@ export async function cosignVersion(store: Store, me: Signer, config: NodeConfig
   );
   const stored = await store.putCosignatures(namespace, batchId, batchRoot, [c]);
   return stored !== undefined && stored.length > 0 ? c : undefined;
+}
+
+/**
+ * After an import this node did not start itself (anti-entropy): cosigns every version of
+ * `namespace` that is new since `before` (a `listBatches` taken first) or whose verified count
+ * changed, as cosignVersion decides. Returns what it cosigned, so the caller can announce it.
+ * @example const before = store.listBatches(ns); await syncWithPeer(…); await cosignChanged(store, me, config, ns, before, now())
+ */
+export async function cosignChanged(store: Store, me: Signer, config: NodeConfig, namespace: string, before: readonly BatchSummary[], now: number): Promise<Cosignature[]> {
+  if (!(config.federation.namespaces.get(namespace)?.quorum?.witnesses.includes(me.did) ?? false)) return [];
+  const was = new Map(before.map((b) => [`${b.batchId}\u0000${b.batchRoot}`, b.outcomes.verified] as const));
+  const out: Cosignature[] = [];
+  for (const b of store.listBatches(namespace)) {
+    if (b.outcomes.verified === 0 || was.get(`${b.batchId}\u0000${b.batchRoot}`) === b.outcomes.verified) continue;
+    const c = await cosignVersion(store, me, config, namespace, b.batchId, b.batchRoot, now);
+    if (c !== undefined) out.push(c);
+  }
+  return out;
 }
 
 /** The quorum state of one stored batch version. */

@@ -95,7 +95,7 @@ async function awaitQuorum(n: MeshNode, sealed: SealedFiles, what: string, check
   for (;;) {
     last = await quorumOn(n, sealed);
     if (last !== undefined && check(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${n.name}: ${sealed.id} not ${what} within ${timeoutMs} ms; quorum: ${JSON.stringify(last)}; last log lines:\n${n.logs.slice(-8).join("\n")}`);
+    if (Date.now() > deadline) throw new Error(`${n.name}: ${sealed.id} not ${what} within ${timeoutMs} ms; quorum: ${JSON.stringify(last)}; last log lines:\n${NAMES.map((x) => `${x}:\n${mesh.node(x).logs.slice(-8).join("\n")}`).join("\n")}`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -191,6 +191,22 @@ describe("quorum: witness cosignatures between real serve processes", () => {
     const shown = await mesh.node("c").cli("status");
     assert.match(shown.stdout, /dispute: dao:vaultmesh batch q-dispute: did:vm:node:g cosigned another checkpoint/);
     assert.ok(shown.stdout.includes(`sig ${lie.sig}`), shown.stdout);
+  });
+
+  test("quorum: a witness that was down cosigns what anti-entropy brings it, and learns the others' cosignatures from the outbox", async () => {
+    const d = mesh.node("d");
+    assert.equal(await d.stop("SIGTERM"), 0);
+    const sealed = await seal("q-late", "second");
+    await announceOnA(sealed);
+    for (const n of ["a", "b", "c"]) await awaitQuorum(mesh.node(n), sealed, "final without d", (x) => x.state === "final" && x.cosigners.length === 3);
+    // The CLI's anti-entropy imports the batch on d, which cosigns it and announces it.
+    const r = await d.cli("sync", "--namespace", NS, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout).totals.imported > 0, r.stdout);
+    for (const n of ["a", "b", "c"]) await awaitQuorum(mesh.node(n), sealed, "cosigned by d too", (x) => x.cosigners.includes(did("d")));
+    await d.start();
+    const q = await awaitQuorum(d, sealed, "final on d", (x) => x.state === "final");
+    assert.ok(q.cosigners.length >= 3);
   });
 
   test("quorum: a cosignature replayed, forged, from a non-witness, or from a second DID with this node's key does not count", async () => {
