@@ -195,8 +195,10 @@ export class FederationNode {
     await this.#store.refresh();
     const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request);
     // The cosignatures of the versions the Bundle names travel with it (docs/FEDERATION_PROTOCOL.md §Cosignature).
+    // A node with no witness key and no quorum policy stores none, and spares a Bundle the file reads.
     const cosignatures: Cosignature[] = [];
-    for (const v of new Set(checkpoints.map((c) => `${c.batchId}\u0000${c.batchRoot}`))) {
+    const keepsCosignatures = (this.config.witnesses?.size ?? 0) > 0 || [...this.config.federation.namespaces.values()].some((ns) => ns.quorum !== undefined);
+    for (const v of keepsCosignatures ? new Set(checkpoints.map((c) => `${c.batchId}\u0000${c.batchRoot}`)) : []) {
       const [batchId, batchRoot] = v.split("\u0000") as [string, string];
       cosignatures.push(...((await this.#store.getBatch(request.namespace, batchId, batchRoot))?.cosignatures ?? []));
     }
