@@ -63,7 +63,7 @@ async function generate(stateDir: string, batches: number): Promise<void> {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${JSON.stringify({ kind: "batch", ...batch })}\n`);
     const identity = (await fileIdentity(path))!;
-    state.addSummary(path, { batchId: batch.batchId, batchRoot: batch.batchRoot, identity, dirIdentity: (await fileIdentity(dirname(path)))!, createdAt: batch.createdAt, receiptCount: PER_BATCH, anchorCount: 1, outcomes: { verified: 1, pending: 0, rejected: 0 }, origin: ORIGIN.did, size: PER_BATCH });
+    state.addSummary(path, { batchId: batch.batchId, batchRoot: batch.batchRoot, identity, dirIdentity: (await fileIdentity(dirname(path)))!, createdAt: batch.createdAt, receiptCount: PER_BATCH, anchorCount: 1, cosignatureCount: 0, outcomes: { verified: 1, pending: 0, rejected: 0 }, origin: ORIGIN.did, size: PER_BATCH });
   }
   writeFileSync(namespaceMetaPath(paths, NS), `${JSON.stringify({ kind: "namespace", namespace: NS, rev: 1 })}\n`);
   state.rev = 1;

@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
 import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
+import { cosignVersion } from "../lib/federation/witness.js";
 import { signCheckpoint } from "../lib/messages/checkpoint.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
 import { PLACEHOLDER_CHAIN, PLACEHOLDER_NOTE } from "../lib/sealer/placeholder.js";
@@ -90,6 +91,8 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
         ),
     ];
     const report = await importBatch(sealed, node.importContext(options.namespace));
+    // A witness of the namespace cosigns what it just verified itself (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+    if (report.status === "active") await cosignVersion(node.store, node.me, node.config, options.namespace, report.batchId, report.batchRoot, node.now());
     const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, placeholderReceipts: sealed.placeholderReceipts, report, deliveries: [] };
     if (sealed.placeholderReceipts > 0 && report.anchors.length === 0) result.note = PLACEHOLDER_NOTE;
     const targets = node.peers.routed(options.namespace);

@@ -116,6 +116,7 @@ export function printInit(out: Printer, r: InitResult): void {
   out.line(`  - did: "${r.nodeId}"`);
   out.line("    roles: [origin]");
   out.line(`    keys: { verify: "${r.verifyKey}" }`);
+  out.line("(add the role witness to either entry where a namespace's quorum.witnesses lists this node)");
   out.line();
   out.line("Files written:");
   for (const f of r.files) out.line(`  ${f}`);

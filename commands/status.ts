@@ -8,6 +8,8 @@ import { keyFileTooOpen } from "../lib/identity/key-file.js";
 import { peerHealth } from "../lib/federation/peer-health.js";
 import type { NodeRuntime } from "../lib/federation/runtime.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
+import { quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
+import { printQuorum } from "./quorum-output.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
 import { withRuntime } from "./node.js";
@@ -19,7 +21,7 @@ export interface StatusResult {
   listen: string;
   configDir: string;
   stateDir: string;
-  namespaces: Array<{ name: string; peers: string[]; evmConfirmations: number; btcConfirmations: number }>;
+  namespaces: Array<{ name: string; peers: string[]; evmConfirmations: number; btcConfirmations: number; quorum?: { k: number; witnesses: string[] } }>;
   peers: Array<{
     did: string;
     url: string;
@@ -40,6 +42,8 @@ export interface StatusResult {
   /** Why the state directory could not be read (a corrupted file is named); absent when it was. */
   stateError?: string;
   equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
+  /** Quorum state of every stored batch version of a configured namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  quorum: VersionQuorum[];
 }
 
 /** How long status waits for a peer's /health. */
@@ -59,6 +63,7 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     peers: ns.peers,
     evmConfirmations: ns.verify.evmConfirmations,
     btcConfirmations: ns.verify.btcConfirmations,
+    ...(ns.quorum === undefined ? {} : { quorum: { k: ns.quorum.k, witnesses: [...ns.quorum.witnesses] } }),
   }));
   let stateError: string | undefined;
   const store = await openStore(mesh.stateDir, { readOnly: true, receiptIndex: "lazy" }).catch((e: unknown) => {
@@ -68,6 +73,12 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
   const syncs = store === undefined ? new Map<string, Record<string, number>>() : await lastSyncs(store);
   const counts = store?.counts() ?? null;
   const equivocations = store?.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, roots: [...e.batchRoots] })) ?? [];
+  const quorum: VersionQuorum[] = [];
+  if (store !== undefined) {
+    // Without a quorum policy this reads only the index; with one, each version's file for its cosignatures.
+    const keys = witnessKeysFor(config, { did: mesh.nodeId, publicKey: key.publicKey });
+    for (const ns of namespaces) quorum.push(...(await quorumOfVersions(store, config, keys, mesh.nodeId, ns.name)));
+  }
   await store?.close();
   const peers: StatusResult["peers"] = await Promise.all(
       [...config.peers.values()].map(async (p) => {
@@ -100,6 +111,7 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     },
     counts,
     equivocations,
+    quorum,
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -140,6 +152,8 @@ export function printStatus(out: Printer, r: StatusResult): void {
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
   }
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
+  // Final versions are counted, the rest listed with what they wait for (--json lists all).
+  printQuorum(out, r.quorum, { onlyNotFinal: true });
 }
 
 export function statusCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
@@ -149,12 +163,16 @@ export function statusCommand(run: (fn: (ctx: CommandContext) => Promise<number>
       "after",
       `
 Each peer's GET /health is asked with a 3 s timeout. Counts come from the state
-directory, read without taking any lock. Exit 1 when the state cannot be read; exit 2
-when anchors.yaml names a TSA trust bundle serve would refuse to start with.
+directory, read without taking any lock. The quorum line counts batch versions final,
+awaiting and disputed (namespaces.<ns>.quorum; without it a batch is final once this
+node verified it) and lists each one not final with what it waits for.
+Exit 1 when the state cannot be read; exit 2 when anchors.yaml names a TSA trust bundle
+serve would refuse to start with.
 
 Example:
   $ vmsh-federation status
-  $ vmsh-federation status --json | jq .peers\n`,
+  $ vmsh-federation status --json | jq .peers
+  $ vmsh-federation status --json | jq '.quorum[] | select(.state != "final")'\n`,
     )
     .action(async () =>
       run(async (ctx) => {

@@ -8,6 +8,8 @@ import { guardCursor } from "./cursor-guard.js";
 import { isDigest } from "../lib/digest.js";
 import { UsageError } from "../lib/errors.js";
 import { fetchRange, syncWithPeer, type PeerSyncReport } from "../lib/federation/sync.js";
+import { announceToPeers } from "../lib/federation/gossip.js";
+import { cosignChanged } from "../lib/federation/witness.js";
 import { LIMITS } from "../lib/messages/limits.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
@@ -65,6 +67,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
       }
     });
     const reports: PeerSyncReport[] = [];
+    const before = node.store.listBatches(options.namespace);
     try {
       for (const peer of peers) {
         reports.push(plain ? await fetchRange(sctx, peer, options.namespace, { ...(fromTs === undefined ? {} : { fromTs }), ...(toTs === undefined ? {} : { toTs }), ...(options.want === undefined ? {} : { want: options.want }) }) : await syncWithPeer(sctx, peer, options.namespace));
@@ -73,7 +76,11 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
       bar?.stop();
       releaseCursor();
     }
-    const totals = { missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
+    // A witness cosigns what this sync brought in and announces it, so its cosignature spreads (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+    for (const c of await cosignChanged(node.store, node.me, node.config, options.namespace, before, node.now())) {
+      await announceToPeers(node.store, node.outbox, node.me, node.peers.routed(options.namespace), options.namespace, c.batchId, c.batchRoot, node.now(), undefined, c.origin);
+    }
+    const totals = { missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, itemsKnown: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
     for (const r of reports) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];
     return { namespace: options.namespace, mode: plain ? "request" : "reconcile", peers: reports, totals };
   });

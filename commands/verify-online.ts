@@ -5,6 +5,8 @@
 import { Command } from "commander";
 import type { Outcome } from "../lib/anchors/result.js";
 import { reverifyStored, type RecheckFailure, type ReverifiedAnchor } from "../lib/pipeline/reverify.js";
+import { cosignVersion, quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
+import { printQuorum } from "./quorum-output.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
 import { outcomeColor, table, type Printer } from "./output.js";
@@ -12,6 +14,8 @@ import { outcomeColor, table, type Printer } from "./output.js";
 export interface VerifyOnlineOptions {
   namespace?: string;
   batch?: string;
+  /** Exit 1 unless every selected batch version is final (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  requireFinal?: boolean;
 }
 
 export interface VerifyOnlineResult {
@@ -20,27 +24,41 @@ export interface VerifyOnlineResult {
   summary: Record<Outcome, number>;
   /** Anchors whose endpoint could not be asked: their stored verdict stands, unchecked. */
   notRechecked: number;
+  /** Quorum state of every selected batch version, after this run's verdicts (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  quorum: VersionQuorum[];
+  /** With --require-final: the selected versions that are not final (0 selected counts as not final). */
+  notFinal?: number;
 }
 
 export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOptions): Promise<VerifyOnlineResult> {
   return withRuntime(ctx, async (node) => {
     if (options.namespace !== undefined) requireNamespace(node.config, options.namespace);
     const namespaces = options.namespace !== undefined ? [options.namespace] : node.store.namespaces().sort();
-    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 }, notRechecked: 0 };
+    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 }, notRechecked: 0, quorum: [] };
+    const keys = witnessKeysFor(node.config, { did: node.me.did, publicKey: node.key.publicKey });
     for (const namespace of namespaces) {
       const r = await reverifyStored(options.batch !== undefined ? { namespace, batchId: options.batch } : { namespace }, node.importContext(namespace));
       result.anchors.push(...r.anchors);
       result.equivocations.push(...r.equivocations.map((batchId) => ({ namespace, batchId })));
+      // A witness re-cosigns a version whose winner this run changed; serve sends it with its next Announce.
+      for (const b of node.store.listBatches(namespace).filter((x) => options.batch === undefined || x.batchId === options.batch)) {
+        await cosignVersion(node.store, node.me, node.config, namespace, b.batchId, b.batchRoot, node.now());
+      }
+      result.quorum.push(...(await quorumOfVersions(node.store, node.config, keys, node.me.did, namespace, options.batch)));
     }
     for (const a of result.anchors) result.summary[a.outcome]++;
     result.notRechecked = result.anchors.filter((a) => a.recheckFailed !== undefined).length;
+    if (options.requireFinal === true) result.notFinal = result.quorum.length === 0 ? 1 : result.quorum.filter((q) => q.state !== "final").length;
     return result;
   });
 }
 
-/** 1 when any anchor is rejected, could not be re-checked, or any batch equivocates. */
+/**
+ * 1 when any anchor is rejected, could not be re-checked, or any batch equivocates; with
+ * --require-final also when a selected batch version is not final, or none was selected.
+ */
 export function verifyOnlineExitCode(r: VerifyOnlineResult): 0 | 1 {
-  return r.summary.rejected > 0 || r.notRechecked > 0 || r.equivocations.length > 0 ? 1 : 0;
+  return r.summary.rejected > 0 || r.notRechecked > 0 || r.equivocations.length > 0 || (r.notFinal ?? 0) > 0 ? 1 : 0;
 }
 
 /** "last re-check failed at <ISO time>: <reason>" (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages). */
@@ -52,6 +70,7 @@ export function printVerifyOnline(out: Printer, r: VerifyOnlineResult): void {
   if (out.json) return out.document(r);
   if (r.anchors.length === 0) {
     out.line("No anchors stored yet.");
+    if (r.notFinal !== undefined) out.line(out.color.red("--require-final: no batch selected, so none is final"));
     return;
   }
   const short = (s: string) => (s.length > 20 ? `${s.slice(0, 10)}…${s.slice(-8)}` : s);
@@ -74,6 +93,9 @@ export function printVerifyOnline(out: Printer, r: VerifyOnlineResult): void {
     out.line(out.color.red(`not re-checked: ${a.namespace} batch ${a.batchId} ${a.chain} ${a.tx} keeps "${a.outcome}"; ${recheckNote(a.recheckFailed!)}`));
   }
   for (const e of r.equivocations) out.line(out.color.red(`equivocation: ${e.namespace} batch ${e.batchId} is stored with more than one root`));
+  out.line();
+  printQuorum(out, r.quorum);
+  if (r.notFinal !== undefined && r.notFinal > 0) out.line(out.color.red(`--require-final: ${r.quorum.length === 0 ? "no batch selected, so none is final" : `${r.notFinal} of ${r.quorum.length} selected batch versions not final`}`));
 }
 
 export function verifyOnlineCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
@@ -81,6 +103,7 @@ export function verifyOnlineCommand(run: (fn: (ctx: CommandContext) => Promise<n
     .description("re-verify every stored anchor against the live chain and TSA endpoints")
     .option("--namespace <ns>", "only this namespace")
     .option("--batch <id>", "only this batch id")
+    .option("--require-final", "exit 1 unless every selected batch is final under its namespace's quorum (a CI gate)")
     .addHelpText(
       "after",
       `
@@ -90,9 +113,19 @@ outcomes are stored and conflict resolution re-runs. An endpoint that cannot be 
 changes no verdict: the anchor keeps it, is listed as not re-checked, and the exit code is 1.
 Exit code 1 also when any anchor is rejected or a batch is stored with two roots (equivocation).
 
+Each batch version's quorum state follows the table: final (k distinct witnesses of
+namespaces.<ns>.quorum cosigned this node's checkpoint and winner; without quorum: this
+node verified it), awaiting (how many more, who has not cosigned, who named another
+winner) or disputed (a witness cosigned another checkpoint, or a winner this node
+rejected; both signatures are shown). A witness node cosigns here what it verified.
+--require-final exits 1 unless every selected batch version is final; selecting none
+(an unknown --batch) exits 1 too, so a CI job can wait for a batch with it.
+
 Example:
   $ vmsh-federation verify-online --namespace dao:vaultmesh
   $ vmsh-federation verify-online --json | jq '.anchors[] | select(.outcome != "verified")'
+  $ vmsh-federation verify-online --namespace dao:vaultmesh --batch b-42 --require-final && deploy
+  $ vmsh-federation verify-online --json | jq '.quorum[] | select(.state != "final") | {batchId, needed, notYet}'
 `,
     )
     .action(async (opts: VerifyOnlineOptions) =>

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dir = fileURLToPath(new URL("../dist/bench/", import.meta.url));
 /** Table order (the order of docs/BENCHMARKS.md); any other benchmark follows, by name. */
-const ORDER = ["cli", "messages", "import", "store", "reconcile", "convergence", "catchup", "load"];
+const ORDER = ["cli", "messages", "import", "store", "reconcile", "convergence", "quorum", "catchup", "load"];
 
 const fmt = (x) => x.toLocaleString("en");
 

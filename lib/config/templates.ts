@@ -33,6 +33,9 @@ namespaces:
     limits:
       max_announce_rate_per_min: ${DEFAULTS.maxAnnounceRatePerMin}  # per peer; excess gets 429 with Retry-After
       max_request_rate_per_min: ${DEFAULTS.maxRequestRatePerMin}
+    # quorum: { k: 2, witnesses: ["${o.nodeId}", "did:vm:node:vm-spawn-b", "did:vm:node:vm-spawn-c"] }
+    #   final only once k distinct witnesses (this node, or peers.yaml role witness) cosigned a
+    #   batch (docs/FEDERATION_SEMANTICS.md §8); without quorum, once this node verified it
 
 anti_entropy:
   interval_s: ${DEFAULTS.antiEntropyIntervalS}                  # how often serve reconciles each namespace with each peer
@@ -46,6 +49,7 @@ export function peersTemplate(): string {
 #   serve     this node pulls bundles from it
 #   request   may pull bundles and reconcile with this node
 #   origin    its signed batch checkpoints are accepted: it seals batches (docs/FEDERATION_SEMANTICS.md)
+#   witness   its cosignatures count toward a namespace's quorum (docs/FEDERATION_SEMANTICS.md §8)
 # keys.verify is the line the peer's \`vmsh-federation init\` printed. Being listed, routed or
 # allowed to announce does not make a peer an origin: only the origin role does.
 # Append each peer's entry at the end of this file exactly as its init printed it, e.g.:
@@ -56,6 +60,10 @@ export function peersTemplate(): string {
 #   # A sealer this node never talks to (its batches arrive through relays): only its key, no url.
 #   - did: "did:vm:node:vm-spawn-far"
 #     roles: [origin]
+#     keys: { verify: "ed25519:<43 base64url characters>" }
+#   # A witness this node never talks to (its cosignatures arrive through relays): likewise no url.
+#   - did: "did:vm:node:vm-spawn-w"
+#     roles: [witness]
 #     keys: { verify: "ed25519:<43 base64url characters>" }
 # then run \`systemctl reload vmsh-federation\` (SIGHUP). An empty list is written as nothing.
 peers:

@@ -27,6 +27,18 @@ export interface NamespaceConfig {
   origins?: string[];
   verify: VerifyPolicy;
   limits: NamespaceLimits;
+  /**
+   * `namespaces.<ns>.quorum`: k-of-n witness finality (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+   * Undefined: a batch is final once this node verified it.
+   */
+  quorum?: QuorumConfig;
+}
+
+/** `namespaces.<ns>.quorum`: `k` distinct witnesses of `witnesses` must cosign a batch version. */
+export interface QuorumConfig {
+  k: number;
+  /** DIDs: this node, or peers.yaml entries with role `witness`. */
+  witnesses: string[];
 }
 
 export interface ListenConfig {
@@ -79,13 +91,18 @@ export interface NodeConfig {
   /** Absolute configuration directory. */
   dir: string;
   federation: FederationConfig;
-  /** peers.yaml entries this node talks to (every entry with a role other than `origin`). */
+  /** peers.yaml entries this node talks to (every entry with a role other than `origin` and `witness`). */
   peers: Map<string, PeerConfig>;
   /**
    * peers.yaml entries with role `origin`: DID → raw Ed25519 key. An origin-only entry needs no
    * `url`; it is the key of a sealer whose batches arrive through relays (docs/FEDERATION_SEMANTICS.md §Origins).
    */
   origins: Map<string, Uint8Array>;
+  /**
+   * peers.yaml entries with role `witness`: DID → raw Ed25519 key, the keys cosignatures are
+   * checked with (docs/FEDERATION_SEMANTICS.md §8. Quorum). A witness-only entry needs no `url`.
+   */
+  witnesses: Map<string, Uint8Array>;
   anchors: AnchorsConfig;
   /** The PEM text of `anchors.rfc3161`'s files; set by loadConfig, absent when no TSA is configured. */
   tsaTrust?: TsaTrust;

@@ -13,7 +13,7 @@ import { interpolate } from "./env.js";
 import { explorerConfig } from "./explorer.js";
 import { path, url } from "./fields.js";
 import { Problems, Section } from "./problems.js";
-import { DEFAULTS, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig } from "./types.js";
+import { DEFAULTS, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig, type QuorumConfig } from "./types.js";
 
 export interface RawConfig {
   /** Parsed YAML of each file; `undefined` when the file does not exist. */
@@ -73,7 +73,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   for (const name of Object.keys(nsS.mapping() ?? {})) {
     const s = nsS.at(name);
     if (!isNamespace(name)) s.error("is not a valid namespace (lower-case letters, digits, '.', '_', '-', segments joined by ':')");
-    s.mapping(["peers", "origins", "verify", "limits"]);
+    s.mapping(["peers", "origins", "verify", "limits", "quorum"]);
     const peers: string[] = [];
     (s.at("peers").list() ?? []).forEach((_, i) => {
       const p = s.at("peers").at(i);
@@ -91,6 +91,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
         else if (did !== undefined) origins!.push(did);
       });
     }
+    const quorum = quorumPolicy(s.at("quorum"));
     const v = s.at("verify");
     v.mapping(["evm_confirmations", "btc_confirmations"]);
     const l = s.at("limits");
@@ -101,6 +102,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       name,
       peers,
       ...(origins === undefined ? {} : { origins }),
+      ...(quorum === undefined ? {} : { quorum }),
       verify: {
         evmConfirmations: v.at("evm_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.evmConfirmations,
         btcConfirmations: v.at("btc_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.btcConfirmations,
@@ -119,10 +121,47 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS }, namespaces, antiEntropy: { intervalS }, explorer };
 }
 
+/**
+ * `namespaces.<ns>.quorum: { k, witnesses }` (docs/FEDERATION_SEMANTICS.md §8. Quorum): its shape,
+ * 1 ≤ k ≤ number of witnesses, no DID twice. Whether each witness has a key is checked against
+ * peers.yaml in validateConfig.
+ */
+function quorumPolicy(s: Section): QuorumConfig | undefined {
+  if (!s.present || !s.mapping(["k", "witnesses"])) return undefined;
+  const kS = s.at("k");
+  const k = kS.required()?.integer(1, 1000, "a positive integer: how many distinct witnesses must cosign");
+  const list = s.at("witnesses");
+  const witnesses: string[] = [];
+  let valid = true;
+  (list.required()?.list() ?? []).forEach((_, i) => {
+    const w = list.at(i);
+    const did = w.string();
+    if (did === undefined || !isDid(did)) {
+      valid = false;
+      if (did !== undefined) w.error(`expected a DID, got ${JSON.stringify(did)}`);
+    } else if (witnesses.includes(did)) {
+      valid = false;
+      w.error(`${did} is listed twice: a witness counts once toward k`);
+    } else witnesses.push(did);
+  });
+  if (list.present && Array.isArray(list.value) && list.value.length === 0) {
+    list.error("is empty: name at least k witness DIDs");
+    return undefined;
+  }
+  if (k === undefined || !valid) return undefined;
+  if (k > witnesses.length) {
+    kS.error(`is ${k}, but only ${witnesses.length} witness${witnesses.length === 1 ? " is" : "es are"} listed: no batch could ever be final`);
+    return undefined;
+  }
+  return { k, witnesses };
+}
+
 /** Role of a peers.yaml entry whose checkpoints this node accepts; not a message role (docs/FEDERATION_SEMANTICS.md §Origins). */
 const ORIGIN_ROLE = "origin";
+/** Role of a peers.yaml entry whose cosignatures this node checks; not a message role (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+const WITNESS_ROLE = "witness";
 
-function peers(root: Section, origins: Map<string, Uint8Array>): Map<string, PeerConfig> {
+function peers(root: Section, origins: Map<string, Uint8Array>, witnesses: Map<string, Uint8Array>): Map<string, PeerConfig> {
   const out = new Map<string, PeerConfig>();
   if (!root.present) return out;
   root.mapping(["peers"]);
@@ -136,15 +175,17 @@ function peers(root: Section, origins: Map<string, Uint8Array>): Map<string, Pee
     if (did !== undefined && out.has(did)) didS.error(`${did} is listed twice`);
     const roles = new Set<Role>();
     let origin = false;
+    let witness = false;
     const rolesS = p.at("roles");
     (rolesS.required()?.list() ?? []).forEach((_, j) => {
       const r = rolesS.at(j).string();
       if (r === ORIGIN_ROLE) origin = true;
-      else if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${JSON.stringify(r)} (roles: ${[...ROLES, ORIGIN_ROLE].join(", ")})`);
+      else if (r === WITNESS_ROLE) witness = true;
+      else if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${JSON.stringify(r)} (roles: ${[...ROLES, ORIGIN_ROLE, WITNESS_ROLE].join(", ")})`);
       else if (r !== undefined) roles.add(r as Role);
     });
-    // An entry that is only an origin is a key, not a neighbour: it needs no url.
-    const originOnly = origin && roles.size === 0;
+    // An entry that is only an origin and/or a witness is a key, not a neighbour: it needs no url.
+    const originOnly = (origin || witness) && roles.size === 0;
     const peerUrl = originOnly && !p.at("url").present ? undefined : url(p.at("url").required() ?? p.at("url"), ["http:", "https:"]);
     const keysS = p.at("keys");
     keysS.required()?.mapping(["verify"]);
@@ -155,8 +196,9 @@ function peers(root: Section, origins: Map<string, Uint8Array>): Map<string, Pee
       if (typeof k === "string") keyS.error(k);
       else verifyKey = k;
     }
-    if (did !== undefined && isDid(did) && verifyKey !== undefined && !out.has(did) && !origins.has(did)) {
+    if (did !== undefined && isDid(did) && verifyKey !== undefined && !out.has(did) && !origins.has(did) && !witnesses.has(did)) {
       if (origin) origins.set(did, verifyKey);
+      if (witness) witnesses.set(did, verifyKey);
       if (peerUrl !== undefined && !originOnly) out.set(did, { did, url: peerUrl, roles, verifyKey });
     }
   });
@@ -178,20 +220,33 @@ export function validateConfig(raw: RawConfig, options: ValidateOptions): Valida
   if (problems.errors.length > 0) return { config: undefined, warnings: [], errors: problems.errors };
   const fed = federation(new Section(problems, "federation.yaml", [], files.federation), options.dir);
   const originKeys = new Map<string, Uint8Array>();
-  const peerMap = peers(new Section(problems, "peers.yaml", [], files.peers), originKeys);
+  const witnessKeys = new Map<string, Uint8Array>();
+  const peerMap = peers(new Section(problems, "peers.yaml", [], files.peers), originKeys, witnessKeys);
   const anchorsCfg = anchors(new Section(problems, "anchors.yaml", [], files.anchors), options.dir);
   if (fed !== undefined) {
     for (const ns of fed.namespaces.values()) {
       ns.peers.forEach((did, i) => {
         if (!peerMap.has(did)) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is not in peers.yaml, so nothing is exchanged with it`);
         if (did === fed.mesh.nodeId) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], "is this node's own DID");
-        if (!peerMap.has(did) && originKeys.has(did)) problems.error("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is only an origin in peers.yaml (no url, no message role): route a neighbour, not an origin key`);
+        if (!peerMap.has(did) && (originKeys.has(did) || witnessKeys.has(did))) problems.error("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is only an ${originKeys.has(did) ? "origin" : "witness"} in peers.yaml (no url, no message role): route a neighbour, not a key`);
       });
       (ns.origins ?? []).forEach((did, i) => {
         if (did !== fed.mesh.nodeId && !originKeys.has(did)) problems.error("federation.yaml", ["namespaces", ns.name, "origins", i], `${did} is neither this node nor a peers.yaml entry with role origin, so its checkpoints cannot be verified`);
       });
+      const keyOwner = new Map<string, string>();
+      (ns.quorum?.witnesses ?? []).forEach((did, i) => {
+        const at = ["namespaces", ns.name, "quorum", "witnesses", i];
+        if (did === fed.mesh.nodeId) return;
+        const key = witnessKeys.get(did);
+        if (key === undefined) return problems.error("federation.yaml", at, `${did} is neither this node nor a peers.yaml entry with role witness, so its cosignatures cannot be verified`);
+        // One key behind two DIDs would count twice toward k (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+        const hex = Buffer.from(key).toString("hex");
+        const other = keyOwner.get(hex);
+        if (other !== undefined) problems.error("federation.yaml", at, `${did} has the same key in peers.yaml as the witness ${other}: one key counts once toward k, list it once`);
+        else keyOwner.set(hex, did);
+      });
     }
   }
-  const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, origins: originKeys, anchors: anchorsCfg } : undefined;
+  const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, origins: originKeys, witnesses: witnessKeys, anchors: anchorsCfg } : undefined;
   return { config, warnings: problems.warnings, errors: problems.errors };
 }

@@ -22,6 +22,8 @@ export interface RequestAnswer {
   checkpoints: Checkpoint[];
   receipts: Receipt[];
   anchors: Anchor[];
+  /** Versions whose cosignatures belong in the answer: those of `checkpoints` and those asked for by cosignature item. */
+  cosigned: Checkpoint[];
 }
 
 /** The wire form of a stored anchor: the claim without this node's verdict or digest. */
@@ -103,6 +105,7 @@ export async function answerRequest(store: Store, request: Request, items?: Item
     for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (v.checkpoint !== undefined && selects(request, v)) versions.set(versionKey(v.checkpoint), v.checkpoint);
   }
   const anchors: Anchor[] = [];
+  const cosigned = new Map<string, Checkpoint>();
   const sentClaims = new Set<string>();
   const claimKey = (cp: { batchId: string; batchRoot: string; origin?: string }, digest: string) => `${cp.batchId}\u0000${cp.batchRoot}\u0000${cp.origin ?? ""}\u0000${digest}`;
   const shared = new Set<string>();
@@ -125,12 +128,17 @@ export async function answerRequest(store: Store, request: Request, items?: Item
       versions.set(versionKey(version.checkpoint), version.checkpoint);
       continue;
     }
+    // The caller adds the cosignatures of the versions in `cosigned` (docs/FEDERATION_PROTOCOL.md §Cosignature).
+    if (item.kind === "cosignature") {
+      cosigned.set(versionKey(version.checkpoint), version.checkpoint);
+      continue;
+    }
     if (sentClaims.has(claimKey(version.checkpoint, item.digest))) continue;
     const record = version.anchors.find((a) => (a.digest ?? claimDigest(a)) === item.digest);
     if (record === undefined) continue;
     sentClaims.add(claimKey(version.checkpoint, item.digest));
-    versions.set(versionKey(version.checkpoint), version.checkpoint);
     anchors.push(wireAnchor(record));
   }
-  return { checkpoints: [...versions.values()], receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle) };
+  for (const [key, cp] of versions) cosigned.set(key, cp);
+  return { checkpoints: [...versions.values()], receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle), cosigned: [...cosigned.values()] };
 }

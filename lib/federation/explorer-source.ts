@@ -140,7 +140,11 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       const summary = store.batchVersions(namespace, batchId, batchRoot)[0];
       if (summary === undefined) return undefined;
       const anchors = (await store.getBatch(namespace, batchId, batchRoot, summary.origin ?? null))?.anchors ?? [];
-      return { summary, anchors };
+      // docs/FEDERATION_SEMANTICS.md §8. Quorum: final, awaiting or disputed, with who cosigned.
+      const q = (await node.quorumOf(namespace, batchId)).find((v) => v.batchRoot === batchRoot && v.origin === summary.origin);
+      if (q === undefined) return { summary, anchors };
+      const { namespace: _n, batchId: _b, batchRoot: _r, origin: _o, ...quorum } = q;
+      return { summary, anchors, quorum };
     },
     async receipts(id) {
       const found = [];

@@ -40,7 +40,9 @@ export interface Signer {
 
 /**
  * This node's Announce of a stored batch version: its origin's checkpoint and its non-rejected
- * anchors, strongest first, at most 16. Undefined when the version has no anchor or no checkpoint.
+ * anchors, strongest first, at most 16, and the witness cosignatures held for the batch id (this
+ * version's first; message version 3 then, docs/FEDERATION_PROTOCOL.md §Cosignature). Undefined
+ * when the version has no anchor or no checkpoint.
  * @example const a = await buildAnnounce(store, me, "dao:vaultmesh", "b1", root, now)
  */
 export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number, aud: string, origin?: string): Promise<Announce | undefined> {
@@ -49,13 +51,18 @@ export async function buildAnnounce(store: Store, me: Signer, namespace: string,
   const version = await store.getBatch(namespace, batchId, batchRoot, origin);
   const checkpoint = version?.checkpoint;
   if (checkpoint === undefined) return undefined;
+  // Cosignatures of every version of the batch id travel, this version's first: another
+  // version's are dispute evidence (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+  const others = (await store.getBatchVersions(namespace, batchId)).filter((v) => v.batchRoot !== batchRoot || v.checkpoint?.origin !== checkpoint.origin);
+  const cosignatures = [version!, ...others].flatMap((v) => v.cosignatures ?? []).slice(0, LIMITS.maxCosignaturesPerAnnounce);
   const anchors = version!.anchors
     .filter((a) => a.batchRoot === batchRoot && a.outcome !== "rejected")
     .sort((a, b) => (a.outcome === b.outcome ? compareAnchors(a, b) : a.outcome === "verified" ? -1 : 1))
     .slice(0, LIMITS.maxAnchorsPerAnnounce)
     .map(wireAnchor);
   if (anchors.length === 0) return undefined;
-  return signMessage<Announce>({ type: "announce", v: 2, namespace, aud, batchId, batchRoot, checkpoint, anchors, ts, signer: me.did }, me.privateKey);
+  const unsigned = cosignatures.length === 0 ? { type: "announce" as const, v: 2 as const, namespace, aud, batchId, batchRoot, checkpoint, anchors, ts, signer: me.did } : { type: "announce" as const, v: 3 as const, namespace, aud, batchId, batchRoot, checkpoint, anchors, cosignatures, ts, signer: me.did };
+  return signMessage<Announce>(unsigned, me.privateKey);
 }
 
 /**

@@ -10,6 +10,8 @@ import type { StoreGauges } from "./node-gauges.js";
 export interface MetricsExtra {
   gauges: StoreGauges;
   version: string;
+  /** Batch versions by quorum state, per namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  quorum?: Map<string, Record<"final" | "awaiting" | "disputed", number>>;
 }
 
 export class Metrics {
@@ -81,6 +83,11 @@ export class Metrics {
       for (const [peer, byNs] of [...extra.gauges.lastSync].sort()) for (const [ns, ts] of Object.entries(byNs).sort()) syncs.push([`{peer="${esc(peer)}",namespace="${esc(ns)}"}`, ts]);
       metric("vmsh_federation_peer_last_sync_timestamp_seconds", "gauge", "Unix time of the last successful anti-entropy sync with the peer, per namespace.", syncs);
       metric("vmsh_federation_outbox_depth", "gauge", "Announces queued for the peer, waiting to be delivered.", [...extra.gauges.outboxDepth].sort().map(([peer, n]) => [`{peer="${esc(peer)}"}`, n]));
+      if (extra.quorum !== undefined) {
+        const byState: Array<[string, number]> = [];
+        for (const [ns, c] of [...extra.quorum].sort()) for (const state of ["final", "awaiting", "disputed"] as const) byState.push([`{namespace="${esc(ns)}",state="${state}"}`, c[state]]);
+        metric("vmsh_federation_batches_by_quorum", "gauge", "Batch versions by quorum state (final, awaiting, disputed), per namespace.", byState);
+      }
       metric("vmsh_federation_build_info", "gauge", "Always 1; the version label is the running release.", [[`{version="${esc(extra.version)}"}`, 1]]);
     }
     return `${lines.join("\n")}\n`;

@@ -14,6 +14,7 @@ import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
 import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import { importBundle } from "../pipeline/bundle.js";
+import type { BatchReport } from "../pipeline/import.js";
 import { reverifyStored } from "../pipeline/reverify.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../reconcile/message.js";
 import { respond } from "../reconcile/session.js";
@@ -30,6 +31,12 @@ import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
 import { RecheckFailureLog } from "./recheck-log.js";
+import type { Cosignature } from "../messages/cosignature.js";
+import { cosignatureDigest } from "../quorum/merge.js";
+import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+
+/** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
+const QUORUM_COUNTS_TTL_S = 30;
 
 export interface FederationNodeOptions {
   log: Logger;
@@ -55,6 +62,10 @@ export class FederationNode {
   readonly #pulling = new Set<string>();
   /** Announces that arrived while their version was being pulled, by version key, then by announcer. */
   readonly #announcedDuringPull = new Map<string, Map<string, Announce>>();
+  /** GET /metrics' quorum counts and when they were computed; dropped whenever this node changes a version. */
+  #quorumCounts: { at: number; counts: Map<string, Record<"final" | "awaiting" | "disputed", number>> } | undefined;
+  /** Cosignatures that came with announces of a version while it was being pulled: taken once it is stored. */
+  readonly #heldBack = new Map<string, Cosignature[]>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   #stopping = false;
@@ -157,10 +168,19 @@ export class FederationNode {
         const b = this.#syncBackoff.get(key);
         if (b !== undefined && b.until > now) continue;
         const before = this.#activeVersions(namespace);
+        const listed = this.#store.listBatches(namespace);
         const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
+        // Versions anti-entropy brought in are cosigned like announced ones, and announced so the cosignature spreads.
+        if (r.ok && (r.imported > 0 || r.itemsHere > 0)) {
+          this.#quorumCounts = undefined;
+          for (const c of await cosignChanged(this.#store, this.runtime.me, this.config, namespace, listed, this.now())) {
+            this.#log.info("cosigned batch", { namespace, batch: c.batchId, root: c.batchRoot, winner: `${c.winner.chain}/${c.winner.tx}` });
+            await this.announce(namespace, c.batchId, c.batchRoot, new Set(), c.origin);
+          }
+        }
         reports.push(r);
         this.metrics.peerContact(peer.did, r.ok);
-        if (r.imported > 0) await this.#relayLearnt(namespace, before, peer.did);
+        if (r.imported > 0 || r.itemsHere > 0) await this.#relayLearnt(namespace, before, peer.did);
         if (r.ok) {
           this.#syncBackoff.delete(key);
           if (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
@@ -176,21 +196,22 @@ export class FederationNode {
   }
 
   /** Active versions with a checkpoint, by (batchId, batchRoot, origin), with their receipt counts. */
-  #activeVersions(namespace: string): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const b of this.#store.listBatches(namespace)) if (b.origin !== undefined && b.outcomes.verified > 0) out.set(`${b.batchId}\u0000${b.batchRoot}\u0000${b.origin}`, b.receiptCount);
+  #activeVersions(namespace: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const b of this.#store.listBatches(namespace)) if (b.origin !== undefined && b.outcomes.verified > 0) out.set(`${b.batchId}\u0000${b.batchRoot}\u0000${b.origin}`, `${b.receiptCount} ${b.outcomes.verified}`);
     return out;
   }
 
   /**
-   * Relays the versions an anti-entropy round made active here or added receipts to, as an import
+   * Relays the versions an anti-entropy round made active here, added receipts to or gained a
+   * verified anchor in (an item, docs/ANTI_ENTROPY.md §Attachment items), as an import
    * after an Announce does. Anti-entropy compares one copy per receipt id, so a second origin's
    * version of a root whose ids a peer already holds is invisible to it; an Announce is how that
    * peer learns of it (docs/FEDERATION_SEMANTICS.md §5).
    */
-  async #relayLearnt(namespace: string, before: ReadonlyMap<string, number>, from: string): Promise<void> {
-    for (const [key, count] of this.#activeVersions(namespace)) {
-      if ((before.get(key) ?? -1) >= count) continue;
+  async #relayLearnt(namespace: string, before: ReadonlyMap<string, string>, from: string): Promise<void> {
+    for (const [key, now] of this.#activeVersions(namespace)) {
+      if (before.get(key) === now) continue;
       const [batchId, batchRoot, origin] = key.split("\u0000") as [string, string, string];
       await this.announce(namespace, batchId, batchRoot, new Set([from]), origin);
     }
@@ -202,14 +223,47 @@ export class FederationNode {
     await this.#store.refresh();
     // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Messages).
     if (request.want !== undefined) await this.runtime.indexes.prepare(request.namespace);
-    const { checkpoints, receipts, anchors } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
-    return signMessage<Bundle>({ type: "bundle", v: 2, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did }, this.runtime.me.privateKey);
+    const { checkpoints, receipts, anchors, cosigned } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
+    // The cosignatures of the versions the Bundle names travel with it (docs/FEDERATION_PROTOCOL.md §Cosignature).
+    // A node with no witness key and no quorum policy stores none, and spares a Bundle the file reads.
+    const cosignatures: Cosignature[] = [];
+    const keepsCosignatures = (this.config.witnesses?.size ?? 0) > 0 || [...this.config.federation.namespaces.values()].some((ns) => ns.quorum !== undefined);
+    for (const c of keepsCosignatures ? cosigned : []) {
+      cosignatures.push(...((await this.#store.getBatch(request.namespace, c.batchId, c.batchRoot, c.origin))?.cosignatures ?? []));
+    }
+    const body = { type: "bundle" as const, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did };
+    const capped = cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle);
+    return signMessage<Bundle>(capped.length === 0 ? { ...body, v: 2 } : { ...body, v: 3, cosignatures: capped }, this.runtime.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */
   async renderMetrics(): Promise<string> {
     const gauges = await readStoreGauges(this.#store);
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version });
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() });
+  }
+
+  /**
+   * Batch versions by quorum state, per configured namespace (for GET /metrics). With a quorum
+   * policy every version's file is read, so the counts are kept until this node changes what
+   * they depend on, or QUORUM_COUNTS_TTL_S (a CLI's write, a reload) has passed.
+   */
+  async quorumCounts(): Promise<Map<string, Record<"final" | "awaiting" | "disputed", number>>> {
+    const now = this.now();
+    if (this.#quorumCounts !== undefined && now - this.#quorumCounts.at < QUORUM_COUNTS_TTL_S) return this.#quorumCounts.counts;
+    const out = new Map<string, Record<"final" | "awaiting" | "disputed", number>>();
+    for (const ns of this.config.federation.namespaces.keys()) {
+      const c = { final: 0, awaiting: 0, disputed: 0 };
+      for (const q of await this.quorumOf(ns)) c[q.state]++;
+      out.set(ns, c);
+    }
+    this.#quorumCounts = { at: now, counts: out };
+    return out;
+  }
+
+  /** The quorum state of a namespace's stored batch versions (all, or one batch id's). */
+  quorumOf(namespace: string, batchId?: string): Promise<VersionQuorum[]> {
+    const keys = witnessKeysFor(this.config, { did: this.runtime.me.did, publicKey: this.runtime.key.publicKey });
+    return quorumOfVersions(this.#store, this.config, keys, this.runtime.me.did, namespace, batchId);
   }
 
   /** Runs `work` in the background, logged, and waited for by `drain`. */
@@ -231,6 +285,7 @@ export class FederationNode {
       let waiting = this.#announcedDuringPull.get(key);
       if (waiting === undefined) this.#announcedDuringPull.set(key, (waiting = new Map()));
       if (waiting.has(announce.signer) || waiting.size < this.#peers.routed(namespace).length) waiting.set(announce.signer, announce);
+      if (announce.cosignatures !== undefined) this.#heldBack.set(key, [...(this.#heldBack.get(key) ?? []), ...announce.cosignatures].slice(-LIMITS.maxCosignaturesPerAnnounce));
       return;
     }
     await this.#store.refresh();
@@ -247,9 +302,11 @@ export class FederationNode {
       return;
     }
     this.#pulling.add(key);
+    let bundles: Bundle[] | undefined;
+    let report: BatchReport | undefined;
+    let heldBack: Cosignature[] = [];
     try {
       const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
-      let bundles: Bundle[] | undefined;
       for (const peer of sources) {
         try {
           bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
@@ -267,17 +324,46 @@ export class FederationNode {
       const checkpoints = [announce.checkpoint, ...bundles.flatMap((b) => b.checkpoints)];
       const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints);
       this.metrics.bundlesImported++;
-      const report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot && r.origin === origin);
+      this.#quorumCounts = undefined;
+      report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot && r.origin === origin);
       // What was refused, and why, is what an operator needs to tell an attack from a bug (docs/FEDERATION_SEMANTICS.md §6. Threat model).
       const refused = [...(report?.rejectedReceipts ?? []).map((r) => `receipt ${r.id}: ${r.reason}`), ...(report?.ignoredClaims ?? []).map((c) => `claim ${c.chain}/${c.tx}: ${c.reason}`)].slice(0, 4);
       this.#log.info("imported announced batch", { namespace, batch: batchId, from: announce.signer, origin, status: report?.status ?? "nothing", receipts: report?.receiptsStored ?? 0, winner: report?.winner ?? "none", ...(refused.length === 0 ? {} : { refused }) });
-      if (report?.status === "active") await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]), origin);
     } finally {
+      // From here on an Announce of this version is handled as one of a held batch, its cosignatures taken at once.
+      heldBack = this.#heldBack.get(key) ?? [];
       this.#pulling.delete(key);
+      this.#heldBack.delete(key);
       const waiting = this.#announcedDuringPull.get(key);
       this.#announcedDuringPull.delete(key);
       if (!this.#stopping) for (const next of waiting?.values() ?? []) this.track(this.onAnnounce(next));
     }
+    const heard = [...(announce.cosignatures ?? []), ...bundles.flatMap((b) => b.cosignatures ?? []), ...heldBack];
+    const gained = await this.#takeCosignatures(namespace, announce.signer, heard);
+    const cosigned = await this.#cosign(namespace, batchId, batchRoot, origin);
+    if (report?.status === "active" || gained > 0 || cosigned) await this.announce(namespace, batchId, batchRoot, (await this.#lacksNothing(announce)) ? new Set([announce.signer]) : new Set(), origin);
+  }
+
+  /**
+   * Stores the cosignatures a peer sent, for versions this node holds, each verified against
+   * its witness key; a refused one is logged, never stored. Returns how many were new.
+   */
+  async #takeCosignatures(namespace: string, from: string, cosignatures: readonly Cosignature[]): Promise<number> {
+    if (cosignatures.length === 0) return 0;
+    const keys = witnessKeysFor(this.config, { did: this.runtime.me.did, publicKey: this.runtime.key.publicKey });
+    const r = await takeCosignatures(this.#store, keys, namespace, cosignatures);
+    if (r.stored.length > 0) this.#quorumCounts = undefined;
+    for (const x of r.refused) this.#log.warn("cosignature ignored", { namespace, batch: x.batchId, from, signer: x.signer, reason: x.reason });
+    if (r.stored.length > 0) this.#log.info("cosignatures stored", { namespace, from, signers: [...new Set(r.stored.map((c) => c.signer))] });
+    return r.stored.length;
+  }
+
+  /** Cosigns a version when this node is a witness of its namespace and its view of the winner is new (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  async #cosign(namespace: string, batchId: string, batchRoot: string, origin?: string): Promise<boolean> {
+    const c = await cosignVersion(this.#store, this.runtime.me, this.config, namespace, batchId, batchRoot, this.now(), origin);
+    if (c !== undefined) this.#quorumCounts = undefined;
+    if (c !== undefined) this.#log.info("cosigned batch", { namespace, batch: batchId, root: batchRoot, winner: `${c.winner.chain}/${c.winner.tx}` });
+    return c !== undefined;
   }
 
   /**
@@ -288,16 +374,33 @@ export class FederationNode {
   async #onNewAnchors(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
     const origin = announce.checkpoint.origin;
+    const newCosignatures = await this.#takeCosignatures(namespace, announce.signer, announce.cosignatures ?? []);
     // Claims are told apart by their digest (docs/STATE.md §Anchor claims), not by (chain, tx).
     const stored = new Set(((await this.#store.getBatch(namespace, batchId, batchRoot, origin))?.anchors ?? []).map((a) => a.digest ?? claimDigest(a)));
     const fresh = announce.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot && !stored.has(claimDigest(a)));
-    if (fresh.length === 0) return;
-    // The announce's checkpoint names the version the anchors are for.
-    const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace), [announce.checkpoint]);
-    const freshKeys = new Set(fresh.map((a) => claimDigest(a)));
-    const gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(a.digest)) ?? [];
-    this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained.length, winner: report?.winner ?? "none" });
-    if (gained.length > 0) await this.announce(namespace, batchId, batchRoot, new Set([announce.signer]), origin);
+    let gained = 0;
+    if (fresh.length > 0) {
+      // The announce's checkpoint names the version the anchors are for.
+      const [report] = await importBundle(namespace, [], fresh, this.runtime.importContext(namespace), [announce.checkpoint]);
+      this.#quorumCounts = undefined;
+      const freshKeys = new Set(fresh.map((a) => claimDigest(a)));
+      gained = report?.anchors.filter((a) => a.outcome === "verified" && freshKeys.has(a.digest)).length ?? 0;
+      this.#log.info("imported new anchors of a held batch", { namespace, batch: batchId, from: announce.signer, anchors: fresh.length, verified: gained, winner: report?.winner ?? "none" });
+    }
+    // A new winner is a new view: re-cosign (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+    const cosigned = await this.#cosign(namespace, batchId, batchRoot, origin);
+    // New cosignatures are relayed like new anchors, so every witness's reaches every node.
+    if (gained > 0 || newCosignatures > 0 || cosigned) await this.announce(namespace, batchId, batchRoot, (await this.#lacksNothing(announce)) ? new Set([announce.signer]) : new Set(), origin);
+  }
+
+  /**
+   * True when the announcer already sent every cosignature this node holds for the batch: the
+   * relay need not go back to it. Otherwise (this node's own, or a third witness's) it does.
+   */
+  async #lacksNothing(announce: Announce): Promise<boolean> {
+    const theirs = new Set((announce.cosignatures ?? []).map(cosignatureDigest));
+    const held = (await this.#store.getBatchVersions(announce.namespace, announce.batchId)).flatMap((v) => v.cosignatures ?? []);
+    return held.every((c) => theirs.has(cosignatureDigest(c)));
   }
 
   /**
@@ -316,11 +419,13 @@ export class FederationNode {
   async recheckPending(): Promise<void> {
     for (const namespace of this.config.federation.namespaces.keys()) {
       const result = await reverifyStored({ namespace, outcomes: ["pending"] }, this.runtime.importContext(namespace));
+      if (result.anchors.some((a) => a.was !== a.outcome)) this.#quorumCounts = undefined;
       this.#recheckFailures.note(result.anchors, this.now());
       const nowActive = new Set(result.anchors.filter((a) => a.was === "pending" && a.outcome === "verified").map((a) => `${a.batchId}\u0000${a.batchRoot}\u0000${a.origin ?? ""}`));
       for (const key of nowActive) {
         const [batchId, batchRoot, origin] = key.split("\u0000") as [string, string, string];
         this.#log.info("pending anchor verified", { namespace, batch: batchId, ...(origin === "" ? {} : { origin }) });
+        await this.#cosign(namespace, batchId, batchRoot, origin === "" ? undefined : origin);
         await this.announce(namespace, batchId, batchRoot, new Set(), origin === "" ? undefined : origin);
       }
     }

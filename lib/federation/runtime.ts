@@ -5,6 +5,7 @@
  * state (`announce`, `sync`, `status`, `verify-online`) and the daemon (`serve`) run on one
  * of these, so a node is assembled in exactly one place (docs/ARCHITECTURE.md §The runtime).
  */
+import { witnessKeysFor } from "./witness.js";
 import type { AnchorVerifier } from "../anchors/endpoints.js";
 import { limitConcurrency, type Limiter } from "../anchors/limit.js";
 import type { NodeConfig } from "../config/types.js";
@@ -172,6 +173,7 @@ export class NodeRuntime {
       indexes: this.indexes,
       outbox: this.outbox,
       now: () => this.now(),
+      witnessKeys: () => witnessKeysFor(this.config, { did: this.me.did, publicKey: this.key.publicKey }),
       ...(onProgress === undefined ? {} : { onProgress }),
     };
   }

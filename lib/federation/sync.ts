@@ -6,6 +6,9 @@
  * it batch by batch (it pulls). The seed's plain `fromTs/toTs/want`
  * requests are here too. Used by the `sync` command and by serve's timer.
  */
+import type { KeyObject } from "node:crypto";
+import { cosignatureDigest } from "../quorum/merge.js";
+import { takeCosignatures } from "./witness.js";
 import { randomBytes } from "node:crypto";
 import type { PeerConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
@@ -48,6 +51,8 @@ export interface SyncContext {
   indexes: NamespaceIndexes;
   outbox: AnnounceOutbox;
   now(): number;
+  /** Keys of the witnesses whose cosignatures this node keeps (docs/FEDERATION_SEMANTICS.md §8. Quorum); none when absent. */
+  witnessKeys?: () => ReadonlyMap<string, KeyObject>;
   /** Called as receipts are fetched (for a progress bar). */
   onProgress?: (event: SyncProgress) => void;
 }
@@ -77,6 +82,8 @@ export interface PeerSyncReport {
   itemsThere: number;
   /** Items in the peer's answers that were not taken: not asked for, or of a version this node does not hold. */
   itemsRefused: number;
+  /** Items the peer holds that this node holds too without having verified them: not fetched (docs/ANTI_ENTROPY.md §Attachment items). */
+  itemsKnown: number;
   fetched: number;
   imported: number;
   /** Batch versions imported but held: no verified anchor yet. */
@@ -91,7 +98,7 @@ export interface PeerSyncReport {
 }
 
 function emptyReport(peer: string, namespace: string, compared: number): PeerSyncReport {
-  return { peer, namespace, ok: true, compared, missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
+  return { peer, namespace, ok: true, compared, missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, itemsKnown: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
 }
 
 /** An auth context that accepts answers from `peer` alone: it answered a question we put to it. */
@@ -222,8 +229,10 @@ async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace:
   };
   const anchors = bundle.anchors.filter((a) => take(a, claimItemId(a), deferred?.anchors));
   const checkpoints = bundle.checkpoints.filter((c) => c.namespace === namespace && take(c, itemId("checkpoint", c.batchId, c.batchRoot, c.origin, checkpointDigest(c)), deferred?.checkpoints));
-  if (receipts.length + anchors.length + checkpoints.length === 0) return;
-  tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
+  // Cosignatures are taken after the versions they name are stored, each checked against its witness key.
+  const cosignatures = (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace && take(c, itemId("cosignature", c.batchId, c.batchRoot, c.origin, cosignatureDigest(c)), undefined));
+  if (receipts.length + anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
+  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) await takeCosignatures(ctx.store, ctx.witnessKeys(), namespace, cosignatures);
 }
 
 /** Imports deferred attachments whose versions are held now; the rest are refused. */
@@ -243,7 +252,11 @@ async function importDeferred(ctx: SyncContext, report: PeerSyncReport, namespac
 export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace: string): Promise<PeerSyncReport> {
   const report = emptyReport(peer.did, namespace, ctx.store.receiptCount(namespace));
   try {
-    const { need, have } = await reconcile(ctx, report, peer, namespace);
+    const found = await reconcile(ctx, report, peer, namespace);
+    const have = found.have;
+    // A claim held here but not verified (the peer verified it) is not fetched again, round after round.
+    const need = found.need.filter((id) => !ctx.indexes.heldOnly(namespace, id));
+    report.itemsKnown = found.need.length - need.length;
     const deferred: Deferred = { anchors: [], checkpoints: [] };
     for (let i = 0; i < need.length; i += WANT_PAGE) {
       const want = need.slice(i, i + WANT_PAGE);
@@ -268,12 +281,15 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
 }
 
 /** Announces, to `peer`, every stored batch version holding one of `ids` or one of `items`. */
-async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[], items: ReadonlyArray<{ id: string; batchId: string; batchRoot: string; origin?: string }>): Promise<number> {
+async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[], items: ReadonlyArray<{ id: string; kind: string; batchId: string; batchRoot: string; origin?: string }>): Promise<number> {
   const versions = new Map<string, { batchId: string; batchRoot: string; origin?: string }>();
   const add = (v: { batchId: string; batchRoot: string; origin?: string }) => {
     if (v.origin !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin}`, { batchId: v.batchId, batchRoot: v.batchRoot, origin: v.origin });
   };
-  for (const item of items) add(item);
+  // A version the peer lacks entirely (its checkpoint) is announced; a claim or cosignature it
+  // lacks of a version it holds is not: it fetches that in its own round, and a claim it rejected
+  // would otherwise be announced to it again every round (docs/ANTI_ENTROPY.md §Attachment items).
+  for (const item of items) if (item.kind === "checkpoint") add(item);
   const itemIds = new Set(items.map((i) => i.id));
   // Every version holding the id, not only the one whose copy is served: a peer that has one
   // origin's copy never asks for another origin's version of the root (docs/STATE.md §Layout).

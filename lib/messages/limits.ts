@@ -19,6 +19,10 @@ export const LIMITS = {
   /** Checkpoints of a Bundle: at most one batch version per receipt, several origins each. */
   maxCheckpointsPerBundle: 5000,
   maxWant: 5000,
+  /** Cosignatures of an Announce: one batch id's versions, as many as a version keeps (lib/quorum/merge.ts). */
+  maxCosignaturesPerAnnounce: 64,
+  /** Cosignatures of a Bundle: those of the batch versions it names. */
+  maxCosignaturesPerBundle: 5000,
   /** Merkle path length: 64 levels covers any batch size below 2^64. */
   maxPathLength: 64,
   maxBatchIdLength: 128,

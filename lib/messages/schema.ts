@@ -9,11 +9,12 @@ import type { Receipt } from "../receipt.js";
 import { array, digest, integer, literal, malformed, object, optionalInteger, string, type Json } from "./fields.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { parseAnchor, parseReceipt } from "./items.js";
+import { parseCosignature, type Cosignature } from "./cosignature.js";
 import { BATCH_ID_PATTERN, LIMITS, NAMESPACE_PATTERN } from "./limits.js";
 
 export type MessageType = "announce" | "request" | "bundle";
 
-interface Envelope<V extends number = 2> {
+interface Envelope<V extends number = 2 | 3> {
   v: V;
   namespace: string;
   /** DID of the receiving node: a message accepted by one node cannot be replayed to another. */
@@ -24,14 +25,20 @@ interface Envelope<V extends number = 2> {
   sig: string;
 }
 
-/** Version 2 adds the origin's checkpoint of the announced batch (docs/FEDERATION_PROTOCOL.md §Checkpoint). */
-export interface Announce extends Envelope<2> {
+/**
+ * Version 2 adds the origin's checkpoint of the announced batch (docs/FEDERATION_PROTOCOL.md §Checkpoint);
+ * version 3 adds witness cosignatures (docs/FEDERATION_PROTOCOL.md §Cosignature). A sender uses
+ * version 3 only when it carries cosignatures, so a node without any still speaks to 0.2.0 peers.
+ */
+export interface Announce extends Envelope<2 | 3> {
   type: "announce";
   batchId: string;
   batchRoot: string;
   /** The origin's signed checkpoint of this batch version, forwarded unchanged by relays. */
   checkpoint: Checkpoint;
   anchors: Anchor[];
+  /** Version 3: witness cosignatures of this batch id held by the sender, forwarded unchanged. */
+  cosignatures?: Cosignature[];
 }
 
 /** Version 2 adds `aud`. */
@@ -51,8 +58,8 @@ export interface Request extends Envelope<2> {
   page?: number;
 }
 
-/** Version 2 adds the checkpoints of the batch versions its receipts belong to. */
-export interface Bundle extends Envelope<2> {
+/** Version 2 adds the checkpoints of the batch versions its receipts belong to; version 3 cosignatures, as Announce. */
+export interface Bundle extends Envelope<2 | 3> {
   type: "bundle";
   /** messageDigest() of the Request this answers. */
   request: string;
@@ -60,6 +67,8 @@ export interface Bundle extends Envelope<2> {
   checkpoints: Checkpoint[];
   receipts: Receipt[];
   anchors: Anchor[];
+  /** Version 3: witness cosignatures of the batch versions `checkpoints` names. */
+  cosignatures?: Cosignature[];
 }
 
 export type Message = Announce | Request | Bundle;
@@ -73,14 +82,16 @@ const SIG_PATTERN = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/;
  * Refuses a message of an older wire version with a 400 that names what it lacks, so the
  * operator of a 0.1.0 peer reads what to upgrade (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0).
  */
-function version<V extends number>(o: Json, path: string, v: V, added: string): V {
+function version<V extends number>(o: Json, path: string, v: V, added: string, also?: number): V {
   if (o.v === 1 && v !== 1) throw malformed(`${path}.v`, `message version 1 lacks the member ${added}; this node speaks version ${v} (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0)`);
+  if (also !== undefined && o.v === also) return also as V;
+  if (also !== undefined && o.v !== v) throw malformed(`${path}.v`, `expected ${v} or ${also}`);
   literal(o, "v", path, v);
   return v;
 }
 
-function envelope<V extends number>(o: Json, path: string, v: V, added: string): Envelope<V> {
-  version(o, path, v, added);
+function envelope<V extends number>(o: Json, path: string, v: V, added: string, also?: number): Envelope<V> {
+  v = version(o, path, v, added, also);
   if (o.aud === undefined) throw malformed(`${path}.aud`, "is missing: version 2 messages name their recipient's DID");
   return {
     v,
@@ -93,13 +104,28 @@ function envelope<V extends number>(o: Json, path: string, v: V, added: string):
 }
 
 /**
+ * The `cosignatures` of a version 3 Announce or Bundle: at most `max`, each about `namespace`
+ * and, for an Announce, the announced batch id. A version 2 message has none.
+ */
+function cosignaturesOf(o: Json, path: string, v: number, max: number, namespace: string, batchId?: string): Cosignature[] | undefined {
+  if (o.cosignatures === undefined) return undefined;
+  if (v < 3) throw malformed(`${path}.cosignatures`, "needs message version 3 (docs/FEDERATION_PROTOCOL.md §Cosignature)");
+  return array(o, "cosignatures", path, max).map((c, i) => {
+    const cs = parseCosignature(c, `${path}.cosignatures[${i}]`);
+    if (cs.namespace !== namespace) throw malformed(`${path}.cosignatures[${i}].namespace`, `is ${cs.namespace}, the message is for ${namespace}`);
+    if (batchId !== undefined && cs.batchId !== batchId) throw malformed(`${path}.cosignatures[${i}]`, "cosigns another batch than the one announced");
+    return cs;
+  });
+}
+
+/**
  * Validates an Announce: every anchor must attest the announced batch id and root.
  * @example parseAnnounce(JSON.parse(body))
  */
 export function parseAnnounce(value: unknown): Announce {
-  const o = object(value, "announce", [...COMMON, "batchId", "batchRoot", "checkpoint", "anchors"]);
+  const o = object(value, "announce", [...COMMON, "batchId", "batchRoot", "checkpoint", "anchors", "cosignatures"]);
   literal(o, "type", "announce", "announce");
-  const env = envelope(o, "announce", 2, "checkpoint and aud");
+  const env = envelope<2 | 3>(o, "announce", 2, "checkpoint and aud", 3);
   const batchId = string(o, "batchId", "announce", LIMITS.maxBatchIdLength, BATCH_ID_PATTERN);
   const batchRoot = digest(o, "batchRoot", "announce");
   if (o.checkpoint === undefined) throw malformed("announce.checkpoint", "is missing: version 2 announces carry the origin's checkpoint of the batch");
@@ -109,7 +135,8 @@ export function parseAnnounce(value: unknown): Announce {
   anchors.forEach((a, i) => {
     if (a.batchId !== batchId || a.batchRoot !== batchRoot) throw malformed(`announce.anchors[${i}]`, "attests another batch than the one announced");
   });
-  return { type: "announce", ...env, batchId, batchRoot, checkpoint, anchors };
+  const cosignatures = cosignaturesOf(o, "announce", env.v, LIMITS.maxCosignaturesPerAnnounce, env.namespace, batchId);
+  return { type: "announce", ...env, batchId, batchRoot, checkpoint, anchors, ...(cosignatures === undefined ? {} : { cosignatures }) };
 }
 
 /**
@@ -151,9 +178,9 @@ export function parseRequest(value: unknown): Request {
  * @example parseBundle(JSON.parse(body))
  */
 export function parseBundle(value: unknown): Bundle {
-  const o = object(value, "bundle", [...COMMON, "request", "checkpoints", "receipts", "anchors"]);
+  const o = object(value, "bundle", [...COMMON, "request", "checkpoints", "receipts", "anchors", "cosignatures"]);
   literal(o, "type", "bundle", "bundle");
-  const env = envelope(o, "bundle", 2, "checkpoints and aud");
+  const env = envelope<2 | 3>(o, "bundle", 2, "checkpoints and aud", 3);
   const request = digest(o, "request", "bundle");
   if (o.checkpoints === undefined) throw malformed("bundle.checkpoints", "is missing: version 2 bundles carry the origin checkpoints of their batches");
   const checkpoints = array(o, "checkpoints", "bundle", LIMITS.maxCheckpointsPerBundle).map((c, i) => parseCheckpoint(c, `bundle.checkpoints[${i}]`));
@@ -168,7 +195,8 @@ export function parseBundle(value: unknown): Bundle {
     if (!versions.has(`${r.batchId}\u0000${r.batchRoot}`)) throw malformed(`bundle.receipts[${i}]`, `no checkpoint in bundle.checkpoints for batch ${r.batchId} root ${r.batchRoot}`);
   });
   const anchors = array(o, "anchors", "bundle", LIMITS.maxAnchorsPerBundle).map((a, i) => parseAnchor(a, `bundle.anchors[${i}]`));
-  return { type: "bundle", ...env, request, checkpoints, receipts, anchors };
+  const cosignatures = cosignaturesOf(o, "bundle", env.v, LIMITS.maxCosignaturesPerBundle, env.namespace);
+  return { type: "bundle", ...env, request, checkpoints, receipts, anchors, ...(cosignatures === undefined ? {} : { cosignatures }) };
 }
 
 /**

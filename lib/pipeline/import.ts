@@ -5,6 +5,7 @@
  * resolution runs over the batch. Receipts of a batch with no verified anchor are kept
  * as held, never dropped; pending anchors are re-checked later.
  */
+import { MAX_CLAIMS_PER_VERSION } from "../store/merge.js";
 import { isDeepStrictEqual } from "node:util";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Limiter } from "../anchors/limit.js";
@@ -188,11 +189,13 @@ async function recordConflict(store: Store, kept: Checkpoint, other: Checkpoint)
 }
 
 /**
- * Anchor claims one batch version keeps (docs/FEDERATION_SEMANTICS.md §4. Merge): each is
+ * Anchor claims one batch version keeps (docs/FEDERATION_SEMANTICS.md §6. Threat model): each is
  * verified and stored, so a bound keeps a peer from making this node verify and store claims
- * without end. Claims past it are reported in `ignoredClaims`.
+ * without end. Only verified records fill it: a claim this node did not verify gives way to a
+ * new one (lib/store/merge.ts), so bogus claims cannot keep a genuine one out. Claims past it
+ * are reported in `ignoredClaims`.
  */
-export const MAX_CLAIMS_PER_VERSION = 64;
+export { MAX_CLAIMS_PER_VERSION };
 
 /**
  * Imports one batch version: inclusion, anchors, store, conflict resolution.
@@ -226,6 +229,7 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   // own, and never replaces the stored one; a verdict update replaces only the record with its digest.
   const existing = new Map((stored?.anchors ?? []).map((a) => [a.digest ?? claimDigest(a), a] as const));
   const incoming = new Map<string, Anchor>();
+  const verifiedHeld = [...existing.values()].filter((a) => a.outcome === "verified").length;
   // Nothing is verified for a version no origin vouches for: it would not be stored anyway.
   const vouched = stored !== undefined || checkpoint !== undefined;
   const ignoredClaims: BatchReport["ignoredClaims"] = [];
@@ -241,8 +245,8 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
       continue;
     }
     if (incoming.has(digest)) continue;
-    if (!existing.has(digest) && existing.size + incoming.size >= MAX_CLAIMS_PER_VERSION) {
-      ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `batch version already holds ${MAX_CLAIMS_PER_VERSION} anchor claims` });
+    if (!existing.has(digest) && verifiedHeld + incoming.size >= MAX_CLAIMS_PER_VERSION) {
+      ignoredClaims.push({ chain: a.chain, tx: a.tx, reason: `batch version already holds ${MAX_CLAIMS_PER_VERSION} verified anchor claims` });
       continue;
     }
     incoming.set(digest, c);

@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { rawPublicKey } from "../identity/keys.js";
-import { verifyCosignature, type AnchorRef, type Cosignature } from "./cosignature.js";
+import { verifyCosignature, type AnchorRef, type Cosignature } from "../messages/cosignature.js";
 
 export interface QuorumPolicy {
   /** Distinct witnesses needed. */

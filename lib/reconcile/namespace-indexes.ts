@@ -22,22 +22,22 @@ export const ITEMS_DOC_AFTER_READS = 64;
 
 /** The cached table: per version, its stamp and its items as (kind, digest); ids are derived again on load. */
 interface ItemsDoc {
-  v: 2;
-  /** `origin` is "" for a 0.1.0 version without a checkpoint. */
-  versions: Array<[batchId: string, batchRoot: string, origin: string, stamp: string, items: Array<[kind: VersionItemKind, digest: string]>]>;
+  v: 3;
+  /** `origin` is "" for a 0.1.0 version without a checkpoint; `heldOnly` is 1 for a claim held but not verified here. */
+  versions: Array<[batchId: string, batchRoot: string, origin: string, stamp: string, items: Array<[kind: VersionItemKind, digest: string, heldOnly: 0 | 1]>]>;
 }
 
-const KINDS: ReadonlySet<string> = new Set<VersionItemKind>(["checkpoint", "claim"]);
+const KINDS: ReadonlySet<string> = new Set<VersionItemKind>(["checkpoint", "claim", "cosignature"]);
 const isStr = (x: unknown): x is string => typeof x === "string";
 
 /** The cached table by "batchId\0batchRoot\0origin", or an empty map when the document is absent or not of this shape. */
-function readItemsDoc(doc: unknown): Map<string, { stamp: string; items: Array<[VersionItemKind, string]> }> {
-  const out = new Map<string, { stamp: string; items: Array<[VersionItemKind, string]> }>();
+function readItemsDoc(doc: unknown): Map<string, { stamp: string; items: Array<[VersionItemKind, string, 0 | 1]> }> {
+  const out = new Map<string, { stamp: string; items: Array<[VersionItemKind, string, 0 | 1]> }>();
   const d = doc as Partial<ItemsDoc> | undefined;
-  if (d?.v !== 2 || !Array.isArray(d.versions)) return out;
+  if (d?.v !== 3 || !Array.isArray(d.versions)) return out;
   for (const e of d.versions) {
     if (!Array.isArray(e) || e.length !== 5 || !isStr(e[0]) || !isStr(e[1]) || !isStr(e[2]) || !isStr(e[3]) || !Array.isArray(e[4])) return new Map();
-    if (!e[4].every((i) => Array.isArray(i) && i.length === 2 && KINDS.has(i[0] as string) && isStr(i[1]))) return new Map();
+    if (!e[4].every((i) => Array.isArray(i) && i.length === 3 && KINDS.has(i[0] as string) && isStr(i[1]) && (i[2] === 0 || i[2] === 1))) return new Map();
     out.set(`${e[0]}\u0000${e[1]}\u0000${e[2]}`, { stamp: e[3], items: e[4] });
   }
   return out;
@@ -58,8 +58,12 @@ export interface ReceiptKeySource {
 }
 
 interface Attachments {
-  /** Item id → the item, over every version of the namespace. */
+  /** Item id → the item, over every version of the namespace (held-only claims too; only the others are reconciled). */
   items: Map<string, VersionItem>;
+  /** How many of `items` are held only (not in the reconcile index). */
+  heldOnly: number;
+  /** "batchId\0batchRoot\0origin" → the ids of its items as last read. */
+  byVersion: Map<string, string[]>;
   /** "batchId\0batchRoot\0origin" → the stamp its items were last read at. */
   stamps: Map<string, string>;
   /** True once the saved table was consulted (first prepare of this process). */
@@ -90,12 +94,13 @@ export class NamespaceIndexes {
 
   #attached(namespace: string): Attachments {
     let a = this.#attachments.get(namespace);
-    if (a === undefined) this.#attachments.set(namespace, (a = { items: new Map(), stamps: new Map(), loaded: false }));
+    if (a === undefined) this.#attachments.set(namespace, (a = { items: new Map(), stamps: new Map(), heldOnly: 0, byVersion: new Map(), loaded: false }));
     return a;
   }
 
   #expected(namespace: string): number {
-    return this.#source.receiptCount(namespace) + (this.#attachments.get(namespace)?.items.size ?? 0);
+    const att = this.#attachments.get(namespace);
+    return this.#source.receiptCount(namespace) + (att === undefined ? 0 : att.items.size - att.heldOnly);
   }
 
   #added(namespace: string, keys: readonly ReceiptKey[]): void {
@@ -107,7 +112,7 @@ export class NamespaceIndexes {
 
   #build(namespace: string): ReconcileIndex {
     const receipts = this.#source.receiptKeys(namespace);
-    const items = [...(this.#attachments.get(namespace)?.items.values() ?? [])].map(({ ts, id }) => ({ ts, id })).sort(byKey);
+    const items = [...(this.#attachments.get(namespace)?.items.values() ?? [])].filter((i) => i.heldOnly !== true).map(({ ts, id }) => ({ ts, id })).sort(byKey);
     const index = ReconcileIndex.fromSorted(items.length === 0 ? receipts : merge(receipts, items));
     this.#indexes.set(namespace, index);
     this.#rebuilds++;
@@ -139,6 +144,7 @@ export class NamespaceIndexes {
     att.loaded = true;
     const fresh: ReceiptKey[] = [];
     const listed = new Set<string>();
+    let dropped = false;
     let reads = 0;
     for (const summary of listBatches.call(this.#source, namespace)) {
       const key = versionKey(summary);
@@ -150,27 +156,36 @@ export class NamespaceIndexes {
       if (cached !== undefined && cached.stamp === stamp) {
         // Ids are derived from (kind, digest) again: the table holds nothing an id could not be rebuilt from.
         const origin = summary.origin;
-        items = cached.items.map(([kind, digest]) => ({ ts: summary.createdAt, id: itemId(kind, summary.batchId, summary.batchRoot, origin, digest), kind, batchId: summary.batchId, batchRoot: summary.batchRoot, ...(origin === undefined ? {} : { origin }), digest }));
+        items = cached.items.map(([kind, digest, heldOnly]) => ({ ts: summary.createdAt, id: itemId(kind, summary.batchId, summary.batchRoot, origin, digest), kind, batchId: summary.batchId, batchRoot: summary.batchRoot, ...(origin === undefined ? {} : { origin }), digest, ...(heldOnly === 1 ? { heldOnly: true as const } : {}) }));
       } else {
         const version = await getBatch.call(this.#source, namespace, summary.batchId, summary.batchRoot, summary.origin ?? null);
         if (version === undefined) continue;
         reads++;
         items = versionItems(version);
       }
+      // The version's items as read now replace those read before: a claim verified since, a
+      // witness's newer cosignature in place of its older one, a rejected claim evicted.
+      const now = new Set(items.map((i) => i.id));
+      for (const id of att.byVersion.get(key) ?? []) if (!now.has(id)) dropped = this.#drop(att, id) || dropped;
       for (const item of items) {
-        if (att.items.has(item.id)) continue;
+        const had = att.items.get(item.id);
+        if (had !== undefined && (had.heldOnly === true) === (item.heldOnly === true)) continue;
+        if (had !== undefined) dropped = this.#drop(att, item.id) || dropped;
         att.items.set(item.id, item);
-        fresh.push({ ts: item.ts, id: item.id });
+        if (item.heldOnly === true) att.heldOnly++;
+        else fresh.push({ ts: item.ts, id: item.id });
       }
+      att.byVersion.set(key, [...now]);
       att.stamps.set(key, stamp);
     }
     if (reads >= ITEMS_DOC_AFTER_READS) await this.#save(namespace, att);
     // A version the store no longer lists takes its items with it (the index is rebuilt below).
-    let removed = false;
+    let removed = dropped;
     for (const key of [...att.stamps.keys()].filter((k) => !listed.has(k))) {
       removed = true;
       att.stamps.delete(key);
-      for (const [id, item] of att.items) if (versionKey(item) === key) att.items.delete(id);
+      for (const id of att.byVersion.get(key) ?? []) this.#drop(att, id);
+      att.byVersion.delete(key);
     }
     const index = this.#indexes.get(namespace);
     if (index === undefined) return;
@@ -182,17 +197,29 @@ export class NamespaceIndexes {
     if (index.size !== this.#expected(namespace)) this.#build(namespace);
   }
 
+  /** Forgets one item; true when it was in the reconcile index (which then needs a rebuild). */
+  #drop(att: Attachments, id: string): boolean {
+    const item = att.items.get(id);
+    if (item === undefined) return false;
+    att.items.delete(id);
+    if (item.heldOnly === true) {
+      att.heldOnly--;
+      return false;
+    }
+    return true;
+  }
+
   /** Saves the attachment table for the next process; a store that cannot write now (read-only, locked) just skips it. */
   async #save(namespace: string, att: Attachments): Promise<void> {
     if (this.#source.putDoc === undefined || this.#source.readOnly === true) return;
-    const byVersion = new Map<string, Array<[VersionItemKind, string]>>();
+    const byVersion = new Map<string, Array<[VersionItemKind, string, 0 | 1]>>();
     for (const item of att.items.values()) {
       const key = versionKey(item);
       const list = byVersion.get(key) ?? [];
       byVersion.set(key, list);
-      list.push([item.kind, item.digest]);
+      list.push([item.kind, item.digest, item.heldOnly === true ? 1 : 0]);
     }
-    const doc: ItemsDoc = { v: 2, versions: [...att.stamps].map(([key, stamp]) => {
+    const doc: ItemsDoc = { v: 3, versions: [...att.stamps].map(([key, stamp]) => {
       const [batchId, batchRoot, origin] = key.split("\u0000") as [string, string, string];
       return [batchId, batchRoot, origin, stamp, byVersion.get(key) ?? []];
     }) };
@@ -200,7 +227,17 @@ export class NamespaceIndexes {
   }
 
   /**
-   * The attachment items among `ids` (unknown ids and receipt ids are left out), as of the last `prepare`.
+   * True when `id` is a claim this node holds without having verified it (pending or rejected
+   * here): a peer that verified it lists it, and fetching it again would change nothing.
+   * @example need.filter((id) => !indexes.heldOnly("dao:vaultmesh", id))
+   */
+  heldOnly(namespace: string, id: string): boolean {
+    return this.#attachments.get(namespace)?.items.get(id)?.heldOnly === true;
+  }
+
+  /**
+   * The attachment items among `ids` that this node vouches for (unknown ids, receipt ids and
+   * held-only claims are left out), as of the last `prepare`.
    * @example indexes.items("dao:vaultmesh", want).map((i) => i.kind) // ["claim"]
    */
   items(namespace: string, ids: Iterable<string>): VersionItem[] {
@@ -209,7 +246,7 @@ export class NamespaceIndexes {
     const out: VersionItem[] = [];
     for (const id of ids) {
       const item = att.items.get(id);
-      if (item !== undefined) out.push(item);
+      if (item !== undefined && item.heldOnly !== true) out.push(item);
     }
     return out;
   }

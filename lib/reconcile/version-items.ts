@@ -7,11 +7,12 @@
 import { createHash } from "node:crypto";
 import { claimDigest } from "../conflict/record.js";
 import { canonicalJson } from "../messages/canonical.js";
+import { cosignatureDigest } from "../quorum/merge.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { BatchSummary, ReceiptKey, StoredBatch } from "../store/types.js";
 
-/** What an item of a version is; `cosignature` joins when cosignatures are stored. */
-export type VersionItemKind = "checkpoint" | "claim";
+/** What an item of a version is. */
+export type VersionItemKind = "checkpoint" | "claim" | "cosignature";
 
 /** One attachment item: its key in the reconcile order and what it names. */
 export interface VersionItem extends ReceiptKey {
@@ -20,8 +21,14 @@ export interface VersionItem extends ReceiptKey {
   batchRoot: string;
   /** The origin whose checkpoint the version holds; undefined for a 0.1.0 version without one. */
   origin?: string;
-  /** Digest of the content: the checkpoint's, or the claim digest. */
+  /** Digest of the content: the checkpoint's, the claim digest, or the cosignature's. */
   digest: string;
+  /**
+   * True for a claim this node holds but has not verified (pending or rejected here): not in the
+   * reconciled set, since a node vouches only for what it verified, but known, so that a peer's
+   * copy of it is not fetched again (docs/ANTI_ENTROPY.md §Attachment items).
+   */
+  heldOnly?: true;
 }
 
 /**
@@ -54,16 +61,20 @@ export function versionItems(version: StoredBatch): VersionItem[] {
   const item = (kind: VersionItemKind, digest: string): VersionItem => ({ ts, id: itemId(kind, batchId, batchRoot, origin, digest), kind, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), digest });
   const out: VersionItem[] = [];
   if (version.checkpoint !== undefined) out.push(item("checkpoint", checkpointDigest(version.checkpoint)));
-  for (const a of version.anchors) out.push(item("claim", a.digest ?? claimDigest(a)));
+  for (const a of version.anchors) {
+    const claim = item("claim", a.digest ?? claimDigest(a));
+    out.push(a.outcome === "verified" ? claim : { ...claim, heldOnly: true });
+  }
+  for (const c of version.cosignatures ?? []) out.push(item("cosignature", cosignatureDigest(c)));
   return out;
 }
 
 /**
  * A value that changes whenever `versionItems` of the version can have changed, read from the
- * store's in-memory summary: claims are only ever added (each a new record, docs/STATE.md
- * §Anchor claims) and a checkpoint, once stored, is never replaced.
- * @example versionStamp(summary) // "3 did:vm:node:a"
+ * store's in-memory summary: the identity of the version's file, which every rewrite changes
+ * (a new verdict, a claim added, a witness's newer cosignature replacing its older one).
+ * @example versionStamp(summary) // "ino:1234 …"
  */
-export function versionStamp(summary: Pick<BatchSummary, "anchorCount" | "origin">): string {
-  return `${summary.anchorCount} ${summary.origin ?? ""}`;
+export function versionStamp(summary: Pick<BatchSummary, "fileIdentity">): string {
+  return summary.fileIdentity;
 }

@@ -15,14 +15,14 @@ import type { BatchEntry, NamespaceState } from "./namespace-state.js";
 import { fileIdentityNow, listDirNow } from "./scan.js";
 
 /** Manifest layout version, inside the file; an unknown one is treated as stale. */
-export const MANIFEST_VERSION = 3;
+export const MANIFEST_VERSION = 4;
 
 /**
- * `[batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size, byOrigin]`;
+ * `[batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size, byOrigin, cosignatureCount]`;
  * origin and size are null for a version without a checkpoint; byOrigin is true when the file is
  * named after its origin (`<batchRoot>.<origin>.json`, docs/STATE.md §Layout).
  */
-type ManifestBatch = [string, string, string, string, number, number, number, number, number, number, string | null, number | null, boolean];
+type ManifestBatch = [string, string, string, string, number, number, number, number, number, number, string | null, number | null, boolean, number];
 
 /** `namespaces/<ns>/manifest.json`. */
 export interface ManifestFile {
@@ -48,7 +48,7 @@ const digestOf = (body: Omit<ManifestFile, "digest">): string => `sha256:${creat
 export function manifestOf(state: NamespaceState): ManifestFile {
   const batches: ManifestBatch[] = [...state.batchesByPath.values()]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    .map((e) => [e.batchId, e.batchRoot, e.identity, e.dirIdentity, e.createdAt, e.receiptCount, e.anchorCount, e.outcomes.verified, e.outcomes.pending, e.outcomes.rejected, e.origin ?? null, e.size ?? null, e.origin !== undefined && e.path.endsWith(`.${encodeName(e.origin)}.json`)]);
+    .map((e) => [e.batchId, e.batchRoot, e.identity, e.dirIdentity, e.createdAt, e.receiptCount, e.anchorCount, e.outcomes.verified, e.outcomes.pending, e.outcomes.rejected, e.origin ?? null, e.size ?? null, e.origin !== undefined && e.path.endsWith(`.${encodeName(e.origin)}.json`), e.cosignatureCount]);
   const body = { kind: "manifest" as const, version: MANIFEST_VERSION, namespace: state.namespace, rev: state.rev, receipts: state.receiptCount, batches };
   return { ...body, digest: digestOf(body) };
 }
@@ -66,8 +66,8 @@ function shapeProblem(data: unknown, namespace: string | undefined): string | un
   if (!isCount(m["rev"]) || !isCount(m["receipts"])) return `"rev" and "receipts" must be non-negative integers`;
   if (!Array.isArray(m["batches"])) return `"batches" is not an array`;
   for (const [i, b] of (m["batches"] as unknown[]).entries()) {
-    if (!Array.isArray(b) || b.length !== 13 || !isStr(b[0]) || !isStr(b[1]) || !isStr(b[2]) || !isStr(b[3]) || typeof b[4] !== "number" || !Number.isFinite(b[4]) || !b.slice(5, 10).every(isCount) || !(b[10] === null || isStr(b[10])) || !(b[11] === null || isCount(b[11])) || typeof b[12] !== "boolean" || (b[12] && b[10] === null)) {
-      return `batches[${i}] is not [batchId, batchRoot, identity, dirIdentity, createdAt, 5 counts, origin, size, byOrigin]`;
+    if (!Array.isArray(b) || b.length !== 14 || !isStr(b[0]) || !isStr(b[1]) || !isStr(b[2]) || !isStr(b[3]) || typeof b[4] !== "number" || !Number.isFinite(b[4]) || !b.slice(5, 10).every(isCount) || !(b[10] === null || isStr(b[10])) || !(b[11] === null || isCount(b[11])) || typeof b[12] !== "boolean" || (b[12] && b[10] === null) || !isCount(b[13])) {
+      return `batches[${i}] is not [batchId, batchRoot, identity, dirIdentity, createdAt, 5 counts, origin, size, byOrigin, cosignatureCount]`;
     }
   }
   if (typeof m["digest"] !== "string") return `"digest" is missing`;
@@ -114,14 +114,14 @@ export async function checkManifest(paths: Layout, nsDir: string, namespace: str
     if (fileIdentityNow(join(batchesDir, name)) !== identity) return { ok: false, reason: `${join(batchesDir, name)} changed since the manifest was written` };
   }
   const entries: Map<string, Omit<BatchEntry, "path" | "namespace">> = new Map();
-  for (const [batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size, byOrigin] of manifest.batches) {
+  for (const [batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, verified, pending, rejected, origin, size, byOrigin, cosignatureCount] of manifest.batches) {
     const file = batchPath(paths, manifest.namespace, batchId, batchRoot, byOrigin ? origin! : undefined);
     if (dirs.get(encodeName(batchId)) !== dirIdentity) return { ok: false, reason: `manifest gives two identities for the directory of ${file}` };
     if (entries.has(file)) return { ok: false, reason: `manifest lists ${file} twice` };
     const now = fileIdentityNow(file);
     if (now === undefined) return { ok: false, reason: `manifest lists ${file}, which is not on disk` };
     if (now !== identity) return { ok: false, reason: `${file} changed since the manifest was written` };
-    entries.set(file, { batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, outcomes: { verified, pending, rejected }, origin: origin ?? undefined, size: size ?? undefined });
+    entries.set(file, { batchId, batchRoot, identity, dirIdentity, createdAt, receiptCount, anchorCount, cosignatureCount, outcomes: { verified, pending, rejected }, origin: origin ?? undefined, size: size ?? undefined });
   }
   return { ok: true, manifest, entries };
 }

@@ -13,6 +13,34 @@ import type { Receipt } from "../receipt.js";
 import type { BatchFile } from "./schema.js";
 import type { AnchorRecord, BatchInput } from "./types.js";
 
+/**
+ * Anchor claims one batch version keeps (docs/FEDERATION_SEMANTICS.md §6. Threat model). Past it,
+ * records this node did not verify give way, rejected ones first, then pending ones, the least
+ * recently checked first; a verified record is never dropped.
+ */
+export const MAX_CLAIMS_PER_VERSION = 64;
+
+const checkedAt = (a: AnchorRecord): number => (typeof a.evidence?.["checkedAt"] === "number" ? (a.evidence["checkedAt"] as number) : 0);
+
+/** Drops unverified records past MAX_CLAIMS_PER_VERSION, keeping those in `keep`; returns how many went. */
+function evictPastCap(anchors: AnchorRecord[], keep: ReadonlySet<string>): number {
+  let over = anchors.length - MAX_CLAIMS_PER_VERSION;
+  if (over <= 0) return 0;
+  const rank = (a: AnchorRecord) => (a.outcome === "rejected" ? 0 : 1);
+  const victims = anchors
+    .filter((a) => a.outcome !== "verified" && !keep.has(a.digest!))
+    .sort((a, b) => rank(a) - rank(b) || checkedAt(a) - checkedAt(b))
+    .slice(0, over);
+  const gone = new Set(victims);
+  for (let i = anchors.length - 1; i >= 0 && over > 0; i--) {
+    if (gone.has(anchors[i]!)) {
+      anchors.splice(i, 1);
+      over--;
+    }
+  }
+  return gone.size;
+}
+
 /** The merged file and what changed; `changed` false means nothing needs writing. */
 export interface MergeResult {
   file: BatchFile;
@@ -33,8 +61,10 @@ export function mergeAnchors(stored: readonly AnchorRecord[], incoming: readonly
   const anchors = stored.map((a) => withDigest(a));
   const at = new Map(anchors.map((a, i) => [a.digest!, i] as const));
   let changed = 0;
+  const arriving = new Set<string>();
   for (const raw of incoming) {
     const a = withDigest(raw);
+    arriving.add(a.digest!);
     const i = at.get(a.digest!);
     if (i === undefined) {
       at.set(a.digest!, anchors.length);
@@ -45,6 +75,8 @@ export function mergeAnchors(stored: readonly AnchorRecord[], incoming: readonly
       changed++;
     }
   }
+  // The bound is on what is kept, whoever sent it: what just arrived stays, older unverified records go.
+  evictPastCap(anchors, arriving);
   return { anchors, changed };
 }
 

@@ -26,6 +26,8 @@ export interface BatchEntry {
   dirIdentity: string;
   receiptCount: number;
   anchorCount: number;
+  /** Witness cosignatures in the file (docs/STATE.md §Cosignatures). */
+  cosignatureCount: number;
   outcomes: OutcomeCounts;
 }
 
@@ -145,6 +147,7 @@ export class NamespaceState {
         dirIdentity,
         receiptCount: 0,
         anchorCount: 0,
+        cosignatureCount: 0,
         outcomes: countOutcomes([]),
       };
       this.batchesByPath.set(path, entry);
@@ -161,6 +164,7 @@ export class NamespaceState {
     for (const v of this.batchesById.get(file.batchId) ?? []) v.dirIdentity = dirIdentity;
     entry.receiptCount = file.receipts.length;
     entry.anchorCount = file.anchors.length;
+    entry.cosignatureCount = file.cosignatures?.length ?? 0;
     entry.outcomes = countOutcomes(file.anchors);
     const batch = entry;
     if (!this.receiptsLoaded) return [];
@@ -194,6 +198,8 @@ export class NamespaceState {
       createdAt: entry.createdAt,
       receiptCount: entry.receiptCount,
       anchorCount: entry.anchorCount,
+      cosignatureCount: entry.cosignatureCount,
+      fileIdentity: entry.identity,
       outcomes: { ...entry.outcomes },
       ...(entry.origin === undefined ? {} : { origin: entry.origin }),
       ...(entry.size === undefined ? {} : { size: entry.size }),

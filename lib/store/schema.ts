@@ -3,6 +3,7 @@
  * on read and before write. A failed check names the first bad field, so the
  * StoreError built from it tells a person where to look.
  */
+import { MAX_COSIGNATURES_PER_VERSION } from "../quorum/merge.js";
 import { TREE_KINDS } from "../receipt.js";
 import type { BatchInput } from "./types.js";
 
@@ -128,6 +129,22 @@ export function checkStoredCheckpoint(c: unknown, batch: Pick<BatchFile, "namesp
 }
 
 /**
+ * Checks a version's stored cosignatures: each is about this very version (their signatures were
+ * verified before they were stored, docs/STATE.md §Cosignatures), at most MAX_COSIGNATURES_PER_VERSION.
+ * @example checkStoredCosignatures(file.cosignatures, file) // undefined when they belong there
+ */
+export function checkStoredCosignatures(list: unknown, batch: Pick<BatchFile, "namespace" | "batchId" | "batchRoot">): string | undefined {
+  if (!Array.isArray(list) || list.length > MAX_COSIGNATURES_PER_VERSION) return `"cosignatures" must be an array of at most ${MAX_COSIGNATURES_PER_VERSION}`;
+  for (let i = 0; i < list.length; i++) {
+    const c: unknown = list[i];
+    if (!isObj(c) || c["type"] !== "cosignature" || c["v"] !== 1) return `cosignatures[${i}] must be a version 1 cosignature object`;
+    for (const key of ["namespace", "batchId", "batchRoot"] as const) if (c[key] !== batch[key]) return `cosignatures[${i}].${key} must equal the batch's ${key}`;
+    for (const key of ["origin", "checkpoint", "signer", "sig"] as const) if (!isStr(c[key])) return `cosignatures[${i}].${key} must be a non-empty string`;
+  }
+  return undefined;
+}
+
+/**
  * Checks the batch fields shared by a batch file and a `putBatch` argument.
  * @example checkBatchFields({ namespace: "ns", batchId: "b", batchRoot: "sha256:…", createdAt: 1, receipts: [], anchors: [] }) // undefined
  */
@@ -139,6 +156,10 @@ export function checkBatchFields(b: Obj): string | undefined {
   const batch = b as unknown as BatchFile;
   if (b["checkpoint"] !== undefined) {
     const problem = checkStoredCheckpoint(b["checkpoint"], batch);
+    if (problem !== undefined) return problem;
+  }
+  if (b["cosignatures"] !== undefined) {
+    const problem = checkStoredCosignatures(b["cosignatures"], batch);
     if (problem !== undefined) return problem;
   }
   for (let i = 0; i < batch.receipts.length; i++) {

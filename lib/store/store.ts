@@ -10,6 +10,8 @@
 import { unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ArgumentError, StoreError } from "../errors.js";
+import type { Cosignature } from "../messages/cosignature.js";
+import { mergeCosignatures } from "../quorum/merge.js";
 import type { Receipt } from "../receipt.js";
 import { readJsonFile } from "./atomic-file.js";
 import { BatchCache } from "./batch-cache.js";
@@ -135,8 +137,8 @@ export class Store {
   /**
    * Stores a batch version (namespace + origin of its checkpoint + batchId + batchRoot) with its
    * receipts and anchors. Idempotent: receipts already stored are kept as they are, anchor records
-   * are keyed by their claim digest (a differing claim is a new record, docs/STATE.md §Anchor
-   * claims), and if nothing changed no file is written. A second batchRoot for the same batchId,
+   * are keyed by their claim digest (a differing claim is a new record,
+   * docs/STATE.md §Anchor claims), and if nothing changed no file is written. A second batchRoot for the same batchId,
    * or another origin's checkpoint of the same root, is stored beside the first (docs/STATE.md
    * §Layout). A version stored without a checkpoint (0.1.0) gains the first one with its sealing
    * time, in place.
@@ -219,6 +221,40 @@ export class Store {
       }
       if (changed.length > 0) await this.#index.commit(state, changed, changedPaths);
       return { written: changed.length > 0, created: false, receiptsAdded: 0, anchorsChanged, equivocal: state.equivocatingOrigins(batchId).length > 0 };
+    });
+  }
+
+  /**
+   * Adds witness cosignatures to a stored batch version (docs/STATE.md §Cosignatures), merged by
+   * digest, one per signer and checkpoint, bounded per version. Each goes to the version of the
+   * origin it names (docs/STATE.md §Layout). The caller verified them. A version that is not
+   * stored takes none: returns undefined and writes nothing. Returns the cosignatures that
+   * changed the file.
+   * @example (await store.putCosignatures("ns", "b1", root, [c]))?.length // 1 when c was new
+   */
+  async putCosignatures(namespace: string, batchId: string, batchRoot: string, cosignatures: readonly Cosignature[]): Promise<Cosignature[] | undefined> {
+    requireName("namespace", namespace);
+    requireName("batchId", batchId);
+    requireName("batchRoot", batchRoot);
+    if (!Array.isArray(cosignatures)) throw new ArgumentError("cosignatures", "must be an array");
+    const incoming = plain(cosignatures) as Cosignature[];
+    const problem = schema.checkStoredCosignatures(incoming, { namespace, batchId, batchRoot });
+    if (problem !== undefined) throw new ArgumentError("cosignatures", problem);
+    return this.#write(async () => {
+      const state = await this.#index.sync(namespace);
+      const added: Cosignature[] = [];
+      let found = false;
+      for (const origin of [...new Set(incoming.map((c) => c.origin))]) {
+        const target = state.version(batchId, batchRoot, origin);
+        if (target === undefined) continue;
+        const stored = await readJsonFile<schema.BatchFile>(target.path, schema.checkBatchFile);
+        if (stored === null) continue;
+        found = true;
+        const m = mergeCosignatures(stored.cosignatures ?? [], incoming.filter((c) => c.origin === origin));
+        if (m.added.length > 0) await this.#index.commit(state, [{ ...stored, cosignatures: m.cosignatures }], [target.path]);
+        added.push(...m.added);
+      }
+      return found ? added : undefined;
     });
   }
 

@@ -5,6 +5,7 @@
  */
 import type { AnchorRecord } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
+import type { Cosignature } from "../messages/cosignature.js";
 import type { Receipt } from "../receipt.js";
 
 /** An anchor as stored: the wire anchor plus what local re-verification concluded (one type with lib/conflict). */
@@ -27,6 +28,11 @@ export interface BatchInput {
    * in a file of its own (docs/STATE.md §Layout).
    */
   checkpoint?: Checkpoint;
+  /**
+   * Witness cosignatures of this version, verified before they were stored, one per signer and
+   * checkpoint (docs/STATE.md §Cosignatures). Written only by `putCosignatures`; absent when none.
+   */
+  cosignatures?: Cosignature[];
 }
 
 /** A batch as read back from the store. */
@@ -47,6 +53,10 @@ export interface BatchSummary {
   createdAt: number;
   receiptCount: number;
   anchorCount: number;
+  /** Witness cosignatures held with the version (docs/STATE.md §Cosignatures). */
+  cosignatureCount: number;
+  /** Changes whenever the version's file is rewritten (docs/STATE.md §Manifest): a cache of what the file holds is stale when it differs. */
+  fileIdentity: string;
   outcomes: OutcomeCounts;
   /** DID that signed the stored checkpoint; undefined for a 0.1.0 version without one. */
   origin?: string;

@@ -37,6 +37,42 @@ describe("config: validation", () => {
     assert.match(noUrl.errors.map(String).join("\n"), /peers\[0\]\.url: is required/);
   });
 
+  test("config: namespaces.<ns>.quorum takes witnesses from peers.yaml role witness (no url needed) or this node", () => {
+    const KEY2 = formatKeyLine(new Uint8Array(32).fill(8));
+    const peers = { peers: [...peersDoc({ roles: ["serve", "witness"] }).peers, { did: "did:vm:node:w", roles: ["witness"], keys: { verify: KEY2 } }] };
+    const f = base();
+    f.namespaces["dao:vaultmesh"].quorum = { k: 2, witnesses: ["did:vm:node:a", "did:vm:node:b", "did:vm:node:w"] };
+    const ok = validate(f, peers);
+    assert.deepEqual(ok.errors, []);
+    assert.deepEqual(ok.warnings, []);
+    assert.deepEqual(ok.config!.federation.namespaces.get("dao:vaultmesh")!.quorum, { k: 2, witnesses: ["did:vm:node:a", "did:vm:node:b", "did:vm:node:w"] });
+    assert.deepEqual([...ok.config!.witnesses.keys()].sort(), ["did:vm:node:b", "did:vm:node:w"]);
+    assert.deepEqual([...ok.config!.peers.keys()], ["did:vm:node:b"], "a witness-only entry is a key, not a neighbour");
+    assert.equal(validate(base(), peers).config!.federation.namespaces.get("dao:vaultmesh")!.quorum, undefined, "no quorum: final once this node verified");
+  });
+
+  test("config: a quorum no batch could meet, or that counts one witness twice, is refused naming file and key", () => {
+    const KEY2 = formatKeyLine(new Uint8Array(32).fill(8));
+    const peers = { peers: [...peersDoc({ roles: ["serve", "witness"] }).peers, { did: "did:vm:node:w", roles: ["witness"], keys: { verify: KEY2 } }, { did: "did:vm:node:twin", roles: ["witness"], keys: { verify: KEY2 } }, { did: "did:vm:node:o", roles: ["origin"], keys: { verify: formatKeyLine(new Uint8Array(32).fill(9)) } }] };
+    const refused = (quorum: unknown) => {
+      const f = base();
+      f.namespaces["dao:vaultmesh"].quorum = quorum;
+      const r = validate(f, peers);
+      assert.equal(r.config, undefined);
+      return r.errors;
+    };
+    const at = 'federation.yaml: namespaces."dao:vaultmesh".quorum';
+    assert.deepEqual(refused({ k: 3, witnesses: ["did:vm:node:a", "did:vm:node:b"] }), [`${at}.k: is 3, but only 2 witnesses are listed: no batch could ever be final`]);
+    assert.deepEqual(refused({ k: 0, witnesses: ["did:vm:node:a"] }), [`${at}.k: expected a positive integer: how many distinct witnesses must cosign`]);
+    assert.deepEqual(refused({ k: 1, witnesses: ["did:vm:node:a", "did:vm:node:nobody"] }), [`${at}.witnesses[1]: did:vm:node:nobody is neither this node nor a peers.yaml entry with role witness, so its cosignatures cannot be verified`]);
+    assert.deepEqual(refused({ k: 1, witnesses: ["did:vm:node:o"] }), [`${at}.witnesses[0]: did:vm:node:o is neither this node nor a peers.yaml entry with role witness, so its cosignatures cannot be verified`], "an origin key is not a witness key");
+    assert.deepEqual(refused({ k: 1, witnesses: ["did:vm:node:b", "did:vm:node:b"] }), [`${at}.witnesses[1]: did:vm:node:b is listed twice: a witness counts once toward k`]);
+    assert.deepEqual(refused({ k: 2, witnesses: ["did:vm:node:w", "did:vm:node:twin"] }), [`${at}.witnesses[1]: did:vm:node:twin has the same key in peers.yaml as the witness did:vm:node:w: one key counts once toward k, list it once`]);
+    assert.deepEqual(refused({ k: 1, witnesses: [] }), [`${at}.witnesses: is empty: name at least k witness DIDs`]);
+    assert.deepEqual(refused({ witnesses: ["did:vm:node:a"] }), [`${at}.k: is required`]);
+    assert.deepEqual(refused({ k: 1, witnesses: ["not-a-did"] }), [`${at}.witnesses[0]: expected a DID, got "not-a-did"`]);
+  });
+
   test("config: the templates init writes load with no warnings and defaults filled in", () => {
     const r = validate(base(), yaml.load(peersTemplate()), yaml.load(anchorsTemplate()));
     assert.deepEqual(r.errors, []);
@@ -57,7 +93,7 @@ describe("config: validation", () => {
       'federation.yaml: mesh.listen.http: expected HOST:PORT such as "127.0.0.1:8088"',
       "federation.yaml: mesh.clock_skew_s: expected an integer number of seconds from 1 to 86400",
       'federation.yaml: namespaces."dao:vaultmesh".verify.evm_confirmations: expected a non-negative integer',
-      'peers.yaml: peers[0].roles[1]: unknown role "admin" (roles: announce, serve, request, origin)',
+      'peers.yaml: peers[0].roles[1]: unknown role "admin" (roles: announce, serve, request, origin, witness)',
       "peers.yaml: peers[0].keys.verify: expected 32 key bytes as 64 hex digits or 43 base64url characters",
     ]);
     assert.equal(r.config, undefined);

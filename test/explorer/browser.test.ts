@@ -106,6 +106,8 @@ describe("explorer: the page in Chromium against a three-node line", () => {
     assert.equal(await page.locator('#anchor-detail [data-testid="verdict"]').textContent(), "verified");
     assert.match((await page.locator('#anchor-detail [data-testid="reason"]').textContent()) ?? "", /every check passed/);
     assert.match((await page.locator("#anchor-detail").textContent()) ?? "", /winner\s*yes/);
+    // No quorum in c's federation.yaml: the batch is final because c verified it (docs/FEDERATION_SEMANTICS.md §8).
+    assert.match((await page.locator('#batch [data-testid="quorum"]').textContent()) ?? "", /state\s*final\s*cosigners\s*1 of 1: did:vm:node:c/);
     // A batch whose second anchor names a chain c has no endpoint for: held pending, with the reason.
     const mixed = await sealTsaBatch(join(mesh.root, "sealer"), "b-0003", 2, tsa, 1_760_000_200);
     const receiptFile = join(mixed.receiptsDir, "1.json");

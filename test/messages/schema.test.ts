@@ -34,7 +34,7 @@ describe("schema: messages", () => {
 
   const announceCases: Array<[string, (m: Record<string, unknown>) => void, RegExp]> = [
     ["a wrong type", (m) => (m.type = "bundle"), /announce\.(type|request)/],
-    ["a wrong version", (m) => (m.v = 3), /announce\.v: expected 2/],
+    ["a wrong version", (m) => (m.v = 4), /announce\.v: expected 2 or 3/],
     ["version 1 of 0.1.0", (m) => (m.v = 1), /announce\.v: message version 1 lacks the member checkpoint and aud; this node speaks version 2/],
     ["no checkpoint", (m) => delete m.checkpoint, /announce\.checkpoint: is missing/],
     ["a checkpoint of another batch", (m) => (m.checkpoint = { ...(m.checkpoint as object), batchId: "other" }), /announce\.checkpoint: is for another batch/],

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { KeyObject } from "node:crypto";
 import { generateNodeKey, type NodeKey } from "../../lib/identity/keys.js";
-import { parseCosignature, signCosignature, verifyCosignature, type Cosignature } from "../../lib/quorum/cosignature.js";
+import { parseCosignature, signCosignature, verifyCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
 import { quorumStatus, type QuorumSubject } from "../../lib/quorum/state.js";
 import { ProtocolError } from "../../lib/errors.js";
 

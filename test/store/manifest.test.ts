@@ -155,7 +155,7 @@ describe("store manifest", () => {
     ["truncated to half", (t: string) => t.slice(0, Math.floor(t.length / 2)), /not valid JSON/],
     ["emptied", () => "", /not valid JSON/],
     ["another namespace's manifest", (t: string) => t.replace(`"namespace":"${NS}"`, '"namespace":"other/ns"'), /names namespace "other\/ns"/],
-    ["an unknown manifest version", (t: string) => t.replace('"version":3', '"version":9'), /manifest version 9/],
+    ["an unknown manifest version", (t: string) => t.replace('"version":4', '"version":9'), /manifest version 9/],
   ] as const) {
     test(`corrupted (${what}): detected, the files are read, a reader leaves it as it is, the next commit rewrites it`, async () => {
       const dir = await copy();

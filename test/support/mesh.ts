@@ -28,6 +28,8 @@ export interface MeshNodeSpec {
    * node it is not routed to gets an origin-only entry without url). Default: every other node.
    */
   origins?: string[];
+  /** This node's TSA trust anchor (PEM) instead of MeshOptions.trustPem: a node whose verifier is configured differently. */
+  trustPem?: string;
 }
 
 export interface MeshNode {
@@ -68,6 +70,8 @@ export interface Mesh {
   node(name: string): MeshNode;
   /** Rewrites a node's peers.yaml (e.g. to remove a peer) and SIGHUPs it. */
   writePeers(name: string, entries: Array<{ did: string; url?: string; roles: string[]; key: string }>): Promise<void>;
+  /** Sets (undefined: removes) `namespaces."dao:vaultmesh".quorum` in a node's federation.yaml and SIGHUPs it. */
+  setQuorum(name: string, quorum: { k: number; witnesses: string[] } | undefined): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,6 +92,8 @@ export interface MeshOptions {
   antiEntropyIntervalS?: number;
   /** `verify.evm_confirmations` of the namespace (default 1). */
   evmConfirmations?: number;
+  /** Names of mesh nodes every other node lists with role `witness` in peers.yaml (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  witnesses?: string[];
 }
 
 function federationYaml(did: string, listen: string, routes: string[], limits: MeshLimits = {}, antiEntropyIntervalS = 2, evmConfirmations = 1): string {
@@ -124,7 +130,7 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
     const routes = [...spec.routes.map((n) => dids.get(n)!), ...[...guests.values()].map((g) => g.did)];
     await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes, options.limits, options.antiEntropyIntervalS, options.evmConfirmations));
     await writeFile(join(configDir, "peers.yaml"), "peers: []\n");
-    await writeFile(join(configDir, "tsa-root.pem"), options.trustPem);
+    await writeFile(join(configDir, "tsa-root.pem"), spec.trustPem ?? options.trustPem);
     await writeFile(join(configDir, "anchors.yaml"), `rfc3161:\n  trustBundle: tsa-root.pem\n${options.anchorsYaml ?? ""}`);
     let child: ChildProcess | undefined;
     let exited: Promise<number | null> = Promise.resolve(null);
@@ -201,19 +207,31 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
       const n = nodes.get(name)!;
       const yaml = `peers:\n${entries.map((e) => `  - did: "${e.did}"\n${e.url === undefined ? "" : `    url: "${e.url}"\n`}    roles: [${e.roles.join(", ")}]\n    keys: { verify: "${e.key}" }\n`).join("")}`;
       await writeFile(join(n.configDir, "peers.yaml"), entries.length === 0 ? "peers: []\n" : yaml);
-      if (n.running) {
-        const before = n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length;
-        n.signal("SIGHUP");
-        await waitUntil(() => n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length > before, 10_000, `${name} reload`).catch((e: Error) => {
-          throw new Error(`${e.message} (running: ${n.running}); last log lines:\n${n.logs.slice(-6).join("\n")}`);
-        });
-      }
+      await reload(n);
+    },
+    async setQuorum(name, quorum) {
+      const n = nodes.get(name)!;
+      const fed = join(n.configDir, "federation.yaml");
+      const lines = (await readFile(fed, "utf8")).split("\n").filter((l) => !l.startsWith("    quorum:"));
+      if (quorum !== undefined) lines.splice(lines.findIndex((l) => l.startsWith("    limits:")) + 1, 0, `    quorum: { k: ${quorum.k}, witnesses: [${quorum.witnesses.map((w) => `"${w}"`).join(", ")}] }`);
+      await writeFile(fed, lines.join("\n"));
+      await reload(n);
     },
     async stop() {
       await Promise.all([...nodes.values()].map((n) => n.stop("SIGTERM")));
       await rm(root, { recursive: true, force: true });
     },
   };
+  /** SIGHUPs a running node and waits until it says it reloaded. */
+  async function reload(n: MeshNode): Promise<void> {
+    if (!n.running) return;
+    const before = n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length;
+    n.signal("SIGHUP");
+    await waitUntil(() => n.logs.filter((l) => /SIGHUP: reloaded/.test(l)).length > before, 10_000, `${n.name} reload`).catch((e: Error) => {
+      throw new Error(`${e.message} (running: ${n.running}); last log lines:\n${n.logs.slice(-6).join("\n")}`);
+    });
+  }
+  const witnessRole = (name: string) => (options.witnesses?.includes(name) ? ["witness"] : []);
   try {
     await Promise.all([...nodes.values()].map((n) => n.start()));
     for (const spec of specs) {
@@ -225,9 +243,10 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
       await mesh.writePeers(spec.name, [
         ...spec.routes.map((r) => {
           const p = nodes.get(r)!;
-          return { did: p.did, url: p.url, roles: [...(spec.roles ?? ["announce", "serve", "request"]), ...(origins.has(r) ? ["origin"] : [])], key: p.verifyKey };
+          return { did: p.did, url: p.url, roles: [...(spec.roles ?? ["announce", "serve", "request"]), ...(origins.has(r) ? ["origin"] : []), ...witnessRole(r)], key: p.verifyKey };
         }),
-        ...[...origins].filter((o) => !spec.routes.includes(o)).map((o) => ({ did: nodes.get(o)!.did, roles: ["origin"], key: nodes.get(o)!.verifyKey })),
+        ...[...origins].filter((o) => !spec.routes.includes(o)).map((o) => ({ did: nodes.get(o)!.did, roles: ["origin", ...witnessRole(o)], key: nodes.get(o)!.verifyKey })),
+        ...(options.witnesses ?? []).filter((w) => w !== spec.name && !spec.routes.includes(w) && !origins.has(w)).map((w) => ({ did: nodes.get(w)!.did, roles: ["witness"], key: nodes.get(w)!.verifyKey })),
         ...[...guests.values()].map((g) => ({ did: g.did, url: g.url, roles: g.roles, key: formatKeyLine(g.key.publicKeyBytes) })),
       ]);
     }

@@ -60,6 +60,7 @@ export function useMesh(specs: MeshNodeSpec[], options: UseMeshOptions | (() => 
     },
     node: (name) => started().node(name),
     writePeers: (name, entries) => started().writePeers(name, entries),
+    setQuorum: (name, quorum) => started().setQuorum(name, quorum),
     stop: () => started().stop(),
   };
 }

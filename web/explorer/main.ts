@@ -47,6 +47,10 @@ interface Quorum {
   state: string;
   k: number;
   cosigners: string[];
+  needed?: number;
+  notYet?: string[];
+  disagree?: Array<{ signer: string; winner: { chain: string; tx: string } }>;
+  reason?: string;
 }
 interface BatchDetail extends BatchRow {
   winner: AnchorRow | null;
@@ -163,7 +167,12 @@ function anchorDetail(a: AnchorRow): HTMLElement {
 
 /** Quorum state appears when the node reports one (docs/EXPLORER.md, "Quorum"). */
 function quorumPanel(q: Quorum): HTMLElement {
-  return h("div", { class: "quorum", "data-testid": "quorum" }, h("h3", {}, "Quorum"), dl([["state", q.state], ["needed", String(q.k)], ["cosigners", q.cosigners.join(", ") || "none yet"]]));
+  const rows: Array<[string, string]> = [["state", q.state], ["cosigners", `${q.cosigners.length} of ${q.k}: ${q.cosigners.join(", ") || "none yet"}`]];
+  if (q.needed !== undefined) rows.push(["needed", String(q.needed)]);
+  if (q.notYet !== undefined && q.notYet.length > 0) rows.push(["not yet", q.notYet.join(", ")]);
+  for (const d of q.disagree ?? []) rows.push(["disagrees", `${d.signer} cosigned ${d.winner.chain}/${d.winner.tx}`]);
+  if (q.reason !== undefined) rows.push(["dispute", q.reason]);
+  return h("div", { class: "quorum", "data-testid": "quorum" }, h("h3", {}, "Quorum"), dl(rows));
 }
 
 async function showBatch(ns: string, batchId: string, root: string): Promise<void> {

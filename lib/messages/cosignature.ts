@@ -6,10 +6,10 @@
  */
 import type { KeyObject } from "node:crypto";
 import { DID_MAX_LENGTH, DID_PATTERN } from "../identity/did.js";
-import { canonicalJson, unsigned } from "../messages/canonical.js";
-import { array, digest, integer, literal, malformed, object, string, type Json } from "../messages/fields.js";
-import { signDetached, verifyDetached } from "../messages/jws.js";
-import { BATCH_ID_PATTERN, LIMITS, NAMESPACE_PATTERN } from "../messages/limits.js";
+import { canonicalJson, unsigned } from "./canonical.js";
+import { array, digest, integer, literal, malformed, object, string, type Json } from "./fields.js";
+import { signDetached, verifyDetached } from "./jws.js";
+import { BATCH_ID_PATTERN, LIMITS, NAMESPACE_PATTERN } from "./limits.js";
 
 /** An anchor named by its chain and transaction. */
 export interface AnchorRef {
