@@ -70,11 +70,11 @@ describe("namespace indexes over a store", () => {
 });
 
 describe("namespace indexes: attachment items of batch versions", () => {
-  test("indexes: checkpoints and claims are items beside receipts; a claim added later enters at the next prepare, without a rebuild", async () => {
+  test("indexes: checkpoints and verified claims are items beside receipts; a claim verified later enters at the next prepare; an unverified one is known, not an item", async () => {
     const t = tempDir();
     const store = await openStore(t.dir);
     try {
-      const batch = sampleBatch({ batchId: "b1", size: 3, anchors: [{}] });
+      const batch = sampleBatch({ batchId: "b1", size: 3, anchors: [{ outcome: "verified", reason: undefined }] });
       const checkpoint = checkpointBy(ORIGIN, { namespace: batch.namespace, batchId: "b1", batchRoot: batch.batchRoot, size: 3, createdAt: batch.createdAt });
       await store.putBatch({ ...batch, checkpoint });
       const indexes = new NamespaceIndexes(store);
@@ -87,16 +87,24 @@ describe("namespace indexes: attachment items of batch versions", () => {
       assert.ok(items.every((i) => index.has(i)));
       assert.deepEqual(indexes.items(batch.namespace, [...items.map((i) => i.id), batch.receipts[0]!.id]).map((i) => i.kind).sort(), ["checkpoint", "claim"]);
 
-      // A differing claim under the same (chain, tx), rejected here, is one more item all the same.
-      await store.putAnchors(batch.namespace, "b1", [{ ...batch.anchors[0]!, block: 7, outcome: "rejected", reason: "not in block 7" }]);
+      // A differing claim under the same (chain, tx), rejected here, is held but vouched for by nobody here: no item.
+      const bogus = { ...batch.anchors[0]!, block: 7, outcome: "rejected" as const, reason: "not in block 7" };
+      await store.putAnchors(batch.namespace, "b1", [bogus]);
+      await indexes.prepare(batch.namespace);
+      assert.equal(indexes.get(batch.namespace).size, 5);
+      const bogusId = versionItems((await store.getBatch(batch.namespace, "b1", batch.batchRoot))!).find((i) => i.heldOnly === true)!.id;
+      assert.equal(indexes.heldOnly(batch.namespace, bogusId), true, "known, so a peer's copy is not fetched again");
+      assert.deepEqual(indexes.items(batch.namespace, [bogusId]), [], "and never served as an item");
+      // A claim verified later (a new verdict) enters as an item, inserted, not rebuilt.
+      const pending = { ...batch.anchors[0]!, tx: `0x${"77".repeat(32)}`, outcome: "pending" as const, reason: "1 of 3 confirmations" };
+      await store.putAnchors(batch.namespace, "b1", [pending]);
+      await indexes.prepare(batch.namespace);
+      assert.equal(indexes.get(batch.namespace).size, 5);
       const builds = indexes.builds;
+      await store.putAnchors(batch.namespace, "b1", [{ ...pending, outcome: "verified", reason: undefined }]);
       await indexes.prepare(batch.namespace);
       assert.equal(indexes.get(batch.namespace).size, 6);
       assert.equal(indexes.builds, builds, "inserted, not rebuilt");
-      // A verdict change is no new item.
-      await store.putAnchors(batch.namespace, "b1", [{ ...batch.anchors[0]!, outcome: "verified", reason: undefined }]);
-      await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 6);
       // Receipts of a new version arrive by event, its items at the next prepare; the two stay consistent.
       const next = sampleBatch({ batchId: "b2", size: 2, createdAt: batch.createdAt + 10 });
       await store.putBatch(next);
@@ -124,7 +132,7 @@ describe("namespace indexes: the attachment table kept for the next process", ()
       const ns = "acme/audit";
       const versions = ITEMS_DOC_AFTER_READS + 6;
       for (let v = 0; v < versions; v++) {
-        const batch = sampleBatch({ batchId: `b${v}`, size: 1, createdAt: 1_732_000_000 + v, anchors: [{}] });
+        const batch = sampleBatch({ batchId: `b${v}`, size: 1, createdAt: 1_732_000_000 + v, anchors: [{ outcome: "verified", reason: undefined }] });
         await store.putBatch({ ...batch, checkpoint: checkpointBy(ORIGIN, { namespace: ns, batchId: batch.batchId, batchRoot: batch.batchRoot, size: 1, createdAt: batch.createdAt }) });
       }
       let reads = 0;
@@ -133,9 +141,9 @@ describe("namespace indexes: the attachment table kept for the next process", ()
         receiptCount: (n) => store.receiptCount(n),
         onReceiptsAdded: (l) => store.onReceiptsAdded(l),
         listBatches: (n) => store.listBatches(n),
-        getBatch: (n, id, root) => {
+        getBatch: (n, id, root, origin) => {
           reads++;
-          return store.getBatch(n, id, root);
+          return store.getBatch(n, id, root, origin);
         },
         getDoc: (name) => store.getDoc(name),
         putDoc: (name, value) => store.putDoc(name, value),
@@ -149,7 +157,7 @@ describe("namespace indexes: the attachment table kept for the next process", ()
       assert.ok(await store.getDoc(`${ITEMS_DOC_PREFIX}${ns}`), "saved after a cold prepare");
 
       reads = 0;
-      await store.putAnchors(ns, "b3", [{ ...sampleBatch({ batchId: "b3", size: 1, createdAt: 1_732_000_003, anchors: [{}] }).anchors[0]!, block: 9 }]);
+      await store.putAnchors(ns, "b3", [{ ...sampleBatch({ batchId: "b3", size: 1, createdAt: 1_732_000_003, anchors: [{ outcome: "verified", reason: undefined }] }).anchors[0]!, block: 9 }]);
       const second = new NamespaceIndexes(counting);
       await second.prepare(ns);
       assert.equal(reads, 1, "only the version that gained a claim is read");
@@ -160,7 +168,7 @@ describe("namespace indexes: the attachment table kept for the next process", ()
       const third = new NamespaceIndexes(counting);
       await third.prepare(ns);
       const fromFiles = new NamespaceIndexes(store);
-      await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { v: 1, versions: [["b0", "x", "1 ", [["forged", "sha256:00"]]]] });
+      await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { v: 3, versions: [["b0", "x", "", "1 ", [["forged", "sha256:00", 0]]]] });
       await fromFiles.prepare(ns);
       assert.deepEqual(third.get(ns).fingerprint(0, versions * 3 + 1), fromFiles.get(ns).fingerprint(0, versions * 3 + 1), "the table gives the same items as the files");
       assert.notDeepEqual(expected, third.get(ns).fingerprint(0, versions * 3 + 1));
