@@ -33,6 +33,7 @@ function exported(): Set<string> {
   const text = m.render({ namespaces: 1, receipts: 1, batches: 1, equivocations: 0, anchors: { verified: 1, pending: 0, rejected: 0 } }, 5, {
     version: "0.0.0",
     gauges: { outboxDepth: new Map([["did:vm:node:b", 2]]), lastSync: new Map([["did:vm:node:b", { "dao:vaultmesh": 1 }]]) },
+    quorum: new Map([["dao:vaultmesh", { final: 1, awaiting: 0, disputed: 0 }]]),
   });
   return new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((x) => x[1]!));
 }
