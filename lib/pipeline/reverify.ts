@@ -8,7 +8,7 @@
  */
 import type { Evidence, Outcome } from "../anchors/result.js";
 import { claimDigest, claimOf, resolveAnchors } from "../conflict/index.js";
-import type { AnchorRecord } from "../store/index.js";
+import type { AnchorRecord, BatchSummary } from "../store/index.js";
 import type { ImportContext } from "./import.js";
 
 export interface ReverifyOptions {
@@ -65,7 +65,10 @@ export interface ReverifyResult {
  */
 export async function reverifyStored(options: ReverifyOptions, ctx: ImportContext): Promise<ReverifyResult> {
   const { store } = ctx;
-  const batchIds = [...new Set(store.listBatches(options.namespace).map((b) => b.batchId))].filter((id) => options.batchId === undefined || id === options.batchId).sort();
+  // The summaries count outcomes: a batch with no record of the asked outcomes is not read at all
+  // (the daemon's pending re-check runs every few seconds over a store of any size).
+  const wanted = (b: BatchSummary) => options.outcomes === undefined || options.outcomes.some((o) => b.outcomes[o] > 0);
+  const batchIds = [...new Set(store.listBatches(options.namespace).filter(wanted).map((b) => b.batchId))].filter((id) => options.batchId === undefined || id === options.batchId).sort();
   const anchors: ReverifiedAnchor[] = [];
   const equivocations: string[] = [];
   for (const batchId of batchIds) {
