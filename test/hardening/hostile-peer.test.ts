@@ -11,8 +11,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import * as jose from "jose";
-import { canonicalJson, messageDigest, unsigned } from "../../lib/messages/canonical.js";
+import { messageDigest, unsigned } from "../../lib/messages/canonical.js";
 import type { Checkpoint } from "../../lib/messages/checkpoint.js";
 import type { Announce, Bundle, Request } from "../../lib/messages/schema.js";
 import type { Anchor } from "../../lib/anchors/anchor.js";
@@ -23,6 +22,13 @@ import { checkpointBy } from "../support/checkpoint.js";
 import { LINE_ABC, startMesh, waitUntil, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch, type SealedFiles } from "../support/sealer.js";
+import { joseSign } from "./hostile-server.js";
+
+async function body(req: IncomingMessage): Promise<string> {
+  let text = "";
+  for await (const chunk of req) text += chunk;
+  return text;
+}
 
 let tsa: OpensslTsa;
 let mesh: Mesh;
@@ -36,20 +42,6 @@ const captured = new Map<string, Announce>();
 const answers = new Map<string, { receipts: Receipt[]; checkpoints: Checkpoint[]; anchors: Anchor[] }>();
 /** Requests mallory was sent, by batch id. */
 const asked = new Map<string, number>();
-
-/** Signs with the jose package: independent JOSE code, the hostile peer's own. */
-async function joseSign<M extends { sig?: string }>(message: Omit<M, "sig">, key: Guest["key"], signer: string): Promise<M> {
-  const payload = new TextEncoder().encode(canonicalJson(message));
-  const jws = await new jose.CompactSign(payload).setProtectedHeader({ alg: "EdDSA", kid: `${signer}#key-1` }).sign(key.privateKey);
-  const [h, , s] = jws.split(".");
-  return { ...(message as M), sig: `${h}..${s}` };
-}
-
-async function body(req: IncomingMessage): Promise<string> {
-  let text = "";
-  for await (const chunk of req) text += chunk;
-  return text;
-}
 
 async function malloryAnnounces(to: MeshNode, batchId: string, batchRoot: string, checkpoint: Checkpoint, anchors: Anchor[]): Promise<number> {
   const m = await joseSign<Announce>({ type: "announce", v: 2, namespace: NS, aud: to.did, batchId, batchRoot, checkpoint, anchors, ts: now(), signer: mallory.did }, mallory.key, mallory.did);
