@@ -35,7 +35,11 @@ describe("federation: anti-entropy between real serve processes", () => {
     await waitUntil(async () => (await receiptCount(c)) >= expected, 60_000, `c to refill ${expected} receipts by anti-entropy`);
     // Both run the timer: c fetches what it lacks, or b finds what c lacks and announces it to c.
     // Whichever runs first closes the gap; the other then finds nothing to do.
-    await waitUntil(() => [...c.logs, ...b.logs.slice(bLogsBefore)].some((l) => /anti-entropy closed a gap/.test(l)), 15_000, "an anti-entropy log line on b or c");
+    // A round that failed while c was starting backs off (2 s doubling): allow for a few of those.
+    await waitUntil(() => [...c.logs, ...b.logs.slice(bLogsBefore)].some((l) => /anti-entropy closed a gap/.test(l)), 45_000, "an anti-entropy log line on b or c").catch((e: Error) => {
+      const seen = [...c.logs.map((l) => `c ${l}`), ...b.logs.slice(bLogsBefore).map((l) => `b ${l}`)].filter((l) => /anti-entropy|imported/.test(l)).slice(-12);
+      throw new Error(`${e.message}; their anti-entropy and import lines:\n${seen.join("\n")}`);
+    });
   });
 
   test("sync: an in-sync check is one round trip of a few hundred bytes; the summary counts it", async () => {
