@@ -8,8 +8,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { messageDigest, unsigned } from "../../lib/messages/canonical.js";
 import type { Checkpoint } from "../../lib/messages/checkpoint.js";
@@ -22,26 +20,16 @@ import { checkpointBy } from "../support/checkpoint.js";
 import { LINE_ABC, startMesh, waitUntil, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch, type SealedFiles } from "../support/sealer.js";
-import { joseSign } from "./hostile-server.js";
-
-async function body(req: IncomingMessage): Promise<string> {
-  let text = "";
-  for await (const chunk of req) text += chunk;
-  return text;
-}
+import { joseSign, startHostileServer, type HostileServer } from "./hostile-server.js";
 
 let tsa: OpensslTsa;
 let mesh: Mesh;
-let server: Server;
+let server: HostileServer;
 let mallory: Guest;
 const now = () => Math.floor(Date.now() / 1000);
 
-/** The origin's Announces mallory's server received (from a, which routes to it), by batch id. */
-const captured = new Map<string, Announce>();
-/** What mallory answers to a Request for a batch id: receipts, checkpoints, anchors. */
-const answers = new Map<string, { receipts: Receipt[]; checkpoints: Checkpoint[]; anchors: Anchor[] }>();
-/** Requests mallory was sent, by batch id. */
-const asked = new Map<string, number>();
+/** Requests mallory's server was sent for a batch id. */
+const asked = (batchId: string): number => server.requests.filter((r) => r.batchId === batchId).length;
 
 async function malloryAnnounces(to: MeshNode, batchId: string, batchRoot: string, checkpoint: Checkpoint, anchors: Anchor[]): Promise<number> {
   const m = await joseSign<Announce>({ type: "announce", v: 2, namespace: NS, aud: to.did, batchId, batchRoot, checkpoint, anchors, ts: now(), signer: mallory.did }, mallory.key, mallory.did);
@@ -66,35 +54,15 @@ async function held(n: MeshNode): Promise<{ versions: Array<{ batchId: string; b
 
 before(async () => {
   tsa = createOpensslTsa();
-  server = createServer((req, res) => {
-    void body(req).then(async (text) => {
-      if (req.url === "/federation/announce") {
-        const a = JSON.parse(text) as Announce;
-        // Only the origin's own Announce: b relays the batch to mallory too, and a relay's Announce
-        // (signed by b) taken for a's made the replay test below fail now and then (SIGNER_UNKNOWN).
-        if (a.signer === a.checkpoint.origin) captured.set(a.batchId, a);
-        res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":true}');
-        return;
-      }
-      if (req.url === "/federation/request") {
-        const request = JSON.parse(text) as Request;
-        const id = request.batchId ?? "";
-        asked.set(id, (asked.get(id) ?? 0) + 1);
-        const a = answers.get(id) ?? { receipts: [], checkpoints: [], anchors: [] };
-        const bundle = await joseSign<Bundle>({ type: "bundle", v: 2, namespace: NS, aud: request.signer, request: messageDigest(request), ...a, ts: now(), signer: mallory.did }, mallory.key, mallory.did);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(bundle));
-        return;
-      }
-      res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NOT_FOUND","message":"mallory answers nothing else"}}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // mallory's endpoint keeps the origin's own Announces only: b relays the batch to mallory too,
+  // and a relay's Announce (signed by b) taken for a's made the replay test fail now and then.
+  server = await startHostileServer(() => mallory);
+  const url = server.url;
   mesh = await startMesh(LINE_ABC, { trustPem: tsa.rootPem, guests: [{ name: "mallory", roles: ["announce", "serve", "request"], url }] });
   mallory = mesh.guests.get("mallory")!;
 });
 after(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   await mesh?.stop();
   tsa?.cleanup();
 });
@@ -109,7 +77,7 @@ describe("hardening: a hostile admitted peer", () => {
     const sealed: SealedFiles = await sealTsaBatch(join(mesh.root, "sealer"), "b-target", 4, tsa, 1_760_000_100);
     const r = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
     assert.equal(r.code, 0, r.stderr);
-    const genuine = captured.get("b-target");
+    const genuine = server.captured.get("b-target");
     assert.ok(genuine, "a announced the batch to mallory");
     assert.equal(genuine.checkpoint.origin, a.did);
     assert.equal(genuine.checkpoint.size, 4);
@@ -127,7 +95,7 @@ describe("hardening: a hostile admitted peer", () => {
     // 3. Relabelling: genuine receipts under another batch id, with the genuine checkpoint relabelled (its signature no longer holds).
     const relabelled = [leaf(0, { batchId: "b-relabel" }), leaf(3, { batchId: "b-relabel" })];
     const relabelledCheckpoint = { ...genuine.checkpoint, batchId: "b-relabel" };
-    answers.set("b-target", {
+    server.answers.set("b-target", {
       receipts: [phantom, ...pinned, ...relabelled],
       checkpoints: [genuine.checkpoint, relabelledCheckpoint],
       anchors: [...genuine.anchors, ...genuine.anchors.map((x) => ({ ...x, batchId: "b-relabel" }))],
@@ -137,7 +105,7 @@ describe("hardening: a hostile admitted peer", () => {
     // Mallory announces first, forwarding the genuine checkpoint; b pulls from mallory (the announcer).
     assert.equal(await malloryAnnounces(b, "b-target", root, genuine.checkpoint, genuine.anchors), 202);
     await b.waitForLog(/imported announced batch.*"batch":"b-target".*"from":"did:vm:node:mallory"/, 30_000);
-    assert.equal(asked.get("b-target"), 1);
+    assert.equal(asked("b-target"), 1);
     // 4. A checkpoint mallory signs itself (size 1) does not make it an origin: nothing is pulled.
     const selfSigned = checkpointBy(mallory, { namespace: NS, batchId: "b-self", batchRoot: root, size: 1, createdAt: 5 });
     assert.equal(await malloryAnnounces(b, "b-self", root, selfSigned, genuine.anchors.map((x) => ({ ...x, batchId: "b-self" }))), 202);
@@ -147,7 +115,7 @@ describe("hardening: a hostile admitted peer", () => {
     const forkCheckpoint = checkpointBy(mallory, { namespace: NS, batchId: "b-target", batchRoot: otherRoot, size: 1, createdAt: 1_760_000_100 });
     assert.equal(await malloryAnnounces(b, "b-target", otherRoot, forkCheckpoint, genuine.anchors.map((x) => ({ ...x, batchRoot: otherRoot }))), 202);
     await b.waitForLog(new RegExp(`announce refused: checkpoint not from an origin.*"batch":"b-target"`), 15_000);
-    assert.equal(asked.get("b-self"), undefined);
+    assert.equal(asked("b-self"), 0);
 
     const afterAttack = await held(b);
     const target = afterAttack.versions.filter((v) => v.batchId === "b-target");
@@ -175,12 +143,12 @@ describe("hardening: a hostile admitted peer", () => {
 
   test("hostile peer: the origin's Announce to mallory, replayed by mallory to b, is refused: it names its recipient", async () => {
     const b = mesh.node("b");
-    const toMallory = captured.get("b-target")!;
+    const toMallory = server.captured.get("b-target")!;
     assert.equal(toMallory.aud, mallory.did);
     const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-replayed", 2, tsa, 1_760_000_300);
     const r = await mesh.node("a").cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir);
     assert.equal(r.code, 0, r.stderr);
-    const fresh = captured.get("b-replayed")!;
+    const fresh = server.captured.get("b-replayed")!;
     const res = await fetch(`${b.url}/federation/announce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fresh) });
     const body = (await res.json()) as { error?: { code: string } };
     assert.equal(res.status, 401);
