@@ -124,7 +124,8 @@ export async function answerRequest(store: Store, request: Request, items?: Item
   for (const item of asked) {
     const version = await store.getBatch(request.namespace, item.batchId, item.batchRoot, item.origin ?? null);
     if (version?.checkpoint === undefined) continue;
-    if (item.kind === "checkpoint") {
+    // A `complete` item is answered with the checkpoint: the receipts travel by their own ids.
+    if (item.kind === "checkpoint" || item.kind === "complete") {
       versions.set(versionKey(version.checkpoint), version.checkpoint);
       continue;
     }

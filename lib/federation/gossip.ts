@@ -9,7 +9,7 @@ import { compareAnchors } from "../conflict/index.js";
 import type { PeerConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
 import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
-import { messageDigest } from "../messages/canonical.js";
+import { canonicalJson, messageDigest } from "../messages/canonical.js";
 import { LIMITS } from "../messages/limits.js";
 import { parseBundle, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import type { Store } from "../store/index.js";
@@ -100,10 +100,26 @@ export interface FetchedBundle {
  * @example const { bundle } = await requestBundle(client, me, auth, peer, { namespace, want }, now)
  */
 export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number): Promise<FetchedBundle> {
-  const request = signMessage<Request>({ type: "request", v: 2, ...selector, aud: peer.did, ts: now(), signer: me.did }, me.privateKey);
+  const request = signMessage<Request>({ type: "request", v: 2, ...selector, aud: peer.did, ts: distinctTs(`${me.did} ${peer.did} ${canonicalJson(selector)}`, now()), signer: me.did }, me.privateKey);
   const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes });
   if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered /federation/request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
   return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
+}
+
+/** The last `ts` a Request of each content went out with, this process (bounded: cleared when large). */
+const lastRequestTs = new Map<string, number>();
+
+/**
+ * `now`, or one second past the last Request of the same content: two identical Requests in one
+ * second (a version pulled again at once) would have one digest, and the peer refuses the second
+ * as a replay (docs/FEDERATION_PROTOCOL.md §Verification order). A second ahead stays inside the skew.
+ */
+function distinctTs(content: string, now: number): number {
+  const last = lastRequestTs.get(content);
+  const ts = last !== undefined && last >= now ? last + 1 : now;
+  if (lastRequestTs.size >= 10_000) lastRequestTs.clear();
+  lastRequestTs.set(content, ts);
+  return ts;
 }
 
 /** The selecting members of a Request (docs/FEDERATION_PROTOCOL.md §Messages). */

@@ -19,14 +19,14 @@ import type { Anchor } from "../anchors/anchor.js";
 import { claimDigest } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Bundle } from "../messages/schema.js";
-import { checkpointDigest, itemId } from "../reconcile/version-items.js";
+import { checkpointDigest, itemId, type VersionItem } from "../reconcile/version-items.js";
 import { importBundle } from "../pipeline/bundle.js";
 import type { BatchReport, ImportContext } from "../pipeline/import.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile } from "../reconcile/message.js";
 import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
 import { initiate, type ReconcilePart } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
-import { announceToPeers, requestBundle, type AnnounceOutbox, type GossipClient, type RequestSelector, type Signer } from "./gossip.js";
+import { announceToPeers, pullBatch, requestBundle, type AnnounceOutbox, type GossipClient, type RequestSelector, type Signer } from "./gossip.js";
 import { recordSync } from "./sync-state.js";
 import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 
@@ -178,6 +178,9 @@ async function importBundles(ctx: SyncContext, report: PeerSyncReport, namespace
   }
 }
 
+/** Versions held without all their receipts that one round pulls whole from the peer (docs/ANTI_ENTROPY.md §Attachment items). */
+const MAX_REPAIRS_PER_ROUND = 16;
+
 /** Attachments asked for by item id whose version this node did not hold yet when they arrived. */
 interface Deferred {
   anchors: Anchor[];
@@ -228,7 +231,24 @@ async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace:
     return ids.find((id) => asked.has(id)) ?? ids[0] ?? itemId("claim", a.batchId, a.batchRoot, undefined, claimDigest(a));
   };
   const anchors = bundle.anchors.filter((a) => take(a, claimItemId(a), deferred?.anchors));
-  const checkpoints = bundle.checkpoints.filter((c) => c.namespace === namespace && take(c, itemId("checkpoint", c.batchId, c.batchRoot, c.origin, checkpointDigest(c)), deferred?.checkpoints));
+  // A `complete` item asked for is answered by its version's checkpoint; the receipts come by id.
+  const completes = new Set<Checkpoint>();
+  for (const c of bundle.checkpoints) {
+    const complete = itemId("complete", c.batchId, c.batchRoot, c.origin, checkpointDigest(c));
+    if (!asked.has(complete)) continue;
+    completes.add(c);
+    if (!answered.has(complete)) {
+      answered.add(complete);
+      report.itemsHere++;
+    }
+  }
+  const checkpoints = bundle.checkpoints.filter((c) => {
+    if (c.namespace !== namespace) return false;
+    const id = itemId("checkpoint", c.batchId, c.batchRoot, c.origin, checkpointDigest(c));
+    // The answer to a `complete` item only: nothing to take unless its receipts came along.
+    if (completes.has(c) && !asked.has(id)) return carried.has(versionKey(c));
+    return take(c, id, deferred?.checkpoints);
+  });
   // Cosignatures are taken after the versions they name are stored, each checked against its witness key.
   const cosignatures = (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace && take(c, itemId("cosignature", c.batchId, c.batchRoot, c.origin, cosignatureDigest(c)), undefined));
   if (receipts.length + anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
@@ -255,8 +275,19 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     const found = await reconcile(ctx, report, peer, namespace);
     const have = found.have;
     // A claim held here but not verified (the peer verified it) is not fetched again, round after round.
+    // A version held here without all its receipts, which the peer holds whole, is pulled from it.
+    const repairs = found.need.map((id) => ctx.indexes.incomplete(namespace, id)).filter((v): v is VersionItem => v !== undefined);
     const need = found.need.filter((id) => !ctx.indexes.heldOnly(namespace, id));
-    report.itemsKnown = found.need.length - need.length;
+    report.itemsKnown = found.need.length - need.length - repairs.length;
+    const repaired = repairs.slice(0, MAX_REPAIRS_PER_ROUND);
+    for (const v of repaired) {
+      const bundles = await pullBatch(ctx.client, ctx.me, ctx.auth, peer, namespace, v.batchId, v.batchRoot, () => ctx.now(), v.origin);
+      const checkpoints = bundles.flatMap((b) => b.checkpoints).filter((c) => c.origin === v.origin && c.batchId === v.batchId && c.batchRoot === v.batchRoot);
+      const receipts = bundles.flatMap((b) => b.receipts).filter((r) => r.batchId === v.batchId && r.batchRoot === v.batchRoot && r.ts === v.ts);
+      report.fetched += receipts.length;
+      report.itemsHere++;
+      tally(report, await importBundle(namespace, receipts, [], ctx.importContext(namespace), checkpoints));
+    }
     const deferred: Deferred = { anchors: [], checkpoints: [] };
     for (let i = 0; i < need.length; i += WANT_PAGE) {
       const want = need.slice(i, i + WANT_PAGE);
@@ -267,7 +298,7 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     }
     await importDeferred(ctx, report, namespace, deferred);
     // The peer's ids are told apart only by its answers: those answered as items are not receipts.
-    report.missingHere = need.length - report.itemsHere;
+    report.missingHere = need.length - (report.itemsHere - repaired.length);
     const haveItems = ctx.indexes.items(namespace, have);
     report.itemsThere = haveItems.length;
     report.missingThere = have.length - haveItems.length;
@@ -289,7 +320,7 @@ async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: st
   // A version the peer lacks entirely (its checkpoint) is announced; a claim or cosignature it
   // lacks of a version it holds is not: it fetches that in its own round, and a claim it rejected
   // would otherwise be announced to it again every round (docs/ANTI_ENTROPY.md §Attachment items).
-  for (const item of items) if (item.kind === "checkpoint") add(item);
+  for (const item of items) if (item.kind === "checkpoint" || item.kind === "complete") add(item);
   const itemIds = new Set(items.map((i) => i.id));
   // Every version holding the id, not only the one whose copy is served: a peer that has one
   // origin's copy never asks for another origin's version of the root (docs/STATE.md §Layout).

@@ -27,7 +27,7 @@ interface ItemsDoc {
   versions: Array<[batchId: string, batchRoot: string, origin: string, stamp: string, items: Array<[kind: VersionItemKind, digest: string, heldOnly: 0 | 1]>]>;
 }
 
-const KINDS: ReadonlySet<string> = new Set<VersionItemKind>(["checkpoint", "claim", "cosignature"]);
+const KINDS: ReadonlySet<string> = new Set<VersionItemKind>(["checkpoint", "claim", "cosignature", "complete"]);
 const isStr = (x: unknown): x is string => typeof x === "string";
 
 /** The cached table by "batchId\0batchRoot\0origin", or an empty map when the document is absent or not of this shape. */
@@ -233,6 +233,16 @@ export class NamespaceIndexes {
    */
   heldOnly(namespace: string, id: string): boolean {
     return this.#attachments.get(namespace)?.items.get(id)?.heldOnly === true;
+  }
+
+  /**
+   * The version this node holds without all its receipts whose `complete` item is `id`, or
+   * undefined: a peer that lists the item holds the whole version, and it is pulled from it.
+   * @example const v = indexes.incomplete("dao:vaultmesh", id); if (v) await pullBatch(…, v.batchId, v.batchRoot, now, v.origin)
+   */
+  incomplete(namespace: string, id: string): VersionItem | undefined {
+    const item = this.#attachments.get(namespace)?.items.get(id);
+    return item?.kind === "complete" && item.heldOnly === true ? item : undefined;
   }
 
   /**

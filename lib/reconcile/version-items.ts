@@ -11,8 +11,12 @@ import { cosignatureDigest } from "../quorum/merge.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { BatchSummary, ReceiptKey, StoredBatch } from "../store/types.js";
 
-/** What an item of a version is. */
-export type VersionItemKind = "checkpoint" | "claim" | "cosignature";
+/**
+ * What an item of a version is. `complete` says the version holds all `size` receipts its
+ * checkpoint names: versions of one root by two origins share receipt ids, so without it a node
+ * that holds one origin's version complete and the other's empty would never see the gap.
+ */
+export type VersionItemKind = "checkpoint" | "claim" | "cosignature" | "complete";
 
 /** One attachment item: its key in the reconcile order and what it names. */
 export interface VersionItem extends ReceiptKey {
@@ -26,7 +30,8 @@ export interface VersionItem extends ReceiptKey {
   /**
    * True for a claim this node holds but has not verified (pending or rejected here): not in the
    * reconciled set, since a node vouches only for what it verified, but known, so that a peer's
-   * copy of it is not fetched again (docs/ANTI_ENTROPY.md §Attachment items).
+   * copy of it is not fetched again (docs/ANTI_ENTROPY.md §Attachment items). On a `complete`
+   * item: this node holds the version without all its receipts; a peer listing the item has them.
    */
   heldOnly?: true;
 }
@@ -66,6 +71,10 @@ export function versionItems(version: StoredBatch): VersionItem[] {
     out.push(a.outcome === "verified" ? claim : { ...claim, heldOnly: true });
   }
   for (const c of version.cosignatures ?? []) out.push(item("cosignature", cosignatureDigest(c)));
+  if (version.checkpoint !== undefined) {
+    const complete = item("complete", checkpointDigest(version.checkpoint));
+    out.push(version.receipts.length >= version.checkpoint.size ? complete : { ...complete, heldOnly: true });
+  }
   return out;
 }
 

@@ -23,7 +23,9 @@ import { NamespaceIndexes } from "../../lib/reconcile/namespace-indexes.js";
 import type { ReconcileIndex } from "../../lib/reconcile/reconcile-index.js";
 import { respond } from "../../lib/reconcile/session.js";
 import { itemId } from "../../lib/reconcile/version-items.js";
+import { generateNodeKey } from "../../lib/identity/keys.js";
 import { openStore } from "../../lib/store/index.js";
+import { checkpointBy } from "../support/checkpoint.js";
 import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch } from "../support/sealer.js";
@@ -135,7 +137,7 @@ test("anti-entropy: claims added while gossip could not reach a node arrive with
   const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-items", 4, tsa);
   await announceOn(a, sealed);
   const initial = await sync(b);
-  assert.deepEqual([initial.missingHere, initial.itemsHere, initial.imported], [4, 2, 4], "4 receipts, the checkpoint and one claim");
+  assert.deepEqual([initial.missingHere, initial.itemsHere, initial.imported], [4, 3, 4], "4 receipts, the checkpoint, one claim and the version's complete mark");
 
   // Two more rails on the origin, one at a time: a claim every node verifies (it wins: "a-…"
   // sorts first), and one signed by a TSA only a trusts.
@@ -219,4 +221,47 @@ test("anti-entropy: a hostile peer can make a node take neither items it did not
   } finally {
     await check.close();
   }
+});
+
+test("anti-entropy: a version held without its receipts, whose ids another origin's version of the root holds, is pulled whole", async () => {
+  const a = mesh.node("a");
+  const b = mesh.node("b");
+  await sync(b); // whatever the tests before left b without
+  const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-shared", 4, tsa, 1_760_000_700);
+  await announceOn(a, sealed);
+  // Both nodes also hold another origin's version of the same root, active, sealed earlier: each
+  // serves that copy of every receipt id (docs/STATE.md §Layout). b holds a's version with no
+  // receipt at all, so receipt ids alone show no gap between a and b.
+  const eve = { did: "did:vm:node:eve", key: generateNodeKey() };
+  const eveCheckpoint = checkpointBy(eve, { namespace: NS, batchId: "b-shared", batchRoot: sealed.root, size: 4, createdAt: 1_760_000_600 });
+  const aStore = await openStore(a.stateDir);
+  const genuine = (await aStore.getBatch(NS, "b-shared", sealed.root))!;
+  const eveVersion = { namespace: NS, batchId: "b-shared", batchRoot: sealed.root, createdAt: 1_760_000_600, receipts: genuine.receipts.map((r) => ({ ...r, ts: 1_760_000_600 })), anchors: genuine.anchors, checkpoint: eveCheckpoint };
+  try {
+    await aStore.putBatch(eveVersion);
+  } finally {
+    await aStore.close();
+  }
+  const bStore = await openStore(b.stateDir);
+  try {
+    await bStore.putBatch(eveVersion);
+    await bStore.putBatch({ namespace: NS, batchId: "b-shared", batchRoot: sealed.root, createdAt: genuine.createdAt, receipts: [], anchors: genuine.anchors, checkpoint: genuine.checkpoint! });
+  } finally {
+    await bStore.close();
+  }
+  const held = async () => {
+    const s = await openStore(b.stateDir, { readOnly: true });
+    try {
+      return s.batchVersions(NS, "b-shared", sealed.root).map((v) => `${v.origin} ${v.receiptCount}`).sort();
+    } finally {
+      await s.close();
+    }
+  };
+  assert.deepEqual(await held(), [`${a.did} 0`, `${eve.did} 4`]);
+  const round = await sync(b);
+  assert.equal(round.missingHere, 0, "no receipt id was missing");
+  assert.ok(Number(round.itemsHere) >= 1, "the complete item of a's version was");
+  assert.deepEqual(await held(), [`${a.did} 4`, `${eve.did} 4`], "a's version is whole on b");
+  const again = await sync(b);
+  assert.deepEqual([again.missingHere, again.itemsHere, again.fetched], [0, 0, 0], "then in sync");
 });

@@ -80,18 +80,18 @@ describe("namespace indexes: attachment items of batch versions", () => {
       const indexes = new NamespaceIndexes(store);
       await indexes.prepare(batch.namespace);
       const index = indexes.get(batch.namespace);
-      assert.equal(index.size, 3 + 1 + 1, "3 receipts, the checkpoint, one claim");
+      assert.equal(index.size, 3 + 1 + 1 + 1, "3 receipts, the checkpoint, one claim, the complete mark");
       const stored = (await store.getBatch(batch.namespace, "b1", batch.batchRoot))!;
       const items = versionItems(stored);
-      assert.deepEqual(items.map((i) => [i.kind, i.ts]).sort(), [["checkpoint", batch.createdAt], ["claim", batch.createdAt]]);
+      assert.deepEqual(items.map((i) => [i.kind, i.ts]).sort(), [["checkpoint", batch.createdAt], ["claim", batch.createdAt], ["complete", batch.createdAt]]);
       assert.ok(items.every((i) => index.has(i)));
-      assert.deepEqual(indexes.items(batch.namespace, [...items.map((i) => i.id), batch.receipts[0]!.id]).map((i) => i.kind).sort(), ["checkpoint", "claim"]);
+      assert.deepEqual(indexes.items(batch.namespace, [...items.map((i) => i.id), batch.receipts[0]!.id]).map((i) => i.kind).sort(), ["checkpoint", "claim", "complete"]);
 
       // A differing claim under the same (chain, tx), rejected here, is held but vouched for by nobody here: no item.
       const bogus = { ...batch.anchors[0]!, block: 7, outcome: "rejected" as const, reason: "not in block 7" };
       await store.putAnchors(batch.namespace, "b1", [bogus]);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 5);
+      assert.equal(indexes.get(batch.namespace).size, 6);
       const bogusId = versionItems((await store.getBatch(batch.namespace, "b1", batch.batchRoot))!).find((i) => i.heldOnly === true)!.id;
       assert.equal(indexes.heldOnly(batch.namespace, bogusId), true, "known, so a peer's copy is not fetched again");
       assert.deepEqual(indexes.items(batch.namespace, [bogusId]), [], "and never served as an item");
@@ -99,22 +99,22 @@ describe("namespace indexes: attachment items of batch versions", () => {
       const pending = { ...batch.anchors[0]!, tx: `0x${"77".repeat(32)}`, outcome: "pending" as const, reason: "1 of 3 confirmations" };
       await store.putAnchors(batch.namespace, "b1", [pending]);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 5);
+      assert.equal(indexes.get(batch.namespace).size, 6);
       const builds = indexes.builds;
       await store.putAnchors(batch.namespace, "b1", [{ ...pending, outcome: "verified", reason: undefined }]);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 6);
+      assert.equal(indexes.get(batch.namespace).size, 7);
       assert.equal(indexes.builds, builds, "inserted, not rebuilt");
       // Receipts of a new version arrive by event, its items at the next prepare; the two stay consistent.
       const next = sampleBatch({ batchId: "b2", size: 2, createdAt: batch.createdAt + 10 });
       await store.putBatch(next);
-      assert.equal(indexes.get(batch.namespace).size, 8);
+      assert.equal(indexes.get(batch.namespace).size, 9);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 8, "a version without checkpoint or claims has no item");
+      assert.equal(indexes.get(batch.namespace).size, 9, "a version without checkpoint or claims has no item");
       // A fresh set of indexes over the same store agrees item for item.
       const again = new NamespaceIndexes(store);
       await again.prepare(batch.namespace);
-      assert.deepEqual(again.get(batch.namespace).fingerprint(0, 8), indexes.get(batch.namespace).fingerprint(0, 8));
+      assert.deepEqual(again.get(batch.namespace).fingerprint(0, 9), indexes.get(batch.namespace).fingerprint(0, 9));
       again.close();
       indexes.close();
     } finally {
@@ -150,8 +150,8 @@ describe("namespace indexes: the attachment table kept for the next process", ()
       };
       const first = new NamespaceIndexes(counting);
       await first.prepare(ns);
-      const expected = first.get(ns).fingerprint(0, versions * 3);
-      assert.equal(first.get(ns).size, versions * 3);
+      const expected = first.get(ns).fingerprint(0, versions * 4);
+      assert.equal(first.get(ns).size, versions * 4);
       assert.equal(reads, versions);
       first.close();
       assert.ok(await store.getDoc(`${ITEMS_DOC_PREFIX}${ns}`), "saved after a cold prepare");
@@ -161,7 +161,7 @@ describe("namespace indexes: the attachment table kept for the next process", ()
       const second = new NamespaceIndexes(counting);
       await second.prepare(ns);
       assert.equal(reads, 1, "only the version that gained a claim is read");
-      assert.equal(second.get(ns).size, versions * 3 + 1);
+      assert.equal(second.get(ns).size, versions * 4 + 1);
       second.close();
 
       reads = 0;
@@ -170,8 +170,8 @@ describe("namespace indexes: the attachment table kept for the next process", ()
       const fromFiles = new NamespaceIndexes(store);
       await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { v: 3, versions: [["b0", "x", "", "1 ", [["forged", "sha256:00", 0]]]] });
       await fromFiles.prepare(ns);
-      assert.deepEqual(third.get(ns).fingerprint(0, versions * 3 + 1), fromFiles.get(ns).fingerprint(0, versions * 3 + 1), "the table gives the same items as the files");
-      assert.notDeepEqual(expected, third.get(ns).fingerprint(0, versions * 3 + 1));
+      assert.deepEqual(third.get(ns).fingerprint(0, versions * 4 + 1), fromFiles.get(ns).fingerprint(0, versions * 4 + 1), "the table gives the same items as the files");
+      assert.notDeepEqual(expected, third.get(ns).fingerprint(0, versions * 4 + 1));
       third.close();
       fromFiles.close();
     } finally {
