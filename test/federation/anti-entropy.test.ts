@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { docPath, layout } from "../../lib/store/layout.js";
 import { LINE_ABC, receiptCount, waitUntil, MESH_NAMESPACE as NS } from "../support/mesh.js";
 import { sealTsaBatch } from "../support/sealer.js";
 import { useMesh } from "../support/use-mesh.js";
@@ -30,15 +31,21 @@ describe("federation: anti-entropy between real serve processes", () => {
     const expected = await receiptCount(b);
     await c.stop("SIGTERM");
     await rm(c.stateDir, { recursive: true, force: true });
+    // b may still hold Announces for c queued while c was down in the test before; delivered,
+    // they would refill c before any anti-entropy round. None may be pending: b restarts without
+    // its outbox.
+    assert.equal(await b.stop("SIGTERM"), 0);
+    await rm(docPath(layout(b.stateDir), "outbox"), { force: true });
+    await b.start();
     const bLogsBefore = b.logs.length;
     await c.start();
     await waitUntil(async () => (await receiptCount(c)) >= expected, 60_000, `c to refill ${expected} receipts by anti-entropy`);
     // Both run the timer: c fetches what it lacks, or b finds what c lacks and announces it to c.
     // Whichever runs first closes the gap; the other then finds nothing to do.
-    // A round that failed while c was starting backs off (2 s doubling): allow for a few of those.
+    // A round that fails while c is starting backs off (2 s doubling): allow for a few of those.
     await waitUntil(() => [...c.logs, ...b.logs.slice(bLogsBefore)].some((l) => /anti-entropy closed a gap/.test(l)), 45_000, "an anti-entropy log line on b or c").catch((e: Error) => {
-      const seen = [...c.logs.map((l) => `c ${l}`), ...b.logs.slice(bLogsBefore).map((l) => `b ${l}`)].filter((l) => /anti-entropy|imported/.test(l)).slice(-12);
-      throw new Error(`${e.message}; their anti-entropy and import lines:\n${seen.join("\n")}`);
+      const seen = [...c.logs.map((l) => `c ${l}`), ...b.logs.slice(bLogsBefore).map((l) => `b ${l}`)].filter((l) => /anti-entropy|pull failed|no serving peer/.test(l)).slice(-12);
+      throw new Error(`${e.message}; their anti-entropy lines:\n${seen.join("\n")}`);
     });
   });
 
