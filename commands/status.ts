@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import { formatKeyLine } from "../lib/identity/did.js";
 import { keyFileTooOpen } from "../lib/identity/key-file.js";
-import { peerHealth } from "../lib/federation/peer-health.js";
+import { peerSummary } from "../lib/federation/peer-health.js";
 import type { NodeRuntime } from "../lib/federation/runtime.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
 import { quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
@@ -82,17 +82,7 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
   await store?.close();
   const peers: StatusResult["peers"] = await Promise.all(
       [...config.peers.values()].map(async (p) => {
-        const h = await peerHealth(node.client, p, HEALTH_TIMEOUT_MS);
-        const row: StatusResult["peers"][number] = {
-          did: p.did,
-          url: p.url,
-          roles: [...p.roles].sort(),
-          namespaces: namespaces.filter((n) => n.peers.includes(p.did)).map((n) => n.name),
-          reachable: h.reachable,
-          detail: h.detail,
-          lastSync: syncs.get(p.did) ?? {},
-        };
-        if (h.latencyMs !== undefined) row.latencyMs = h.latencyMs;
+        const row: StatusResult["peers"][number] = await peerSummary(node.client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS);
         return row;
       }),
     );

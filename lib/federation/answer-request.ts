@@ -8,10 +8,11 @@
 import type { Anchor } from "../anchors/anchor.js";
 import { claimDigest, claimOf } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
+import type { Cosignature } from "../messages/cosignature.js";
 import { LIMITS } from "../messages/limits.js";
 import type { Request } from "../messages/schema.js";
 import type { Receipt } from "../receipt.js";
-import type { AnchorRecord, Store } from "../store/index.js";
+import type { AnchorRecord, Store, StoredBatch } from "../store/index.js";
 import type { VersionItem } from "../reconcile/version-items.js";
 
 /** The attachment items among a want's ids (NamespaceIndexes.items, after prepare). */
@@ -22,8 +23,8 @@ export interface RequestAnswer {
   checkpoints: Checkpoint[];
   receipts: Receipt[];
   anchors: Anchor[];
-  /** Versions whose cosignatures belong in the answer: those of `checkpoints` and those asked for by cosignature item. */
-  cosigned: Checkpoint[];
+  /** The cosignatures of the versions in `checkpoints` and of those asked for by cosignature item, at most LIMITS.maxCosignaturesPerBundle. */
+  cosignatures: Cosignature[];
 }
 
 /** The wire form of a stored anchor: the claim without this node's verdict or digest. */
@@ -104,6 +105,14 @@ export async function answerRequest(store: Store, request: Request, items?: Item
     // A batch asked for by id whose receipts are all on other pages still gets its anchors.
     for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (v.checkpoint !== undefined && selects(request, v)) versions.set(versionKey(v.checkpoint), v.checkpoint);
   }
+  // Each version's file is read once, whatever asks for it (its anchors, an item, its cosignatures).
+  const read = new Map<string, Promise<StoredBatch | undefined>>();
+  const versionOf = (v: { batchId: string; batchRoot: string; origin?: string }): Promise<StoredBatch | undefined> => {
+    const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
+    let p = read.get(key);
+    if (p === undefined) read.set(key, (p = store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin ?? null)));
+    return p;
+  };
   const anchors: Anchor[] = [];
   const cosigned = new Map<string, Checkpoint>();
   const sentClaims = new Set<string>();
@@ -111,7 +120,7 @@ export async function answerRequest(store: Store, request: Request, items?: Item
   const shared = new Set<string>();
   for (const cp of versions.values()) {
     // The same claim held by two versions of one root travels once.
-    for (const a of (await store.getBatch(request.namespace, cp.batchId, cp.batchRoot, cp.origin))?.anchors ?? []) {
+    for (const a of (await versionOf(cp))?.anchors ?? []) {
       const digest = a.digest ?? claimDigest(a);
       sentClaims.add(claimKey(cp, digest));
       if (a.outcome === "rejected" || shared.has(digest)) continue;
@@ -122,14 +131,13 @@ export async function answerRequest(store: Store, request: Request, items?: Item
   // Items asked for by id (docs/ANTI_ENTROPY.md §Attachment items): a checkpoint item brings its
   // version's checkpoint, a claim item that claim.
   for (const item of asked) {
-    const version = await store.getBatch(request.namespace, item.batchId, item.batchRoot, item.origin ?? null);
+    const version = await versionOf(item);
     if (version?.checkpoint === undefined) continue;
     // A `complete` item is answered with the checkpoint: the receipts travel by their own ids.
     if (item.kind === "checkpoint" || item.kind === "complete") {
       versions.set(versionKey(version.checkpoint), version.checkpoint);
       continue;
     }
-    // The caller adds the cosignatures of the versions in `cosigned` (docs/FEDERATION_PROTOCOL.md §Cosignature).
     if (item.kind === "cosignature") {
       cosigned.set(versionKey(version.checkpoint), version.checkpoint);
       continue;
@@ -140,6 +148,10 @@ export async function answerRequest(store: Store, request: Request, items?: Item
     sentClaims.add(claimKey(version.checkpoint, item.digest));
     anchors.push(wireAnchor(record));
   }
+  // The cosignatures of every version the Bundle names, and of those asked for by cosignature
+  // item, travel with it (docs/FEDERATION_PROTOCOL.md §Cosignature).
   for (const [key, cp] of versions) cosigned.set(key, cp);
-  return { checkpoints: [...versions.values()], receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle), cosigned: [...cosigned.values()] };
+  const cosignatures: Cosignature[] = [];
+  for (const cp of cosigned.values()) cosignatures.push(...((await versionOf(cp))?.cosignatures ?? []));
+  return { checkpoints: [...versions.values()], receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle), cosignatures: cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle) };
 }

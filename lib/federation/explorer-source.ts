@@ -7,7 +7,7 @@
 import type { FederationNode } from "./node.js";
 import type { Outbox } from "./outbox.js";
 import type { PeerClient } from "./peer-client.js";
-import { peerHealth } from "./peer-health.js";
+import { peerSummary } from "./peer-health.js";
 import { lastSyncs } from "./sync-state.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
 import type { Store } from "../store/index.js";
@@ -58,25 +58,13 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
     const namespaces = [...cfg.federation.namespaces.values()];
     return Promise.all(
       [...cfg.peers.values()].map(async (p): Promise<PeerView> => {
-        const h = await peerHealth(client, p, PROBE_TIMEOUT_MS);
+        const summary = await peerSummary(client, p, namespaces, syncs.get(p.did) ?? {}, PROBE_TIMEOUT_MS);
         const backoff: PeerView["backoff"] = {};
         for (const ns of namespaces) {
           const b = backoffs.get(`${p.did} ${ns.name}`);
           if (b !== undefined) backoff[ns.name] = { failures: b.failures, until: b.until };
         }
-        const view: PeerView = {
-          did: p.did,
-          url: p.url,
-          roles: [...p.roles].sort(),
-          namespaces: namespaces.filter((n) => n.peers.includes(p.did)).map((n) => n.name),
-          reachable: h.reachable,
-          detail: h.detail,
-          lastSync: syncs.get(p.did) ?? {},
-          backoff,
-          outboxDepth: (await outbox.pending(p.did)).length,
-        };
-        if (h.latencyMs !== undefined) view.latencyMs = h.latencyMs;
-        return view;
+        return { ...summary, backoff, outboxDepth: (await outbox.pending(p.did)).length };
       }),
     );
   });

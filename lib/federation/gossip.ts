@@ -47,14 +47,15 @@ export interface Signer {
  */
 export async function buildAnnounce(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, ts: number, aud: string, origin?: string): Promise<Announce | undefined> {
   // The origin's checkpoint travels unchanged; a 0.1.0 version without one is not announced (docs/STATE.md).
-  // Without `origin`, the version of the root served first (active, docs/STATE.md §Layout).
-  const version = await store.getBatch(namespace, batchId, batchRoot, origin);
+  // The versions come preferred first (docs/STATE.md §Layout): without `origin`, the root's
+  // version served first (active) is the one announced.
+  const versions = await store.getBatchVersions(namespace, batchId);
+  const version = versions.find((v) => v.batchRoot === batchRoot && (origin === undefined || v.checkpoint?.origin === origin));
   const checkpoint = version?.checkpoint;
   if (checkpoint === undefined) return undefined;
   // Cosignatures of every version of the batch id travel, this version's first: another
   // version's are dispute evidence (docs/FEDERATION_SEMANTICS.md §8. Quorum).
-  const others = (await store.getBatchVersions(namespace, batchId)).filter((v) => v.batchRoot !== batchRoot || v.checkpoint?.origin !== checkpoint.origin);
-  const cosignatures = [version!, ...others].flatMap((v) => v.cosignatures ?? []).slice(0, LIMITS.maxCosignaturesPerAnnounce);
+  const cosignatures = [version!, ...versions.filter((v) => v !== version)].flatMap((v) => v.cosignatures ?? []).slice(0, LIMITS.maxCosignaturesPerAnnounce);
   const anchors = version!.anchors
     .filter((a) => a.batchRoot === batchRoot && a.outcome !== "rejected")
     .sort((a, b) => (a.outcome === b.outcome ? compareAnchors(a, b) : a.outcome === "verified" ? -1 : 1))

@@ -223,17 +223,10 @@ export class FederationNode {
     await this.#store.refresh();
     // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Messages).
     if (request.want !== undefined) await this.runtime.indexes.prepare(request.namespace);
-    const { checkpoints, receipts, anchors, cosigned } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
-    // The cosignatures of the versions the Bundle names travel with it (docs/FEDERATION_PROTOCOL.md §Cosignature).
-    // A node with no witness key and no quorum policy stores none, and spares a Bundle the file reads.
-    const cosignatures: Cosignature[] = [];
-    const keepsCosignatures = (this.config.witnesses?.size ?? 0) > 0 || [...this.config.federation.namespaces.values()].some((ns) => ns.quorum !== undefined);
-    for (const c of keepsCosignatures ? cosigned : []) {
-      cosignatures.push(...((await this.#store.getBatch(request.namespace, c.batchId, c.batchRoot, c.origin))?.cosignatures ?? []));
-    }
+    const { checkpoints, receipts, anchors, cosignatures } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
     const body = { type: "bundle" as const, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did };
-    const capped = cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle);
-    return signMessage<Bundle>(capped.length === 0 ? { ...body, v: 2 } : { ...body, v: 3, cosignatures: capped }, this.runtime.me.privateKey);
+    // Message version 3 only when cosignatures travel (docs/FEDERATION_PROTOCOL.md §Cosignature).
+    return signMessage<Bundle>(cosignatures.length === 0 ? { ...body, v: 2 } : { ...body, v: 3, cosignatures }, this.runtime.me.privateKey);
   }
 
   /** Prometheus text for GET /metrics. */

@@ -23,3 +23,36 @@ export async function peerHealth(client: Pick<PeerClient, "getJson">, peer: { di
   const detail = body?.node !== peer.did ? `answers as ${String(body?.node)}, not ${peer.did}` : String(body?.status);
   return { reachable: body?.status === "ok" && body.node === peer.did, detail, latencyMs: h.latencyMs };
 }
+
+/** What `status` and the explorer both say of a configured peer (the explorer adds backoff and outbox). */
+export interface PeerSummary {
+  did: string;
+  url: string;
+  roles: string[];
+  /** Namespaces routed to the peer. */
+  namespaces: string[];
+  reachable: boolean;
+  detail: string;
+  latencyMs?: number;
+  /** Last successful sync per namespace, unix seconds. */
+  lastSync: Record<string, number>;
+}
+
+/**
+ * Probes `peer` and describes it: roles, routed namespaces, health, last syncs.
+ * @example const row = await peerSummary(client, peer, namespaces, syncs.get(peer.did) ?? {}, 3_000)
+ */
+export async function peerSummary(client: Pick<PeerClient, "getJson">, peer: { did: string; url: string; roles: Iterable<string> }, namespaces: ReadonlyArray<{ name: string; peers: readonly string[] }>, lastSync: Record<string, number>, timeoutMs: number): Promise<PeerSummary> {
+  const h = await peerHealth(client, peer, timeoutMs);
+  const out: PeerSummary = {
+    did: peer.did,
+    url: peer.url,
+    roles: [...peer.roles].sort(),
+    namespaces: namespaces.filter((n) => n.peers.includes(peer.did)).map((n) => n.name),
+    reachable: h.reachable,
+    detail: h.detail,
+    lastSync,
+  };
+  if (h.latencyMs !== undefined) out.latencyMs = h.latencyMs;
+  return out;
+}
