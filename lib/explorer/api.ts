@@ -8,7 +8,7 @@ import { ProtocolError } from "../errors.js";
 import { verifyInclusion } from "../merkle/verify.js";
 import type { BatchSummary } from "../store/types.js";
 import { merkleBranch } from "./branch.js";
-import { proofFile } from "./proof-file.js";
+import { proofFile } from "../proof/file.js";
 import type { ExplorerSource } from "./source.js";
 
 export interface ApiAnswer {
@@ -176,8 +176,12 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
     pattern: "/api/v1/receipts/*/proof",
     handler: async (s, [id], q) => {
       const [r] = await findReceipt(s, id!, q);
-      const v = await s.batch(r!.namespace, r!.batchId, r!.batchRoot);
-      const file = proofFile(r!, v?.anchors ?? [], s.nodeId(), s.now());
+      const served = await s.servedReceipt(r!.namespace, id!);
+      if (served === undefined) return notFound(`no receipt ${id} is held by this node`);
+      const { receipt, version } = served;
+      // A proof file binds the origin's checkpoint (docs/EXPLORER.md §Proof files): none can be made without it.
+      if (version?.checkpoint === undefined) return notFound(`receipt ${id} is held in batch ${receipt.batchId} without its origin's signed checkpoint (state from 0.1.0), so no proof file can bind it`);
+      const file = proofFile(receipt, { checkpoint: version.checkpoint, anchors: version.anchors, cosignatures: version.cosignatures ?? [] }, s.nodeId(), s.now());
       return { status: 200, body: file, headers: { "content-disposition": `attachment; filename="proof-${id!.slice(7, 23)}.json"` } };
     },
   },

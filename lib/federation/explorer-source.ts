@@ -142,6 +142,14 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       }
       return found;
     },
+    async servedReceipt(namespace, id) {
+      if (!store.namespaces().includes(namespace)) return undefined;
+      const receipt = await store.getReceipt(namespace, id);
+      if (receipt === undefined) return undefined;
+      // The version whose copy is served (docs/STATE.md §Layout), so the file's checkpoint is the one the receipt was accepted against.
+      const origin = store.receiptVersion(namespace, id)?.origin;
+      return { receipt, version: await store.getBatch(namespace, receipt.batchId, receipt.batchRoot, origin ?? null) };
+    },
     equivocations: () => store.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, batchRoots: [...e.batchRoots] })),
     peers: probe,
     answerTopology(json) {
