@@ -11,6 +11,7 @@ import { RateLimiter } from "../http/rate-limit.js";
 import { sendJson } from "../http/reply.js";
 import { parsePeerJson } from "../messages/json.js";
 import { DEFAULT_EXPLORER } from "../config/explorer.js";
+import { checkHost } from "../http/host.js";
 import { checkAccess } from "./access.js";
 import { matchApiRoute } from "./api.js";
 import { CONTENT_SECURITY_POLICY, loadAssets, type Asset } from "./assets.js";
@@ -88,6 +89,8 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
         const text = await readJsonBody(req, TOPOLOGY_BODY_LIMIT);
         return sendJson(res, 200, source.answerTopology(parsePeerJson(text)));
       }
+      // The page and the API are read by browsers: refuse a rebound name before anything else (docs/EXPLORER.md §Access).
+      checkHost(req, source.explorerConfig()?.publicUrl);
       readOnly(req, path);
       const url = new URL(req.url ?? "/", "http://explorer.invalid");
       if (path === "/explorer" || path.startsWith("/explorer/")) {

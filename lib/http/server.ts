@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
 import { readJsonBody } from "./body.js";
+import { checkHost } from "./host.js";
 import { sendError, sendJson } from "./reply.js";
 
 /**
@@ -18,7 +19,7 @@ import { sendError, sendJson } from "./reply.js";
 export interface ServedNode {
   readonly stopping: boolean;
   readonly startedAtMs: number;
-  readonly config: { federation: { mesh: { nodeId: string } } };
+  readonly config: { federation: { mesh: { nodeId: string }; explorer?: { publicUrl?: string } } };
   /** Handles a POST body of `kind`; throws ProtocolError for every refusal. */
   receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown }>;
   /** Prometheus text for GET /metrics. */
@@ -63,6 +64,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     if (req.method !== "GET") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use GET`);
     // Operational detail stays on the machine: scrape from loopback (docs/FEDERATION_OPERATIONS.md).
     if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) throw new ProtocolError("FORBIDDEN", 403, "/metrics answers loopback clients only");
+    checkHost(req, node.config.federation.explorer?.publicUrl);
     const text = await node.renderMetrics();
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
     res.end(text);
