@@ -23,7 +23,9 @@ export async function exportTrust(ctx: CommandContext, options: { namespace?: st
 }
 
 export function trustCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
-  const trust = new Command("trust").description("the trust policy a stranger checks proof files against");
+  const trust = new Command("trust")
+    .description("the trust policy a stranger checks proof files against")
+    .addHelpText("after", "\nExample:\n  $ vmsh-federation trust export --namespace dao:vaultmesh > vaultmesh-trust.json\n");
   trust
     .command("export")
     .description("write this node's trust file (origins, witnesses and k per namespace, TSA roots) to stdout")

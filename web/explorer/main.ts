@@ -261,7 +261,7 @@ async function search(raw: string): Promise<void> {
           ["batch status", batch ? h("span", { class: `status-${batch.status}` }, batch.status) : "unknown"],
         ]),
         branch ? h("div", {}, h("h3", {}, "Merkle branch"), drawBranch(branch, r.batchRoot)) : null,
-        h("p", {}, button, " — a self-contained file: check it offline with ", h("code", {}, "vmsh-federation verify-proof FILE"), "."),
+        h("p", {}, button, " — the receipt with its origin's signed checkpoint, anchors and witness cosignatures: check it offline with ", h("code", {}, "vmsh-federation verify-proof FILE --trust TRUST-FILE"), " (the trust file comes from ", h("code", {}, "vmsh-federation trust export"), ")."),
       );
     }),
   );
