@@ -14,6 +14,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Sends `text`, JSON already serialised (a signed answer built in slices), with `status`. */
+export function sendJsonText(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
 /** Sends an error answer for `error`. */
 export function sendError(res: ServerResponse, error: unknown): void {
   if (error instanceof ProtocolError) {

@@ -8,8 +8,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
-import { readJsonBody } from "./body.js";
-import { sendError, sendJson } from "./reply.js";
+import { readJsonBody, type BodyScreen } from "./body.js";
+import { topLevelString } from "./preauth.js";
+import { BURST_S, RateLimiter } from "./rate-limit.js";
+import { sendError, sendJson, sendJsonText } from "./reply.js";
 
 /**
  * What the server serves: the federation node (lib/federation/node.ts implements it). The
@@ -18,9 +20,11 @@ import { sendError, sendJson } from "./reply.js";
 export interface ServedNode {
   readonly stopping: boolean;
   readonly startedAtMs: number;
-  readonly config: { federation: { mesh: { nodeId: string } } };
-  /** Handles a POST body of `kind`; throws ProtocolError for every refusal. */
-  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown }>;
+  readonly config: { federation: { mesh: { nodeId: string; maxPostsPerAddressPerMin?: number } } };
+  /** Handles a POST body of `kind`; throws ProtocolError for every refusal. `text`, when present, is `body` already serialised. */
+  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown; text?: string }>;
+  /** True when `did` is a signer this node admits (its allowlist): asked before a large body is read on. */
+  knowsSigner(did: string): boolean;
   /** Prometheus text for GET /metrics. */
   renderMetrics(): Promise<string>;
 }
@@ -52,7 +56,26 @@ const POST_ROUTES: Readonly<Record<string, { kind: "announce" | "request" | "rec
   "/federation/reconcile": { kind: "reconcile", maxBytes: LIMITS.maxReconcileBodyBytes },
 };
 
-async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions): Promise<void> {
+/** POSTs a client address may send a minute when the configuration names none (docs/FEDERATION_PROTOCOL.md §Limits). */
+const DEFAULT_POSTS_PER_ADDRESS_PER_MIN = 1200;
+
+/**
+ * The look at a large body before it is read on (docs/FEDERATION_PROTOCOL.md §Limits, "Before
+ * authentication"): its top-level `signer` must be within the first LIMITS.preAuthBodyBytes and
+ * be a signer this node admits.
+ */
+function signerScreen(node: ServedNode): BodyScreen {
+  return {
+    openBytes: LIMITS.preAuthBodyBytes,
+    check(head) {
+      const signer = topLevelString(head, "signer");
+      if (signer === undefined) throw new ProtocolError("BODY_TOO_LARGE", 413, `a body over ${LIMITS.preAuthBodyBytes} bytes must name its signer within its first ${LIMITS.preAuthBodyBytes} bytes (send the members type, v and signer first)`);
+      if (!node.knowsSigner(signer)) throw new ProtocolError("SIGNER_UNKNOWN", 401, `signer ${signer.slice(0, 80)} is not in peers.yaml`);
+    },
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions, perAddress: RateLimiter): Promise<void> {
   const { node } = options;
   const path = (req.url ?? "/").split("?")[0]!;
   if (path === "/health") {
@@ -73,9 +96,14 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
   if (node.stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try again shortly");
-  const text = await readJsonBody(req, post.maxBytes);
+  // Before a byte of the body is read: every address has its own allowance (docs/FEDERATION_PROTOCOL.md §Limits).
+  const perMinute = node.config.federation.mesh.maxPostsPerAddressPerMin ?? DEFAULT_POSTS_PER_ADDRESS_PER_MIN;
+  const wait = perAddress.take(req.socket.remoteAddress ?? "?", perMinute, Date.now(), BURST_S);
+  if (wait > 0) throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) });
+  const text = await readJsonBody(req, post.maxBytes, signerScreen(node));
   const reply = await node.receive(post.kind, text);
-  sendJson(res, reply.status, reply.body);
+  if (reply.text !== undefined) sendJsonText(res, reply.status, reply.text);
+  else sendJson(res, reply.status, reply.body);
 }
 
 /**
@@ -139,8 +167,9 @@ export interface RunningServer {
  * @example const s = await startServer({ node, log, version }, "127.0.0.1", 8088)
  */
 export async function startServer(options: ServerOptions, host: string, port: number): Promise<RunningServer> {
+  const perAddress = new RateLimiter();
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res, options).catch(async (error: unknown) => {
+    route(req, res, options, perAddress).catch(async (error: unknown) => {
       if (!(error instanceof ProtocolError)) options.log.error("request failed", { path: req.url, error: (error as Error).message });
       // A refused body may still be arriving: take in a bounded rest before answering.
       const drained = req.complete || req.destroyed || (await drainBody(req));
