@@ -187,11 +187,8 @@ export class FederationNode {
   #budgetRefusal(kind: "request" | "reconcile", signer: string, limits: readonly NamespaceLimits[]): ProtocolError | undefined {
     const now = Date.now();
     const bytes = this.#work.wait(`bytes ${signer}`, answerRate(limits), now);
-    if (bytes > 0) return budgetRefusal(signer, "bytes answered", bytes);
-    if (kind === "reconcile") {
-      const work = this.#work.wait(`reconcile ${signer}`, reconcileRate(limits), now);
-      if (work > 0) return budgetRefusal(signer, "reconcile work", work);
-    }
+    const work = kind === "reconcile" ? this.#work.wait(`reconcile ${signer}`, reconcileRate(limits), now) : 0;
+    if (bytes > 0 || work > 0) return budgetRefusal(signer, work >= bytes ? "reconcile work" : "bytes answered", Math.max(bytes, work));
     if (this.#inFlight.has(`${kind} ${signer}`)) return busyRefusal(`an answer to an earlier ${kind} from ${signer} is still being built`);
     if (kind === "request" && this.#answersInFlight >= MAX_ANSWERS_IN_FLIGHT) return busyRefusal(`${MAX_ANSWERS_IN_FLIGHT} Request answers are being built`);
     return undefined;

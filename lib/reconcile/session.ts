@@ -46,10 +46,11 @@ function totalBytes(parts: readonly ReconcilePart[]): number {
 /**
  * The responder's side of one round: answers every namespace of `message` from the local
  * indexes (an unknown namespace counts as empty). Bad bytes become `{ ok: false }` (HTTP 400).
+ * With `cap`, every part of the reply but the items the peer lacks stays within that many bytes.
  * @example const r = respond((ns) => indexes.get(ns), parts, { random }); if (r.ok) reply(r.reply)
  */
-export function respond(lookup: (namespace: string) => ReconcileIndex | undefined, message: readonly ReconcilePart[], options: ReconcileOptions): RespondResult {
-  const slices = responding(lookup, message, options, Number.POSITIVE_INFINITY);
+export function respond(lookup: (namespace: string) => ReconcileIndex | undefined, message: readonly ReconcilePart[], options: ReconcileOptions, cap?: number): RespondResult {
+  const slices = responding(lookup, message, options, Number.POSITIVE_INFINITY, cap);
   for (;;) {
     const r = slices.next();
     if (r.done === true) return r.value;
