@@ -17,7 +17,7 @@ import { useMesh } from "../support/use-mesh.js";
  * more than it can refill while the flood is sent, however slow the machine is (one token per
  * 12 s); the honest peer sends two accepted Announces in this file.
  */
-const ANNOUNCES_PER_MIN = 5;
+const ANNOUNCES_PER_MIN = 30;
 /** Announces the flooder sends at once: eight times the allowance. */
 const FLOOD = 40;
 
