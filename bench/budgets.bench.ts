@@ -6,7 +6,9 @@
  * - reconcile flood: one admitted sender, one round a second of 95,000 fingerprint ranges, and
  *   another asking `more` with m = 37,000 cells once a second;
  * - pre-auth flood: strangers (unknown signers) sending 3 MiB reconcile bodies on 8 connections.
- * Reports /health p50/p99 against the same probes unloaded and peak RSS against RSS idle (ratios in one run).
+ * Reports /health p50/p99 against the same probes unloaded, and against the same probes of an idle
+ * control `serve` on the same machine during the same phase (what the machine's load alone costs:
+ * this machine is shared), and peak RSS against RSS idle (ratios in one run).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/budgets.bench.js
  */
@@ -39,6 +41,9 @@ interface Phase {
   healthP99Ms: number;
   healthAnswered: number;
   healthProbes: number;
+  /** The idle control node's /health at the same time. */
+  controlP50Ms: number;
+  controlP99Ms: number;
   peakRssMiB: number;
 }
 
@@ -85,7 +90,7 @@ async function probeHealth(url: string, gapMs: number, stop: () => boolean, max 
 }
 
 /** Runs `senders` for FLOOD_S seconds while probing /health and sampling the daemon's RSS. */
-async function phase(name: string, node: MeshNode, pid: number, senders: Array<(stop: () => boolean, count: (status: number) => void) => Promise<void>>): Promise<Phase> {
+async function phase(name: string, node: MeshNode, control: MeshNode, pid: number, senders: Array<(stop: () => boolean, count: (status: number) => void) => Promise<void>>): Promise<Phase> {
   const counts = { sent: 0, answered: 0, refused: 0 };
   const count = (status: number) => {
     counts.sent++;
@@ -96,16 +101,18 @@ async function phase(name: string, node: MeshNode, pid: number, senders: Array<(
   let peakRssMiB = memoryOf(pid).rssMiB;
   const sampler = setInterval(() => (peakRssMiB = Math.max(peakRssMiB, memoryOf(pid).rssMiB)), 250);
   const health = probeHealth(node.url, 100, () => done);
+  const controlHealth = probeHealth(control.url, 100, () => done);
   const timer = setTimeout(() => (done = true), FLOOD_S * 1000);
   await Promise.all(senders.map((s) => s(() => done, count)));
   clearTimeout(timer);
   done = true;
   const h = await health;
+  const c = await controlHealth;
   clearInterval(sampler);
   peakRssMiB = Math.max(peakRssMiB, memoryOf(pid).rssMiB);
   // Let the daemon settle before the next phase.
   await sleep(3000);
-  return { name, ...counts, healthP50Ms: percentile(h.ms, 50), healthP99Ms: percentile(h.ms, 99), healthAnswered: h.ok, healthProbes: h.ms.length, peakRssMiB };
+  return { name, ...counts, healthP50Ms: percentile(h.ms, 50), healthP99Ms: percentile(h.ms, 99), healthAnswered: h.ok, healthProbes: h.ms.length, controlP50Ms: percentile(c.ms, 50), controlP99Ms: percentile(c.ms, 99), peakRssMiB };
 }
 
 /** One POST a second (the allowance of 60 a minute), whatever the answer. */
@@ -133,9 +140,10 @@ export async function measure(): Promise<BudgetsBenchResult> {
   const tsa = createOpensslTsa();
   const names = ["w1", "w2", "w3", "w4", "r1", "r2"];
   // The default limits (docs/FEDERATION_OPERATIONS.md): 60 Requests a minute per peer, default budgets.
-  const mesh = await startMesh([{ name: "a", routes: [] }], { trustPem: tsa.rootPem, guests: names.map((name) => ({ name, roles: ["request"] })), limits: { requestPerMin: 60, announcePerMin: 60, postsPerAddressPerMin: 1200 }, antiEntropyIntervalS: 3600 });
+  const mesh = await startMesh([{ name: "a", routes: [] }, { name: "c", routes: [] }], { trustPem: tsa.rootPem, guests: names.map((name) => ({ name, roles: ["request"] })), limits: { requestPerMin: 60, announcePerMin: 60, postsPerAddressPerMin: 1200 }, antiEntropyIntervalS: 3600 });
   try {
     const node = mesh.node("a");
+    const control = mesh.node("c");
     await node.stop();
     const ids = await seedStore(node.stateDir, tsa, { namespace: NS, origin: { did: node.did, keyFile: join(node.configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: PER_BATCH });
     await node.start();
@@ -153,7 +161,7 @@ export async function measure(): Promise<BudgetsBenchResult> {
 
     // Each sender asks for a different 5,000 of the held ids.
     const want = (name: string, k: number) => () => wire(signMessage<Request>({ type: "request", v: 2, namespace: NS, aud: node.did, want: ids.slice(k * WANT, (k + 1) * WANT), ts: freshTs(g(name).did), signer: g(name).did }, g(name).key.privateKey));
-    phases.push(await phase("want flood: 4 senders, one 5,000-id Request a second each", node, pid, ["w1", "w2", "w3", "w4"].map((n, k) => everySecond(url("/federation/request"), want(n, k)))));
+    phases.push(await phase("want flood: 4 senders, one 5,000-id Request a second each", node, control, pid, ["w1", "w2", "w3", "w4"].map((n, k) => everySecond(url("/federation/request"), want(n, k)))));
 
     const rangesPayload = (() => {
       const w = new PayloadWriter(0);
@@ -166,7 +174,7 @@ export async function measure(): Promise<BudgetsBenchResult> {
       return w.bytes();
     })();
     const reconcile = (name: string, payload: Uint8Array) => () => wire(signReconcile({ aud: node.did, round: 1, parts: [{ namespace: NS, payload }], ts: freshTs(g(name).did), signer: g(name).did }, g(name).key.privateKey) as unknown as { type: string; v: number; signer: string });
-    phases.push(await phase(`reconcile flood: ${RANGES.toLocaleString("en")} ranges a second, and \`more\` m = 37,000 a second`, node, pid, [everySecond(url("/federation/reconcile"), reconcile("r1", rangesPayload)), everySecond(url("/federation/reconcile"), reconcile("r2", morePayload))]));
+    phases.push(await phase(`reconcile flood: ${RANGES.toLocaleString("en")} ranges a second, and \`more\` m = 37,000 a second`, node, control, pid, [everySecond(url("/federation/reconcile"), reconcile("r1", rangesPayload)), everySecond(url("/federation/reconcile"), reconcile("r2", morePayload))]));
 
     const strangerBody = (() => {
       const head = `{"type":"reconcile","v":2,"signer":"did:vm:node:stranger","namespaces":[{"namespace":"${NS}","payload":"`;
@@ -184,7 +192,7 @@ export async function measure(): Promise<BudgetsBenchResult> {
         }
       }
     };
-    phases.push(await phase("pre-auth flood: unknown signers, 3 MiB bodies on 8 connections", node, pid, Array.from({ length: 8 }, () => stranger)));
+    phases.push(await phase("pre-auth flood: unknown signers, 3 MiB bodies on 8 connections", node, control, pid, Array.from({ length: 8 }, () => stranger)));
 
     return { baseline: { healthP50Ms: percentile(base.ms, 50), healthP99Ms: percentile(base.ms, 99), idleRssMiB }, phases };
   } finally {
@@ -204,6 +212,7 @@ export function figures(r: BudgetsBenchResult): BenchFigures {
     rows.push({ metric: `${p.name}: answered / sent (rest 429)`, value: p.answered, unit: "msg", baseline: { name: "sent", value: p.sent } });
     rows.push({ metric: `${p.name}: /health p50`, value: p.healthP50Ms, unit: "ms", baseline: { name: "/health p50 unloaded", value: b.healthP50Ms } });
     rows.push({ metric: `${p.name}: /health p99`, value: p.healthP99Ms, unit: "ms", baseline: { name: "/health p99 unloaded", value: b.healthP99Ms }, target: `< ${P99_TARGET_MS} ms`, met: p.healthP99Ms < P99_TARGET_MS });
+    rows.push({ metric: `${p.name}: /health p99 vs an idle serve meanwhile`, value: p.healthP99Ms, unit: "ms", baseline: { name: "idle control serve p99, same phase", value: p.controlP99Ms } });
     rows.push({ metric: `${p.name}: /health answered`, value: p.healthAnswered, unit: "calls", baseline: { name: "probes", value: p.healthProbes }, target: "all", met: p.healthAnswered === p.healthProbes });
     rows.push({ metric: `${p.name}: peak RSS`, value: p.peakRssMiB, unit: "MiB", baseline: { name: "RSS idle", value: b.idleRssMiB }, target: "≤ 2", met: p.peakRssMiB <= 2 * b.idleRssMiB });
   }

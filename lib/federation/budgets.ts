@@ -13,8 +13,8 @@ import type { WorkRate } from "../http/work-budget.js";
 
 /** Seconds' worth a full budget holds: a peer that waited gets a short burst, never a minute's. */
 export const BUDGET_BURST_S = 4;
-/** Request answers built at once, all peers together (each at most one Bundle page). */
-export const MAX_ANSWERS_IN_FLIGHT = 2;
+/** Request answers built at once, all peers together (each at most one Bundle page): one at a time bounds memory and keeps slices short. */
+export const MAX_ANSWERS_IN_FLIGHT = 1;
 /** Reconcile work units answered between two pauses of the event loop (about a millisecond or two). */
 export const RECONCILE_SLICE_WORK = 512;
 /** A reconcile reply may always hold this many bytes besides the items the peer lacks… */

@@ -52,7 +52,7 @@ export interface Reply {
   status: number;
   body: unknown;
   /** `body` already serialised (a signed answer built in slices). */
-  text?: string;
+  bytes?: Buffer;
 }
 
 export class FederationNode {
@@ -102,9 +102,24 @@ export class FederationNode {
     return this.#stopping;
   }
 
-  /** True when `did` is in this node's allowlist (the peer directory): a large body is read on only for one (docs/FEDERATION_PROTOCOL.md §Limits). */
-  knowsSigner(did: string): boolean {
-    return this.#peers.known.has(did);
+  /**
+   * Before a large body is read on (docs/FEDERATION_PROTOCOL.md §Limits): 401 for a `signer` not
+   * in this node's allowlist (the peer directory), 429 for one whose work budgets for `kind` are
+   * in debt. Nothing is charged: the body is not yet authenticated.
+   */
+  screen(kind: "announce" | "request" | "reconcile", signer: string): ProtocolError | undefined {
+    if (!this.#peers.known.has(signer)) return new ProtocolError("SIGNER_UNKNOWN", 401, `signer ${signer.slice(0, 80)} is not in peers.yaml`);
+    if (kind === "announce") return undefined;
+    const limits = [...this.config.federation.namespaces.values()].map((ns) => ns.limits);
+    const now = Date.now();
+    const bytes = this.#work.wait(`bytes ${signer}`, answerRate(limits), now);
+    const work = kind === "reconcile" ? this.#work.wait(`reconcile ${signer}`, reconcileRate(limits), now) : 0;
+    if (bytes > 0 || work > 0) {
+      this.metrics.rateLimited++;
+      this.metrics.message(kind, "BUDGET_EXHAUSTED");
+      return budgetRefusal(signer, work >= bytes ? "reconcile work" : "bytes answered", Math.max(bytes, work));
+    }
+    return undefined;
   }
 
   get #store(): Store {
@@ -197,10 +212,10 @@ export class FederationNode {
   /** A Request's signed Bundle as wire text, built in slices and charged to the peer's byte budget. */
   async #answerInSlices(request: Request, limits: readonly NamespaceLimits[]): Promise<Reply> {
     const body = await this.#answerBody(request);
-    const { text, bytes } = await signMessageInSlices(body as Omit<Bundle, "sig"> & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
-    this.#work.charge(`bytes ${request.signer}`, bytes, answerRate(limits), Date.now());
-    this.metrics.answerBytes += bytes;
-    return { status: 200, body: undefined, text };
+    const signed = await signMessageInSlices(body as Omit<Bundle, "sig"> & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
+    this.#work.charge(`bytes ${request.signer}`, signed.body.length, answerRate(limits), Date.now());
+    this.metrics.answerBytes += signed.body.length;
+    return { status: 200, body: undefined, bytes: signed.body };
   }
 
   /** One reconcile round answered in slices; its work and reply bytes are charged to the peer. */
@@ -211,10 +226,10 @@ export class FederationNode {
     this.metrics.reconcileWork += r.work;
     if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
     const envelope = reconcileEnvelope({ aud: message.signer, round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest });
-    const { text, bytes } = await signMessageInSlices(envelope as unknown as { signer: string } & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
-    this.#work.charge(`bytes ${message.signer}`, bytes, answerRate(limits), Date.now());
-    this.metrics.answerBytes += bytes;
-    return { status: 200, body: undefined, text };
+    const signed = await signMessageInSlices(envelope as unknown as { signer: string } & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
+    this.#work.charge(`bytes ${message.signer}`, signed.body.length, answerRate(limits), Date.now());
+    this.metrics.answerBytes += signed.body.length;
+    return { status: 200, body: undefined, bytes: signed.body };
   }
 
   async #prepareReconcile(message: ReconcileMessage): Promise<void> {

@@ -11,7 +11,7 @@ import { LIMITS } from "../messages/limits.js";
 import { readJsonBody, type BodyScreen } from "./body.js";
 import { topLevelString } from "./preauth.js";
 import { BURST_S, RateLimiter } from "./rate-limit.js";
-import { sendError, sendJson, sendJsonText } from "./reply.js";
+import { sendError, sendJson, sendJsonBytes } from "./reply.js";
 
 /**
  * What the server serves: the federation node (lib/federation/node.ts implements it). The
@@ -21,10 +21,13 @@ export interface ServedNode {
   readonly stopping: boolean;
   readonly startedAtMs: number;
   readonly config: { federation: { mesh: { nodeId: string; maxPostsPerAddressPerMin?: number } } };
-  /** Handles a POST body of `kind`; throws ProtocolError for every refusal. `text`, when present, is `body` already serialised. */
-  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown; text?: string }>;
-  /** True when `did` is a signer this node admits (its allowlist): asked before a large body is read on. */
-  knowsSigner(did: string): boolean;
+  /** Handles a POST body of `kind`; throws ProtocolError for every refusal. `bytes`, when present, is `body` already serialised. */
+  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown; bytes?: Buffer }>;
+  /**
+   * Asked before a large body is read on, with the `signer` it names: a refusal (an unknown
+   * signer, a budget in debt), or undefined to read on (docs/FEDERATION_PROTOCOL.md §Limits).
+   */
+  screen(kind: "announce" | "request" | "reconcile", signer: string): ProtocolError | undefined;
   /** Prometheus text for GET /metrics. */
   renderMetrics(): Promise<string>;
 }
@@ -56,6 +59,13 @@ const POST_ROUTES: Readonly<Record<string, { kind: "announce" | "request" | "rec
   "/federation/reconcile": { kind: "reconcile", maxBytes: LIMITS.maxReconcileBodyBytes },
 };
 
+/** Refusals made before the sender is known: their body is drained only briefly (PRE_AUTH_DRAIN_*). */
+const refusedUnread = new WeakSet<Error>();
+function unread(error: ProtocolError): ProtocolError {
+  refusedUnread.add(error);
+  return error;
+}
+
 /** POSTs a client address may send a minute when the configuration names none (docs/FEDERATION_PROTOCOL.md §Limits). */
 const DEFAULT_POSTS_PER_ADDRESS_PER_MIN = 1200;
 
@@ -64,13 +74,16 @@ const DEFAULT_POSTS_PER_ADDRESS_PER_MIN = 1200;
  * authentication"): its top-level `signer` must be within the first LIMITS.preAuthBodyBytes and
  * be a signer this node admits.
  */
-function signerScreen(node: ServedNode): BodyScreen {
+function signerScreen(node: ServedNode, kind: "announce" | "request" | "reconcile"): BodyScreen {
   return {
     openBytes: LIMITS.preAuthBodyBytes,
     check(head) {
       const signer = topLevelString(head, "signer");
-      if (signer === undefined) throw new ProtocolError("BODY_TOO_LARGE", 413, `a body over ${LIMITS.preAuthBodyBytes} bytes must name its signer within its first ${LIMITS.preAuthBodyBytes} bytes (send the members type, v and signer first)`);
-      if (!node.knowsSigner(signer)) throw new ProtocolError("SIGNER_UNKNOWN", 401, `signer ${signer.slice(0, 80)} is not in peers.yaml`);
+      if (signer === undefined) throw unread(new ProtocolError("BODY_TOO_LARGE", 413, `a body over ${LIMITS.preAuthBodyBytes} bytes must name its signer within its first ${LIMITS.preAuthBodyBytes} bytes (send the members type, v and signer first)`));
+      const refusal = node.screen(kind, signer);
+      if (refusal === undefined) return;
+      // An admitted signer's refusal (its budget) is drained in full, so it reads its Retry-After.
+      throw refusal.code === "SIGNER_UNKNOWN" ? unread(refusal) : refusal;
     },
   };
 }
@@ -99,10 +112,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
   // Before a byte of the body is read: every address has its own allowance (docs/FEDERATION_PROTOCOL.md §Limits).
   const perMinute = node.config.federation.mesh.maxPostsPerAddressPerMin ?? DEFAULT_POSTS_PER_ADDRESS_PER_MIN;
   const wait = perAddress.take(req.socket.remoteAddress ?? "?", perMinute, Date.now(), BURST_S);
-  if (wait > 0) throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) });
-  const text = await readJsonBody(req, post.maxBytes, signerScreen(node));
+  if (wait > 0) throw unread(new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) }));
+  const text = await readJsonBody(req, post.maxBytes, signerScreen(node, post.kind));
   const reply = await node.receive(post.kind, text);
-  if (reply.text !== undefined) sendJsonText(res, reply.status, reply.text);
+  if (reply.bytes !== undefined) await sendJsonBytes(res, reply.status, reply.bytes);
   else sendJson(res, reply.status, reply.body);
 }
 
@@ -127,6 +140,9 @@ function framingAnswer(parserCode: string | undefined): string {
  */
 const DRAIN_BYTES = 4 * LIMITS.maxInboundBodyBytes;
 const DRAIN_MS = 2_000;
+/** The same for a sender refused before it is known (docs/FEDERATION_PROTOCOL.md §Limits): a stranger's megabytes are not read. */
+const PRE_AUTH_DRAIN_BYTES = LIMITS.preAuthBodyBytes;
+const PRE_AUTH_DRAIN_MS = 200;
 
 /**
  * Reads and discards the rest of a refused request body, at most DRAIN_BYTES or DRAIN_MS;
@@ -134,7 +150,7 @@ const DRAIN_MS = 2_000;
  * kernel reset the connection, and the reset can overtake the answer: the sender that overran
  * the limit would see ECONNRESET or EPIPE instead of its 413.
  */
-function drainBody(req: IncomingMessage): Promise<boolean> {
+function drainBody(req: IncomingMessage, maxBytes: number, maxMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     let seen = 0;
     const done = (complete: boolean): void => {
@@ -145,9 +161,9 @@ function drainBody(req: IncomingMessage): Promise<boolean> {
     };
     const count = (chunk: Buffer): void => {
       seen += chunk.length;
-      if (seen > DRAIN_BYTES) done(false);
+      if (seen > maxBytes) done(false);
     };
-    const timer = setTimeout(() => done(false), DRAIN_MS);
+    const timer = setTimeout(() => done(false), maxMs);
     req.on("data", count);
     req.once("end", () => done(true));
     req.once("error", () => done(false));
@@ -172,7 +188,8 @@ export async function startServer(options: ServerOptions, host: string, port: nu
     route(req, res, options, perAddress).catch(async (error: unknown) => {
       if (!(error instanceof ProtocolError)) options.log.error("request failed", { path: req.url, error: (error as Error).message });
       // A refused body may still be arriving: take in a bounded rest before answering.
-      const drained = req.complete || req.destroyed || (await drainBody(req));
+      const brief = error instanceof Error && refusedUnread.has(error);
+      const drained = req.complete || req.destroyed || (await drainBody(req, brief ? PRE_AUTH_DRAIN_BYTES : DRAIN_BYTES, brief ? PRE_AUTH_DRAIN_MS : DRAIN_MS));
       sendError(res, error);
       if (!drained) res.once("finish", () => req.destroy());
     });

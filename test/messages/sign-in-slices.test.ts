@@ -20,14 +20,14 @@ test("canonicalJsonInSlices: the RFC 8785 form of canonicalJson, with long array
   assert.ok(pauses >= 6, `paused ${pauses} times for 1,234 elements`);
 });
 
-test("signMessageInSlices: the text is the signed message; it authenticates and carries signMessage's signature", async () => {
+test("signMessageInSlices: the bytes are the signed message; it authenticates and carries signMessage's signature", async () => {
   const key = generateNodeKey();
   const body = { type: "request", v: 2, namespace: "dao:x", aud: "did:vm:node:b", want: Array.from({ length: 700 }, (_, i) => `sha256:${i.toString(16).padStart(64, "0")}`), ts: 1_800_000_000, signer: did };
-  const { text, sig, bytes } = await signMessageInSlices(body, key.privateKey);
-  const parsed = JSON.parse(text) as typeof body & { sig: string };
+  const { body: bytes, sig } = await signMessageInSlices({ ...body, memo: "é€😀".repeat(100_000) }, key.privateKey);
+  const parsed = JSON.parse(bytes.toString("utf8")) as typeof body & { sig: string; memo: string };
   assert.equal(parsed.sig, sig);
-  assert.equal(bytes, Buffer.byteLength(text));
-  assert.equal(sig, signMessage(body, key.privateKey).sig, "Ed25519 is deterministic: the same signature");
+  assert.equal(parsed.memo, "é€😀".repeat(100_000), "multi-byte text survives being encoded in slices");
+  assert.equal(sig, signMessage({ ...body, memo: parsed.memo }, key.privateKey).sig, "Ed25519 is deterministic: the same signature");
   const peers = new Map([[did, { did, roles: new Set(["request" as const]), publicKey: key.publicKey }]]);
   const r = authenticate(parsed, { peers, isRouted: () => true, now: () => 1_800_000_000, skewS: 300, replay: new ReplayCache(), self: "did:vm:node:b" });
   assert.ok(r.ok, r.ok ? "" : r.error.message);
