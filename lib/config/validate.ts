@@ -48,7 +48,7 @@ export function parseHostPort(text: string): { host: string; port: number } | un
 function federation(root: Section, dir: string): FederationConfig | undefined {
   root.required()?.mapping(["mesh", "namespaces", "anti_entropy", "explorer"]);
   const mesh = root.at("mesh");
-  mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s"]);
+  mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s", "max_posts_per_address_per_min"]);
   const nodeIdS = mesh.at("node_id");
   const nodeId = nodeIdS.required()?.string();
   if (nodeId !== undefined && !isDid(nodeId)) nodeIdS.error(`expected a DID such as "did:vm:node:vm-spawn-a", got ${JSON.stringify(nodeId)}`);
@@ -67,6 +67,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   const keyFile = path(mesh.at("key_file"), dir) ?? resolve(dir, DEFAULTS.keyFile);
   const stateDir = path(mesh.at("state_dir"), dir) ?? resolve(dir, DEFAULTS.stateDir);
   const clockSkewS = mesh.at("clock_skew_s").integer(1, 86400, "an integer number of seconds from 1 to 86400") ?? DEFAULTS.clockSkewS;
+  const maxPostsPerAddressPerMin = mesh.at("max_posts_per_address_per_min").integer(1, 1_000_000, "a positive integer") ?? DEFAULTS.maxPostsPerAddressPerMin;
 
   const namespaces = new Map<string, NamespaceConfig>();
   const nsS = root.at("namespaces");
@@ -95,7 +96,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
     const v = s.at("verify");
     v.mapping(["evm_confirmations", "btc_confirmations"]);
     const l = s.at("limits");
-    l.mapping(["max_announce_rate_per_min", "max_request_rate_per_min"]);
+    l.mapping(["max_announce_rate_per_min", "max_request_rate_per_min", "max_answer_bytes_per_min", "max_reconcile_work_per_min"]);
     const nonNeg = "a non-negative integer";
     const positive = "a positive integer";
     namespaces.set(name, {
@@ -110,6 +111,8 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       limits: {
         maxAnnounceRatePerMin: l.at("max_announce_rate_per_min").integer(1, 1_000_000, positive) ?? DEFAULTS.maxAnnounceRatePerMin,
         maxRequestRatePerMin: l.at("max_request_rate_per_min").integer(1, 1_000_000, positive) ?? DEFAULTS.maxRequestRatePerMin,
+        maxAnswerBytesPerMin: l.at("max_answer_bytes_per_min").integer(1024 * 1024, 2 ** 40, "an integer number of bytes, at least 1048576") ?? DEFAULTS.maxAnswerBytesPerMin,
+        maxReconcileWorkPerMin: l.at("max_reconcile_work_per_min").integer(10_000, 1e12, "an integer of at least 10000") ?? DEFAULTS.maxReconcileWorkPerMin,
       },
     });
   }
@@ -118,7 +121,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   const intervalS = ae.at("interval_s").integer(1, 86400 * 7, "a positive integer number of seconds") ?? DEFAULTS.antiEntropyIntervalS;
   const explorer = explorerConfig(root.at("explorer"));
   if (nodeId === undefined || hp === undefined) return undefined;
-  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS }, namespaces, antiEntropy: { intervalS }, explorer };
+  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS, maxPostsPerAddressPerMin }, namespaces, antiEntropy: { intervalS }, explorer };
 }
 
 /**

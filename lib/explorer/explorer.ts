@@ -52,7 +52,7 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
 
   const limit = (req: IncomingMessage, kind: string) => {
     const perMinute = source.explorerConfig()?.ratePerMin ?? DEFAULT_EXPLORER.ratePerMin;
-    const wait = rate.take(`${kind} ${req.socket.remoteAddress ?? "?"}`, perMinute, Date.now());
+    const wait = rate.take(`${kind} ${req.socket.remoteAddress ?? "?"}`, perMinute, Date.now(), 60);
     if (wait > 0) throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} explorer requests a minute from this address; retry in ${wait} s`, { details: String(wait) });
   };
 
