@@ -86,7 +86,7 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
         if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
         limit(req, "topology");
         const text = await readJsonBody(req, TOPOLOGY_BODY_LIMIT);
-        return sendJson(res, 200, source.answerTopology(parsePeerJson(text)));
+        return sendJson(res, 200, await source.answerTopology(parsePeerJson(text)));
       }
       readOnly(req, path);
       const url = new URL(req.url ?? "/", "http://explorer.invalid");

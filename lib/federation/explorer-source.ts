@@ -12,6 +12,7 @@ import { lastSyncs } from "./sync-state.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
 import type { Store } from "../store/index.js";
 import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
+import { messageDigest } from "../messages/canonical.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
@@ -144,8 +145,13 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
     },
     equivocations: () => store.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, batchRoots: [...e.batchRoots] })),
     peers: probe,
-    answerTopology(json) {
+    async answerTopology(json) {
       const request = authenticateTopologyRequest(json, node.runtime.me.did, node.runtime.authContext());
+      // Saved before answering (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
+      await node.runtime.horizon.admit(request.signer, request.ts).catch((e: unknown) => {
+        node.runtime.replay.forget(messageDigest(request));
+        throw e;
+      });
       return answerTopology(request, config(), node.now(), node.runtime.me.privateKey);
     },
     peerTopologies: topologies,
