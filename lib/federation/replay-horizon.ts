@@ -1,6 +1,6 @@
 /**
- * What a crash must not forget of the replay window (docs/FEDERATION_PROTOCOL.md §Replay across
- * restarts). Per signer, `accepted`: a `ts` that no message this node acted on exceeds, written
+ * What a crash must not forget of the replay window
+ * (docs/FEDERATION_PROTOCOL.md §Replay across restarts). Per signer, `accepted`: a `ts` that no message this node acted on exceeds, written
  * before the message is acted on and reserved HORIZON_RESERVE_S ahead so that a busy peer costs one
  * write per that many seconds, not one per message. After a crash the digests are gone, so each
  * signer's `floor` becomes `accepted + 1`: its messages signed at or before anything this node
