@@ -13,6 +13,7 @@ import type { AuthenticateContext } from "../messages/authenticate.js";
 import { canonicalJson, messageDigest, unsigned } from "../messages/canonical.js";
 import { signDetached, verifyDetached } from "../messages/jws.js";
 import { isDid } from "../identity/did.js";
+import { isNamespace } from "../messages/limits.js";
 import type { TopologyView } from "./source.js";
 
 export interface TopologyRequest {
@@ -37,6 +38,8 @@ export interface TopologyAnswer extends TopologyView {
 
 /** A peer that lists more than this is not drawn in full: the answer is refused. */
 export const MAX_TOPOLOGY_PEERS = 1_000;
+/** Namespaces one entry of an answer may name; an answer with more in any entry is refused. */
+export const MAX_TOPOLOGY_NAMESPACES = 64;
 
 function sign<T extends { signer: string }>(message: T, privateKey: KeyObject): T & { sig: string } {
   return { ...message, sig: signDetached(Buffer.from(canonicalJson(message), "utf8"), message.signer, privateKey) };
@@ -117,7 +120,9 @@ export function verifyTopologyAnswer(json: unknown, request: TopologyRequest, pe
   if (!Array.isArray(json.peers) || json.peers.length > MAX_TOPOLOGY_PEERS) return { ok: false, reason: `peers must be a list of at most ${MAX_TOPOLOGY_PEERS}` };
   const peers: TopologyView["peers"] = [];
   for (const p of json.peers as unknown[]) {
-    if (!isObject(p) || typeof p.did !== "string" || !isDid(p.did) || !Array.isArray(p.namespaces) || !p.namespaces.every((n) => typeof n === "string" && n.length <= 256)) return { ok: false, reason: "a peers entry is not { did, namespaces[] }" };
+    if (!isObject(p) || typeof p.did !== "string" || !isDid(p.did) || !Array.isArray(p.namespaces)) return { ok: false, reason: "a peers entry is not { did, namespaces[] }" };
+    if (p.namespaces.length > MAX_TOPOLOGY_NAMESPACES) return { ok: false, reason: `a peers entry names more than ${MAX_TOPOLOGY_NAMESPACES} namespaces` };
+    if (!p.namespaces.every(isNamespace)) return { ok: false, reason: "a peers entry names something that is not a namespace" };
     peers.push({ did: p.did, namespaces: [...(p.namespaces as string[])] });
   }
   const check = verifyDetached(json.sig, Buffer.from(canonicalJson(unsigned(json as { sig?: unknown })), "utf8"), request.aud, peerKey);

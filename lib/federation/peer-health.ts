@@ -12,6 +12,14 @@ export interface PeerHealth {
   latencyMs?: number;
 }
 
+/** Characters of a peer's own words (its /health `node` or `status`) repeated in `detail`. */
+const SAID_CHARS = 64;
+
+function said(value: unknown): string {
+  const text = String(value);
+  return text.length > SAID_CHARS ? `${text.slice(0, SAID_CHARS)}…` : text;
+}
+
 /**
  * Probes `peer` once. Never throws for the peer's faults: they become `reachable: false` with the reason.
  * @example const h = await peerHealth(client, peer, 3_000); if (!h.reachable) console.log(h.detail)
@@ -20,7 +28,7 @@ export async function peerHealth(client: Pick<PeerClient, "getJson">, peer: { di
   const h = await client.getJson(peer, "/health", { timeoutMs });
   if (!h.ok) return { reachable: false, detail: `${h.code}: ${h.message}` };
   const body = h.body as { node?: unknown; status?: unknown } | undefined;
-  const detail = body?.node !== peer.did ? `answers as ${String(body?.node)}, not ${peer.did}` : String(body?.status);
+  const detail = body?.node !== peer.did ? `answers as ${said(body?.node)}, not ${peer.did}` : said(body?.status);
   return { reachable: body?.status === "ok" && body.node === peer.did, detail, latencyMs: h.latencyMs };
 }
 
