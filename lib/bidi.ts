@@ -17,3 +17,15 @@ export const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f]/g;
 export function escapeBidi(text: string): string {
   return text.replace(BIDI_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+/** C0 and C1 control characters and DEL: in a terminal, ESC starts a sequence that can rewrite the screen. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * `text` with every control character (line breaks included) written as its escape, for one line
+ * of a peer's words in `status` and the explorer (a peer's /health answer, lib/federation/peer-health.ts).
+ * @example escapeControls("a\u001b[2Jb") // "a\\u001b[2Jb"
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

@@ -2,6 +2,7 @@
  * Asking a peer's `GET /health` whether it is up and is who peers.yaml says it is: used by
  * `status` and by the explorer's peer view, so both report a peer the same way.
  */
+import { escapeControls } from "../bidi.js";
 import type { PeerClient } from "./peer-client.js";
 
 export interface PeerHealth {
@@ -17,7 +18,7 @@ const SAID_CHARS = 64;
 
 function said(value: unknown): string {
   const text = String(value);
-  return text.length > SAID_CHARS ? `${text.slice(0, SAID_CHARS)}…` : text;
+  return escapeControls(text.length > SAID_CHARS ? `${text.slice(0, SAID_CHARS)}…` : text);
 }
 
 /**
@@ -26,7 +27,7 @@ function said(value: unknown): string {
  */
 export async function peerHealth(client: Pick<PeerClient, "getJson">, peer: { did: string; url: string }, timeoutMs: number): Promise<PeerHealth> {
   const h = await client.getJson(peer, "/health", { timeoutMs });
-  if (!h.ok) return { reachable: false, detail: `${h.code}: ${h.message}` };
+  if (!h.ok) return { reachable: false, detail: escapeControls(`${h.code}: ${h.message}`) };
   const body = h.body as { node?: unknown; status?: unknown } | undefined;
   const detail = body?.node !== peer.did ? `answers as ${said(body?.node)}, not ${peer.did}` : said(body?.status);
   return { reachable: body?.status === "ok" && body.node === peer.did, detail, latencyMs: h.latencyMs };

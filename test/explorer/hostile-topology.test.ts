@@ -3,9 +3,9 @@
  * §Peer-controlled text): "mallory" is admitted and routed, its endpoint is the test's own server
  * (test/hardening/hostile-server.ts). Its signed topology answer lists 1,000 peers, each with long
  * namespaces the asking node does not route to it; its /health names itself with a right-to-left
- * override (U+202E) followed by "rejected". The API draws at most 20 of mallory's peers and counts
+ * override (U+202E) followed by "rejected" and a screen-clearing ESC sequence. The API draws at most 20 of mallory's peers and counts
  * the rest, drops the foreign namespaces, and Chromium shows the bound and the text isolated in
- * `<bdi>`; `status` in a terminal shows the control escaped as `\u202e`.
+ * `<bdi>`; `status` in a terminal shows the controls escaped (`\u202e`, `\u001b`).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,8 +22,10 @@ import { joseSign, nowS, startHostileServer, type HostileServer } from "../harde
 
 const RLO = "\u202e";
 const LISTED = 1_000;
-/** What mallory's /health says it is: its DID, an override, and a word the override would turn around. */
-const HEALTH_NODE = `did:vm:node:mallory${RLO} rejected`;
+/** What mallory's /health says it is: its DID, an override, a word the override would turn around, and a screen-clearing escape. */
+const HEALTH_NODE = `did:vm:node:mallory${RLO} rejected\u001b[2J`;
+/** How status and the explorer repeat it: the ESC written out at once, the override kept for each to treat (escaped in a terminal, isolated on the page). */
+const HEALTH_SAID = `did:vm:node:mallory${RLO} rejected\\u001b[2J`;
 const MEMO = `approved${RLO} by the sealer`;
 const longNamespace = (i: number, k: number) => `dao:${"long".repeat(28)}:${i}-${k}`;
 
@@ -109,8 +111,8 @@ describe("explorer: a hostile peer's topology and text", () => {
     // mallory's /health text: in the peers table, isolated; ")" after it is the page's, outside.
     const cell = page.locator('#peers tr[data-did="did:vm:node:mallory"] td').nth(1);
     await cell.locator("bdi").waitFor({ timeout: 20_000 });
-    assert.equal(await cell.locator("bdi").textContent(), `answers as ${HEALTH_NODE}, not did:vm:node:mallory`);
-    assert.equal(await cell.textContent(), `no (answers as ${HEALTH_NODE}, not did:vm:node:mallory)`);
+    assert.equal(await cell.locator("bdi").textContent(), `answers as ${HEALTH_SAID}, not did:vm:node:mallory`);
+    assert.equal(await cell.textContent(), `no (answers as ${HEALTH_SAID}, not did:vm:node:mallory)`);
     assert.equal(await cell.locator("bdi").evaluate(unicodeBidi), "isolate");
     // The anchor's memo, in the anchor detail, isolated too.
     const batch = page.locator('#batches tr[data-batch="b-memo"] button');
@@ -125,15 +127,16 @@ describe("explorer: a hostile peer's topology and text", () => {
     await context.close();
   });
 
-  test("terminal: status shows mallory's U+202E as \\u202e, and --json keeps the exact string", async () => {
+  test("terminal: status shows mallory's U+202E as \\u202e and its ESC as \\u001b, and --json keeps the override exact", async () => {
     const text = await mesh.node("a").cli("status");
     assert.equal(text.code, 0, text.stderr);
     assert.ok(!text.stdout.includes(RLO) && !text.stderr.includes(RLO), "a raw U+202E reached the terminal");
-    assert.ok(text.stdout.includes(`no (answers as did:vm:node:mallory\\u202e rejected, not did:vm:node:mallory)`), text.stdout);
+    assert.ok(!text.stdout.includes("\u001b"), "a raw ESC reached the terminal");
+    assert.ok(text.stdout.includes(`no (answers as did:vm:node:mallory\\u202e rejected\\u001b[2J, not did:vm:node:mallory)`), text.stdout);
     const json = await mesh.node("a").cli("status", "--json");
     assert.equal(json.code, 0, json.stderr);
     assert.ok(!json.stdout.includes(RLO));
     const peers = (JSON.parse(json.stdout) as { peers: Array<{ did: string; detail: string }> }).peers;
-    assert.equal(peers.find((p) => p.did === "did:vm:node:mallory")?.detail, `answers as ${HEALTH_NODE}, not did:vm:node:mallory`);
+    assert.equal(peers.find((p) => p.did === "did:vm:node:mallory")?.detail, `answers as ${HEALTH_SAID}, not did:vm:node:mallory`);
   });
 });
