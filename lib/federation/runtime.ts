@@ -123,7 +123,8 @@ export class NodeRuntime {
 
   /**
    * Per signer, the highest `ts` acted on, saved before acting, and the floors a crash left
-   * (docs/FEDERATION_PROTOCOL.md §Replay across restarts). Kept in the store: a runtime without one has none.
+   * (docs/FEDERATION_PROTOCOL.md §Replay across restarts). Kept in the store: on a runtime opened
+   * without one, its first write throws.
    */
   get horizon(): ReplayHorizon {
     this.#horizon ??= new ReplayHorizon({ save: (value) => this.store.putDoc(HORIZON_DOC, value), now: () => this.now(), skewS: () => this.#config.federation.mesh.clockSkewS });
@@ -134,7 +135,7 @@ export class NodeRuntime {
   authContext(): AuthenticateContext {
     const ctx: AuthenticateContext = { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay, self: this.me.did };
     const horizon = this.#horizon;
-    // Answers name a request this run signed, so a crash cannot make an old one fit (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
+    // Answers name the digest of a request this node signed: no floor for them (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
     if (horizon !== undefined) ctx.notBefore = (m) => ("request" in m ? undefined : horizon.notBefore(m.signer));
     return ctx;
   }
