@@ -12,7 +12,7 @@ import { isNamespace } from "../messages/limits.js";
 import { interpolate } from "./env.js";
 import { explorerConfig } from "./explorer.js";
 import { path, url } from "./fields.js";
-import { Problems, Section } from "./problems.js";
+import { Problems, Section, shown } from "./problems.js";
 import { DEFAULTS, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig, type QuorumConfig } from "./types.js";
 
 export interface RawConfig {
@@ -51,7 +51,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s", "max_posts_per_address_per_min"]);
   const nodeIdS = mesh.at("node_id");
   const nodeId = nodeIdS.required()?.string();
-  if (nodeId !== undefined && !isDid(nodeId)) nodeIdS.error(`expected a DID such as "did:vm:node:vm-spawn-a", got ${JSON.stringify(nodeId)}`);
+  if (nodeId !== undefined && !isDid(nodeId)) nodeIdS.error(`expected a DID such as "did:vm:node:vm-spawn-a", got ${shown(nodeId)}`);
   const listenS = mesh.at("listen");
   listenS.mapping(["http", "tls"]);
   const httpS = listenS.at("http");
@@ -79,7 +79,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
     (s.at("peers").list() ?? []).forEach((_, i) => {
       const p = s.at("peers").at(i);
       const did = p.string();
-      if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${JSON.stringify(did)}`);
+      if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${shown(did)}`);
       else if (did !== undefined) peers.push(did);
     });
     let origins: string[] | undefined;
@@ -88,7 +88,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       (s.at("origins").list() ?? []).forEach((_, i) => {
         const p = s.at("origins").at(i);
         const did = p.string();
-        if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${JSON.stringify(did)}`);
+        if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${shown(did)}`);
         else if (did !== undefined) origins!.push(did);
       });
     }
@@ -141,7 +141,7 @@ function quorumPolicy(s: Section): QuorumConfig | undefined {
     const did = w.string();
     if (did === undefined || !isDid(did)) {
       valid = false;
-      if (did !== undefined) w.error(`expected a DID, got ${JSON.stringify(did)}`);
+      if (did !== undefined) w.error(`expected a DID, got ${shown(did)}`);
     } else if (witnesses.includes(did)) {
       valid = false;
       w.error(`${did} is listed twice: a witness counts once toward k`);
@@ -174,7 +174,7 @@ function peers(root: Section, origins: Map<string, Uint8Array>, witnesses: Map<s
     if (!p.mapping(["did", "url", "roles", "keys"])) return;
     const didS = p.at("did");
     const did = didS.required()?.string();
-    if (did !== undefined && !isDid(did)) didS.error(`expected a DID, got ${JSON.stringify(did)}`);
+    if (did !== undefined && !isDid(did)) didS.error(`expected a DID, got ${shown(did)}`);
     if (did !== undefined && out.has(did)) didS.error(`${did} is listed twice`);
     const roles = new Set<Role>();
     let origin = false;
@@ -184,7 +184,7 @@ function peers(root: Section, origins: Map<string, Uint8Array>, witnesses: Map<s
       const r = rolesS.at(j).string();
       if (r === ORIGIN_ROLE) origin = true;
       else if (r === WITNESS_ROLE) witness = true;
-      else if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${JSON.stringify(r)} (roles: ${[...ROLES, ORIGIN_ROLE, WITNESS_ROLE].join(", ")})`);
+      else if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${shown(r)} (roles: ${[...ROLES, ORIGIN_ROLE, WITNESS_ROLE].join(", ")})`);
       else if (r !== undefined) roles.add(r as Role);
     });
     // An entry that is only an origin and/or a witness is a key, not a neighbour: it needs no url.

@@ -87,7 +87,7 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
         if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
         limit(req, "topology");
         const text = await readJsonBody(req, TOPOLOGY_BODY_LIMIT);
-        return sendJson(res, 200, source.answerTopology(parsePeerJson(text)));
+        return sendJson(res, 200, await source.answerTopology(parsePeerJson(text)));
       }
       // The page and the API are read by browsers: refuse a rebound name before anything else (docs/EXPLORER.md §Access).
       checkHost(req, source.explorerConfig()?.publicUrl);

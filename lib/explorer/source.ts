@@ -87,7 +87,7 @@ export interface ExplorerSource {
    * This node's signed answer to a peer's topology request (body already parsed); throws
    * ProtocolError when the request is refused (docs/FEDERATION_PROTOCOL.md §Topology).
    */
-  answerTopology(json: unknown): unknown;
+  answerTopology(json: unknown): Promise<unknown>;
   /** Calls `listener` on every change; returns the unsubscribe function. */
   watch(listener: (change: ExplorerChange) => void): () => void;
 }

@@ -178,6 +178,11 @@ export class FederationNode {
         throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} ${kind === "announce" ? "announce" : "request"} messages a minute from ${message.signer} for ${namespace}; retry in ${wait} s`, { details: String(wait) });
       }
     }
+    // Saved before acting, so that no crash can let this message in again (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
+    await this.runtime.horizon.admit(message.signer, message.ts).catch((e: unknown) => {
+      this.runtime.replay.forget(auth.digest);
+      throw e;
+    });
     this.metrics.message(kind, "accepted");
     if (message.type === "announce") {
       this.track(this.onAnnounce(message));
