@@ -43,7 +43,7 @@ export class Nemesis {
     for (const f of this.#active.filter((a) => a.until <= now)) {
       this.#active = this.#active.filter((a) => a !== f);
       await f.revert();
-      this.history.write("fault-end", { kind: f.kind, net: this.net.describe() });
+      this.history.write("fault-end", { fault: f.kind, net: this.net.describe() });
     }
     if (this.#active.length >= max) return;
     const kind = this.rng.pick(FAULT_KINDS.filter((k) => k !== "kill-during-write" && !this.#busy(k)));
@@ -124,7 +124,7 @@ export class Nemesis {
     }
     this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
     this.#active.push({ kind, until, revert });
-    this.history.write("fault", { kind, ...detail, net: this.net.describe() });
+    this.history.write("fault", { fault: kind, ...detail, net: this.net.describe() });
   }
 
   #restart(node: ClusterNode, skewS: number): Promise<void> {

@@ -122,6 +122,7 @@ export class FederationNode {
       this.metrics.message(kind, auth.error.code);
       throw auth.error;
     }
+    this.#heardFrom(message.signer);
     const namespaces = message.type === "reconcile" ? message.namespaces.map((n) => n.namespace) : [message.namespace];
     for (const namespace of namespaces) {
       const ns = this.config.federation.namespaces.get(namespace)!;
@@ -157,7 +158,8 @@ export class FederationNode {
 
   /**
    * Anti-entropy with every serving routed peer of every namespace (serve's timer). A peer
-   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again.
+   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again, unless it is
+   * heard from first (docs/ANTI_ENTROPY.md §Catching up).
    */
   async syncAll(): Promise<PeerSyncReport[]> {
     const reports: PeerSyncReport[] = [];
@@ -193,6 +195,15 @@ export class FederationNode {
       }
     }
     return reports;
+  }
+
+  /**
+   * A peer that reached this node with an authenticated message, or took a delivery, is reachable
+   * again: its anti-entropy back-off ends, so the next round reconciles with it instead of up to
+   * 32 intervals later (docs/ANTI_ENTROPY.md §Catching up).
+   */
+  #heardFrom(did: string): void {
+    for (const key of this.#syncBackoff.keys()) if (key.startsWith(`${did} `)) this.#syncBackoff.delete(key);
   }
 
   /** Active versions with a checkpoint, by (batchId, batchRoot, origin), with their receipt counts. */
@@ -402,8 +413,10 @@ export class FederationNode {
    */
   async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set(), origin?: string): Promise<Delivery[]> {
     return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
-      if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
-      else this.metrics.deliveriesFailed++;
+      if (d.outcome === "delivered") {
+        this.metrics.deliveriesSucceeded++;
+        this.#heardFrom(d.peer);
+      } else this.metrics.deliveriesFailed++;
       this.metrics.peerContact(d.peer, d.outcome !== "queued");
     }, origin);
   }
@@ -448,7 +461,10 @@ export class FederationNode {
   async deliverOutbox(): Promise<void> {
     const reports = await this.runtime.outbox.deliverDue([...this.config.peers.values()]);
     // A refused entry (dropped) still means the peer answered; a retry means it did not take it.
-    for (const r of reports) this.metrics.peerContact(r.peer, r.outcome !== "retry");
+    for (const r of reports) {
+      this.metrics.peerContact(r.peer, r.outcome !== "retry");
+      if (r.outcome !== "retry") this.#heardFrom(r.peer);
+    }
   }
 
   /** Stops taking messages and waits (at most `timeoutMs`) for background work to finish. */
