@@ -27,13 +27,30 @@ export interface NodeView {
   winners: string[];
 }
 
-/** Reads `node`'s view; undefined when its state cannot be read right now (e.g. mid-crash). */
-export async function observe(node: ClusterNode): Promise<NodeView | { node: string; at: number; error: string }> {
+type Store = Awaited<ReturnType<typeof openStore>>;
+/** Stores kept open read-only between observations: a refresh re-reads only what changed. */
+const open = new Map<string, Store>();
+/** What each batch's version files said, by state directory and batch id, with their file identities. */
+interface BatchLines {
+  identity: string;
+  checkpoints: string[];
+  claims: string[];
+  cosignatures: string[];
+  winners: string[];
+}
+const lines = new Map<string, Map<string, BatchLines>>();
+
+/** Reads `node`'s view, or the error that kept its state from being read right now (e.g. mid-crash). */
+export async function observe(node: Pick<ClusterNode, "name" | "stateDir">): Promise<NodeView | { node: string; at: number; error: string }> {
   const at = Date.now();
-  let store;
+  let store = open.get(node.stateDir);
   try {
-    store = await openStore(node.stateDir, { readOnly: true });
+    if (store === undefined) {
+      store = await openStore(node.stateDir, { readOnly: true });
+      open.set(node.stateDir, store);
+    } else await store.refresh();
   } catch (e) {
+    await forget(node.stateDir);
     return { node: node.name, at, error: (e as Error).message.slice(0, 200) };
   }
   try {
@@ -43,17 +60,31 @@ export async function observe(node: ClusterNode): Promise<NodeView | { node: str
     const cosignatures: string[] = [];
     const winners: string[] = [];
     const versions = store.namespaces().includes(NAMESPACE) ? store.listBatches(NAMESPACE) : [];
+    const seen = lines.get(node.stateDir) ?? new Map<string, BatchLines>();
+    const next = new Map<string, BatchLines>();
     for (const id of new Set(versions.map((v) => v.batchId))) {
-      for (const b of await store.getBatchVersions(NAMESPACE, id)) {
-        const cp = b.checkpoint;
-        if (cp !== undefined) checkpoints.push(`cp ${b.batchId} ${b.batchRoot} ${cp.origin} ${cp.createdAt} ${cp.size}`);
-        for (const a of b.anchors) {
-          claims.push(`cl ${b.batchRoot} ${a.chain}/${a.tx} ${a.outcome}${a.superseded_by === undefined ? "" : " superseded"}`);
-          if (a.outcome === "verified" && a.superseded_by === undefined) winners.push(`win ${b.batchId} ${b.batchRoot} ${a.chain}/${a.tx}`);
+      // A batch's versions are read again only when one of their files changed.
+      const identity = versions.filter((v) => v.batchId === id).map((v) => v.fileIdentity).sort().join(" ");
+      let batch = seen.get(id);
+      if (batch === undefined || batch.identity !== identity) {
+        batch = { identity, checkpoints: [], claims: [], cosignatures: [], winners: [] };
+        for (const b of await store.getBatchVersions(NAMESPACE, id)) {
+          const cp = b.checkpoint;
+          if (cp !== undefined) batch.checkpoints.push(`cp ${b.batchId} ${b.batchRoot} ${cp.origin} ${cp.createdAt} ${cp.size}`);
+          for (const a of b.anchors) {
+            batch.claims.push(`cl ${b.batchRoot} ${a.chain}/${a.tx} ${a.outcome}${a.superseded_by === undefined ? "" : " superseded"}`);
+            if (a.outcome === "verified" && a.superseded_by === undefined) batch.winners.push(`win ${b.batchId} ${b.batchRoot} ${a.chain}/${a.tx}`);
+          }
+          for (const c of b.cosignatures ?? []) batch.cosignatures.push(`cs ${b.batchId} ${c.origin} ${c.signer} ${c.checkpoint}`);
         }
-        for (const c of b.cosignatures ?? []) cosignatures.push(`cs ${b.batchId} ${c.origin} ${c.signer} ${c.checkpoint}`);
       }
+      next.set(id, batch);
+      checkpoints.push(...batch.checkpoints);
+      claims.push(...batch.claims);
+      cosignatures.push(...batch.cosignatures);
+      winners.push(...batch.winners);
     }
+    lines.set(node.stateDir, next);
     return {
       node: node.name,
       at,
@@ -66,10 +97,21 @@ export async function observe(node: ClusterNode): Promise<NodeView | { node: str
       winners: [...new Set(winners)].sort(),
     };
   } catch (e) {
+    await forget(node.stateDir);
     return { node: node.name, at, error: (e as Error).message.slice(0, 200) };
-  } finally {
-    await store.close().catch(() => undefined);
   }
+}
+
+async function forget(stateDir: string): Promise<void> {
+  const store = open.get(stateDir);
+  open.delete(stateDir);
+  lines.delete(stateDir);
+  await store?.close().catch(() => undefined);
+}
+
+/** Closes every store `observe` keeps open. */
+export async function closeObservers(): Promise<void> {
+  for (const dir of [...open.keys()]) await forget(dir);
 }
 
 export const isView = (v: NodeView | { error: string }): v is NodeView => !("error" in v);

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { repoRoot } from "../test/support/repo-root.js";
 import { Checker, converged, describeDivergence } from "./checker.js";
 import { createCluster, NAMESPACE, type ClusterNode } from "./cluster.js";
-import { HistoryFile, isView, observe, type NodeView } from "./history.js";
+import { closeObservers, HistoryFile, isView, observe, type NodeView } from "./history.js";
 import { deleteNamespace, HUB_IP, staleNamespaces, TestNet } from "./net.js";
 import { cannotRun, need, UsageError } from "./preflight.js";
 import { FAULT_KINDS, Nemesis } from "./nemesis.js";
@@ -285,6 +285,7 @@ async function inside(argv: string[]): Promise<number> {
     log(failed ? `FAILED; history, logs and summary in ${options.out}` : `passed; history, logs and summary in ${options.out}`);
     return failed ? 1 : 0;
   } finally {
+    await closeObservers();
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
     await workload.stop();
   }
