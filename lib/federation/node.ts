@@ -5,7 +5,7 @@
  * on a NodeRuntime (lib/federation/runtime.ts) and calls the same lib/ functions as the CLI;
  * HTTP lives in lib/http/server.ts and timers in lib/federation/daemon.ts.
  */
-import type { NodeConfig } from "../config/types.js";
+import type { NodeConfig, PeerConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
 import { claimDigest } from "../conflict/index.js";
 import { authenticate, signMessage } from "../messages/authenticate.js";
@@ -30,6 +30,7 @@ import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
 import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
+import { peerHealth } from "./peer-health.js";
 import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
@@ -38,6 +39,9 @@ import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witne
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
 
+
+/** How long a backed-off peer's `GET /health` may take before this round gives up on it. */
+const BACKOFF_PROBE_MS = 2_000;
 export interface FederationNodeOptions {
   log: Logger;
   version: string;
@@ -163,6 +167,7 @@ export class FederationNode {
    */
   async syncAll(): Promise<PeerSyncReport[]> {
     const reports: PeerSyncReport[] = [];
+    await this.#probeBackedOff();
     const now = this.now();
     for (const namespace of this.config.federation.namespaces.keys()) {
       for (const peer of this.#peers.routed(namespace, "serve")) {
@@ -195,6 +200,24 @@ export class FederationNode {
       }
     }
     return reports;
+  }
+
+  /**
+   * Asks every peer in back-off for its `GET /health`, all at once and briefly: one that answers
+   * as itself is tried at this round. After a partition both sides are in back-off and neither
+   * hears from the other, so without this each would wait out its own back-off
+   * (docs/ANTI_ENTROPY.md §Catching up).
+   */
+  async #probeBackedOff(): Promise<void> {
+    const now = this.now();
+    const waiting = new Map<string, PeerConfig>();
+    for (const namespace of this.config.federation.namespaces.keys()) {
+      for (const peer of this.#peers.routed(namespace, "serve")) if ((this.#syncBackoff.get(`${peer.did} ${namespace}`)?.until ?? 0) > now) waiting.set(peer.did, peer);
+    }
+    await Promise.all([...waiting.values()].map(async (peer) => {
+      if (!(await peerHealth(this.runtime.client, peer, BACKOFF_PROBE_MS)).reachable) return;
+      for (const [key, b] of this.#syncBackoff) if (key.startsWith(`${peer.did} `)) b.until = now;
+    }));
   }
 
   /**

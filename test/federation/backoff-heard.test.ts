@@ -5,6 +5,8 @@
 // a heal took 24 s against a bound of two 5 s intervals.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { lastSyncs } from "../../lib/federation/sync-state.js";
 import { openStore } from "../../lib/store/index.js";
 import { startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh } from "../support/mesh.js";
@@ -49,3 +51,29 @@ test("anti-entropy: a peer back after failed rounds is reconciled at the next ro
   // Two intervals of margin: a retry that merely waited out the back-off lands at `until`.
   assert.ok(synced < until - 2 * INTERVAL_S, `a synced with b at ${synced}, only when its back-off ran out (${until.toFixed(0)}): hearing from b did not end it`);
 });
+
+test("anti-entropy: after a partition, when neither side hears from the other, a backed-off peer that answers /health is tried at the next round", async () => {
+  const a = mesh.node("a");
+  const b = mesh.node("b");
+  assert.equal(await b.stop(), 0);
+  // b comes back silent towards a (its own anti-entropy an hour apart, nothing to announce), as
+  // after a symmetric partition where both sides are in back-off.
+  const fed = join(b.configDir, "federation.yaml");
+  await writeFile(fed, (await readFile(fed, "utf8")).replace(`interval_s: ${INTERVAL_S}`, "interval_s: 3600"));
+  const seen = a.logs.length;
+  const line = await waitForNew(a, new RegExp(`anti-entropy failed.*"retryInS":${8 * INTERVAL_S}`), seen);
+  const { time, retryInS } = JSON.parse(line) as { time: string; retryInS: number };
+  const until = Date.parse(time) / 1000 + retryInS;
+  const back = Math.floor(Date.now() / 1000);
+  await b.start();
+  await waitUntil(async () => (await aSyncedB()) >= back, (retryInS + 30) * 1000, "a to sync with b again");
+  const synced = await aSyncedB();
+  assert.ok(synced < until - 2 * INTERVAL_S, `a synced with b at ${synced}, only when its back-off ran out (${until.toFixed(0)}): the probe of b did not end it`);
+});
+
+/** Waits for a log line of `n` matching `pattern` among those logged after the first `seen`. */
+async function waitForNew(n: ReturnType<Mesh["node"]>, pattern: RegExp, seen: number): Promise<string> {
+  let found: string | undefined;
+  await waitUntil(() => (found = n.logs.slice(seen).find((l) => pattern.test(l))) !== undefined, 90_000, `a log line matching ${pattern}`);
+  return found!;
+}
