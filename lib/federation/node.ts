@@ -5,7 +5,7 @@
  * on a NodeRuntime (lib/federation/runtime.ts) and calls the same lib/ functions as the CLI;
  * HTTP lives in lib/http/server.ts and timers in lib/federation/daemon.ts.
  */
-import type { NamespaceLimits, NodeConfig } from "../config/types.js";
+import type { NamespaceLimits, NodeConfig, PeerConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
 import { claimDigest } from "../conflict/index.js";
 import { authenticate, signMessage } from "../messages/authenticate.js";
@@ -33,6 +33,7 @@ import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
 import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
+import { peerHealth } from "./peer-health.js";
 import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
@@ -41,6 +42,9 @@ import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witne
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
 
+
+/** How long a backed-off peer's `GET /health` may take before this round gives up on it. */
+const BACKOFF_PROBE_MS = 2_000;
 export interface FederationNodeOptions {
   log: Logger;
   version: string;
@@ -153,6 +157,7 @@ export class FederationNode {
       this.metrics.message(kind, auth.error.code);
       throw auth.error;
     }
+    this.#heardFrom(message.signer);
     const namespaces = message.type === "reconcile" ? message.namespaces.map((n) => n.namespace) : [message.namespace];
     const limitsOf = namespaces.map((ns) => this.config.federation.namespaces.get(ns)!.limits);
     // Work budgets first, so a refused message takes no count token (docs/FEDERATION_PROTOCOL.md §Limits).
@@ -245,10 +250,12 @@ export class FederationNode {
 
   /**
    * Anti-entropy with every serving routed peer of every namespace (serve's timer). A peer
-   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again.
+   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again, unless it is
+   * heard from first (docs/ANTI_ENTROPY.md §Catching up).
    */
   async syncAll(): Promise<PeerSyncReport[]> {
     const reports: PeerSyncReport[] = [];
+    await this.#probeBackedOff();
     const now = this.now();
     for (const namespace of this.config.federation.namespaces.keys()) {
       for (const peer of this.#peers.routed(namespace, "serve")) {
@@ -281,6 +288,33 @@ export class FederationNode {
       }
     }
     return reports;
+  }
+
+  /**
+   * Asks every peer in back-off for its `GET /health`, all at once and briefly: one that answers
+   * as itself is tried at this round. After a partition both sides are in back-off and neither
+   * hears from the other, so without this each would wait out its own back-off
+   * (docs/ANTI_ENTROPY.md §Catching up).
+   */
+  async #probeBackedOff(): Promise<void> {
+    const now = this.now();
+    const waiting = new Map<string, PeerConfig>();
+    for (const namespace of this.config.federation.namespaces.keys()) {
+      for (const peer of this.#peers.routed(namespace, "serve")) if ((this.#syncBackoff.get(`${peer.did} ${namespace}`)?.until ?? 0) > now) waiting.set(peer.did, peer);
+    }
+    await Promise.all([...waiting.values()].map(async (peer) => {
+      if (!(await peerHealth(this.runtime.client, peer, BACKOFF_PROBE_MS)).reachable) return;
+      for (const [key, b] of this.#syncBackoff) if (key.startsWith(`${peer.did} `)) b.until = now;
+    }));
+  }
+
+  /**
+   * A peer that reached this node with an authenticated message, or took a delivery, is reachable
+   * again: its anti-entropy back-off ends, so the next round reconciles with it instead of up to
+   * 32 intervals later (docs/ANTI_ENTROPY.md §Catching up).
+   */
+  #heardFrom(did: string): void {
+    for (const key of this.#syncBackoff.keys()) if (key.startsWith(`${did} `)) this.#syncBackoff.delete(key);
   }
 
   /** Active versions with a checkpoint, by (batchId, batchRoot, origin), with their receipt counts. */
@@ -495,8 +529,10 @@ export class FederationNode {
    */
   async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set(), origin?: string): Promise<Delivery[]> {
     return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
-      if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
-      else this.metrics.deliveriesFailed++;
+      if (d.outcome === "delivered") {
+        this.metrics.deliveriesSucceeded++;
+        this.#heardFrom(d.peer);
+      } else this.metrics.deliveriesFailed++;
       this.metrics.peerContact(d.peer, d.outcome !== "queued");
     }, origin);
   }
@@ -541,7 +577,10 @@ export class FederationNode {
   async deliverOutbox(): Promise<void> {
     const reports = await this.runtime.outbox.deliverDue([...this.config.peers.values()]);
     // A refused entry (dropped) still means the peer answered; a retry means it did not take it.
-    for (const r of reports) this.metrics.peerContact(r.peer, r.outcome !== "retry");
+    for (const r of reports) {
+      this.metrics.peerContact(r.peer, r.outcome !== "retry");
+      if (r.outcome !== "retry") this.#heardFrom(r.peer);
+    }
   }
 
   /** Stops taking messages and waits (at most `timeoutMs`) for background work to finish. */
