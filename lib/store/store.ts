@@ -153,14 +153,20 @@ export class Store {
     if (problem !== undefined) throw new ArgumentError("batch", problem);
     return this.#write(async () => {
       const state = await this.#index.sync(input.namespace);
-      await this.#index.loadReceipts(state);
       const path = this.#versionPath(state, input);
       const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
       if (stored !== null && stored.createdAt !== input.createdAt) {
         throw new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (docs/FEDERATION_PROTOCOL.md §Receipt)`);
       }
       const merged = mergeBatch(stored, input);
-      if (merged.changed) await this.#index.commit(state, [merged.file], [path]);
+      // Receipt ids the write adds to this version; with the keys not loaded, the id filter may
+      // vouch that all are new to the namespace, and no other batch file is read (docs/STATE.md §Id filter).
+      const had = new Set(stored?.receipts.map((r) => r.id));
+      const newIds = merged.file.receipts.filter((r) => !had.has(r.id)).map((r) => r.id);
+      const withoutKeys = merged.changed && newIds.length > 0 && (await this.#index.admitWithoutKeys(state, newIds));
+      // A write that adds no receipt (new anchors, a checkpoint) needs no keys either.
+      if (!withoutKeys && newIds.length > 0) await this.#index.loadReceipts(state);
+      if (merged.changed) await this.#index.commit(state, [merged.file], [path], withoutKeys ? newIds : undefined);
       return {
         written: merged.changed,
         created: stored === null,
