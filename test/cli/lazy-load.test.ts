@@ -4,7 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { spawnSync } from "node:child_process";
 import { runCli } from "../support/cli.js";
+import { repoRoot } from "../support/repo-root.js";
 
 // Which modules a CLI run loads, counted by a module hook in the child (docs/BENCHMARKS.md,
 // command line start): the program's help and `status` must not load what they do not use.
@@ -46,5 +48,15 @@ describe("cli: lazy loading", () => {
     assert.deepEqual(urls.filter((u) => /\/dist\/commands\/(serve|announce|sync|verify-online|verify-proof|init)\.js$/.test(u)), []);
     assert.deepEqual(urls.filter((u) => /\/dist\/lib\/(federation\/runtime|federation\/node|federation\/outbox|anchors\/endpoints|explorer\/)/.test(u)), []);
     assert.deepEqual(urls.filter((u) => /node_modules\/(viem|bitcoinjs-lib|node-forge|undici)\//.test(u)), []);
+  });
+
+  test("the anchor verifiers load each rail's library only with that rail's first anchor", async () => {
+    const list = join(dir, "verifiers.txt");
+    const endpoints = pathToFileURL(join(repoRoot, "dist", "lib", "anchors", "endpoints.js")).href;
+    const r = spawnSync(process.execPath, ["--import", hook, "--input-type=module", "-e", `await import(${JSON.stringify(endpoints)})`], { env: { ...process.env, VMSH_TEST_LOADED: list }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const urls = (await readFile(list, "utf8")).trim().split("\n");
+    assert.ok(urls.some((u) => u.endsWith("/dist/lib/anchors/verify.js")));
+    assert.deepEqual(urls.filter((u) => /node_modules\/(viem|bitcoinjs-lib|node-forge)\//.test(u) || /\/dist\/lib\/anchors\/(evm|btc|tsa)\//.test(u)), []);
   });
 });
