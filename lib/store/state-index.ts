@@ -245,7 +245,7 @@ export class StateIndex {
    * Under the lock, after `sync`: writes the batch files (each atomically), then bumps the
    * namespace's change counter so other processes notice, then indexes the files.
    */
-  async commit(state: NamespaceState, files: readonly schema.BatchFile[], paths: readonly string[], newIds?: readonly string[]): Promise<void> {
+  async commit(state: NamespaceState, files: readonly schema.BatchFile[], paths: readonly string[], newIds?: ReadonlyArray<readonly string[]>): Promise<void> {
     // A file named after its origin is unknown to a build before format 3 (docs/STATE.md §Format version).
     if (paths.some((p, i) => p !== batchPath(this.#paths, files[i]!.namespace, files[i]!.batchId, files[i]!.batchRoot))) await upgradeFormat(this.#paths);
     for (let i = 0; i < files.length; i++) {
@@ -263,11 +263,11 @@ export class StateIndex {
       // Under the lock no other store writer can change the directory between the rename and this stat.
       const dirIdentity = (await fileIdentity(dirname(paths[i]!))) ?? "";
       this.#cache.set(paths[i]!, files[i]!);
-      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!, dirIdentity, newIds?.length));
+      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!, dirIdentity, newIds?.[i]?.length));
     }
     if (newIds !== undefined && !state.receiptsLoaded && state.idFilter !== undefined) {
       // Written at the new change counter, so the next command storing one batch needs no keys either.
-      for (const id of newIds) state.idFilter.add(id);
+      for (const ids of newIds) for (const id of ids) state.idFilter.add(id);
       await writeIdFilter(idFilterPath(this.#paths, state.namespace), state.idFilter, state.namespace, versionsDigest(state.batchesByPath.values()));
     }
     state.manifestStale = true;
