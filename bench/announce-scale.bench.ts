@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../lib/config/load.js";
 import { generateNodeKey } from "../lib/identity/keys.js";
 import { signCheckpoint } from "../lib/messages/checkpoint.js";
+import { IdFilter, readIdFilter, writeIdFilter } from "../lib/store/id-filter.js";
 import { openStore } from "../lib/store/index.js";
 import { batchPath, layout, namespaceDir, namespaceManifestPath, namespaceMetaPath } from "../lib/store/layout.js";
 import { writeManifest } from "../lib/store/manifest.js";
@@ -89,6 +90,32 @@ function cli(args: readonly string[]): number {
   return ms;
 }
 
+/**
+ * What the id filter costs one `announce` at `ids` receipts without generating such a store:
+ * read it, test 1,000 new ids, add them, write it (docs/STATE.md §Id filter). Median of 3.
+ */
+async function filterCost(ids: number, scratch: string): Promise<{ ms: number; bytes: number }> {
+  const filter = IdFilter.sizedFor(ids);
+  for (let i = 0; i < ids; i++) filter.add(`sha256:${i.toString(16).padStart(64, "0")}`);
+  const path = join(scratch, `ids-${ids}.json`);
+  mkdirSync(scratch, { recursive: true });
+  await writeIdFilter(path, filter, NS, "v0");
+  const times: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    const f = (await readIdFilter(path, NS, `v${round}`))!;
+    const fresh = Array.from({ length: ANNOUNCED }, (_, i) => `sha256:${(ids + round * ANNOUNCED + i).toString(16).padStart(64, "f")}`);
+    // As the store does: every id tested (a "may hold" would send it to the keys), then added.
+    const maybe = fresh.filter((id) => f.mayHave(id)).length;
+    for (const id of fresh) f.add(id);
+    if (maybe > 5) throw new Error(`${maybe} of ${ANNOUNCED} new ids reported as maybe held`);
+    await writeIdFilter(path, f, NS, `v${round + 1}`);
+    times.push(performance.now() - t0);
+  }
+  const { size } = await import("node:fs").then((fs) => fs.statSync(path));
+  return { ms: median(times), bytes: size };
+}
+
 export async function run(options: { runs?: number; max?: number } = {}): Promise<BenchFigures> {
   const runs = options.runs ?? 5;
   const max = options.max ?? 1_000_000;
@@ -125,6 +152,10 @@ export async function run(options: { runs?: number; max?: number } = {}): Promis
         const l = key === "announce" ? limit(s) : s >= 1_000_000 ? limit(s) : undefined;
         rows.push({ metric: `${label} into/at ${fmt(s)} receipts`, value, unit: "ms", baseline: { name: "same, empty node", value: base }, ...(l === undefined ? {} : { target: `≤ ${l}× empty`, met: value <= l * base }) });
       }
+    }
+    for (const ids of [1_000_000, 10_000_000]) {
+      const f = await filterCost(ids, scratch);
+      rows.push({ metric: `id filter at ${fmt(ids)} receipts (synthetic): read, test and add 1,000 ids, write (${fmt(Math.round(f.bytes / 1e6))} MB file)`, value: f.ms, unit: "ms", baseline: { name: "announce into an empty node", value: median(empty.announce) } });
     }
     return { name: `command costs on a big node (CLI, median of ${runs} interleaved runs, wall time)`, rows };
   } finally {
