@@ -154,7 +154,7 @@ export class Store {
 
   /**
    * `putBatch` for several batch versions in one write transaction: one lock, each changed batch
-   * file written atomically, then one change-counter bump per namespace (docs/STATE.md §Writes).
+   * file written atomically, then one change-counter bump per namespace (docs/STATE.md §Writes: atomic and durable).
    * Each input is merged and checked on its own: one refused (an `error` in its place) does not
    * stop the others. An importer of a whole Bundle writes it with one call (lib/pipeline/bundle.ts).
    * @example const [a, b] = await store.putBatches([batch1, batch2])
