@@ -8,7 +8,7 @@ import type { NodeConfig } from "../lib/config/types.js";
 import { keyFileTooOpen, readKeyFile } from "../lib/identity/key-file.js";
 import type { NodeKey } from "../lib/identity/keys.js";
 import { peerSummary } from "../lib/federation/peer-health.js";
-import { PeerClient } from "../lib/federation/peer-client.js";
+import type { PeerClient } from "../lib/federation/peer-client.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
 import { quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
 import { printQuorum } from "./quorum-output.js";
@@ -56,15 +56,16 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
   // own, read-only: a state that cannot be read is reported, not fatal.
   const config = await ctx.loadConfig();
   const key = await readKeyFile(config.federation.mesh.keyFile);
-  const client = new PeerClient({ connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS });
+  // The outbound client (and its HTTP library) only when there is a peer to ask.
+  const client = config.peers.size === 0 ? undefined : new (await import("../lib/federation/peer-client.js")).PeerClient({ connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS });
   try {
     return await statusOf(ctx, config, key, client);
   } finally {
-    await client.close();
+    await client?.close();
   }
 }
 
-async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, client: PeerClient): Promise<StatusResult> {
+async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, client: PeerClient | undefined): Promise<StatusResult> {
   const { mesh } = config.federation;
   if (await keyFileTooOpen(mesh.keyFile)) ctx.out.warn(`${mesh.keyFile}: readable by group or others; run chmod 600 on it`);
   const namespaces = [...config.federation.namespaces.values()].map((ns) => ({
@@ -89,12 +90,7 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
     for (const ns of namespaces) quorum.push(...(await quorumOfVersions(store, config, keys, mesh.nodeId, ns.name)));
   }
   await store?.close();
-  const peers: StatusResult["peers"] = await Promise.all(
-      [...config.peers.values()].map(async (p) => {
-        const row: StatusResult["peers"][number] = await peerSummary(client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS);
-        return row;
-      }),
-    );
+  const peers: StatusResult["peers"] = client === undefined ? [] : await Promise.all([...config.peers.values()].map((p) => peerSummary(client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS)));
   return {
     node: mesh.nodeId,
     verifyKey: formatKeyLine(key.publicKeyBytes),

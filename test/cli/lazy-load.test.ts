@@ -47,6 +47,7 @@ describe("cli: lazy loading", () => {
     assert.ok(urls.some((u) => u.endsWith("/dist/commands/status.js")));
     assert.deepEqual(urls.filter((u) => /\/dist\/commands\/(serve|announce|sync|verify-online|verify-proof|init)\.js$/.test(u)), []);
     assert.deepEqual(urls.filter((u) => /\/dist\/lib\/(federation\/runtime|federation\/node|federation\/outbox|anchors\/endpoints|explorer\/)/.test(u)), []);
+    assert.deepEqual(urls.filter((u) => u.endsWith("/dist/lib/federation/peer-client.js")), [], "no peers: no outbound client");
     assert.deepEqual(urls.filter((u) => /node_modules\/(viem|bitcoinjs-lib|node-forge|undici)\//.test(u)), []);
   });
 
