@@ -3,7 +3,7 @@
  * wrapper around validateConfig. Throws ConfigError listing every problem.
  */
 import { open } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ConfigError } from "../errors.js";
 import type { NodeConfig } from "./types.js";
 import { readTsaTrust } from "./tsa-trust.js";
@@ -12,13 +12,7 @@ import { parseYaml } from "./yaml.js";
 
 export const CONFIG_FILES = ["federation.yaml", "peers.yaml", "anchors.yaml"] as const;
 
-/**
- * The configuration directory: `--config`, else `$VMSH_CONFIG_DIR`, else `./vmsh/config` (README.md §The command line).
- * @example resolveConfigDir(undefined, process.env, process.cwd()) // "/srv/node/vmsh/config"
- */
-export function resolveConfigDir(option: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd: string): string {
-  return resolve(cwd, option ?? (env.VMSH_CONFIG_DIR || "vmsh/config"));
-}
+export { resolveConfigDir } from "./dir.js";
 
 /** The largest configuration file read (docs/FEDERATION_OPERATIONS.md §Configuration reference): 1 MiB. */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;

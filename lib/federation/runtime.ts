@@ -37,6 +37,12 @@ export interface RuntimeOptions {
    * for commands that only need the identity and the peers).
    */
   state?: "read-write" | "read-only" | "none";
+  /**
+   * The store's receipt keys: `eager` (the default, what serve and sync reconcile with) or
+   * `lazy`, read only if the command needs them (docs/STATE.md §Manifest): a command whose work
+   * is one batch does not read every batch file.
+   */
+  receiptIndex?: "eager" | "lazy";
   /** Whether the anchor verifiers are available (default: whenever state is read-write). */
   verifiers?: boolean;
   /** Timeouts of the outbound client (lib/federation/peer-client.ts). */
@@ -55,7 +61,7 @@ export async function openRuntime(config: NodeConfig, options: RuntimeOptions = 
   const state = options.state ?? "read-write";
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const verifiers = options.verifiers ?? state === "read-write";
-  const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, state === "read-only" ? { readOnly: true } : {});
+  const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, { ...(state === "read-only" ? { readOnly: true } : {}), ...(options.receiptIndex === undefined ? {} : { receiptIndex: options.receiptIndex }) });
   return new NodeRuntime(config, key, store, verifiers, options);
 }
 
