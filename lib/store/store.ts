@@ -21,7 +21,7 @@ import { batchPath, layout, type Layout } from "./layout.js";
 import { withDigest } from "../conflict/record.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
 import { loadBatch, readReceipts } from "./receipt-reader.js";
-import type { BatchEntry } from "./namespace-state.js";
+import type { AttributionRule, BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import * as schema from "./schema.js";
 import { StateIndex, type OpenSource } from "./state-index.js";
@@ -350,6 +350,35 @@ export class Store {
   namespaces(): string[] {
     this.#assertOpen();
     return [...this.#index.byName.values()].filter((s) => s.batchesByPath.size > 0).map((s) => s.namespace).sort();
+  }
+
+  /**
+   * Sets how contested roots are attributed, per namespace (docs/FEDERATION_SEMANTICS.md §8.
+   * Quorum): the attributed version's copy of an event is served first. The node sets it from its
+   * quorum policies; without it nothing is attributed.
+   * @example store.setAttribution((ns) => (ns === "dao:x" ? { policy: { k: 2, witnesses } } : undefined))
+   */
+  setAttribution(rules: (namespace: string) => AttributionRule | undefined): void {
+    this.#assertOpen();
+    if (typeof rules !== "function") throw new ArgumentError("rules", "must be a function");
+    this.#index.setAttribution(rules);
+  }
+
+  /**
+   * The roots of a namespace held under checkpoints of two or more origins, or of one origin with
+   * two shapes (size or createdAt), each with its versions (docs/FEDERATION_SEMANTICS.md §6. Threat
+   * model). From the index alone.
+   * @example store.contestedRoots("ns").map((c) => c.batchRoot)
+   */
+  contestedRoots(namespace: string): Array<{ batchRoot: string; versions: BatchSummary[] }> {
+    this.#assertOpen();
+    const state = this.#index.byName.get(namespace);
+    if (state === undefined) return [];
+    const out: Array<{ batchRoot: string; versions: BatchSummary[] }> = [];
+    for (const [batchRoot, versions] of state.batchesByRoot) {
+      if (versions.length > 1 && state.contested(batchRoot)) out.push({ batchRoot, versions: versions.map((v) => state.summary(v)) });
+    }
+    return out.sort((a, b) => (a.batchRoot < b.batchRoot ? -1 : a.batchRoot > b.batchRoot ? 1 : 0));
   }
 
   /**
