@@ -13,6 +13,7 @@ import { messageDigest } from "../messages/canonical.js";
 import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
 import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
+import { isDeepStrictEqual } from "node:util";
 import { importBundle } from "../pipeline/bundle.js";
 import type { BatchReport } from "../pipeline/import.js";
 import { reverifyStored } from "../pipeline/reverify.js";
@@ -278,6 +279,22 @@ export class FederationNode {
   }
 
   /** Announce received: pull the batch from the announcer (or another serving peer), import, relay once it is verified. */
+  /**
+   * An Announce of a held version whose checkpoint is another shape its origin signed of it: the
+   * shape is kept with the version, and becomes its checkpoint if it is the primary
+   * (docs/FEDERATION_SEMANTICS.md §6. Threat model). Nothing else of the Announce is taken here.
+   */
+  async #takeShape(announce: Announce): Promise<void> {
+    const { namespace, batchId, batchRoot, checkpoint } = announce;
+    const held = await this.#store.getBatch(namespace, batchId, batchRoot, checkpoint.origin);
+    if (held?.checkpoint === undefined || [held.checkpoint, ...(held.shapes ?? [])].some((c) => isDeepStrictEqual(c, checkpoint))) return;
+    if (!checkpointHolds(announce, this.runtime.importContext(namespace).origins).ok) return;
+    await importBundle(namespace, [], [], this.runtime.importContext(namespace), [checkpoint]);
+    this.#quorumCounts = undefined;
+    const primary = (await this.#store.getBatch(namespace, batchId, batchRoot, checkpoint.origin))?.checkpoint;
+    this.#log.warn("origin signed another shape of a held version", { namespace, batch: batchId, origin: checkpoint.origin, from: announce.signer, createdAt: checkpoint.createdAt, size: checkpoint.size, primaryCreatedAt: primary?.createdAt });
+  }
+
   async onAnnounce(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
     // A batch version is (namespace, origin, batchId, batchRoot): another origin's checkpoint of
@@ -299,7 +316,10 @@ export class FederationNode {
     // worth anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
     // §7. Convergence); without any, there is nothing to pull and nothing to relay. A version a
     // peer delivered without (all) its genuine receipts is pulled again (docs/FEDERATION_SEMANTICS.md §6. Threat model).
-    if (known !== undefined && known.outcomes.verified > 0 && known.size !== undefined && known.receiptCount >= known.size) return this.#onNewAnchors(announce);
+    if (known !== undefined && known.outcomes.verified > 0 && known.size !== undefined && known.receiptCount >= known.size) {
+      await this.#takeShape(announce);
+      return this.#onNewAnchors(announce);
+    }
     // Nothing is pulled for a batch no origin of the namespace vouches for (docs/FEDERATION_SEMANTICS.md §Origins).
     const vouched = checkpointHolds(announce, this.runtime.importContext(namespace).origins);
     if (!vouched.ok) {

@@ -256,6 +256,8 @@ export class NamespaceState {
       this.#byRoot(entry);
     }
     const wasRank = this.rank(entry);
+    // The origin's other shape of this root became the version's checkpoint: receipts that do not fit it left the file.
+    const reshaped = entry.witnessed !== undefined && file.checkpoint !== undefined && entry.witnessed.checkpoint !== messageDigest(file.checkpoint);
     entry.identity = identity;
     entry.createdAt = file.createdAt;
     entry.origin = file.checkpoint?.origin;
@@ -271,6 +273,10 @@ export class NamespaceState {
     const batch = entry;
     if (!this.receiptsLoaded) return [];
     const added = this.receipts.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch })));
+    if (reshaped) {
+      const kept = new Set(file.receipts.map((r) => r.id));
+      added.push(...this.receipts.remove(batch, this.receipts.idsOf(batch).filter((id) => !kept.has(id))));
+    }
     // A version of a root held more than once can change the attribution of every version of it:
     // their copies are weighed again (docs/FEDERATION_SEMANTICS.md §8. Quorum).
     if ((this.batchesByRoot.get(file.batchRoot)?.length ?? 0) > 1) added.push(...this.receipts.reconsiderWhere((b) => b.batchRoot === file.batchRoot));

@@ -162,6 +162,16 @@ export class ReceiptIndex<B> {
     return ids.size === 0 ? [] : this.reconsider(ids);
   }
 
+  /** The ids `batch` holds a copy of (a scan of the whole index: for the rare rewrite of a version's shape). */
+  idsOf(batch: B): string[] {
+    const out: string[] = [];
+    for (const [id, key] of this.#byId) {
+      const many = this.#copies.get(id);
+      if (many === undefined ? key.batch === batch : many.some((c) => c.batch === batch)) out.push(id);
+    }
+    return out;
+  }
+
   /**
    * Forgets `batch`'s copies of `ids` (its file no longer holds them); an id whose preferred copy
    * that was takes the next one. Returns the keys that entered the order in their place.
