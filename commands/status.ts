@@ -175,7 +175,10 @@ export function statusCommand(run: (fn: (ctx: CommandContext) => Promise<number>
 Each peer's GET /health is asked with a 3 s timeout. Counts come from the state
 directory, read without taking any lock. The quorum line counts batch versions final,
 awaiting and disputed (namespaces.<ns>.quorum; without it a batch is final once this
-node verified it) and lists each one not final with what it waits for.
+node verified it) and lists each one not final with what it waits for. Roots claimed by
+two origins, or by one origin in two shapes, are listed as contested (--json .contested,
+.counts.contested), each claim with its attribution, and cosignatures of checkpoints no
+origin signed as witness faults (.witnessFaults).
 Exit 1 when the state cannot be read; exit 2 when anchors.yaml names a TSA trust bundle
 serve would refuse to start with.
 

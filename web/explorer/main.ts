@@ -51,6 +51,8 @@ interface Quorum {
   notYet?: string[];
   disagree?: Array<{ signer: string; winner: { chain: string; tx: string } }>;
   reason?: string;
+  /** The root is contested and this version is not the attributed claim: it cannot be final. */
+  contested?: string;
 }
 interface BatchDetail extends BatchRow {
   winner: AnchorRow | null;
@@ -172,6 +174,7 @@ function quorumPanel(q: Quorum): HTMLElement {
   if (q.notYet !== undefined && q.notYet.length > 0) rows.push(["not yet", q.notYet.join(", ")]);
   for (const d of q.disagree ?? []) rows.push(["disagrees", `${d.signer} cosigned ${d.winner.chain}/${d.winner.tx}`]);
   if (q.reason !== undefined) rows.push(["dispute", q.reason]);
+  if (q.contested !== undefined) rows.push(["contested", q.contested]);
   return h("div", { class: "quorum", "data-testid": "quorum" }, h("h3", {}, "Quorum"), dl(rows));
 }
 
