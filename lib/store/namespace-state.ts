@@ -71,12 +71,6 @@ const byIdThenRoot = (a: BatchEntry, b: BatchEntry): number =>
 export const isActive = (b: BatchEntry): boolean => b.outcomes.verified > 0;
 
 /**
- * Which version's copy of a receipt is served first, before contests are weighed: 0 active, 1 held,
- * 2 stored without a checkpoint (0.1.0: never served until one arrives, docs/STATE.md §Upgrading from 0.1.0).
- */
-export const servingRank = (b: BatchEntry): number => (b.origin === undefined ? 2 : isActive(b) ? 0 : 1);
-
-/**
  * The lot of a version among copies of one event: `sha256(origin NUL batchRoot)`. Neither is the
  * claimant's to pick cheaply (its DID is fixed when it is admitted; the root of a contested
  * version is the genuine one), unlike its `createdAt`, batch id or checkpoint bytes, so every
@@ -87,8 +81,18 @@ export function versionLot(b: Pick<BatchEntry, "origin" | "batchRoot">): string 
   return createHash("sha256").update(`${b.origin ?? ""}\u0000${b.batchRoot}`, "utf8").digest("hex");
 }
 
+/** Each version's lot, computed once per origin it had (a 0.1.0 version gains one). */
+const lots = new WeakMap<BatchEntry, { origin: string | undefined; lot: string }>();
+function lotOf(b: BatchEntry): string {
+  const had = lots.get(b);
+  if (had !== undefined && had.origin === b.origin) return had.lot;
+  const lot = versionLot(b);
+  lots.set(b, { origin: b.origin, lot });
+  return lot;
+}
+
 /** Copies of one event in two versions of the same rank: by lot, then batch id, root, origin, path. */
-const byLot = (a: BatchEntry, b: BatchEntry): number => cmp(versionLot(a), versionLot(b)) || byIdThenRoot(a, b);
+const byLot = (a: BatchEntry, b: BatchEntry): number => cmp(lotOf(a), lotOf(b)) || byIdThenRoot(a, b);
 
 /** The attribution inputs of a batch file: its checkpoint's digest and its cosignatures' marks. */
 export function witnessedOf(file: BatchFile): BatchEntry["witnessed"] {

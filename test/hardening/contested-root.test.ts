@@ -72,7 +72,7 @@ async function quorumOf(n: MeshNode, batchId: string, root: string): Promise<{ s
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  await waitUntil(check, 40_000, what).catch((e: Error) => {
+  await waitUntil(check, 60_000, what).catch((e: Error) => {
     const logs = NAMES.map((x) => `${x}:\n${mesh.node(x).logs.filter((l) => !/anti-entropy failed/.test(l)).slice(-10).join("\n")}`);
     throw new Error(`${e.message}\n${logs.join("\n")}`);
   });
