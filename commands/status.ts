@@ -10,8 +10,9 @@ import type { NodeKey } from "../lib/identity/keys.js";
 import { peerSummary } from "../lib/federation/peer-health.js";
 import type { PeerClient } from "../lib/federation/peer-client.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
-import { quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
-import { printQuorum } from "./quorum-output.js";
+import { witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
+import { conflictShapes, quorumReport, type ContestedRoot, type WitnessFault } from "../lib/federation/quorum-report.js";
+import { printContests, printQuorum } from "./quorum-output.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
 import { table, type Printer } from "./output.js";
@@ -38,13 +39,17 @@ export interface StatusResult {
   }>;
   anchors: { evm: string[]; btc: string[]; rfc3161: boolean };
 
-  /** Local counts from the state directory (null when it could not be read: see stateError). */
-  counts: StoreCounts | null;
+  /** Local counts from the state directory (null when it could not be read: see stateError); `contested`: roots claimed twice (docs/FEDERATION_SEMANTICS.md §6. Threat model). */
+  counts: (StoreCounts & { contested: number }) | null;
   /** Why the state directory could not be read (a corrupted file is named); absent when it was. */
   stateError?: string;
   equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
   /** Quorum state of every stored batch version of a configured namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   quorum: VersionQuorum[];
+  /** Contested roots of the configured namespaces, each claim with its attribution. */
+  contested: ContestedRoot[];
+  /** Cosignatures of checkpoints no origin signed: shown, never blocking finality. */
+  witnessFaults: WitnessFault[];
 }
 
 /** How long status waits for a peer's /health. */
@@ -81,14 +86,26 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
     return undefined;
   });
   const syncs = store === undefined ? new Map<string, Record<string, number>>() : await lastSyncs(store);
-  const counts = store?.counts() ?? null;
   const equivocations = store?.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, roots: [...e.batchRoots] })) ?? [];
   const quorum: VersionQuorum[] = [];
+  const contested: ContestedRoot[] = [];
+  const witnessFaults: WitnessFault[] = [];
   if (store !== undefined) {
     // Without a quorum policy this reads only the index; with one, each version's file for its cosignatures.
     const keys = witnessKeysFor(config, { did: mesh.nodeId, publicKey: key.publicKey });
-    for (const ns of namespaces) quorum.push(...(await quorumOfVersions(store, config, keys, mesh.nodeId, ns.name)));
+    for (const ns of namespaces) {
+      const report = await quorumReport(store, config, keys, mesh.nodeId, ns.name);
+      quorum.push(...report.quorum);
+      contested.push(...report.contested);
+      witnessFaults.push(...report.witnessFaults);
+      // One origin's two shapes of one root: its equivocation, both signed checkpoints kept.
+      for (const e of await conflictShapes(store, ns.name)) {
+        const roots = [e.kept.batchRoot];
+        if (!equivocations.some((x) => x.namespace === ns.name && x.batchId === e.kept.batchId && x.roots.includes(e.kept.batchRoot))) equivocations.push({ namespace: ns.name, batchId: e.kept.batchId, roots });
+      }
+    }
   }
+  const counts = store === undefined ? null : { ...store.counts(), contested: contested.length };
   await store?.close();
   const peers: StatusResult["peers"] = client === undefined ? [] : await Promise.all([...config.peers.values()].map((p) => peerSummary(client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS)));
   return {
@@ -107,6 +124,8 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
     counts,
     equivocations,
     quorum,
+    contested,
+    witnessFaults,
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -147,6 +166,7 @@ export function printStatus(out: Printer, r: StatusResult): void {
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
   }
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
+  printContests(out, r.contested, r.witnessFaults);
   // Final versions are counted, the rest listed with what they wait for (--json lists all).
   printQuorum(out, r.quorum, { onlyNotFinal: true });
 }
@@ -160,7 +180,10 @@ export function statusCommand(run: (fn: (ctx: CommandContext) => Promise<number>
 Each peer's GET /health is asked with a 3 s timeout. Counts come from the state
 directory, read without taking any lock. The quorum line counts batch versions final,
 awaiting and disputed (namespaces.<ns>.quorum; without it a batch is final once this
-node verified it) and lists each one not final with what it waits for.
+node verified it) and lists each one not final with what it waits for. Roots claimed by
+two origins, or by one origin in two shapes, are listed as contested (--json .contested,
+.counts.contested), each claim with its attribution, and cosignatures of checkpoints no
+origin signed as witness faults (.witnessFaults).
 Exit 1 when the state cannot be read; exit 2 when anchors.yaml names a TSA trust bundle
 serve would refuse to start with.
 

@@ -5,8 +5,9 @@
 import { Command } from "commander";
 import type { Outcome } from "../lib/anchors/result.js";
 import { reverifyStored, type RecheckFailure, type ReverifiedAnchor } from "../lib/pipeline/reverify.js";
-import { cosignVersion, quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
-import { printQuorum } from "./quorum-output.js";
+import { cosignVersion, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
+import { conflictShapes, quorumReport, type ContestedRoot, type WitnessFault } from "../lib/federation/quorum-report.js";
+import { printContests, printQuorum } from "./quorum-output.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
 import { outcomeColor, table, type Printer } from "./output.js";
@@ -28,13 +29,17 @@ export interface VerifyOnlineResult {
   quorum: VersionQuorum[];
   /** With --require-final: the selected versions that are not final (0 selected counts as not final). */
   notFinal?: number;
+  /** Selected roots claimed by two origins, or by one origin with two shapes; empty when none (docs/FEDERATION_SEMANTICS.md §6. Threat model). */
+  contested: ContestedRoot[];
+  /** Cosignatures of checkpoints no origin signed (as far as this node holds): shown, never blocking finality (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  witnessFaults: WitnessFault[];
 }
 
 export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOptions): Promise<VerifyOnlineResult> {
   return withRuntime(ctx, async (node) => {
     if (options.namespace !== undefined) requireNamespace(node.config, options.namespace);
     const namespaces = options.namespace !== undefined ? [options.namespace] : node.store.namespaces().sort();
-    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 }, notRechecked: 0, quorum: [] };
+    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 }, notRechecked: 0, quorum: [], contested: [], witnessFaults: [] };
     const keys = witnessKeysFor(node.config, { did: node.me.did, publicKey: node.key.publicKey });
     for (const namespace of namespaces) {
       const r = await reverifyStored(options.batch !== undefined ? { namespace, batchId: options.batch } : { namespace }, node.importContext(namespace));
@@ -44,7 +49,14 @@ export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOpt
       for (const b of node.store.listBatches(namespace).filter((x) => options.batch === undefined || x.batchId === options.batch)) {
         await cosignVersion(node.store, node.me, node.config, namespace, b.batchId, b.batchRoot, node.now());
       }
-      result.quorum.push(...(await quorumOfVersions(node.store, node.config, keys, node.me.did, namespace, options.batch)));
+      const report = await quorumReport(node.store, node.config, keys, node.me.did, namespace, options.batch);
+      result.quorum.push(...report.quorum);
+      result.contested.push(...report.contested);
+      result.witnessFaults.push(...report.witnessFaults);
+      // One origin's two shapes of one root are its equivocation too (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+      for (const e of await conflictShapes(node.store, namespace)) {
+        if ((options.batch === undefined || e.kept.batchId === options.batch) && !result.equivocations.some((x) => x.namespace === namespace && x.batchId === e.kept.batchId)) result.equivocations.push({ namespace, batchId: e.kept.batchId });
+      }
     }
     for (const a of result.anchors) result.summary[a.outcome]++;
     result.notRechecked = result.anchors.filter((a) => a.recheckFailed !== undefined).length;
@@ -54,11 +66,12 @@ export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOpt
 }
 
 /**
- * 1 when any anchor is rejected, could not be re-checked, or any batch equivocates; with
- * --require-final also when a selected batch version is not final, or none was selected.
+ * 1 when any anchor is rejected, could not be re-checked, any batch equivocates or a selected
+ * root is contested; with --require-final also when a selected batch version is not final, or
+ * none was selected.
  */
 export function verifyOnlineExitCode(r: VerifyOnlineResult): 0 | 1 {
-  return r.summary.rejected > 0 || r.notRechecked > 0 || r.equivocations.length > 0 || (r.notFinal ?? 0) > 0 ? 1 : 0;
+  return r.summary.rejected > 0 || r.notRechecked > 0 || r.equivocations.length > 0 || r.contested.length > 0 || (r.notFinal ?? 0) > 0 ? 1 : 0;
 }
 
 /** "last re-check failed at <ISO time>: <reason>" (docs/FEDERATION_SEMANTICS.md §9. Endpoint outages). */
@@ -92,7 +105,8 @@ export function printVerifyOnline(out: Printer, r: VerifyOnlineResult): void {
   for (const a of r.anchors.filter((x) => x.recheckFailed !== undefined)) {
     out.line(out.color.red(`not re-checked: ${a.namespace} batch ${a.batchId} ${a.chain} ${a.tx} keeps "${a.outcome}"; ${recheckNote(a.recheckFailed!)}`));
   }
-  for (const e of r.equivocations) out.line(out.color.red(`equivocation: ${e.namespace} batch ${e.batchId} is stored with more than one root`));
+  for (const e of r.equivocations) out.line(out.color.red(`equivocation: ${e.namespace} batch ${e.batchId} is stored with more than one root or shape`));
+  printContests(out, r.contested, r.witnessFaults);
   out.line();
   printQuorum(out, r.quorum);
   if (r.notFinal !== undefined && r.notFinal > 0) out.line(out.color.red(`--require-final: ${r.quorum.length === 0 ? "no batch selected, so none is final" : `${r.notFinal} of ${r.quorum.length} selected batch versions not final`}`));
@@ -111,7 +125,10 @@ Every anchor, local and federated, is checked again with this node's endpoints
 (anchors.yaml) and policy; a block whose hash changed is reported as a reorg. New
 outcomes are stored and conflict resolution re-runs. An endpoint that cannot be reached
 changes no verdict: the anchor keeps it, is listed as not re-checked, and the exit code is 1.
-Exit code 1 also when any anchor is rejected or a batch is stored with two roots (equivocation).
+Exit code 1 also when any anchor is rejected, a batch is stored with two roots or one origin
+signed two shapes of a root (equivocation), or a selected root is contested (claimed by two
+origins); the contested roots and each claim's attribution are listed. A witness that cosigned a
+checkpoint no origin signed is shown as a witness fault; it changes no batch's state.
 
 Each batch version's quorum state follows the table: final (k distinct witnesses of
 namespaces.<ns>.quorum cosigned this node's checkpoint and winner; without quorum: this

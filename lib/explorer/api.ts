@@ -225,6 +225,11 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
       }),
   },
   {
+    // docs/FEDERATION_SEMANTICS.md §6. Threat model: roots claimed twice, with each claim's attribution; witness faults.
+    pattern: "/api/v1/contested",
+    handler: async (s) => ok(await s.contested()),
+  },
+  {
     pattern: "/api/v1/sync",
     handler: async (s) => ok({ peers: (await s.peers()).map((p) => ({ did: p.did, lastSync: p.lastSync, backoff: p.backoff })) }),
   },

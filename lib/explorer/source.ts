@@ -56,6 +56,25 @@ export interface ExplorerChange {
   namespace: string;
 }
 
+/** A root claimed by two origins, or by one origin with two shapes (docs/FEDERATION_SEMANTICS.md §6. Threat model). */
+export interface ContestView {
+  namespace: string;
+  batchRoot: string;
+  claims: Array<{ origin: string; batchId: string; createdAt: number; size: number; attributed: boolean }>;
+}
+
+/** A listed witness's cosignature of a checkpoint no origin signed (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+export interface WitnessFaultView {
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  origin: string;
+  signer: string;
+  checkpoint: string;
+  reason: string;
+  cosignature: unknown;
+}
+
 export interface ExplorerSource {
   nodeId(): string;
   version(): string;
@@ -80,6 +99,8 @@ export interface ExplorerSource {
    */
   servedReceipt(namespace: string, id: string): Promise<{ receipt: Receipt; version: StoredBatch | undefined } | undefined>;
   equivocations(): Array<{ namespace: string; batchId: string; batchRoots: string[] }>;
+  /** Contested roots and witness faults of the federated namespaces. */
+  contested(): Promise<{ contested: ContestView[]; witnessFaults: WitnessFaultView[] }>;
   peers(): Promise<PeerView[]>;
   /** The signed topology of each reachable peer (failures named per peer). */
   peerTopologies(): Promise<Array<{ peer: string; topology?: TopologyView; error?: string }>>;

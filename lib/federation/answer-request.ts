@@ -153,5 +153,8 @@ export async function answerRequest(store: Store, request: Request, items?: Item
   for (const [key, cp] of versions) cosigned.set(key, cp);
   const cosignatures: Cosignature[] = [];
   for (const cp of cosigned.values()) cosignatures.push(...((await versionOf(cp))?.cosignatures ?? []));
-  return { checkpoints: [...versions.values()], receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle), cosignatures: cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle) };
+  // A version's other shapes travel with its checkpoint, so a peer holding another primary learns of the equivocation (docs/ANTI_ENTROPY.md §Attachment items).
+  const shapes: Checkpoint[] = [];
+  for (const cp of versions.values()) shapes.push(...((await versionOf(cp))?.shapes ?? []));
+  return { checkpoints: [...versions.values(), ...shapes].slice(0, LIMITS.maxCheckpointsPerBundle), receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle), cosignatures: cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle) };
 }

@@ -156,6 +156,15 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       return { receipt, version: await store.getBatch(namespace, receipt.batchId, receipt.batchRoot, origin ?? null) };
     },
     equivocations: () => store.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, batchRoots: [...e.batchRoots] })),
+    async contested() {
+      const out: Awaited<ReturnType<ExplorerSource["contested"]>> = { contested: [], witnessFaults: [] };
+      for (const ns of config().federation.namespaces.keys()) {
+        const r = await node.trustOf(ns);
+        out.contested.push(...r.contested);
+        out.witnessFaults.push(...r.witnessFaults);
+      }
+      return out;
+    },
     peers: probe,
     async answerTopology(json) {
       const request = authenticateTopologyRequest(json, node.runtime.me.did, node.runtime.authContext());

@@ -11,7 +11,7 @@ export interface MetricsExtra {
   gauges: StoreGauges;
   version: string;
   /** Batch versions by quorum state, per namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
-  quorum?: Map<string, Record<"final" | "awaiting" | "disputed", number>>;
+  quorum?: Map<string, Record<"final" | "awaiting" | "disputed", number> & Partial<Record<"contested" | "witnessFaults", number>>>;
 }
 
 export class Metrics {
@@ -93,6 +93,9 @@ export class Metrics {
         const byState: Array<[string, number]> = [];
         for (const [ns, c] of [...extra.quorum].sort()) for (const state of ["final", "awaiting", "disputed"] as const) byState.push([`{namespace="${esc(ns)}",state="${state}"}`, c[state]]);
         metric("vmsh_federation_batches_by_quorum", "gauge", "Batch versions by quorum state (final, awaiting, disputed), per namespace.", byState);
+        // Present for every configured namespace, 0 when none, so an alert rule never sees an absent series.
+        metric("vmsh_federation_contested_roots", "gauge", "Roots held under checkpoints of two or more origins, or of one origin with two shapes, per namespace.", [...extra.quorum].sort().map(([ns, c]) => [`{namespace="${esc(ns)}"}`, c.contested ?? 0]));
+        metric("vmsh_federation_witness_faults", "gauge", "Cosignatures by listed witnesses of checkpoints no origin signed (as far as this node holds), per namespace.", [...extra.quorum].sort().map(([ns, c]) => [`{namespace="${esc(ns)}"}`, c.witnessFaults ?? 0]));
       }
       metric("vmsh_federation_build_info", "gauge", "Always 1; the version label is the running release.", [[`{version="${esc(extra.version)}"}`, 1]]);
     }

@@ -13,6 +13,7 @@ import { messageDigest } from "../messages/canonical.js";
 import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
 import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
+import { isDeepStrictEqual } from "node:util";
 import { importBundle } from "../pipeline/bundle.js";
 import type { BatchReport } from "../pipeline/import.js";
 import { reverifyStored } from "../pipeline/reverify.js";
@@ -37,7 +38,11 @@ import { peerHealth } from "./peer-health.js";
 import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
-import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+import { cosignChanged, cosignVersion, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+import { quorumReport, type QuorumReport } from "./quorum-report.js";
+
+/** Per namespace, for GET /metrics: versions by quorum state, contested roots, witness faults. */
+export type QuorumCounts = Record<"final" | "awaiting" | "disputed" | "contested" | "witnessFaults", number>;
 
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
@@ -78,7 +83,7 @@ export class FederationNode {
   /** Announces that arrived while their version was being pulled, by version key, then by announcer. */
   readonly #announcedDuringPull = new Map<string, Map<string, Announce>>();
   /** GET /metrics' quorum counts and when they were computed; dropped whenever this node changes a version. */
-  #quorumCounts: { at: number; counts: Map<string, Record<"final" | "awaiting" | "disputed", number>> } | undefined;
+  #quorumCounts: { at: number; counts: Map<string, QuorumCounts> } | undefined;
   /** Cosignatures that came with announces of a version while it was being pulled: taken once it is stored. */
   readonly #heldBack = new Map<string, Cosignature[]>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
@@ -367,13 +372,16 @@ export class FederationNode {
    * policy every version's file is read, so the counts are kept until this node changes what
    * they depend on, or QUORUM_COUNTS_TTL_S (a CLI's write, a reload) has passed.
    */
-  async quorumCounts(): Promise<Map<string, Record<"final" | "awaiting" | "disputed", number>>> {
+  async quorumCounts(): Promise<Map<string, QuorumCounts>> {
     const now = this.now();
     if (this.#quorumCounts !== undefined && now - this.#quorumCounts.at < QUORUM_COUNTS_TTL_S) return this.#quorumCounts.counts;
-    const out = new Map<string, Record<"final" | "awaiting" | "disputed", number>>();
+    const out = new Map<string, QuorumCounts>();
     for (const ns of this.config.federation.namespaces.keys()) {
-      const c = { final: 0, awaiting: 0, disputed: 0 };
-      for (const q of await this.quorumOf(ns)) c[q.state]++;
+      const c = { final: 0, awaiting: 0, disputed: 0, contested: 0, witnessFaults: 0 };
+      const report = await this.trustOf(ns);
+      for (const q of report.quorum) c[q.state]++;
+      c.contested = report.contested.length;
+      c.witnessFaults = report.witnessFaults.length;
       out.set(ns, c);
     }
     this.#quorumCounts = { at: now, counts: out };
@@ -381,9 +389,14 @@ export class FederationNode {
   }
 
   /** The quorum state of a namespace's stored batch versions (all, or one batch id's). */
-  quorumOf(namespace: string, batchId?: string): Promise<VersionQuorum[]> {
+  async quorumOf(namespace: string, batchId?: string): Promise<VersionQuorum[]> {
+    return (await this.trustOf(namespace, batchId)).quorum;
+  }
+
+  /** Quorum states, contested roots and witness faults of a namespace (all, or one batch id's): docs/FEDERATION_SEMANTICS.md §8. Quorum. */
+  trustOf(namespace: string, batchId?: string): Promise<QuorumReport> {
     const keys = witnessKeysFor(this.config, { did: this.runtime.me.did, publicKey: this.runtime.key.publicKey });
-    return quorumOfVersions(this.#store, this.config, keys, this.runtime.me.did, namespace, batchId);
+    return quorumReport(this.#store, this.config, keys, this.runtime.me.did, namespace, batchId);
   }
 
   /** Runs `work` in the background, logged, and waited for by `drain`. */
@@ -393,6 +406,22 @@ export class FederationNode {
   }
 
   /** Announce received: pull the batch from the announcer (or another serving peer), import, relay once it is verified. */
+  /**
+   * An Announce of a held version whose checkpoint is another shape its origin signed of it: the
+   * shape is kept with the version, and becomes its checkpoint if it is the primary
+   * (docs/FEDERATION_SEMANTICS.md §6. Threat model). Nothing else of the Announce is taken here.
+   */
+  async #takeShape(announce: Announce): Promise<void> {
+    const { namespace, batchId, batchRoot, checkpoint } = announce;
+    const held = await this.#store.getBatch(namespace, batchId, batchRoot, checkpoint.origin);
+    if (held?.checkpoint === undefined || [held.checkpoint, ...(held.shapes ?? [])].some((c) => isDeepStrictEqual(c, checkpoint))) return;
+    if (!checkpointHolds(announce, this.runtime.importContext(namespace).origins).ok) return;
+    await importBundle(namespace, [], [], this.runtime.importContext(namespace), [checkpoint]);
+    this.#quorumCounts = undefined;
+    const primary = (await this.#store.getBatch(namespace, batchId, batchRoot, checkpoint.origin))?.checkpoint;
+    this.#log.warn("origin signed another shape of a held version", { namespace, batch: batchId, origin: checkpoint.origin, from: announce.signer, createdAt: checkpoint.createdAt, size: checkpoint.size, primaryCreatedAt: primary?.createdAt });
+  }
+
   async onAnnounce(announce: Announce): Promise<void> {
     const { namespace, batchId, batchRoot } = announce;
     // A batch version is (namespace, origin, batchId, batchRoot): another origin's checkpoint of
@@ -414,7 +443,10 @@ export class FederationNode {
     // worth anything (an upstream writer adds one rail at a time, docs/FEDERATION_SEMANTICS.md
     // §7. Convergence); without any, there is nothing to pull and nothing to relay. A version a
     // peer delivered without (all) its genuine receipts is pulled again (docs/FEDERATION_SEMANTICS.md §6. Threat model).
-    if (known !== undefined && known.outcomes.verified > 0 && known.size !== undefined && known.receiptCount >= known.size) return this.#onNewAnchors(announce);
+    if (known !== undefined && known.outcomes.verified > 0 && known.size !== undefined && known.receiptCount >= known.size) {
+      await this.#takeShape(announce);
+      return this.#onNewAnchors(announce);
+    }
     // Nothing is pulled for a batch no origin of the namespace vouches for (docs/FEDERATION_SEMANTICS.md §Origins).
     const vouched = checkpointHolds(announce, this.runtime.importContext(namespace).origins);
     if (!vouched.ok) {

@@ -6,6 +6,7 @@
  * of these, so a node is assembled in exactly one place (docs/ARCHITECTURE.md §The runtime).
  */
 import { witnessKeysFor } from "./witness.js";
+import { attributionRules } from "./quorum-report.js";
 import type { AnchorVerifier } from "../anchors/endpoints.js";
 import { limitConcurrency, type Limiter } from "../anchors/limit.js";
 import type { NodeConfig } from "../config/types.js";
@@ -90,6 +91,7 @@ export class NodeRuntime {
     this.#verifiers = verifiers;
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.client = new PeerClient(options.client ?? {});
+    this.#attribute();
   }
 
   get config(): NodeConfig {
@@ -203,6 +205,12 @@ export class NodeRuntime {
     this.#config = config;
     this.#peers = peerDirectory(config);
     void this.client.retain([...config.peers.values()]);
+    this.#attribute();
+  }
+
+  /** The store serves the attributed claim of a contested root first, per the quorum policies (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  #attribute(): void {
+    this.#store?.setAttribution(attributionRules(this.#config, witnessKeysFor(this.#config, { did: this.#config.federation.mesh.nodeId, publicKey: this.key.publicKey })));
   }
 
   /** Closes the indexes, the client's connections and the store. */

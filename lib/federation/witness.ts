@@ -8,10 +8,10 @@ import type { KeyObject } from "node:crypto";
 import type { NodeConfig } from "../config/types.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
 import { signCosignature, verifyCosignature, type AnchorRef, type Cosignature } from "../messages/cosignature.js";
-import { quorumStatus, type QuorumStatus } from "../quorum/state.js";
 import { quorumSubject, verifiedAnchors } from "../quorum/subject.js";
-import type { BatchSummary, Store, StoredBatch } from "../store/index.js";
+import type { BatchSummary, Store } from "../store/index.js";
 import type { Signer } from "./gossip.js";
+import { quorumReport, type VersionQuorum } from "./quorum-report.js";
 
 /** This node's DID and public key, so that it counts as a witness when it is listed. */
 export interface SelfKey {
@@ -117,36 +117,14 @@ export async function cosignChanged(store: Store, me: Signer, config: NodeConfig
   return out;
 }
 
-/** The quorum state of one stored batch version. */
-export type VersionQuorum = { namespace: string; batchId: string; batchRoot: string; origin?: string } & QuorumStatus;
+/** The quorum state of one stored batch version (lib/federation/quorum-report.ts). */
+export type { VersionQuorum };
 
 /**
- * The quorum state of a namespace's stored versions (all, or those of `batchId`). Without
- * `quorum` in the configuration a version is final once this node verified a winner, read from
- * the index alone; with it every version's file is read for its cosignatures, and the
- * cosignatures of all versions of a batch id are weighed together (another checkpoint is a dispute).
+ * The quorum state of a namespace's stored versions (all, or those of `batchId`): see
+ * `quorumReport`, which also gives the contested roots and the witness faults.
  * @example (await quorumOfVersions(store, config, keys, me.did, "dao:vaultmesh")).filter((q) => q.state !== "final")
  */
 export async function quorumOfVersions(store: Store, config: NodeConfig, keys: ReadonlyMap<string, KeyObject>, self: string, namespace: string, batchId?: string): Promise<VersionQuorum[]> {
-  const policy = config.federation.namespaces.get(namespace)?.quorum;
-  const summaries = store.listBatches(namespace).filter((b) => batchId === undefined || b.batchId === batchId);
-  if (policy === undefined) {
-    return summaries.map((b) => {
-      const id = { namespace, batchId: b.batchId, batchRoot: b.batchRoot, ...(b.origin === undefined ? {} : { origin: b.origin }) };
-      return b.outcomes.verified > 0 ? { ...id, state: "final", k: 1, cosigners: [self] } : { ...id, state: "awaiting", k: 1, cosigners: [], needed: 1, notYet: [self], disagree: [] };
-    });
-  }
-  const out: VersionQuorum[] = [];
-  for (const id of [...new Set(summaries.map((b) => b.batchId))]) {
-    const versions: StoredBatch[] = await store.getBatchVersions(namespace, id);
-    const held = versions.flatMap((v) => v.cosignatures ?? []);
-    for (const v of versions) {
-      const subject = quorumSubject(v);
-      const origin = v.checkpoint?.origin;
-      const at = { namespace, batchId: v.batchId, batchRoot: v.batchRoot, ...(origin === undefined ? {} : { origin }) };
-      if (subject === undefined) out.push({ ...at, state: "awaiting", k: policy.k, cosigners: [], needed: policy.k, notYet: [...policy.witnesses], disagree: [] });
-      else out.push({ ...at, ...quorumStatus(subject, policy, keys, held) });
-    }
-  }
-  return out;
+  return (await quorumReport(store, config, keys, self, namespace, batchId)).quorum;
 }

@@ -6,6 +6,7 @@
  * batchRoot) (docs/STATE.md §Layout): checkpoints of several origins for one root are several
  * versions, each imported on its own with the receipts whose `ts` is its sealing time.
  */
+import { isDeepStrictEqual } from "node:util";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import { anchorClaim } from "../messages/items.js";
@@ -47,7 +48,9 @@ export async function importBundle(namespace: string, receipts: readonly Receipt
           const createdAt = stored?.createdAt ?? checkpoints[0]?.createdAt;
           // Receipts belong to the version whose sealing time they carry; those of none go to the first, which says why not.
           const receipts = g.receipts.filter((r) => r.ts === createdAt || (i === 0 && !versions.some((w) => (w.stored?.createdAt ?? w.checkpoints[0]?.createdAt) === r.ts)));
-          if (createdAt === undefined || (receipts.length === 0 && g.anchors.length === 0 && stored !== undefined && stored.checkpoint !== undefined)) continue;
+          // A checkpoint not held (the origin's other shape of a stored version) is imported even without receipts: it is evidence (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+          const unheld = checkpoints.some((c) => ![stored?.checkpoint, ...(stored?.shapes ?? [])].some((h) => h !== undefined && isDeepStrictEqual(h, c)));
+          if (createdAt === undefined || (receipts.length === 0 && g.anchors.length === 0 && stored !== undefined && stored.checkpoint !== undefined && !unheld)) continue;
           writes.enter();
           try {
             reports.push(await importBatch({ namespace, batchId: g.batchId, batchRoot: g.batchRoot, createdAt, receipts, anchors: g.anchors, checkpoints, origin }, gathered));

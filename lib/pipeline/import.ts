@@ -15,6 +15,7 @@ import { verifyBatchInclusion } from "../merkle/index.js";
 import { sameShape, verifyCheckpoint, type Checkpoint, type OriginKeys } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, BatchInput, PutResult, Store } from "../store/index.js";
+import { primaryShape } from "../quorum/shape.js";
 
 export interface ImportContext {
   store: Store;
@@ -185,9 +186,11 @@ function chooseCheckpoint(input: BatchImport, stored: Checkpoint | undefined, or
 /** Name of the store document holding same-root equivocation evidence (docs/STATE.md §Checkpoints). */
 export const CHECKPOINT_CONFLICTS_DOC = "checkpoint-conflicts";
 
-/** Keeps both signed checkpoints of an origin that signed two shapes for one root. */
+/** Lists an origin's two signed shapes of one root (both are kept in the version's file too, docs/STATE.md §Checkpoints). */
 async function recordConflict(store: Store, kept: Checkpoint, other: Checkpoint): Promise<void> {
-  await store.updateDoc<Array<{ kept: Checkpoint; other: Checkpoint }>>(CHECKPOINT_CONFLICTS_DOC, (list = []) => (list.some((e) => isDeepStrictEqual(e.other, other)) ? list : [...list, { kept, other }]));
+  // One entry per pair, whichever of the two is the primary now: the document lists equivocations, the version file keeps both.
+  const same = (e: { kept: Checkpoint; other: Checkpoint }) => (isDeepStrictEqual(e.kept, kept) && isDeepStrictEqual(e.other, other)) || (isDeepStrictEqual(e.kept, other) && isDeepStrictEqual(e.other, kept));
+  await store.updateDoc<Array<{ kept: Checkpoint; other: Checkpoint }>>(CHECKPOINT_CONFLICTS_DOC, (list = []) => (list.some(same) ? list : [...list, { kept, other }]));
 }
 
 /**
@@ -215,7 +218,24 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     const offered = legacy === undefined ? undefined : chooseCheckpoint(input, undefined, ctx.origins, origin).checkpoint;
     if (legacy !== undefined && (offered === undefined || offered.createdAt === legacy.createdAt)) stored = legacy;
   }
-  const chosen = chooseCheckpoint(input, stored?.checkpoint, ctx.origins, origin ?? stored?.checkpoint?.origin);
+  let chosen = chooseCheckpoint(input, stored?.checkpoint, ctx.origins, origin ?? stored?.checkpoint?.origin);
+  // One origin's two shapes of one root: both are kept with the version, and the same one is its
+  // checkpoint on every node, whichever arrived first (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+  let evidence: [Checkpoint, Checkpoint] | undefined;
+  if (chosen.conflict && stored?.checkpoint !== undefined) {
+    const held = stored.checkpoint;
+    const other = chosen.conflicting!;
+    if ((await store.putShape(input.namespace, other)) === "primary") {
+      stored = await store.getBatch(input.namespace, input.batchId, input.batchRoot, other.origin);
+      chosen = { ...chosen, checkpoint: other };
+      evidence = [other, held];
+    } else evidence = [held, other];
+  } else if (chosen.conflict && chosen.checkpoint !== undefined) {
+    // Both shapes offered for a version not stored yet: the primary is stored, the other kept beside it below.
+    const primary = primaryShape(chosen.checkpoint, chosen.conflicting!);
+    evidence = primary === chosen.checkpoint ? [chosen.checkpoint, chosen.conflicting!] : [chosen.conflicting!, chosen.checkpoint];
+    chosen = { ...chosen, checkpoint: primary };
+  }
   const checkpoint = chosen.checkpoint;
   const why = `no checkpoint of batch ${input.batchId} signed by an origin of ${input.namespace}`;
   const createdAt = stored?.createdAt ?? checkpoint?.createdAt ?? input.createdAt;
@@ -319,7 +339,10 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   };
   const signer = (stored?.checkpoint ?? checkpoint)?.origin;
   if (signer !== undefined) report.origin = signer;
-  if (chosen.conflict) await recordConflict(store, stored!.checkpoint!, chosen.conflicting!);
+  if (evidence !== undefined) {
+    if (written || stored !== undefined) await store.putShape(input.namespace, evidence[1]);
+    await recordConflict(store, evidence[0], evidence[1]);
+  }
   if (resolved?.winner !== undefined) report.winner = resolved.winner;
   return report;
 }

@@ -127,7 +127,7 @@ function quorumOf(proof: ProofFile, policy: TrustPolicy, rejected: readonly Anch
   const votes = new Map<string, { winner: AnchorRef; n: number }>();
   for (const c of valid) votes.set(label(c.winner), { winner: c.winner, n: (votes.get(label(c.winner))?.n ?? 0) + 1 });
   const winner = [...votes.values()].sort((a, b) => b.n - a.n || (label(a.winner) < label(b.winner) ? -1 : 1))[0]?.winner;
-  const status = quorumStatus({ namespace: cp.namespace, origin: cp.origin, batchId: cp.batchId, batchRoot: cp.batchRoot, checkpoint: digest, winner, rejected }, qp, q.witnesses, mine);
+  const status = quorumStatus({ namespace: cp.namespace, origin: cp.origin, batchId: cp.batchId, batchRoot: cp.batchRoot, checkpoint: digest, winner, rejected }, qp, q.witnesses, mine, new Set([digest]));
   const base = { policy: "quorum" as const, k: q.k, n: q.witnesses.size, cosigners: status.cosigners, ...(winner === undefined ? {} : { winner }), ignored };
   if (status.state === "final" && ok) return { state: "final", ...base };
   const reason =

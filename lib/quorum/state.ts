@@ -57,13 +57,28 @@ export function witnessCosignatures(subject: Pick<QuorumSubject, "namespace" | "
 }
 
 /**
- * The quorum state of one batch version.
- * @example quorumStatus(subject, { k: 3, witnesses }, keys, cosignatures).state // "final"
+ * Cosignatures by listed witnesses naming a checkpoint of the subject's origin and batch id that
+ * no origin signature this node holds backs (`signed`: digests of the origin-signed checkpoints
+ * held for that origin and batch id, every shape and root). A witness that cosigns a made-up
+ * digest is at fault, not the origin: kept and shown as evidence, never a dispute
+ * (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+ * @example witnessFaults(subject, policy, keys, held, new Set([subject.checkpoint])).map((c) => c.signer)
  */
-export function quorumStatus(subject: QuorumSubject, policy: QuorumPolicy, keys: ReadonlyMap<string, KeyObject>, held: readonly Cosignature[]): QuorumStatus {
+export function witnessFaults(subject: Pick<QuorumSubject, "namespace" | "origin" | "batchId" | "checkpoint">, policy: QuorumPolicy, keys: ReadonlyMap<string, KeyObject>, held: readonly Cosignature[], signed: ReadonlySet<string>): Cosignature[] {
+  return witnessCosignatures(subject, policy, keys, held).filter((c) => c.checkpoint !== subject.checkpoint && !signed.has(c.checkpoint));
+}
+
+/**
+ * The quorum state of one batch version. `signed` holds the digests of the checkpoints of the
+ * subject's origin and batch id that this node holds signed by that origin: a cosignature of
+ * another checkpoint disputes the version only when that checkpoint is among them (the origin
+ * equivocated, and both signed checkpoints are the evidence); otherwise it is a witness fault.
+ * @example quorumStatus(subject, { k: 3, witnesses }, keys, cosignatures, new Set([subject.checkpoint])).state // "final"
+ */
+export function quorumStatus(subject: QuorumSubject, policy: QuorumPolicy, keys: ReadonlyMap<string, KeyObject>, held: readonly Cosignature[], signed: ReadonlySet<string>): QuorumStatus {
   const valid = witnessCosignatures(subject, policy, keys, held);
-  // Two checkpoints cosigned for one batch: the origin equivocated or a witness lies. Either way, evidence.
-  const other = valid.find((c) => c.checkpoint !== subject.checkpoint);
+  // Two signed checkpoints cosigned for one batch: the origin equivocated, with its two signatures as evidence.
+  const other = valid.find((c) => c.checkpoint !== subject.checkpoint && signed.has(c.checkpoint));
   const mine = valid.filter((c) => c.checkpoint === subject.checkpoint && c.batchRoot === subject.batchRoot);
   const cosigners = (winner: AnchorRef | undefined) => countDistinct(winner === undefined ? [] : mine.filter((c) => same(c.winner, winner)), keys);
   if (other !== undefined) {
@@ -76,9 +91,9 @@ export function quorumStatus(subject: QuorumSubject, policy: QuorumPolicy, keys:
   }
   const agreeing = cosigners(subject.winner);
   if (subject.winner !== undefined && agreeing.length >= policy.k) return { state: "final", k: policy.k, cosigners: agreeing };
-  const signed = new Set(mine.map((c) => c.signer));
+  const cosigned = new Set(mine.map((c) => c.signer));
   const disagree = subject.winner === undefined ? [] : mine.filter((c) => !same(c.winner, subject.winner!)).map((c) => ({ signer: c.signer, winner: c.winner }));
-  return { state: "awaiting", k: policy.k, cosigners: agreeing, needed: Math.max(0, policy.k - agreeing.length), notYet: policy.witnesses.filter((w) => !signed.has(w)), disagree };
+  return { state: "awaiting", k: policy.k, cosigners: agreeing, needed: Math.max(0, policy.k - agreeing.length), notYet: policy.witnesses.filter((w) => !cosigned.has(w)), disagree };
 }
 
 /** Signers of `cosignatures`, one per DID and one per key: a key shared by two DIDs counts once (sigstore-go #633). */

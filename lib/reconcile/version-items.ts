@@ -66,6 +66,8 @@ export function versionItems(version: StoredBatch): VersionItem[] {
   const item = (kind: VersionItemKind, digest: string): VersionItem => ({ ts, id: itemId(kind, batchId, batchRoot, origin, digest), kind, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), digest });
   const out: VersionItem[] = [];
   if (version.checkpoint !== undefined) out.push(item("checkpoint", checkpointDigest(version.checkpoint)));
+  // The origin's other shapes of the version (its equivocation) spread like its checkpoint: every node then holds both and the same primary.
+  for (const shape of version.shapes ?? []) out.push(item("checkpoint", checkpointDigest(shape)));
   for (const a of version.anchors) {
     const claim = item("claim", a.digest ?? claimDigest(a));
     out.push(a.outcome === "verified" ? claim : { ...claim, heldOnly: true });

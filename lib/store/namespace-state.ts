@@ -4,9 +4,12 @@
  * (every version's copy of a receipt, active versions first), and the change
  * counter last seen in the namespace's meta.json.
  */
+import { createHash } from "node:crypto";
 import type { Outcome } from "../anchors/result.js";
 import { StoreError } from "../errors.js";
 import type { IdFilter } from "./id-filter.js";
+import { messageDigest } from "../messages/canonical.js";
+import { attributedClaim, type AttributionPolicy, type WitnessMark } from "../quorum/attribution.js";
 import { ReceiptIndex, type IndexedReceipt } from "./receipt-index.js";
 import type { BatchFile } from "./schema.js";
 import type { BatchSummary, OutcomeCounts } from "./types.js";
@@ -30,6 +33,20 @@ export interface BatchEntry {
   /** Witness cosignatures in the file (docs/STATE.md §Cosignatures). */
   cosignatureCount: number;
   outcomes: OutcomeCounts;
+  /**
+   * Digest of the stored checkpoint and who cosigned what when, read with the receipts (not kept
+   * in the manifest): what attribution of a contested root weighs (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+   */
+  witnessed?: { checkpoint: string; marks: WitnessMark[] };
+}
+
+/**
+ * How this store attributes contested roots of a namespace: the quorum policy and the key of
+ * each witness (two DIDs holding one key count once). Set by the node, which has the configuration.
+ */
+export interface AttributionRule {
+  policy: AttributionPolicy;
+  keyOf?: (signer: string) => string;
 }
 
 /**
@@ -55,10 +72,34 @@ const byIdThenRoot = (a: BatchEntry, b: BatchEntry): number =>
 export const isActive = (b: BatchEntry): boolean => b.outcomes.verified > 0;
 
 /**
- * Which version's copy of a receipt is served first: 0 active, 1 held, 2 stored without a
- * checkpoint (0.1.0: never served until one arrives, docs/STATE.md §Upgrading from 0.1.0).
+ * The lot of a version among copies of one event: `sha256(origin NUL batchRoot)`. Neither is the
+ * claimant's to pick cheaply (its DID is fixed when it is admitted; the root of a contested
+ * version is the genuine one), unlike its `createdAt`, batch id or checkpoint bytes, so every
+ * node orders the same copies the same way and no claimant buys the first place
+ * (docs/FEDERATION_SEMANTICS.md §6. Threat model).
  */
-export const servingRank = (b: BatchEntry): number => (b.origin === undefined ? 2 : isActive(b) ? 0 : 1);
+export function versionLot(b: Pick<BatchEntry, "origin" | "batchRoot">): string {
+  return createHash("sha256").update(`${b.origin ?? ""}\u0000${b.batchRoot}`, "utf8").digest("hex");
+}
+
+/** Each version's lot, computed once per origin it had (a 0.1.0 version gains one). */
+const lots = new WeakMap<BatchEntry, { origin: string | undefined; lot: string }>();
+function lotOf(b: BatchEntry): string {
+  const had = lots.get(b);
+  if (had !== undefined && had.origin === b.origin) return had.lot;
+  const lot = versionLot(b);
+  lots.set(b, { origin: b.origin, lot });
+  return lot;
+}
+
+/** Copies of one event in two versions of the same rank: by lot, then batch id, root, origin, path. */
+const byLot = (a: BatchEntry, b: BatchEntry): number => cmp(lotOf(a), lotOf(b)) || byIdThenRoot(a, b);
+
+/** The attribution inputs of a batch file: its checkpoint's digest and its cosignatures' marks. */
+export function witnessedOf(file: BatchFile): BatchEntry["witnessed"] {
+  if (file.checkpoint === undefined) return undefined;
+  return { checkpoint: messageDigest(file.checkpoint), marks: (file.cosignatures ?? []).map((c) => ({ signer: c.signer, checkpoint: c.checkpoint, ts: c.ts })) };
+}
 
 /**
  * Orders versions of one batch the way a reader without an origin wants them: active first,
@@ -78,7 +119,13 @@ export class NamespaceState {
   rev = 0;
   readonly batchesByPath = new Map<string, BatchEntry>();
   readonly batchesById = new Map<string, BatchEntry[]>();
-  receipts = new ReceiptIndex<BatchEntry>(byIdThenRoot, servingRank);
+  /** Versions by root, across batch ids: two origins (or two shapes) of one root are a contest. */
+  readonly batchesByRoot = new Map<string, BatchEntry[]>();
+  /** How contests are attributed here; undefined: nothing is attributed (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
+  attribution: AttributionRule | undefined;
+  /** The attributed version of each contested root weighed so far (null: none); cleared when a version of the root changes. */
+  readonly #attributed = new Map<string, BatchEntry | null>();
+  receipts = new ReceiptIndex<BatchEntry>(byLot, (b) => this.rank(b));
   /**
    * False while the batch summaries came from the manifest and the receipt keys have not been
    * read from the batch files yet (docs/STATE.md §Manifest); `receipts` is then empty.
@@ -104,7 +151,56 @@ export class NamespaceState {
 
   /** A new, empty receipt index with this namespace's ordering, for a load to fill. */
   emptyReceiptIndex(): ReceiptIndex<BatchEntry> {
-    return new ReceiptIndex<BatchEntry>(byIdThenRoot, servingRank);
+    return new ReceiptIndex<BatchEntry>(byLot, (b) => this.rank(b));
+  }
+
+  /**
+   * Which version's copy of an event is served first (docs/FEDERATION_SEMANTICS.md §6. Threat
+   * model): 0 active and uncontested, or the attributed claim of its contested root; 1 active but
+   * one claim of a contested root that is not attributed; 2 held; 3 without a checkpoint.
+   */
+  rank(b: BatchEntry): number {
+    if (b.origin === undefined) return 3;
+    if (!isActive(b)) return 2;
+    if (!this.contested(b.batchRoot)) return 0;
+    return this.attributedVersion(b.batchRoot) === b ? 0 : 1;
+  }
+
+  /** True when versions of `batchRoot` were signed by two origins, or by one origin with two shapes (size or createdAt). */
+  contested(batchRoot: string): boolean {
+    const shapes = new Map<string, string>();
+    for (const v of this.batchesByRoot.get(batchRoot) ?? []) {
+      if (v.origin === undefined) continue;
+      const shape = `${v.createdAt}/${v.size ?? ""}`;
+      const had = shapes.get(v.origin);
+      if (had !== undefined && had !== shape) return true;
+      shapes.set(v.origin, shape);
+    }
+    return shapes.size > 1;
+  }
+
+  /** The version of a contested root that attribution names, if any (needs the receipts loaded: the marks come with them). */
+  attributedVersion(batchRoot: string): BatchEntry | undefined {
+    if (this.attribution === undefined) return undefined;
+    let hit = this.#attributed.get(batchRoot);
+    if (hit === undefined || !this.receiptsLoaded) {
+      const versions = (this.batchesByRoot.get(batchRoot) ?? []).filter((v) => v.witnessed !== undefined).sort(byIdThenRoot);
+      const at = attributedClaim(
+        versions.map((v) => ({ checkpoint: v.witnessed!.checkpoint, cosignatures: v.witnessed!.marks })),
+        this.attribution.policy,
+        this.attribution.keyOf,
+      );
+      hit = at === undefined ? null : versions[at]!;
+      if (this.receiptsLoaded) this.#attributed.set(batchRoot, hit);
+    }
+    return hit ?? undefined;
+  }
+
+  /** Takes a new attribution rule and re-chooses the served copy of every event held twice; returns the keys that entered the order. */
+  setAttribution(rule: AttributionRule | undefined): IndexedReceipt<BatchEntry>[] {
+    this.attribution = rule;
+    this.#attributed.clear();
+    return this.receiptsLoaded ? this.receipts.reconsiderWhere(() => true) : [];
   }
 
   /** Distinct receipt ids, from the index or, before it is loaded, from the manifest. */
@@ -119,6 +215,13 @@ export class NamespaceState {
     const versions = this.batchesById.get(entry.batchId);
     if (versions === undefined) this.batchesById.set(entry.batchId, [entry]);
     else versions.push(entry);
+    this.#byRoot(entry);
+  }
+
+  #byRoot(entry: BatchEntry): void {
+    const of = this.batchesByRoot.get(entry.batchRoot);
+    if (of === undefined) this.batchesByRoot.set(entry.batchRoot, [entry]);
+    else of.push(entry);
   }
 
   /**
@@ -161,8 +264,11 @@ export class NamespaceState {
       const versions = this.batchesById.get(file.batchId);
       if (versions === undefined) this.batchesById.set(file.batchId, [entry]);
       else versions.push(entry);
+      this.#byRoot(entry);
     }
-    const wasRank = servingRank(entry);
+    const wasRank = this.rank(entry);
+    // The origin's other shape of this root became the version's checkpoint: receipts that do not fit it left the file.
+    const reshaped = entry.witnessed !== undefined && file.checkpoint !== undefined && entry.witnessed.checkpoint !== messageDigest(file.checkpoint);
     entry.identity = identity;
     entry.createdAt = file.createdAt;
     entry.origin = file.checkpoint?.origin;
@@ -173,11 +279,20 @@ export class NamespaceState {
     entry.anchorCount = file.anchors.length;
     entry.cosignatureCount = file.cosignatures?.length ?? 0;
     entry.outcomes = countOutcomes(file.anchors);
+    entry.witnessed = witnessedOf(file);
+    this.#attributed.delete(file.batchRoot);
     const batch = entry;
     if (!this.receiptsLoaded) return [];
     const added = this.receipts.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch })));
+    if (reshaped) {
+      const kept = new Set(file.receipts.map((r) => r.id));
+      added.push(...this.receipts.remove(batch, this.receipts.idsOf(batch).filter((id) => !kept.has(id))));
+    }
+    // A version of a root held more than once can change the attribution of every version of it:
+    // their copies are weighed again (docs/FEDERATION_SEMANTICS.md §8. Quorum).
+    if ((this.batchesByRoot.get(file.batchRoot)?.length ?? 0) > 1) added.push(...this.receipts.reconsiderWhere((b) => b.batchRoot === file.batchRoot));
     // A version that became active (or stopped being) changes which copy of its receipts is preferred.
-    if (wasRank !== servingRank(entry)) added.push(...this.receipts.reconsider(file.receipts.map((r) => r.id)));
+    else if (wasRank !== this.rank(entry)) added.push(...this.receipts.reconsider(file.receipts.map((r) => r.id)));
     return added;
   }
 

@@ -23,7 +23,8 @@ export function compareKeys(a: ReceiptKey, b: ReceiptKey): number {
 /**
  * Sorted receipt keys of one namespace: one key per receipt id, the preferred copy, while every
  * batch version holding the id is remembered, so the preferred copy can change when a version
- * becomes active later (docs/FEDERATION_SEMANTICS.md §6. Threat model, displacement).
+ * becomes active or attributed later (docs/FEDERATION_SEMANTICS.md §6. Threat model, displacement).
+ * Which copy is preferred never depends on a copy's `ts`: that is the claimant's own word.
  */
 export class ReceiptIndex<B> {
   #keys: IndexedReceipt<B>[] = [];
@@ -31,9 +32,9 @@ export class ReceiptIndex<B> {
   readonly #byId = new Map<string, IndexedReceipt<B>>();
   /** Every copy of the ids held by more than one batch version (most ids have one: no array for them). */
   readonly #copies = new Map<string, IndexedReceipt<B>[]>();
-  /** Orders two batches holding the same receipt id at the same ts; the smaller one's copy is preferred. */
+  /** Orders two batches of the same rank holding the same receipt id; the smaller one's copy is preferred. */
   readonly #preferBatch: (a: B, b: B) => number;
-  /** A batch's rank: copies of a lower rank come first whatever their ts (the caller's: active versions 0). */
+  /** A batch's rank: copies of a lower rank come first (the caller's: active, attributed versions 0). */
   readonly #rank: (b: B) => number;
 
   constructor(preferBatch: (a: B, b: B) => number, rank: (b: B) => number = () => 0) {
@@ -41,12 +42,15 @@ export class ReceiptIndex<B> {
     this.#rank = rank;
   }
 
-  /** Orders two copies of one id: lower batch rank first (active), then the earlier ts, then `preferBatch`. */
+  /**
+   * Orders two copies of one id: lower batch rank first, then `preferBatch`. Not by `ts`: a copy's
+   * ts is the sealing time its claimant signed, so ordering by it let a claimant pick the copy
+   * every node serves (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+   */
   #compareCopies(a: IndexedReceipt<B>, b: IndexedReceipt<B>): number {
     const ra = this.#rank(a.batch);
     const rb = this.#rank(b.batch);
     if (ra !== rb) return ra < rb ? -1 : 1;
-    if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
     return this.#preferBatch(a.batch, b.batch);
   }
 
@@ -97,8 +101,8 @@ export class ReceiptIndex<B> {
   }
 
   /**
-   * Adds copies; an id's preferred copy changes only when the new one sorts first (active batch,
-   * then ts, then batch), so the result does not depend on arrival order. A copy from a batch that
+   * Adds copies; an id's preferred copy changes only when the new one sorts first (batch rank,
+   * then `preferBatch`), so the result does not depend on arrival order. A copy from a batch that
    * already holds the id replaces that batch's copy. Returns the keys that entered the order.
    */
   insert(entries: readonly IndexedReceipt<B>[]): IndexedReceipt<B>[] {
@@ -146,6 +150,64 @@ export class ReceiptIndex<B> {
     for (const id of ids) if (this.#copies.has(id)) multi.add(id);
     const picks = this.#rerank(multi);
     return this.#merge(picks.fresh, picks.displaced);
+  }
+
+  /**
+   * Re-chooses the preferred copy of every id held by more than one batch, one of which matches
+   * `where` (the rank of such batches changed). Returns the keys that entered the order.
+   */
+  reconsiderWhere(where: (batch: B) => boolean): IndexedReceipt<B>[] {
+    const ids = new Set<string>();
+    for (const [id, many] of this.#copies) if (many.some((c) => where(c.batch))) ids.add(id);
+    return ids.size === 0 ? [] : this.reconsider(ids);
+  }
+
+  /** The ids `batch` holds a copy of (a scan of the whole index: for the rare rewrite of a version's shape). */
+  idsOf(batch: B): string[] {
+    const out: string[] = [];
+    for (const [id, key] of this.#byId) {
+      const many = this.#copies.get(id);
+      if (many === undefined ? key.batch === batch : many.some((c) => c.batch === batch)) out.push(id);
+    }
+    return out;
+  }
+
+  /**
+   * Forgets `batch`'s copies of `ids` (its file no longer holds them); an id whose preferred copy
+   * that was takes the next one. Returns the keys that entered the order in their place.
+   */
+  remove(batch: B, ids: Iterable<string>): IndexedReceipt<B>[] {
+    const fresh: IndexedReceipt<B>[] = [];
+    const displaced = new Set<IndexedReceipt<B>>();
+    for (const id of ids) {
+      const current = this.#byId.get(id);
+      if (current === undefined) continue;
+      const many = this.#copies.get(id);
+      if (many === undefined) {
+        if (current.batch !== batch) continue;
+        this.#byId.delete(id);
+        displaced.add(current);
+        continue;
+      }
+      const left = many.filter((c) => c.batch !== batch);
+      if (left.length === many.length) continue;
+      if (left.length === 1) this.#copies.delete(id);
+      else this.#copies.set(id, left);
+      if (left.length === 0) {
+        this.#copies.delete(id);
+        this.#byId.delete(id);
+        displaced.add(current);
+        continue;
+      }
+      if (current.batch !== batch) continue;
+      let best = left[0]!;
+      for (const c of left) if (this.#compareCopies(c, best) < 0) best = c;
+      displaced.add(current);
+      this.#byId.set(id, best);
+      fresh.push(best);
+    }
+    if (fresh.length === 0 && displaced.size > 0) this.#keys = this.#keys.filter((k) => !displaced.has(k));
+    return this.#merge(fresh, displaced);
   }
 
   /** For ids already in the order: the copies that now sort first, and the copies they replace. */

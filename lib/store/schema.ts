@@ -4,6 +4,7 @@
  * StoreError built from it tells a person where to look.
  */
 import { MAX_COSIGNATURES_PER_VERSION } from "../quorum/merge.js";
+import { MAX_SHAPES_PER_VERSION } from "../quorum/shape.js";
 import { TREE_KINDS } from "../receipt.js";
 import type { BatchInput } from "./types.js";
 
@@ -145,6 +146,26 @@ export function checkStoredCosignatures(list: unknown, batch: Pick<BatchFile, "n
 }
 
 /**
+ * Checks a version's other shapes (docs/STATE.md §Checkpoints): checkpoints of the same origin,
+ * batch id and root as its checkpoint, with another size or sealing time, at most MAX_SHAPES_PER_VERSION.
+ * @example checkStoredShapes(file.shapes, file) // undefined when they belong there
+ */
+export function checkStoredShapes(list: unknown, batch: Pick<BatchFile, "namespace" | "batchId" | "batchRoot" | "checkpoint">): string | undefined {
+  if (!Array.isArray(list) || list.length > MAX_SHAPES_PER_VERSION) return `"shapes" must be an array of at most ${MAX_SHAPES_PER_VERSION}`;
+  if (batch.checkpoint === undefined && list.length > 0) return `"shapes" needs a "checkpoint"`;
+  for (let i = 0; i < list.length; i++) {
+    const c: unknown = list[i];
+    if (!isObj(c) || c["type"] !== "checkpoint" || c["v"] !== 1) return `shapes[${i}] must be a version 1 checkpoint object`;
+    for (const key of ["namespace", "batchId", "batchRoot"] as const) if (c[key] !== batch[key]) return `shapes[${i}].${key} must equal the batch's ${key}`;
+    if (c["origin"] !== batch.checkpoint?.origin) return `shapes[${i}].origin must equal checkpoint.origin`;
+    for (const key of ["signer", "sig"] as const) if (!isStr(c[key])) return `shapes[${i}].${key} must be a non-empty string`;
+    if (!TREE_KINDS.includes(c["tree"] as never)) return `shapes[${i}].tree must be one of ${TREE_KINDS.join(", ")}`;
+    if (!isCount(c["size"]) || !isCount(c["ts"]) || !isTime(c["createdAt"])) return `shapes[${i}].size, .ts and .createdAt must be numbers`;
+  }
+  return undefined;
+}
+
+/**
  * Checks the batch fields shared by a batch file and a `putBatch` argument.
  * @example checkBatchFields({ namespace: "ns", batchId: "b", batchRoot: "sha256:…", createdAt: 1, receipts: [], anchors: [] }) // undefined
  */
@@ -160,6 +181,10 @@ export function checkBatchFields(b: Obj): string | undefined {
   }
   if (b["cosignatures"] !== undefined) {
     const problem = checkStoredCosignatures(b["cosignatures"], batch);
+    if (problem !== undefined) return problem;
+  }
+  if (b["shapes"] !== undefined) {
+    const problem = checkStoredShapes(b["shapes"], batch);
     if (problem !== undefined) return problem;
   }
   for (let i = 0; i < batch.receipts.length; i++) {

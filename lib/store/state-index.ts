@@ -15,7 +15,7 @@ import { IdFilter, readIdFilter, versionsDigest, writeIdFilter } from "./id-filt
 import { batchPath, encodeName, idFilterPath, isFiledAt, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
 import { upgradeFormat } from "./format.js";
 import { checkManifest, writeManifest } from "./manifest.js";
-import { NamespaceState, type BatchEntry } from "./namespace-state.js";
+import { NamespaceState, witnessedOf, type AttributionRule, type BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import { fileIdentity, listDir, listDirNow, listNamespace } from "./scan.js";
 import * as schema from "./schema.js";
@@ -110,10 +110,13 @@ export class StateIndex {
         throw new StoreError("STATE_CORRUPT", `${entry.path} holds batch ${JSON.stringify(file.batchId)} of namespace ${JSON.stringify(file.namespace)}, which is not filed under this name`, { path: entry.path });
       }
       // A file another process changed since the open keeps its old identity here, so the next sync re-reads it.
+      entry.witnessed = witnessedOf(file);
       index.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch: entry })));
     }
     state.receipts = index;
     state.receiptsLoaded = true;
+    // Attribution weighs marks read with the receipts: copies compared mid-load are weighed again.
+    state.setAttribution(state.attribution);
     this.#emit(state.namespace, index.keys());
   }
 
@@ -189,11 +192,21 @@ export class StateIndex {
     return listing.temp;
   }
 
+  /** Each namespace's attribution rule (docs/FEDERATION_SEMANTICS.md §8. Quorum): the store's owner sets it. */
+  attributionFor: (namespace: string) => AttributionRule | undefined = () => undefined;
+
+  /** Takes a new attribution rule for every namespace and re-chooses the served copies it changes. */
+  setAttribution(rules: (namespace: string) => AttributionRule | undefined): void {
+    this.attributionFor = rules;
+    for (const state of this.byName.values()) this.#emit(state.namespace, state.setAttribution(rules(state.namespace)));
+  }
+
   /** The namespace's state, created empty if unknown. */
   state(namespace: string): NamespaceState {
     let state = this.byName.get(namespace);
     if (state === undefined) {
       state = new NamespaceState(namespace);
+      state.attribution = this.attributionFor(namespace);
       this.byName.set(namespace, state);
     }
     return state;

@@ -8,10 +8,13 @@
  * re-read what they modify, so a daemon and a CLI command never lose each other's updates.
  */
 import { unlink } from "node:fs/promises";
+import { isDeepStrictEqual } from "node:util";
 import { resolve } from "node:path";
 import { ArgumentError, StoreError } from "../errors.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { mergeCosignatures } from "../quorum/merge.js";
+import { MAX_SHAPES_PER_VERSION, primaryShape } from "../quorum/shape.js";
 import type { Receipt } from "../receipt.js";
 import { readJsonFile } from "./atomic-file.js";
 import { BatchCache } from "./batch-cache.js";
@@ -21,7 +24,7 @@ import { batchPath, layout, type Layout } from "./layout.js";
 import { withDigest } from "../conflict/record.js";
 import { mergeAnchors, mergeBatch } from "./merge.js";
 import { loadBatch, readReceipts } from "./receipt-reader.js";
-import type { BatchEntry } from "./namespace-state.js";
+import type { AttributionRule, BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import * as schema from "./schema.js";
 import { StateIndex, type OpenSource } from "./state-index.js";
@@ -310,6 +313,40 @@ export class Store {
   }
 
   /**
+   * Keeps `checkpoint`, another shape (size or createdAt) its origin signed of a stored version's
+   * root and batch id, with that version (docs/FEDERATION_SEMANTICS.md §6. Threat model): both
+   * signed checkpoints stay, and the one `primaryShape` names is the version's checkpoint on every
+   * node. When the new one becomes primary, the sealing time becomes its: receipts that fit its
+   * tree and size keep their place with that `ts`, the others leave the file (their proofs are
+   * for the other shape). Anchors and cosignatures stay. The caller verified the signature.
+   * Returns "primary" (it is now the version's checkpoint), "kept" (stored beside it), or
+   * "unchanged" (already held, no such version, or MAX_SHAPES_PER_VERSION shapes held).
+   * @example await store.putShape("ns", other) // "kept"
+   */
+  async putShape(namespace: string, checkpoint: Checkpoint): Promise<"primary" | "kept" | "unchanged"> {
+    requireName("namespace", namespace);
+    if (typeof checkpoint !== "object" || checkpoint === null || checkpoint.namespace !== namespace) throw new ArgumentError("checkpoint", `must be a checkpoint of namespace ${JSON.stringify(namespace)}`);
+    const cp = plain(checkpoint);
+    return this.#write(async () => {
+      const state = await this.#index.sync(namespace);
+      await this.#index.loadReceipts(state);
+      const entry = state.version(cp.batchId, cp.batchRoot, cp.origin);
+      if (entry === undefined) return "unchanged";
+      const stored = await readJsonFile<schema.BatchFile>(entry.path, schema.checkBatchFile);
+      if (stored === null || stored.checkpoint === undefined) return "unchanged";
+      const held = [stored.checkpoint, ...(stored.shapes ?? [])];
+      if (held.some((c) => isDeepStrictEqual(c, cp)) || held.length > MAX_SHAPES_PER_VERSION) return "unchanged";
+      let file: schema.BatchFile;
+      if (primaryShape(stored.checkpoint, cp) === cp) {
+        const receipts = stored.receipts.filter((r) => r.proof.tree === cp.tree && r.proof.size === cp.size && r.proof.index < cp.size).map((r) => ({ ...r, ts: cp.createdAt }));
+        file = { ...stored, createdAt: cp.createdAt, checkpoint: cp, receipts, shapes: [...(stored.shapes ?? []), stored.checkpoint] };
+      } else file = { ...stored, shapes: [...(stored.shapes ?? []), cp] };
+      await this.#index.commit(state, [file], [entry.path]);
+      return file.checkpoint === cp ? "primary" : "kept";
+    });
+  }
+
+  /**
    * One stored batch version read from its file, or undefined. `origin` names the version
    * (docs/STATE.md §Layout); null asks for the version stored without a checkpoint (0.1.0);
    * without it, the preferred version of the root: active first, then one with a checkpoint.
@@ -401,6 +438,35 @@ export class Store {
   namespaces(): string[] {
     this.#assertOpen();
     return [...this.#index.byName.values()].filter((s) => s.batchesByPath.size > 0).map((s) => s.namespace).sort();
+  }
+
+  /**
+   * Sets how contested roots are attributed, per namespace (docs/FEDERATION_SEMANTICS.md §8.
+   * Quorum): the attributed version's copy of an event is served first. The node sets it from its
+   * quorum policies; without it nothing is attributed.
+   * @example store.setAttribution((ns) => (ns === "dao:x" ? { policy: { k: 2, witnesses } } : undefined))
+   */
+  setAttribution(rules: (namespace: string) => AttributionRule | undefined): void {
+    this.#assertOpen();
+    if (typeof rules !== "function") throw new ArgumentError("rules", "must be a function");
+    this.#index.setAttribution(rules);
+  }
+
+  /**
+   * The roots of a namespace held under checkpoints of two or more origins, or of one origin with
+   * two shapes (size or createdAt), each with its versions (docs/FEDERATION_SEMANTICS.md §6. Threat
+   * model). From the index alone.
+   * @example store.contestedRoots("ns").map((c) => c.batchRoot)
+   */
+  contestedRoots(namespace: string): Array<{ batchRoot: string; versions: BatchSummary[] }> {
+    this.#assertOpen();
+    const state = this.#index.byName.get(namespace);
+    if (state === undefined) return [];
+    const out: Array<{ batchRoot: string; versions: BatchSummary[] }> = [];
+    for (const [batchRoot, versions] of state.batchesByRoot) {
+      if (versions.length > 1 && state.contested(batchRoot)) out.push({ batchRoot, versions: versions.map((v) => state.summary(v)) });
+    }
+    return out.sort((a, b) => (a.batchRoot < b.batchRoot ? -1 : a.batchRoot > b.batchRoot ? 1 : 0));
   }
 
   /**

@@ -33,6 +33,12 @@ export interface BatchInput {
    * checkpoint (docs/STATE.md §Cosignatures). Written only by `putCosignatures`; absent when none.
    */
   cosignatures?: Cosignature[];
+  /**
+   * Other shapes (size or createdAt) the same origin signed of this version's root and batch id:
+   * its equivocation, kept as evidence beside `checkpoint`, the primary (docs/STATE.md
+   * §Checkpoints). Written only by `putShape`; absent when none.
+   */
+  shapes?: Checkpoint[];
 }
 
 /** A batch as read back from the store. */

@@ -25,6 +25,7 @@ import { respond } from "../../lib/reconcile/session.js";
 import { itemId } from "../../lib/reconcile/version-items.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { openStore } from "../../lib/store/index.js";
+import { versionLot } from "../../lib/store/namespace-state.js";
 import { checkpointBy } from "../support/checkpoint.js";
 import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
@@ -229,10 +230,13 @@ test("anti-entropy: a version held without its receipts, whose ids another origi
   await sync(b); // whatever the tests before left b without
   const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-shared", 4, tsa, 1_760_000_700);
   await announceOn(a, sealed);
-  // Both nodes also hold another origin's version of the same root, active, sealed earlier: each
-  // serves that copy of every receipt id (docs/STATE.md §Layout). b holds a's version with no
+  // Both nodes also hold another origin's version of the same root, active, whose lot comes first:
+  // each serves that copy of every receipt id (docs/STATE.md §Layout). b holds a's version with no
   // receipt at all, so receipt ids alone show no gap between a and b.
-  const eve = { did: "did:vm:node:eve", key: generateNodeKey() };
+  // Copies of one root's two active claims are served by lot (origin and root, never ts): an eve whose lot comes first.
+  let n = 0;
+  while (versionLot({ origin: `did:vm:node:eve-${n}`, batchRoot: sealed.root }) > versionLot({ origin: a.did, batchRoot: sealed.root })) n++;
+  const eve = { did: `did:vm:node:eve-${n}`, key: generateNodeKey() };
   const eveCheckpoint = checkpointBy(eve, { namespace: NS, batchId: "b-shared", batchRoot: sealed.root, size: 4, createdAt: 1_760_000_600 });
   const aStore = await openStore(a.stateDir);
   const genuine = (await aStore.getBatch(NS, "b-shared", sealed.root))!;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { KeyObject } from "node:crypto";
 import { generateNodeKey, type NodeKey } from "../../lib/identity/keys.js";
 import { parseCosignature, signCosignature, verifyCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
-import { quorumStatus, type QuorumSubject } from "../../lib/quorum/state.js";
+import { quorumStatus, witnessFaults, type QuorumPolicy, type QuorumSubject } from "../../lib/quorum/state.js";
 import { ProtocolError } from "../../lib/errors.js";
 
 const ROOT = `sha256:${"ab".repeat(32)}`;
@@ -20,29 +20,43 @@ function cosign(signer: string, over: Partial<Omit<Cosignature, "type" | "v" | "
   return signCosignature({ namespace: subject.namespace, origin: subject.origin, batchId: subject.batchId, batchRoot: ROOT, checkpoint: CHECKPOINT, winner: BTC, verified: [BTC, TSA], ts: 1_760_000_000, signer, ...over }, key.privateKey);
 }
 
+/** The quorum state when this node holds both checkpoints signed by the origin (an equivocation can be shown). */
+const status = (s: QuorumSubject, p: QuorumPolicy, k: ReadonlyMap<string, KeyObject>, held: Cosignature[], signed: ReadonlySet<string> = new Set([CHECKPOINT, OTHER_CHECKPOINT])) => quorumStatus(s, p, k, held, signed);
+
 describe("quorum: k-of-n finality", () => {
   test("quorum: three distinct witnesses cosigning the same checkpoint and winner make k = 3 final", () => {
-    const s = quorumStatus(subject, { k: 3, witnesses: W }, keys, [cosign(W[0]!), cosign(W[1]!), cosign(W[2]!)]);
+    const s = status(subject, { k: 3, witnesses: W }, keys, [cosign(W[0]!), cosign(W[1]!), cosign(W[2]!)]);
     assert.deepEqual(s, { state: "final", k: 3, cosigners: [W[0], W[1], W[2]] });
   });
 
   test("quorum: a witness that found another winner keeps k = 4 awaiting, and is named", () => {
-    const s = quorumStatus(subject, { k: 4, witnesses: W }, keys, [cosign(W[0]!), cosign(W[1]!), cosign(W[2]!), cosign(W[3]!, { winner: TSA, verified: [TSA] })]);
+    const s = status(subject, { k: 4, witnesses: W }, keys, [cosign(W[0]!), cosign(W[1]!), cosign(W[2]!), cosign(W[3]!, { winner: TSA, verified: [TSA] })]);
     assert.equal(s.state, "awaiting");
     assert.deepEqual(s.state === "awaiting" && [s.needed, s.notYet, s.disagree], [1, [], [{ signer: W[3], winner: TSA }]]);
+  });
+
+  test("quorum: a cosignature of a checkpoint the origin never signed is a witness fault, not a dispute: k = 2 stays final", () => {
+    const lie = cosign(W[2]!, { checkpoint: OTHER_CHECKPOINT });
+    const held = [cosign(W[0]!), cosign(W[1]!), lie];
+    const onlyMine = new Set([CHECKPOINT]);
+    assert.deepEqual(status(subject, { k: 2, witnesses: W }, keys, held, onlyMine), { state: "final", k: 2, cosigners: [W[0], W[1]] });
+    assert.deepEqual(witnessFaults(subject, { k: 2, witnesses: W }, keys, held, onlyMine), [lie]);
+    // Once the origin's signature of that other checkpoint is held, the same cosignature is dispute evidence.
+    assert.equal(status(subject, { k: 2, witnesses: W }, keys, held).state, "disputed");
+    assert.deepEqual(witnessFaults(subject, { k: 2, witnesses: W }, keys, held, new Set([CHECKPOINT, OTHER_CHECKPOINT])), []);
   });
 
   test("quorum: a witness that cosigned another checkpoint for the batch makes it disputed, with both signatures", () => {
     const mine = cosign(W[0]!);
     const theirs = cosign(W[1]!, { checkpoint: OTHER_CHECKPOINT });
-    const s = quorumStatus(subject, { k: 2, witnesses: W }, keys, [mine, theirs]);
+    const s = status(subject, { k: 2, witnesses: W }, keys, [mine, theirs]);
     assert.equal(s.state, "disputed");
     assert.deepEqual(s.state === "disputed" && s.evidence, [mine, theirs]);
     assert.match(s.state === "disputed" ? s.reason : "", /did:vm:node:w2 cosigned another checkpoint/);
   });
 
   test("quorum: a witness naming as winner an anchor this node rejected makes it disputed", () => {
-    const s = quorumStatus({ ...subject, winner: BTC, rejected: [TSA] }, { k: 2, witnesses: W }, keys, [cosign(W[0]!), cosign(W[1]!, { winner: TSA })]);
+    const s = status({ ...subject, winner: BTC, rejected: [TSA] }, { k: 2, witnesses: W }, keys, [cosign(W[0]!), cosign(W[1]!, { winner: TSA })]);
     assert.equal(s.state, "disputed");
     assert.match(s.state === "disputed" ? s.reason : "", /rfc3161:vmsh-test\/tsa-b-1 as winner, which this node rejected/);
   });
@@ -55,21 +69,21 @@ describe("quorum: k-of-n finality", () => {
     // A second DID holding the same key as w1: listed as a witness, but one key is one witness.
     const twinKeys = new Map(keys).set(W[2]!, witnessKeys.get(W[0]!)!.publicKey);
     const twin = cosign(W[2]!, {}, witnessKeys.get(W[0]!)!);
-    const s = quorumStatus(subject, { k: 2, witnesses: W }, twinKeys, [one, one, { ...one }, forged, outsider, twin]);
+    const s = status(subject, { k: 2, witnesses: W }, twinKeys, [one, one, { ...one }, forged, outsider, twin]);
     assert.equal(s.state, "awaiting");
     assert.deepEqual(s.cosigners, [W[0]]);
   });
 
   test("quorum: a batch this node holds without a winner is awaiting, however many cosigned", () => {
-    const s = quorumStatus({ ...subject, winner: undefined }, { k: 1, witnesses: W }, keys, [cosign(W[0]!)]);
+    const s = status({ ...subject, winner: undefined }, { k: 1, witnesses: W }, keys, [cosign(W[0]!)]);
     assert.equal(s.state, "awaiting");
   });
 
   test("quorum: the newest cosignature of a witness is its view (re-cosigned after its winner changed)", () => {
     const old = cosign(W[0]!, { winner: TSA, ts: 1 });
     const now = cosign(W[0]!, { ts: 2 });
-    assert.equal(quorumStatus(subject, { k: 1, witnesses: W }, keys, [now, old]).state, "final");
-    assert.equal(quorumStatus(subject, { k: 1, witnesses: W }, keys, [old]).state, "awaiting");
+    assert.equal(status(subject, { k: 1, witnesses: W }, keys, [now, old]).state, "final");
+    assert.equal(status(subject, { k: 1, witnesses: W }, keys, [old]).state, "awaiting");
   });
 });
 

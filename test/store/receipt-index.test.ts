@@ -33,11 +33,12 @@ describe("receipt index", () => {
         const shuffled = [...batches].sort((a, b) => shuffleKey(a.name) - shuffleKey(b.name));
         const a = build(batches);
         const b = build(shuffled);
-        // Expected: each id once, at the (ts, batch name) of its smallest copy.
+        // Expected: each id once, at the ts of the copy in the batch preferBatch puts first, never the
+        // copy with the earliest ts (a claimant signs its ts, docs/FEDERATION_SEMANTICS.md §6. Threat model).
         const best = new Map<string, { ts: number; name: string }>();
         for (const bt of batches) for (const id of bt.ids) {
           const cur = best.get(id);
-          if (cur === undefined || bt.ts < cur.ts || (bt.ts === cur.ts && bt.name < cur.name)) best.set(id, { ts: bt.ts, name: bt.name });
+          if (cur === undefined || bt.name < cur.name) best.set(id, { ts: bt.ts, name: bt.name });
         }
         const expected = [...best].map(([id, v]) => ({ ts: v.ts, id, name: v.name })).sort(compareKeys);
         const view = (i: ReceiptIndex<Batch>) => i.keys().map((k) => ({ ts: k.ts, id: k.id, name: k.batch.name }));
@@ -77,7 +78,7 @@ describe("receipt index", () => {
         for (const b of batches) index.insert(b.ids.map((id) => ({ ts: b.ts, id, batch: b })));
         const check = () => {
           const best = new Map<string, Ranked>();
-          const better = (x: Ranked, y: Ranked) => rank(x) - rank(y) || x.ts - y.ts || byName(x, y);
+          const better = (x: Ranked, y: Ranked) => rank(x) - rank(y) || byName(x, y);
           for (const bt of batches) for (const id of bt.ids) if (!best.has(id) || better(bt, best.get(id)!) < 0) best.set(id, bt);
           const expected = [...best].map(([id, b]) => ({ ts: b.ts, id, name: b.name })).sort(compareKeys);
           assert.deepEqual(index.keys().map((k) => ({ ts: k.ts, id: k.id, name: k.batch.name })), expected);
@@ -92,6 +93,34 @@ describe("receipt index", () => {
           index.reconsider(b.ids);
           check();
         }
+      }),
+      { numRuns: 300, seed: SEED },
+    );
+  });
+
+  test("remove and reconsiderWhere: forgetting a batch's copies hands each id to the next copy, as if it had never held them", () => {
+    type Ranked = Batch & { active: boolean };
+    const rank = (b: Ranked) => (b.active ? 0 : 1);
+    fc.assert(
+      fc.property(batchesArb, fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }), fc.integer({ min: 0, max: 9 }), (plain, activeAt, gone) => {
+        const batches: Ranked[] = plain.map((b, i) => ({ ...b, active: activeAt[i]! }));
+        const index = new ReceiptIndex<Ranked>(byName, rank);
+        for (const b of batches) index.insert(b.ids.map((id) => ({ ts: b.ts, id, batch: b })));
+        const victim = batches[gone];
+        if (victim === undefined) return;
+        index.remove(victim, victim.ids);
+        const rest = batches.filter((b) => b !== victim);
+        const fresh = new ReceiptIndex<Ranked>(byName, rank);
+        for (const b of rest) fresh.insert(b.ids.map((id) => ({ ts: b.ts, id, batch: b })));
+        const view = (i: ReceiptIndex<Ranked>) => i.keys().map((k) => ({ ts: k.ts, id: k.id, name: k.batch.name }));
+        assert.deepEqual(view(index), view(fresh));
+        assert.deepEqual(index.idsOf(victim), []);
+        // Every remaining batch turns active at once: one reconsiderWhere re-chooses all the ids held twice.
+        for (const b of rest) b.active = true;
+        index.reconsiderWhere(() => true);
+        const again = new ReceiptIndex<Ranked>(byName, rank);
+        for (const b of rest) again.insert(b.ids.map((id) => ({ ts: b.ts, id, batch: b })));
+        assert.deepEqual(view(index), view(again));
       }),
       { numRuns: 300, seed: SEED },
     );

@@ -12,6 +12,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { batchPath, layout } from "../../lib/store/layout.js";
 import { openStore, type ReceiptKey } from "../../lib/store/index.js";
 import { NamespaceIndexes } from "../../lib/reconcile/namespace-indexes.js";
+import { versionLot } from "../../lib/store/namespace-state.js";
 import { fixturePath } from "../support/repo-root.js";
 import { sampleBatch } from "./sample.js";
 import { tempDir } from "./tree.js";
@@ -55,9 +56,12 @@ describe("store: batches", () => {
     const dir = fresh();
     const store = await openStore(dir);
     const genuine = { did: "did:vm:node:origin", key: generateNodeKey() };
-    const other = { did: "did:vm:node:origin-2", key: generateNodeKey() };
     const real = sampleBatch({ batchId: "b-real", size: 2, createdAt: 1_732_000_500, anchors: [{ outcome: "pending" }] });
     const held = { ...sampleBatch({ batchId: "b-held", size: 1, createdAt: 1_732_000_000 }) };
+    // Copies of equal rank go by lot (origin and root), never by ts: an origin whose lot comes first, so the takeover below shows.
+    let n = 2;
+    while (versionLot({ origin: `did:vm:node:origin-${n}`, batchRoot: held.batchRoot }) > versionLot({ origin: genuine.did, batchRoot: real.batchRoot })) n++;
+    const other = { did: `did:vm:node:origin-${n}`, key: generateNodeKey() };
     // The held batch holds the real batch's first event, 500 s earlier.
     held.receipts = [{ ...real.receipts[0]!, batchId: "b-held", batchRoot: held.batchRoot, ts: held.createdAt }];
     real.checkpoint = checkpointBy(genuine, { namespace: NS, batchId: "b-real", batchRoot: real.batchRoot, size: 2, createdAt: real.createdAt });
@@ -67,7 +71,7 @@ describe("store: batches", () => {
     const id = real.receipts[0]!.id;
     const indexes = new NamespaceIndexes(store);
     assert.equal(indexes.get(NS).size, 2);
-    assert.equal((await store.getReceipt(NS, id))!.batchId, "b-held", "neither is active: the earlier ts is served");
+    assert.equal((await store.getReceipt(NS, id))!.batchId, "b-held", "neither is active: the copy whose version's lot comes first is served");
     const heard: ReceiptKey[] = [];
     store.onReceiptsAdded((_ns, keys) => heard.push(...keys));
     const { reason: _pending, ...anchor } = real.anchors[0]!;

@@ -53,6 +53,8 @@ interface Quorum {
   notYet?: string[];
   disagree?: Array<{ signer: string; winner: { chain: string; tx: string } }>;
   reason?: string;
+  /** The root is contested and this version is not the attributed claim: it cannot be final. */
+  contested?: string;
 }
 interface BatchDetail extends BatchRow {
   winner: AnchorRow | null;
@@ -177,6 +179,7 @@ function quorumPanel(q: Quorum): HTMLElement {
   if (q.notYet !== undefined && q.notYet.length > 0) rows.push(["not yet", q.notYet.join(", ")]);
   for (const d of q.disagree ?? []) rows.push(["disagrees", `${d.signer} cosigned ${d.winner.chain}/${d.winner.tx}`]);
   if (q.reason !== undefined) rows.push(["dispute", iso(q.reason)]);
+  if (q.contested !== undefined) rows.push(["contested", iso(q.contested)]);
   return h("div", { class: "quorum", "data-testid": "quorum" }, h("h3", {}, "Quorum"), dl(rows));
 }
 
@@ -223,6 +226,24 @@ async function loadEquivocations(): Promise<void> {
       ),
     ),
   );
+}
+
+/** Roots claimed by two origins (or one origin's two shapes), with the attributed claim, and witness faults (docs/FEDERATION_SEMANTICS.md §6). */
+async function loadContested(): Promise<void> {
+  type Claim = { origin: string; batchId: string; createdAt: number; size: number; attributed: boolean };
+  type Fault = { namespace: string; batchId: string; signer: string; checkpoint: string; reason: string };
+  const { contested, witnessFaults } = await get<{ contested: Array<{ namespace: string; batchRoot: string; claims: Claim[] }>; witnessFaults: Fault[] }>("/api/v1/contested");
+  const roots = contested.length === 0
+    ? [h("p", {}, "None: no root is claimed by two origins or in two shapes.")]
+    : contested.map((c) =>
+        h("div", { class: "detail", "data-testid": "contested" },
+          h("h3", {}, `${c.namespace} root `, h("span", { class: "mono" }, c.batchRoot)),
+          h("ul", {}, ...c.claims.map((x) => h("li", {}, h("span", { class: "mono" }, x.origin), ` as ${x.batchId}, sealed `, time(x.createdAt), `, ${x.size} leaves`, x.attributed ? h("strong", {}, " — attributed") : ""))),
+          c.claims.some((x) => x.attributed) ? null : h("p", {}, "No claim is attributed: none can be final until an operator removes an origin."),
+        ),
+      );
+  const faults = witnessFaults.length === 0 ? [] : [h("h3", {}, "Witness faults"), h("ul", {}, ...witnessFaults.map((f) => h("li", { "data-testid": "witness-fault" }, `${f.namespace} batch ${f.batchId}: ${f.reason}`)))];
+  clear($("contested"), ...roots, ...faults);
 }
 
 async function search(raw: string): Promise<void> {
@@ -281,7 +302,7 @@ async function refreshAll(): Promise<void> {
   const node = await get<{ node: string; version: string }>("/api/v1/node");
   $("node-id").textContent = `${node.node} · v${node.version}`;
   await loadNamespaces();
-  await Promise.all([loadNetwork(), loadBatches(), loadEquivocations()]);
+  await Promise.all([loadNetwork(), loadBatches(), loadEquivocations(), loadContested()]);
 }
 
 function start(): void {
