@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
 import { readJsonBody } from "./body.js";
+import { serveLog, type ServedLog } from "./log-routes.js";
 import { sendError, sendJson } from "./reply.js";
 
 /**
@@ -42,6 +43,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** The web explorer and its API (docs/EXPLORER.md); absent: those paths answer 404. */
   explorer?: ServedExplorer;
+  /** The origin log and witness endpoints under /log/ (docs/FEDERATION_PROTOCOL.md §Origin log); absent: 404. */
+  originLog?: ServedLog;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
@@ -69,6 +72,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     return;
   }
   if (options.explorer?.handles(path)) return options.explorer.handle(req, res, path);
+  if (path.startsWith("/log/") && options.originLog) return serveLog(req, res, path, options.originLog);
   const post = POST_ROUTES[path];
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);

@@ -1,0 +1,75 @@
+/**
+ * This node's origin log and witness service on a runtime (docs/FEDERATION_PROTOCOL.md §Origin
+ * log): which logs it witnesses (peers.yaml `origin` entries), which witnesses it asks (the
+ * quorum witnesses of the namespaces it seals in, with a URL and a witness key), one service per
+ * runtime.
+ */
+import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js";
+import { OriginLogService, type LogWitness } from "../origin-log/service.js";
+import type { ForkEvidence } from "../tlog/witness.js";
+import type { NodeRuntime } from "./runtime.js";
+
+const services = new WeakMap<NodeRuntime, OriginLogService>();
+
+/** The quorum witnesses of every namespace this node may seal in, itself excluded. */
+export function logWitnesses(runtime: NodeRuntime): LogWitness[] {
+  const { config } = runtime;
+  const me = config.federation.mesh.nodeId;
+  const out = new Map<string, LogWitness>();
+  for (const ns of config.federation.namespaces.values()) {
+    if (ns.origins !== undefined && !ns.origins.includes(me)) continue;
+    for (const did of ns.quorum?.witnesses ?? []) {
+      const url = config.peers.get(did)?.url;
+      const publicKey = config.witnesses.get(did);
+      if (did !== me && url !== undefined && publicKey !== undefined) out.set(did, { did, url, publicKey });
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.did < b.did ? -1 : 1));
+}
+
+/**
+ * The runtime's origin-log service, created on first use.
+ * @example await (await originLogOf(runtime).log()).append([checkpoint])
+ */
+export function originLogOf(runtime: NodeRuntime): OriginLogService {
+  let svc = services.get(runtime);
+  if (svc === undefined) {
+    svc = new OriginLogService({
+      stateDir: runtime.config.federation.mesh.stateDir,
+      did: runtime.me.did,
+      key: runtime.key,
+      logKeys: () => runtime.config.origins,
+      witnesses: () => logWitnesses(runtime),
+      now: () => runtime.now(),
+      async post(url, body) {
+        const res = await fetch(url, { method: "POST", body, headers: { "content-type": "text/plain; charset=utf-8" }, signal: AbortSignal.timeout(10_000), redirect: "error" });
+        return { status: res.status, body: (await res.text()).slice(0, 64 * 1024) };
+      },
+    });
+    services.set(runtime, svc);
+  }
+  return svc;
+}
+
+/** Every peers.yaml origin's heads: its own endpoint, and each peer's witness monitoring path. */
+export function headSources(runtime: NodeRuntime): HeadSources[] {
+  const { config } = runtime;
+  const me = config.federation.mesh.nodeId;
+  return [...config.origins]
+    .filter(([did]) => did !== me)
+    .map(([did, publicKey]) => ({ did, publicKey, urls: headUrls(did, config.peers.get(did)?.url, [...config.peers.values()].filter((p) => p.did !== did).map((p) => p.url)) }));
+}
+
+/**
+ * One round of watching the origins' logs for forks (lib/origin-log/monitor.ts); the forks new
+ * to this node.
+ * @example for (const f of await watchOriginLogs(runtime)) log.error("origin log fork", { origin: f.origin })
+ */
+export function watchOriginLogs(runtime: NodeRuntime): Promise<ForkEvidence[]> {
+  return watchForks(headSources(runtime), async (url) => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: "error" });
+    if (res.status !== 200) return undefined;
+    const text = await res.text();
+    return text.length > 64 * 1024 ? undefined : text;
+  }, originLogOf(runtime).witness);
+}
