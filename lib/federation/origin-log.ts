@@ -1,8 +1,8 @@
 /**
- * This node's origin log and witness service on a runtime (docs/FEDERATION_PROTOCOL.md §Origin
- * log): which logs it witnesses (peers.yaml `origin` entries), which witnesses it asks (the
- * quorum witnesses of the namespaces it seals in, with a URL and a witness key), one service per
- * runtime.
+ * This node's origin log and witness service on a runtime
+ * (docs/FEDERATION_PROTOCOL.md §Origin log): which logs it witnesses (peers.yaml `origin`
+ * entries), which witnesses it asks (the quorum witnesses of the namespaces it seals in, with a
+ * URL and a witness key), one service per runtime.
  */
 import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js";
 import { OriginLogService, type LogWitness } from "../origin-log/service.js";

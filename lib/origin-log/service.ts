@@ -1,6 +1,6 @@
 /**
- * The origin log as `serve` runs it (docs/FEDERATION_PROTOCOL.md §Origin log and §Witnessed
- * heads): answers `GET /log/checkpoint` (this node's signed head with the witness cosignatures
+ * The origin log as `serve` runs it (docs/FEDERATION_PROTOCOL.md §Origin log and
+ * §Witnessed heads): answers `GET /log/checkpoint` (this node's signed head with the witness cosignatures
  * collected for it), `GET /log/tile/…`, `GET /log/witness/<origin hash>/checkpoint` (the latest
  * head this node cosigned for another log) and `POST /log/add-checkpoint` (this node as a
  * witness); and asks the namespace's quorum witnesses to cosign this node's new heads.
