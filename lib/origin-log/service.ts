@@ -14,15 +14,11 @@ import { openNote, parseNote } from "../tlog/note.js";
 import { addCheckpoint, formatAddCheckpoint, parseAddCheckpoint, type AddCheckpointOutcome } from "../tlog/witness.js";
 import { originLogDir, readBytes, writeBytesAtomic } from "./files.js";
 import { logOrigin, logVerifier, OriginLog } from "./origin-log.js";
+import { witnessName } from "./witness-name.js";
 import { WitnessState } from "./witness-state.js";
+import type { LogInclusionProof } from "./logged.js";
 
-/**
- * The key name of a node as a cosigner (tlog-cosignature, type 0x04).
- * @example witnessName("did:vm:node:w") // "vmsh-federation/witness/did:vm:node:w"
- */
-export function witnessName(did: string): string {
-  return `vmsh-federation/witness/${did}`;
-}
+export { witnessName };
 
 /** A witness this node's log asks: its DID, key, and URL. */
 export interface LogWitness {
@@ -88,12 +84,49 @@ export class OriginLogService {
     return cosigned !== undefined && cosigned.startsWith(log.note) ? cosigned : log.note;
   }
 
+  /** The latest head that carries at least one witness cosignature, as served, with its size. */
+  async witnessedHead(): Promise<{ note: string; size: number; witnesses: string[] } | undefined> {
+    const log = await this.log();
+    const raw = await readBytes(this.#cosignedFile);
+    if (raw === null) return undefined;
+    const note = Buffer.from(raw).toString("utf8");
+    const parsed = parseNote(note);
+    if ("reason" in parsed) return undefined;
+    const head = parseCheckpoint(parsed.text);
+    if ("reason" in head || head.origin !== log.origin) return undefined;
+    const witnesses = parsed.signatures.map((s) => s.name).filter((n) => n !== log.origin);
+    return witnesses.length === 0 ? undefined : { note, size: head.size, witnesses };
+  }
+
+  /**
+   * The inclusion of the checkpoint with digest `entry` (`sha256:…`): against the latest
+   * witnessed head when that head includes it (`witnessed: true`), else against the latest head;
+   * undefined when the log does not hold it.
+   * @example await svc.inclusion(checkpointDigest(cp)) // { head, index, proof, witnessed }
+   */
+  async inclusion(entry: string): Promise<(LogInclusionProof & { witnessed: boolean }) | undefined> {
+    const log = await this.log();
+    await log.refresh();
+    const witnessed = await this.witnessedHead();
+    if (witnessed !== undefined) {
+      const inc = await log.inclusion(entry, witnessed.size);
+      if (inc !== undefined) return { head: witnessed.note, index: inc.index, proof: inc.proof, witnessed: true };
+    }
+    const inc = await log.inclusion(entry);
+    return inc === undefined ? undefined : { head: await this.checkpoint(), index: inc.index, proof: inc.proof, witnessed: false };
+  }
+
   /** ServedLog.get (lib/http/log-routes.ts). */
   async get(rest: string): Promise<{ contentType: string; body: Uint8Array | string; immutable: boolean } | undefined> {
     if (rest === "checkpoint") return { contentType: "text/plain; charset=utf-8", body: await this.checkpoint(), immutable: false };
     if (rest.startsWith("tile/")) {
       const data = await (await this.log()).tile(rest);
       return data === null ? undefined : { contentType: "application/octet-stream", body: data, immutable: true };
+    }
+    const inc = /^inclusion\/([0-9a-f]{64})$/.exec(rest);
+    if (inc !== null) {
+      const found = await this.inclusion(`sha256:${inc[1]}`);
+      return found === undefined ? undefined : { contentType: "application/json; charset=utf-8", body: `${JSON.stringify(found)}\n`, immutable: false };
     }
     if (rest === "forks") return { contentType: "application/json; charset=utf-8", body: `${JSON.stringify({ forks: await this.witness.forks() })}\n`, immutable: false };
     const m = /^witness\/([0-9a-f]{64})\/checkpoint$/.exec(rest);
@@ -196,13 +229,14 @@ export class OriginLogService {
     }
   }
 
-  /** The size of this node's latest head and of the latest head k witnesses cosigned. */
-  async summary(): Promise<{ origin: string; size: number; witnessedSize: number; witnesses: string[] }> {
+  /**
+   * This node's log for `status`, the explorer and `/metrics`: its size, the size of the latest
+   * witnessed head and who cosigned it, and the fork evidence held.
+   */
+  async summary(): Promise<{ origin: string; size: number; witnessedSize: number; witnesses: string[]; forks: number }> {
     const log = await this.log();
-    const cp = await this.checkpoint();
-    const parsed = parseNote(cp);
-    const head = "reason" in parsed ? undefined : parseCheckpoint(parsed.text);
-    const names = "reason" in parsed ? [] : parsed.signatures.map((s) => s.name).filter((n) => n !== log.origin);
-    return { origin: log.origin, size: log.size, witnessedSize: names.length > 0 && head && !("reason" in head) ? head.size : 0, witnesses: names };
+    await log.refresh();
+    const w = await this.witnessedHead();
+    return { origin: log.origin, size: log.size, witnessedSize: w?.size ?? 0, witnesses: w?.witnesses ?? [], forks: (await this.witness.forks()).length };
   }
 }

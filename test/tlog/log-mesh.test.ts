@@ -23,6 +23,10 @@ import { startMesh, waitUntil, type Mesh, MESH_NAMESPACE as NS } from "../suppor
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch } from "../support/sealer.js";
 import { readFile } from "node:fs/promises";
+import { digestBytes } from "../../lib/digest.js";
+import { verifyLogged, type LogInclusionProof } from "../../lib/origin-log/logged.js";
+import { checkpointDigest } from "../../lib/reconcile/version-items.js";
+import { openStore } from "../../lib/store/index.js";
 
 const NAMES = ["a", "b", "c"];
 const did = (n: string) => `did:vm:node:${n}`;
@@ -109,6 +113,21 @@ describe("origin log on real serve processes", () => {
     assert.deepEqual(Buffer.from(head.rootHash), Buffer.from(rfc9162LeafHash(entry)));
     assert.equal((await get(`${a.url}/log/tile/0/000.p/2`)).status, 404, "no tile beyond the head");
     assert.equal((await get(`${a.url}/log/tile/0/000`)).status, 404);
+    // a serves the checkpoint's inclusion in the witnessed head; it verifies offline with k = 2.
+    const store = await openStore(a.stateDir, { readOnly: true });
+    const version = (await store.getBatchVersions(NS, sealed.id))[0]!;
+    await store.close();
+    const digest = checkpointDigest(version.checkpoint!);
+    assert.deepEqual(Buffer.from(digestBytes(digest)), Buffer.from(entry));
+    const inc = await get(`${a.url}/log/inclusion/${digest.slice(7)}`);
+    assert.equal(inc.status, 200);
+    const proof = JSON.parse(inc.text) as LogInclusionProof & { witnessed: boolean };
+    assert.equal(proof.witnessed, true);
+    const trust = { originKey: aKey.publicKeyBytes, witnesses: new Map([[did("b"), bKey.publicKeyBytes], [did("c"), cKey.publicKeyBytes]]), k: 2 };
+    const check = verifyLogged(version.checkpoint!, proof, trust);
+    assert.equal(check.outcome, "verified");
+    assert.equal(check.outcome === "verified" && check.cosigners.length, 2);
+    assert.equal((await get(`${a.url}/log/inclusion/${"0".repeat(64)}`)).status, 404);
     // b serves the head it cosigned on its monitoring path, with its own line.
     const hash = createHash("sha256").update(logOrigin(a.did)).digest("hex");
     const mon = await get(`${mesh.node("b").url}/log/witness/${hash}/checkpoint`);
