@@ -14,6 +14,7 @@ import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
 import { withRuntime } from "./node.js";
 import { table, type Printer } from "./output.js";
+import { originLogOf } from "../lib/federation/origin-log.js";
 
 export interface StatusResult {
   node: string;
@@ -44,6 +45,8 @@ export interface StatusResult {
   equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
   /** Quorum state of every stored batch version of a configured namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   quorum: VersionQuorum[];
+  /** This node's origin log (docs/FEDERATION_PROTOCOL.md §Origin log); absent when it could not be read. */
+  originLog?: { origin: string; size: number; witnessedSize: number; witnesses: string[]; forks: number };
 }
 
 /** How long status waits for a peer's /health. */
@@ -80,6 +83,7 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     for (const ns of namespaces) quorum.push(...(await quorumOfVersions(store, config, keys, mesh.nodeId, ns.name)));
   }
   await store?.close();
+  const originLog = stateError === undefined ? await originLogOf(node).summary().catch(() => undefined) : undefined;
   const peers: StatusResult["peers"] = await Promise.all(
       [...config.peers.values()].map(async (p) => {
         const row: StatusResult["peers"][number] = await peerSummary(node.client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS);
@@ -102,6 +106,7 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     counts,
     equivocations,
     quorum,
+    ...(originLog === undefined ? {} : { originLog }),
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -141,6 +146,8 @@ export function printStatus(out: Printer, r: StatusResult): void {
     const c = r.counts;
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
   }
+  if (r.originLog !== undefined && r.originLog.size > 0) out.line(`Origin log: ${r.originLog.size} checkpoints, witnessed up to ${r.originLog.witnessedSize}${r.originLog.witnesses.length > 0 ? ` by ${r.originLog.witnesses.length} witnesses` : ""}`);
+  if (r.originLog !== undefined && r.originLog.forks > 0) out.line(out.color.red(`Origin log forks: ${r.originLog.forks} (GET /log/forks)`));
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
   // Final versions are counted, the rest listed with what they wait for (--json lists all).
   printQuorum(out, r.quorum, { onlyNotFinal: true });

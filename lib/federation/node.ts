@@ -34,6 +34,7 @@ import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
 import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+import { originLogMetrics } from "./origin-log.js";
 
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
@@ -232,7 +233,7 @@ export class FederationNode {
   /** Prometheus text for GET /metrics. */
   async renderMetrics(): Promise<string> {
     const gauges = await readStoreGauges(this.#store);
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() });
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() }) + (await originLogMetrics(this.runtime));
   }
 
   /**

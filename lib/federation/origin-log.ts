@@ -73,3 +73,19 @@ export function watchOriginLogs(runtime: NodeRuntime): Promise<ForkEvidence[]> {
     return text.length > 64 * 1024 ? undefined : text;
   }, originLogOf(runtime).witness);
 }
+
+/**
+ * The origin log's lines of `/metrics` (docs/FEDERATION_OPERATIONS.md §Monitoring): this node's log
+ * size, the size of its latest witnessed head, the lag between them, and fork evidence held.
+ * @example text += await originLogMetrics(runtime)
+ */
+export async function originLogMetrics(runtime: NodeRuntime): Promise<string> {
+  const s = await originLogOf(runtime).summary();
+  const lines: string[] = [];
+  const metric = (name: string, help: string, value: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+  metric("vmsh_federation_log_size", "Checkpoints in this node's origin log (size of its latest head).", s.size);
+  metric("vmsh_federation_log_witnessed_size", "Size of the latest head of this node's origin log that a witness cosigned.", s.witnessedSize);
+  metric("vmsh_federation_log_witnessed_lag", "Checkpoints in this node's origin log not yet in a witnessed head.", s.size - s.witnessedSize);
+  metric("vmsh_federation_log_forks", "Fork evidence held: two signed heads of one origin log that cannot both be true.", s.forks);
+  return `${lines.join("\n")}\n`;
+}

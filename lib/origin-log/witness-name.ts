@@ -1,6 +1,7 @@
 /**
- * The key name of a node as a cosigner of log heads (docs/FEDERATION_PROTOCOL.md §Witnessed
- * heads): `vmsh-federation/witness/<DID>`, signature type 0x04 (tlog-cosignature).
+ * The key name of a node as a cosigner of log heads
+ * (docs/FEDERATION_PROTOCOL.md §Witnessed heads): `vmsh-federation/witness/<DID>`, signature
+ * type 0x04 (tlog-cosignature).
  */
 
 /**

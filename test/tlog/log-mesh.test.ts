@@ -128,6 +128,13 @@ describe("origin log on real serve processes", () => {
     assert.equal(check.outcome, "verified");
     assert.equal(check.outcome === "verified" && check.cosigners.length, 2);
     assert.equal((await get(`${a.url}/log/inclusion/${"0".repeat(64)}`)).status, 404);
+    // status and /metrics show the log.
+    const st = await a.cli("status", "--json");
+    const originLog = (JSON.parse(st.stdout) as { originLog: { origin: string; size: number; witnessedSize: number; witnesses: string[]; forks: number } }).originLog;
+    assert.deepEqual(originLog, { origin: logOrigin(a.did), size: 1, witnessedSize: 1, witnesses: [witnessName(did("b")), witnessName(did("c"))].sort(), forks: 0 });
+    const metrics = (await get(`${a.url}/metrics`)).text;
+    assert.match(metrics, /^vmsh_federation_log_size 1$/m);
+    assert.match(metrics, /^vmsh_federation_log_witnessed_lag 0$/m);
     // b serves the head it cosigned on its monitoring path, with its own line.
     const hash = createHash("sha256").update(logOrigin(a.did)).digest("hex");
     const mon = await get(`${mesh.node("b").url}/log/witness/${hash}/checkpoint`);
@@ -186,5 +193,10 @@ describe("origin log on real serve processes", () => {
     }
     const logged = mesh.node("a").logs.filter((l) => /origin log fork/.test(l));
     assert.ok(logged.length >= 1);
+    for (const n of NAMES) {
+      const st = JSON.parse((await mesh.node(n).cli("status", "--json")).stdout) as { originLog: { forks: number } };
+      assert.ok(st.originLog.forks >= 1, `${n}: status --json counts the fork`);
+      assert.match((await get(`${mesh.node(n).url}/metrics`)).text, /^vmsh_federation_log_forks [1-9]/m);
+    }
   });
 });
