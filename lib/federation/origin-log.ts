@@ -5,6 +5,7 @@
  * URL and a witness key), one service per runtime.
  */
 import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js";
+import { MAX_LOG_ANSWER_BYTES, readLimited } from "../origin-log/read-limited.js";
 import { OriginLogService, type LogWitness } from "../origin-log/service.js";
 import type { ForkEvidence } from "../tlog/witness.js";
 import type { NodeRuntime } from "./runtime.js";
@@ -43,7 +44,9 @@ export function originLogOf(runtime: NodeRuntime): OriginLogService {
       now: () => runtime.now(),
       async post(url, body) {
         const res = await fetch(url, { method: "POST", body, headers: { "content-type": "text/plain; charset=utf-8" }, signal: AbortSignal.timeout(10_000), redirect: "error" });
-        return { status: res.status, body: (await res.text()).slice(0, 64 * 1024) };
+        const text = await readLimited(res);
+        if (text === undefined) throw new Error(`the answer of ${url} is over ${MAX_LOG_ANSWER_BYTES} bytes`);
+        return { status: res.status, body: text };
       },
     });
     services.set(runtime, svc);
@@ -68,9 +71,11 @@ export function headSources(runtime: NodeRuntime): HeadSources[] {
 export function watchOriginLogs(runtime: NodeRuntime): Promise<ForkEvidence[]> {
   return watchForks(headSources(runtime), async (url) => {
     const res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: "error" });
-    if (res.status !== 200) return undefined;
-    const text = await res.text();
-    return text.length > 64 * 1024 ? undefined : text;
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    return readLimited(res);
   }, originLogOf(runtime).witness);
 }
 

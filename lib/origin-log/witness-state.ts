@@ -15,6 +15,9 @@ import { acquireLock } from "../store/lock.js";
 import type { AddCheckpointOutcome, ForkEvidence, WitnessRecord } from "../tlog/witness.js";
 import { originLogDir, readBytes, writeBytesAtomic } from "./files.js";
 
+/** Fork evidence files kept per origin log. */
+export const MAX_FORKS_PER_LOG = 16;
+
 function parseRecord(text: string, file: string): WitnessRecord {
   let data: unknown;
   try {
@@ -75,11 +78,18 @@ export class WitnessState {
     return next;
   }
 
-  /** Stores fork evidence once (named by its content's digest); true when it was new. */
+  /**
+   * Stores fork evidence once (named by its content's digest); true when it was new. At most
+   * MAX_FORKS_PER_LOG are kept per log: one fork proves the origin dishonest, and a hostile
+   * origin signing heads in a loop must not fill the disk.
+   */
   async keepFork(evidence: ForkEvidence): Promise<boolean> {
     const digest = createHash("sha256").update(JSON.stringify([evidence.origin, evidence.cosigned, evidence.offered])).digest("hex").slice(0, 32);
-    const file = join(this.#dir, "forks", `${encodeName(evidence.origin)}.${digest}.json`);
+    const prefix = `${encodeName(evidence.origin)}.`;
+    const file = join(this.#dir, "forks", `${prefix}${digest}.json`);
     if ((await readBytes(file)) !== null) return false;
+    const held = await readdir(join(this.#dir, "forks")).catch(() => [] as string[]);
+    if (held.filter((n) => n.startsWith(prefix) && n.endsWith(".json")).length >= MAX_FORKS_PER_LOG) return false;
     await writeBytesAtomic(file, `${JSON.stringify(evidence)}\n`);
     return true;
   }
