@@ -93,7 +93,7 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     ];
     const report = await importBatch(sealed, node.importContext(options.namespace));
     // Every checkpoint this node signs goes into its origin log (docs/FEDERATION_PROTOCOL.md §Origin log).
-    if (stored === undefined && report.written) await (await originLogOf(node).log()).append(sealed.checkpoints);
+    if (stored === undefined && report.written) await (await originLogOf(node).log()).append(sealed.checkpoints, { freshlySigned: true });
     // A witness of the namespace cosigns what it just verified itself (docs/FEDERATION_SEMANTICS.md §8. Quorum).
     if (report.status === "active") await cosignVersion(node.store, node.me, node.config, options.namespace, report.batchId, report.batchRoot, node.now());
     const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, placeholderReceipts: sealed.placeholderReceipts, report, deliveries: [] };

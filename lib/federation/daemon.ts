@@ -96,13 +96,24 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   // The origin log (docs/FEDERATION_PROTOCOL.md §Origin log): checkpoints signed before it
   // existed go in first; a new head is offered to the witnesses at the next tick, failures retried.
   const originLog = originLogOf(runtime);
+  // The outbox tick offers a head once; a witness that did not cosign it is asked again at the
+  // anti-entropy interval, not every tick.
   let offeredSize = -1;
-  const offerHead = async (always: boolean) => {
+  let cosignedAll = true;
+  let logWork: Promise<void> = Promise.resolve();
+  /** One origin-log round at a time, on its own timers, so a slow witness delays no delivery or sync. */
+  const serially = (fn: () => Promise<void>) => async () => {
+    const next = logWork.then(fn);
+    logWork = next.catch(() => undefined);
+    await next;
+  };
+  const offerHead = async (retry: boolean) => {
     const l = await originLog.log();
     await l.refresh();
-    if (!always && l.size === offeredSize) return;
+    if (l.size === offeredSize && !(retry && !cosignedAll)) return;
+    offeredSize = l.size;
     const rounds = await originLog.requestCosignatures();
-    offeredSize = rounds.every((r) => r.outcome === "cosigned") ? l.size : -1;
+    cosignedAll = rounds.every((r) => r.outcome === "cosigned");
     for (const r of rounds) if (r.outcome !== "cosigned") log.warn("a witness did not cosign this node's log head", { witness: r.witness, outcome: r.outcome, detail: r.detail });
   };
   node.track((async () => {
@@ -114,11 +125,13 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
     every(OUTBOX_TICK_MS, async () => {
       await runtime.store.refresh();
       await node.deliverOutbox();
-      await offerHead(false);
     }, log, "outbox delivery"),
-    every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
-      await offerHead(offeredSize === -1);
+    every(OUTBOX_TICK_MS, serially(() => offerHead(false)), log, "origin log head offer"),
+    every(runtime.config.federation.antiEntropy.intervalS * 1000, serially(async () => {
+      await offerHead(true);
       for (const f of await watchOriginLogs(runtime)) log.error("origin log fork: two heads of one size signed by one origin, kept as evidence", { origin: f.origin, kind: f.kind });
+    }), log, "origin log witnesses and fork watch"),
+    every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
       await node.recheckPending();
       await node.adoptCheckpoints();
       await node.syncAll();
