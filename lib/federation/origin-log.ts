@@ -8,6 +8,9 @@ import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js
 import { MAX_LOG_ANSWER_BYTES, readLimited } from "../origin-log/read-limited.js";
 import { OriginLogService, type LogWitness } from "../origin-log/service.js";
 import type { ForkEvidence } from "../tlog/witness.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
+import { checkpointDigest } from "../reconcile/version-items.js";
+import { verifyLogged, type LogInclusionProof, type LoggedCheck, type LogTrust } from "../origin-log/logged.js";
 import type { NodeRuntime } from "./runtime.js";
 
 const services = new WeakMap<NodeRuntime, OriginLogService>();
@@ -93,4 +96,58 @@ export async function originLogMetrics(runtime: NodeRuntime): Promise<string> {
   metric("vmsh_federation_log_witnessed_lag", "Checkpoints in this node's origin log not yet in a witnessed head.", s.size - s.witnessedSize);
   metric("vmsh_federation_log_forks", "Fork evidence held: two signed heads of one origin log that cannot both be true.", s.forks);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Whom this node believes about `checkpoint`'s origin log in `namespace`: the origin's key
+ * (peers.yaml `origin`, or this node's own), the namespace's quorum witnesses with their keys,
+ * and k (1 without a quorum policy). Undefined when the origin's key is unknown.
+ * @example verifyLogged(cp, proof, logTrustFor(runtime, cp.namespace, cp.origin)!)
+ */
+export function logTrustFor(runtime: NodeRuntime, namespace: string, origin: string): LogTrust | undefined {
+  const { config } = runtime;
+  const me = config.federation.mesh.nodeId;
+  const originKey = origin === me ? runtime.key.publicKeyBytes : config.origins.get(origin);
+  if (originKey === undefined) return undefined;
+  const quorum = config.federation.namespaces.get(namespace)?.quorum;
+  const witnesses = new Map<string, Uint8Array>();
+  for (const did of quorum?.witnesses ?? []) {
+    const key = did === me ? runtime.key.publicKeyBytes : config.witnesses.get(did);
+    if (key !== undefined) witnesses.set(did, key);
+  }
+  return { originKey, witnesses, k: quorum?.k ?? 1 };
+}
+
+/**
+ * The inclusion of `checkpoint` in its origin's witnessed log head, checked with this node's
+ * trust: from this node's own log when it is the origin, else from the origin's
+ * `GET /log/inclusion/<digest>` (an origin without a URL in peers.yaml cannot be asked).
+ * `unlogged` when the origin has no proof, or none that verifies.
+ * @example const r = await logInclusionOf(runtime, cp); if (r.state === "logged") proofFile.log = r.proof
+ */
+export async function logInclusionOf(runtime: NodeRuntime, checkpoint: Checkpoint): Promise<{ state: "logged"; proof: LogInclusionProof; check: LoggedCheck & { outcome: "verified" } } | { state: "unlogged"; reason: string }> {
+  const trust = logTrustFor(runtime, checkpoint.namespace, checkpoint.origin);
+  if (trust === undefined) return { state: "unlogged", reason: `no key for origin ${checkpoint.origin}` };
+  const digest = checkpointDigest(checkpoint);
+  let proof: LogInclusionProof | undefined;
+  if (checkpoint.origin === runtime.me.did) {
+    const inc = await originLogOf(runtime).inclusion(digest);
+    if (inc !== undefined) proof = { head: inc.head, index: inc.index, proof: inc.proof };
+  } else {
+    const url = runtime.config.peers.get(checkpoint.origin)?.url;
+    if (url === undefined) return { state: "unlogged", reason: `origin ${checkpoint.origin} has no url in peers.yaml` };
+    const res = await fetch(`${url.replace(/\/$/, "")}/log/inclusion/${digest.slice(7)}`, { signal: AbortSignal.timeout(10_000), redirect: "error" }).catch(() => undefined);
+    const text = res === undefined ? undefined : res.status === 200 ? await readLimited(res) : (await res.body?.cancel().catch(() => undefined), undefined);
+    try {
+      const data = text === undefined ? undefined : (JSON.parse(text) as LogInclusionProof);
+      if (data !== undefined) proof = { head: data.head, index: data.index, proof: data.proof };
+    } catch {
+      proof = undefined;
+    }
+  }
+  if (proof === undefined) return { state: "unlogged", reason: "the origin holds no inclusion proof for this checkpoint" };
+  const check = verifyLogged(checkpoint, proof, trust);
+  if (check.outcome === "rejected") return { state: "unlogged", reason: check.reason };
+  if (check.witnessedAt === undefined) return { state: "unlogged", reason: `the head including it has ${check.cosigners.length} of ${trust.k} witness cosignatures` };
+  return { state: "logged", proof, check };
 }

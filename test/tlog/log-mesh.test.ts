@@ -27,6 +27,9 @@ import { digestBytes } from "../../lib/digest.js";
 import { verifyLogged, type LogInclusionProof } from "../../lib/origin-log/logged.js";
 import { checkpointDigest } from "../../lib/reconcile/version-items.js";
 import { openStore } from "../../lib/store/index.js";
+import { loadConfig } from "../../lib/config/load.js";
+import { logInclusionOf } from "../../lib/federation/origin-log.js";
+import { openRuntime } from "../../lib/federation/runtime.js";
 
 const NAMES = ["a", "b", "c"];
 const did = (n: string) => `did:vm:node:${n}`;
@@ -128,6 +131,17 @@ describe("origin log on real serve processes", () => {
     assert.equal(check.outcome, "verified");
     assert.equal(check.outcome === "verified" && check.cosigners.length, 2);
     assert.equal((await get(`${a.url}/log/inclusion/${"0".repeat(64)}`)).status, 404);
+    // b fetches and checks it with its own trust (a's key, the quorum's witnesses and k).
+    const bRuntime = await openRuntime((await loadConfig(mesh.node("b").configDir, process.env)).config, { state: "none" });
+    try {
+      const seen = await logInclusionOf(bRuntime, version.checkpoint!);
+      assert.equal(seen.state, "logged", JSON.stringify(seen));
+      assert.equal(seen.state === "logged" && seen.check.witnessedAt !== undefined, true);
+      const other = await logInclusionOf(bRuntime, { ...version.checkpoint!, batchId: "never-signed" });
+      assert.equal(other.state, "unlogged");
+    } finally {
+      await bRuntime.close();
+    }
     // status and /metrics show the log.
     const st = await a.cli("status", "--json");
     const originLog = (JSON.parse(st.stdout) as { originLog: { origin: string; size: number; witnessedSize: number; witnesses: string[]; forks: number } }).originLog;
