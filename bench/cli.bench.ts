@@ -60,7 +60,7 @@ async function idleRssMiB(args: readonly string[], ready: RegExp | undefined): P
 }
 
 export async function run(options: { runs?: number } = {}): Promise<BenchFigures> {
-  const runs = options.runs ?? 7;
+  const runs = options.runs ?? 9;
   const dir = mkdtempSync(join(tmpdir(), "vmsh-bench-cli-"));
   const tsa = createOpensslTsa();
   try {
@@ -89,8 +89,8 @@ export async function run(options: { runs?: number } = {}): Promise<BenchFigures
     return {
       name: `command line start and idle daemon (median of ${runs} runs, wall time)`,
       rows: [
-        row("vmsh-federation --help", "help", 2.5),
-        row("vmsh-federation status --json (no peers)", "status", 2.5),
+        row("vmsh-federation --help", "help", 2),
+        row("vmsh-federation status --json (no peers)", "status", 2),
         row("vmsh-federation init", "init", 2.5),
         row("vmsh-federation announce: 100 receipts, one TSA anchor", "announce", 3),
         { metric: "idle serve: resident set", value: serveRss, unit: "MiB", baseline: { name: "idle bare node", value: bareRss }, target: "≤ 1.5× bare node", met: serveRss <= 1.5 * bareRss },

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import autocannon, { type AutocannonResult } from "autocannon";
+import { BURST_S } from "../lib/http/rate-limit.js";
 import { signMessage } from "../lib/messages/authenticate.js";
 import type { Announce, Request } from "../lib/messages/schema.js";
 import { startMesh, MESH_NAMESPACE as NS, type Guest, type MeshNode } from "../test/support/mesh.js";
@@ -234,7 +235,8 @@ export function format(r: LoadBenchResult): string {
 export function figures(r: LoadBenchResult): BenchFigures {
   const b = r.baseline;
   const unloaded = (p: 50 | 99) => ({ name: `/health p${p} unloaded`, value: p === 50 ? b.healthP50Ms : b.healthP99Ms });
-  const allowance = { name: `allowance: ${CONFIGURED_PER_S * 60} burst + ${CONFIGURED_PER_S}/s`, value: CONFIGURED_PER_S * 60 + CONFIGURED_PER_S * FLOOD_S };
+  // A bucket holds BURST_S seconds' worth (docs/FEDERATION_PROTOCOL.md §Limits), not a minute's.
+  const allowance = { name: `allowance: ${CONFIGURED_PER_S * BURST_S} burst + ${CONFIGURED_PER_S}/s`, value: CONFIGURED_PER_S * BURST_S + CONFIGURED_PER_S * FLOOD_S };
   const flood = (kind: string, f: FloodFigures) => [
     { metric: `${kind} flood ${FLOOD_PER_S}/s for ${FLOOD_S} s: accepted`, value: f.accepted, unit: "msg", baseline: allowance },
     { metric: `${kind} flood: 429 with Retry-After`, value: f.limitedWithRetryAfter, unit: "msg", baseline: { name: "sent", value: f.sent } },

@@ -104,7 +104,7 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
     else result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now(), undefined, node.me.did);
     return result;
-  });
+  }, { receiptIndex: "lazy" });
 }
 
 /**

@@ -2,7 +2,7 @@
  * What every command receives: the global options resolved, the printer, and a way to
  * load the node's configuration (warnings printed once, errors thrown as ConfigError).
  */
-import { loadConfig, resolveConfigDir } from "../lib/config/load.js";
+import { resolveConfigDir } from "../lib/config/dir.js";
 import type { NodeConfig } from "../lib/config/types.js";
 import { makePrinter, type Io, type Printer } from "./output.js";
 
@@ -28,7 +28,8 @@ export function makeContext(io: Io, globals: GlobalOptions): CommandContext {
     out,
     configDir,
     loadConfig() {
-      loaded ??= loadConfig(configDir, io.env).then(({ config, warnings }) => {
+      // The YAML parser and validator load with the first command that reads the configuration.
+      loaded ??= import("../lib/config/load.js").then(({ loadConfig }) => loadConfig(configDir, io.env)).then(({ config, warnings }) => {
         for (const w of warnings) out.warn(w);
         return config;
       });

@@ -3,20 +3,14 @@
  * exit codes (0 success, 1 verification or peer failure, 2 usage or configuration;
  * the table is commands/exit-codes.ts, README "The command line").
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { VERSION } from "../lib/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
-import { resolveConfigDir } from "../lib/config/load.js";
+import { resolveConfigDir } from "../lib/config/dir.js";
 import { makeContext, type CommandContext, type GlobalOptions } from "./context.js";
-import { initCommand } from "./init.js";
 import { makePrinter, type Io } from "./output.js";
-import { statusCommand } from "./status.js";
-import { announceCommand } from "./announce.js";
-import { verifyOnlineCommand } from "./verify-online.js";
-import { serveCommand } from "./serve.js";
-import { syncCommand } from "./sync.js";
-import { verifyProofCommand } from "./verify-proof.js";
+import { COMMANDS, commandIn } from "./registry.js";
 
 export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
@@ -55,14 +49,22 @@ Examples:
   const run = async (fn: (ctx: CommandContext) => Promise<number>): Promise<void> => {
     exitCode = await fn(makeContext(io, globals));
   };
-  for (const make of [initCommand, statusCommand, announceCommand, syncCommand, verifyOnlineCommand, verifyProofCommand, serveCommand]) {
-    const cmd = make(run);
+  // Only the command that runs is loaded; the others are listed from the table (commands/registry.ts).
+  const chosen = commandIn(argv);
+  for (const [name, row] of Object.entries(COMMANDS)) {
+    const cmd = name === chosen ? (await row.load())(run) : new Command(name).description(row.summary);
     cmd.copyInheritedSettings(program);
+    for (const sub of cmd.commands) sub.copyInheritedSettings(cmd);
     cmd.hook("preAction", (_this, actionCommand) => {
       globals = actionCommand.optsWithGlobals<GlobalOptions>();
     });
     program.addCommand(cmd);
   }
+  program.configureHelp({
+    subcommandTerm(cmd) {
+      return COMMANDS[cmd.name()]?.term ?? Help.prototype.subcommandTerm.call(this, cmd);
+    },
+  });
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -4,6 +4,8 @@
  */
 import { Chalk, type ChalkInstance } from "chalk";
 import type { Outcome } from "../lib/anchors/result.js";
+// Every line a command prints shows bidi controls escaped (lib/bidi.ts).
+import { escapeBidi } from "../lib/bidi.js";
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -32,16 +34,16 @@ export function makePrinter(io: Io, options: { json: boolean; color: boolean }):
     json: options.json,
     color,
     line(text = "") {
-      if (!options.json) io.stdout.write(`${text}\n`);
+      if (!options.json) io.stdout.write(`${escapeBidi(text)}\n`);
     },
     document(value) {
-      io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      io.stdout.write(`${escapeBidi(JSON.stringify(value, null, 2))}\n`);
     },
     warn(text) {
-      io.stderr.write(`${errColor.yellow("warning:")} ${text}\n`);
+      io.stderr.write(`${errColor.yellow("warning:")} ${escapeBidi(text)}\n`);
     },
     error(text) {
-      io.stderr.write(`${errColor.red("error:")} ${text}\n`);
+      io.stderr.write(`${errColor.red("error:")} ${escapeBidi(text)}\n`);
     },
   };
 }

@@ -4,17 +4,17 @@
  */
 import { Command } from "commander";
 import { formatKeyLine } from "../lib/identity/did.js";
-import { keyFileTooOpen } from "../lib/identity/key-file.js";
+import type { NodeConfig } from "../lib/config/types.js";
+import { keyFileTooOpen, readKeyFile } from "../lib/identity/key-file.js";
+import type { NodeKey } from "../lib/identity/keys.js";
 import { peerSummary } from "../lib/federation/peer-health.js";
-import type { NodeRuntime } from "../lib/federation/runtime.js";
+import type { PeerClient } from "../lib/federation/peer-client.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
 import { quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
 import { printQuorum } from "./quorum-output.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
-import { withRuntime } from "./node.js";
 import { table, type Printer } from "./output.js";
-import { originLogOf } from "../lib/federation/origin-log.js";
 
 export interface StatusResult {
   node: string;
@@ -53,12 +53,21 @@ export interface StatusResult {
 const HEALTH_TIMEOUT_MS = 3_000;
 
 export async function status(ctx: CommandContext): Promise<StatusResult> {
-  // The state is opened below on its own, read-only: a state that cannot be read is reported, not fatal.
-  return withRuntime(ctx, (node) => statusOf(ctx, node), { state: "none", client: { connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS } });
+  // Only the key and a client: the whole node runtime (outbox, verifiers, indexes) is not loaded
+  // for a status (docs/BENCHMARKS.md, command line start). The state is opened below on its
+  // own, read-only: a state that cannot be read is reported, not fatal.
+  const config = await ctx.loadConfig();
+  const key = await readKeyFile(config.federation.mesh.keyFile);
+  // The outbound client (and its HTTP library) only when there is a peer to ask.
+  const client = config.peers.size === 0 ? undefined : new (await import("../lib/federation/peer-client.js")).PeerClient({ connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS });
+  try {
+    return await statusOf(ctx, config, key, client);
+  } finally {
+    await client?.close();
+  }
 }
 
-async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusResult> {
-  const { config, key } = node;
+async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, client: PeerClient | undefined): Promise<StatusResult> {
   const { mesh } = config.federation;
   if (await keyFileTooOpen(mesh.keyFile)) ctx.out.warn(`${mesh.keyFile}: readable by group or others; run chmod 600 on it`);
   const namespaces = [...config.federation.namespaces.values()].map((ns) => ({
@@ -83,13 +92,8 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     for (const ns of namespaces) quorum.push(...(await quorumOfVersions(store, config, keys, mesh.nodeId, ns.name)));
   }
   await store?.close();
-  const originLog = stateError === undefined ? await originLogOf(node).summary().catch(() => undefined) : undefined;
-  const peers: StatusResult["peers"] = await Promise.all(
-      [...config.peers.values()].map(async (p) => {
-        const row: StatusResult["peers"][number] = await peerSummary(node.client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS);
-        return row;
-      }),
-    );
+  const originLog = stateError === undefined ? await (await import("../lib/federation/origin-log.js")).originLogService(() => config, key, () => Math.floor(Date.now() / 1000)).summary().catch(() => undefined) : undefined;
+  const peers: StatusResult["peers"] = client === undefined ? [] : await Promise.all([...config.peers.values()].map((p) => peerSummary(client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS)));
   return {
     node: mesh.nodeId,
     verifyKey: formatKeyLine(key.publicKeyBytes),

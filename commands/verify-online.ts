@@ -50,7 +50,7 @@ export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOpt
     result.notRechecked = result.anchors.filter((a) => a.recheckFailed !== undefined).length;
     if (options.requireFinal === true) result.notFinal = result.quorum.length === 0 ? 1 : result.quorum.filter((q) => q.state !== "final").length;
     return result;
-  });
+  }, { receiptIndex: "lazy" });
 }
 
 /**

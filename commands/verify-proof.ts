@@ -1,94 +1,180 @@
 /**
- * `vmsh-federation verify-proof FILE`: checks a proof file downloaded from an explorer
- * (docs/EXPLORER.md §Proof files) offline: the receipt's inclusion in its batch root, then
- * every anchor this node can check without the network (RFC 3161 tokens against anchors.yaml's
- * trust bundle). Chain anchors need an endpoint and are reported unchecked; nothing is sent.
+ * `vmsh-federation verify-proof FILE [--trust FILE] [--require-final]`: checks a proof file
+ * (docs/EXPLORER.md §Proof files) offline, against the trust policy of `--trust FILE` (written
+ * by `trust export`) or of this node's configuration: the origin's checkpoint, the receipt
+ * against it, the inclusion and the anchors it can check without the network (RFC 3161 tokens;
+ * Bitcoin and EVM are reported unchecked), then the witnesses' cosignatures. Nothing is sent.
  */
 import { readFile, stat } from "node:fs/promises";
 import { Command } from "commander";
 import { parseChainId } from "../lib/anchors/anchor.js";
 import { UsageError, VmshError } from "../lib/errors.js";
-import { MAX_PROOF_FILE_BYTES, parseProofFile, verifyProof, type AnchorCheck, type ProofVerdict } from "../lib/explorer/proof-file.js";
+import { nodeTrustPolicy } from "../lib/federation/trust-policy.js";
+import { readKeyFile } from "../lib/identity/key-file.js";
 import { parsePeerJson } from "../lib/messages/json.js";
+import { MAX_PROOF_FILE_BYTES, parseProofFile } from "../lib/proof/file.js";
+import { MAX_TRUST_FILE_BYTES, trustPolicy, type TrustPolicy } from "../lib/proof/trust.js";
+import { verifyProof, type AnchorCheck, type ProofVerdict } from "../lib/proof/verify.js";
 import type { CommandContext } from "./context.js";
 import { table, type Printer } from "./output.js";
 
-export interface VerifyProofResult extends ProofVerdict {
-  file: string;
-  /** Why the file is not a proof at all (then nothing else was checked). */
-  malformed?: string;
-  receipt?: { id: string; namespace: string; batchId: string; batchRoot: string };
-  exportedBy?: string;
+export interface VerifyProofOptions {
+  /** A trust file from `trust export`; without it, this node's configuration is the policy. */
+  trust?: string;
+  /** Exit 1 unless the witnesses' cosignatures make the batch final under the policy. */
+  requireFinal?: boolean;
 }
 
-export async function verifyProofFile(ctx: CommandContext, file: string): Promise<VerifyProofResult> {
-  const config = await ctx.loadConfig();
-  let text: string;
+export interface VerifyProofResult extends Partial<ProofVerdict> {
+  file: string;
+  ok: boolean;
+  final: boolean;
+  /** Where the trust policy came from: the trust file, or the configuration directory. */
+  trust: string;
+  /** Why the file is not a proof this version can check (then nothing else was checked). */
+  malformed?: string;
+  requireFinal: boolean;
+}
+
+/** Reads a local file within `max` bytes; any failure is a usage error (exit 2) naming `what`. */
+async function readBounded(file: string, max: number, what: string): Promise<string> {
   try {
     const s = await stat(file);
-    if (s.size > MAX_PROOF_FILE_BYTES) throw new UsageError(`${file} is ${s.size} bytes; a proof file is at most ${MAX_PROOF_FILE_BYTES}`);
-    text = await readFile(file, "utf8");
+    if (s.size > max) throw new UsageError(`${what} ${file} is ${s.size} bytes; at most ${max} are read`);
+    return await readFile(file, "utf8");
   } catch (cause) {
     if (cause instanceof UsageError) throw cause;
-    throw new UsageError(`${file} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+    throw new UsageError(`${what} ${file} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
   }
-  const refused = (malformed: string): VerifyProofResult => ({ file, malformed, ok: false, inclusion: { ok: false, reason: malformed }, anchors: [] });
+}
+
+async function loadTrust(ctx: CommandContext, file: string | undefined): Promise<TrustPolicy> {
+  if (file !== undefined) {
+    const text = await readBounded(file, MAX_TRUST_FILE_BYTES, "--trust");
+    try {
+      return trustPolicy(parsePeerJson(text));
+    } catch (e) {
+      if (e instanceof VmshError) throw new UsageError(`--trust ${file} is not a trust file: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+  const config = await ctx.loadConfig();
+  const key = await readKeyFile(config.federation.mesh.keyFile);
+  return nodeTrustPolicy(config, { did: config.federation.mesh.nodeId, publicKey: key.publicKey });
+}
+
+/** RFC 3161 tokens against the policy's TSA roots, on this machine; chains need an endpoint. */
+function offlineCheck(policy: TrustPolicy): AnchorCheck {
+  return async (anchor, batchRoot) => {
+    const chain = parseChainId(anchor.chain);
+    if (chain?.rail !== "rfc3161") return { outcome: "unchecked", reason: `${anchor.chain} needs a chain endpoint; verify-proof stays offline (verify-online on a node holding the batch checks it)` };
+    const tsa = policy.tsa;
+    if (tsa === undefined || (tsa.tsas.get(chain.network)?.trustPem ?? tsa.trustPem) === undefined) return { outcome: "unchecked", reason: `the trust policy holds no roots for ${anchor.chain}` };
+    // Loaded here, not at start: the token verifier pulls in its ASN.1 and worker modules.
+    const { verifyTsaAnchor } = await import("../lib/anchors/tsa/verify-anchor.js");
+    const r = await verifyTsaAnchor(anchor, batchRoot, { ...(tsa.trustPem === undefined ? {} : { trustPem: tsa.trustPem }), ...(tsa.intermediatesPem === undefined ? {} : { intermediatesPem: tsa.intermediatesPem }), tsas: tsa.tsas });
+    return r.reason !== undefined ? { outcome: r.outcome, reason: r.reason } : { outcome: r.outcome };
+  };
+}
+
+export async function verifyProofFile(ctx: CommandContext, file: string, options: VerifyProofOptions = {}): Promise<VerifyProofResult> {
+  const text = await readBounded(file, MAX_PROOF_FILE_BYTES, "proof file");
+  const policy = await loadTrust(ctx, options.trust);
+  const trust = options.trust ?? `${ctx.configDir} (this node's configuration)`;
+  const requireFinal = options.requireFinal === true;
   let proof;
   try {
     proof = parseProofFile(parsePeerJson(text));
   } catch (e) {
-    if (e instanceof VmshError) return refused(`not a proof file: ${e.message}`);
+    if (e instanceof VmshError) return { file, trust, requireFinal, ok: false, final: false, malformed: `not a proof file this version can check: ${e.message}`, failure: `file: ${e.message}` };
     throw e;
   }
-  // Loaded here, not at start: the verifiers pull in viem, bitcoinjs-lib and node-forge.
-  const { verifierFor } = await import("../lib/anchors/endpoints.js");
-  const verifiers = await verifierFor(config);
-  const verify = verifiers(proof.receipt.namespace);
-  const check: AnchorCheck = async (anchor, batchRoot) => {
-    if (parseChainId(anchor.chain)?.rail !== "rfc3161") return { outcome: "unchecked", reason: `${anchor.chain} needs a chain endpoint; verify-proof stays offline (verify-online on a node holding the batch checks it)` };
-    if (config.anchors.rfc3161 === undefined) return { outcome: "unchecked", reason: "anchors.yaml has no rfc3161.trustBundle to check time-stamp tokens against" };
-    const r = await verify(anchor, batchRoot);
-    return r.reason !== undefined ? { outcome: r.outcome, reason: r.reason } : { outcome: r.outcome };
-  };
-  const verdict = await verifyProof(proof, check);
-  const { id, namespace, batchId, batchRoot } = proof.receipt;
-  return { file, ...verdict, receipt: { id, namespace, batchId, batchRoot }, exportedBy: proof.exportedBy };
+  const verdict = await verifyProof(proof, policy, offlineCheck(policy));
+  return { file, trust, requireFinal, ...verdict };
 }
+
+export function verifyProofExitCode(r: VerifyProofResult): 0 | 1 {
+  return r.ok && (!r.requireFinal || r.final) ? 0 : 1;
+}
+
+const when = (unix: number) => new Date(unix * 1000).toISOString();
 
 export function printVerifyProof(out: Printer, r: VerifyProofResult): void {
   if (out.json) return out.document(r);
   if (r.malformed !== undefined) {
     out.line(out.color.red(`${r.file}: ${r.malformed}`));
+    out.line(out.color.red("proof NOT verified"));
     return;
   }
-  out.line(`receipt ${r.receipt!.id} in ${r.receipt!.namespace} batch ${r.receipt!.batchId} (downloaded from ${r.exportedBy})`);
-  out.line(r.inclusion.ok ? out.color.green(`inclusion: proof recomputes ${r.receipt!.batchRoot}`) : out.color.red(`inclusion: ${r.inclusion.reason}`));
-  if (r.anchors.length > 0) out.line(table(["chain", "tx", "outcome", "reason"], r.anchors.map((a) => [a.chain, a.tx, a.outcome, a.reason ?? ""])));
-  out.line(r.ok ? out.color.green("proof verified") : out.color.red("proof NOT verified: needs the inclusion and at least one anchor verified here"));
+  const step = (name: string, s: { ok: boolean; reason?: string } | undefined, good: string) => {
+    if (s === undefined) return;
+    out.line(s.ok ? out.color.green(`${name}: ${good}`) : out.color.red(`${name}: ${(s as { reason: string }).reason}`));
+  };
+  out.line(`${r.file}, checked against ${r.trust}`);
+  step("checkpoint", r.checkpoint, "signed by a trusted origin of the namespace");
+  step("receipt", r.receipt, "matches the checkpoint (namespace, batch id, root, tree, size, index, ts)");
+  step("log", r.log, "origin-log inclusion holds");
+  step("inclusion", r.inclusion, "proof recomputes the checkpoint's batch root");
+  if ((r.anchors ?? []).length > 0) out.line(table(["chain", "tx", "outcome", "reason"], r.anchors!.map((a) => [a.chain, a.tx, a.outcome, a.reason ?? ""])));
+  if (r.quorum !== undefined) {
+    const q = r.quorum;
+    const text = q.policy === "none" ? `${q.state} (${q.reason})` : q.state === "final" ? `final (${q.cosigners.length} of ${q.n}, k = ${q.k}: ${q.cosigners.join(", ")})` : `not final: ${q.reason}`;
+    out.line(q.state === "final" ? out.color.green(`quorum: ${text}`) : out.color.yellow(`quorum: ${text}`));
+  }
+  if (r.facts !== undefined) {
+    const f = r.facts;
+    out.line("Bound by the origin's signed checkpoint:");
+    out.line(
+      table(
+        ["fact", "value"],
+        [
+          ["event", f.eventHash],
+          ["namespace", f.namespace],
+          ["batch", f.batchId],
+          ["root", f.batchRoot],
+          ["leaf", `${f.index} of ${f.size} (${f.tree})`],
+          ["sealed", `${when(f.createdAt)} (${f.createdAt})`],
+          ["origin", f.origin],
+        ],
+      ),
+    );
+  }
+  if (r.exportedBy !== undefined) out.line(`exported by ${r.exportedBy.did} at ${when(r.exportedBy.at)} (unverified: a label of the file, not checked)`);
+  if (!r.ok) out.line(out.color.red(`proof NOT verified: ${r.failure}`));
+  else if (r.requireFinal && !r.final) out.line(out.color.red(`proof verified but NOT final (--require-final): ${r.quorum?.reason ?? "not final"}`));
+  else out.line(out.color.green("proof verified"));
 }
 
 export function verifyProofCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {
   return new Command("verify-proof")
-    .description("check a proof file downloaded from an explorer, offline: inclusion and the anchors this node can check")
+    .description("check a proof file offline: the origin's checkpoint, the receipt, inclusion, anchors, witnesses")
     .argument("<file>", "proof file (JSON) from the explorer's \"download proof\"")
+    .option("--trust <file>", "trust file from `vmsh-federation trust export` (default: this node's configuration)")
+    .option("--require-final", "exit 1 unless the witnesses' cosignatures make the batch final under the policy")
     .addHelpText(
       "after",
       `
-Recomputes the batch root from the receipt's Merkle path, then checks each anchor over that
-root with this node's own configuration, without the network: RFC 3161 time-stamp tokens
-against anchors.yaml's trust bundle; Bitcoin and EVM anchors are listed as unchecked. Exit 0
-when the inclusion holds and at least one anchor verifies, 1 otherwise (a file that is not a
-proof included), 2 when the file cannot be read or the configuration is invalid.
+Checks, offline and in this order: 1. the checkpoint is signed by an origin the trust policy
+lists for its namespace; 2. the receipt matches it (namespace, batch id, root, tree, size,
+index, ts); 3. the inclusion recomputes the root and each anchor names it (RFC 3161 tokens
+against the policy's TSA roots; Bitcoin and EVM anchors are listed as unchecked); 4. the
+witnesses' cosignatures of the checkpoint against the policy's witnesses and k. Prints as facts
+only what the checkpoint binds; the exporter's name is shown as unverified. A version 1 file is
+refused: it binds no origin.
 
-Example:
+Exit 0 when 1–3 hold and at least one anchor verifies (with --require-final, also 4); 1
+otherwise, naming the first failure; 2 when the file or the trust policy cannot be read.
+
+Examples:
   $ vmsh-federation verify-proof proof-3f2a9c.json
+  $ vmsh-federation verify-proof proof-3f2a9c.json --trust vaultmesh-trust.json --require-final
 `,
     )
-    .action(async (file: string) =>
+    .action(async (file: string, opts: { trust?: string; requireFinal?: boolean }) =>
       run(async (ctx) => {
-        const r = await verifyProofFile(ctx, file);
+        const r = await verifyProofFile(ctx, file, { ...(opts.trust === undefined ? {} : { trust: opts.trust }), ...(opts.requireFinal === true ? { requireFinal: true } : {}) });
         printVerifyProof(ctx.out, r);
-        return r.ok ? 0 : 1;
+        return verifyProofExitCode(r);
       }),
     );
 }

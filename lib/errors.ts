@@ -24,6 +24,7 @@ export const WIRE_ERROR_CODES = [
   "REPLAY",
   "SIG_INVALID",
   "RATE_LIMITED",
+  "BUDGET_EXHAUSTED",
   "SHUTTING_DOWN",
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
@@ -33,7 +34,7 @@ export const WIRE_ERROR_CODES = [
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
 
 /** Codes the explorer's page and API answer (docs/EXPLORER.md); a test pins the list against that document. */
-export const EXPLORER_ERROR_CODES = ["UNAUTHORIZED", "BAD_QUERY", "BAD_PATH", "BODY_NOT_ALLOWED", "TOO_MANY_STREAMS", "NOT_BUILT"] as const;
+export const EXPLORER_ERROR_CODES = ["UNAUTHORIZED", "BAD_QUERY", "BAD_PATH", "BODY_NOT_ALLOWED", "TOO_MANY_STREAMS", "NOT_BUILT", "HOST_NOT_ALLOWED"] as const;
 export type ExplorerErrorCode = (typeof EXPLORER_ERROR_CODES)[number];
 
 /** A peer this node asked did not answer usefully (raised on the asking side, never sent). */

@@ -31,7 +31,9 @@ export { ReplayCache } from "./messages/replay.js";
 export { resolveAnchors, mergeAnchors, compareAnchors, anchorKey, type AnchorRecord, type Resolution, type BatchResolution, type RootResolution } from "./conflict/index.js";
 
 // Proof files downloaded from the explorer (docs/EXPLORER.md §Proof files)
-export { parseProofFile, verifyProof, proofFile, type ProofFile, type ProofVerdict, type AnchorCheck } from "./explorer/proof-file.js";
+export { parseProofFile, proofFile, type ProofFile } from "./proof/file.js";
+export { trustPolicy, trustFile, type TrustPolicy, type TrustFile } from "./proof/trust.js";
+export { verifyProof, type ProofVerdict, type AnchorCheck } from "./proof/verify.js";
 
 // Identity
 export { generateNodeKey, publicKeyFromRaw, type NodeKey } from "./identity/keys.js";

@@ -6,10 +6,11 @@
  */
 import type { AnchorEndpoints, TsaTrust, VerifyPolicy } from "./endpoints.js";
 import { parseChainId, type Anchor, type BtcNetwork } from "./anchor.js";
-import { verifyBtcAnchor } from "./btc/index.js";
-import { verifyEvmAnchor } from "./evm/index.js";
 import { pending, rejected, unreachable, type Evidence, type VerificationResult } from "./result.js";
-import { verifyTsaAnchor } from "./tsa/index.js";
+
+// Each rail's verifier (and its library: viem, bitcoinjs-lib, node-forge) loads with the first
+// anchor of that rail, so a node or command that never sees one never pays for it
+// (docs/BENCHMARKS.md, command line start).
 
 export interface VerifyAnchorContext {
   /** This node's endpoints (anchors.yaml). */
@@ -43,11 +44,13 @@ export async function verifyAnchor(anchor: Anchor, batchRoot: string, ctx: Verif
         const endpoint = ctx.endpoints.eip155.get(id.network);
         if (endpoint === undefined) return pending(`no verifier configured for ${anchor.chain}`);
         const contract = endpoint.contract !== undefined ? { contract: endpoint.contract } : {};
+        const { verifyEvmAnchor } = await import("./evm/index.js");
         return await verifyEvmAnchor(anchor, batchRoot, { rpcUrl: endpoint.rpcUrl, ...contract, confirmations: ctx.policy.evmConfirmations, timeoutMs, ...previous });
       }
       case "btc": {
         const network = ctx.endpoints.btc.get(id.network as BtcNetwork);
         if (network === undefined || network.endpoints.length === 0) return pending(`no verifier configured for ${anchor.chain}`);
+        const { verifyBtcAnchor } = await import("./btc/index.js");
         return await verifyBtcAnchor(anchor, batchRoot, { endpoints: network.endpoints, agree: network.agree, confirmations: ctx.policy.btcConfirmations, timeoutMs, ...previous });
       }
       case "rfc3161": {
@@ -55,6 +58,7 @@ export async function verifyAnchor(anchor: Anchor, batchRoot: string, ctx: Verif
         if (trust === undefined || (trust.trustPem === undefined && !trust.tsas.has(id.network))) {
           return pending(`no verifier configured for ${anchor.chain} (anchors.yaml has neither rfc3161.tsas.${id.network} nor rfc3161.trustBundle)`);
         }
+        const { verifyTsaAnchor } = await import("./tsa/index.js");
         return await verifyTsaAnchor(anchor, batchRoot, trust);
       }
     }

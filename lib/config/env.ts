@@ -3,7 +3,7 @@
  * after parsing, so a variable can never change the YAML structure. An unset variable
  * is an error naming it; `$${` writes a literal `${`.
  */
-import { Problems } from "./problems.js";
+import { cut, Problems } from "./problems.js";
 
 const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{[^}]*\}?/g;
 
@@ -17,12 +17,12 @@ export function interpolate(value: unknown, env: Readonly<Record<string, string 
     return value.replace(VAR, (match, name: string | undefined) => {
       if (match === "$${") return "${";
       if (name === undefined) {
-        problems.error(file, path, `malformed variable reference ${match} (expected \${NAME})`);
+        problems.error(file, path, `malformed variable reference ${cut(match)} (expected \${NAME})`);
         return match;
       }
       const v = env[name];
       if (v === undefined) {
-        problems.error(file, path, `environment variable ${name} is not set`);
+        problems.error(file, path, `environment variable ${cut(name)} is not set`);
         return match;
       }
       return v;

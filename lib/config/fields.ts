@@ -3,7 +3,7 @@
  * scheme, and paths resolved against the configuration directory. Pure: no file access.
  */
 import { isAbsolute, resolve } from "node:path";
-import type { Section } from "./problems.js";
+import { shown, type Section } from "./problems.js";
 
 /**
  * The URL at `s` if it parses and has one of `schemes` (e.g. `["http:", "https:"]`), else an error at `s`.
@@ -16,7 +16,7 @@ export function url(s: Section, schemes: readonly string[]): string | undefined 
   try {
     u = new URL(text);
   } catch {
-    return s.error(`expected a URL, got ${JSON.stringify(text)}`);
+    return s.error(`expected a URL, got ${shown(text)}`);
   }
   if (!schemes.includes(u.protocol)) return s.error(`expected a ${schemes.join(" or ")} URL`);
   return text;

@@ -2,8 +2,8 @@
  * Reads the three configuration files from a directory and validates them: the thin I/O
  * wrapper around validateConfig. Throws ConfigError listing every problem.
  */
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import { ConfigError } from "../errors.js";
 import type { NodeConfig } from "./types.js";
 import { readTsaTrust } from "./tsa-trust.js";
@@ -12,20 +12,42 @@ import { parseYaml } from "./yaml.js";
 
 export const CONFIG_FILES = ["federation.yaml", "peers.yaml", "anchors.yaml"] as const;
 
-/**
- * The configuration directory: `--config`, else `$VMSH_CONFIG_DIR`, else `./vmsh/config` (README.md §The command line).
- * @example resolveConfigDir(undefined, process.env, process.cwd()) // "/srv/node/vmsh/config"
- */
-export function resolveConfigDir(option: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd: string): string {
-  return resolve(cwd, option ?? (env.VMSH_CONFIG_DIR || "vmsh/config"));
-}
+export { resolveConfigDir } from "./dir.js";
 
-async function readOptional(file: string): Promise<string | undefined> {
+/** The largest configuration file read (docs/FEDERATION_OPERATIONS.md §Configuration reference): 1 MiB. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads one file, at most MAX_CONFIG_FILE_BYTES + 1 bytes of it: a larger file is refused by its
+ * size before any of it is parsed, and a file that grows while read (or a device) is never read whole.
+ */
+async function readOptional(dir: string, name: string): Promise<string | undefined> {
+  const file = join(dir, name);
+  let handle;
   try {
-    return await readFile(file, "utf8");
+    handle = await open(file, "r");
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ConfigError([`${file}: cannot be read: ${(cause as Error).message}`], { cause });
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const tooLarge = (bytes: string) => new ConfigError([`${name}: ${bytes} is more than the 1 MiB (${MAX_CONFIG_FILE_BYTES} bytes) a configuration file may hold (${file})`], { details: "too-large" });
+    if (size > MAX_CONFIG_FILE_BYTES) throw tooLarge(`${size} bytes`);
+    const buffer = Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_CONFIG_FILE_BYTES) throw tooLarge("its content");
+    return buffer.subarray(0, length).toString("utf8");
+  } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
+    throw new ConfigError([`${file}: cannot be read: ${(cause as Error).message}`], { cause });
+  } finally {
+    await handle.close();
   }
 }
 
@@ -41,7 +63,7 @@ export interface LoadedConfig {
  * @example const { config, warnings } = await loadConfig("/etc/vmsh", process.env)
  */
 export async function loadConfig(dir: string, env: Readonly<Record<string, string | undefined>>): Promise<LoadedConfig> {
-  const texts = await Promise.all(CONFIG_FILES.map((f) => readOptional(join(dir, f))));
+  const texts = await Promise.all(CONFIG_FILES.map((f) => readOptional(dir, f)));
   if (texts[0] === undefined) throw new ConfigError([`federation.yaml: not found in ${dir}`], { details: "missing" });
   const errors: string[] = [];
   const warnings: string[] = [];

@@ -14,6 +14,10 @@ export type { BtcEndpoint, BtcEndpoints, TsaTrust, VerifyPolicy } from "../ancho
 export interface NamespaceLimits {
   maxAnnounceRatePerMin: number;
   maxRequestRatePerMin: number;
+  /** Bytes of Request answers per peer a minute (docs/FEDERATION_PROTOCOL.md §Limits). */
+  maxAnswerBytesPerMin?: number;
+  /** Reconcile work units (ranges, items, cells) per peer a minute (docs/FEDERATION_PROTOCOL.md §Limits). */
+  maxReconcileWorkPerMin?: number;
 }
 
 export interface NamespaceConfig {
@@ -53,6 +57,8 @@ export interface MeshConfig {
   keyFile: string;
   stateDir: string;
   clockSkewS: number;
+  /** POSTs to /federation/* per client address a minute, before anything is read (docs/FEDERATION_PROTOCOL.md §Limits). */
+  maxPostsPerAddressPerMin?: number;
 }
 
 export interface FederationConfig {
@@ -118,5 +124,8 @@ export const DEFAULTS = {
   btcConfirmations: DEFAULT_VERIFY_POLICY.btcConfirmations,
   maxAnnounceRatePerMin: 60,
   maxRequestRatePerMin: 60,
+  maxAnswerBytesPerMin: 128 * 1024 * 1024,
+  maxReconcileWorkPerMin: 600_000,
+  maxPostsPerAddressPerMin: 1200,
   antiEntropyIntervalS: 60,
 } as const;

@@ -12,7 +12,7 @@ import { isNamespace } from "../messages/limits.js";
 import { interpolate } from "./env.js";
 import { explorerConfig } from "./explorer.js";
 import { path, url } from "./fields.js";
-import { Problems, Section } from "./problems.js";
+import { Problems, Section, shown } from "./problems.js";
 import { DEFAULTS, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig, type QuorumConfig } from "./types.js";
 
 export interface RawConfig {
@@ -48,10 +48,10 @@ export function parseHostPort(text: string): { host: string; port: number } | un
 function federation(root: Section, dir: string): FederationConfig | undefined {
   root.required()?.mapping(["mesh", "namespaces", "anti_entropy", "explorer"]);
   const mesh = root.at("mesh");
-  mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s"]);
+  mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s", "max_posts_per_address_per_min"]);
   const nodeIdS = mesh.at("node_id");
   const nodeId = nodeIdS.required()?.string();
-  if (nodeId !== undefined && !isDid(nodeId)) nodeIdS.error(`expected a DID such as "did:vm:node:vm-spawn-a", got ${JSON.stringify(nodeId)}`);
+  if (nodeId !== undefined && !isDid(nodeId)) nodeIdS.error(`expected a DID such as "did:vm:node:vm-spawn-a", got ${shown(nodeId)}`);
   const listenS = mesh.at("listen");
   listenS.mapping(["http", "tls"]);
   const httpS = listenS.at("http");
@@ -67,6 +67,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   const keyFile = path(mesh.at("key_file"), dir) ?? resolve(dir, DEFAULTS.keyFile);
   const stateDir = path(mesh.at("state_dir"), dir) ?? resolve(dir, DEFAULTS.stateDir);
   const clockSkewS = mesh.at("clock_skew_s").integer(1, 86400, "an integer number of seconds from 1 to 86400") ?? DEFAULTS.clockSkewS;
+  const maxPostsPerAddressPerMin = mesh.at("max_posts_per_address_per_min").integer(1, 1_000_000, "a positive integer") ?? DEFAULTS.maxPostsPerAddressPerMin;
 
   const namespaces = new Map<string, NamespaceConfig>();
   const nsS = root.at("namespaces");
@@ -78,7 +79,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
     (s.at("peers").list() ?? []).forEach((_, i) => {
       const p = s.at("peers").at(i);
       const did = p.string();
-      if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${JSON.stringify(did)}`);
+      if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${shown(did)}`);
       else if (did !== undefined) peers.push(did);
     });
     let origins: string[] | undefined;
@@ -87,7 +88,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       (s.at("origins").list() ?? []).forEach((_, i) => {
         const p = s.at("origins").at(i);
         const did = p.string();
-        if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${JSON.stringify(did)}`);
+        if (did !== undefined && !isDid(did)) p.error(`expected a DID, got ${shown(did)}`);
         else if (did !== undefined) origins!.push(did);
       });
     }
@@ -95,7 +96,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
     const v = s.at("verify");
     v.mapping(["evm_confirmations", "btc_confirmations"]);
     const l = s.at("limits");
-    l.mapping(["max_announce_rate_per_min", "max_request_rate_per_min"]);
+    l.mapping(["max_announce_rate_per_min", "max_request_rate_per_min", "max_answer_bytes_per_min", "max_reconcile_work_per_min"]);
     const nonNeg = "a non-negative integer";
     const positive = "a positive integer";
     namespaces.set(name, {
@@ -110,6 +111,8 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       limits: {
         maxAnnounceRatePerMin: l.at("max_announce_rate_per_min").integer(1, 1_000_000, positive) ?? DEFAULTS.maxAnnounceRatePerMin,
         maxRequestRatePerMin: l.at("max_request_rate_per_min").integer(1, 1_000_000, positive) ?? DEFAULTS.maxRequestRatePerMin,
+        maxAnswerBytesPerMin: l.at("max_answer_bytes_per_min").integer(1024 * 1024, 2 ** 40, "an integer number of bytes, at least 1048576") ?? DEFAULTS.maxAnswerBytesPerMin,
+        maxReconcileWorkPerMin: l.at("max_reconcile_work_per_min").integer(10_000, 1e12, "an integer of at least 10000") ?? DEFAULTS.maxReconcileWorkPerMin,
       },
     });
   }
@@ -118,7 +121,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   const intervalS = ae.at("interval_s").integer(1, 86400 * 7, "a positive integer number of seconds") ?? DEFAULTS.antiEntropyIntervalS;
   const explorer = explorerConfig(root.at("explorer"));
   if (nodeId === undefined || hp === undefined) return undefined;
-  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS }, namespaces, antiEntropy: { intervalS }, explorer };
+  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS, maxPostsPerAddressPerMin }, namespaces, antiEntropy: { intervalS }, explorer };
 }
 
 /**
@@ -138,7 +141,7 @@ function quorumPolicy(s: Section): QuorumConfig | undefined {
     const did = w.string();
     if (did === undefined || !isDid(did)) {
       valid = false;
-      if (did !== undefined) w.error(`expected a DID, got ${JSON.stringify(did)}`);
+      if (did !== undefined) w.error(`expected a DID, got ${shown(did)}`);
     } else if (witnesses.includes(did)) {
       valid = false;
       w.error(`${did} is listed twice: a witness counts once toward k`);
@@ -171,7 +174,7 @@ function peers(root: Section, origins: Map<string, Uint8Array>, witnesses: Map<s
     if (!p.mapping(["did", "url", "roles", "keys"])) return;
     const didS = p.at("did");
     const did = didS.required()?.string();
-    if (did !== undefined && !isDid(did)) didS.error(`expected a DID, got ${JSON.stringify(did)}`);
+    if (did !== undefined && !isDid(did)) didS.error(`expected a DID, got ${shown(did)}`);
     if (did !== undefined && out.has(did)) didS.error(`${did} is listed twice`);
     const roles = new Set<Role>();
     let origin = false;
@@ -181,7 +184,7 @@ function peers(root: Section, origins: Map<string, Uint8Array>, witnesses: Map<s
       const r = rolesS.at(j).string();
       if (r === ORIGIN_ROLE) origin = true;
       else if (r === WITNESS_ROLE) witness = true;
-      else if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${JSON.stringify(r)} (roles: ${[...ROLES, ORIGIN_ROLE, WITNESS_ROLE].join(", ")})`);
+      else if (r !== undefined && !(ROLES as readonly string[]).includes(r)) rolesS.at(j).error(`unknown role ${shown(r)} (roles: ${[...ROLES, ORIGIN_ROLE, WITNESS_ROLE].join(", ")})`);
       else if (r !== undefined) roles.add(r as Role);
     });
     // An entry that is only an origin and/or a witness is a key, not a neighbour: it needs no url.

@@ -8,7 +8,7 @@ import { ProtocolError } from "../errors.js";
 import { verifyInclusion } from "../merkle/verify.js";
 import type { BatchSummary } from "../store/types.js";
 import { merkleBranch } from "./branch.js";
-import { proofFile } from "./proof-file.js";
+import { proofFile } from "../proof/file.js";
 import type { ExplorerSource } from "./source.js";
 
 export interface ApiAnswer {
@@ -44,6 +44,7 @@ function anchorRows(anchors: readonly AnchorRecord[]) {
     block: a.block,
     ts: a.ts,
     ...(a.contract !== undefined ? { contract: a.contract } : {}),
+    ...(a.memo !== undefined && a.memo !== "" ? { memo: a.memo } : {}),
     outcome: a.outcome,
     reason: a.reason ?? null,
     winner: a.outcome === "verified" && a.superseded_by === undefined,
@@ -73,6 +74,11 @@ async function findReceipt(source: ExplorerSource, id: string, query: URLSearchP
   return found;
 }
 
+/** Peers of one peer drawn in the graph; past it they are counted in `truncated` (docs/EXPLORER.md §Topology bounds). */
+export const MAX_REMOTES_PER_PEER = 20;
+/** Characters of a peer's error kept in the topology's `errors`. */
+const MAX_ERROR_CHARS = 200;
+
 /** Route patterns: literal segments, and `*` for one URL-decoded segment passed in order. */
 export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = [
   {
@@ -100,21 +106,36 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
         if (p.namespaces.length > 0) edge(me, p.did, p.namespaces);
       }
       const errors: Array<{ peer: string; error: string }> = [];
+      const truncated: Array<{ peer: string; shown: number; hidden: number }> = [];
       for (const t of await s.peerTopologies()) {
         if (t.topology === undefined) {
-          errors.push({ peer: t.peer, error: t.error ?? "no answer" });
+          // The reason may quote the peer's own error message: a bounded prefix of it.
+          const error = t.error ?? "no answer";
+          errors.push({ peer: t.peer, error: error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}…` : error });
           continue;
         }
+        // docs/EXPLORER.md §Topology bounds: at most MAX_REMOTES_PER_PEER peers of each peer are drawn; the rest are counted.
+        let shown = 0;
+        let hidden = 0;
         for (const q of t.topology.peers) {
-          if (!nodes.has(q.did)) nodes.set(q.did, { did: q.did, kind: "remote", reachable: null, latencyMs: null, outboxDepth: null, via: t.peer });
+          if (!nodes.has(q.did)) {
+            if (shown === MAX_REMOTES_PER_PEER) {
+              hidden++;
+              continue;
+            }
+            shown++;
+            nodes.set(q.did, { did: q.did, kind: "remote", reachable: null, latencyMs: null, outboxDepth: null, via: t.peer });
+          }
           edge(t.peer, q.did, q.namespaces);
         }
+        if (hidden > 0) truncated.push({ peer: t.peer, shown, hidden });
       }
       return ok({
         node: me,
         nodes: [...nodes.values()],
         edges: [...edges.values()].map((e) => ({ from: e.from, to: e.to, namespaces: [...e.namespaces].sort() })),
         errors,
+        truncated,
       });
     },
   },
@@ -176,8 +197,12 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
     pattern: "/api/v1/receipts/*/proof",
     handler: async (s, [id], q) => {
       const [r] = await findReceipt(s, id!, q);
-      const v = await s.batch(r!.namespace, r!.batchId, r!.batchRoot);
-      const file = proofFile(r!, v?.anchors ?? [], s.nodeId(), s.now());
+      const served = await s.servedReceipt(r!.namespace, id!);
+      if (served === undefined) return notFound(`no receipt ${id} is held by this node`);
+      const { receipt, version } = served;
+      // A proof file binds the origin's checkpoint (docs/EXPLORER.md §Proof files): none can be made without it.
+      if (version?.checkpoint === undefined) return notFound(`receipt ${id} is held in batch ${receipt.batchId} without its origin's signed checkpoint (state from 0.1.0), so no proof file can bind it`);
+      const file = proofFile(receipt, { checkpoint: version.checkpoint, anchors: version.anchors, cosignatures: version.cosignatures ?? [] }, s.nodeId(), s.now());
       return { status: 200, body: file, headers: { "content-disposition": `attachment; filename="proof-${id!.slice(7, 23)}.json"` } };
     },
   },

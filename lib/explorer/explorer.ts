@@ -11,6 +11,7 @@ import { RateLimiter } from "../http/rate-limit.js";
 import { sendJson } from "../http/reply.js";
 import { parsePeerJson } from "../messages/json.js";
 import { DEFAULT_EXPLORER } from "../config/explorer.js";
+import { checkHost } from "../http/host.js";
 import { checkAccess } from "./access.js";
 import { matchApiRoute } from "./api.js";
 import { CONTENT_SECURITY_POLICY, loadAssets, type Asset } from "./assets.js";
@@ -51,7 +52,7 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
 
   const limit = (req: IncomingMessage, kind: string) => {
     const perMinute = source.explorerConfig()?.ratePerMin ?? DEFAULT_EXPLORER.ratePerMin;
-    const wait = rate.take(`${kind} ${req.socket.remoteAddress ?? "?"}`, perMinute, Date.now());
+    const wait = rate.take(`${kind} ${req.socket.remoteAddress ?? "?"}`, perMinute, Date.now(), 60);
     if (wait > 0) throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} explorer requests a minute from this address; retry in ${wait} s`, { details: String(wait) });
   };
 
@@ -86,8 +87,10 @@ export async function createExplorer(source: ExplorerSource, options: ExplorerOp
         if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
         limit(req, "topology");
         const text = await readJsonBody(req, TOPOLOGY_BODY_LIMIT);
-        return sendJson(res, 200, source.answerTopology(parsePeerJson(text)));
+        return sendJson(res, 200, await source.answerTopology(parsePeerJson(text)));
       }
+      // The page and the API are read by browsers: refuse a rebound name before anything else (docs/EXPLORER.md §Access).
+      checkHost(req, source.explorerConfig()?.publicUrl);
       readOnly(req, path);
       const url = new URL(req.url ?? "/", "http://explorer.invalid");
       if (path === "/explorer" || path.startsWith("/explorer/")) {

@@ -7,7 +7,7 @@
 import type { ExplorerConfig } from "../config/explorer.js";
 import type { AnchorRecord } from "../conflict/record.js";
 import type { Receipt } from "../receipt.js";
-import type { BatchSummary } from "../store/types.js";
+import type { BatchSummary, StoredBatch } from "../store/types.js";
 
 /** A peer as this node sees it now. */
 export interface PeerView {
@@ -73,6 +73,12 @@ export interface ExplorerSource {
   batch(namespace: string, batchId: string, batchRoot: string): Promise<BatchVersion | undefined>;
   /** Every version of the receipt `id` this node holds, across namespaces. */
   receipts(id: string): Promise<Receipt[]>;
+  /**
+   * The receipt `id` of `namespace` as this node serves it, with the stored batch version its
+   * copy is served from (checkpoint, anchors, cosignatures): what a proof file is built from
+   * (docs/EXPLORER.md §Proof files). Undefined when the receipt is not held.
+   */
+  servedReceipt(namespace: string, id: string): Promise<{ receipt: Receipt; version: StoredBatch | undefined } | undefined>;
   equivocations(): Array<{ namespace: string; batchId: string; batchRoots: string[] }>;
   peers(): Promise<PeerView[]>;
   /** The signed topology of each reachable peer (failures named per peer). */
@@ -81,7 +87,7 @@ export interface ExplorerSource {
    * This node's signed answer to a peer's topology request (body already parsed); throws
    * ProtocolError when the request is refused (docs/FEDERATION_PROTOCOL.md §Topology).
    */
-  answerTopology(json: unknown): unknown;
+  answerTopology(json: unknown): Promise<unknown>;
   /** Calls `listener` on every change; returns the unsubscribe function. */
   watch(listener: (change: ExplorerChange) => void): () => void;
 }

@@ -13,6 +13,7 @@ import type { AuthenticateContext } from "../messages/authenticate.js";
 import { canonicalJson, messageDigest, unsigned } from "../messages/canonical.js";
 import { signDetached, verifyDetached } from "../messages/jws.js";
 import { isDid } from "../identity/did.js";
+import { isNamespace } from "../messages/limits.js";
 import type { TopologyView } from "./source.js";
 
 export interface TopologyRequest {
@@ -37,6 +38,8 @@ export interface TopologyAnswer extends TopologyView {
 
 /** A peer that lists more than this is not drawn in full: the answer is refused. */
 export const MAX_TOPOLOGY_PEERS = 1_000;
+/** Namespaces one entry of an answer may name; an answer with more in any entry is refused. */
+export const MAX_TOPOLOGY_NAMESPACES = 64;
 
 function sign<T extends { signer: string }>(message: T, privateKey: KeyObject): T & { sig: string } {
   return { ...message, sig: signDetached(Buffer.from(canonicalJson(message), "utf8"), message.signer, privateKey) };
@@ -78,6 +81,8 @@ export function authenticateTopologyRequest(json: unknown, me: string, ctx: Auth
   if (request.aud !== me) throw new ProtocolError("WRONG_AUDIENCE", 401, `topology request is addressed to ${request.aud}, not to ${me}`);
   const now = ctx.now();
   if (Math.abs(now - request.ts) > ctx.skewS) throw new ProtocolError("STALE_TIMESTAMP", 401, `ts ${request.ts} is ${now - request.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
+  const notBefore = ctx.notBefore?.({ ...request, namespace: "" });
+  if (notBefore !== undefined && request.ts < notBefore) throw new ProtocolError("STALE_TIMESTAMP", 401, `ts ${request.ts} is before ${notBefore}: this node restarted after a crash and may have accepted messages from ${request.signer} signed until then; sign the request again`);
   const digest = messageDigest(request);
   if (ctx.replay.seen(digest, now)) throw new ProtocolError("REPLAY", 409, `message ${digest} was already accepted`);
   const check = verifyDetached(request.sig, Buffer.from(canonicalJson(unsigned(request)), "utf8"), request.signer, peer.publicKey);
@@ -115,7 +120,9 @@ export function verifyTopologyAnswer(json: unknown, request: TopologyRequest, pe
   if (!Array.isArray(json.peers) || json.peers.length > MAX_TOPOLOGY_PEERS) return { ok: false, reason: `peers must be a list of at most ${MAX_TOPOLOGY_PEERS}` };
   const peers: TopologyView["peers"] = [];
   for (const p of json.peers as unknown[]) {
-    if (!isObject(p) || typeof p.did !== "string" || !isDid(p.did) || !Array.isArray(p.namespaces) || !p.namespaces.every((n) => typeof n === "string" && n.length <= 256)) return { ok: false, reason: "a peers entry is not { did, namespaces[] }" };
+    if (!isObject(p) || typeof p.did !== "string" || !isDid(p.did) || !Array.isArray(p.namespaces)) return { ok: false, reason: "a peers entry is not { did, namespaces[] }" };
+    if (p.namespaces.length > MAX_TOPOLOGY_NAMESPACES) return { ok: false, reason: `a peers entry names more than ${MAX_TOPOLOGY_NAMESPACES} namespaces` };
+    if (!p.namespaces.every(isNamespace)) return { ok: false, reason: "a peers entry names something that is not a namespace" };
     peers.push({ did: p.did, namespaces: [...(p.namespaces as string[])] });
   }
   const check = verifyDetached(json.sig, Buffer.from(canonicalJson(unsigned(json as { sig?: unknown })), "utf8"), request.aud, peerKey);

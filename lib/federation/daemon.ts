@@ -76,8 +76,7 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   const { log } = options;
   const node = new FederationNode(runtime, { log, version: options.version });
   // Before listening: what an earlier run accepted must not be accepted again.
-  const notBefore = await runtime.restoreReplay();
-  if (notBefore !== undefined) log.info("the last run stopped without saving its replay window: messages signed before this start are refused", { notBefore });
+  if (await runtime.restoreReplay()) log.info("the last run stopped without saving its replay window: each peer's messages signed up to what that run may have accepted are refused", { peers: runtime.horizon.size });
   const { host, port } = options.listen ?? runtime.config.federation.mesh.listen;
   // The explorer reads this node through one seam, ExplorerSource (docs/EXPLORER.md).
   const explorer = await createExplorer(nodeExplorerSource({ node, store: runtime.store, outbox: runtime.outbox, client: runtime.client, version: options.version }));
@@ -146,7 +145,7 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
       stopping ??= (async () => {
         for (const t of timers) t();
         const clean = await node.drain(drainMs);
-        await runtime.saveReplay().catch((e: unknown) => log.warn("replay window not saved: the next start refuses messages signed before it", { error: (e as Error).message }));
+        await runtime.saveReplay().catch((e: unknown) => log.warn("replay window not saved: the next start refuses each peer's messages signed up to what this run accepted", { error: (e as Error).message }));
         // Event streams first: an open one would keep the server from closing.
         explorer.close();
         await server.close();

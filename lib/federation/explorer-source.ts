@@ -12,6 +12,7 @@ import { lastSyncs } from "./sync-state.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
 import type { Store } from "../store/index.js";
 import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
+import { messageDigest } from "../messages/canonical.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
@@ -77,7 +78,11 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
         const r = await client.postJson(p, "/federation/topology", request, { maxResponseBytes: 1024 * 1024, timeoutMs: PROBE_TIMEOUT_MS });
         if (!r.ok) return { peer: p.did, error: `${r.code}: ${r.message}` };
         const v = verifyTopologyAnswer(r.body, request, publicKeyFromRaw(p.verifyKey), node.now(), cfg.federation.mesh.clockSkewS);
-        return v.ok ? { peer: p.did, topology: v.topology } : { peer: p.did, error: `refused the answer: ${v.reason}` };
+        if (!v.ok) return { peer: p.did, error: `refused the answer: ${v.reason}` };
+        // Only namespaces this node routes to the peer asked label its edges: the rest are the peer's word alone (docs/EXPLORER.md §Topology bounds).
+        const routed = new Set([...cfg.federation.namespaces.values()].filter((ns) => ns.peers.includes(p.did)).map((ns) => ns.name));
+        const peers = v.topology.peers.map((q) => ({ did: q.did, namespaces: q.namespaces.filter((n) => routed.has(n)) })).filter((q) => q.namespaces.length > 0);
+        return { peer: p.did, topology: { node: v.topology.node, peers } };
       }),
     );
   });
@@ -142,10 +147,23 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       }
       return found;
     },
+    async servedReceipt(namespace, id) {
+      if (!store.namespaces().includes(namespace)) return undefined;
+      const receipt = await store.getReceipt(namespace, id);
+      if (receipt === undefined) return undefined;
+      // The version whose copy is served (docs/STATE.md §Layout), so the file's checkpoint is the one the receipt was accepted against.
+      const origin = store.receiptVersion(namespace, id)?.origin;
+      return { receipt, version: await store.getBatch(namespace, receipt.batchId, receipt.batchRoot, origin ?? null) };
+    },
     equivocations: () => store.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, batchRoots: [...e.batchRoots] })),
     peers: probe,
-    answerTopology(json) {
+    async answerTopology(json) {
       const request = authenticateTopologyRequest(json, node.runtime.me.did, node.runtime.authContext());
+      // Saved before answering (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
+      await node.runtime.horizon.admit(request.signer, request.ts).catch((e: unknown) => {
+        node.runtime.replay.forget(messageDigest(request));
+        throw e;
+      });
       return answerTopology(request, config(), node.now(), node.runtime.me.privateKey);
     },
     peerTopologies: topologies,

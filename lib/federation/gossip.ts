@@ -28,7 +28,7 @@ export interface Delivery {
 
 /** The outbound HTTP client the gossip needs (lib/federation/peer-client.ts). */
 export interface GossipClient {
-  postJson(peer: { did: string; url: string }, path: string, message: unknown, options?: { maxResponseBytes?: number }): Promise<
+  postJson(peer: { did: string; url: string }, path: string, message: unknown, options?: { maxResponseBytes?: number; waitOnRateLimitS?: number }): Promise<
     { ok: true; status: number; body: unknown; bytes: number } | { ok: false; status?: number; code: string; message: string; retryable: boolean; retryAfterS?: number }
   >;
 }
@@ -102,7 +102,8 @@ export interface FetchedBundle {
  */
 export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number): Promise<FetchedBundle> {
   const request = signMessage<Request>({ type: "request", v: 2, ...selector, aud: peer.did, ts: distinctTs(`${me.did} ${peer.did} ${canonicalJson(selector)}`, now()), signer: me.did }, me.privateKey);
-  const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes });
+  // A peer's byte budget may ask for a pause between pages (docs/FEDERATION_PROTOCOL.md §Limits).
+  const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes, waitOnRateLimitS: 30 });
   if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered /federation/request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
   return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
 }

@@ -20,6 +20,10 @@ export class Metrics {
   deliveriesFailed = 0;
   deliveriesSucceeded = 0;
   rateLimited = 0;
+  /** Bytes of Request answers and reconcile replies sent (docs/FEDERATION_PROTOCOL.md §Limits). */
+  answerBytes = 0;
+  /** Reconcile work units answered (docs/FEDERATION_PROTOCOL.md §Limits). */
+  reconcileWork = 0;
   bundlesImported = 0;
   /** "rail reason" → verifier calls that ended in an error rather than a verdict. */
   private readonly verifyErrors = new Map<string, number>();
@@ -67,6 +71,8 @@ export class Metrics {
       ['{result="failed"}', this.deliveriesFailed],
     ]);
     metric("vmsh_federation_requests_rate_limited_total", "counter", "Inbound requests answered 429.", [["", this.rateLimited]]);
+    metric("vmsh_federation_answer_bytes_total", "counter", "Bytes of Request answers and reconcile replies sent to peers.", [["", this.answerBytes]]);
+    metric("vmsh_federation_reconcile_work_total", "counter", "Reconcile work units (ranges, items, cells) answered for peers.", [["", this.reconcileWork]]);
     metric("vmsh_federation_bundles_imported_total", "counter", "Bundles pulled from peers and imported.", [["", this.bundlesImported]]);
     metric("vmsh_federation_anchors", "gauge", "Stored anchors by local verification outcome.", (["verified", "pending", "rejected"] as const).map((o) => [`{outcome="${o}"}`, counts.anchors[o]]));
     metric("vmsh_federation_receipts_stored", "gauge", "Receipts in the store.", [["", counts.receipts]]);

@@ -5,7 +5,7 @@
  * on a NodeRuntime (lib/federation/runtime.ts) and calls the same lib/ functions as the CLI;
  * HTTP lives in lib/http/server.ts and timers in lib/federation/daemon.ts.
  */
-import type { NodeConfig } from "../config/types.js";
+import type { NamespaceLimits, NodeConfig, PeerConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
 import { claimDigest } from "../conflict/index.js";
 import { authenticate, signMessage } from "../messages/authenticate.js";
@@ -16,8 +16,8 @@ import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request }
 import { importBundle } from "../pipeline/bundle.js";
 import type { BatchReport } from "../pipeline/import.js";
 import { reverifyStored } from "../pipeline/reverify.js";
-import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile, type ReconcileMessage } from "../reconcile/message.js";
-import { respond } from "../reconcile/session.js";
+import { authenticateReconcile, parseReconcile, reconcileEnvelope, reconcileParts, type ReconcileMessage } from "../reconcile/message.js";
+import { respondInSlices } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
 import { answerRequest } from "./answer-request.js";
 import { announceToPeers, pullBatch, type Delivery } from "./gossip.js";
@@ -25,11 +25,15 @@ import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import type { PeerDirectory } from "./peers.js";
 import { RateLimiter } from "../http/rate-limit.js";
+import { signMessageInSlices, yieldToLoop } from "../messages/sign-in-slices.js";
+import { WorkBudget } from "../http/work-budget.js";
+import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, MAX_ANSWERS_IN_FLIGHT } from "./budgets.js";
 import type { NodeRuntime } from "./runtime.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
 import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
+import { peerHealth } from "./peer-health.js";
 import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
@@ -39,6 +43,9 @@ import { originLogMetrics } from "./origin-log.js";
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
 
+
+/** How long a backed-off peer's `GET /health` may take before this round gives up on it. */
+const BACKOFF_PROBE_MS = 2_000;
 export interface FederationNodeOptions {
   log: Logger;
   version: string;
@@ -49,6 +56,8 @@ export interface FederationNodeOptions {
 export interface Reply {
   status: number;
   body: unknown;
+  /** `body` already serialised (a signed answer built in slices). */
+  bytes?: Buffer;
 }
 
 export class FederationNode {
@@ -58,6 +67,12 @@ export class FederationNode {
   readonly version: string;
   readonly #log: Logger;
   readonly #rate = new RateLimiter();
+  /** Bytes answered and reconcile work, per peer (docs/FEDERATION_PROTOCOL.md §Limits). */
+  readonly #work = new WorkBudget();
+  /** "<kind> <signer>" of the Requests and reconcile rounds being answered now: one each per peer. */
+  readonly #inFlight = new Set<string>();
+  /** Request answers being built now, all peers. */
+  #answersInFlight = 0;
   readonly #background = new Set<Promise<unknown>>();
   /** Batch versions being pulled now, so two announces of one batch cause one pull. */
   readonly #pulling = new Set<string>();
@@ -92,6 +107,26 @@ export class FederationNode {
     return this.#stopping;
   }
 
+  /**
+   * Before a large body is read on (docs/FEDERATION_PROTOCOL.md §Limits): 401 for a `signer` not
+   * in this node's allowlist (the peer directory), 429 for one whose work budgets for `kind` are
+   * in debt. Nothing is charged: the body is not yet authenticated.
+   */
+  screen(kind: "announce" | "request" | "reconcile", signer: string): ProtocolError | undefined {
+    if (!this.#peers.known.has(signer)) return new ProtocolError("SIGNER_UNKNOWN", 401, `signer ${signer.slice(0, 80)} is not in peers.yaml`);
+    if (kind === "announce") return undefined;
+    const limits = [...this.config.federation.namespaces.values()].map((ns) => ns.limits);
+    const now = Date.now();
+    const bytes = this.#work.wait(`bytes ${signer}`, answerRate(limits), now);
+    const work = kind === "reconcile" ? this.#work.wait(`reconcile ${signer}`, reconcileRate(limits), now) : 0;
+    if (bytes > 0 || work > 0) {
+      this.metrics.rateLimited++;
+      this.metrics.message(kind, "BUDGET_EXHAUSTED");
+      return budgetRefusal(signer, work >= bytes ? "reconcile work" : "bytes answered", Math.max(bytes, work));
+    }
+    return undefined;
+  }
+
   get #store(): Store {
     return this.runtime.store;
   }
@@ -123,7 +158,19 @@ export class FederationNode {
       this.metrics.message(kind, auth.error.code);
       throw auth.error;
     }
+    this.#heardFrom(message.signer);
     const namespaces = message.type === "reconcile" ? message.namespaces.map((n) => n.namespace) : [message.namespace];
+    const limitsOf = namespaces.map((ns) => this.config.federation.namespaces.get(ns)!.limits);
+    // Work budgets first, so a refused message takes no count token (docs/FEDERATION_PROTOCOL.md §Limits).
+    if (message.type !== "announce") {
+      const refusal = this.#budgetRefusal(message.type, message.signer, limitsOf);
+      if (refusal !== undefined) {
+        this.runtime.replay.forget(auth.digest);
+        this.metrics.rateLimited++;
+        this.metrics.message(kind, refusal.code);
+        throw refusal;
+      }
+    }
     for (const namespace of namespaces) {
       const ns = this.config.federation.namespaces.get(namespace)!;
       const perMinute = kind === "announce" ? ns.limits.maxAnnounceRatePerMin : ns.limits.maxRequestRatePerMin;
@@ -137,31 +184,79 @@ export class FederationNode {
         throw new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} ${kind === "announce" ? "announce" : "request"} messages a minute from ${message.signer} for ${namespace}; retry in ${wait} s`, { details: String(wait) });
       }
     }
+    // Saved before acting, so that no crash can let this message in again (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
+    await this.runtime.horizon.admit(message.signer, message.ts).catch((e: unknown) => {
+      this.runtime.replay.forget(auth.digest);
+      throw e;
+    });
     this.metrics.message(kind, "accepted");
     if (message.type === "announce") {
       this.track(this.onAnnounce(message));
       return { status: 202, body: { accepted: true } };
     }
-    if (message.type === "reconcile") return { status: 200, body: await this.reconcileReply(message, auth.digest) };
-    return { status: 200, body: await this.answer(message) };
+    const slot = `${message.type} ${message.signer}`;
+    this.#inFlight.add(slot);
+    if (message.type === "request") this.#answersInFlight++;
+    try {
+      if (message.type === "reconcile") return await this.#reconcileInSlices(message, auth.digest, text.length, limitsOf);
+      return await this.#answerInSlices(message, limitsOf);
+    } finally {
+      this.#inFlight.delete(slot);
+      if (message.type === "request") this.#answersInFlight--;
+    }
   }
 
-  /** One stateless responder round of range-based reconciliation (docs/ANTI_ENTROPY.md §Algorithm). */
-  async reconcileReply(message: ReconcileMessage, digest: string): Promise<ReconcileMessage> {
+  /**
+   * Why `signer` may not have a `kind` message answered now, if it may not: its byte or work
+   * budget is in debt, or an answer to it (or too many answers) is being built.
+   */
+  #budgetRefusal(kind: "request" | "reconcile", signer: string, limits: readonly NamespaceLimits[]): ProtocolError | undefined {
+    const now = Date.now();
+    const bytes = this.#work.wait(`bytes ${signer}`, answerRate(limits), now);
+    const work = kind === "reconcile" ? this.#work.wait(`reconcile ${signer}`, reconcileRate(limits), now) : 0;
+    if (bytes > 0 || work > 0) return budgetRefusal(signer, work >= bytes ? "reconcile work" : "bytes answered", Math.max(bytes, work));
+    if (this.#inFlight.has(`${kind} ${signer}`)) return busyRefusal(`an answer to an earlier ${kind} from ${signer} is still being built`);
+    if (kind === "request" && this.#answersInFlight >= MAX_ANSWERS_IN_FLIGHT) return busyRefusal(`${MAX_ANSWERS_IN_FLIGHT} Request answers are being built`);
+    return undefined;
+  }
+
+  /** A Request's signed Bundle as wire text, built in slices and charged to the peer's byte budget. */
+  async #answerInSlices(request: Request, limits: readonly NamespaceLimits[]): Promise<Reply> {
+    const body = await this.#answerBody(request);
+    const signed = await signMessageInSlices(body as Omit<Bundle, "sig"> & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
+    this.#work.charge(`bytes ${request.signer}`, signed.body.length, answerRate(limits), Date.now());
+    this.metrics.answerBytes += signed.body.length;
+    return { status: 200, body: undefined, bytes: signed.body };
+  }
+
+  /** One reconcile round answered in slices; its work and reply bytes are charged to the peer. */
+  async #reconcileInSlices(message: ReconcileMessage, digest: string, requestBytes: number, limits: readonly NamespaceLimits[]): Promise<Reply> {
+    await this.#prepareReconcile(message);
+    const r = await respondInSlices((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions(), { work: RECONCILE_SLICE_WORK, pause: yieldToLoop, cap: replyCap(requestBytes) });
+    this.#work.charge(`reconcile ${message.signer}`, r.work, reconcileRate(limits), Date.now());
+    this.metrics.reconcileWork += r.work;
+    if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
+    const envelope = reconcileEnvelope({ aud: message.signer, round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest });
+    const signed = await signMessageInSlices(envelope as unknown as { signer: string } & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
+    this.#work.charge(`bytes ${message.signer}`, signed.body.length, answerRate(limits), Date.now());
+    this.metrics.answerBytes += signed.body.length;
+    return { status: 200, body: undefined, bytes: signed.body };
+  }
+
+  async #prepareReconcile(message: ReconcileMessage): Promise<void> {
     await this.#store.refresh();
     // Attachment items (checkpoints, claims) of versions written since the last round (docs/ANTI_ENTROPY.md §Attachment items).
     for (const { namespace } of message.namespaces) if (this.config.federation.namespaces.has(namespace)) await this.runtime.indexes.prepare(namespace);
-    const r = respond((ns) => (this.config.federation.namespaces.has(ns) ? this.runtime.indexes.get(ns) : undefined), reconcileParts(message), reconcileOptions());
-    if (!r.ok) throw new ProtocolError("MALFORMED", 400, `reconcile payload refused: ${r.reason}`);
-    return signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: this.now(), signer: this.runtime.me.did, request: digest }, this.runtime.me.privateKey);
   }
 
   /**
    * Anti-entropy with every serving routed peer of every namespace (serve's timer). A peer
-   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again.
+   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again, unless it is
+   * heard from first (docs/ANTI_ENTROPY.md §Catching up).
    */
   async syncAll(): Promise<PeerSyncReport[]> {
     const reports: PeerSyncReport[] = [];
+    await this.#probeBackedOff();
     const now = this.now();
     for (const namespace of this.config.federation.namespaces.keys()) {
       for (const peer of this.#peers.routed(namespace, "serve")) {
@@ -196,6 +291,33 @@ export class FederationNode {
     return reports;
   }
 
+  /**
+   * Asks every peer in back-off for its `GET /health`, all at once and briefly: one that answers
+   * as itself is tried at this round. After a partition both sides are in back-off and neither
+   * hears from the other, so without this each would wait out its own back-off
+   * (docs/ANTI_ENTROPY.md §Catching up).
+   */
+  async #probeBackedOff(): Promise<void> {
+    const now = this.now();
+    const waiting = new Map<string, PeerConfig>();
+    for (const namespace of this.config.federation.namespaces.keys()) {
+      for (const peer of this.#peers.routed(namespace, "serve")) if ((this.#syncBackoff.get(`${peer.did} ${namespace}`)?.until ?? 0) > now) waiting.set(peer.did, peer);
+    }
+    await Promise.all([...waiting.values()].map(async (peer) => {
+      if (!(await peerHealth(this.runtime.client, peer, BACKOFF_PROBE_MS)).reachable) return;
+      for (const [key, b] of this.#syncBackoff) if (key.startsWith(`${peer.did} `)) b.until = now;
+    }));
+  }
+
+  /**
+   * A peer that reached this node with an authenticated message, or took a delivery, is reachable
+   * again: its anti-entropy back-off ends, so the next round reconciles with it instead of up to
+   * 32 intervals later (docs/ANTI_ENTROPY.md §Catching up).
+   */
+  #heardFrom(did: string): void {
+    for (const key of this.#syncBackoff.keys()) if (key.startsWith(`${did} `)) this.#syncBackoff.delete(key);
+  }
+
   /** Active versions with a checkpoint, by (batchId, batchRoot, origin), with their receipt counts. */
   #activeVersions(namespace: string): Map<string, string> {
     const out = new Map<string, string>();
@@ -220,6 +342,11 @@ export class FederationNode {
 
   /** A signed Bundle answering `request`. */
   async answer(request: Request): Promise<Bundle> {
+    return signMessage<Bundle>(await this.#answerBody(request), this.runtime.me.privateKey);
+  }
+
+  /** The Bundle answering `request`, unsigned. */
+  async #answerBody(request: Request): Promise<Omit<Bundle, "sig">> {
     // A CLI command may have just written to the same state (announce, then the peer pulls at once).
     await this.#store.refresh();
     // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Messages).
@@ -227,7 +354,7 @@ export class FederationNode {
     const { checkpoints, receipts, anchors, cosignatures } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
     const body = { type: "bundle" as const, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did };
     // Message version 3 only when cosignatures travel (docs/FEDERATION_PROTOCOL.md §Cosignature).
-    return signMessage<Bundle>(cosignatures.length === 0 ? { ...body, v: 2 } : { ...body, v: 3, cosignatures }, this.runtime.me.privateKey);
+    return cosignatures.length === 0 ? { ...body, v: 2 } : { ...body, v: 3, cosignatures };
   }
 
   /** Prometheus text for GET /metrics. */
@@ -403,8 +530,10 @@ export class FederationNode {
    */
   async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set(), origin?: string): Promise<Delivery[]> {
     return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
-      if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
-      else this.metrics.deliveriesFailed++;
+      if (d.outcome === "delivered") {
+        this.metrics.deliveriesSucceeded++;
+        this.#heardFrom(d.peer);
+      } else this.metrics.deliveriesFailed++;
       this.metrics.peerContact(d.peer, d.outcome !== "queued");
     }, origin);
   }
@@ -449,7 +578,10 @@ export class FederationNode {
   async deliverOutbox(): Promise<void> {
     const reports = await this.runtime.outbox.deliverDue([...this.config.peers.values()]);
     // A refused entry (dropped) still means the peer answered; a retry means it did not take it.
-    for (const r of reports) this.metrics.peerContact(r.peer, r.outcome !== "retry");
+    for (const r of reports) {
+      this.metrics.peerContact(r.peer, r.outcome !== "retry");
+      if (r.outcome !== "retry") this.#heardFrom(r.peer);
+    }
   }
 
   /** Stops taking messages and waits (at most `timeoutMs`) for background work to finish. */

@@ -11,13 +11,14 @@ import type { ForkEvidence } from "../tlog/witness.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import { checkpointDigest } from "../reconcile/version-items.js";
 import { verifyLogged, type LogInclusionProof, type LoggedCheck, type LogTrust } from "../origin-log/logged.js";
+import type { NodeConfig } from "../config/types.js";
+import type { NodeKey } from "../identity/keys.js";
 import type { NodeRuntime } from "./runtime.js";
 
 const services = new WeakMap<NodeRuntime, OriginLogService>();
 
 /** The quorum witnesses of every namespace this node may seal in, itself excluded. */
-export function logWitnesses(runtime: NodeRuntime): LogWitness[] {
-  const { config } = runtime;
+export function logWitnesses(config: NodeConfig): LogWitness[] {
   const me = config.federation.mesh.nodeId;
   const out = new Map<string, LogWitness>();
   for (const ns of config.federation.namespaces.values()) {
@@ -32,26 +33,35 @@ export function logWitnesses(runtime: NodeRuntime): LogWitness[] {
 }
 
 /**
+ * An origin-log service over a configuration (read each time, so a reload applies) and the
+ * node's key; `status` uses it without a runtime.
+ * @example await originLogService(() => config, key, () => Math.floor(Date.now() / 1000)).summary()
+ */
+export function originLogService(config: () => NodeConfig, key: NodeKey, now: () => number): OriginLogService {
+  return new OriginLogService({
+    stateDir: config().federation.mesh.stateDir,
+    did: config().federation.mesh.nodeId,
+    key,
+    logKeys: () => config().origins,
+    witnesses: () => logWitnesses(config()),
+    now,
+    async post(url, body) {
+      const res = await fetch(url, { method: "POST", body, headers: { "content-type": "text/plain; charset=utf-8" }, signal: AbortSignal.timeout(10_000), redirect: "error" });
+      const text = await readLimited(res);
+      if (text === undefined) throw new Error(`the answer of ${url} is over ${MAX_LOG_ANSWER_BYTES} bytes`);
+      return { status: res.status, body: text };
+    },
+  });
+}
+
+/**
  * The runtime's origin-log service, created on first use.
  * @example await (await originLogOf(runtime).log()).append([checkpoint])
  */
 export function originLogOf(runtime: NodeRuntime): OriginLogService {
   let svc = services.get(runtime);
   if (svc === undefined) {
-    svc = new OriginLogService({
-      stateDir: runtime.config.federation.mesh.stateDir,
-      did: runtime.me.did,
-      key: runtime.key,
-      logKeys: () => runtime.config.origins,
-      witnesses: () => logWitnesses(runtime),
-      now: () => runtime.now(),
-      async post(url, body) {
-        const res = await fetch(url, { method: "POST", body, headers: { "content-type": "text/plain; charset=utf-8" }, signal: AbortSignal.timeout(10_000), redirect: "error" });
-        const text = await readLimited(res);
-        if (text === undefined) throw new Error(`the answer of ${url} is over ${MAX_LOG_ANSWER_BYTES} bytes`);
-        return { status: res.status, body: text };
-      },
-    });
+    svc = originLogService(() => runtime.config, runtime.key, () => runtime.now());
     services.set(runtime, svc);
   }
   return svc;

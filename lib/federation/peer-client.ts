@@ -54,6 +54,11 @@ export interface RequestOptions {
   maxResponseBytes?: number;
   /** Whole-call deadline including queueing for a connection, ms (default none: the pool's timeouts apply). */
   timeoutMs?: number;
+  /**
+   * Seconds a POST may wait in all, in the peer's `Retry-After` steps, to send the same message
+   * again after a 429 (its work budget, docs/FEDERATION_PROTOCOL.md §Limits); default 0: none.
+   */
+  waitOnRateLimitS?: number;
 }
 
 /** Error bodies are small JSON objects; more than this of one is not worth reading. */
@@ -72,6 +77,17 @@ let undici: Promise<typeof import("undici")> | undefined;
 function loadUndici(): Promise<typeof import("undici")> {
   undici ??= import("undici");
   return undici;
+}
+
+/**
+ * `message` with its members `type`, `v` and `signer` first: a receiver reads a large body on
+ * only once its signer is known (docs/FEDERATION_PROTOCOL.md §Limits). The signature covers the
+ * canonical form, so member order on the wire changes nothing else.
+ */
+function signerFirst(message: unknown): unknown {
+  if (typeof message !== "object" || message === null || Array.isArray(message) || !("signer" in message)) return message;
+  const m = message as Record<string, unknown>;
+  return { type: m.type, v: m.v, signer: m.signer, ...m };
 }
 
 /** Outbound calls to peers. Implements the `GossipClient` lib/federation/gossip.ts expects. */
@@ -108,9 +124,17 @@ export class PeerClient {
    * if (!r.ok && r.retryable) outbox.enqueue(peer, "/federation/announce", announce);
    */
   async postJson(peer: PeerTarget, path: string, message: unknown, options: RequestOptions = {}): Promise<PeerResponse> {
-    const text = JSON.stringify(message);
+    const text = JSON.stringify(signerFirst(message));
     if (typeof text !== "string") throw new ArgumentError("message", "cannot be serialised as JSON");
-    return this.#call("POST", peer, path, text, options);
+    // A peer refused with 429 did not act on the message and forgot it (docs/FEDERATION_PROTOCOL.md §Errors): the same one may go again.
+    for (let waited = 0; ; ) {
+      const r = await this.#call("POST", peer, path, text, options);
+      if (r.ok || r.status !== 429 || this.#closed) return r;
+      const wait = Math.max(1, r.retryAfterS ?? 1);
+      if (waited + wait > (options.waitOnRateLimitS ?? 0)) return r;
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      waited += wait;
+    }
   }
 
   /**

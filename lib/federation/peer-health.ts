@@ -2,6 +2,7 @@
  * Asking a peer's `GET /health` whether it is up and is who peers.yaml says it is: used by
  * `status` and by the explorer's peer view, so both report a peer the same way.
  */
+import { escapeControls } from "../bidi.js";
 import type { PeerClient } from "./peer-client.js";
 
 export interface PeerHealth {
@@ -12,15 +13,23 @@ export interface PeerHealth {
   latencyMs?: number;
 }
 
+/** Characters of a peer's own words (its /health `node` or `status`) repeated in `detail`. */
+const SAID_CHARS = 64;
+
+function said(value: unknown): string {
+  const text = String(value);
+  return escapeControls(text.length > SAID_CHARS ? `${text.slice(0, SAID_CHARS)}…` : text);
+}
+
 /**
  * Probes `peer` once. Never throws for the peer's faults: they become `reachable: false` with the reason.
  * @example const h = await peerHealth(client, peer, 3_000); if (!h.reachable) console.log(h.detail)
  */
 export async function peerHealth(client: Pick<PeerClient, "getJson">, peer: { did: string; url: string }, timeoutMs: number): Promise<PeerHealth> {
   const h = await client.getJson(peer, "/health", { timeoutMs });
-  if (!h.ok) return { reachable: false, detail: `${h.code}: ${h.message}` };
+  if (!h.ok) return { reachable: false, detail: escapeControls(`${h.code}: ${h.message}`) };
   const body = h.body as { node?: unknown; status?: unknown } | undefined;
-  const detail = body?.node !== peer.did ? `answers as ${String(body?.node)}, not ${peer.did}` : String(body?.status);
+  const detail = body?.node !== peer.did ? `answers as ${said(body?.node)}, not ${peer.did}` : said(body?.status);
   return { reachable: body?.status === "ok" && body.node === peer.did, detail, latencyMs: h.latencyMs };
 }
 

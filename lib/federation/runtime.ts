@@ -22,6 +22,7 @@ import type { Signer } from "./gossip.js";
 import { Outbox } from "./outbox.js";
 import { resignWith } from "./outbox-refresh.js";
 import { restoreReplayWindow, saveReplayWindow } from "./replay-window.js";
+import { HORIZON_DOC, ReplayHorizon } from "./replay-horizon.js";
 import { PeerClient, type PeerClientOptions } from "./peer-client.js";
 import { peerDirectory, type PeerDirectory } from "./peers.js";
 import type { SyncContext, SyncProgress } from "./sync.js";
@@ -36,6 +37,12 @@ export interface RuntimeOptions {
    * for commands that only need the identity and the peers).
    */
   state?: "read-write" | "read-only" | "none";
+  /**
+   * The store's receipt keys: `eager` (the default, what serve and sync reconcile with) or
+   * `lazy`, read only if the command needs them (docs/STATE.md §Manifest): a command whose work
+   * is one batch does not read every batch file.
+   */
+  receiptIndex?: "eager" | "lazy";
   /** Whether the anchor verifiers are available (default: whenever state is read-write). */
   verifiers?: boolean;
   /** Timeouts of the outbound client (lib/federation/peer-client.ts). */
@@ -54,7 +61,7 @@ export async function openRuntime(config: NodeConfig, options: RuntimeOptions = 
   const state = options.state ?? "read-write";
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const verifiers = options.verifiers ?? state === "read-write";
-  const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, state === "read-only" ? { readOnly: true } : {});
+  const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, { ...(state === "read-only" ? { readOnly: true } : {}), ...(options.receiptIndex === undefined ? {} : { receiptIndex: options.receiptIndex }) });
   return new NodeRuntime(config, key, store, verifiers, options);
 }
 
@@ -72,8 +79,7 @@ export class NodeRuntime {
   readonly #now: () => number;
   #outbox: Outbox | undefined;
   #indexes: NamespaceIndexes | undefined;
-  /** Messages signed before this are refused: set after a crash lost the replay window (AuthenticateContext.notBefore). */
-  #notBefore: number | undefined;
+  #horizon: ReplayHorizon | undefined;
 
   /** Use openRuntime(), which reads the key and opens the store first. */
   constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: boolean, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
@@ -121,22 +127,33 @@ export class NodeRuntime {
     return this.#now();
   }
 
+  /**
+   * Per signer, the highest `ts` acted on, saved before acting, and the floors a crash left
+   * (docs/FEDERATION_PROTOCOL.md §Replay across restarts). Kept in the store: on a runtime opened
+   * without one, its first write throws.
+   */
+  get horizon(): ReplayHorizon {
+    this.#horizon ??= new ReplayHorizon({ save: (value) => this.store.putDoc(HORIZON_DOC, value), now: () => this.now(), skewS: () => this.#config.federation.mesh.clockSkewS });
+    return this.#horizon;
+  }
+
   /** Checks for signed messages from peers, against the current peers.yaml and routing. */
   authContext(): AuthenticateContext {
     const ctx: AuthenticateContext = { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay, self: this.me.did };
-    if (this.#notBefore !== undefined) ctx.notBefore = this.#notBefore;
+    const horizon = this.#horizon;
+    // Answers name the digest of a request this node signed: no floor for them (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
+    if (horizon !== undefined) ctx.notBefore = (m) => ("request" in m ? undefined : horizon.notBefore(m.signer));
     return ctx;
   }
 
   /**
    * Restores the replay window a clean stop saved, or, when the last run crashed before saving
-   * it, refuses every message signed before now (docs/FEDERATION_PROTOCOL.md §Verification order).
-   * The daemon calls it before it listens; returns the `notBefore` now in force, if any.
+   * it, raises each peer's floor past what that run may have acted on
+   * (docs/FEDERATION_PROTOCOL.md §Replay across restarts). The daemon calls it before it listens;
+   * returns whether the last run crashed.
    */
-  async restoreReplay(): Promise<number | undefined> {
-    const r = await restoreReplayWindow(this.store, this.replay, this.now());
-    this.#notBefore = r.notBefore;
-    return r.notBefore;
+  async restoreReplay(): Promise<boolean> {
+    return (await restoreReplayWindow(this.store, this.replay, this.horizon, this.now())).crashed;
   }
 
   /** Saves the replay window for the next start (the daemon, after its drain). */

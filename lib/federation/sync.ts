@@ -36,6 +36,9 @@ import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
  */
 export const WANT_PAGE = 1000;
 
+/** Seconds a round or page waits in all for a peer's work budget (its 429 Retry-After) before the sync gives up. */
+export const RATE_LIMIT_PATIENCE_S = 30;
+
 /** The reconcile limits both sides use. */
 export function reconcileOptions(random: () => number = seededRandom(randomBytes(16))): ReconcileOptions {
   return { random, maxMessageBytes: LIMITS.maxReconcilePayloadBytes };
@@ -113,7 +116,7 @@ function answerContext(ctx: SyncContext, peer: PeerConfig): AuthenticateContext 
 async function post(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, path: string, message: unknown, maxResponseBytes: number): Promise<unknown> {
   report.roundTrips++;
   report.bytes += Buffer.byteLength(JSON.stringify(message));
-  const r = await ctx.client.postJson(peer, path, message, { maxResponseBytes });
+  const r = await ctx.client.postJson(peer, path, message, { maxResponseBytes, waitOnRateLimitS: RATE_LIMIT_PATIENCE_S });
   if (!r.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered ${path} with ${r.status ?? "no status"} ${r.code}: ${r.message}`);
   report.bytes += r.bytes;
   return r.body;

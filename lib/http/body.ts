@@ -6,10 +6,20 @@ import type { IncomingMessage } from "node:http";
 import { ProtocolError } from "../errors.js";
 
 /**
- * Reads the whole body of `req` as UTF-8, refusing non-JSON content types and bodies over `maxBytes`.
+ * A look at the first bytes of a body that grows past `openBytes`, before any more is read:
+ * `check` throws (a ProtocolError) to refuse it unread (docs/FEDERATION_PROTOCOL.md §Limits).
+ */
+export interface BodyScreen {
+  openBytes: number;
+  check(head: Buffer): void;
+}
+
+/**
+ * Reads the whole body of `req` as UTF-8, refusing non-JSON content types and bodies over
+ * `maxBytes`; with `screen`, a body past `screen.openBytes` is read on only if its head passes.
  * @example const text = await readJsonBody(req, LIMITS.maxInboundBodyBytes)
  */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, screen?: BodyScreen): Promise<string> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json") throw new ProtocolError("UNSUPPORTED_MEDIA_TYPE", 415, `expected Content-Type application/json, got ${JSON.stringify(type || "(none)")}`);
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
@@ -20,7 +30,9 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
     if (size > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body is over the limit of ${maxBytes} bytes`);
+    const before = size - (chunk as Buffer).length;
     chunks.push(chunk as Buffer);
+    if (screen !== undefined && before <= screen.openBytes && size > screen.openBytes) screen.check(Buffer.concat(chunks).subarray(0, screen.openBytes));
   }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.includes("\uFFFD")) throw new ProtocolError("MALFORMED_JSON", 400, "body is not valid UTF-8");

@@ -14,6 +14,25 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Bytes written between two pauses of the event loop. */
+const WRITE_SLICE = 256 * 1024;
+
+/**
+ * Sends `body`, JSON already serialised (a signed answer built in slices), with `status`, a slice
+ * at a time: the socket's backpressure is awaited and the event loop yielded between slices.
+ * @example await sendJsonBytes(res, 200, body)
+ */
+export async function sendJsonBytes(res: ServerResponse, status: number, body: Buffer): Promise<void> {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": body.length, "cache-control": "no-store" });
+  for (let i = 0; i < body.length; i += WRITE_SLICE) {
+    if (res.destroyed) return;
+    const more = res.write(body.subarray(i, i + WRITE_SLICE));
+    await new Promise<void>((resolve) => (more ? setImmediate(resolve) : res.once("drain", resolve).once("close", resolve)));
+  }
+  res.end();
+}
+
 /** Sends an error answer for `error`. */
 export function sendError(res: ServerResponse, error: unknown): void {
   if (error instanceof ProtocolError) {

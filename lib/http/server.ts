@@ -8,9 +8,12 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
-import { readJsonBody } from "./body.js";
+import { readJsonBody, type BodyScreen } from "./body.js";
+import { checkHost } from "./host.js";
 import { serveLog, type ServedLog } from "./log-routes.js";
-import { sendError, sendJson } from "./reply.js";
+import { topLevelString } from "./preauth.js";
+import { BURST_S, RateLimiter } from "./rate-limit.js";
+import { sendError, sendJson, sendJsonBytes } from "./reply.js";
 
 /**
  * What the server serves: the federation node (lib/federation/node.ts implements it). The
@@ -19,9 +22,14 @@ import { sendError, sendJson } from "./reply.js";
 export interface ServedNode {
   readonly stopping: boolean;
   readonly startedAtMs: number;
-  readonly config: { federation: { mesh: { nodeId: string } } };
-  /** Handles a POST body of `kind`; throws ProtocolError for every refusal. */
-  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown }>;
+  readonly config: { federation: { mesh: { nodeId: string; maxPostsPerAddressPerMin?: number }; explorer?: { publicUrl?: string } } };
+  /** Handles a POST body of `kind`; throws ProtocolError for every refusal. `bytes`, when present, is `body` already serialised. */
+  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown; bytes?: Buffer }>;
+  /**
+   * Asked before a large body is read on, with the `signer` it names: a refusal (an unknown
+   * signer, a budget in debt), or undefined to read on (docs/FEDERATION_PROTOCOL.md §Limits).
+   */
+  screen(kind: "announce" | "request" | "reconcile", signer: string): ProtocolError | undefined;
   /** Prometheus text for GET /metrics. */
   renderMetrics(): Promise<string>;
 }
@@ -55,7 +63,36 @@ const POST_ROUTES: Readonly<Record<string, { kind: "announce" | "request" | "rec
   "/federation/reconcile": { kind: "reconcile", maxBytes: LIMITS.maxReconcileBodyBytes },
 };
 
-async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions): Promise<void> {
+/** Refusals made before the sender is known: their body is drained only briefly (PRE_AUTH_DRAIN_*). */
+const refusedUnread = new WeakSet<Error>();
+function unread(error: ProtocolError): ProtocolError {
+  refusedUnread.add(error);
+  return error;
+}
+
+/** POSTs a client address may send a minute when the configuration names none (docs/FEDERATION_PROTOCOL.md §Limits). */
+const DEFAULT_POSTS_PER_ADDRESS_PER_MIN = 1200;
+
+/**
+ * The look at a large body before it is read on (docs/FEDERATION_PROTOCOL.md §Limits, "Before
+ * authentication"): its top-level `signer` must be within the first LIMITS.preAuthBodyBytes and
+ * be a signer this node admits.
+ */
+function signerScreen(node: ServedNode, kind: "announce" | "request" | "reconcile"): BodyScreen {
+  return {
+    openBytes: LIMITS.preAuthBodyBytes,
+    check(head) {
+      const signer = topLevelString(head, "signer");
+      if (signer === undefined) throw unread(new ProtocolError("BODY_TOO_LARGE", 413, `a body over ${LIMITS.preAuthBodyBytes} bytes must name its signer within its first ${LIMITS.preAuthBodyBytes} bytes (send the members type, v and signer first)`));
+      const refusal = node.screen(kind, signer);
+      if (refusal === undefined) return;
+      // An admitted signer's refusal (its budget) is drained in full, so it reads its Retry-After.
+      throw refusal.code === "SIGNER_UNKNOWN" ? unread(refusal) : refusal;
+    },
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: ServerOptions, perAddress: RateLimiter): Promise<void> {
   const { node } = options;
   const path = (req.url ?? "/").split("?")[0]!;
   if (path === "/health") {
@@ -66,20 +103,34 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     if (req.method !== "GET") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use GET`);
     // Operational detail stays on the machine: scrape from loopback (docs/FEDERATION_OPERATIONS.md).
     if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) throw new ProtocolError("FORBIDDEN", 403, "/metrics answers loopback clients only");
+    checkHost(req, node.config.federation.explorer?.publicUrl);
     const text = await node.renderMetrics();
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
     res.end(text);
     return;
   }
   if (options.explorer?.handles(path)) return options.explorer.handle(req, res, path);
-  if (path.startsWith("/log/") && options.originLog) return serveLog(req, res, path, options.originLog);
+  if (path.startsWith("/log/") && options.originLog) {
+    // The witness's add-checkpoint is an unauthenticated POST: it shares the per-address allowance.
+    if (req.method === "POST") {
+      const perMinute = node.config.federation.mesh.maxPostsPerAddressPerMin ?? DEFAULT_POSTS_PER_ADDRESS_PER_MIN;
+      const wait = perAddress.take(req.socket.remoteAddress ?? "?", perMinute, Date.now(), BURST_S);
+      if (wait > 0) throw unread(new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) }));
+    }
+    return serveLog(req, res, path, options.originLog);
+  }
   const post = POST_ROUTES[path];
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);
   if (node.stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try again shortly");
-  const text = await readJsonBody(req, post.maxBytes);
+  // Before a byte of the body is read: every address has its own allowance (docs/FEDERATION_PROTOCOL.md §Limits).
+  const perMinute = node.config.federation.mesh.maxPostsPerAddressPerMin ?? DEFAULT_POSTS_PER_ADDRESS_PER_MIN;
+  const wait = perAddress.take(req.socket.remoteAddress ?? "?", perMinute, Date.now(), BURST_S);
+  if (wait > 0) throw unread(new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) }));
+  const text = await readJsonBody(req, post.maxBytes, signerScreen(node, post.kind));
   const reply = await node.receive(post.kind, text);
-  sendJson(res, reply.status, reply.body);
+  if (reply.bytes !== undefined) await sendJsonBytes(res, reply.status, reply.bytes);
+  else sendJson(res, reply.status, reply.body);
 }
 
 /**
@@ -103,6 +154,9 @@ function framingAnswer(parserCode: string | undefined): string {
  */
 const DRAIN_BYTES = 4 * LIMITS.maxInboundBodyBytes;
 const DRAIN_MS = 2_000;
+/** The same for a sender refused before it is known (docs/FEDERATION_PROTOCOL.md §Limits): a stranger's megabytes are not read. */
+const PRE_AUTH_DRAIN_BYTES = LIMITS.preAuthBodyBytes;
+const PRE_AUTH_DRAIN_MS = 200;
 
 /**
  * Reads and discards the rest of a refused request body, at most DRAIN_BYTES or DRAIN_MS;
@@ -110,7 +164,7 @@ const DRAIN_MS = 2_000;
  * kernel reset the connection, and the reset can overtake the answer: the sender that overran
  * the limit would see ECONNRESET or EPIPE instead of its 413.
  */
-function drainBody(req: IncomingMessage): Promise<boolean> {
+function drainBody(req: IncomingMessage, maxBytes: number, maxMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     let seen = 0;
     const done = (complete: boolean): void => {
@@ -121,9 +175,9 @@ function drainBody(req: IncomingMessage): Promise<boolean> {
     };
     const count = (chunk: Buffer): void => {
       seen += chunk.length;
-      if (seen > DRAIN_BYTES) done(false);
+      if (seen > maxBytes) done(false);
     };
-    const timer = setTimeout(() => done(false), DRAIN_MS);
+    const timer = setTimeout(() => done(false), maxMs);
     req.on("data", count);
     req.once("end", () => done(true));
     req.once("error", () => done(false));
@@ -143,11 +197,13 @@ export interface RunningServer {
  * @example const s = await startServer({ node, log, version }, "127.0.0.1", 8088)
  */
 export async function startServer(options: ServerOptions, host: string, port: number): Promise<RunningServer> {
+  const perAddress = new RateLimiter();
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res, options).catch(async (error: unknown) => {
+    route(req, res, options, perAddress).catch(async (error: unknown) => {
       if (!(error instanceof ProtocolError)) options.log.error("request failed", { path: req.url, error: (error as Error).message });
       // A refused body may still be arriving: take in a bounded rest before answering.
-      const drained = req.complete || req.destroyed || (await drainBody(req));
+      const brief = error instanceof Error && refusedUnread.has(error);
+      const drained = req.complete || req.destroyed || (await drainBody(req, brief ? PRE_AUTH_DRAIN_BYTES : DRAIN_BYTES, brief ? PRE_AUTH_DRAIN_MS : DRAIN_MS));
       sendError(res, error);
       if (!drained) res.once("finish", () => req.destroy());
     });

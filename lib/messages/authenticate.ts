@@ -40,10 +40,10 @@ export interface AuthenticateContext {
   /** This node's DID: every message must name it in `aud` (docs/FEDERATION_PROTOCOL.md §Verification order). */
   self: string;
   /**
-   * Messages with `ts` before this unix second are refused as stale: set after a restart whose
-   * replay window could not be restored, so nothing accepted before it can be replayed (docs/FEDERATION_PROTOCOL.md §Verification order).
+   * The unix second before which `message` is refused as stale, if any: set after a restart whose
+   * replay window could not be restored, so nothing accepted before it can be replayed (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
    */
-  notBefore?: number;
+  notBefore?: (message: SignedMessage) => number | undefined;
 }
 
 export interface SignedMessage {
@@ -86,7 +86,8 @@ export function authenticate(message: SignedMessage, ctx: AuthenticateContext): 
   if (message.aud !== ctx.self) return fail("WRONG_AUDIENCE", 401, `message is addressed to ${String(message.aud)}, not to this node ${ctx.self}`);
   const now = ctx.now();
   if (Math.abs(now - message.ts) > ctx.skewS) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is ${now - message.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
-  if (ctx.notBefore !== undefined && message.ts < ctx.notBefore) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is before ${ctx.notBefore}, when this node restarted without its replay window; sign the message again`);
+  const notBefore = ctx.notBefore?.(message);
+  if (notBefore !== undefined && message.ts < notBefore) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is before ${notBefore}: this node restarted after a crash and may have accepted messages from ${message.signer} signed until then; sign the message again`);
   const digest = messageDigest(message);
   if (ctx.replay.seen(digest, now)) return fail("REPLAY", 409, `message ${digest} was already accepted`);
   const payload = Buffer.from(canonicalJson(unsigned(message)), "utf8");

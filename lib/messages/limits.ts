@@ -7,6 +7,11 @@ export const LIMITS = {
   maxJsonDepth: 16,
   /** Bytes of an inbound request body (announce, request, reconcile). */
   maxInboundBodyBytes: 1024 * 1024,
+  /**
+   * Bytes of a body read before its signer is known: past them, the top-level `signer` must
+   * already have been read and be admitted (docs/FEDERATION_PROTOCOL.md §Limits).
+   */
+  preAuthBodyBytes: 64 * 1024,
   /** Bytes of a reconcile round's body (base64 payloads inside signed JSON). */
   maxReconcileBodyBytes: 4 * 1024 * 1024,
   /** Binary payload bytes of one reconcile round, all namespaces; base64 and JSON keep it under the body limit. */

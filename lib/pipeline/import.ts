@@ -14,7 +14,7 @@ import { anchorKey, claimDigest, claimOf, resolveAnchors } from "../conflict/ind
 import { verifyBatchInclusion } from "../merkle/index.js";
 import { sameShape, verifyCheckpoint, type Checkpoint, type OriginKeys } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
-import type { AnchorRecord, Store } from "../store/index.js";
+import type { AnchorRecord, BatchInput, PutResult, Store } from "../store/index.js";
 
 export interface ImportContext {
   store: Store;
@@ -26,6 +26,8 @@ export interface ImportContext {
   now(): number;
   /** Keys of the origins of this namespace: only their checkpoints are accepted (docs/FEDERATION_SEMANTICS.md §Origins). */
   origins: OriginKeys;
+  /** Writes one batch version (default `store.putBatch`); importBundle gathers a Bundle's writes into one transaction. */
+  put?: (batch: BatchInput) => Promise<PutResult>;
 }
 
 /** One batch version to import: a sealed batch, or one group of a peer's bundle. */
@@ -291,7 +293,7 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   const storable = vouched;
   const gainsCheckpoint = stored !== undefined && stored.checkpoint === undefined && checkpoint !== undefined;
   if (storable && (good.length > 0 || toWrite.length > 0 || stored === undefined || gainsCheckpoint)) {
-    const put = await store.putBatch({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, anchors: toWrite, ...(checkpoint === undefined ? {} : { checkpoint }) });
+    const put = await (ctx.put ?? ((b: BatchInput) => store.putBatch(b)))({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, anchors: toWrite, ...(checkpoint === undefined ? {} : { checkpoint }) });
     written = put.written;
     receiptsAdded = put.receiptsAdded;
   }

@@ -95,11 +95,11 @@ export function reconcileParts(message: ReconcileMessage): ReconcilePart[] {
 }
 
 /**
- * Wraps parts in a signed envelope.
- * @example signReconcile({ aud: peerDid, round: 1, parts: message, ts: now, signer: did }, key.privateKey)
+ * The envelope of `parts` without its signature (what `signReconcile` signs).
+ * @example signMessageInSlices(reconcileEnvelope({ aud, round: 1, parts, ts, signer }), key.privateKey)
  */
-export function signReconcile(input: { aud: string; round: number; parts: readonly ReconcilePart[]; ts: number; signer: string; request?: string }, privateKey: KeyObject): ReconcileMessage {
-  const unsigned: Omit<ReconcileMessage, "sig"> = {
+export function reconcileEnvelope(input: { aud: string; round: number; parts: readonly ReconcilePart[]; ts: number; signer: string; request?: string }): Omit<ReconcileMessage, "sig"> {
+  return {
     type: "reconcile",
     v: 2,
     aud: input.aud,
@@ -109,7 +109,14 @@ export function signReconcile(input: { aud: string; round: number; parts: readon
     signer: input.signer,
     ...(input.request === undefined ? {} : { request: input.request }),
   };
-  return signMessage(unsigned as unknown as Omit<SignedMessage & ReconcileMessage, "sig">, privateKey) as unknown as ReconcileMessage;
+}
+
+/**
+ * Wraps parts in a signed envelope.
+ * @example signReconcile({ aud: peerDid, round: 1, parts: message, ts: now, signer: did }, key.privateKey)
+ */
+export function signReconcile(input: { aud: string; round: number; parts: readonly ReconcilePart[]; ts: number; signer: string; request?: string }, privateKey: KeyObject): ReconcileMessage {
+  return signMessage(reconcileEnvelope(input) as unknown as Omit<SignedMessage & ReconcileMessage, "sig">, privateKey) as unknown as ReconcileMessage;
 }
 
 /**

@@ -10,7 +10,7 @@ import { resolveLimits, type ReconcileLimits, type ReconcileOptions } from "./li
 import { decodePayload, MAX_SHORT_OFFSET, offeredSeed, SEED_BYTES } from "./payload.js";
 import { equalBytes } from "./items.js";
 import { ReconcileIndex } from "./reconcile-index.js";
-import { Step, type StepTuning } from "./step.js";
+import { Step, type StepOutcome, type StepTuning } from "./step.js";
 
 /** One namespace's binary payload inside a message. */
 export interface ReconcilePart {
@@ -46,9 +46,37 @@ function totalBytes(parts: readonly ReconcilePart[]): number {
 /**
  * The responder's side of one round: answers every namespace of `message` from the local
  * indexes (an unknown namespace counts as empty). Bad bytes become `{ ok: false }` (HTTP 400).
+ * With `cap`, every part of the reply but the items the peer lacks stays within that many bytes.
  * @example const r = respond((ns) => indexes.get(ns), parts, { random }); if (r.ok) reply(r.reply)
  */
-export function respond(lookup: (namespace: string) => ReconcileIndex | undefined, message: readonly ReconcilePart[], options: ReconcileOptions): RespondResult {
+export function respond(lookup: (namespace: string) => ReconcileIndex | undefined, message: readonly ReconcilePart[], options: ReconcileOptions, cap?: number): RespondResult {
+  const slices = responding(lookup, message, options, Number.POSITIVE_INFINITY, cap);
+  for (;;) {
+    const r = slices.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** What `respondInSlices` adds: the work the answer took (docs/FEDERATION_PROTOCOL.md §Limits). */
+export type SlicedRespondResult = RespondResult & { work: number };
+
+/**
+ * `respond` in slices of about `slice.work` work units, awaiting `slice.pause()` between them
+ * (a node lets its other requests run); with `slice.cap`, every part of the reply but the items
+ * the peer lacks stays within that many bytes (the amplification bound).
+ * @example const r = await respondInSlices(lookup, parts, { random }, { work: 2000, pause: () => new Promise((ok) => setImmediate(ok)) })
+ */
+export async function respondInSlices(lookup: (namespace: string) => ReconcileIndex | undefined, message: readonly ReconcilePart[], options: ReconcileOptions, slice: { work: number; pause: () => Promise<void>; cap?: number }): Promise<SlicedRespondResult> {
+  const work = { total: 0 };
+  const slices = responding(lookup, message, options, slice.work, slice.cap, work);
+  for (;;) {
+    const r = slices.next();
+    if (r.done === true) return { ...r.value, work: work.total };
+    await slice.pause();
+  }
+}
+
+function* responding(lookup: (namespace: string) => ReconcileIndex | undefined, message: readonly ReconcilePart[], options: ReconcileOptions, sliceWork: number, cap?: number, counter: { total: number } = { total: 0 }): Generator<void, RespondResult> {
   const limits = resolveLimits(options);
   if (message.length > limits.maxNamespaces) return { ok: false, reason: `more than ${limits.maxNamespaces} namespaces` };
   if (totalBytes(message) > limits.maxMessageBytes) return { ok: false, reason: `message exceeds ${limits.maxMessageBytes} bytes` };
@@ -56,18 +84,32 @@ export function respond(lookup: (namespace: string) => ReconcileIndex | undefine
   const reply: ReconcilePart[] = [];
   const deltas: NamespaceDelta[] = [];
   let budget = limits.maxMessageBytes;
+  let room = cap ?? budget;
   for (const part of message) {
     const decoded = decodePayload(part.payload, limits.maxRanges, limits.payloadVersion);
     if (!decoded.ok) return { ok: false, reason: `${part.namespace}: ${decoded.reason}` };
     // Version 2 when the payload is, or offers it (docs/ANTI_ENTROPY.md §Versions); else exactly 0.1.0's answer.
     const seed = decoded.payload.seed ?? (limits.payloadVersion >= 2 ? offeredSeed(decoded.payload) : undefined);
-    const step = new Step(lookup(part.namespace) ?? EMPTY, decoded.payload.shortOffset, budget, limits.tuning, seed);
-    const r = step.answer(decoded.payload);
+    const step = new Step(lookup(part.namespace) ?? EMPTY, decoded.payload.shortOffset, budget, limits.tuning, seed, Math.max(0, room));
+    const answering = step.answerInSlices(decoded.payload, sliceWork);
+    let r: StepOutcome;
+    let before = step.work;
+    for (;;) {
+      const next = answering.next();
+      counter.total += step.work - before;
+      before = step.work;
+      if (next.done === true) {
+        r = next.value;
+        break;
+      }
+      yield;
+    }
     if (!r.ok) return { ok: false, reason: `${part.namespace}: ${r.reason}` };
     deltas.push({ namespace: part.namespace, have: r.have, need: r.need });
     if (r.payload !== undefined) {
       reply.push({ namespace: part.namespace, payload: r.payload });
       budget -= r.payload.length;
+      room -= r.payload.length;
     }
   }
   return { ok: true, reply, deltas };

@@ -5,6 +5,10 @@
  * looks dense, or listed in full when small; lists are answered with exactly the items the
  * other side lacks. Output stays within a byte budget: whatever does not fit is handed
  * back as fingerprints of the unanswered ranges, which the peer simply asks about again.
+ * Everything but the items the other side lacks also stays within a reply cap, the responder's
+ * bound relative to the request (docs/FEDERATION_PROTOCOL.md §Limits, amplification). The work
+ * done is counted (ranges, items and cells touched) so the caller can charge it and answer in
+ * slices that each hold the event loop briefly.
  */
 import type { ReceiptKey } from "../store/types.js";
 import { CELL_TYPICAL_BYTES, cellsFor, cellsOf, decode, fromWire, MAX_CELLS, toWire, type WireCell } from "./cells.js";
@@ -92,12 +96,20 @@ export class Step {
   #differingShare = 0;
   /** Fingerprint comparisons made by `#estimate`, reused when answering. */
   readonly #equal = new WeakMap<RangeBody, boolean>();
+  /** Bytes of the answer other than items the peer lacks: fingerprints, lists, short ids, cells. */
+  readonly #cap: number;
+  /** Work units done so far: ranges read, items and cells touched (docs/FEDERATION_PROTOCOL.md §Limits). */
+  work = 0;
 
-  /** With `seed` the answer is written in payload version 2 and may use cells. */
-  constructor(index: ReconcileIndex, shortOffset: number, budget: number, tuning: StepTuning, seed?: Uint8Array) {
+  /**
+   * With `seed` the answer is written in payload version 2 and may use cells. `cap` bounds
+   * every part of the answer but the items the peer lacks (default: `budget`).
+   */
+  constructor(index: ReconcileIndex, shortOffset: number, budget: number, tuning: StepTuning, seed?: Uint8Array, cap: number = budget) {
     this.#index = index;
     this.#tuning = tuning;
     this.#budget = budget;
+    this.#cap = Math.min(budget, cap);
     this.#shortOffset = Math.min(shortOffset, MAX_SHORT_OFFSET);
     this.#seed = seed;
     this.#out = new PayloadWriter(shortOffset, seed);
@@ -117,12 +129,41 @@ export class Step {
 
   /** Answers `payload`; a peer's protocol violation becomes `{ ok: false }`. */
   answer(payload: Payload): StepOutcome {
+    const slices = this.answerInSlices(payload, Number.POSITIVE_INFINITY);
+    for (;;) {
+      const r = slices.next();
+      if (r.done === true) return r.value;
+    }
+  }
+
+  /**
+   * Answers `payload` as `answer` does, pausing (one `yield`) each time about `sliceWork` more
+   * work units are done, so a caller can let other work run in between.
+   * @example const it = step.answerInSlices(payload, 2000); let r; while (!(r = it.next()).done) await pause()
+   */
+  *answerInSlices(payload: Payload, sliceWork: number): Generator<void, StepOutcome> {
+    let paused = this.work;
     try {
-      this.#estimate(payload);
       let lo = MINUS_INFINITY;
+      for (const r of this.#ranges(payload)) {
+        this.#estimateRange(lo, r);
+        if (this.work - paused >= sliceWork) {
+          paused = this.work;
+          yield;
+        }
+        if (r.upper === null) break;
+        lo = r.upper;
+      }
+      this.#settleEstimate();
+      lo = MINUS_INFINITY;
       // The capability range is empty and asks for no answer.
       for (const range of this.#ranges(payload)) {
+        this.work++;
         this.#answerRange(lo, range.upper, range.body);
+        if (this.work - paused >= sliceWork) {
+          paused = this.work;
+          yield;
+        }
         if (range.upper === null) break;
         lo = range.upper;
       }
@@ -143,23 +184,22 @@ export class Step {
     return [p, hi === null ? this.#index.size : this.#index.lowerBound(hi)];
   }
 
-  #estimate(payload: Payload): void {
-    let total = 0;
-    let differing = 0;
-    let own = 0;
-    let lo = MINUS_INFINITY;
-    for (const r of this.#ranges(payload)) {
-      if (r.body.mode === "fingerprint") {
-        const [p, q] = this.#positions(lo, r.upper);
-        total++;
-        own += q - p;
-        const equal = r.body.count === q - p && equalBytes(r.body.fingerprint, this.#index.fingerprint(p, q));
-        this.#equal.set(r.body, equal);
-        if (!equal) differing++;
-      }
-      if (r.upper === null) break;
-      lo = r.upper;
-    }
+  /** The estimate's running sums over the payload's fingerprint ranges. */
+  #seen = { total: 0, differing: 0, own: 0 };
+
+  #estimateRange(lo: WireKey, r: Payload["ranges"][number]): void {
+    this.work++;
+    if (r.body.mode !== "fingerprint") return;
+    const [p, q] = this.#positions(lo, r.upper);
+    this.#seen.total++;
+    this.#seen.own += q - p;
+    const equal = r.body.count === q - p && equalBytes(r.body.fingerprint, this.#index.fingerprint(p, q));
+    this.#equal.set(r.body, equal);
+    if (!equal) this.#seen.differing++;
+  }
+
+  #settleEstimate(): void {
+    const { total, differing, own } = this.#seen;
     this.#manyDiffering = differing >= MANY_DIFFERING;
     this.#differingShare = total === 0 ? 0 : differing / total;
     if (total >= 8) {
@@ -171,11 +211,11 @@ export class Step {
   }
 
   get #reserve(): number {
-    return FINGERPRINT_RANGE_MAX + Math.min(DEFER_MAX, Math.floor(this.#budget * DEFER_SHARE));
+    return FINGERPRINT_RANGE_MAX + Math.min(DEFER_MAX, Math.floor(this.#cap * DEFER_SHARE));
   }
 
   #fits(bytes: number): boolean {
-    return this.#deferFrom === undefined && this.#out.length + bytes + this.#reserve <= this.#budget && this.#out.ranges + 2 * this.#tuning.branching + 4 <= this.#tuning.maxRanges;
+    return this.#deferFrom === undefined && this.#out.length + bytes + this.#reserve <= this.#cap && this.#out.ranges + 2 * this.#tuning.branching + 4 <= this.#tuning.maxRanges;
   }
 
   #emit(upper: WireKey | null, body: RangeBody): void {
@@ -204,7 +244,7 @@ export class Step {
   #finish(): Uint8Array | undefined {
     if (this.#deferFrom !== undefined) {
       const m = this.#deferred.length;
-      const room = Math.floor((this.#budget - this.#out.length) / FINGERPRINT_RANGE_MAX);
+      const room = Math.floor((this.#cap - this.#out.length) / FINGERPRINT_RANGE_MAX);
       const chunks = Math.max(1, Math.min(m, room, this.#tuning.maxRanges - this.#out.ranges - 2));
       let [p] = this.#positions(this.#deferFrom, null);
       this.#deferFrom = undefined;
@@ -255,14 +295,14 @@ export class Step {
     const fullLimit = this.#manyDiffering ? this.#tuning.idsLimit : (this.#tuning.initiator && peerCount >= 0 ? 4 : 2) * this.#tuning.idsLimit;
     if (c <= fullLimit) {
       if (this.#manyDiffering && c > 2 && this.#fits(8 + c * shortWidth(c))) return this.#sendPrefixes(hi, p, q);
-      if (this.#fits(itemsBytes(c))) return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
+      if (this.#fits(itemsBytes(c))) return this.#emit(hi, { mode: "ids", items: this.#ownIds(p, q) });
       return this.#defer(lo, hi);
     }
     // The peer holds few items here (the edge of a gap): our full list costs at most 2 × idsLimit ids
     // (4 × for the initiator, to whom the round trip is a whole POST) beyond the ones the peer lacks
     // and must receive anyway, and ends the range one message sooner than short ids would.
     if (!this.#manyDiffering && peerCount >= 0 && peerCount <= (this.#tuning.initiator ? 4 : 2) * this.#tuning.idsLimit && this.#fits(itemsBytes(c))) {
-      return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
+      return this.#emit(hi, { mode: "ids", items: this.#ownIds(p, q) });
     }
     // A differing range holds at least one difference; short ids win over a split when they cost
     // less than the split's fingerprints plus a budget per estimated difference.
@@ -275,7 +315,7 @@ export class Step {
       const overhead = FULL_ID_BYTES * Math.min(c, peerCount);
       const allowance = this.#tuning.initiator && !this.#manyDiffering ? INITIATOR_ROUND_TRIP_BYTES : 0;
       if (overhead <= c * (shortWidth(c) + 1 / 8) + allowance && this.#fits(itemsBytes(c))) {
-        return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
+        return this.#emit(hi, { mode: "ids", items: this.#ownIds(p, q) });
       }
       return this.#sendPrefixes(hi, p, q);
     }
@@ -300,11 +340,18 @@ export class Step {
     }
   }
 
+  /** Own items p..q as wire keys, for a full list. */
+  #ownIds(p: number, q: number): WireKey[] {
+    this.work += q - p;
+    return positions(p, q).map((i) => ownKey(this.#index, i));
+  }
+
   #short(pos: number, width: number): number {
     return shortValue(this.#index.idAt(pos), this.#shortOffset, width);
   }
 
   #sendPrefixes(hi: WireKey | null, p: number, q: number): void {
+    this.work += q - p;
     const width = shortWidth(q - p);
     const shorts = new Uint8Array((q - p) * width);
     for (let i = p; i < q; i++) shorts.set(this.#index.idAt(i).subarray(this.#shortOffset, this.#shortOffset + width), (i - p) * width);
@@ -314,6 +361,7 @@ export class Step {
   /** Sends own items the peer lacks; what does not fit is deferred from a bound after the last one sent. */
   #sendItems(lo: WireKey, hi: WireKey | null, positions: number[]): void {
     if (positions.length === 0) return this.#skip(hi);
+    this.work += positions.length;
     const room = Math.floor((this.#budget - this.#reserve - this.#out.length - 64) / 35);
     if (this.#deferFrom !== undefined || room < 1) return this.#defer(lo, hi);
     const sent = positions.length <= room ? positions : positions.slice(0, room);
@@ -337,11 +385,13 @@ export class Step {
   }
 
   #recordNeed(items: readonly WireKey[]): void {
+    this.work += items.length;
     for (const it of items) if (!this.#isOwn(it, 0, this.#index.size)) this.need.push(toReceiptKey(it));
   }
 
   #answerIds(lo: WireKey, hi: WireKey | null, p: number, q: number, items: readonly WireKey[]): void {
     checkItems(items, lo, hi, "ids");
+    this.work += items.length + (q - p);
     const bitmap = new Uint8Array(Math.ceil(items.length / 8));
     const mine: number[] = [];
     const lacking: WireKey[] = [];
@@ -381,6 +431,7 @@ export class Step {
   }
 
   #answerPrefixes(lo: WireKey, hi: WireKey | null, p: number, q: number, count: number, width: number, shorts: Uint8Array): void {
+    this.work += 2 * (q - p) + count;
     const own = new Map<number, number>();
     for (let i = p; i < q; i++) own.set(this.#short(i, width), i);
     const theirs = new Set<number>();
@@ -401,7 +452,7 @@ export class Step {
   }
 
   #sendIds(lo: WireKey, hi: WireKey | null, p: number, q: number): void {
-    if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: positions(p, q).map((i) => ownKey(this.#index, i)) });
+    if (this.#fits(itemsBytes(q - p))) return this.#emit(hi, { mode: "ids", items: this.#ownIds(p, q) });
     return this.#split(lo, hi, p, q);
   }
 
@@ -410,6 +461,7 @@ export class Step {
     this.#recordNeed(body.items);
     // Our set changed since we listed it: restart this range exactly.
     if (body.bits !== q - p) return this.#sendIds(lo, hi, p, q);
+    this.work += body.bits;
     const lacking: number[] = [];
     for (let j = 0; j < body.bits; j++) if ((body.bitmap[j >> 3]! >> (j & 7)) & 1) lacking.push(p + j);
     // What both call matched must be the same items; if not, two different ids shared a short id.
@@ -436,6 +488,7 @@ export class Step {
   }
 
   #sendCells(lo: WireKey, hi: WireKey | null, p: number, q: number, m: number): void {
+    this.work += q - p + m;
     const cells: WireCell[] = toWire(cellsOf(this.#index, p, q, lo.ts, m, this.#seed!));
     this.#emit(hi, { mode: "cells", cells });
   }
@@ -459,6 +512,7 @@ export class Step {
   #answerCells(lo: WireKey, hi: WireKey | null, p: number, q: number, wire: readonly WireCell[]): void {
     if (!this.#tuning.initiator) throw new ProtocolViolation("cells: only the responder sends cells");
     const theirs = fromWire(wire);
+    this.work += wire.length + (q - p);
     const inRange = (k: WireKey) => compareWireKeys(k, lo) >= 0 && (hi === null || compareWireKeys(k, hi) < 0);
     const r = decode(theirs, this.#index, p, q, lo.ts, this.#seed!, inRange);
     if (r.ok) {

@@ -91,6 +91,14 @@ export function namespaceManifestPath(paths: Layout, namespace: string): string 
 }
 
 /**
+ * `namespaces/<ns>/ids.json`: the namespace's receipt-id filter (docs/STATE.md §Id filter).
+ * @example idFilterPath(layout("/s"), "ns") // "/s/v1/namespaces/x6e73/ids.json"
+ */
+export function idFilterPath(paths: Layout, namespace: string): string {
+  return join(namespaceDir(paths, namespace), "ids.json");
+}
+
+/**
  * The file of one batch version: one directory per batchId, one file per batchRoot and origin,
  * so neither an equivocating second root nor another origin's checkpoint of the same root
  * ever overwrites the first (docs/STATE.md §Layout). Without `origin`, the file of a version

@@ -6,6 +6,7 @@
  */
 import type { Outcome } from "../anchors/result.js";
 import { StoreError } from "../errors.js";
+import type { IdFilter } from "./id-filter.js";
 import { ReceiptIndex, type IndexedReceipt } from "./receipt-index.js";
 import type { BatchFile } from "./schema.js";
 import type { BatchSummary, OutcomeCounts } from "./types.js";
@@ -96,6 +97,8 @@ export class NamespaceState {
     this.namespace = namespace;
   }
 
+  /** The receipt-id filter at `rev`, while this process holds one (docs/STATE.md §Id filter). */
+  idFilter: IdFilter | undefined;
   /** The receipt keys being read while `receiptsLoaded` is false. */
   loading: Promise<void> | undefined;
 
@@ -121,10 +124,14 @@ export class NamespaceState {
   /**
    * Indexes a batch file just read or written at `path`; returns the receipt keys that entered
    * the order (none while the receipt keys are not loaded: loading reads every file anyway).
+   * `newIds`: with the keys not loaded, how many of the file's receipt ids the namespace did not
+   * hold before (known from its id filter, docs/STATE.md §Id filter); without it, only
+   * anchor-only changes may be applied to a namespace whose keys are not loaded.
    */
-  apply(path: string, identity: string, file: BatchFile, dirIdentity: string): IndexedReceipt<BatchEntry>[] {
+  apply(path: string, identity: string, file: BatchFile, dirIdentity: string, newIds?: number): IndexedReceipt<BatchEntry>[] {
     let entry = this.batchesByPath.get(path);
-    if (!this.receiptsLoaded && entry?.receiptCount !== file.receipts.length) {
+    if (!this.receiptsLoaded && newIds !== undefined) this.manifestReceipts += newIds;
+    else if (!this.receiptsLoaded && entry?.receiptCount !== file.receipts.length) {
       // Only anchor-only changes may skip the receipt index; the store loads it before any other.
       throw new StoreError("STATE_INDEX_NOT_LOADED", `receipts of namespace ${JSON.stringify(this.namespace)} changed at ${path} before its receipt index was loaded`, { path });
     }

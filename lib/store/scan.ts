@@ -100,9 +100,9 @@ export interface NamespaceListing {
 export async function listNamespace(nsDir: string): Promise<NamespaceListing> {
   const top = listDirNow(nsDir, "json", ["batches"]);
   const out: NamespaceListing = { batchFiles: [], temp: [...top.temp], unexpected: top.unexpected };
-  // meta.json and manifest.json are the only files expected beside batches/; isEncodedName rejects
-  // both names, so they land in unexpected.
-  const own = new Set([join(nsDir, "meta.json"), join(nsDir, "manifest.json")]);
+  // meta.json, manifest.json and ids.json (docs/STATE.md §Id filter) are the only files expected
+  // beside batches/; isEncodedName rejects these names, so they land in unexpected.
+  const own = new Set([join(nsDir, "meta.json"), join(nsDir, "manifest.json"), join(nsDir, "ids.json")]);
   out.unexpected = out.unexpected.filter((p) => !own.has(p));
   const batchesDir = join(nsDir, "batches");
   const ids = listDirNow(batchesDir, "dir");

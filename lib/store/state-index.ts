@@ -11,7 +11,8 @@ import { Low } from "lowdb";
 import { StoreError } from "../errors.js";
 import { AtomicJsonFile, readJsonFile } from "./atomic-file.js";
 import type { BatchCache } from "./batch-cache.js";
-import { batchPath, encodeName, isFiledAt, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
+import { IdFilter, readIdFilter, versionsDigest, writeIdFilter } from "./id-filter.js";
+import { batchPath, encodeName, idFilterPath, isFiledAt, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
 import { upgradeFormat } from "./format.js";
 import { checkManifest, writeManifest } from "./manifest.js";
 import { NamespaceState, type BatchEntry } from "./namespace-state.js";
@@ -137,9 +138,24 @@ export class StateIndex {
   async #writeManifest(state: NamespaceState): Promise<void> {
     await upgradeFormat(this.#paths);
     await writeManifest(namespaceManifestPath(this.#paths, state.namespace), state, namespaceDir(this.#paths, state.namespace));
+    await this.#writeIdFilter(state);
     state.manifestStale = false;
     state.openedStale = false;
     state.commitsSinceManifest = 0;
+  }
+
+  /**
+   * Writes the id filter with the manifest (docs/STATE.md §Id filter): rebuilt from the keys when
+   * they are in memory and the file does not already hold these versions; otherwise it stays as
+   * it is (complete for other versions, so unused until a command with the keys rewrites it).
+   */
+  async #writeIdFilter(state: NamespaceState): Promise<void> {
+    const versions = versionsDigest(state.batchesByPath.values());
+    if (state.idFilter?.versions === versions || !state.receiptsLoaded) return;
+    const filter = IdFilter.sizedFor(state.receipts.size);
+    for (const k of state.receipts.keys()) filter.add(k.id);
+    await writeIdFilter(idFilterPath(this.#paths, state.namespace), filter, state.namespace, versions);
+    state.idFilter = filter;
   }
 
   /**
@@ -207,10 +223,29 @@ export class StateIndex {
   }
 
   /**
+   * Under the lock, after `sync`, for a namespace whose receipt keys are not loaded: whether
+   * `newIds` (ids a write adds to one version) are certainly new to the namespace by its id
+   * filter, so the write can count them without the keys (docs/STATE.md §Id filter). When not,
+   * the keys are loaded here and the write goes the usual way.
+   */
+  async admitWithoutKeys(state: NamespaceState, newIds: readonly string[]): Promise<boolean> {
+    if (state.receiptsLoaded) return false;
+    const versions = versionsDigest(state.batchesByPath.values());
+    let filter = state.idFilter?.versions === versions ? state.idFilter : undefined;
+    filter ??= await readIdFilter(idFilterPath(this.#paths, state.namespace), state.namespace, versions);
+    if (filter !== undefined && filter.hasRoomFor(newIds.length) && !newIds.some((id) => filter.mayHave(id))) {
+      state.idFilter = filter;
+      return true;
+    }
+    await this.loadReceipts(state);
+    return false;
+  }
+
+  /**
    * Under the lock, after `sync`: writes the batch files (each atomically), then bumps the
    * namespace's change counter so other processes notice, then indexes the files.
    */
-  async commit(state: NamespaceState, files: readonly schema.BatchFile[], paths: readonly string[]): Promise<void> {
+  async commit(state: NamespaceState, files: readonly schema.BatchFile[], paths: readonly string[], newIds?: ReadonlyArray<readonly string[]>): Promise<void> {
     // A file named after its origin is unknown to a build before format 3 (docs/STATE.md §Format version).
     if (paths.some((p, i) => p !== batchPath(this.#paths, files[i]!.namespace, files[i]!.batchId, files[i]!.batchRoot))) await upgradeFormat(this.#paths);
     for (let i = 0; i < files.length; i++) {
@@ -228,7 +263,12 @@ export class StateIndex {
       // Under the lock no other store writer can change the directory between the rename and this stat.
       const dirIdentity = (await fileIdentity(dirname(paths[i]!))) ?? "";
       this.#cache.set(paths[i]!, files[i]!);
-      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!, dirIdentity));
+      this.#emit(state.namespace, state.apply(paths[i]!, identity, files[i]!, dirIdentity, newIds?.[i]?.length));
+    }
+    if (newIds !== undefined && !state.receiptsLoaded && state.idFilter !== undefined) {
+      // Written at the new change counter, so the next command storing one batch needs no keys either.
+      for (const ids of newIds) for (const id of ids) state.idFilter.add(id);
+      await writeIdFilter(idFilterPath(this.#paths, state.namespace), state.idFilter, state.namespace, versionsDigest(state.batchesByPath.values()));
     }
     state.manifestStale = true;
     // Amortised: a long-running writer (serve) keeps the manifest near current without paying for it on

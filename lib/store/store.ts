@@ -147,27 +147,78 @@ export class Store {
    * r.written // false when re-putting the same data
    */
   async putBatch(batch: BatchInput): Promise<PutResult> {
-    if (typeof batch !== "object" || batch === null) throw new ArgumentError("batch", "must be an object");
-    const input = plain(batch);
-    const problem = schema.checkBatchFields(input as unknown as Record<string, unknown>);
-    if (problem !== undefined) throw new ArgumentError("batch", problem);
+    const [r] = await this.putBatches([batch]);
+    if ("error" in r!) throw r.error;
+    return r!;
+  }
+
+  /**
+   * `putBatch` for several batch versions in one write transaction: one lock, each changed batch
+   * file written atomically, then one change-counter bump per namespace (docs/STATE.md §Writes: atomic and durable).
+   * Each input is merged and checked on its own: one refused (an `error` in its place) does not
+   * stop the others. An importer of a whole Bundle writes it with one call (lib/pipeline/bundle.ts).
+   * @example const [a, b] = await store.putBatches([batch1, batch2])
+   */
+  async putBatches(batches: readonly BatchInput[]): Promise<Array<PutResult | { error: Error }>> {
+    const inputs = batches.map((batch): BatchInput | Error => {
+      if (typeof batch !== "object" || batch === null) return new ArgumentError("batch", "must be an object");
+      const input = plain(batch);
+      const problem = schema.checkBatchFields(input as unknown as Record<string, unknown>);
+      return problem === undefined ? input : new ArgumentError("batch", problem);
+    });
+    if (inputs.length === 1 && inputs[0] instanceof Error) throw inputs[0];
     return this.#write(async () => {
-      const state = await this.#index.sync(input.namespace);
-      await this.#index.loadReceipts(state);
-      const path = this.#versionPath(state, input);
-      const stored = await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
-      if (stored !== null && stored.createdAt !== input.createdAt) {
-        throw new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (docs/FEDERATION_PROTOCOL.md §Receipt)`);
+      const results: Array<PutResult | { error: Error }> = inputs.map((i) => (i instanceof Error ? { error: i } : { error: new Error("not written") }));
+      const namespaces = [...new Set(inputs.filter((i): i is BatchInput => !(i instanceof Error)).map((i) => i.namespace))];
+      for (const namespace of namespaces) {
+        const state = await this.#index.sync(namespace);
+        const files: schema.BatchFile[] = [];
+        const paths: string[] = [];
+        const added: string[][] = [];
+        const pending: Array<{ at: number; stored: schema.BatchFile | null; merged: ReturnType<typeof mergeBatch> }> = [];
+        for (const [at, input] of inputs.entries()) {
+          if (input instanceof Error || input.namespace !== namespace) continue;
+          const path = this.#versionPath(state, input);
+          // Two inputs for one version in one call: the second merges into the first's result.
+          const earlier = paths.indexOf(path);
+          const stored = earlier >= 0 ? files[earlier]! : await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
+          if (stored !== null && stored.createdAt !== input.createdAt) {
+            results[at] = { error: new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (docs/FEDERATION_PROTOCOL.md §Receipt)`) };
+            continue;
+          }
+          const merged = mergeBatch(stored, input);
+          pending.push({ at, stored, merged });
+          if (!merged.changed) continue;
+          // Receipt ids the write adds to this version (docs/STATE.md §Id filter).
+          const had = new Set(stored?.receipts.map((r) => r.id));
+          const ids = merged.file.receipts.filter((r) => !had.has(r.id)).map((r) => r.id);
+          if (earlier >= 0) {
+            files[earlier] = merged.file;
+            added[earlier]!.push(...ids);
+          } else {
+            files.push(merged.file);
+            paths.push(path);
+            added.push(ids);
+          }
+        }
+        // With the keys not loaded, the id filter may vouch that every added id is new to the
+        // namespace, and no other batch file is read; a write that adds no receipt needs no keys either.
+        const allIds = added.flat();
+        const withoutKeys = allIds.length > 0 && (await this.#index.admitWithoutKeys(state, allIds));
+        if (!withoutKeys && allIds.length > 0) await this.#index.loadReceipts(state);
+        if (files.length > 0) await this.#index.commit(state, files, paths, withoutKeys ? added : undefined);
+        for (const { at, stored, merged } of pending) {
+          const input = inputs[at] as BatchInput;
+          results[at] = {
+            written: merged.changed,
+            created: stored === null,
+            receiptsAdded: merged.receiptsAdded,
+            anchorsChanged: merged.anchorsChanged,
+            equivocal: state.equivocal(input.batchId, merged.file.checkpoint?.origin),
+          };
+        }
       }
-      const merged = mergeBatch(stored, input);
-      if (merged.changed) await this.#index.commit(state, [merged.file], [path]);
-      return {
-        written: merged.changed,
-        created: stored === null,
-        receiptsAdded: merged.receiptsAdded,
-        anchorsChanged: merged.anchorsChanged,
-        equivocal: state.equivocal(input.batchId, merged.file.checkpoint?.origin),
-      };
+      return results;
     });
   }
 

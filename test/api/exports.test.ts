@@ -10,7 +10,7 @@ const PINNED = [
   "ArgumentError", "BATCH_ANCHORED_TOPIC", "BATCH_ANCHOR_ABI", "ConfigError", "NodeRuntime", "ProtocolError", "ReplayCache",
   "StoreError", "UsageError", "VmshError", "anchorKey", "authenticate", "canonicalJson", "compareAnchors",
   "formatKeyLine", "generateNodeKey", "loadConfig", "openRuntime", "startDaemon", "inclusionProof", "indexInBatch", "isDid", "mergeAnchors", "merkleRoot",
-  "messageDigest", "parseAnnounce", "parseProofFile", "proofFile", "verifyProof", "parseBundle", "parseChainId", "parseKeyLine", "parseMessage", "parseRequest",
+  "messageDigest", "parseAnnounce", "parseProofFile", "proofFile", "verifyProof", "trustPolicy", "trustFile", "parseBundle", "parseChainId", "parseKeyLine", "parseMessage", "parseRequest",
   "publicKeyFromRaw", "receiptsForBatch", "resolveAnchors", "signMessage", "verifyAnchor", "verifyBtcAnchor",
   "verifyEvmAnchor", "verifyInclusion", "verifyMessage", "verifyTimestampToken", "verifyTsaAnchor", "verifyTxOutProof",
 ];

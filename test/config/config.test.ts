@@ -106,7 +106,7 @@ describe("config: validation", () => {
     const r = validate(f);
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.warnings, [
-      "federation.yaml: mesh.colour: unknown key (known here: node_id, listen, key_file, state_dir, clock_skew_s)",
+      "federation.yaml: mesh.colour: unknown key (known here: node_id, listen, key_file, state_dir, clock_skew_s, max_posts_per_address_per_min)",
       'federation.yaml: namespaces."dao:vaultmesh".verify.eth_confirmations: unknown key (known here: evm_confirmations, btc_confirmations)',
     ]);
   });

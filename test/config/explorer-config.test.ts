@@ -41,9 +41,17 @@ describe("config: the explorer key", () => {
     const r = validate({ token: TOKEN, listen: "0.0.0.0:80" });
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.warnings, [
-      "federation.yaml: explorer.listen: unknown key (known here: public, token, rate_per_min)",
+      "federation.yaml: explorer.listen: unknown key (known here: public, token, rate_per_min, public_url)",
       "federation.yaml: explorer.token: is unused: explorer.public is not true, so only loopback clients are answered",
     ]);
     assert.equal(r.config!.federation.explorer!.public, false);
+  });
+
+  test("explorer: public_url is kept as a URL; anything but an http(s) URL with a host is named", () => {
+    assert.deepEqual(validate({ public_url: "https://Explorer.Example.org/vmsh" }).config!.federation.explorer, { public: false, ratePerMin: 600, publicUrl: "https://explorer.example.org/vmsh" });
+    for (const bad of ["javascript:alert(1)", "https://user:pw@example.org/", "https://example.org/?q=1", "file:///etc/passwd"]) {
+      assert.deepEqual(validate({ public_url: bad }).errors, ['federation.yaml: explorer.public_url: expected an http or https URL with a host and no user, query or fragment, e.g. "https://explorer.example.org/"'], bad);
+    }
+    assert.deepEqual(validate({ public_url: "not a url" }).errors, ['federation.yaml: explorer.public_url: is not a URL: expected e.g. "https://explorer.example.org/"']);
   });
 });

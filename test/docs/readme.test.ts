@@ -88,6 +88,12 @@ describe("docs: README.md, checked against the program", () => {
       const m = /^npm (?:run )?([a-z:-]+)(?: -- (.*))?$/.exec(command);
       assert.ok(m !== null, `an npm command this test knows: ${command}`);
       assert.ok(pkg.scripts[m[1]!] !== undefined, `package.json has script ${m[1]}`);
+      if (m[1] === "chaos") {
+        // The chaos run takes options, each of which its usage text names (chaos/run.ts).
+        const usage = readFileSync(join(repoRoot, "chaos", "run.ts"), "utf8");
+        for (const option of m[2]?.match(/--[a-z-]+/g) ?? []) assert.ok(usage.includes(`[${option} `), `npm run chaos knows ${option}`);
+        continue;
+      }
       for (const word of m[2]?.split(/\s+/) ?? []) assert.ok(existsSync(join(repoRoot, "test", word)), `test/${word} exists for "${command}"`);
     }
   });

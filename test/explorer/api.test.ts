@@ -161,7 +161,7 @@ describe("explorer API: one real node", () => {
     assert.match(ok.stdout, /proof verified/);
     const variants: Array<[string, (p: any) => void, RegExp]> = [
       ["a path element changed", (p) => (p.receipt.proof.path[0] = `sha256:${"1".repeat(64)}`), /inclusion: proof does not recompute batchRoot/],
-      ["the anchor moved to another root", (p) => (p.anchors[0].batchRoot = `sha256:${"2".repeat(64)}`), /not the receipt's batch/],
+      ["the anchor moved to another root", (p) => (p.anchors[0].batchRoot = `sha256:${"2".repeat(64)}`), /anchors root sha256:2{64}, not the checkpoint's sha256:/],
       ["the time-stamp token altered", (p) => (p.anchors[0].sig = Buffer.from(Buffer.from(p.anchors[0].sig, "base64").map((b: number, i: number) => (i === 60 ? b ^ 1 : b))).toString("base64")), /rejected/],
       ["the anchors removed", (p) => (p.anchors = []), /NOT verified/],
       ["not a proof at all", (p) => (p.type = "bundle"), /not a proof file/],

@@ -61,7 +61,7 @@ describe("explorer: the signed topology exchange, pure parts", () => {
     assert.ok(v.ok, JSON.stringify(v));
   });
 
-  test("topology: answers signed by another key, for another request, stale, altered or oversized are refused", () => {
+  test("topology: answers signed by another key, for another request, stale, altered, oversized or naming non-namespaces are refused", () => {
     const answer = answerTopology(request, config, now, answerer.privateKey);
     const cases: Array<[string, unknown, RegExp]> = [
       ["another key", answerTopology(request, config, now, generateNodeKey().privateKey), /./],
@@ -71,6 +71,10 @@ describe("explorer: the signed topology exchange, pure parts", () => {
       ["an extra member", { ...answer, note: "hi" }, /unknown member/],
       ["too many peers", { ...answer, peers: Array.from({ length: 1001 }, (_, i) => ({ did: `did:vm:node:n${i}`, namespaces: [] })) }, /at most 1000/],
       ["signed by someone else", { ...answer, signer: "did:vm:node:c", node: "did:vm:node:c" }, /not by did:vm:node:b/],
+      // docs/EXPLORER.md §Topology bounds: bounded per entry, and only namespace strings (no bidi controls, nothing long).
+      ["65 namespaces in one entry", { ...answer, peers: [{ did: "did:vm:node:a", namespaces: Array.from({ length: 65 }, (_, i) => `dao:n${i}`) }] }, /more than 64 namespaces/],
+      ["a namespace with U+202E", { ...answer, peers: [{ did: "did:vm:node:a", namespaces: ["dao:\u202eshared"] }] }, /not a namespace/],
+      ["a namespace of 129 characters", { ...answer, peers: [{ did: "did:vm:node:a", namespaces: [`dao:${"x".repeat(125)}`] }] }, /not a namespace/],
       ["not an object", [answer], /not a JSON object/],
     ];
     for (const [what, body, reason] of cases) {

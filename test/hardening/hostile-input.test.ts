@@ -13,6 +13,8 @@ import { useMesh } from "../support/use-mesh.js";
 import { mapBounded } from "./bounded.js";
 import { hostileCase, type Cast, type Endpoint, type Expect, type HostileCase } from "./hostile-cases.js";
 import { diffTrees, snapshotTree, type TreeSnapshot } from "./state-snapshot.js";
+import { HORIZON_DOC } from "../../lib/federation/replay-horizon.js";
+import { openStore } from "../../lib/store/index.js";
 
 const CASES = 2000;
 const IN_FLIGHT = 12;
@@ -129,7 +131,15 @@ describe("hardening: hostile input to a running serve", () => {
     assert.equal(h.body.status, "ok");
     // Accepted announces start a pull in the background; give it time to finish (or to write, if it would).
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(diffTrees(before0, await snapshotTree(node.stateDir)), []);
+    // Accepting a valid message writes its signer's replay horizon first (docs/FEDERATION_PROTOCOL.md
+    // §Replay across restarts); that document may change, and may name only admitted signers.
+    const horizonFile = `v1/docs/x${Buffer.from(HORIZON_DOC).toString("hex")}.json`;
+    assert.deepEqual(diffTrees(before0, await snapshotTree(node.stateDir)).filter((d) => !d.includes(` ${horizonFile}:`) && !d.endsWith(` ${horizonFile}`)), []);
+    const store = await openStore(node.stateDir, { readOnly: true });
+    const signers = ((await store.getDoc<{ signers: Array<[string, number, number]> }>(HORIZON_DOC))?.signers ?? []).map(([did]) => did);
+    await store.close();
+    const admitted = new Set([...cast.guests, cast.reader, cast.herald].map((g) => g.did));
+    assert.deepEqual(signers.filter((did) => !admitted.has(did)), [], "a signer not admitted reached the horizon");
     assert.equal(node.logs.filter((l) => /"level":"error"/.test(l)).length, 0, node.logs.filter((l) => /"level":"error"/.test(l)).slice(0, 3).join("\n"));
   });
 });

@@ -2,7 +2,8 @@
  * A hostile peer's own endpoint for the hardening suite (docs/FEDERATION_SEMANTICS.md §6. Threat
  * model): an HTTP server on 127.0.0.1 (port 0) that records the Announces it is sent and answers
  * each Request with whatever the test put in `answers` for that batch id, signed with the `jose`
- * package (independent JOSE code, the hostile peer's own). It answers nothing else.
+ * package (independent JOSE code, the hostile peer's own); `routes` answers other paths as a test
+ * sets them. It answers nothing else.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,6 +29,8 @@ export interface HostileServer {
   answers: Map<string, HostileAnswer>;
   /** Requests received, in order. */
   requests: Request[];
+  /** Answers for other paths (`/health`, `/federation/topology`…), from the request body; checked first. */
+  routes: Map<string, (text: string) => Promise<{ status: number; body: unknown }>>;
   close(): Promise<void>;
 }
 
@@ -58,8 +61,15 @@ export async function startHostileServer(guest: () => Guest): Promise<HostileSer
   const captured = new Map<string, Announce>();
   const answers = new Map<string, HostileAnswer>();
   const requests: Request[] = [];
+  const routes: HostileServer["routes"] = new Map();
   const server: Server = createServer((req, res) => {
     void body(req).then(async (text) => {
+      const route = routes.get(req.url ?? "");
+      if (route !== undefined) {
+        const r = await route(text);
+        res.writeHead(r.status, { "content-type": "application/json" }).end(JSON.stringify(r.body));
+        return;
+      }
       if (req.url === "/federation/announce") {
         const a = JSON.parse(text) as Announce;
         // Only the origin's own Announce of a batch: relays of it by other nodes come later.
@@ -85,6 +95,7 @@ export async function startHostileServer(guest: () => Guest): Promise<HostileSer
     captured,
     answers,
     requests,
+    routes,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

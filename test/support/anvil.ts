@@ -34,6 +34,8 @@ export interface StartAnvilOptions {
   chainId?: number;
   /** How long to wait for anvil to answer; default 20 000 ms. */
   startTimeoutMs?: number;
+  /** Address to listen on; default 127.0.0.1 (the chaos run uses its test network's hub address). */
+  host?: string;
 }
 
 /** Anvil's first default account (public test mnemonic "test test … junk"), funded with 10 000 ETH. */
@@ -59,7 +61,8 @@ function anvilBinary(): string {
  */
 export async function startAnvil(options: StartAnvilOptions = {}): Promise<AnvilNode> {
   const chainId = options.chainId ?? 31337;
-  const child = spawn(anvilBinary(), ["--host", "127.0.0.1", "--port", "0", "--chain-id", String(chainId), "--accounts", "2"], {
+  const host = options.host ?? "127.0.0.1";
+  const child = spawn(anvilBinary(), ["--host", host, "--port", "0", "--chain-id", String(chainId), "--accounts", "2"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
@@ -83,7 +86,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
       const timer = setTimeout(() => reject(new Error(`anvil did not start within ${options.startTimeoutMs ?? 20_000} ms:\n${output.slice(-2000)}`)), options.startTimeoutMs ?? 20_000);
       const onData = (chunk: Buffer): void => {
         output = (output + chunk.toString("utf8")).slice(-8000);
-        const m = /Listening on 127\.0\.0\.1:(\d+)/.exec(output);
+        const m = new RegExp(`Listening on ${host.replaceAll(".", "\\.")}:(\\d+)`).exec(output);
         if (m) {
           clearTimeout(timer);
           resolve(Number(m[1]));
@@ -94,7 +97,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
       child.once("error", (e) => (clearTimeout(timer), reject(e)));
       child.once("exit", (code, signal) => (clearTimeout(timer), reject(new Error(`anvil exited (${code ?? signal}) before listening:\n${output.slice(-2000)}`))));
     });
-    const rpcUrl = `http://127.0.0.1:${port}`;
+    const rpcUrl = `http://${host}:${port}`;
     const answered = await createPublicClient({ transport: http(rpcUrl, { retryCount: 20, retryDelay: 100 }) }).getChainId();
     if (answered !== chainId) throw new Error(`anvil answered chain id ${answered}, expected ${chainId}`);
     return { rpcUrl, chainId, stop };

@@ -204,13 +204,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<Server> {
+async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void, host = "127.0.0.1"): Promise<Server> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => handler(req, res, Buffer.concat(chunks).toString("utf8")));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return server;
 }
 
@@ -234,6 +234,8 @@ export interface CoreStubOptions {
   txindex?: boolean;
   /** Return a reply to make the node answer differently; `undefined` lets it answer truthfully. */
   respond?: (method: string, params: unknown[]) => CoreReply | undefined;
+  /** Address to listen on; default 127.0.0.1 (the chaos run uses its test network's hub address). */
+  host?: string;
 }
 
 class RpcFailure extends Error {
@@ -387,9 +389,10 @@ export async function startCoreRpcServer(chain: RegtestChain, options: CoreStubO
       if (!(error instanceof RpcFailure)) throw error;
       reply(error.code === -32601 ? 404 : 500, { result: null, error: { code: error.code, message: error.message } });
     }
-  });
+  }, options.host);
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${user}:${password}@127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}`, calls, close: closer(server) };
+  const host = options.host ?? "127.0.0.1";
+  return { url: `http://${user}:${password}@${host}:${port}`, origin: `http://${host}:${port}`, calls, close: closer(server) };
 }
 
 /** A canned Esplora answer. */

@@ -79,6 +79,11 @@ export interface Mesh {
 export interface MeshLimits {
   announcePerMin?: number;
   requestPerMin?: number;
+  /** `max_answer_bytes_per_min` and `max_reconcile_work_per_min` (docs/FEDERATION_PROTOCOL.md §Limits); the defaults unless given. */
+  answerBytesPerMin?: number;
+  reconcileWorkPerMin?: number;
+  /** `mesh.max_posts_per_address_per_min`; every node of a mesh shares 127.0.0.1, so the default is high. */
+  postsPerAddressPerMin?: number;
 }
 
 export interface MeshOptions {
@@ -103,11 +108,12 @@ function federationYaml(did: string, listen: string, routes: string[], limits: M
   key_file: keys/node.key
   state_dir: ../state
   clock_skew_s: 300
+  max_posts_per_address_per_min: ${limits.postsPerAddressPerMin ?? 100000}
 namespaces:
   "${MESH_NAMESPACE}":
     peers: [${routes.map((d) => `"${d}"`).join(", ")}]
     verify: { evm_confirmations: ${evmConfirmations}, btc_confirmations: 1 }
-    limits: { max_announce_rate_per_min: ${limits.announcePerMin ?? 600}, max_request_rate_per_min: ${limits.requestPerMin ?? 600} }
+    limits: { max_announce_rate_per_min: ${limits.announcePerMin ?? 600}, max_request_rate_per_min: ${limits.requestPerMin ?? 600}${limits.answerBytesPerMin === undefined ? "" : `, max_answer_bytes_per_min: ${limits.answerBytesPerMin}`}${limits.reconcileWorkPerMin === undefined ? "" : `, max_reconcile_work_per_min: ${limits.reconcileWorkPerMin}`} }
 anti_entropy: { interval_s: ${antiEntropyIntervalS} }
 `;
 }

@@ -15,6 +15,14 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
   return el;
 }
 
+/**
+ * Text a peer chose, isolated for bidirectional text (docs/EXPLORER.md §Peer-controlled text): a
+ * right-to-left override inside it cannot reorder the page's own words around it.
+ */
+export function iso(text: string): HTMLElement {
+  return h("bdi", {}, text);
+}
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** An SVG element with attributes and children. */

@@ -5,7 +5,7 @@
  */
 import { ApiError, download, follow, get, setToken } from "./api.js";
 import { drawBranch, type Branch } from "./branch.js";
-import { clear, didName, h, short, time } from "./dom.js";
+import { clear, didName, h, iso, short, time } from "./dom.js";
 import { drawGraph, type Topology } from "./graph.js";
 
 interface Peer {
@@ -39,6 +39,8 @@ interface AnchorRow {
   ts: number;
   outcome: "verified" | "pending" | "rejected";
   reason: string | null;
+  /** The claim's memo, as the peer sent it. */
+  memo?: string;
   winner: boolean;
   superseded_by: string | null;
   evidence: Record<string, unknown> | null;
@@ -93,8 +95,10 @@ async function loadNetwork(): Promise<void> {
     const row = document.querySelector<HTMLElement>(`#peers tr[data-did="${CSS.escape(did)}"]`);
     row?.focus();
   }));
-  const unreachable = topo.errors.map((e) => `${didName(e.peer)}: ${e.error}`).join("; ");
-  $("graph-caption").textContent = `Edges are routed namespaces; outer nodes are peers of peers, from their signed topology answers.${unreachable ? ` No topology from ${unreachable}.` : ""}`;
+  // Each peer's error text is its own: isolated, so that it cannot reorder the words around it.
+  const unreachable = topo.errors.flatMap((e, i) => [i === 0 ? " No topology from " : "; ", `${didName(e.peer)}: `, iso(e.error)]);
+  const hidden = (topo.truncated ?? []).flatMap((m) => [` ${didName(m.peer)} lists ${m.shown + m.hidden} peers; ${m.shown} are drawn.`]);
+  clear($("graph-caption"), "Edges are routed namespaces; outer nodes are peers of peers, from their signed topology answers.", ...unreachable, unreachable.length > 0 ? "." : "", ...hidden);
   clear(
     $("peers").querySelector("tbody")!,
     ...peers.map((p) => {
@@ -102,7 +106,7 @@ async function loadNetwork(): Promise<void> {
       const backoff = Object.entries(p.backoff).map(([ns, b]) => `${ns}: ${b.failures} failures, next ${time(b.until)}`).join("; ");
       return h("tr", { "data-did": p.did, tabindex: "-1" },
         h("td", { class: "mono", title: p.url }, p.did),
-        h("td", { class: p.reachable ? "outcome-verified" : "outcome-rejected", title: p.detail }, p.reachable ? "yes" : `no (${p.detail})`),
+        h("td", { class: p.reachable ? "outcome-verified" : "outcome-rejected", title: p.detail }, ...(p.reachable ? ["yes"] : ["no (", iso(p.detail), ")"])),
         h("td", {}, p.latencyMs !== undefined ? `${p.latencyMs} ms` : "–"),
         h("td", {}, sync || "never"),
         h("td", {}, backoff || "none"),
@@ -157,9 +161,10 @@ function anchorDetail(a: AnchorRow): HTMLElement {
     ["tx", h("span", { class: "mono" }, a.tx)],
     ["block", String(a.block)],
     ["verdict", h("span", { class: `outcome-${a.outcome}`, "data-testid": "verdict" }, a.outcome)],
-    ["reason", h("span", { "data-testid": "reason" }, a.reason ?? (a.outcome === "verified" ? "every check passed with this node's own endpoints and policy" : "–"))],
+    ["reason", h("span", { "data-testid": "reason" }, a.reason !== null ? iso(a.reason) : a.outcome === "verified" ? "every check passed with this node's own endpoints and policy" : "–")],
     ["winner", a.winner ? "yes: the strongest verified anchor of this batch" : "no"],
   ];
+  if (a.memo !== undefined) rows.push(["memo", h("span", { "data-testid": "memo" }, iso(a.memo))]);
   if (a.superseded_by !== null) rows.push(["superseded by", h("span", { class: "mono" }, a.superseded_by)]);
   if (a.evidence !== null) rows.push(["evidence", h("span", { class: "mono" }, JSON.stringify(a.evidence))]);
   return h("div", { class: "detail", id: "anchor-detail", role: "region", "aria-label": `Anchor ${a.chain} ${a.tx}` }, dl(rows));
@@ -167,11 +172,11 @@ function anchorDetail(a: AnchorRow): HTMLElement {
 
 /** Quorum state appears when the node reports one (docs/EXPLORER.md, "Quorum"). */
 function quorumPanel(q: Quorum): HTMLElement {
-  const rows: Array<[string, string]> = [["state", q.state], ["cosigners", `${q.cosigners.length} of ${q.k}: ${q.cosigners.join(", ") || "none yet"}`]];
+  const rows: Array<[string, Node | string]> = [["state", q.state], ["cosigners", `${q.cosigners.length} of ${q.k}: ${q.cosigners.join(", ") || "none yet"}`]];
   if (q.needed !== undefined) rows.push(["needed", String(q.needed)]);
   if (q.notYet !== undefined && q.notYet.length > 0) rows.push(["not yet", q.notYet.join(", ")]);
   for (const d of q.disagree ?? []) rows.push(["disagrees", `${d.signer} cosigned ${d.winner.chain}/${d.winner.tx}`]);
-  if (q.reason !== undefined) rows.push(["dispute", q.reason]);
+  if (q.reason !== undefined) rows.push(["dispute", iso(q.reason)]);
   return h("div", { class: "quorum", "data-testid": "quorum" }, h("h3", {}, "Quorum"), dl(rows));
 }
 
@@ -257,11 +262,11 @@ async function search(raw: string): Promise<void> {
           ["batch root", h("span", { class: "mono" }, r.batchRoot)],
           ["sealed", time(r.ts)],
           ["position", `leaf ${r.proof.index} of ${r.proof.size} (${r.proof.tree})`],
-          ["inclusion", h("span", { class: inclusion.ok ? "outcome-verified" : "outcome-rejected", "data-testid": "inclusion" }, inclusion.ok ? "proof recomputes the batch root" : `fails: ${inclusion.reason}`)],
+          ["inclusion", h("span", { class: inclusion.ok ? "outcome-verified" : "outcome-rejected", "data-testid": "inclusion" }, ...(inclusion.ok ? ["proof recomputes the batch root"] : ["fails: ", iso(inclusion.reason ?? "")]))],
           ["batch status", batch ? h("span", { class: `status-${batch.status}` }, batch.status) : "unknown"],
         ]),
         branch ? h("div", {}, h("h3", {}, "Merkle branch"), drawBranch(branch, r.batchRoot)) : null,
-        h("p", {}, button, " — a self-contained file: check it offline with ", h("code", {}, "vmsh-federation verify-proof FILE"), "."),
+        h("p", {}, button, " — the receipt with its origin's signed checkpoint, anchors and witness cosignatures: check it offline with ", h("code", {}, "vmsh-federation verify-proof FILE --trust TRUST-FILE"), " (the trust file comes from ", h("code", {}, "vmsh-federation trust export"), ")."),
       );
     }),
   );

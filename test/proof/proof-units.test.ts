@@ -1,0 +1,151 @@
+/**
+ * The proof-file and trust-file formats and the quorum step, in process (docs/EXPLORER.md
+ * §Proof files, §Trust files): the builder keeps only what binds to the checkpoint, the readers
+ * refuse what is not theirs with the member named, and step 4 counts as every node counts
+ * (one per DID and per key, only this checkpoint, never a winner the checker rejected). The
+ * anchor check is a parameter here; the real TSA check runs in verify-proof.test.ts.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes, type KeyObject } from "node:crypto";
+import { messageDigest } from "../../lib/messages/canonical.js";
+import { signCheckpoint, type Checkpoint } from "../../lib/messages/checkpoint.js";
+import { signCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
+import { generateNodeKey, type NodeKey } from "../../lib/identity/keys.js";
+import { inclusionProof, merkleRoot } from "../../lib/merkle/index.js";
+import type { AnchorRecord } from "../../lib/conflict/record.js";
+import { parseProofFile, proofFile, type ProofFile } from "../../lib/proof/file.js";
+import { trustFile, trustPolicy, type TrustPolicy } from "../../lib/proof/trust.js";
+import { verifyProof, type AnchorCheck } from "../../lib/proof/verify.js";
+import type { Receipt } from "../../lib/receipt.js";
+
+const NS = "dao:vaultmesh";
+const origin = { did: "did:vm:node:a", key: generateNodeKey() };
+const witnesses = ["w1", "w2", "w3"].map((n) => ({ did: `did:vm:node:${n}`, key: generateNodeKey() }));
+const leaves = Array.from({ length: 3 }, () => `sha256:${randomBytes(32).toString("hex")}`);
+const root = merkleRoot(leaves, "vmsh-dup-sha256");
+const checkpoint: Checkpoint = signCheckpoint({ namespace: NS, origin: origin.did, batchId: "b-1", batchRoot: root, tree: "vmsh-dup-sha256", size: 3, createdAt: 1_760_000_000, ts: 1_760_000_001 }, origin.key.privateKey);
+const receipt: Receipt = { id: leaves[1]!, namespace: NS, batchId: "b-1", batchRoot: root, eventHash: leaves[1]!, ts: 1_760_000_000, proof: inclusionProof(leaves, 1, "vmsh-dup-sha256") };
+const anchor = (tx: string, outcome: AnchorRecord["outcome"], batchRoot = root): AnchorRecord => ({ batchId: "b-1", batchRoot, chain: "rfc3161:t", tx, block: 0, ts: 1_760_000_005, sig: "AAAA", outcome });
+const winner = { chain: "rfc3161:t", tx: "tsa-1" };
+const cosign = (w: { did: string; key: NodeKey }, over: Partial<Cosignature> = {}, cp: Checkpoint = checkpoint): Cosignature =>
+  signCosignature({ namespace: NS, origin: origin.did, batchId: "b-1", batchRoot: root, checkpoint: messageDigest(cp), winner, verified: [winner], ts: 1_760_000_010, signer: w.did, ...over }, w.key.privateKey);
+
+const verifiedCheck: AnchorCheck = async () => ({ outcome: "verified" });
+const policy = (k: number, keys: Array<[string, KeyObject]> = witnesses.map((w) => [w.did, w.key.publicKey])): TrustPolicy => ({
+  namespaces: new Map([[NS, { origins: new Map([[origin.did, origin.key.publicKey]]), quorum: { k, witnesses: new Map(keys) } }]]),
+});
+const file = (cosignatures: Cosignature[], anchors = [anchor("tsa-1", "verified")]): ProofFile => proofFile(receipt, { checkpoint, anchors, cosignatures }, "did:vm:node:c", 1_760_000_100);
+
+describe("proof file: the builder and the reader", () => {
+  test("proofFile: only anchors over the checkpoint's root and cosignatures of that checkpoint; verified anchors first, at most 64", () => {
+    const other = signCheckpoint({ ...checkpoint, createdAt: checkpoint.createdAt + 1 }, origin.key.privateKey);
+    const many = Array.from({ length: 70 }, (_, i) => anchor(`tsa-r${i}`, "rejected"));
+    const p = file([cosign(witnesses[0]!), cosign(witnesses[1]!, {}, other)], [...many, anchor("elsewhere", "verified", `sha256:${"3".repeat(64)}`), anchor("tsa-1", "verified")]);
+    assert.equal(p.anchors.length, 64);
+    assert.equal(p.anchors[0]!.tx, "tsa-1");
+    assert.ok(!p.anchors.some((a) => a.tx === "elsewhere"));
+    assert.deepEqual(p.cosignatures.map((c) => c.signer), [witnesses[0]!.did]);
+    assert.deepEqual(p.exporterVerdicts[0], { chain: "rfc3161:t", tx: "tsa-1", outcome: "verified" });
+    assert.deepEqual(parseProofFile(JSON.parse(JSON.stringify(p))), p);
+  });
+
+  test("parseProofFile: refuses another version, an unknown member, too many anchors and a bad checkpoint, naming the member", () => {
+    const good = JSON.parse(JSON.stringify(file([])));
+    const cases: Array<[string, (p: Record<string, any>) => void, RegExp]> = [
+      ["v 3", (p) => (p.v = 3), /proof\.v: expected 2, got 3/],
+      ["v 1", (p) => (p.v = 1), /version 1 proof file: it binds no origin checkpoint/],
+      ["unknown member", (p) => (p.note = "x"), /proof: unknown member "note"/],
+      ["65 anchors", (p) => (p.anchors = Array(65).fill(p.anchors[0])), /proof\.anchors: expected a list of at most 64/],
+      ["checkpoint signer", (p) => (p.checkpoint.signer = "did:vm:node:z"), /proof\.checkpoint\.signer: must equal origin/],
+      ["exportedBy not a DID", (p) => (p.exportedBy = "<script>"), /proof\.exportedBy: does not match/],
+    ];
+    for (const [what, alter, want] of cases) {
+      const p = structuredClone(good);
+      alter(p);
+      assert.throws(() => parseProofFile(p), (e: Error) => want.test(e.message), what);
+    }
+  });
+});
+
+describe("trust file: written and read back", () => {
+  test("trustFile → JSON → trustPolicy keeps every key, k and the TSA material", () => {
+    const p: TrustPolicy = { ...policy(2), tsa: { tsas: new Map([["t", { subject: "CN=t" }]]) } };
+    const back = trustPolicy(JSON.parse(JSON.stringify(trustFile(p, origin.did, 1))));
+    const ns = back.namespaces.get(NS)!;
+    assert.ok(ns.origins.get(origin.did)!.equals(origin.key.publicKey));
+    assert.equal(ns.quorum!.k, 2);
+    for (const w of witnesses) assert.ok(ns.quorum!.witnesses.get(w.did)!.equals(w.key.publicKey));
+    assert.deepEqual([...back.tsa!.tsas], [["t", { subject: "CN=t" }]]);
+  });
+
+  test("trustPolicy: refuses what is not a version 1 trust file, naming the member", () => {
+    const good = JSON.parse(JSON.stringify(trustFile(policy(2), origin.did, 1)));
+    const cases: Array<[string, (t: Record<string, any>) => void, RegExp]> = [
+      ["type", (t) => (t.type = "vmsh-proof"), /trust\.type: expected "vmsh-trust"/],
+      ["v", (t) => (t.v = 2), /trust\.v: expected 1, got 2/],
+      ["unknown member", (t) => (t.peers = []), /trust: unknown member "peers"/],
+      ["bad key", (t) => (t.namespaces[0].origins[0].key = "ed25519:short"), /trust\.namespaces\[0\]\.origins\[0\]\.key: expected 32 key bytes/],
+      ["DID twice", (t) => t.namespaces[0].origins.push(t.namespaces[0].origins[0]), /origins\[1\]\.did: did:vm:node:a is listed twice/],
+      ["k above witnesses", (t) => (t.namespaces[0].quorum.k = 4), /quorum\.k: 4 is more than the 3 witnesses listed/],
+      ["namespace twice", (t) => t.namespaces.push(t.namespaces[0]), /namespaces\[1\]\.name: dao:vaultmesh is listed twice/],
+      ["PEM without certificate", (t) => (t.tsa = { tsas: [], trustBundle: "not a certificate" }), /trust\.tsa\.trustBundle: holds no PEM certificate/],
+      ["PEM that does not parse", (t) => (t.tsa = { tsas: [], trustBundle: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" }), /trust\.tsa\.trustBundle: certificate #1 does not parse/],
+    ];
+    for (const [what, alter, want] of cases) {
+      const t = structuredClone(good);
+      alter(t);
+      assert.throws(() => trustPolicy(t), (e: Error) => want.test(e.message), what);
+    }
+  });
+});
+
+describe("step 4: the witnesses, counted as every node counts them", () => {
+  test("k distinct witnesses of this checkpoint and one winner: final (2 of 3)", async () => {
+    const v = await verifyProof(file([cosign(witnesses[0]!), cosign(witnesses[1]!)]), policy(2), verifiedCheck);
+    assert.equal(v.ok, true);
+    assert.equal(v.final, true);
+    assert.deepEqual({ state: v.quorum!.state, k: v.quorum!.k, n: v.quorum!.n, cosigners: v.quorum!.cosigners }, { state: "final", k: 2, n: 3, cosigners: [witnesses[0]!.did, witnesses[1]!.did] });
+  });
+
+  test("one key under two DIDs counts once", async () => {
+    const shared: Array<[string, KeyObject]> = [[witnesses[0]!.did, witnesses[0]!.key.publicKey], ["did:vm:node:twin", witnesses[0]!.key.publicKey]];
+    const twin = { did: "did:vm:node:twin", key: witnesses[0]!.key };
+    const v = await verifyProof(file([cosign(witnesses[0]!), cosign(twin)]), policy(2, shared), verifiedCheck);
+    assert.equal(v.ok, true);
+    assert.equal(v.final, false);
+    assert.equal(v.quorum!.cosigners.length, 1);
+  });
+
+  test("a cosignature of another checkpoint, or by a signer the policy does not list, does not count and is named", async () => {
+    const other = signCheckpoint({ ...checkpoint, createdAt: checkpoint.createdAt + 1 }, origin.key.privateKey);
+    const stranger = { did: "did:vm:node:stranger", key: generateNodeKey() };
+    const v = await verifyProof(file([]), policy(2), verifiedCheck);
+    const withOthers = { ...file([]), cosignatures: [cosign(witnesses[0]!), cosign(witnesses[1]!, {}, other), cosign(stranger)] };
+    const w = await verifyProof(withOthers, policy(2), verifiedCheck);
+    assert.equal(v.final, false);
+    assert.equal(w.final, false);
+    assert.deepEqual(w.quorum!.ignored.map((i) => [i.signer, i.reason.replace(/sha256:[0-9a-f]{64}/g, "D")]), [
+      [witnesses[1]!.did, "names another checkpoint (D), not this proof's D"],
+      [stranger.did, "is not a witness of dao:vaultmesh in the trust policy"],
+    ]);
+  });
+
+  test("witnesses naming as winner an anchor this checker rejected: not final, with the reason", async () => {
+    const rejectsIt: AnchorCheck = async (a) => (a.tx === "tsa-1" ? { outcome: "rejected", reason: "bad token" } : { outcome: "verified" });
+    const v = await verifyProof(file([cosign(witnesses[0]!), cosign(witnesses[1]!)], [anchor("tsa-1", "verified"), anchor("tsa-2", "verified")]), policy(2), rejectsIt);
+    assert.equal(v.ok, true);
+    assert.equal(v.final, false);
+    assert.match(v.quorum!.reason!, /cosigned rfc3161:t\/tsa-1 as winner, which this node rejected/);
+  });
+
+  test("no quorum in the policy: final once an anchor verifies, never before", async () => {
+    const none: TrustPolicy = { namespaces: new Map([[NS, { origins: new Map([[origin.did, origin.key.publicKey]]) }]]) };
+    assert.equal((await verifyProof(file([]), none, verifiedCheck)).final, true);
+    const unchecked = await verifyProof(file([]), none, async () => ({ outcome: "unchecked" }));
+    assert.equal(unchecked.ok, false);
+    assert.equal(unchecked.final, false);
+    assert.match(unchecked.failure!, /^anchors: no anchor over sha256:[0-9a-f]{64} verified here$/);
+    assert.equal(unchecked.facts, undefined, "no fact is stated for a proof that does not hold");
+  });
+});
