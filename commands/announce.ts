@@ -15,6 +15,7 @@ import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/se
 import { PLACEHOLDER_CHAIN, PLACEHOLDER_NOTE } from "../lib/sealer/placeholder.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
+import { originLogOf } from "../lib/federation/origin-log.js";
 import { outcomeColor, table, type Printer } from "./output.js";
 
 export interface AnnounceOptions {
@@ -91,6 +92,8 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
         ),
     ];
     const report = await importBatch(sealed, node.importContext(options.namespace));
+    // Every checkpoint this node signs goes into its origin log (docs/FEDERATION_PROTOCOL.md §Origin log).
+    if (stored === undefined && report.written) await (await originLogOf(node).log()).append(sealed.checkpoints, { freshlySigned: true });
     // A witness of the namespace cosigns what it just verified itself (docs/FEDERATION_SEMANTICS.md §8. Quorum).
     if (report.status === "active") await cosignVersion(node.store, node.me, node.config, options.namespace, report.batchId, report.batchRoot, node.now());
     const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, placeholderReceipts: sealed.placeholderReceipts, report, deliveries: [] };

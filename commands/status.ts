@@ -50,6 +50,8 @@ export interface StatusResult {
   contested: ContestedRoot[];
   /** Cosignatures of checkpoints no origin signed: shown, never blocking finality. */
   witnessFaults: WitnessFault[];
+  /** This node's origin log (docs/FEDERATION_PROTOCOL.md §Origin log); absent when it could not be read. */
+  originLog?: { origin: string; size: number; witnessedSize: number; witnesses: string[]; forks: number };
 }
 
 /** How long status waits for a peer's /health. */
@@ -107,6 +109,7 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
   }
   const counts = store === undefined ? null : { ...store.counts(), contested: contested.length };
   await store?.close();
+  const originLog = stateError === undefined ? await (await import("../lib/federation/origin-log.js")).originLogService(() => config, key, () => Math.floor(Date.now() / 1000)).summary().catch(() => undefined) : undefined;
   const peers: StatusResult["peers"] = client === undefined ? [] : await Promise.all([...config.peers.values()].map((p) => peerSummary(client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS)));
   return {
     node: mesh.nodeId,
@@ -126,6 +129,7 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
     quorum,
     contested,
     witnessFaults,
+    ...(originLog === undefined ? {} : { originLog }),
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -165,6 +169,8 @@ export function printStatus(out: Printer, r: StatusResult): void {
     const c = r.counts;
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
   }
+  if (r.originLog !== undefined && r.originLog.size > 0) out.line(`Origin log: ${r.originLog.size} checkpoints, witnessed up to ${r.originLog.witnessedSize}${r.originLog.witnesses.length > 0 ? ` by ${r.originLog.witnesses.length} witnesses` : ""}`);
+  if (r.originLog !== undefined && r.originLog.forks > 0) out.line(out.color.red(`Origin log forks: ${r.originLog.forks} (GET /log/forks)`));
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
   printContests(out, r.contested, r.witnessFaults);
   // Final versions are counted, the rest listed with what they wait for (--json lists all).

@@ -11,6 +11,8 @@ import { startServer, type RunningServer } from "../http/server.js";
 import { nodeExplorerSource } from "./explorer-source.js";
 import type { Logger } from "./log.js";
 import { FederationNode } from "./node.js";
+import { originLogOf, watchOriginLogs } from "./origin-log.js";
+import { backfillOriginLog } from "../origin-log/backfill.js";
 import type { NodeRuntime } from "./runtime.js";
 
 /** How often queued announces are retried (each entry keeps its own backoff). */
@@ -80,7 +82,7 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   const explorer = await createExplorer(nodeExplorerSource({ node, store: runtime.store, outbox: runtime.outbox, client: runtime.client, version: options.version }));
   let server: RunningServer;
   try {
-    server = await startServer({ node, log, version: options.version, explorer, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
+    server = await startServer({ node, log, version: options.version, explorer, originLog: originLogOf(runtime), ...(options.tls ? { tls: options.tls } : {}) }, host, port);
   } catch (e) {
     explorer.close();
     throw e;
@@ -90,12 +92,44 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   node.track((async () => {
     for (const namespace of runtime.config.federation.namespaces.keys()) await runtime.indexes.prepare(namespace);
   })());
+  // The origin log (docs/FEDERATION_PROTOCOL.md §Origin log): checkpoints signed before it
+  // existed go in first; a new head is offered to the witnesses at the next tick, failures retried.
+  const originLog = originLogOf(runtime);
+  // The outbox tick offers a head once; a witness that did not cosign it is asked again at the
+  // anti-entropy interval, not every tick.
+  let offeredSize = -1;
+  let cosignedAll = true;
+  let logWork: Promise<void> = Promise.resolve();
+  /** One origin-log round at a time, on its own timers, so a slow witness delays no delivery or sync. */
+  const serially = (fn: () => Promise<void>) => async () => {
+    const next = logWork.then(fn);
+    logWork = next.catch(() => undefined);
+    await next;
+  };
+  const offerHead = async (retry: boolean) => {
+    const l = await originLog.log();
+    await l.refresh();
+    if (l.size === offeredSize && !(retry && !cosignedAll)) return;
+    offeredSize = l.size;
+    const rounds = await originLog.requestCosignatures();
+    cosignedAll = rounds.every((r) => r.outcome === "cosigned");
+    for (const r of rounds) if (r.outcome !== "cosigned") log.warn("a witness did not cosign this node's log head", { witness: r.witness, outcome: r.outcome, detail: r.detail });
+  };
+  node.track((async () => {
+    const added = await backfillOriginLog(runtime.store, await originLog.log(), runtime.me.did);
+    if (added > 0) log.info("checkpoints added to this node's origin log", { added });
+  })().catch((e: unknown) => log.error("origin log backfill failed", { error: (e as Error).message })));
   const timers = [
     // refresh: see batches and outbox entries that a CLI command wrote to the same state.
     every(OUTBOX_TICK_MS, async () => {
       await runtime.store.refresh();
       await node.deliverOutbox();
     }, log, "outbox delivery"),
+    every(OUTBOX_TICK_MS, serially(() => offerHead(false)), log, "origin log head offer"),
+    every(runtime.config.federation.antiEntropy.intervalS * 1000, serially(async () => {
+      await offerHead(true);
+      for (const f of await watchOriginLogs(runtime)) log.error("origin log fork: two heads of one size signed by one origin, kept as evidence", { origin: f.origin, kind: f.kind });
+    }), log, "origin log witnesses and fork watch"),
     every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
       await node.recheckPending();
       await node.adoptCheckpoints();

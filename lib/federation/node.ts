@@ -39,6 +39,7 @@ import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
 import { cosignChanged, cosignVersion, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+import { originLogMetrics } from "./origin-log.js";
 import { quorumReport, type QuorumReport } from "./quorum-report.js";
 
 /** Per namespace, for GET /metrics: versions by quorum state, contested roots, witness faults. */
@@ -364,7 +365,7 @@ export class FederationNode {
   /** Prometheus text for GET /metrics. */
   async renderMetrics(): Promise<string> {
     const gauges = await readStoreGauges(this.#store);
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() });
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() }) + (await originLogMetrics(this.runtime));
   }
 
   /**

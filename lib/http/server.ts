@@ -10,6 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
 import { readJsonBody, type BodyScreen } from "./body.js";
 import { checkHost } from "./host.js";
+import { serveLog, type ServedLog } from "./log-routes.js";
 import { topLevelString } from "./preauth.js";
 import { BURST_S, RateLimiter } from "./rate-limit.js";
 import { sendError, sendJson, sendJsonBytes } from "./reply.js";
@@ -50,6 +51,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** The web explorer and its API (docs/EXPLORER.md); absent: those paths answer 404. */
   explorer?: ServedExplorer;
+  /** The origin log and witness endpoints under /log/ (docs/FEDERATION_PROTOCOL.md §Origin log); absent: 404. */
+  originLog?: ServedLog;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
@@ -107,6 +110,15 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     return;
   }
   if (options.explorer?.handles(path)) return options.explorer.handle(req, res, path);
+  if (path.startsWith("/log/") && options.originLog) {
+    // The witness's add-checkpoint is an unauthenticated POST: it shares the per-address allowance.
+    if (req.method === "POST") {
+      const perMinute = node.config.federation.mesh.maxPostsPerAddressPerMin ?? DEFAULT_POSTS_PER_ADDRESS_PER_MIN;
+      const wait = perAddress.take(req.socket.remoteAddress ?? "?", perMinute, Date.now(), BURST_S);
+      if (wait > 0) throw unread(new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) }));
+    }
+    return serveLog(req, res, path, options.originLog);
+  }
   const post = POST_ROUTES[path];
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);

@@ -1,0 +1,29 @@
+/**
+ * Puts into this node's origin log every checkpoint it signed that the log does not hold yet
+ * (docs/FEDERATION_PROTOCOL.md §Origin log): the versions stored before the log existed, or
+ * signed by a process that stopped before appending. Oldest first (createdAt, namespace,
+ * batch id, root), so two runs over the same store append in the same order.
+ */
+import type { Checkpoint } from "../messages/checkpoint.js";
+import type { Store } from "../store/index.js";
+import type { OriginLog } from "./origin-log.js";
+
+/**
+ * @example await backfillOriginLog(store, await service.log(), me.did) // checkpoints appended
+ */
+export async function backfillOriginLog(store: Store, log: OriginLog, did: string): Promise<number> {
+  const mine = store
+    .namespaces()
+    .flatMap((ns) => store.listBatches(ns).filter((s) => s.origin === did))
+    .sort((a, b) => a.createdAt - b.createdAt || cmp(a.namespace, b.namespace) || cmp(a.batchId, b.batchId) || cmp(a.batchRoot, b.batchRoot));
+  const checkpoints: Checkpoint[] = [];
+  for (const s of mine) {
+    const cp = (await store.getBatch(s.namespace, s.batchId, s.batchRoot, did))?.checkpoint;
+    if (cp !== undefined && cp.signer === did) checkpoints.push(cp);
+  }
+  return log.append(checkpoints);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
