@@ -1,7 +1,7 @@
 /**
- * Reading a proof file or a trust file someone handed over (docs/EXPLORER.md §What verify-proof
- * checks): at most `max` bytes whatever the path names (a FIFO or /dev/zero included), strict
- * UTF-8, and JSON in which no object names a member twice. `JSON.parse` keeps the last of two
+ * Reading a proof file or a trust file someone handed over
+ * (docs/EXPLORER.md §What verify-proof checks): at most `max` bytes whatever the path names (a
+ * FIFO or /dev/zero included), strict UTF-8, and JSON in which no object names a member twice. `JSON.parse` keeps the last of two
  * equal names silently, so a file could show one reader a namespace and the checker another.
  */
 import { open } from "node:fs/promises";
