@@ -12,7 +12,7 @@ import { nodeTrustPolicy } from "../lib/federation/trust-policy.js";
 import { readKeyFile } from "../lib/identity/key-file.js";
 import { MAX_PROOF_FILE_BYTES, parseProofFile } from "../lib/proof/file.js";
 import { parseStrictJson, readBoundedText } from "../lib/proof/read.js";
-import { MAX_TRUST_FILE_BYTES, trustPolicy, type TrustPolicy } from "../lib/proof/trust.js";
+import { MAX_TRUST_FILE_BYTES, statedPolicy, trustPolicy, type TrustPolicy } from "../lib/proof/trust.js";
 import { verifyProof, type AnchorCheck, type ProofVerdict } from "../lib/proof/verify.js";
 import type { CommandContext } from "./context.js";
 import { table, type Printer } from "./output.js";
@@ -47,7 +47,13 @@ async function loadTrust(ctx: CommandContext, file: string | undefined): Promise
   }
   const config = await ctx.loadConfig();
   const key = await readKeyFile(config.federation.mesh.keyFile);
-  return nodeTrustPolicy(config, { did: config.federation.mesh.nodeId, publicKey: key.publicKey });
+  const did = config.federation.mesh.nodeId;
+  try {
+    return statedPolicy(nodeTrustPolicy(config, { did, publicKey: key.publicKey }), did);
+  } catch (e) {
+    if (e instanceof VmshError) throw new UsageError(`the trust policy of ${ctx.configDir} (peers.yaml keys, federation.yaml origins and quorum) is not one a trust file may state: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** RFC 3161 tokens against the policy's TSA roots, on this machine; chains need an endpoint. */

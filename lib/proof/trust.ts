@@ -204,3 +204,14 @@ export function trustPolicy(json: unknown): TrustPolicy {
   }
   return policy;
 }
+
+/**
+ * `policy` (a node's own, from its configuration) held to the rules of a trust file: written as
+ * one and read back, so that `verify-proof` without `--trust` trusts nothing a trust file could
+ * not state, and `trust export` never writes a file that no reader accepts. Throws ProtocolError
+ * MALFORMED naming the member, as trustPolicy does.
+ * @example const policy = statedPolicy(nodeTrustPolicy(config, self))
+ */
+export function statedPolicy(policy: TrustPolicy, exportedBy: string): TrustPolicy {
+  return trustPolicy(JSON.parse(JSON.stringify(trustFile(policy, exportedBy, 0))));
+}

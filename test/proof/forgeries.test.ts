@@ -10,7 +10,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestBytes } from "../../lib/digest.js";
@@ -323,6 +323,28 @@ describe("trust files a careless or hostile operator could write", () => {
     const r = await verify(await put(forged), await put(t));
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /trust\.namespaces\[0\]\.origins\[2\]\.key: the key of did:vm:node:z is a point of small order/);
+  });
+
+  test("a node's own configuration holding that key: verify-proof without --trust and trust export both exit 2 naming it", async () => {
+    const identity = Buffer.alloc(32);
+    identity[0] = 1;
+    const cfg = join(dir, "cfg");
+    const init = await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:n"], { cwd: dir });
+    assert.equal(init.code, 0, init.stderr);
+    // A "key" a joining peer handed over, pasted into peers.yaml as its init would print one.
+    await appendFile(join(cfg, "peers.yaml"), `  - did: "did:vm:node:z"\n    roles: [origin]\n    keys: { verify: "${formatKeyLine(identity)}" }\n`);
+    await writeFile(join(cfg, "tsa-root.pem"), tsa.rootPem);
+    await appendFile(join(cfg, "anchors.yaml"), "rfc3161:\n  trustBundle: tsa-root.pem\n");
+    const forgedSig = `${Buffer.from(JSON.stringify({ alg: "EdDSA", kid: "did:vm:node:z#key-1" })).toString("base64url")}..${Buffer.concat([identity, Buffer.alloc(32)]).toString("base64url")}`;
+    const forged = await put({ ...genuine, checkpoint: { ...A.checkpoint, origin: "did:vm:node:z", signer: "did:vm:node:z", batchId: "b-forged", sig: forgedSig }, receipt: { ...genuine.receipt, batchId: "b-forged" } });
+    const r = await runCli(["--config", cfg, "verify-proof", forged], { cwd: dir, timeoutMs: 60_000 });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /the trust policy of .*cfg \(peers\.yaml keys, federation\.yaml origins and quorum\) is not one a trust file may state: .*the key of did:vm:node:z is a point of small order/);
+    assert.doesNotMatch(r.stdout, /proof verified/);
+    const t = await runCli(["--config", cfg, "trust", "export"], { cwd: dir });
+    assert.equal(t.code, 2, t.stdout + t.stderr);
+    assert.equal(t.stdout, "");
+    assert.match(t.stderr, /cannot be written as a trust file: .*the key of did:vm:node:z is a point of small order/);
   });
 
   test("the trust file of another namespace: step 1 says it lists no origins for this one", async () => {
