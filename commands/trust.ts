@@ -6,7 +6,8 @@
 import { Command } from "commander";
 import { nodeTrustPolicy } from "../lib/federation/trust-policy.js";
 import { readKeyFile } from "../lib/identity/key-file.js";
-import { trustFile, type TrustFile } from "../lib/proof/trust.js";
+import { UsageError, VmshError } from "../lib/errors.js";
+import { statedPolicy, trustFile, type TrustFile } from "../lib/proof/trust.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace } from "./node.js";
 
@@ -19,7 +20,15 @@ export async function exportTrust(ctx: CommandContext, options: { namespace?: st
   if (options.namespace !== undefined) requireNamespace(config, options.namespace);
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const did = config.federation.mesh.nodeId;
-  return trustFile(nodeTrustPolicy(config, { did, publicKey: key.publicKey }, options.namespace), did, now());
+  const policy = nodeTrustPolicy(config, { did, publicKey: key.publicKey }, options.namespace);
+  try {
+    statedPolicy(policy, did);
+  } catch (e) {
+    // A file no reader accepts is not written (docs/EXPLORER.md §Trust files).
+    if (e instanceof VmshError) throw new UsageError(`the trust policy of ${ctx.configDir} (peers.yaml keys, federation.yaml origins and quorum) cannot be written as a trust file: ${e.message}`, { cause: e });
+    throw e;
+  }
+  return trustFile(policy, did, now());
 }
 
 export function trustCommand(run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): Command {

@@ -5,15 +5,14 @@
  * against it, the inclusion and the anchors it can check without the network (RFC 3161 tokens;
  * Bitcoin and EVM are reported unchecked), then the witnesses' cosignatures. Nothing is sent.
  */
-import { readFile, stat } from "node:fs/promises";
 import { Command } from "commander";
 import { parseChainId } from "../lib/anchors/anchor.js";
 import { UsageError, VmshError } from "../lib/errors.js";
 import { nodeTrustPolicy } from "../lib/federation/trust-policy.js";
 import { readKeyFile } from "../lib/identity/key-file.js";
-import { parsePeerJson } from "../lib/messages/json.js";
 import { MAX_PROOF_FILE_BYTES, parseProofFile } from "../lib/proof/file.js";
-import { MAX_TRUST_FILE_BYTES, trustPolicy, type TrustPolicy } from "../lib/proof/trust.js";
+import { parseStrictJson, readBoundedText } from "../lib/proof/read.js";
+import { MAX_TRUST_FILE_BYTES, statedPolicy, trustPolicy, type TrustPolicy } from "../lib/proof/trust.js";
 import { verifyProof, type AnchorCheck, type ProofVerdict } from "../lib/proof/verify.js";
 import type { CommandContext } from "./context.js";
 import { table, type Printer } from "./output.js";
@@ -36,23 +35,11 @@ export interface VerifyProofResult extends Partial<ProofVerdict> {
   requireFinal: boolean;
 }
 
-/** Reads a local file within `max` bytes; any failure is a usage error (exit 2) naming `what`. */
-async function readBounded(file: string, max: number, what: string): Promise<string> {
-  try {
-    const s = await stat(file);
-    if (s.size > max) throw new UsageError(`${what} ${file} is ${s.size} bytes; at most ${max} are read`);
-    return await readFile(file, "utf8");
-  } catch (cause) {
-    if (cause instanceof UsageError) throw cause;
-    throw new UsageError(`${what} ${file} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
-  }
-}
-
 async function loadTrust(ctx: CommandContext, file: string | undefined): Promise<TrustPolicy> {
   if (file !== undefined) {
-    const text = await readBounded(file, MAX_TRUST_FILE_BYTES, "--trust");
+    const text = await readBoundedText(file, MAX_TRUST_FILE_BYTES, "--trust");
     try {
-      return trustPolicy(parsePeerJson(text));
+      return trustPolicy(parseStrictJson(text, "trust"));
     } catch (e) {
       if (e instanceof VmshError) throw new UsageError(`--trust ${file} is not a trust file: ${e.message}`, { cause: e });
       throw e;
@@ -60,7 +47,13 @@ async function loadTrust(ctx: CommandContext, file: string | undefined): Promise
   }
   const config = await ctx.loadConfig();
   const key = await readKeyFile(config.federation.mesh.keyFile);
-  return nodeTrustPolicy(config, { did: config.federation.mesh.nodeId, publicKey: key.publicKey });
+  const did = config.federation.mesh.nodeId;
+  try {
+    return statedPolicy(nodeTrustPolicy(config, { did, publicKey: key.publicKey }), did);
+  } catch (e) {
+    if (e instanceof VmshError) throw new UsageError(`the trust policy of ${ctx.configDir} (peers.yaml keys, federation.yaml origins and quorum) is not one a trust file may state: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** RFC 3161 tokens against the policy's TSA roots, on this machine; chains need an endpoint. */
@@ -78,13 +71,13 @@ function offlineCheck(policy: TrustPolicy): AnchorCheck {
 }
 
 export async function verifyProofFile(ctx: CommandContext, file: string, options: VerifyProofOptions = {}): Promise<VerifyProofResult> {
-  const text = await readBounded(file, MAX_PROOF_FILE_BYTES, "proof file");
+  const text = await readBoundedText(file, MAX_PROOF_FILE_BYTES, "proof file");
   const policy = await loadTrust(ctx, options.trust);
   const trust = options.trust ?? `${ctx.configDir} (this node's configuration)`;
   const requireFinal = options.requireFinal === true;
   let proof;
   try {
-    proof = parseProofFile(parsePeerJson(text));
+    proof = parseProofFile(parseStrictJson(text, "proof"));
   } catch (e) {
     if (e instanceof VmshError) return { file, trust, requireFinal, ok: false, final: false, malformed: `not a proof file this version can check: ${e.message}`, failure: `file: ${e.message}` };
     throw e;
@@ -103,7 +96,7 @@ export function printVerifyProof(out: Printer, r: VerifyProofResult): void {
   if (out.json) return out.document(r);
   if (r.malformed !== undefined) {
     out.line(out.color.red(`${r.file}: ${r.malformed}`));
-    out.line(out.color.red("proof NOT verified"));
+    out.line(out.color.red(`proof NOT verified: ${r.failure}`));
     return;
   }
   const step = (name: string, s: { ok: boolean; reason?: string } | undefined, good: string) => {

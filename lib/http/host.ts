@@ -52,6 +52,11 @@ export function checkHost(req: IncomingMessage, publicUrl: string | undefined): 
     const name = hostName(new URL(publicUrl).host);
     if (name !== undefined) publicHosts.push(name);
   }
+  // Node keeps the first of two Host headers and drops the rest; a proxy may keep the last.
+  // RFC 9112 §3.2: a request with more than one is refused, whatever they name.
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === "host") hosts++;
+  if (hosts > 1) throw new ProtocolError("HOST_NOT_ALLOWED", 421, `the request carries ${hosts} Host headers; one is allowed (RFC 9112 §3.2): refused against DNS rebinding`);
   const header = req.headers.host;
   if (hostAllowed(header, req.socket.localAddress, publicHosts)) return;
   const shown = JSON.stringify((header ?? "").slice(0, 100));

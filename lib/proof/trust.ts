@@ -84,7 +84,39 @@ const refuse = (message: string): never => {
   throw new ProtocolError("MALFORMED", 400, message);
 };
 
-function keys(value: unknown, path: string): Map<string, KeyObject> {
+/**
+ * The y coordinates (sign bit cleared, little-endian hex) of the Ed25519 points of order 1, 2,
+ * 4 and 8, and the non-canonical encodings p and p+1 of two of them. With such a "key" a
+ * signature of R = that point and S = 0 verifies for every message (order 1) or one message in
+ * 2, 4 or 8: anyone could have signed, so it binds no one. Ed25519 verification here is
+ * cofactorless and does not refuse them itself.
+ */
+const SMALL_ORDER_Y = new Set([
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+]);
+
+/** Why `raw` cannot be a key that binds its holder, or undefined. */
+export function weakKeyProblem(raw: Uint8Array): string | undefined {
+  const y = Buffer.from(raw);
+  y[31] = y[31]! & 0x7f;
+  if (SMALL_ORDER_Y.has(y.toString("hex"))) return "is a point of small order: signatures under it can be made without any private key";
+  // y ≥ p = 2^255 − 19: not the canonical encoding of any point.
+  if (y[31] === 0x7f && y.subarray(1, 31).every((b) => b === 0xff) && y[0]! >= 0xed) return "is not a canonical Ed25519 point encoding";
+  return undefined;
+}
+
+/**
+ * One list of `{ did, key }`. `owners` maps each key (hex) to the DID that first listed it,
+ * across the whole file: one key under two DIDs would let one signer speak for both, as two
+ * origins or as two witnesses toward k (docs/EXPLORER.md §Trust files).
+ */
+function keys(value: unknown, path: string, owners: Map<string, string>): Map<string, KeyObject> {
   if (!Array.isArray(value) || value.length > MAX_KEYS) refuse(`${path}: expected a list of at most ${MAX_KEYS} { did, key }`);
   const out = new Map<string, KeyObject>();
   for (const [i, e] of (value as unknown[]).entries()) {
@@ -93,7 +125,13 @@ function keys(value: unknown, path: string): Map<string, KeyObject> {
     const did = string(o, "did", p, DID_MAX_LENGTH, DID_PATTERN);
     const raw = parseKeyLine(o.key);
     if (typeof raw === "string") refuse(`${p}.key: ${raw}`);
+    const weak = weakKeyProblem(raw as Uint8Array);
+    if (weak !== undefined) refuse(`${p}.key: the key of ${did} ${weak}`);
     if (out.has(did)) refuse(`${p}.did: ${did} is listed twice`);
+    const hex = Buffer.from(raw as Uint8Array).toString("hex");
+    const owner = owners.get(hex);
+    if (owner !== undefined && owner !== did) refuse(`${p}.key: ${did} has the same key as ${owner}: one key speaks for one DID`);
+    owners.set(hex, did);
     out.set(did, publicKeyFromRaw(raw as Uint8Array));
   }
   return out;
@@ -126,15 +164,16 @@ export function trustPolicy(json: unknown): TrustPolicy {
   string(o, "exportedBy", "trust", DID_MAX_LENGTH, DID_PATTERN);
   integer(o, "exportedAt", "trust", 0, LIMITS.maxTimestamp);
   const namespaces = new Map<string, NamespaceTrust>();
+  const owners = new Map<string, string>();
   for (const [i, n] of array(o, "namespaces", "trust", MAX_NAMESPACES).entries()) {
     const p = `trust.namespaces[${i}]`;
     const e = object(n, p, ["name", "origins", "quorum"]);
     const name = string(e, "name", p, LIMITS.maxNamespaceLength, NAMESPACE_PATTERN);
     if (namespaces.has(name)) refuse(`${p}.name: ${name} is listed twice`);
-    const t: NamespaceTrust = { origins: keys(e.origins, `${p}.origins`) };
+    const t: NamespaceTrust = { origins: keys(e.origins, `${p}.origins`, owners) };
     if (e.quorum !== undefined) {
       const q = object(e.quorum, `${p}.quorum`, ["k", "witnesses"]);
-      const witnesses = keys(q.witnesses, `${p}.quorum.witnesses`);
+      const witnesses = keys(q.witnesses, `${p}.quorum.witnesses`, owners);
       const k = integer(q, "k", `${p}.quorum`, 1, MAX_KEYS);
       if (k > witnesses.size) refuse(`${p}.quorum.k: ${k} is more than the ${witnesses.size} witnesses listed`);
       t.quorum = { k, witnesses };
@@ -164,4 +203,15 @@ export function trustPolicy(json: unknown): TrustPolicy {
     policy.tsa = tsa;
   }
   return policy;
+}
+
+/**
+ * `policy` (a node's own, from its configuration) held to the rules of a trust file: written as
+ * one and read back, so that `verify-proof` without `--trust` trusts nothing a trust file could
+ * not state, and `trust export` never writes a file that no reader accepts. Throws ProtocolError
+ * MALFORMED naming the member, as trustPolicy does.
+ * @example const policy = statedPolicy(nodeTrustPolicy(config, self))
+ */
+export function statedPolicy(policy: TrustPolicy, exportedBy: string): TrustPolicy {
+  return trustPolicy(JSON.parse(JSON.stringify(trustFile(policy, exportedBy, 0))));
 }

@@ -186,6 +186,9 @@ export async function verifyProof(proof: ProofFile, policy: TrustPolicy, check: 
   const ok = inclusion.ok && anyVerified;
   const rejected = anchors.filter((a) => a.outcome === "rejected").map((a) => ({ chain: a.chain, tx: a.tx }));
   const quorum = quorumOf(proof, policy, rejected, ok);
-  const failure = !inclusion.ok ? `inclusion: ${inclusion.reason}` : !anyVerified ? `anchors: no anchor over ${cp.batchRoot} verified here${anchors.length === 0 ? " (the file carries none)" : ""}` : undefined;
+  // Name the first anchor's own reason too: "none verified" alone does not say what to fix.
+  const first = anchors[0];
+  const why = first === undefined ? " (the file carries none)" : `; first, ${first.chain}/${first.tx}: ${first.outcome}${first.reason === undefined ? "" : `: ${first.reason}`}`;
+  const failure = !inclusion.ok ? `inclusion: ${inclusion.reason}` : !anyVerified ? `anchors: no anchor over ${cp.batchRoot} verified here${why}` : undefined;
   return verdict({ ...(failure === undefined ? {} : { failure }), checkpoint: signed, receipt: matches, ...(log === undefined ? {} : { log }), inclusion, anchors, quorum, ...(ok ? { facts } : {}) }, ok, ok && quorum.state === "final");
 }

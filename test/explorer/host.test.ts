@@ -8,6 +8,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { hostAllowed, hostName } from "../../lib/http/host.js";
 import { setExplorerConfig } from "../support/explorer-config.js";
@@ -45,6 +46,18 @@ function ask(path: string, host: string, method = "GET", body?: string): Promise
     });
     req.on("error", reject);
     req.end(body);
+  });
+}
+
+/** One request written byte for byte (duplicate headers, absolute-form targets, raw bytes); the status and body. */
+function raw(head: string): Promise<{ status: number; body: string }> {
+  const u = new URL(a.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(u.port), u.hostname, () => socket.write(Buffer.from(`${head}\r\nConnection: close\r\n\r\n`, "latin1")));
+    let text = "";
+    socket.setEncoding("latin1").on("data", (d: string) => (text += d));
+    socket.on("error", reject);
+    socket.on("close", () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf("\r\n\r\n") + 4) }));
   });
 }
 
@@ -95,6 +108,29 @@ describe("Host check: explorer, API and /metrics against DNS rebinding", () => {
       assert.match(r.stderr, /explorer\.public_url: expected an http or https URL/);
     } finally {
       await writeFile(file, before);
+    }
+  });
+
+  test("a forger's Host forms: port suffixes, IPv6 and mapped forms, a trailing dot, raw bytes, two Host headers, absolute-form targets", async () => {
+    const port = new URL(a.url).port;
+    const refused = [`127.0.0.1:${port}.evil.example`, `127.0.0.1:${port}@evil.example`, `[::1]:${port}`, `[::ffff:127.0.0.1]:${port}`, `[0:0:0:0:0:0:0:1]:${port}`, `localhost.:${port}`, `127.1:${port}`, `2130706433:${port}`, `loc\u00e4lhost:${port}`, `127.0.0.1:`];
+    for (const host of refused) {
+      const r = await raw(`GET /api/v1/node HTTP/1.1\r\nHost: ${host}`);
+      assert.equal(r.status, 421, `${host}: ${r.status} ${r.body.slice(0, 200)}`);
+      assert.doesNotMatch(r.body, /did:vm:node:a/);
+    }
+    assert.equal((await raw(`GET /api/v1/node HTTP/1.1\r\nHost: LocalHost:${port}`)).status, 200);
+    // Node keeps the first of two Host headers and a proxy may keep the last: either order is refused.
+    for (const [first, second] of [[`127.0.0.1:${port}`, "evil.example"], ["evil.example", `127.0.0.1:${port}`], [`127.0.0.1:${port}`, `127.0.0.1:${port}`]]) {
+      const r = await raw(`GET /api/v1/node HTTP/1.1\r\nHost: ${first}\r\nHost: ${second}`);
+      assert.equal(r.status, 421, `${first} + ${second}: ${r.body.slice(0, 200)}`);
+      assert.match(JSON.parse(r.body).error.message, /carries 2 Host headers; one is allowed/);
+    }
+    // An absolute-form target names its own host (RFC 9112 §3.2.2); none is routed, whatever it names.
+    for (const target of ["http://evil.example/api/v1/node", `http://127.0.0.1:${port}/api/v1/node`, "//evil.example/api/v1/node"]) {
+      const r = await raw(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}`);
+      assert.equal(r.status, 404, `${target}: ${r.body.slice(0, 200)}`);
+      assert.doesNotMatch(r.body, /did:vm:node:a/);
     }
   });
 

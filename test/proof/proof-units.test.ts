@@ -7,7 +7,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes, type KeyObject } from "node:crypto";
+import { createPublicKey, randomBytes, verify, type KeyObject } from "node:crypto";
 import { messageDigest } from "../../lib/messages/canonical.js";
 import { signCheckpoint, type Checkpoint } from "../../lib/messages/checkpoint.js";
 import { signCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
@@ -15,7 +15,8 @@ import { generateNodeKey, type NodeKey } from "../../lib/identity/keys.js";
 import { inclusionProof, merkleRoot } from "../../lib/merkle/index.js";
 import type { AnchorRecord } from "../../lib/conflict/record.js";
 import { parseProofFile, proofFile, type ProofFile } from "../../lib/proof/file.js";
-import { trustFile, trustPolicy, type TrustPolicy } from "../../lib/proof/trust.js";
+import { parseStrictJson } from "../../lib/proof/read.js";
+import { trustFile, trustPolicy, weakKeyProblem, type TrustPolicy } from "../../lib/proof/trust.js";
 import { verifyProof, type AnchorCheck } from "../../lib/proof/verify.js";
 import type { Receipt } from "../../lib/receipt.js";
 
@@ -145,7 +146,55 @@ describe("step 4: the witnesses, counted as every node counts them", () => {
     const unchecked = await verifyProof(file([]), none, async () => ({ outcome: "unchecked" }));
     assert.equal(unchecked.ok, false);
     assert.equal(unchecked.final, false);
-    assert.match(unchecked.failure!, /^anchors: no anchor over sha256:[0-9a-f]{64} verified here$/);
+    assert.match(unchecked.failure!, /^anchors: no anchor over sha256:[0-9a-f]{64} verified here; first, rfc3161:t\/tsa-1: unchecked$/);
     assert.equal(unchecked.facts, undefined, "no fact is stated for a proof that does not hold");
+  });
+});
+
+describe("keys that bind no one, and JSON that says two things", () => {
+  // Every Ed25519 encoding of a point of order 1, 2, 4 or 8 (both sign bits; y = p and p + 1 too).
+  const smallOrder = [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  ].flatMap((y) => [Buffer.from(y, "hex"), Buffer.from(y.slice(0, 62) + (parseInt(y.slice(62), 16) | 0x80).toString(16), "hex")]);
+  /** Messages of 64 for which R = identity, S = 0 verifies under `raw`, no private key involved. */
+  const keylessForgeries = (raw: Uint8Array): number => {
+    const key = createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), raw]), format: "der", type: "spki" });
+    const sig = Buffer.alloc(64);
+    sig[0] = 1;
+    return Array.from({ length: 64 }, (_, i) => verify(null, Buffer.from(`m${i}`), key, sig)).filter(Boolean).length;
+  };
+
+  test("weakKeyProblem refuses exactly the keys under which a signature can be made without a private key", () => {
+    assert.equal(smallOrder.length, 14);
+    for (const raw of smallOrder) {
+      assert.ok(keylessForgeries(raw) > 0, `${raw.toString("hex")} is not forgeable: the list is wrong`);
+      assert.match(weakKeyProblem(raw) ?? "", /small order/, raw.toString("hex"));
+    }
+    for (const w of witnesses) {
+      assert.equal(keylessForgeries(w.key.publicKeyBytes), 0);
+      assert.equal(weakKeyProblem(w.key.publicKeyBytes), undefined);
+    }
+    const nonCanonical = Buffer.from("f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "hex");
+    assert.match(weakKeyProblem(nonCanonical)!, /not a canonical Ed25519 point encoding/);
+  });
+
+  test("parseStrictJson: a member twice is named with its path, after unescaping; strings holding braces, commas and quotes do not confuse it", () => {
+    const cases: Array<[string, RegExp | undefined]> = [
+      ['{"a":1,"a":2}', /^p: member "a" appears twice$/],
+      ['{"a":1,"\u0061":2}', /^p: member "a" appears twice$/],
+      ['{"x":[{"a":1},{"b":{"c":1,"c":2}}]}', /^p\.x\[1\]\.b: member "c" appears twice$/],
+      [JSON.stringify({ a: '}{,\\"a":"', b: { a: 1 }, c: [{ a: 1 }, { a: 2 }] }), undefined],
+      ['{"a":{"a":{"a":1}}}', undefined],
+    ];
+    for (const [text, want] of cases) {
+      if (want === undefined) assert.deepEqual(parseStrictJson(text, "p"), JSON.parse(text), text);
+      else assert.throws(() => parseStrictJson(text, "p"), (e: Error) => want.test(e.message), text);
+    }
   });
 });
