@@ -20,6 +20,8 @@ const mesh = useMesh([{ name: "a", routes: [] }], {
     { name: "sweep", roles: ["request"] },
     { name: "refused", roles: ["request"] },
   ],
+  // The sweep sends 121 Requests at once: an allowance whose burst (10 s' worth) holds them all.
+  limits: { requestPerMin: 60_000 },
 });
 
 const now = () => Math.floor(Date.now() / 1000);
