@@ -44,6 +44,8 @@ export interface StatusResult {
   equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
   /** Quorum state of every stored batch version of a configured namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   quorum: VersionQuorum[];
+  /** DIDs of peers routed for a namespace whose /health did not answer: the exit code is then 1. */
+  unreachable: string[];
 }
 
 /** How long status waits for a peer's /health. */
@@ -102,6 +104,7 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     counts,
     equivocations,
     quorum,
+    unreachable: peers.filter((p) => !p.reachable && p.namespaces.length > 0).map((p) => p.did),
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -141,6 +144,7 @@ export function printStatus(out: Printer, r: StatusResult): void {
     const c = r.counts;
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
   }
+  if (r.unreachable.length > 0) out.line(out.color.red(`Unreachable routed peers: ${r.unreachable.join(", ")}`));
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
   // Final versions are counted, the rest listed with what they wait for (--json lists all).
   printQuorum(out, r.quorum, { onlyNotFinal: true });
@@ -156,7 +160,8 @@ Each peer's GET /health is asked with a 3 s timeout. Counts come from the state
 directory, read without taking any lock. The quorum line counts batch versions final,
 awaiting and disputed (namespaces.<ns>.quorum; without it a batch is final once this
 node verified it) and lists each one not final with what it waits for.
-Exit 1 when the state cannot be read; exit 2 when anchors.yaml names a TSA trust bundle
+Exit 1 when the state cannot be read or a peer routed for a namespace does not answer
+(--json lists them in "unreachable"); exit 2 when anchors.yaml names a TSA trust bundle
 serve would refuse to start with.
 
 Example:
@@ -168,9 +173,9 @@ Example:
       run(async (ctx) => {
         const r = await status(ctx);
         printStatus(ctx.out, r);
-        // Unreachable peers are reported, not failures; state that cannot be read is, and a
-        // verifier configuration serve refuses is a configuration error (exit 2, as serve).
-        return r.stateError === undefined ? 0 : 1;
+        // A routed peer that does not answer is a failed peer (README "The command line"), as is
+        // state that cannot be read; a verifier configuration serve refuses is exit 2, as serve.
+        return r.stateError === undefined && r.unreachable.length === 0 ? 0 : 1;
       }),
     );
 }

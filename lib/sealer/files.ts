@@ -27,6 +27,11 @@ function invalid(file: string, message: string, cause?: unknown): VmshError {
   return new VmshError("SEALER_FILE_INVALID", `${file}: ${message}`, { cause });
 }
 
+/** A well-formed receipt file that does not prove what it says about this batch: a failed check, not a usage error. */
+function mismatch(file: string, message: string, cause?: unknown): VmshError {
+  return new VmshError("SEALER_RECEIPT_MISMATCH", `${file}: ${message}`, { cause });
+}
+
 /** Runs a schema reader, turning its ProtocolError into an error that names the local file. */
 function inFile<T>(file: string, read: () => T): T {
   try {
@@ -103,11 +108,16 @@ export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: st
   let placeholderReceipts = 0;
   for (const { file, json } of receiptFiles) {
     const r = parseReceiptFile(json, file, batch.id);
-    if (r.batchRoot !== batch.root) throw invalid(file, `batchRoot ${r.batchRoot} is not the root of batch ${batch.id} (${batch.root})`);
-    const index = inFile(file, () => indexInBatch(batch.leaves, r.eventHash));
-    if (r.index !== undefined && r.index !== index) throw invalid(file, `index ${r.index} disagrees with the batch, where ${r.eventHash} is leaf ${index}`);
+    if (r.batchRoot !== batch.root) throw mismatch(file, `batchRoot ${r.batchRoot} is not the root of batch ${batch.id} (${batch.root})`);
+    let index: number;
+    try {
+      index = indexInBatch(batch.leaves, r.eventHash);
+    } catch (e) {
+      throw mismatch(file, e instanceof ArgumentError ? e.message.replace(/^(eventHash|leaves): /, "") : String(e), e);
+    }
+    if (r.index !== undefined && r.index !== index) throw mismatch(file, `index ${r.index} disagrees with the batch, where ${r.eventHash} is leaf ${index}`);
     const expected = receipts[index]!.proof.path;
-    if (r.path.length !== expected.length || r.path.some((h, i) => h !== expected[i])) throw invalid(file, `path is not the inclusion path of leaf ${index} in batch ${batch.id}`);
+    if (r.path.length !== expected.length || r.path.some((h, i) => h !== expected[i])) throw mismatch(file, `path is not the inclusion path of leaf ${index} in batch ${batch.id}`);
     if (r.anchor === undefined) {
       placeholderReceipts++;
       continue;
@@ -115,7 +125,7 @@ export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: st
     const anchor: Anchor = { batchId: batch.id, batchRoot: batch.root, ...r.anchor };
     const key = `${anchor.chain}/${anchor.tx}`;
     const seen = anchors.get(key);
-    if (seen !== undefined && JSON.stringify(seen) !== JSON.stringify(anchor)) throw invalid(file, `anchor ${key} differs from the one another receipt of batch ${batch.id} carries`);
+    if (seen !== undefined && JSON.stringify(seen) !== JSON.stringify(anchor)) throw mismatch(file, `anchor ${key} differs from the one another receipt of batch ${batch.id} carries`);
     anchors.set(key, anchor);
   }
   return { namespace, batchId: batch.id, batchRoot: batch.root, createdAt: batch.createdAt, receipts, anchors: [...anchors.values()], placeholderReceipts };
