@@ -6,12 +6,12 @@
  */
 import type { Anchor } from "../anchors/anchor.js";
 import { VmshError, ProtocolError, ArgumentError } from "../errors.js";
-import { indexInBatch, receiptsForBatch, type SealerBatch } from "../merkle/index.js";
+import { indexInBatch, merkleRoot, receiptsForBatch, type SealerBatch } from "../merkle/index.js";
 import { array, digest, integer, object, optionalInteger, string, type Json } from "../messages/fields.js";
 import { anchorClaim, parseAnchor } from "../messages/items.js";
 import { BATCH_ID_PATTERN, LIMITS } from "../messages/limits.js";
 import type { BatchImport } from "../pipeline/import.js";
-import type { Receipt } from "../receipt.js";
+import type { Receipt, TreeKind } from "../receipt.js";
 import { isPlaceholderAnchor } from "./placeholder.js";
 
 /** What a sealer batch becomes: the pipeline's input, and how many receipts carried only the sealer's placeholder anchor. */
@@ -85,6 +85,20 @@ function parseReceiptFile(json: unknown, file: string, batchId: string): ParsedR
 }
 
 /**
+ * The rule a batch file's root was computed with: upstream's sealer uses vmsh-dup-sha256, `seal`
+ * rfc9162-sha256 by default, and the file does not say (its shape is upstream's). The leaves
+ * tell: the two rules give different roots for any leaves (rfc9162 hashes every leaf with a
+ * 0x00 prefix), so at most one of them matches (docs/FEDERATION_SEMANTICS.md §The sealer's files).
+ */
+function treeOf(batch: SealerBatch): TreeKind {
+  try {
+    return merkleRoot(batch.leaves, "rfc9162-sha256") === batch.root ? "rfc9162-sha256" : "vmsh-dup-sha256";
+  } catch {
+    return "vmsh-dup-sha256";
+  }
+}
+
+/**
  * Builds the pipeline input for one sealer batch and its receipt files. Throws, naming the
  * file: a root that the leaves do not recompute (both roots given), a receipt of another
  * batch, an event hash not in the leaves, an index that disagrees with the leaves, a path
@@ -95,7 +109,7 @@ function parseReceiptFile(json: unknown, file: string, batchId: string): ParsedR
 export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: string, receiptFiles: readonly SealerReceiptFile[]): SealedBatch {
   let receipts: Receipt[];
   try {
-    receipts = receiptsForBatch(batch, namespace);
+    receipts = receiptsForBatch(batch, namespace, { tree: treeOf(batch) });
   } catch (e) {
     if (e instanceof ArgumentError && e.message.startsWith("batch.root:")) {
       throw new VmshError("BATCH_ROOT_MISMATCH", `${batchFile}: batch ${batch.id} says root ${batch.root}, its leaves give ${/\((sha256:[0-9a-f]{64})\)/.exec(e.message)?.[1] ?? "another root"}`, { cause: e });
