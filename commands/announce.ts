@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
 import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
+import { tallyDeliveries } from "../lib/federation/metric-extras.js";
 import { cosignVersion } from "../lib/federation/witness.js";
 import { signCheckpoint } from "../lib/messages/checkpoint.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
@@ -99,7 +100,11 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
     else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
     // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
-    else result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now(), undefined, node.me.did);
+    else {
+      result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now(), undefined, node.me.did);
+      // The daemon's /metrics counts these too (docs/FEDERATION_OPERATIONS.md §Monitoring).
+      await tallyDeliveries(node.store, result.deliveries);
+    }
     return result;
   });
 }

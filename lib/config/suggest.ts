@@ -1,6 +1,6 @@
 /**
- * "Did you mean …?" for unknown configuration keys (docs/FEDERATION_OPERATIONS.md §Configuration
- * reference): a key that belongs elsewhere in the same file (`state_dir` at the top of
+ * "Did you mean …?" for unknown configuration keys
+ * (docs/FEDERATION_OPERATIONS.md §Configuration reference): a key that belongs elsewhere in the same file (`state_dir` at the top of
  * federation.yaml is `mesh.state_dir`) is named by its full path, and a misspelt key by the
  * nearest key known at its level. Pure: it only rewrites the warning texts the validator made.
  */

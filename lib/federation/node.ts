@@ -33,6 +33,7 @@ import { readStoreGauges } from "./node-gauges.js";
 import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
+import { oldestAwaiting, readMetricExtras } from "./metric-extras.js";
 import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
 
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
@@ -64,6 +65,8 @@ export class FederationNode {
   readonly #announcedDuringPull = new Map<string, Map<string, Announce>>();
   /** GET /metrics' quorum counts and when they were computed; dropped whenever this node changes a version. */
   #quorumCounts: { at: number; counts: Map<string, Record<"final" | "awaiting" | "disputed", number>> } | undefined;
+  /** Namespace → sealing time of its oldest version awaiting its quorum, refreshed with #quorumCounts. */
+  readonly #awaitingSince = new Map<string, number>();
   /** Cosignatures that came with announces of a version while it was being pulled: taken once it is stored. */
   readonly #heldBack = new Map<string, Cosignature[]>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
@@ -232,7 +235,9 @@ export class FederationNode {
   /** Prometheus text for GET /metrics. */
   async renderMetrics(): Promise<string> {
     const gauges = await readStoreGauges(this.#store);
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() });
+    const quorum = await this.quorumCounts();
+    const extras = await readMetricExtras(this.#store, this.config, this.now());
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum, awaitingSince: this.#awaitingSince, extras, now: this.now() });
   }
 
   /**
@@ -246,8 +251,12 @@ export class FederationNode {
     const out = new Map<string, Record<"final" | "awaiting" | "disputed", number>>();
     for (const ns of this.config.federation.namespaces.keys()) {
       const c = { final: 0, awaiting: 0, disputed: 0 };
-      for (const q of await this.quorumOf(ns)) c[q.state]++;
+      const versions = await this.quorumOf(ns);
+      for (const q of versions) c[q.state]++;
       out.set(ns, c);
+      const since = oldestAwaiting(versions, this.#store.listBatches(ns));
+      if (since === undefined) this.#awaitingSince.delete(ns);
+      else this.#awaitingSince.set(ns, since);
     }
     this.#quorumCounts = { at: now, counts: out };
     return out;
