@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 
 const built = (path) => existsSync(new URL(`../dist/${path}`, import.meta.url));
 const needProgram = !built("commands/main.js");
-const needExplorer = !["explorer/app.js", "explorer/index.html", "explorer/app.css"].every(built);
+const needExplorer = !["explorer/app.js", "explorer/index.html", "explorer/app.css", "explorer/favicon.svg"].every(built);
 if (needProgram || needExplorer) {
   console.error(`npm start: first run, compiling ${needProgram ? "vmsh-federation and its explorer page" : "the explorer page"} into dist/ (this takes a minute)…`);
   const run = (args) => {
