@@ -141,7 +141,7 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
       const quorum = q.get("quorum");
       if (quorum !== null && !["final", "awaiting", "disputed"].includes(quorum)) throw new ProtocolError("BAD_QUERY", 400, "query quorum must be final, awaiting or disputed");
       const batchId = q.get("batchId");
-      // The quorum state of each version rides in its row, so the list tells final from awaiting (docs/EXPLORER.md §Batches).
+      // The quorum state of each version rides in its row, so the list tells final from awaiting (docs/EXPLORER.md §What the page shows).
       const states = (await s.quorumStates?.(ns!)) ?? new Map<string, string>();
       const stateOf = (b: BatchSummary) => states.get(`${b.batchId} ${b.batchRoot} ${b.origin ?? ""}`) ?? null;
       const rows = s

@@ -140,13 +140,13 @@ async function loadBatches(): Promise<void> {
       known.add(key);
       return h("tr", { class: fresh ? "new" : undefined, "data-batch": b.batchId, "data-root": b.batchRoot },
         h("td", {}, h("button", { type: "button", class: "link", "aria-label": `Show batch ${b.batchId}` }, b.batchId)),
-        h("td", { class: "mono", title: b.batchRoot }, short(b.batchRoot)),
+        h("td", { class: "mono optional", title: b.batchRoot }, short(b.batchRoot)),
         h("td", { class: "mono optional", title: b.origin ?? "" }, b.origin === null ? "no checkpoint" : short(b.origin)),
         h("td", { class: "optional" }, time(b.createdAt)),
         h("td", { class: "optional" }, b.receipts === b.size ? String(b.size) : `${b.receipts} of ${b.size}`),
         h("td", { class: `status-${b.status}` }, b.status + (b.equivocal ? " · equivocal" : "")),
-        // The agreement cell holds badges: the quorum state now, a contest beside it where one exists (docs/EXPLORER.md §Batches).
-        h("td", { class: "agreement", "data-testid": "agreement" }, h("span", { class: `badge quorum-${b.quorumState ?? "none"}` }, b.quorumState === "awaiting" ? "awaiting quorum" : (b.quorumState ?? "–"))),
+        // The agreement cell holds badges: the quorum state now, a contest beside it where one exists (docs/EXPLORER.md §What the page shows).
+        h("td", { class: "agreement", "data-testid": "agreement" }, h("span", { class: `badge quorum-${b.quorumState ?? "none"}` }, b.quorumState ?? "–")),
         h("td", { class: "optional" }, `${b.outcomes.verified} verified, ${b.outcomes.pending} pending, ${b.outcomes.rejected} rejected`),
       );
     }),
@@ -186,7 +186,7 @@ async function showBatch(ns: string, batchId: string, root: string): Promise<voi
   const b = await get<BatchDetail>(`/api/v1/namespaces/${encodeURIComponent(ns)}/batches/${encodeURIComponent(batchId)}/${encodeURIComponent(root)}`);
   const detailSlot = h("div", {});
   const buttons = b.anchorRecords.map((a) => {
-    // Two anchors on one chain differ by their tx: every button names it (docs/EXPLORER.md §Batches).
+    // Two anchors on one chain differ by their tx: every button names it (docs/EXPLORER.md §What the page shows).
     const btn = h("button", { type: "button", "aria-pressed": "false", "data-chain": a.chain, "data-tx": a.tx, title: `${a.chain} ${a.tx}` }, `${a.chain} · `, h("span", { class: "mono tx" }, short(a.tx)), " · ", h("span", { class: `outcome-${a.outcome}` }, a.outcome), a.winner ? " · winner" : "");
     btn.addEventListener("click", () => {
       buttons.forEach((x) => x.setAttribute("aria-pressed", String(x === btn)));
