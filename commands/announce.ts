@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
 import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
+import { tallyDeliveries } from "../lib/federation/metric-extras.js";
 import { cosignVersion } from "../lib/federation/witness.js";
 import { signCheckpoint } from "../lib/messages/checkpoint.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
@@ -102,17 +103,22 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
     else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
     // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.
-    else result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now(), undefined, node.me.did);
+    else {
+      result.deliveries = await announceToPeers(node.store, node.outbox, node.me, targets, options.namespace, report.batchId, report.batchRoot, node.now(), undefined, node.me.did);
+      // The daemon's /metrics counts these too (docs/FEDERATION_OPERATIONS.md §Monitoring).
+      await tallyDeliveries(node.store, result.deliveries);
+    }
     return result;
   }, { receiptIndex: "lazy" });
 }
 
 /**
- * 1 when any anchor or receipt was rejected, the batch equivocates, or a peer refused the
- * Announce; pending anchors and deliveries queued for retry are not failures.
+ * 1 when nothing was announced (no verified anchor, no routed peer), any anchor or receipt was
+ * rejected, the batch equivocates, or a peer refused the Announce; pending anchors beside a
+ * verified one and deliveries queued for retry are not failures.
  */
 export function announceExitCode(r: AnnounceResult): 0 | 1 {
-  const failed = r.report.anchors.some((a) => a.outcome === "rejected") || r.report.rejectedReceipts.length > 0 || r.report.equivocation || r.deliveries.some((d) => d.outcome === "refused");
+  const failed = r.notAnnounced !== undefined || r.report.anchors.some((a) => a.outcome === "rejected") || r.report.rejectedReceipts.length > 0 || r.report.equivocation || r.deliveries.some((d) => d.outcome === "refused");
   return failed ? 1 : 0;
 }
 
@@ -158,7 +164,9 @@ and every anchor is verified with this node's own endpoints (anchors.yaml) and t
 namespace's confirmation policy. A batch with no verified anchor is stored as held.
 Once active, the batch is announced to every peer routed for the namespace; a peer that
 cannot take it now gets it from the outbox, which a running \`serve\` retries.
-Exit code 1 when an anchor or receipt is rejected or a peer refuses the announce.
+Exit code 1 when nothing was announced (no anchor verified yet, or no peer routed for
+the namespace: the batch is stored all the same), an anchor or receipt is rejected, or a
+peer refuses the announce; 2 when a file cannot be read or is not a sealer file.
 
 Example:
   $ vmsh-federation announce --namespace dao:vaultmesh --batch sealer/batches/b-0042.json --receipts sealer/receipts/b-0042

@@ -7,7 +7,7 @@
 import type { ErrorCode, VmshError } from "../lib/errors.js";
 
 /** Codes that mean "fix the invocation, the configuration or the machine", exit 2. The rest exit 1. */
-const EXIT_2: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["CONFIG_INVALID", "USAGE", "KEY_EXISTS", "INIT_EXISTS", "SEALER_FILE_UNREADABLE", "LISTEN_FAILED", "STATE_UNUSABLE", "DIR_UNUSABLE", "DIR_OWNER"]);
+const EXIT_2: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["CONFIG_INVALID", "USAGE", "KEY_EXISTS", "INIT_EXISTS", "SEALER_FILE_UNREADABLE", "SEALER_FILE_INVALID", "LISTEN_FAILED", "STATE_UNUSABLE", "DIR_UNUSABLE", "DIR_OWNER"]);
 
 /** The exit code for an error of ours. */
 export function exitCodeFor(code: ErrorCode): 1 | 2 {

@@ -12,6 +12,7 @@ import { writeKeyFile } from "../lib/identity/key-file.js";
 import { generateNodeKey } from "../lib/identity/keys.js";
 import { anchorsTemplate, federationTemplate, peersTemplate } from "../lib/config/templates.js";
 import { DEFAULTS } from "../lib/config/types.js";
+import { stateDirProblem } from "../lib/config/state-dir.js";
 import { parseHostPort } from "../lib/config/validate.js";
 import { UsageError, VmshError } from "../lib/errors.js";
 import type { CommandContext } from "./context.js";
@@ -22,6 +23,7 @@ export interface InitOptions {
   nodeId?: string;
   listen?: string;
   publicUrl?: string;
+  stateDir?: string;
   force?: boolean;
 }
 
@@ -30,6 +32,8 @@ export interface InitResult {
   verifyKey: string;
   configDir: string;
   listen: string;
+  /** The state directory the configuration names (absolute). */
+  stateDir: string;
   /** The url peers put in their peers.yaml: --public-url, else http:// and the listen address. */
   url: string;
   /** False when `url` is only the listen address (not given with --public-url). */
@@ -77,10 +81,14 @@ export async function init(ctx: CommandContext, options: InitOptions): Promise<I
   if (parseHostPort(listen) === undefined) throw new UsageError(`--listen: expected HOST:PORT such as "127.0.0.1:8088", got ${JSON.stringify(listen)}`);
   const url = options.publicUrl !== undefined ? publicUrl(options.publicUrl) : `http://${listen}`;
   const dir = ctx.configDir;
+  // Refused here as the loader would refuse it later (docs/FEDERATION_OPERATIONS.md §Deployment).
+  const stateDir = resolve(ctx.io.cwd, options.stateDir ?? resolve(dir, DEFAULTS.stateDir));
+  const stateProblem = stateDirProblem(stateDir, dir);
+  if (stateProblem !== undefined) throw new UsageError(options.stateDir === undefined ? `the default state directory (${DEFAULTS.stateDir} beside --config) would be ${stateProblem}; pass --state-dir /var/lib/vmsh` : `--state-dir: ${stateProblem}`);
   await requireOwnDir(dir, "configuration directory", `--config ${dir} init …`);
   const keyPath = resolve(dir, DEFAULTS.keyFile);
   const configFiles: Array<[string, string]> = [
-    [join(dir, "federation.yaml"), federationTemplate({ nodeId, listen })],
+    [join(dir, "federation.yaml"), federationTemplate({ nodeId, listen, ...(options.stateDir === undefined ? {} : { stateDir }) })],
     [join(dir, "peers.yaml"), peersTemplate()],
     [join(dir, "anchors.yaml"), anchorsTemplate()],
   ];
@@ -95,7 +103,7 @@ export async function init(ctx: CommandContext, options: InitOptions): Promise<I
   await mkdir(dir, { recursive: true });
   await writeKeyFile(keyPath, key, { force: options.force === true });
   for (const [path, text] of configFiles) await writeFile(path, text, { encoding: "utf8", mode: 0o644 });
-  return { nodeId, verifyKey: formatKeyLine(key.publicKeyBytes), configDir: dir, listen, url, urlIsPublic: options.publicUrl !== undefined, files: [keyPath, ...configFiles.map(([p]) => p)] };
+  return { nodeId, verifyKey: formatKeyLine(key.publicKeyBytes), configDir: dir, listen, stateDir, url, urlIsPublic: options.publicUrl !== undefined, files: [keyPath, ...configFiles.map(([p]) => p)] };
 }
 
 export function printInit(out: Printer, r: InitResult): void {
@@ -105,6 +113,7 @@ export function printInit(out: Printer, r: InitResult): void {
   out.line(`  node id:  ${out.color.bold(r.nodeId)}`);
   out.line(`  key:      ${r.verifyKey}`);
   out.line(`  listen:   ${r.listen}`);
+  out.line(`  state:    ${r.stateDir}`);
   out.line();
   out.line("Peers add this node to their peers.yaml with:");
   out.line(`  - did: "${r.nodeId}"`);
@@ -133,6 +142,7 @@ export function initCommand(run: (fn: (ctx: CommandContext) => Promise<number>) 
     .option("--node-id <did>", "the node's DID (default: did:vm:node:<hostname>)")
     .option("--listen <host:port>", `address the federation server listens on (default: ${DEFAULTS.listen})`)
     .option("--public-url <url>", "URL peers reach this node at, printed in its peers.yaml entry (default: http:// and --listen)")
+    .option("--state-dir <dir>", "where the node keeps its state, written as mesh.state_dir (default: ../state beside --config; never under /etc)")
     .option("--force", "replace an existing key and configuration (a new identity)")
     .addHelpText(
       "after",
@@ -143,7 +153,8 @@ lines a peer pastes into its peers.yaml.
 
 Example:
   $ vmsh-federation --config /etc/vmsh init --node-id did:vm:node:vm-spawn-a \\
-      --listen 0.0.0.0:8088 --public-url http://vm-spawn-a.example.org:8088
+      --listen 0.0.0.0:8088 --public-url http://vm-spawn-a.example.org:8088 --state-dir /var/lib/vmsh
+The state directory may not be inside the configuration directory or under /etc.
 On a server, run it as the service user (sudo -u vmsh …) so the daemon can read its key.\n`,
     )
     .action(async (opts: InitOptions) =>

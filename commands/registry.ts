@@ -52,6 +52,11 @@ export const COMMANDS: Readonly<Record<string, CommandRow>> = {
     summary: "the trust policy a stranger checks proof files against",
     load: async () => (await import("./trust.js")).trustCommand,
   },
+  seal: {
+    term: "seal [options] [files...]",
+    summary: "seal files or event hashes into a batch and receipts in the upstream sealer's format, optionally stamped by a TSA",
+    load: async () => (await import("./seal.js")).sealCommand,
+  },
   serve: {
     term: "serve [options]",
     summary: "run the federation daemon: endpoints, gossip, outbox, anti-entropy, pending re-checks",

@@ -52,6 +52,8 @@ export interface StatusResult {
   witnessFaults: WitnessFault[];
   /** This node's origin log (docs/FEDERATION_PROTOCOL.md §Origin log); absent when it could not be read. */
   originLog?: { origin: string; size: number; witnessedSize: number; witnesses: string[]; forks: number };
+  /** DIDs of peers routed for a namespace whose /health did not answer: the exit code is then 1. */
+  unreachable: string[];
 }
 
 /** How long status waits for a peer's /health. */
@@ -130,6 +132,7 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
     contested,
     witnessFaults,
     ...(originLog === undefined ? {} : { originLog }),
+    unreachable: peers.filter((p) => !p.reachable && p.namespaces.length > 0).map((p) => p.did),
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -171,6 +174,7 @@ export function printStatus(out: Printer, r: StatusResult): void {
   }
   if (r.originLog !== undefined && r.originLog.size > 0) out.line(`Origin log: ${r.originLog.size} checkpoints, witnessed up to ${r.originLog.witnessedSize}${r.originLog.witnesses.length > 0 ? ` by ${r.originLog.witnesses.length} witnesses` : ""}`);
   if (r.originLog !== undefined && r.originLog.forks > 0) out.line(out.color.red(`Origin log forks: ${r.originLog.forks} (GET /log/forks)`));
+  if (r.unreachable.length > 0) out.line(out.color.red(`Unreachable routed peers: ${r.unreachable.join(", ")}`));
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
   printContests(out, r.contested, r.witnessFaults);
   // Final versions are counted, the rest listed with what they wait for (--json lists all).
@@ -190,7 +194,8 @@ node verified it) and lists each one not final with what it waits for. Roots cla
 two origins, or by one origin in two shapes, are listed as contested (--json .contested,
 .counts.contested), each claim with its attribution, and cosignatures of checkpoints no
 origin signed as witness faults (.witnessFaults).
-Exit 1 when the state cannot be read; exit 2 when anchors.yaml names a TSA trust bundle
+Exit 1 when the state cannot be read or a peer routed for a namespace does not answer
+(--json lists them in "unreachable"); exit 2 when anchors.yaml names a TSA trust bundle
 serve would refuse to start with.
 
 Example:
@@ -202,9 +207,9 @@ Example:
       run(async (ctx) => {
         const r = await status(ctx);
         printStatus(ctx.out, r);
-        // Unreachable peers are reported, not failures; state that cannot be read is, and a
-        // verifier configuration serve refuses is a configuration error (exit 2, as serve).
-        return r.stateError === undefined ? 0 : 1;
+        // A routed peer that does not answer is a failed peer (README "The command line"), as is
+        // state that cannot be read; a verifier configuration serve refuses is exit 2, as serve.
+        return r.stateError === undefined && r.unreachable.length === 0 ? 0 : 1;
       }),
     );
 }

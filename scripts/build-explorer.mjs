@@ -23,5 +23,5 @@ await build({
   outfile: `${out}app.js`,
   logLevel: "warning",
 });
-for (const f of ["index.html", "app.css"]) copyFileSync(`${src}${f}`, `${out}${f}`);
+for (const f of ["index.html", "app.css", "favicon.svg"]) copyFileSync(`${src}${f}`, `${out}${f}`);
 console.log(`explorer page built into ${out}`);

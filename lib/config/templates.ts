@@ -7,6 +7,8 @@ import { DEFAULTS } from "./types.js";
 export interface TemplateOptions {
   nodeId: string;
   listen: string;
+  /** `mesh.state_dir` as written (default ../state, relative to the configuration directory). */
+  stateDir?: string;
 }
 
 /** federation.yaml for a new node. */
@@ -19,7 +21,7 @@ mesh:
     http: "${o.listen}"            # HOST:PORT of the federation HTTP server
     # tls: { key: certs/node.key.pem, cert: certs/node.cert.pem }   # serve HTTPS instead
   key_file: ${DEFAULTS.keyFile}           # Ed25519 private key (PKCS#8 PEM, mode 0600)
-  state_dir: ${DEFAULTS.stateDir}              # where receipts, anchors and outboxes are kept
+  state_dir: ${o.stateDir === undefined ? DEFAULTS.stateDir : JSON.stringify(o.stateDir)}              # where receipts, anchors and outboxes are kept (not under /etc, not in this directory)
   clock_skew_s: ${DEFAULTS.clockSkewS}              # accepted |now - ts| of inbound messages, seconds
 
 # Namespaces this node federates, and the peers each is routed to (both directions:

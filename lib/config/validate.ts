@@ -13,6 +13,8 @@ import { interpolate } from "./env.js";
 import { explorerConfig } from "./explorer.js";
 import { path, url } from "./fields.js";
 import { Problems, Section, shown } from "./problems.js";
+import { stateDirProblem } from "./state-dir.js";
+import { withSuggestions } from "./suggest.js";
 import { DEFAULTS, type FederationConfig, type NamespaceConfig, type NodeConfig, type PeerConfig, type QuorumConfig } from "./types.js";
 
 export interface RawConfig {
@@ -66,6 +68,8 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   }
   const keyFile = path(mesh.at("key_file"), dir) ?? resolve(dir, DEFAULTS.keyFile);
   const stateDir = path(mesh.at("state_dir"), dir) ?? resolve(dir, DEFAULTS.stateDir);
+  const stateProblem = stateDirProblem(stateDir, dir);
+  if (stateProblem !== undefined) mesh.at("state_dir").error(mesh.at("state_dir").present ? stateProblem : `not set, so the state goes to ${DEFAULTS.stateDir} (relative to the configuration directory): ${stateProblem}`);
   const clockSkewS = mesh.at("clock_skew_s").integer(1, 86400, "an integer number of seconds from 1 to 86400") ?? DEFAULTS.clockSkewS;
   const maxPostsPerAddressPerMin = mesh.at("max_posts_per_address_per_min").integer(1, 1_000_000, "a positive integer") ?? DEFAULTS.maxPostsPerAddressPerMin;
 
@@ -230,7 +234,7 @@ export function validateConfig(raw: RawConfig, options: ValidateOptions): Valida
     for (const ns of fed.namespaces.values()) {
       ns.peers.forEach((did, i) => {
         if (!peerMap.has(did)) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is not in peers.yaml, so nothing is exchanged with it`);
-        if (did === fed.mesh.nodeId) problems.warn("federation.yaml", ["namespaces", ns.name, "peers", i], "is this node's own DID");
+        if (did === fed.mesh.nodeId) problems.error("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is this node's own DID (mesh.node_id): route the other node's DID`);
         if (!peerMap.has(did) && (originKeys.has(did) || witnessKeys.has(did))) problems.error("federation.yaml", ["namespaces", ns.name, "peers", i], `${did} is only an ${originKeys.has(did) ? "origin" : "witness"} in peers.yaml (no url, no message role): route a neighbour, not a key`);
       });
       (ns.origins ?? []).forEach((did, i) => {
@@ -250,6 +254,16 @@ export function validateConfig(raw: RawConfig, options: ValidateOptions): Valida
       });
     }
   }
+  if (fed !== undefined) ownEntry(problems, files.peers, fed.mesh.nodeId);
   const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, origins: originKeys, witnesses: witnessKeys, anchors: anchorsCfg } : undefined;
-  return { config, warnings: problems.warnings, errors: problems.errors };
+  return { config, warnings: withSuggestions(problems.warnings), errors: problems.errors };
+}
+
+/** A peers.yaml entry with this node's own DID: the entry `init` printed here, pasted into its own file. */
+function ownEntry(problems: Problems, peersFile: unknown, nodeId: string): void {
+  const list = (peersFile as { peers?: unknown } | undefined)?.peers;
+  if (!Array.isArray(list)) return;
+  list.forEach((p, i) => {
+    if ((p as { did?: unknown } | null)?.did === nodeId) problems.error("peers.yaml", ["peers", i, "did"], `${nodeId} is this node's own DID (federation.yaml mesh.node_id): paste the other node's entry, the one its init printed`);
+  });
 }

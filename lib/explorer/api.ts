@@ -153,18 +153,23 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
   },
   {
     pattern: "/api/v1/namespaces/*/batches",
-    handler: (s, [ns], q) => {
+    handler: async (s, [ns], q) => {
       knownNamespace(s, ns!);
       const limit = intParam(q, "limit", 1, 200, 50);
       const offset = intParam(q, "offset", 0, 1_000_000_000, 0);
       const status = q.get("status");
       if (status !== null && !["active", "held", "rejected"].includes(status)) throw new ProtocolError("BAD_QUERY", 400, "query status must be active, held or rejected");
+      const quorum = q.get("quorum");
+      if (quorum !== null && !["final", "awaiting", "disputed"].includes(quorum)) throw new ProtocolError("BAD_QUERY", 400, "query quorum must be final, awaiting or disputed");
       const batchId = q.get("batchId");
+      // The quorum state of each version rides in its row, so the list tells final from awaiting (docs/EXPLORER.md §What the page shows).
+      const states = (await s.quorumStates?.(ns!)) ?? new Map<string, string>();
+      const stateOf = (b: BatchSummary) => states.get(`${b.batchId} ${b.batchRoot} ${b.origin ?? ""}`) ?? null;
       const rows = s
         .batches(ns!)
-        .filter((b) => (status === null || batchStatus(b) === status) && (batchId === null || b.batchId === batchId))
+        .filter((b) => (status === null || batchStatus(b) === status) && (quorum === null || stateOf(b) === quorum) && (batchId === null || b.batchId === batchId))
         .sort((a, b) => b.createdAt - a.createdAt || (a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : 0) || (a.batchRoot < b.batchRoot ? -1 : 1));
-      const page = rows.slice(offset, offset + limit).map(batchRow);
+      const page = rows.slice(offset, offset + limit).map((b) => ({ ...batchRow(b), quorum: stateOf(b) }));
       return ok({ namespace: ns, total: rows.length, offset, limit, items: page, next: offset + limit < rows.length ? offset + limit : null });
     },
   },

@@ -90,6 +90,8 @@ export interface ExplorerSource {
   /** Batch versions held in `namespace` (every version of an equivocated id). */
   batches(namespace: string): BatchSummary[];
   batch(namespace: string, batchId: string, batchRoot: string): Promise<BatchVersion | undefined>;
+  /** Quorum state of every version of `namespace`, by "<batchId> <batchRoot> <origin or empty>" (docs/EXPLORER.md §What the page shows). */
+  quorumStates?(namespace: string): Promise<Map<string, string>>;
   /** Every version of the receipt `id` this node holds, across namespaces. */
   receipts(id: string): Promise<Receipt[]>;
   /**

@@ -139,6 +139,10 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       const { namespace: _n, batchId: _b, batchRoot: _r, origin: _o, ...quorum } = q;
       return { summary, anchors, quorum };
     },
+    async quorumStates(namespace) {
+      if (!store.namespaces().includes(namespace)) return new Map();
+      return new Map((await node.quorumOf(namespace)).map((q) => [`${q.batchId} ${q.batchRoot} ${q.origin ?? ""}`, q.state]));
+    },
     async receipts(id) {
       const found = [];
       for (const ns of store.namespaces()) {

@@ -4,6 +4,7 @@
  * Names and labels are listed in docs/FEDERATION_OPERATIONS.md §Monitoring.
  */
 import type { StoreCounts } from "../store/index.js";
+import type { MetricExtras } from "./metric-extras.js";
 import type { StoreGauges } from "./node-gauges.js";
 
 /** What render adds beyond the counters: the per-peer gauges and the build. */
@@ -12,6 +13,12 @@ export interface MetricsExtra {
   version: string;
   /** Batch versions by quorum state, per namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   quorum?: Map<string, Record<"final" | "awaiting" | "disputed", number> & Partial<Record<"contested" | "witnessFaults", number>>>;
+  /** Namespace → unix seconds of the sealing time of its oldest batch version awaiting its quorum (absent: none). */
+  awaitingSince?: Map<string, number>;
+  /** Routed peers, pending ages and CLI deliveries (lib/federation/metric-extras.ts). */
+  extras?: MetricExtras;
+  /** Unix seconds now, for the ages; default Date.now(). */
+  now?: number;
 }
 
 export class Metrics {
@@ -66,9 +73,11 @@ export class Metrics {
       const [type, outcome] = k.split(" ");
       return [`{type="${esc(type!)}",outcome="${esc(outcome!)}"}`, v];
     }));
-    metric("vmsh_federation_deliveries_total", "counter", "Outbound announce deliveries by result.", [
-      ['{result="ok"}', this.deliveriesSucceeded],
-      ['{result="failed"}', this.deliveriesFailed],
+    // CLI `announce` delivers from its own process; its tally is kept in the store and added here.
+    const cli = extra?.extras?.cliDeliveries ?? { ok: 0, failed: 0 };
+    metric("vmsh_federation_deliveries_total", "counter", "Outbound announce deliveries by result, the daemon's and CLI announce's.", [
+      ['{result="ok"}', this.deliveriesSucceeded + cli.ok],
+      ['{result="failed"}', this.deliveriesFailed + cli.failed],
     ]);
     metric("vmsh_federation_requests_rate_limited_total", "counter", "Inbound requests answered 429.", [["", this.rateLimited]]);
     metric("vmsh_federation_answer_bytes_total", "counter", "Bytes of Request answers and reconcile replies sent to peers.", [["", this.answerBytes]]);
@@ -85,10 +94,27 @@ export class Metrics {
     }));
     metric("vmsh_federation_peer_up", "gauge", "1 when the latest sync or delivery reached the peer, 0 when it failed; absent until first contact.", [...this.peerUp].sort().map(([peer, up]) => [`{peer="${esc(peer)}"}`, up ? 1 : 0]));
     if (extra !== undefined) {
+      // Every routed peer has its series from the first scrape: 0 until there is something to say.
+      const routed = extra.extras?.routed ?? new Map<string, string[]>();
+      const lastSync = new Map<string, Record<string, number>>();
+      for (const [peer, namespaces] of routed) lastSync.set(peer, Object.fromEntries(namespaces.map((ns) => [ns, 0])));
+      for (const [peer, byNs] of extra.gauges.lastSync) lastSync.set(peer, { ...(lastSync.get(peer) ?? {}), ...byNs });
       const syncs: Array<[string, number]> = [];
-      for (const [peer, byNs] of [...extra.gauges.lastSync].sort()) for (const [ns, ts] of Object.entries(byNs).sort()) syncs.push([`{peer="${esc(peer)}",namespace="${esc(ns)}"}`, ts]);
-      metric("vmsh_federation_peer_last_sync_timestamp_seconds", "gauge", "Unix time of the last successful anti-entropy sync with the peer, per namespace.", syncs);
-      metric("vmsh_federation_outbox_depth", "gauge", "Announces queued for the peer, waiting to be delivered.", [...extra.gauges.outboxDepth].sort().map(([peer, n]) => [`{peer="${esc(peer)}"}`, n]));
+      for (const [peer, byNs] of [...lastSync].sort()) for (const [ns, ts] of Object.entries(byNs).sort()) syncs.push([`{peer="${esc(peer)}",namespace="${esc(ns)}"}`, ts]);
+      metric("vmsh_federation_peer_last_sync_timestamp_seconds", "gauge", "Unix time of the last successful anti-entropy sync with the peer, per namespace; 0 for a routed peer never synced.", syncs);
+      const depth = new Map<string, number>([...routed.keys()].map((peer) => [peer, 0]));
+      for (const [peer, n] of extra.gauges.outboxDepth) depth.set(peer, n);
+      metric("vmsh_federation_outbox_depth", "gauge", "Announces queued for the peer, waiting to be delivered; 0 for every routed peer with none.", [...depth].sort().map(([peer, n]) => [`{peer="${esc(peer)}"}`, n]));
+      const now = extra.now ?? Math.floor(Date.now() / 1000);
+      if (extra.quorum !== undefined) {
+        metric("vmsh_federation_quorum_awaiting_oldest_seconds", "gauge", "Seconds since the sealing time of the namespace's oldest batch version awaiting its quorum; 0 when none awaits.", [...extra.quorum.keys()].sort().map((ns) => {
+          const since = extra.awaitingSince?.get(ns);
+          return [`{namespace="${esc(ns)}"}`, since === undefined ? 0 : Math.max(0, now - since)];
+        }));
+      }
+      if (extra.extras !== undefined) {
+        metric("vmsh_federation_anchors_pending_oldest_seconds", "gauge", "Seconds since the sealing time of the namespace's oldest batch version holding a pending anchor; 0 when none.", [...extra.extras.pendingOldestS].sort().map(([ns, s]) => [`{namespace="${esc(ns)}"}`, s]));
+      }
       if (extra.quorum !== undefined) {
         const byState: Array<[string, number]> = [];
         for (const [ns, c] of [...extra.quorum].sort()) for (const state of ["final", "awaiting", "disputed"] as const) byState.push([`{namespace="${esc(ns)}",state="${state}"}`, c[state]]);

@@ -39,6 +39,7 @@ import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
 import { cosignChanged, cosignVersion, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+import { oldestAwaiting, readMetricExtras } from "./metric-extras.js";
 import { originLogMetrics } from "./origin-log.js";
 import { quorumReport, type QuorumReport } from "./quorum-report.js";
 
@@ -85,6 +86,8 @@ export class FederationNode {
   readonly #announcedDuringPull = new Map<string, Map<string, Announce>>();
   /** GET /metrics' quorum counts and when they were computed; dropped whenever this node changes a version. */
   #quorumCounts: { at: number; counts: Map<string, QuorumCounts> } | undefined;
+  /** Namespace → sealing time of its oldest version awaiting its quorum, refreshed with #quorumCounts. */
+  readonly #awaitingSince = new Map<string, number>();
   /** Cosignatures that came with announces of a version while it was being pulled: taken once it is stored. */
   readonly #heldBack = new Map<string, Cosignature[]>();
   /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
@@ -365,7 +368,9 @@ export class FederationNode {
   /** Prometheus text for GET /metrics. */
   async renderMetrics(): Promise<string> {
     const gauges = await readStoreGauges(this.#store);
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() }) + (await originLogMetrics(this.runtime));
+    const quorum = await this.quorumCounts();
+    const extras = await readMetricExtras(this.#store, this.config, this.now());
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum, awaitingSince: this.#awaitingSince, extras, now: this.now() }) + (await originLogMetrics(this.runtime));
   }
 
   /**
@@ -384,6 +389,9 @@ export class FederationNode {
       c.contested = report.contested.length;
       c.witnessFaults = report.witnessFaults.length;
       out.set(ns, c);
+      const since = oldestAwaiting(report.quorum, this.#store.listBatches(ns));
+      if (since === undefined) this.#awaitingSince.delete(ns);
+      else this.#awaitingSince.set(ns, since);
     }
     this.#quorumCounts = { at: now, counts: out };
     return out;

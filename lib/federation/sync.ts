@@ -8,6 +8,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { cosignatureDigest } from "../quorum/merge.js";
+import { ItemSkips } from "./item-skips.js";
 import { takeCosignatures } from "./witness.js";
 import { randomBytes } from "node:crypto";
 import type { PeerConfig } from "../config/types.js";
@@ -199,7 +200,7 @@ const versionKey = (v: { batchId: string; batchRoot: string }): string => `${v.b
  * items that were not asked for nor make this node take claims of a version it does not hold.
  * An asked item whose version arrives with a later page waits in `deferred`.
  */
-async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundle: Bundle, asked: ReadonlySet<string>, deferred?: Deferred): Promise<void> {
+async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace: string, bundle: Bundle, asked: ReadonlySet<string>, deferred?: Deferred, refused?: Map<string, string>): Promise<void> {
   const receipts = bundle.receipts.filter((r) => asked.has(r.id));
   report.fetched += receipts.length;
   const carried = new Set(receipts.map(versionKey));
@@ -253,9 +254,16 @@ async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace:
     return take(c, id, deferred?.checkpoints);
   });
   // Cosignatures are taken after the versions they name are stored, each checked against its witness key.
-  const cosignatures = (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace && take(c, itemId("cosignature", c.batchId, c.batchRoot, c.origin, cosignatureDigest(c)), undefined));
+  const witnessKeys = ctx.witnessKeys?.() ?? new Map<string, KeyObject>();
+  const cosignatures = (bundle.cosignatures ?? []).filter((c) => {
+    const id = itemId("cosignature", c.batchId, c.batchRoot, c.origin, cosignatureDigest(c));
+    if (c.namespace !== namespace || !take(c, id, undefined)) return false;
+    // One this node drops (its signer is no witness here) is remembered, not fetched every round.
+    if (!witnessKeys.has(c.signer)) refused?.set(id, c.signer);
+    return true;
+  });
   if (receipts.length + anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
-  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) await takeCosignatures(ctx.store, ctx.witnessKeys(), namespace, cosignatures);
+  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) await takeCosignatures(ctx.store, witnessKeys, namespace, cosignatures);
 }
 
 /** Imports deferred attachments whose versions are held now; the rest are refused. */
@@ -277,10 +285,14 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
   try {
     const found = await reconcile(ctx, report, peer, namespace);
     const have = found.have;
+    const skips = await ItemSkips.load(ctx.store, namespace);
+    const witnessKeys = ctx.witnessKeys?.();
+    const refused = new Map<string, string>();
     // A claim held here but not verified (the peer verified it) is not fetched again, round after round.
     // A version held here without all its receipts, which the peer holds whole, is pulled from it.
     const repairs = found.need.map((id) => ctx.indexes.incomplete(namespace, id)).filter((v): v is VersionItem => v !== undefined);
-    const need = found.need.filter((id) => !ctx.indexes.heldOnly(namespace, id));
+    // Nor is a cosignature this node refused for a signer it still does not list (lib/federation/item-skips.ts).
+    const need = found.need.filter((id) => !ctx.indexes.heldOnly(namespace, id) && !skips.refusedStill(id, (signer) => witnessKeys?.has(signer) === true));
     report.itemsKnown = found.need.length - need.length - repairs.length;
     const repaired = repairs.slice(0, MAX_REPAIRS_PER_ROUND);
     for (const v of repaired) {
@@ -296,16 +308,20 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
       const want = need.slice(i, i + WANT_PAGE);
       const bundle = await fetchBundle(ctx, report, peer, { namespace, want });
       // A peer that claimed ids it cannot serve has simply sent fewer: nothing else to do with them.
-      await importAnswer(ctx, report, namespace, bundle, new Set(want), deferred);
+      await importAnswer(ctx, report, namespace, bundle, new Set(want), deferred, refused);
       ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: Math.min(i + want.length, need.length), total: need.length });
     }
     await importDeferred(ctx, report, namespace, deferred);
     // The peer's ids are told apart only by its answers: those answered as items are not receipts.
     report.missingHere = need.length - (report.itemsHere - repaired.length);
     const haveItems = ctx.indexes.items(namespace, have);
-    report.itemsThere = haveItems.length;
+    // A cosignature the peer still lacks after one offer is one it drops (its signer is no witness
+    // there): not counted, so a round with nothing new closes no gap.
+    const lacking = haveItems.filter((i) => i.kind === "cosignature").map((i) => i.id);
+    report.itemsThere = haveItems.filter((i) => !(i.kind === "cosignature" && skips.offeredTo(peer.did, i.id))).length;
     report.missingThere = have.length - haveItems.length;
     if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have, haveItems);
+    await skips.save(refused, peer.did, lacking);
     await recordSync(ctx.store, peer.did, namespace, ctx.now());
   } catch (e) {
     report.ok = false;

@@ -6,6 +6,7 @@
 import type { Anchor } from "../anchors/anchor.js";
 import { DID_MAX_LENGTH, DID_PATTERN } from "../identity/did.js";
 import type { Receipt } from "../receipt.js";
+import { VERSION } from "../version.js";
 import { array, digest, integer, literal, malformed, object, optionalInteger, string, type Json } from "./fields.js";
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { parseAnchor, parseReceipt } from "./items.js";
@@ -83,7 +84,7 @@ const SIG_PATTERN = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/;
  * operator of a 0.1.0 peer reads what to upgrade (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0).
  */
 function version<V extends number>(o: Json, path: string, v: V, added: string, also?: number): V {
-  if (o.v === 1 && v !== 1) throw malformed(`${path}.v`, `message version 1 lacks the member ${added}; this node speaks version ${v} (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0)`);
+  if (o.v === 1 && v !== 1) throw malformed(`${path}.v`, `message version 1 lacks the member ${added}; this node speaks version ${v} (vmsh-federation ${VERSION}): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0)`);
   if (also !== undefined && o.v === also) return also as V;
   if (also !== undefined && o.v !== v) throw malformed(`${path}.v`, `expected ${v} or ${also}`);
   literal(o, "v", path, v);

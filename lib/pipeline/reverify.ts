@@ -86,7 +86,10 @@ export async function reverifyStored(options: ReverifyOptions, ctx: ImportContex
         if (result.unreachable === true) {
           // Nothing learned: keep the verdict, reason and evidence; note when and why the re-check failed.
           const kept: AnchorRecord = { ...claim, digest: a.digest!, outcome: a.outcome, evidence: { ...(evidence ?? {}), lastRecheckFailedAt: ctx.now(), lastRecheckFailure: result.reason ?? "endpoint unreachable" } };
-          if (a.reason !== undefined) kept.reason = a.reason;
+          // A verdict keeps its reason; a pending anchor is pending for today's reason, not for
+          // an earlier one ("no verifier configured" once a verifier is).
+          if (a.outcome === "pending" && result.reason !== undefined) kept.reason = result.reason;
+          else if (a.reason !== undefined) kept.reason = a.reason;
           return kept;
         }
         const record: AnchorRecord = { ...claim, digest: a.digest!, outcome: result.outcome, evidence: { ...(result.evidence ?? {}), checkedAt: ctx.now() } };

@@ -10,6 +10,7 @@ import { DID_MAX_LENGTH, DID_PATTERN } from "../identity/did.js";
 import { authenticate, ROLE_FOR_TYPE, signMessage, type AuthenticateContext, type AuthenticateResult, type SignedMessage } from "../messages/authenticate.js";
 import { array, digest, integer, literal, malformed, object, string } from "../messages/fields.js";
 import { LIMITS, NAMESPACE_PATTERN } from "../messages/limits.js";
+import { VERSION } from "../version.js";
 import { RECONCILE_LIMITS } from "./limits.js";
 import type { ReconcilePart } from "./session.js";
 
@@ -52,7 +53,7 @@ function decodedLength(b64: string): number {
 export function parseReconcile(value: unknown, maxMessageBytes: number = RECONCILE_LIMITS.maxMessageBytes): ReconcileMessage {
   const o = object(value, "reconcile", ["type", "v", "aud", "round", "namespaces", "request", "ts", "signer", "sig"]);
   literal(o, "type", "reconcile", "reconcile");
-  if (o.v === 1) throw malformed("reconcile.v", "message version 1 lacks the member aud; this node speaks version 2 (vmsh-federation 0.2.0): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0)");
+  if (o.v === 1) throw malformed("reconcile.v", `message version 1 lacks the member aud; this node speaks version 2 (vmsh-federation ${VERSION}): upgrade the sender (docs/FEDERATION_PROTOCOL.md §Upgrading from 0.1.0)`);
   literal(o, "v", "reconcile", 2);
   const aud = string(o, "aud", "reconcile", DID_MAX_LENGTH, DID_PATTERN);
   const round = integer(o, "round", "reconcile", 1, MAX_ROUND);

@@ -6,12 +6,12 @@
  */
 import type { Anchor } from "../anchors/anchor.js";
 import { VmshError, ProtocolError, ArgumentError } from "../errors.js";
-import { indexInBatch, receiptsForBatch, type SealerBatch } from "../merkle/index.js";
+import { indexInBatch, merkleRoot, receiptsForBatch, type SealerBatch } from "../merkle/index.js";
 import { array, digest, integer, object, optionalInteger, string, type Json } from "../messages/fields.js";
 import { anchorClaim, parseAnchor } from "../messages/items.js";
 import { BATCH_ID_PATTERN, LIMITS } from "../messages/limits.js";
 import type { BatchImport } from "../pipeline/import.js";
-import type { Receipt } from "../receipt.js";
+import type { Receipt, TreeKind } from "../receipt.js";
 import { isPlaceholderAnchor } from "./placeholder.js";
 
 /** What a sealer batch becomes: the pipeline's input, and how many receipts carried only the sealer's placeholder anchor. */
@@ -25,6 +25,11 @@ export interface SealerReceiptFile {
 
 function invalid(file: string, message: string, cause?: unknown): VmshError {
   return new VmshError("SEALER_FILE_INVALID", `${file}: ${message}`, { cause });
+}
+
+/** A well-formed receipt file that does not prove what it says about this batch: a failed check, not a usage error. */
+function mismatch(file: string, message: string, cause?: unknown): VmshError {
+  return new VmshError("SEALER_RECEIPT_MISMATCH", `${file}: ${message}`, { cause });
 }
 
 /** Runs a schema reader, turning its ProtocolError into an error that names the local file. */
@@ -80,6 +85,20 @@ function parseReceiptFile(json: unknown, file: string, batchId: string): ParsedR
 }
 
 /**
+ * The rule a batch file's root was computed with: upstream's sealer uses vmsh-dup-sha256, `seal`
+ * rfc9162-sha256 by default, and the file does not say (its shape is upstream's). The leaves
+ * tell: the two rules give different roots for any leaves (rfc9162 hashes every leaf with a
+ * 0x00 prefix), so at most one of them matches (docs/FEDERATION_SEMANTICS.md §The sealer's files).
+ */
+function treeOf(batch: SealerBatch): TreeKind {
+  try {
+    return merkleRoot(batch.leaves, "rfc9162-sha256") === batch.root ? "rfc9162-sha256" : "vmsh-dup-sha256";
+  } catch {
+    return "vmsh-dup-sha256";
+  }
+}
+
+/**
  * Builds the pipeline input for one sealer batch and its receipt files. Throws, naming the
  * file: a root that the leaves do not recompute (both roots given), a receipt of another
  * batch, an event hash not in the leaves, an index that disagrees with the leaves, a path
@@ -90,7 +109,7 @@ function parseReceiptFile(json: unknown, file: string, batchId: string): ParsedR
 export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: string, receiptFiles: readonly SealerReceiptFile[]): SealedBatch {
   let receipts: Receipt[];
   try {
-    receipts = receiptsForBatch(batch, namespace);
+    receipts = receiptsForBatch(batch, namespace, { tree: treeOf(batch) });
   } catch (e) {
     if (e instanceof ArgumentError && e.message.startsWith("batch.root:")) {
       throw new VmshError("BATCH_ROOT_MISMATCH", `${batchFile}: batch ${batch.id} says root ${batch.root}, its leaves give ${/\((sha256:[0-9a-f]{64})\)/.exec(e.message)?.[1] ?? "another root"}`, { cause: e });
@@ -103,11 +122,16 @@ export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: st
   let placeholderReceipts = 0;
   for (const { file, json } of receiptFiles) {
     const r = parseReceiptFile(json, file, batch.id);
-    if (r.batchRoot !== batch.root) throw invalid(file, `batchRoot ${r.batchRoot} is not the root of batch ${batch.id} (${batch.root})`);
-    const index = inFile(file, () => indexInBatch(batch.leaves, r.eventHash));
-    if (r.index !== undefined && r.index !== index) throw invalid(file, `index ${r.index} disagrees with the batch, where ${r.eventHash} is leaf ${index}`);
+    if (r.batchRoot !== batch.root) throw mismatch(file, `batchRoot ${r.batchRoot} is not the root of batch ${batch.id} (${batch.root})`);
+    let index: number;
+    try {
+      index = indexInBatch(batch.leaves, r.eventHash);
+    } catch (e) {
+      throw mismatch(file, e instanceof ArgumentError ? e.message.replace(/^(eventHash|leaves): /, "") : String(e), e);
+    }
+    if (r.index !== undefined && r.index !== index) throw mismatch(file, `index ${r.index} disagrees with the batch, where ${r.eventHash} is leaf ${index}`);
     const expected = receipts[index]!.proof.path;
-    if (r.path.length !== expected.length || r.path.some((h, i) => h !== expected[i])) throw invalid(file, `path is not the inclusion path of leaf ${index} in batch ${batch.id}`);
+    if (r.path.length !== expected.length || r.path.some((h, i) => h !== expected[i])) throw mismatch(file, `path is not the inclusion path of leaf ${index} in batch ${batch.id}`);
     if (r.anchor === undefined) {
       placeholderReceipts++;
       continue;
@@ -115,7 +139,7 @@ export function sealedBatch(namespace: string, batch: SealerBatch, batchFile: st
     const anchor: Anchor = { batchId: batch.id, batchRoot: batch.root, ...r.anchor };
     const key = `${anchor.chain}/${anchor.tx}`;
     const seen = anchors.get(key);
-    if (seen !== undefined && JSON.stringify(seen) !== JSON.stringify(anchor)) throw invalid(file, `anchor ${key} differs from the one another receipt of batch ${batch.id} carries`);
+    if (seen !== undefined && JSON.stringify(seen) !== JSON.stringify(anchor)) throw mismatch(file, `anchor ${key} differs from the one another receipt of batch ${batch.id} carries`);
     anchors.set(key, anchor);
   }
   return { namespace, batchId: batch.id, batchRoot: batch.root, createdAt: batch.createdAt, receipts, anchors: [...anchors.values()], placeholderReceipts };

@@ -98,8 +98,9 @@ describe("cli: announce and verify-online against a real anvil and openssl TSA",
     sealed = await seal("b-0001", 5, async (r) => [await evmAnchor(r, "b-0001"), tsaAnchor(r)], (i) => (i < 3 ? 0 : 1));
     await mine(anvil, 2);
     const r = await cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    const { report } = JSON.parse(r.stdout);
+    assert.equal(r.code, 1, r.stderr + r.stdout);
+    const { report, notAnnounced } = JSON.parse(r.stdout);
+    assert.equal(notAnnounced, `no peers are routed for ${NS} in federation.yaml`, "stored and verified; with no peer routed nothing was announced (exit 1)");
     assert.equal(report.status, "active");
     assert.equal(report.receiptsStored, 5);
     const evm = report.anchors.find((a: { chain: string }) => a.chain.startsWith("eip155:"));
@@ -113,8 +114,9 @@ describe("cli: announce and verify-online against a real anvil and openssl TSA",
   test("announce: announcing the same batch again changes nothing on disk", async () => {
     const before = await stateFiles();
     const r = await cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /already stored: nothing changed/);
+    assert.match(r.stdout, /Not announced: no peers are routed/);
     assert.deepEqual(await stateFiles(), before);
   });
 
@@ -140,11 +142,12 @@ describe("cli: announce and verify-online against a real anvil and openssl TSA",
     assert.equal(ts.superseded_by, undefined);
   });
 
-  test("announce: an anchor on a chain with no configured verifier leaves the batch held (pending, exit 0)", async () => {
+  test("announce: an anchor on a chain with no configured verifier leaves the batch held (pending); nothing announced, exit 1", async () => {
     const s = await seal("b-0002", 2, () => [{ chain: "eip155:8453", tx: `0x${"11".repeat(32)}`, block: 7, ts: 1 }]);
     const r = await cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir, "--json");
-    assert.equal(r.code, 0, r.stderr);
-    const { report } = JSON.parse(r.stdout);
+    assert.equal(r.code, 1, r.stderr);
+    const { report, notAnnounced } = JSON.parse(r.stdout);
+    assert.equal(notAnnounced, "no anchor verified yet; serve announces the batch once one verifies");
     assert.equal(report.status, "held");
     assert.equal(report.anchors[0].reason, "no verifier configured for eip155:8453");
   });
@@ -173,7 +176,11 @@ describe("cli: announce and verify-online against a real anvil and openssl TSA",
       const f = join(s.receiptsDir, "0.json");
       await writeFile(f, JSON.stringify({ ...JSON.parse(await readFile(f, "utf8")), index: 4 }));
     }, /0\.json: index 4 disagrees with the batch/, 1],
-    ["a batch file that is not JSON", async (s) => writeFile(s.batchFile, "{ nope"), /batch\.json: not valid JSON/, 1],
+    // A file that is not a sealer file at all is a usage error (exit 2), as a missing one is.
+    ["a batch file that is not JSON", async (s) => writeFile(s.batchFile, "{ nope"), /batch\.json: not valid JSON/, 2],
+    ["a batch file of another shape", async (s) => writeFile(s.batchFile, JSON.stringify({ id: "b-bad", root: 5 })), /batch\.json: /, 2],
+    ["a receipt file that is not JSON", async (s) => writeFile(join(s.receiptsDir, "0.json"), "nope"), /0\.json: not valid JSON/, 2],
+    ["a missing batch file", async (s) => rm(s.batchFile), /batch\.json: cannot be read: ENOENT/, 2],
   ];
   for (const [name, breakIt, message, code] of broken) {
     test(`announce: refuses ${name}, naming the file, and stores nothing`, async () => {

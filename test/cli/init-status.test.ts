@@ -60,6 +60,40 @@ describe("cli: init", () => {
     await assert.rejects(stat(cfg));
   });
 
+  test("init: --state-dir is written as mesh.state_dir, and one inside the configuration or under /etc is refused (exit 2, nothing written)", async () => {
+    const cfg = join(root, "sd", "config");
+    const state = join(root, "sd", "var", "lib", "vmsh");
+    const r = await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:sd", "--state-dir", state, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).stateDir, state);
+    const { config, warnings } = await loadConfig(cfg, {});
+    assert.deepEqual(warnings, []);
+    assert.equal(config.federation.mesh.stateDir, state);
+    for (const [args, why] of [
+      [["--state-dir", join(root, "sd2", "config", "state")], /--state-dir: \S+sd2\/config\/state is inside the configuration directory/],
+      [["--state-dir", "/etc/vmsh-state"], /--state-dir: \/etc\/vmsh-state is under \/etc, [^\n]*ProtectSystem=strict/],
+    ] as const) {
+      const bad = await runCli(["--config", join(root, "sd2", "config"), "init", "--node-id", "did:vm:node:sd2", ...args]);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, why);
+      await assert.rejects(stat(join(root, "sd2", "config")), "nothing written");
+    }
+    // Deployment puts the configuration in /etc/vmsh: the default ../state would be /etc/state.
+    const etc = await runCli(["--config", "/etc/vmsh-test-never-written", "init", "--node-id", "did:vm:node:sd3"]);
+    assert.equal(etc.code, 2, etc.stderr);
+    assert.match(etc.stderr, /the default state directory \(\.\.\/state beside --config\) would be \/etc\/state is under \/etc[^\n]*pass --state-dir \/var\/lib\/vmsh/);
+    await assert.rejects(stat("/etc/vmsh-test-never-written"));
+  });
+
+  test("status: a state_dir key at the top of federation.yaml is warned about, naming mesh.state_dir", async () => {
+    // What docs/FEDERATION_OPERATIONS.md said before 0.3.0, done literally with the configuration in a directory named like /etc.
+    const cfg = join(root, "lit", "config");
+    assert.equal((await runCli(["--config", cfg, "init", "--node-id", "did:vm:node:lit"])).code, 0);
+    await writeFile(join(cfg, "federation.yaml"), `${await readFile(join(cfg, "federation.yaml"), "utf8")}state_dir: /var/lib/vmsh\n`);
+    const r = await runCli(["--config", cfg, "status"]);
+    assert.match(r.stderr, /federation\.yaml: state_dir: unknown key \(known here: [^)]*\); did you mean mesh\.state_dir\?/);
+  });
+
   test("init: --config falls back to $VMSH_CONFIG_DIR", async () => {
     const cfg = join(root, "d", "config");
     const r = await runCli(["init", "--node-id", "did:vm:node:d"], { env: { VMSH_CONFIG_DIR: cfg } });

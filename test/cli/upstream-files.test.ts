@@ -41,6 +41,8 @@ let btc: RegtestChain;
 let core: RunningServer;
 
 const cli = (...args: string[]) => runCli(["--config", cfg, ...args], { timeoutMs: 60_000 });
+/** This node routes no peer: announce stores and verifies, then exits 1 because nothing was announced. */
+const NOT_ANNOUNCED = 1;
 const announce = (b: UpstreamBatch) => cli("announce", "--namespace", NS, "--batch", b.batchFile, "--receipts", b.receiptsDir, "--json");
 
 interface Report {
@@ -154,7 +156,7 @@ describe("cli: upstream's sealer and anchor writers, one rail at a time", () => 
   test("announce: a freshly sealed batch (placeholder only) is stored held and says why", async () => {
     batch = await sealUpstreamBatch(join(root, "out"), 9, 1_760_000_000);
     const r = await announce(batch);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, NOT_ANNOUNCED, r.stderr + r.stdout);
     const out = JSON.parse(r.stdout) as { placeholderReceipts: number; note?: string; notAnnounced?: string; report: Report };
     assert.equal(out.placeholderReceipts, 9);
     assert.equal(out.note, PLACEHOLDER_NOTE);
@@ -163,7 +165,7 @@ describe("cli: upstream's sealer and anchor writers, one rail at a time", () => 
     assert.deepEqual(out.report.anchors, []);
     assert.equal(JSON.stringify(await stateFiles()).includes("vm:internal"), false, "the placeholder is never stored");
     const human = await cli("announce", "--namespace", NS, "--batch", batch.batchFile, "--receipts", batch.receiptsDir);
-    assert.equal(human.code, 0, human.stderr);
+    assert.equal(human.code, NOT_ANNOUNCED, human.stderr);
     assert.match(human.stdout, /no anchor yet: the batch is held until one arrives/);
     assert.match(human.stdout, /9 receipts carry the sealer's vm:internal placeholder/);
   });
@@ -185,11 +187,12 @@ describe("cli: upstream's sealer and anchor writers, one rail at a time", () => 
   test("announce: the TSA rail (memo \"\", no policy OID) verifies and the batch becomes active", async () => {
     assert.equal(await rewriteReceipts(batch.receiptsDir, batch.id, upstreamTsaAnchor(tsa, batch.root)), 9);
     const r = await announce(batch);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, NOT_ANNOUNCED, r.stderr + r.stdout);
     const { report, note } = JSON.parse(r.stdout) as { report: Report; note?: string };
     assert.equal(note, undefined);
     assert.equal(report.status, "active");
     assert.equal(report.winner, "rfc3161:tsa/tsq:request.tsq");
+    assert.equal((JSON.parse(r.stdout) as { notAnnounced?: string }).notAnnounced, `no peers are routed for ${NS} in federation.yaml`);
     assert.equal(report.receiptsAdded, 0);
     assert.equal(JSON.stringify(await stateFiles()).includes("memo"), false, "an empty memo is stored as no memo");
   });
@@ -199,7 +202,7 @@ describe("cli: upstream's sealer and anchor writers, one rail at a time", () => 
     await mine(anvil, 2);
     await rewriteReceipts(batch.receiptsDir, batch.id, evm);
     const r = await announce(batch);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, NOT_ANNOUNCED, r.stderr + r.stdout);
     const { report } = JSON.parse(r.stdout) as { report: Report };
     assert.equal(report.winner, `eip155:${anvil.chainId}/${String(evm.tx)}`);
     assert.deepEqual(report.anchors.map((a) => [a.chain, a.outcome]).sort(), [[`eip155:${anvil.chainId}`, "verified"], ["rfc3161:tsa", "verified"]]);
@@ -208,7 +211,7 @@ describe("cli: upstream's sealer and anchor writers, one rail at a time", () => 
     const { memo: _m, ...noMemo } = evm;
     await rewriteReceipts(batch.receiptsDir, batch.id, noMemo);
     const again = await announce(batch);
-    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.code, NOT_ANNOUNCED, again.stderr);
     assert.deepEqual(await stateFiles(), before);
   });
 
@@ -217,7 +220,7 @@ describe("cli: upstream's sealer and anchor writers, one rail at a time", () => 
     btc.mine(1);
     await rewriteReceipts(batch.receiptsDir, batch.id, anchor);
     const r = await announce(batch);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.code, NOT_ANNOUNCED, r.stderr + r.stdout);
     const { report } = JSON.parse(r.stdout) as { report: Report };
     assert.equal(report.winner, `btc:regtest/${String(anchor.tx)}`);
     assert.equal(report.anchors.length, 3);

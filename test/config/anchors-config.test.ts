@@ -16,7 +16,7 @@ import { validateConfig } from "../../lib/config/validate.js";
 import { ArgumentError, ConfigError } from "../../lib/errors.js";
 import { createOpensslTsa } from "../support/openssl-tsa.js";
 
-const dir = "/etc/vmsh";
+const dir = "/srv/vmsh/config";
 const federation = () => yaml.load(federationTemplate({ nodeId: "did:vm:node:a", listen: "127.0.0.1:8088" }));
 const validate = (anchors: unknown) => validateConfig({ federation: federation(), peers: undefined, anchors }, { dir, env: {} });
 
@@ -72,7 +72,7 @@ describe("anchors.yaml: named TSAs", () => {
     const r = validate({ rfc3161: { trustBundle: "certs/any.pem", tsas: { digicert: { subject: "C=US, O=DigiCert, CN=TSA" }, freetsa: { trustBundle: "/abs/freetsa.pem" } } } });
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.config!.anchors.rfc3161, {
-      trustBundle: "/etc/vmsh/certs/any.pem",
+      trustBundle: "/srv/vmsh/config/certs/any.pem",
       tsas: new Map([["digicert", { subject: "C=US, O=DigiCert, CN=TSA" }], ["freetsa", { trustBundle: "/abs/freetsa.pem" }]]),
     });
     const onlyNamed = validate({ rfc3161: { tsas: { freetsa: { trustBundle: "freetsa.pem" } } } });

@@ -13,7 +13,7 @@ import { formatKeyLine } from "../../lib/identity/did.js";
 import { repoRoot } from "../support/repo-root.js";
 
 const KEY = formatKeyLine(new Uint8Array(32).fill(7));
-const dir = "/etc/vmsh";
+const dir = "/srv/vmsh/config";
 const base = () => yaml.load(federationTemplate({ nodeId: "did:vm:node:a", listen: "127.0.0.1:8088" })) as Record<string, any>;
 const peersDoc = (over: Record<string, unknown> = {}) => ({ peers: [{ did: "did:vm:node:b", url: "http://127.0.0.1:9000", roles: ["serve"], keys: { verify: KEY }, ...over }] });
 const validate = (federation: unknown, peers?: unknown, anchors?: unknown, env: Record<string, string> = {}) => validateConfig({ federation, peers, anchors }, { dir, env });
@@ -79,8 +79,8 @@ describe("config: validation", () => {
     assert.deepEqual(r.warnings, []);
     const ns = r.config!.federation.namespaces.get("dao:vaultmesh")!;
     assert.deepEqual(ns.verify, { evmConfirmations: 12, btcConfirmations: 6 });
-    assert.equal(r.config!.federation.mesh.keyFile, "/etc/vmsh/keys/node.key");
-    assert.equal(r.config!.federation.mesh.stateDir, "/etc/state");
+    assert.equal(r.config!.federation.mesh.keyFile, "/srv/vmsh/config/keys/node.key");
+    assert.equal(r.config!.federation.mesh.stateDir, "/srv/vmsh/state");
   });
 
   test("config: every error names the file and the key path, all at once", () => {
@@ -107,7 +107,53 @@ describe("config: validation", () => {
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.warnings, [
       "federation.yaml: mesh.colour: unknown key (known here: node_id, listen, key_file, state_dir, clock_skew_s, max_posts_per_address_per_min)",
-      'federation.yaml: namespaces."dao:vaultmesh".verify.eth_confirmations: unknown key (known here: evm_confirmations, btc_confirmations)',
+      'federation.yaml: namespaces."dao:vaultmesh".verify.eth_confirmations: unknown key (known here: evm_confirmations, btc_confirmations); did you mean namespaces."dao:vaultmesh".verify.evm_confirmations?',
+    ]);
+  });
+
+  test("config: an unknown key names the nearest known key, at its own level or elsewhere in the file", () => {
+    // docs/FEDERATION_OPERATIONS.md once said `state_dir: /var/lib/vmsh` at the top of federation.yaml.
+    const f = base();
+    f.state_dir = "/var/lib/vmsh";
+    f.mesh.nodeid = "did:vm:node:x";
+    f.anti_entropy.intervall_s = 5;
+    const peers = { peers: [{ ...peersDoc().peers[0], urls: ["x"], key: {} }] };
+    const anchors = { eip155: { "1": { rpcURL: "http://127.0.0.1:8545" } }, rfc3161: { trust_bundle: "certs/x.pem" } };
+    const r = validate(f, peers, anchors);
+    const hints = r.warnings.map((w) => /did you mean (.+)\?$/.exec(w)?.[1] ?? `none: ${w}`);
+    assert.deepEqual(hints, ["mesh.state_dir", "mesh.node_id", "anti_entropy.interval_s", "peers[0].url", "peers[0].keys", 'eip155."1".rpcUrl', "rfc3161.trustBundle"]);
+    assert.match(r.warnings[0]!, /^federation\.yaml: state_dir: unknown key \(known here: mesh, namespaces, anti_entropy, explorer\); did you mean mesh\.state_dir\?$/);
+    const far = base();
+    far.mesh.colour = "blue";
+    assert.deepEqual(validate(far).warnings, ["federation.yaml: mesh.colour: unknown key (known here: node_id, listen, key_file, state_dir, clock_skew_s, max_posts_per_address_per_min)"], "nothing close: no guess");
+  });
+
+  test("config: a state directory inside the configuration directory or under /etc is refused, saying why", () => {
+    const at = (dir: string, stateDir?: string) => {
+      const f = base();
+      if (stateDir === undefined) delete f.mesh.state_dir;
+      else f.mesh.state_dir = stateDir;
+      return validateConfig({ federation: f, peers: undefined, anchors: undefined }, { dir, env: {} });
+    };
+    const unset = at("/etc/vmsh");
+    assert.equal(unset.config, undefined);
+    assert.deepEqual(unset.errors, ["federation.yaml: mesh.state_dir: not set, so the state goes to ../state (relative to the configuration directory): /etc/state is under /etc, which holds configuration and which the shipped systemd unit keeps read-only (ProtectSystem=strict); put the state in /var/lib/vmsh"]);
+    assert.deepEqual(at("/etc/vmsh", "/etc/vmsh-state").errors, ["federation.yaml: mesh.state_dir: /etc/vmsh-state is under /etc, which holds configuration and which the shipped systemd unit keeps read-only (ProtectSystem=strict); put the state in /var/lib/vmsh"]);
+    assert.deepEqual(at("/srv/n/config", "state").errors, ["federation.yaml: mesh.state_dir: /srv/n/config/state is inside the configuration directory /srv/n/config: state is written all the time, configuration only by its operator; put the state elsewhere, e.g. /var/lib/vmsh"]);
+    assert.deepEqual(at("/srv/n/config", ".").errors.length, 1);
+    assert.deepEqual(at("/etc/vmsh", "/var/lib/vmsh").errors, []);
+    assert.deepEqual(at("/srv/n/config", "../state").errors, []);
+    assert.deepEqual(at("/srv/n/config", "/srv/n/config-state").errors, [], "a sibling whose name starts the same is outside");
+  });
+
+  test("config: this node's own DID as a peers.yaml entry or a routed peer is an error, not a warning", () => {
+    const f = base();
+    f.namespaces["dao:vaultmesh"].peers = ["did:vm:node:a"];
+    const r = validate(f, { peers: [{ did: "did:vm:node:a", url: "http://127.0.0.1:8088", roles: ["announce", "serve", "request", "origin"], keys: { verify: KEY } }] });
+    assert.equal(r.config, undefined);
+    assert.deepEqual(r.errors, [
+      'federation.yaml: namespaces."dao:vaultmesh".peers[0]: did:vm:node:a is this node\'s own DID (mesh.node_id): route the other node\'s DID',
+      "peers.yaml: peers[0].did: did:vm:node:a is this node's own DID (federation.yaml mesh.node_id): paste the other node's entry, the one its init printed",
     ]);
   });
 

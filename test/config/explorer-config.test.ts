@@ -6,11 +6,11 @@ import { validateConfig } from "../../lib/config/validate.js";
 
 const TOKEN = "t".repeat(32);
 const withExplorer = (explorer: unknown) => ({ ...(yaml.load(federationTemplate({ nodeId: "did:vm:node:a", listen: "127.0.0.1:8088" })) as Record<string, unknown>), explorer });
-const validate = (explorer: unknown, env: Record<string, string> = {}) => validateConfig({ federation: withExplorer(explorer), peers: undefined, anchors: undefined }, { dir: "/etc/vmsh", env });
+const validate = (explorer: unknown, env: Record<string, string> = {}) => validateConfig({ federation: withExplorer(explorer), peers: undefined, anchors: undefined }, { dir: "/srv/vmsh/config", env });
 
 describe("config: the explorer key", () => {
   test("explorer: absent means loopback only with the default allowance", () => {
-    const r = validateConfig({ federation: yaml.load(federationTemplate({ nodeId: "did:vm:node:a", listen: "127.0.0.1:8088" })), peers: undefined, anchors: undefined }, { dir: "/etc/vmsh", env: {} });
+    const r = validateConfig({ federation: yaml.load(federationTemplate({ nodeId: "did:vm:node:a", listen: "127.0.0.1:8088" })), peers: undefined, anchors: undefined }, { dir: "/srv/vmsh/config", env: {} });
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.config!.federation.explorer, { public: false, ratePerMin: 600 });
   });

@@ -28,17 +28,22 @@ export function sectionBlocks(file: string, heading: string): DocBlock[] {
   const level = /^#+/.exec(heading)![0].length;
   const blocks: DocBlock[] = [];
   let open: DocBlock | undefined;
+  // A fence inside a list item is indented: its body lines carry the same indent, dropped here.
+  let indent = 0;
   for (let i = start + 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (open === undefined) {
       const h = /^(#+) /.exec(line);
       if (h !== null && h[1]!.length <= level) break;
-      const fence = /^```(\S*)\s*$/.exec(line);
-      if (fence !== null) open = { lang: fence[1]!, line: i + 1, body: "" };
-    } else if (line.startsWith("```")) {
+      const fence = /^( *)```(\S*)\s*$/.exec(line);
+      if (fence !== null) {
+        open = { lang: fence[2]!, line: i + 1, body: "" };
+        indent = fence[1]!.length;
+      }
+    } else if (line.trimStart().startsWith("```")) {
       blocks.push(open);
       open = undefined;
-    } else open.body += `${line}\n`;
+    } else open.body += `${line.slice(Math.min(indent, line.length - line.trimStart().length))}\n`;
   }
   return blocks;
 }

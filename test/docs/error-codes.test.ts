@@ -27,8 +27,8 @@ test("errors: every code the explorer answers is in docs/EXPLORER.md", async () 
 });
 
 test("errors: usage, configuration and local-file problems exit 2; failures exit 1", () => {
-  const two: ErrorCode[] = ["CONFIG_INVALID", "USAGE", "KEY_EXISTS", "INIT_EXISTS", "SEALER_FILE_UNREADABLE", "LISTEN_FAILED", "STATE_UNUSABLE", "DIR_UNUSABLE", "DIR_OWNER"];
+  const two: ErrorCode[] = ["CONFIG_INVALID", "USAGE", "KEY_EXISTS", "INIT_EXISTS", "SEALER_FILE_UNREADABLE", "SEALER_FILE_INVALID", "LISTEN_FAILED", "STATE_UNUSABLE", "DIR_UNUSABLE", "DIR_OWNER"];
   for (const c of two) assert.equal(exitCodeFor(c), 2, c);
-  const one: ErrorCode[] = ["SIG_INVALID", "PEER_FAILED", "STATE_CORRUPT", "SEALER_FILE_INVALID", "BATCH_ROOT_MISMATCH"];
+  const one: ErrorCode[] = ["SIG_INVALID", "PEER_FAILED", "STATE_CORRUPT", "SEALER_RECEIPT_MISMATCH", "BATCH_ROOT_MISMATCH", "TSA_FAILED", "STATE_FORMAT_UNSUPPORTED"];
   for (const c of one) assert.equal(exitCodeFor(c), 1, c);
 });

@@ -14,6 +14,7 @@ import { LINE_ABC, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh } from 
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { repoRoot } from "../support/repo-root.js";
 import { sealTsaBatch, type SealedFiles } from "../support/sealer.js";
+import { digestBytes } from "../../lib/digest.js";
 
 const TOKEN = "explorer-test-token-0123456789abcdef";
 let tsa: OpensslTsa;
@@ -154,11 +155,74 @@ describe("explorer: the page in Chromium against a three-node line", () => {
     await page.context().close();
   });
 
+  test("batch list: each version's quorum state is a column and a filter; same-chain anchors are told apart by tx", async () => {
+    const c = mesh.node("c");
+    // Two TSA anchors on one chain: receipt 1 carries a second token under another tx.
+    const twin = await sealTsaBatch(join(mesh.root, "sealer"), "b-0004", 3, tsa, 1_760_000_300);
+    const file = join(twin.receiptsDir, "1.json");
+    const receipt = JSON.parse(await readFile(file, "utf8"));
+    receipt.anchor = { ...receipt.anchor, tx: "tsb-b-0004", sig: Buffer.from(tsa.mint(digestBytes(twin.root), { noNonce: false })).toString("base64") };
+    await writeFile(file, JSON.stringify(receipt));
+    await c.cli("announce", "--namespace", NS, "--batch", twin.batchFile, "--receipts", twin.receiptsDir);
+    // A batch whose only anchor names a chain c has no verifier for: held, awaiting.
+    const held = await sealTsaBatch(join(mesh.root, "sealer"), "b-0005", 2, tsa, 1_760_000_400);
+    for (const name of ["0.json", "1.json"]) {
+      const f = join(held.receiptsDir, name);
+      await writeFile(f, JSON.stringify({ ...JSON.parse(await readFile(f, "utf8")), anchor: { chain: "eip155:31337", tx: `0x${"cd".repeat(32)}`, block: 7, ts: 1_760_000_410 } }));
+    }
+    const h = await c.cli("announce", "--namespace", NS, "--batch", held.batchFile, "--receipts", held.receiptsDir);
+    assert.equal(h.code, 1, "held, so nothing announced: exit 1");
+    const api = (await (await fetch(`${c.url}/api/v1/namespaces/${encodeURIComponent(NS)}/batches`)).json()) as { items: Array<{ batchId: string; quorum: string | null }> };
+    const states = new Map(api.items.map((i) => [i.batchId, i.quorum]));
+    assert.equal(states.get("b-0001"), "final");
+    assert.equal(states.get("b-0005"), "awaiting", "held: not final");
+    const { page } = await openPage(c.url);
+    const agreement = (id: string) => page.locator(`#batches tr[data-batch="${id}"] [data-testid="agreement"]`);
+    await agreement("b-0004").waitFor({ timeout: 20_000 });
+    assert.equal(await agreement("b-0001").textContent(), "final");
+    assert.equal(await agreement("b-0005").textContent(), "awaiting");
+    await page.locator("#quorum-filter").selectOption("awaiting");
+    await page.locator('#batches tr[data-batch="b-0001"]').waitFor({ state: "detached" });
+    assert.deepEqual(await page.locator("#batches tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-batch"))), ["b-0005"]);
+    await page.locator("#quorum-filter").selectOption("");
+    await page.locator('#batches tr[data-batch="b-0004"] button').click();
+    const buttons = page.locator('#batch .anchors button[data-chain="rfc3161:vmsh-test"]');
+    await buttons.first().waitFor();
+    const labels = await buttons.allTextContents();
+    assert.equal(labels.length, 2);
+    assert.notEqual(labels[0], labels[1], "the two buttons read differently");
+    assert.ok(labels.some((l) => l.includes("tsa-b-0004")) && labels.some((l) => l.includes("tsb-b-0004")), labels.join(" | "));
+    await page.context().close();
+  });
+
   test("layout: readable at phone width and in dark mode, with no sideways scrolling", async () => {
     const { page } = await openPage(mesh.node("b").url, { width: 390, height: 844 }, "dark");
+    const statuses: Array<[string, number]> = [];
+    page.on("response", (res) => statuses.push([res.url(), res.status()]));
+    await page.reload();
+    await page.locator("#live.on").waitFor({ timeout: 20_000 });
     await page.locator('#batches tr[data-batch="b-0001"]').waitFor({ timeout: 20_000 });
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone screen`);
+    // The status and agreement columns are on screen, not scrolled off inside the table.
+    for (const col of ["Status", "Agreement"]) {
+      const box = await page.locator("#batches thead th", { hasText: col }).boundingBox();
+      assert.ok(box !== null && box.x >= 0 && box.x + box.width <= 390, `${col} column at ${JSON.stringify(box)}`);
+    }
+    // Every cell of the row is one line (no hash broken into a column of characters), and the
+    // root in the batch's panel takes a few lines at most.
+    const lineCount = (selector: string) =>
+      page.evaluate<number[]>(`[...document.querySelectorAll(${JSON.stringify(selector)})].filter((e) => e.offsetParent !== null).map((e) => { const tops = new Set(); const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT); for (let t = walk.nextNode(); t !== null; t = walk.nextNode()) { const range = document.createRange(); range.selectNodeContents(t); for (const r of range.getClientRects()) tops.add(Math.round(r.top)); } return tops.size; })`);
+    const cells = await lineCount('#batches tr[data-batch="b-0001"] td');
+    assert.ok(cells.length >= 3 && cells.every((n) => n === 1), JSON.stringify(cells));
+    await page.locator('#batches tr[data-batch="b-0001"] button').click();
+    await page.locator("#batch-h").waitFor();
+    const [rootLines] = await lineCount("#batch dd .mono");
+    assert.ok(rootLines !== undefined && rootLines <= 3, `the root takes ${rootLines} lines`);
+    // The page's icon is served: nothing the page asked for answered 404.
+    const icon = statuses.find(([u]) => u.endsWith("/explorer/favicon.svg"));
+    assert.deepEqual(icon?.[1], 200, JSON.stringify(statuses));
+    assert.deepEqual(statuses.filter(([, s]) => s === 404), []);
     const bg = await page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
     assert.equal(bg, "rgb(20, 23, 27)", "prefers-color-scheme: dark is not honoured");
     await shoot(page, "explorer-phone-dark-390x844.png");

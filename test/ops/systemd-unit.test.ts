@@ -58,7 +58,7 @@ describe("systemd unit", () => {
     assert.ok(docs.includes(`useradd --system --home-dir /var/lib/${user} --shell /usr/sbin/nologin ${user}`), "docs create the unit's user");
     assert.ok(docs.includes(`install -d -o ${user} -g ${user} -m 0750 /etc/vmsh /var/lib/vmsh`), "docs give the directories to that user");
     assert.ok(docs.includes(`sudo -u ${user} vmsh-federation --config /etc/vmsh init`), "docs run init as that user");
-    assert.ok(docs.includes("state_dir: /var/lib/vmsh"), "docs set the state directory the unit makes writable");
+    assert.ok(docs.includes("init --node-id did:vm:node:vm-spawn-a --listen 0.0.0.0:8088 --public-url http://vm-spawn-a.example.org:8088 --state-dir /var/lib/vmsh"), "docs set the state directory the unit makes writable");
     assert.ok(docs.includes("npm install -g vmsh-federation-"), "docs install to /usr/local/bin");
   });
 

@@ -43,6 +43,8 @@ export interface OpensslTsa {
   issuingPem: string;
   certPem(profile: SignerProfile): string;
   mint(data: Uint8Array, options?: MintOptions): Uint8Array;
+  /** Answers a DER TimeStampReq made elsewhere (`openssl ts -reply -queryfile`), signed by `signer` (default rsa). */
+  reply(query: Uint8Array, signer?: SignerProfile): Uint8Array;
   /** `keyId`: name the signer by subjectKeyIdentifier instead of issuer and serial (`openssl cms -keyid`). */
   signTstInfo(tstInfo: Uint8Array, options: { signer: SignerProfile; pss?: boolean; embedCerts?: boolean; keyId?: boolean }): Uint8Array;
   cleanup(): void;
@@ -188,6 +190,13 @@ export function createOpensslTsa(): OpensslTsa {
       const reply = ["ts", "-reply", "-config", `tsa-${n}.cnf`, "-queryfile", `q-${n}.tsq`, "-signer", `${signer}.pem`, "-inkey", keyOf(signer), "-chain", "issuing.pem", "-out", `r-${n}.der`];
       if (options.bareToken) reply.push("-token_out");
       openssl(dir, reply);
+      return Uint8Array.from(readFileSync(join(dir, `r-${n}.der`)));
+    },
+    reply(query, signer = "rsa") {
+      const n = ++counter;
+      writeFileSync(join(dir, `q-${n}.tsq`), query);
+      writeFileSync(join(dir, `tsa-${n}.cnf`), tsaConfig("v2", signer === "ecdsa" ? "sha384" : "sha256"));
+      openssl(dir, ["ts", "-reply", "-config", `tsa-${n}.cnf`, "-queryfile", `q-${n}.tsq`, "-signer", `${signer}.pem`, "-inkey", keyOf(signer), "-chain", "issuing.pem", "-out", `r-${n}.der`]);
       return Uint8Array.from(readFileSync(join(dir, `r-${n}.der`)));
     },
     signTstInfo(tstInfo, options) {

@@ -31,6 +31,8 @@ interface BatchRow {
   outcomes: { verified: number; pending: number; rejected: number };
   status: "active" | "held" | "rejected";
   equivocal: boolean;
+  /** Quorum state of the version (the list's rows); null where the node reports none. */
+  quorumState?: "final" | "awaiting" | "disputed" | null;
 }
 interface AnchorRow {
   chain: string;
@@ -129,24 +131,29 @@ async function loadNamespaces(): Promise<void> {
 async function loadBatches(): Promise<void> {
   if (namespace === "") return;
   const status = $<HTMLSelectElement>("status-filter").value;
+  const quorum = $<HTMLSelectElement>("quorum-filter").value;
   const q = new URLSearchParams({ limit: String(shown) });
   if (status) q.set("status", status);
+  if (quorum) q.set("quorum", quorum);
   const page = await get<{ items: BatchRow[]; next: number | null; total: number }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/batches?${q}`);
   const first = known.size === 0;
   clear(
     $("batches").querySelector("tbody")!,
-    ...page.items.map((b) => {
+    ...page.items.map((row) => {
+      const b: BatchRow = { ...row, quorumState: (row as unknown as { quorum?: BatchRow["quorumState"] }).quorum ?? null };
       const key = `${b.namespace} ${b.batchId} ${b.batchRoot}`;
       const fresh = !first && !known.has(key);
       known.add(key);
       return h("tr", { class: fresh ? "new" : undefined, "data-batch": b.batchId, "data-root": b.batchRoot },
         h("td", {}, h("button", { type: "button", class: "link", "aria-label": `Show batch ${b.batchId}` }, b.batchId)),
-        h("td", { class: "mono", title: b.batchRoot }, short(b.batchRoot)),
-        h("td", { class: "mono" }, b.origin ?? "no checkpoint"),
-        h("td", {}, time(b.createdAt)),
-        h("td", {}, b.receipts === b.size ? String(b.size) : `${b.receipts} of ${b.size}`),
+        h("td", { class: "mono optional", title: b.batchRoot }, short(b.batchRoot)),
+        h("td", { class: "mono optional", title: b.origin ?? "" }, b.origin === null ? "no checkpoint" : short(b.origin)),
+        h("td", { class: "optional" }, time(b.createdAt)),
+        h("td", { class: "optional" }, b.receipts === b.size ? String(b.size) : `${b.receipts} of ${b.size}`),
         h("td", { class: `status-${b.status}` }, b.status + (b.equivocal ? " · equivocal" : "")),
-        h("td", {}, `${b.outcomes.verified} verified, ${b.outcomes.pending} pending, ${b.outcomes.rejected} rejected`),
+        // The agreement cell holds badges: the quorum state now, a contest beside it where one exists (docs/EXPLORER.md §What the page shows).
+        h("td", { class: "agreement", "data-testid": "agreement" }, h("span", { class: `badge quorum-${b.quorumState ?? "none"}` }, b.quorumState ?? "–")),
+        h("td", { class: "optional" }, `${b.outcomes.verified} verified, ${b.outcomes.pending} pending, ${b.outcomes.rejected} rejected`),
       );
     }),
   );
@@ -187,7 +194,8 @@ async function showBatch(ns: string, batchId: string, root: string): Promise<voi
   const b = await get<BatchDetail>(`/api/v1/namespaces/${encodeURIComponent(ns)}/batches/${encodeURIComponent(batchId)}/${encodeURIComponent(root)}`);
   const detailSlot = h("div", {});
   const buttons = b.anchorRecords.map((a) => {
-    const btn = h("button", { type: "button", "aria-pressed": "false", "data-chain": a.chain }, `${a.chain} · `, h("span", { class: `outcome-${a.outcome}` }, a.outcome), a.winner ? " · winner" : "");
+    // Two anchors on one chain differ by their tx: every button names it (docs/EXPLORER.md §What the page shows).
+    const btn = h("button", { type: "button", "aria-pressed": "false", "data-chain": a.chain, "data-tx": a.tx, title: `${a.chain} ${a.tx}` }, `${a.chain} · `, h("span", { class: "mono tx" }, short(a.tx)), " · ", h("span", { class: `outcome-${a.outcome}` }, a.outcome), a.winner ? " · winner" : "");
     btn.addEventListener("click", () => {
       buttons.forEach((x) => x.setAttribute("aria-pressed", String(x === btn)));
       clear(detailSlot, anchorDetail(a));
@@ -323,6 +331,7 @@ function start(): void {
     void loadBatches().catch(showError);
   });
   $("status-filter").addEventListener("change", () => void loadBatches().catch(showError));
+  $("quorum-filter").addEventListener("change", () => void loadBatches().catch(showError));
   $("more").addEventListener("click", () => {
     shown += PAGE;
     void loadBatches().catch(showError);
