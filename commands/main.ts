@@ -17,6 +17,7 @@ import { verifyOnlineCommand } from "./verify-online.js";
 import { serveCommand } from "./serve.js";
 import { syncCommand } from "./sync.js";
 import { verifyProofCommand } from "./verify-proof.js";
+import { rosterCommand } from "./roster.js";
 
 export const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
@@ -55,7 +56,7 @@ Examples:
   const run = async (fn: (ctx: CommandContext) => Promise<number>): Promise<void> => {
     exitCode = await fn(makeContext(io, globals));
   };
-  for (const make of [initCommand, statusCommand, announceCommand, syncCommand, verifyOnlineCommand, verifyProofCommand, serveCommand]) {
+  for (const make of [initCommand, statusCommand, announceCommand, syncCommand, verifyOnlineCommand, verifyProofCommand, serveCommand, rosterCommand]) {
     const cmd = make(run);
     cmd.copyInheritedSettings(program);
     cmd.hook("preAction", (_this, actionCommand) => {
