@@ -10,6 +10,7 @@ import type { NodeRuntime } from "../lib/federation/runtime.js";
 import { lastSyncs } from "../lib/federation/sync-state.js";
 import { quorumOfVersions, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
 import { printQuorum } from "./quorum-output.js";
+import { revokedVersions, rosterView, type RevokedVersion, type RosterView } from "../lib/federation/roster-view.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
 import { withRuntime } from "./node.js";
@@ -44,6 +45,10 @@ export interface StatusResult {
   equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
   /** Quorum state of every stored batch version of a configured namespace (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   quorum: VersionQuorum[];
+  /** The roster in force (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster); absent without one. */
+  roster?: RosterView;
+  /** Stored versions whose origin a roster revoked after they were signed. */
+  revoked: RevokedVersion[];
 }
 
 /** How long status waits for a peer's /health. */
@@ -79,6 +84,8 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     const keys = witnessKeysFor(config, { did: mesh.nodeId, publicKey: key.publicKey });
     for (const ns of namespaces) quorum.push(...(await quorumOfVersions(store, config, keys, mesh.nodeId, ns.name)));
   }
+  const revoked = store === undefined ? [] : await revokedVersions(store, node.rosterHistory, config.federation.namespaces.keys());
+  const roster = rosterView(node.roster, node.rosterApplied, node.now());
   await store?.close();
   const peers: StatusResult["peers"] = await Promise.all(
       [...config.peers.values()].map(async (p) => {
@@ -102,6 +109,8 @@ async function statusOf(ctx: CommandContext, node: NodeRuntime): Promise<StatusR
     counts,
     equivocations,
     quorum,
+    revoked,
+    ...(roster === undefined ? {} : { roster }),
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -117,6 +126,11 @@ export function printStatus(out: Printer, r: StatusResult): void {
   out.line(`  verifiers: ${rails.length > 0 ? rails.join(", ") : out.color.yellow("none configured (anchors stay pending)")}`);
   out.line();
   out.line(table(["namespace", "peers", "evm conf.", "btc conf."], r.namespaces.map((n) => [n.name, String(n.peers.length), String(n.evmConfirmations), String(n.btcConfirmations)])));
+  if (r.roster !== undefined) {
+    const x = r.roster;
+    out.line(`roster: serial ${x.serial} of ${x.federation}, ${x.members.length} members${x.expired ? out.color.red(" (EXPIRED: ask the governance key holders for a new serial)") : ""}${x.denied.length > 0 ? `; denied here: ${x.denied.map((d) => `${d.did} (${d.reason})`).join(", ")}` : ""}`);
+    for (const route of x.routes) out.line(`  ${route.namespace}${route.pattern === undefined ? "" : ` (${route.pattern})`}: ${route.peers.length} peers${Object.keys(route.routing).length > 0 ? ` ${JSON.stringify(route.routing)}` : ""}`);
+  }
   out.line();
   if (r.peers.length === 0) out.line("No peers in peers.yaml yet.");
   else {
@@ -141,6 +155,7 @@ export function printStatus(out: Printer, r: StatusResult): void {
     const c = r.counts;
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
   }
+  for (const v of r.revoked) out.line(out.color.yellow(`revoked-origin: ${v.namespace} batch ${v.batchId} root ${v.batchRoot} by ${v.origin} (revoked by roster serial ${v.revokedBy})`));
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
   // Final versions are counted, the rest listed with what they wait for (--json lists all).
   printQuorum(out, r.quorum, { onlyNotFinal: true });

@@ -12,6 +12,7 @@ import { nodeExplorerSource } from "./explorer-source.js";
 import type { Logger } from "./log.js";
 import { FederationNode } from "./node.js";
 import type { NodeRuntime } from "./runtime.js";
+import { RosterKeeper } from "./roster-keeper.js";
 
 /** How often queued announces are retried (each entry keeps its own backoff). */
 const OUTBOX_TICK_MS = 2_000;
@@ -79,9 +80,12 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   const { host, port } = options.listen ?? runtime.config.federation.mesh.listen;
   // The explorer reads this node through one seam, ExplorerSource (docs/EXPLORER.md).
   const explorer = await createExplorer(nodeExplorerSource({ node, store: runtime.store, outbox: runtime.outbox, client: runtime.client, version: options.version }));
+  // The roster in force is applied live and spread by offers and pulls (docs/FEDERATION_PROTOCOL.md §Roster exchange).
+  const roster = new RosterKeeper(runtime, log);
+  node.rosterKeeper = roster;
   let server: RunningServer;
   try {
-    server = await startServer({ node, log, version: options.version, explorer, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
+    server = await startServer({ node, log, version: options.version, explorer, roster, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
   } catch (e) {
     explorer.close();
     throw e;
@@ -94,10 +98,12 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   const timers = [
     // refresh: see batches and outbox entries that a CLI command wrote to the same state.
     every(OUTBOX_TICK_MS, async () => {
+      await roster.poll();
       await runtime.store.refresh();
       await node.deliverOutbox();
     }, log, "outbox delivery"),
     every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
+      await roster.pull();
       await node.recheckPending();
       await node.adoptCheckpoints();
       await node.syncAll();

@@ -34,6 +34,7 @@ import { RecheckFailureLog } from "./recheck-log.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { cosignatureDigest } from "../quorum/merge.js";
 import { cosignChanged, cosignVersion, quorumOfVersions, takeCosignatures, witnessKeysFor, type VersionQuorum } from "./witness.js";
+import { rosterMetrics, type RosterKeeper } from "./roster-keeper.js";
 
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
@@ -70,6 +71,8 @@ export class FederationNode {
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   #stopping = false;
   readonly #recheckFailures: RecheckFailureLog;
+  /** The roster's exchange, set by the daemon (lib/federation/roster-keeper.ts). */
+  rosterKeeper: RosterKeeper | undefined;
 
   constructor(runtime: NodeRuntime, options: FederationNodeOptions) {
     this.runtime = runtime;
@@ -163,7 +166,8 @@ export class FederationNode {
     const reports: PeerSyncReport[] = [];
     const now = this.now();
     for (const namespace of this.config.federation.namespaces.keys()) {
-      for (const peer of this.#peers.routed(namespace, "serve")) {
+      // A routing policy spreads anti-entropy over the healthy peers (docs/FEDERATION_OPERATIONS.md §Routing policies).
+      for (const peer of this.runtime.select(namespace, "sync", this.#peers.routed(namespace, "serve"))) {
         const key = `${peer.did} ${namespace}`;
         const b = this.#syncBackoff.get(key);
         if (b !== undefined && b.until > now) continue;
@@ -180,6 +184,7 @@ export class FederationNode {
         }
         reports.push(r);
         this.metrics.peerContact(peer.did, r.ok);
+        this.runtime.observePeer(peer.did, { ok: r.ok });
         if (r.imported > 0 || r.itemsHere > 0) await this.#relayLearnt(namespace, before, peer.did);
         if (r.ok) {
           this.#syncBackoff.delete(key);
@@ -232,7 +237,7 @@ export class FederationNode {
   /** Prometheus text for GET /metrics. */
   async renderMetrics(): Promise<string> {
     const gauges = await readStoreGauges(this.#store);
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() });
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum: await this.quorumCounts() }) + rosterMetrics(this.runtime.roster?.serial, this.rosterKeeper, this.runtime.selections);
   }
 
   /**
@@ -299,12 +304,15 @@ export class FederationNode {
     let report: BatchReport | undefined;
     let heldBack: Cosignature[] = [];
     try {
-      const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
+      const sources = this.runtime.select(namespace, "pull", this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0)));
       for (const peer of sources) {
+        const started = performance.now();
         try {
           bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
+          this.runtime.observePeer(peer.did, { ok: true, latencyMs: performance.now() - started });
           break;
         } catch (e) {
+          this.runtime.observePeer(peer.did, { ok: false });
           this.#log.warn("pull failed", { peer: peer.did, namespace, batch: batchId, error: (e as Error).message });
         }
       }
@@ -401,7 +409,7 @@ export class FederationNode {
    * queueing it for peers that cannot take it now. Returns delivery per peer.
    */
   async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set(), origin?: string): Promise<Delivery[]> {
-    return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
+    return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.runtime.select(namespace, "announce", this.#peers.routed(namespace).filter((p) => !except.has(p.did))), namespace, batchId, batchRoot, this.now(), (d) => {
       if (d.outcome === "delivered") this.metrics.deliveriesSucceeded++;
       else this.metrics.deliveriesFailed++;
       this.metrics.peerContact(d.peer, d.outcome !== "queued");

@@ -42,6 +42,11 @@ export interface ServerOptions {
   maxConnections?: number;
   /** The web explorer and its API (docs/EXPLORER.md); absent: those paths answer 404. */
   explorer?: ServedExplorer;
+  /** `GET|POST /federation/roster` (docs/FEDERATION_PROTOCOL.md §Roster exchange); absent: 404. */
+  roster?: {
+    current(): { status: number; body: unknown };
+    receive(text: string): Promise<{ status: number; body: unknown }>;
+  };
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
@@ -69,6 +74,16 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
     return;
   }
   if (options.explorer?.handles(path)) return options.explorer.handle(req, res, path);
+  if (path === "/federation/roster" && options.roster !== undefined) {
+    if (req.method === "GET") {
+      const r = options.roster.current();
+      return sendJson(res, r.status, r.body);
+    }
+    if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use GET or POST`);
+    if (node.stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try again shortly");
+    const r = await options.roster.receive(await readJsonBody(req, LIMITS.maxInboundBodyBytes));
+    return sendJson(res, r.status, r.body);
+  }
   const post = POST_ROUTES[path];
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);
   if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use POST`);

@@ -1,7 +1,8 @@
 /**
  * Revoked origins and witnesses (docs/FEDERATION_SEMANTICS.md §Roster revocation): a member that
- * held a role in one roster and lost it (removed, role dropped, or its key replaced) in a later
- * one is revoked from that later serial. Pure: computed from the rosters a node holds.
+ * held a role in one roster and lost it (removed, role dropped, or its key replaced by one that
+ * was not its announced `keys.next`) in a later one is revoked from that later serial. Promoting
+ * the announced next key is a rotation, not a revocation. Pure: computed from the rosters a node holds.
  */
 import { parseKeyLine } from "../identity/did.js";
 import type { MemberRole, Roster } from "./document.js";
@@ -13,6 +14,8 @@ export interface Revocation {
   /** The serial that removed it, and that roster's `issuedAt`. */
   serial: number;
   at: number;
+  /** The member stayed but its key was replaced: only what the old key signed is revoked. */
+  keyOnly: boolean;
 }
 
 const hex = (line: string) => Buffer.from(parseKeyLine(line) as Uint8Array).toString("hex");
@@ -30,8 +33,9 @@ export function revoked(history: readonly Roster[], role: MemberRole): Map<strin
     for (const m of before.members) {
       if (!m.roles.includes(role)) continue;
       const n = now.get(m.did);
-      if (n === undefined || !n.roles.includes(role) || hex(n.keys.verify) !== hex(m.keys.verify)) {
-        if (!out.has(m.did)) out.set(m.did, { did: m.did, key: m.keys.verify, serial: after.serial, at: after.issuedAt });
+      const promoted = n !== undefined && m.keys.next !== undefined && hex(n.keys.verify) === hex(m.keys.next);
+      if (n === undefined || !n.roles.includes(role) || (hex(n.keys.verify) !== hex(m.keys.verify) && !promoted)) {
+        if (!out.has(m.did)) out.set(m.did, { did: m.did, key: m.keys.verify, serial: after.serial, at: after.issuedAt, keyOnly: n !== undefined && n.roles.includes(role) });
       }
     }
   }

@@ -66,6 +66,14 @@ describe("roster application (docs/FEDERATION_OPERATIONS.md §Running a federati
     assert.equal(r.get("did:vm:node:c")!.at, two.issuedAt);
   });
 
+  test("revocation: promoting the announced next key is a rotation, not a revocation", () => {
+    const one = unsignedRoster(1, members);
+    const announced = { ...one, serial: 2, members: one.members.map((m) => (m.did === "did:vm:node:b" ? { ...m, keys: { verify: m.keys.verify, next: line(kd!) } } : m)) };
+    const promoted = unsignedRoster(3, [members[0]!, ["did:vm:node:b", kd!], members[2]!]);
+    assert.equal(revoked([one, announced, promoted], "origin").size, 0);
+    assert.equal(revoked([one, promoted], "origin").get("did:vm:node:b")?.keyOnly, true, "a key replaced without announcing it first is revoked");
+  });
+
   test("config: governance is validated, k above the number of keys refused", () => {
     const r = validateConfig({ federation: { mesh: { node_id: "did:vm:node:a" }, governance: { k: 3, keys: [line(ka!), line(ka!)] } }, peers: undefined, anchors: undefined }, { dir: "/tmp", env: {} });
     assert.ok(r.errors.some((e) => /governance\.keys\[1\]: is listed twice/.test(e)), r.errors.join("\n"));
