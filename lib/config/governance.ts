@@ -1,7 +1,7 @@
 /**
- * `federation.yaml` `governance: { k, keys }` (docs/FEDERATION_OPERATIONS.md §Running a federation
- * with a roster): the keys whose threshold signs the roster. Absent: this node takes no roster and
- * runs on peers.yaml and federation.yaml alone, as before.
+ * `federation.yaml` `governance: { k, keys }`: the keys whose threshold signs the roster
+ * (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster). Absent: this node takes
+ * no roster and runs on peers.yaml and federation.yaml alone, as before.
  */
 import { parseKeyLine } from "../identity/did.js";
 import type { Section } from "./problems.js";

@@ -1,6 +1,6 @@
 /**
- * Choosing peers per a namespace's routing policy (docs/FEDERATION_OPERATIONS.md §Routing
- * policies): what the node measured of each peer (latency of its last answers, consecutive
+ * Choosing peers per a namespace's routing policy
+ * (docs/FEDERATION_OPERATIONS.md §Routing policies): what the node measured of each peer (latency of its last answers, consecutive
  * failures) and the policy `{ fanout, select, pull, minPeers }` in, an ordered list of peers
  * out. Pure: the measurements and the random source come in as parameters. Without a policy
  * the answer is the routed peers as they are, which is how a node without a roster behaves.

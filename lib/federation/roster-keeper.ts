@@ -120,7 +120,7 @@ export class RosterKeeper {
 }
 
 /**
- * The roster's lines of GET /metrics (docs/FEDERATION_OPERATIONS.md §Metrics):
+ * The roster's lines of GET /metrics (docs/FEDERATION_OPERATIONS.md §Monitoring):
  * `vmsh_federation_roster_serial` (0 without a roster), rosters applied and offers refused,
  * and how often each peer was chosen by a routing policy, per purpose.
  */

@@ -1,5 +1,5 @@
-// The governed roster end to end (docs/FEDERATION_OPERATIONS.md §Running a federation with a
-// roster): six real `serve` processes, each with its own configuration and state directory,
+// The governed roster end to end
+// (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster): six real `serve` processes, each with its own configuration and state directory,
 // whose peers.yaml admits nobody. One roster published on one node makes a..e a federation;
 // serial 2 adds f and a namespace pattern; serial 3 rotates c's key and revokes e. Rosters
 // that must be refused (k−1 signatures, an older serial, a non-governance signer, expired)
