@@ -159,8 +159,9 @@ export function rosterCommand(run: Run): Command {
 A roster is valid with k distinct signatures of the governance keys in federation.yaml
 (governance: { k, keys }); the highest valid serial is in force and is applied by serve at
 once (admission, roles, origins, witnesses, quorum, routes); peers.yaml can only narrow it.
+The examples sign with two governance keys (k = 2).
 
-Example (k = 2):
+Examples:
   $ vmsh-federation roster propose roster.yaml > r.json
   $ vmsh-federation roster sign --key gov1.key r.json > r1.json      # offline, no node needed
   $ vmsh-federation roster sign --key gov2.key r1.json > r2.json
