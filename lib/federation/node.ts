@@ -305,11 +305,15 @@ export class FederationNode {
     let heldBack: Cosignature[] = [];
     try {
       const sources = this.runtime.select(namespace, "pull", this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0)));
-      for (const peer of sources) {
+      for (const [i, peer] of sources.entries()) {
         const started = performance.now();
         try {
-          bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
+          const got = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
           this.runtime.observePeer(peer.did, { ok: true, latencyMs: performance.now() - started });
+          this.runtime.countSelection("pull", peer.did);
+          // A routing policy may ask a peer other than the announcer first: one that holds none of it is passed over.
+          if (i < sources.length - 1 && peer.did !== announce.signer && !got.some((b) => b.receipts.some((r) => r.batchId === batchId && r.batchRoot === batchRoot))) continue;
+          bundles = got;
           break;
         } catch (e) {
           this.runtime.observePeer(peer.did, { ok: false });

@@ -48,13 +48,17 @@ export function selectPeers<P extends { did: string }>(peers: readonly P[], poli
   let chosen: P[];
   switch (policy.select ?? "all") {
     case "all":
-      chosen = [...peers];
+      // Announces go to the first `fanout` in roster order; anti-entropy rotates over all of them.
+      chosen = purpose === "sync" ? shuffle([...peers], random) : [...peers];
       break;
     case "healthy":
       chosen = shuffle(peers.filter((p) => healthy(stats.get(p.did))), random);
       break;
     case "lowest-latency":
       chosen = healthyFirst([...peers].sort(byLatency));
+      // Anti-entropy partners spread over the faster half, so that the same few pairs do not
+      // reconcile forever while the rest of the mesh is never asked.
+      if (purpose === "sync") chosen = shuffle(chosen.slice(0, Math.max(policy.fanout ?? 0, Math.ceil(chosen.length / 2))), random);
       break;
     case "random":
       chosen = shuffle([...peers], random);

@@ -250,8 +250,14 @@ export class NodeRuntime {
   select<P extends PeerConfig>(namespace: string, purpose: Purpose, peers: readonly P[]): P[] {
     const policy = this.#applied?.routes.get(namespace)?.routing;
     const chosen = selectPeers(peers, policy, purpose, this.peerStats, Math.random);
-    if (policy !== undefined && Object.keys(policy).length > 0) for (const p of purpose === "pull" ? chosen.slice(0, 1) : chosen) this.selections.set(`${purpose} ${p.did}`, (this.selections.get(`${purpose} ${p.did}`) ?? 0) + 1);
+    // Pulls are counted when a peer is actually asked (countSelection), the others when chosen.
+    if (purpose !== "pull") for (const p of chosen) this.countSelection(purpose, p.did);
     return chosen;
+  }
+
+  /** Counts one use of `did` for `purpose` (GET /metrics `vmsh_federation_peer_selected_total`). */
+  countSelection(purpose: Purpose, did: string): void {
+    this.selections.set(`${purpose} ${did}`, (this.selections.get(`${purpose} ${did}`) ?? 0) + 1);
   }
 
   /** Records one call to a peer: its latency when it answered, a failure when it did not. */
