@@ -12,6 +12,7 @@ import { lastSyncs } from "./sync-state.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
 import type { Store } from "../store/index.js";
 import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
+import { revokedVersions, rosterView } from "./roster-view.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
@@ -142,6 +143,10 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       }
       return found;
     },
+    roster: async () => ({
+      roster: rosterView(node.runtime.roster, node.runtime.rosterApplied, node.now()) ?? null,
+      revoked: await revokedVersions(store, node.runtime.rosterHistory, node.config.federation.namespaces.keys()),
+    }),
     equivocations: () => store.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, batchRoots: [...e.batchRoots] })),
     peers: probe,
     answerTopology(json) {

@@ -191,6 +191,11 @@ describe("roster: a federation governed by one signed roster, applied live", () 
     // e's earlier version stays, shown revoked-origin.
     const s = JSON.parse((await node("a").cli("status", "--json")).stdout);
     assert.deepEqual(s.revoked.map((v: { batchId: string; state: string; revokedBy: number }) => [v.batchId, v.state, v.revokedBy]), [["e-early", "revoked-origin", 3]]);
+    // The explorer shows the same: serial, routes, the revoked version.
+    const api = (await (await fetch(`${node("a").url}/api/v1/roster`)).json()) as { roster: { serial: number; routes: Array<{ namespace: string; peers: string[] }> }; revoked: Array<{ batchId: string }> };
+    assert.equal(api.roster.serial, 3);
+    assert.ok(!api.roster.routes.find((r) => r.namespace === NS)!.peers.includes("did:vm:node:e"));
+    assert.deepEqual(api.revoked.map((v) => v.batchId), ["e-early"]);
     const text = await node("a").cli("status");
     assert.match(text.stdout, /revoked-origin: dao:vaultmesh batch e-early/);
     // c, with its promoted key, still federates.
