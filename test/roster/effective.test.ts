@@ -74,6 +74,18 @@ describe("roster application (docs/FEDERATION_OPERATIONS.md §Running a federati
     assert.equal(revoked([one, promoted], "origin").get("did:vm:node:b")?.keyOnly, true, "a key replaced without announcing it first is revoked");
   });
 
+  test("apply: a witness removed by a later serial no longer has a key, so its cosignatures stop counting", () => {
+    const withWitness = unsignedRoster(1, members, { namespaces: { "dao:*": { quorum: { k: 1, witnesses: ["did:vm:node:c"] } } } });
+    withWitness.members[2]!.roles.push("witness");
+    const one = applyRoster(base(), withWitness).config;
+    assert.deepEqual([...one.witnesses.keys()], ["did:vm:node:c"]);
+    assert.deepEqual(one.federation.namespaces.get("dao:vaultmesh")!.quorum, { k: 1, witnesses: ["did:vm:node:c"] });
+    const two = applyRoster(base(), unsignedRoster(2, members.slice(0, 2), { namespaces: { "dao:*": { quorum: { k: 1, witnesses: ["did:vm:node:b"] } } } })).config;
+    assert.equal(two.witnesses.has("did:vm:node:c"), false);
+    assert.equal(two.origins.has("did:vm:node:c"), false, "nor do its checkpoints");
+    assert.equal(revoked([withWitness, unsignedRoster(2, members.slice(0, 2))], "witness").get("did:vm:node:c")?.serial, 2);
+  });
+
   test("config: governance is validated, k above the number of keys refused", () => {
     const r = validateConfig({ federation: { mesh: { node_id: "did:vm:node:a" }, governance: { k: 3, keys: [line(ka!), line(ka!)] } }, peers: undefined, anchors: undefined }, { dir: "/tmp", env: {} });
     assert.ok(r.errors.some((e) => /governance\.keys\[1\]: is listed twice/.test(e)), r.errors.join("\n"));

@@ -110,6 +110,10 @@ describe("roster: a federation governed by one signed roster, applied live", () 
       assert.match(`${(body as unknown as { code: string }).code}: ${body.reason}`, reason);
     }
     await node("c").waitForLog(/"msg":"roster refused".*ROSTER_EXPIRED/);
+    // A body that is not a roster at all is 400 MALFORMED, naming the member.
+    const bad = await fetch(`${node("c").url}/federation/roster`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "roster", v: 1, serial: "9" }) });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(await bad.json()), /MALFORMED.*roster\.federation/);
     assert.equal(await snapshot(), before);
   });
 
