@@ -27,7 +27,7 @@ import { peerDirectory, type PeerDirectory } from "./peers.js";
 import type { SyncContext, SyncProgress } from "./sync.js";
 import type { Roster } from "../roster/document.js";
 import { applyRoster, rosterChange, type AppliedRoster, type RosterChange } from "../roster/effective.js";
-import { readRosters } from "../roster/roster-files.js";
+import { highestHeldSerial, readRosters } from "../roster/roster-files.js";
 import { observe, selectPeers, type PeerStats, type Purpose } from "./peer-selection.js";
 import type { PeerConfig } from "../config/types.js";
 
@@ -233,6 +233,9 @@ export class NodeRuntime {
    * (a `roster publish` by the CLI, or one a peer offered). Resolves what changed, or undefined.
    */
   async refreshRoster(): Promise<RosterApplication | undefined> {
+    if (this.#base.federation.governance === undefined) return undefined;
+    // Files are read and their signatures checked only when a higher serial was written.
+    if (this.roster !== undefined && (await highestHeldSerial(this.#base.federation.mesh.stateDir)) <= this.roster.serial) return undefined;
     const held = await readRosters(this.#base.federation.mesh.stateDir, this.#base.federation.governance);
     const top = held.valid.at(-1);
     const previous = this.roster;

@@ -19,6 +19,24 @@ export function rosterDir(stateDir: string): string {
   return join(stateDir, "roster");
 }
 
+/**
+ * The highest serial among the held roster files' names, without reading them (0 when none):
+ * serve polls this every few seconds and reads the files only when it grew.
+ */
+export async function highestHeldSerial(stateDir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(rosterDir(stateDir));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw e;
+  }
+  return Math.max(0, ...names.flatMap((n) => {
+    const m = FILE.exec(n);
+    return m === null ? [] : [Number(m[1])];
+  }));
+}
+
 /** What reading the held rosters found. */
 export interface HeldRosters {
   /** Valid rosters, lowest serial first; the last is in force. */
