@@ -99,7 +99,8 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     if (report.status === "active") await cosignVersion(node.store, node.me, node.config, options.namespace, report.batchId, report.batchRoot, node.now());
     const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, placeholderReceipts: sealed.placeholderReceipts, report, deliveries: [] };
     if (sealed.placeholderReceipts > 0 && report.anchors.length === 0) result.note = PLACEHOLDER_NOTE;
-    const targets = node.peers.routed(options.namespace);
+    // A routing policy's fanout applies here as in serve (docs/FEDERATION_OPERATIONS.md §Routing policies).
+    const targets = node.select(options.namespace, "announce", node.peers.routed(options.namespace));
     if (report.status !== "active") result.notAnnounced = "no anchor verified yet; serve announces the batch once one verifies";
     else if (targets.length === 0) result.notAnnounced = `no peers are routed for ${options.namespace} in federation.yaml`;
     // The outbox is the daemon's: what cannot be delivered now is retried by `serve`.

@@ -57,6 +57,11 @@ export const COMMANDS: Readonly<Record<string, CommandRow>> = {
     summary: "seal files or event hashes into a batch and receipts in the upstream sealer's format, optionally stamped by a TSA",
     load: async () => (await import("./seal.js")).sealCommand,
   },
+  roster: {
+    term: "roster",
+    summary: "the federation's governed roster: members, keys, roles and namespace routes, signed by k governance keys",
+    load: async () => (await import("./roster.js")).rosterCommand,
+  },
   serve: {
     term: "serve [options]",
     summary: "run the federation daemon: endpoints, gossip, outbox, anti-entropy, pending re-checks",

@@ -13,6 +13,9 @@ import { lastSyncs } from "../lib/federation/sync-state.js";
 import { witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
 import { conflictShapes, quorumReport, type ContestedRoot, type WitnessFault } from "../lib/federation/quorum-report.js";
 import { printContests, printQuorum } from "./quorum-output.js";
+import { revokedVersions, rosterView, type RevokedVersion, type RosterView } from "../lib/federation/roster-view.js";
+import type { Roster } from "../lib/roster/document.js";
+import type { AppliedRoster } from "../lib/roster/effective.js";
 import { openStore, type StoreCounts } from "../lib/store/index.js";
 import type { CommandContext } from "./context.js";
 import { table, type Printer } from "./output.js";
@@ -54,6 +57,10 @@ export interface StatusResult {
   originLog?: { origin: string; size: number; witnessedSize: number; witnesses: string[]; forks: number };
   /** DIDs of peers routed for a namespace whose /health did not answer: the exit code is then 1. */
   unreachable: string[];
+  /** The roster in force (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster); absent without one. */
+  roster?: RosterView;
+  /** Stored versions whose origin a roster revoked after they were signed. */
+  revoked: RevokedVersion[];
 }
 
 /** How long status waits for a peer's /health. */
@@ -63,18 +70,30 @@ export async function status(ctx: CommandContext): Promise<StatusResult> {
   // Only the key and a client: the whole node runtime (outbox, verifiers, indexes) is not loaded
   // for a status (docs/BENCHMARKS.md, command line start). The state is opened below on its
   // own, read-only: a state that cannot be read is reported, not fatal.
-  const config = await ctx.loadConfig();
+  const base = await ctx.loadConfig();
+  // The roster in force, applied as every command applies it (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster).
+  const history = base.federation.governance === undefined ? [] : (await (await import("../lib/roster/roster-files.js")).readRosters(base.federation.mesh.stateDir, base.federation.governance)).valid;
+  const inForce = history.at(-1);
+  const applied = inForce === undefined ? undefined : (await import("../lib/roster/effective.js")).applyRoster(base, inForce);
+  const config = applied?.config ?? base;
   const key = await readKeyFile(config.federation.mesh.keyFile);
   // The outbound client (and its HTTP library) only when there is a peer to ask.
   const client = config.peers.size === 0 ? undefined : new (await import("../lib/federation/peer-client.js")).PeerClient({ connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS });
   try {
-    return await statusOf(ctx, config, key, client);
+    return await statusOf(ctx, config, key, client, { history, ...(inForce === undefined ? {} : { inForce }), ...(applied === undefined ? {} : { applied }) });
   } finally {
     await client?.close();
   }
 }
 
-async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, client: PeerClient | undefined): Promise<StatusResult> {
+/** The rosters held, lowest serial first, the one in force and what it made of this node's configuration. */
+interface RosterState {
+  history: Roster[];
+  inForce?: Roster;
+  applied?: AppliedRoster;
+}
+
+async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, client: PeerClient | undefined, rosters: RosterState): Promise<StatusResult> {
   const { mesh } = config.federation;
   if (await keyFileTooOpen(mesh.keyFile)) ctx.out.warn(`${mesh.keyFile}: readable by group or others; run chmod 600 on it`);
   const namespaces = [...config.federation.namespaces.values()].map((ns) => ({
@@ -110,6 +129,8 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
     }
   }
   const counts = store === undefined ? null : { ...store.counts(), contested: contested.length };
+  const revoked = store === undefined ? [] : await revokedVersions(store, rosters.history, config.federation.namespaces.keys());
+  const roster = rosterView(rosters.inForce, rosters.applied, Math.floor(Date.now() / 1000));
   await store?.close();
   const originLog = stateError === undefined ? await (await import("../lib/federation/origin-log.js")).originLogService(() => config, key, () => Math.floor(Date.now() / 1000)).summary().catch(() => undefined) : undefined;
   const peers: StatusResult["peers"] = client === undefined ? [] : await Promise.all([...config.peers.values()].map((p) => peerSummary(client, p, namespaces, syncs.get(p.did) ?? {}, HEALTH_TIMEOUT_MS)));
@@ -133,6 +154,8 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
     witnessFaults,
     ...(originLog === undefined ? {} : { originLog }),
     unreachable: peers.filter((p) => !p.reachable && p.namespaces.length > 0).map((p) => p.did),
+    revoked,
+    ...(roster === undefined ? {} : { roster }),
     ...(stateError === undefined ? {} : { stateError }),
   };
 }
@@ -148,6 +171,11 @@ export function printStatus(out: Printer, r: StatusResult): void {
   out.line(`  verifiers: ${rails.length > 0 ? rails.join(", ") : out.color.yellow("none configured (anchors stay pending)")}`);
   out.line();
   out.line(table(["namespace", "peers", "evm conf.", "btc conf."], r.namespaces.map((n) => [n.name, String(n.peers.length), String(n.evmConfirmations), String(n.btcConfirmations)])));
+  if (r.roster !== undefined) {
+    const x = r.roster;
+    out.line(`roster: serial ${x.serial} of ${x.federation}, ${x.members.length} members${x.expired ? out.color.red(" (EXPIRED: ask the governance key holders for a new serial)") : ""}${x.denied.length > 0 ? `; denied here: ${x.denied.map((d) => `${d.did} (${d.reason})`).join(", ")}` : ""}`);
+    for (const route of x.routes) out.line(`  ${route.namespace}${route.pattern === undefined ? "" : ` (${route.pattern})`}: ${route.peers.length} peers${Object.keys(route.routing).length > 0 ? ` ${JSON.stringify(route.routing)}` : ""}`);
+  }
   out.line();
   if (r.peers.length === 0) out.line("No peers in peers.yaml yet.");
   else {
@@ -175,6 +203,7 @@ export function printStatus(out: Printer, r: StatusResult): void {
   if (r.originLog !== undefined && r.originLog.size > 0) out.line(`Origin log: ${r.originLog.size} checkpoints, witnessed up to ${r.originLog.witnessedSize}${r.originLog.witnesses.length > 0 ? ` by ${r.originLog.witnesses.length} witnesses` : ""}`);
   if (r.originLog !== undefined && r.originLog.forks > 0) out.line(out.color.red(`Origin log forks: ${r.originLog.forks} (GET /log/forks)`));
   if (r.unreachable.length > 0) out.line(out.color.red(`Unreachable routed peers: ${r.unreachable.join(", ")}`));
+  for (const v of r.revoked) out.line(out.color.yellow(`revoked-origin: ${v.namespace} batch ${v.batchId} root ${v.batchRoot} by ${v.origin} (revoked by roster serial ${v.revokedBy})`));
   for (const e of r.equivocations) out.line(out.color.red(`Equivocation: ${e.namespace} batch ${e.batchId} has roots ${e.roots.join(", ")}`));
   printContests(out, r.contested, r.witnessFaults);
   // Final versions are counted, the rest listed with what they wait for (--json lists all).

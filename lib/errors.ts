@@ -72,7 +72,8 @@ export type LocalErrorCode =
   | "LISTEN_FAILED"
   | "STATE_UNUSABLE"
   | "DIR_UNUSABLE"
-  | "DIR_OWNER";
+  | "DIR_OWNER"
+  | "ROSTER_REFUSED";
 
 export type ErrorCode = WireErrorCode | ExplorerErrorCode | PeerErrorCode | StoreErrorCode | LocalErrorCode;
 

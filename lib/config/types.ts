@@ -67,6 +67,14 @@ export interface FederationConfig {
   antiEntropy: { intervalS: number };
   /** The web explorer's access rules (docs/EXPLORER.md); absent means loopback only. */
   explorer?: ExplorerConfig;
+  /** `governance`: who signs the roster (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster); absent: no roster. */
+  governance?: Governance;
+}
+
+/** `governance: { k, keys }`: k distinct signatures of these `ed25519:` key lines make a roster valid. */
+export interface Governance {
+  k: number;
+  keys: string[];
 }
 
 export interface PeerConfig {
@@ -110,6 +118,8 @@ export interface NodeConfig {
    */
   witnesses: Map<string, Uint8Array>;
   anchors: AnchorsConfig;
+  /** peers.yaml `deny`: DIDs this node refuses whatever the roster says (a local narrowing). */
+  deny?: Set<string>;
   /** The PEM text of `anchors.rfc3161`'s files; set by loadConfig, absent when no TSA is configured. */
   tsaTrust?: TsaTrust;
 }

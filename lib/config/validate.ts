@@ -11,6 +11,7 @@ import { ROLES, type Role } from "../messages/authenticate.js";
 import { isNamespace } from "../messages/limits.js";
 import { interpolate } from "./env.js";
 import { explorerConfig } from "./explorer.js";
+import { governancePolicy } from "./governance.js";
 import { path, url } from "./fields.js";
 import { Problems, Section, shown } from "./problems.js";
 import { stateDirProblem } from "./state-dir.js";
@@ -48,7 +49,7 @@ export function parseHostPort(text: string): { host: string; port: number } | un
 }
 
 function federation(root: Section, dir: string): FederationConfig | undefined {
-  root.required()?.mapping(["mesh", "namespaces", "anti_entropy", "explorer"]);
+  root.required()?.mapping(["mesh", "namespaces", "anti_entropy", "explorer", "governance"]);
   const mesh = root.at("mesh");
   mesh.required()?.mapping(["node_id", "listen", "key_file", "state_dir", "clock_skew_s", "max_posts_per_address_per_min"]);
   const nodeIdS = mesh.at("node_id");
@@ -124,8 +125,9 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   ae.mapping(["interval_s"]);
   const intervalS = ae.at("interval_s").integer(1, 86400 * 7, "a positive integer number of seconds") ?? DEFAULTS.antiEntropyIntervalS;
   const explorer = explorerConfig(root.at("explorer"));
+  const governance = governancePolicy(root.at("governance"));
   if (nodeId === undefined || hp === undefined) return undefined;
-  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS, maxPostsPerAddressPerMin }, namespaces, antiEntropy: { intervalS }, explorer };
+  return { mesh: { nodeId, listen: { ...hp, ...(tls ? { tls } : {}) }, keyFile, stateDir, clockSkewS, maxPostsPerAddressPerMin }, namespaces, antiEntropy: { intervalS }, explorer, ...(governance === undefined ? {} : { governance }) };
 }
 
 /**
@@ -168,10 +170,16 @@ const ORIGIN_ROLE = "origin";
 /** Role of a peers.yaml entry whose cosignatures this node checks; not a message role (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
 const WITNESS_ROLE = "witness";
 
-function peers(root: Section, origins: Map<string, Uint8Array>, witnesses: Map<string, Uint8Array>): Map<string, PeerConfig> {
+function peers(root: Section, origins: Map<string, Uint8Array>, witnesses: Map<string, Uint8Array>, deny: Set<string>): Map<string, PeerConfig> {
   const out = new Map<string, PeerConfig>();
   if (!root.present) return out;
-  root.mapping(["peers"]);
+  root.mapping(["peers", "deny"]);
+  // `deny`: members a roster admits that this node refuses (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster).
+  (root.at("deny").list() ?? []).forEach((_, i) => {
+    const did = root.at("deny").at(i).string();
+    if (did !== undefined && !isDid(did)) root.at("deny").at(i).error(`expected a DID, got ${JSON.stringify(did)}`);
+    else if (did !== undefined) deny.add(did);
+  });
   const list = root.at("peers");
   (list.list() ?? []).forEach((_, i) => {
     const p = list.at(i);
@@ -228,7 +236,8 @@ export function validateConfig(raw: RawConfig, options: ValidateOptions): Valida
   const fed = federation(new Section(problems, "federation.yaml", [], files.federation), options.dir);
   const originKeys = new Map<string, Uint8Array>();
   const witnessKeys = new Map<string, Uint8Array>();
-  const peerMap = peers(new Section(problems, "peers.yaml", [], files.peers), originKeys, witnessKeys);
+  const deny = new Set<string>();
+  const peerMap = peers(new Section(problems, "peers.yaml", [], files.peers), originKeys, witnessKeys, deny);
   const anchorsCfg = anchors(new Section(problems, "anchors.yaml", [], files.anchors), options.dir);
   if (fed !== undefined) {
     for (const ns of fed.namespaces.values()) {
@@ -255,7 +264,7 @@ export function validateConfig(raw: RawConfig, options: ValidateOptions): Valida
     }
   }
   if (fed !== undefined) ownEntry(problems, files.peers, fed.mesh.nodeId);
-  const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, origins: originKeys, witnesses: witnessKeys, anchors: anchorsCfg } : undefined;
+  const config = fed !== undefined && problems.errors.length === 0 ? { dir: options.dir, federation: fed, peers: peerMap, origins: originKeys, witnesses: witnessKeys, anchors: anchorsCfg, ...(deny.size === 0 ? {} : { deny }) } : undefined;
   return { config, warnings: withSuggestions(problems.warnings), errors: problems.errors };
 }
 

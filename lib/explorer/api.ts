@@ -86,6 +86,7 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
     handler: (s) => ok({ node: s.nodeId(), version: s.version(), uptimeS: s.uptimeS(), namespaces: s.namespaces().map((n) => n.name) }),
   },
   { pattern: "/api/v1/peers", handler: async (s) => ok({ peers: await s.peers() }) },
+  { pattern: "/api/v1/roster", handler: async (s) => ok((await s.roster?.()) ?? { roster: null, revoked: [] }) },
   {
     pattern: "/api/v1/topology",
     handler: async (s) => {

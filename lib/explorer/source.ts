@@ -111,6 +111,11 @@ export interface ExplorerSource {
    * ProtocolError when the request is refused (docs/FEDERATION_PROTOCOL.md §Topology).
    */
   answerTopology(json: unknown): Promise<unknown>;
+  /**
+   * The roster in force (serial, members, routes per namespace) and the versions shown
+   * `revoked-origin` (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster); null without one.
+   */
+  roster?(): Promise<{ roster: unknown; revoked: unknown[] }>;
   /** Calls `listener` on every change; returns the unsubscribe function. */
   watch(listener: (change: ExplorerChange) => void): () => void;
 }

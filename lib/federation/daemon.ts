@@ -14,6 +14,7 @@ import { FederationNode } from "./node.js";
 import { originLogOf, watchOriginLogs } from "./origin-log.js";
 import { backfillOriginLog } from "../origin-log/backfill.js";
 import type { NodeRuntime } from "./runtime.js";
+import { RosterKeeper } from "./roster-keeper.js";
 
 /** How often queued announces are retried (each entry keeps its own backoff). */
 const OUTBOX_TICK_MS = 2_000;
@@ -80,9 +81,12 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   const { host, port } = options.listen ?? runtime.config.federation.mesh.listen;
   // The explorer reads this node through one seam, ExplorerSource (docs/EXPLORER.md).
   const explorer = await createExplorer(nodeExplorerSource({ node, store: runtime.store, outbox: runtime.outbox, client: runtime.client, version: options.version }));
+  // The roster in force is applied live and spread by offers and pulls (docs/FEDERATION_PROTOCOL.md §Roster exchange).
+  const roster = new RosterKeeper(runtime, log);
+  node.rosterKeeper = roster;
   let server: RunningServer;
   try {
-    server = await startServer({ node, log, version: options.version, explorer, originLog: originLogOf(runtime), ...(options.tls ? { tls: options.tls } : {}) }, host, port);
+    server = await startServer({ node, log, version: options.version, explorer, originLog: originLogOf(runtime), roster, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
   } catch (e) {
     explorer.close();
     throw e;
@@ -122,6 +126,7 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   const timers = [
     // refresh: see batches and outbox entries that a CLI command wrote to the same state.
     every(OUTBOX_TICK_MS, async () => {
+      await roster.poll();
       await runtime.store.refresh();
       await node.deliverOutbox();
     }, log, "outbox delivery"),
@@ -131,6 +136,7 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
       for (const f of await watchOriginLogs(runtime)) log.error("origin log fork: two heads of one size signed by one origin, kept as evidence", { origin: f.origin, kind: f.kind });
     }), log, "origin log witnesses and fork watch"),
     every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
+      await roster.pull();
       await node.recheckPending();
       await node.adoptCheckpoints();
       await node.syncAll();

@@ -13,6 +13,7 @@ import { publicKeyFromRaw } from "../identity/keys.js";
 import type { Store } from "../store/index.js";
 import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
 import { messageDigest } from "../messages/canonical.js";
+import { revokedVersions, rosterView } from "./roster-view.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
@@ -159,6 +160,10 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       const origin = store.receiptVersion(namespace, id)?.origin;
       return { receipt, version: await store.getBatch(namespace, receipt.batchId, receipt.batchRoot, origin ?? null) };
     },
+    roster: async () => ({
+      roster: rosterView(node.runtime.roster, node.runtime.rosterApplied, node.now()) ?? null,
+      revoked: await revokedVersions(store, node.runtime.rosterHistory, node.config.federation.namespaces.keys()),
+    }),
     equivocations: () => store.equivocations().map((e) => ({ namespace: e.namespace, batchId: e.batchId, batchRoots: [...e.batchRoots] })),
     async contested() {
       const out: Awaited<ReturnType<ExplorerSource["contested"]>> = { contested: [], witnessFaults: [] };

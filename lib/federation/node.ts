@@ -45,6 +45,7 @@ import { quorumReport, type QuorumReport } from "./quorum-report.js";
 
 /** Per namespace, for GET /metrics: versions by quorum state, contested roots, witness faults. */
 export type QuorumCounts = Record<"final" | "awaiting" | "disputed" | "contested" | "witnessFaults", number>;
+import { rosterMetrics, type RosterKeeper } from "./roster-keeper.js";
 
 /** Seconds GET /metrics may report quorum counts computed earlier, for changes made by another process. */
 const QUORUM_COUNTS_TTL_S = 30;
@@ -94,6 +95,8 @@ export class FederationNode {
   readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
   #stopping = false;
   readonly #recheckFailures: RecheckFailureLog;
+  /** The roster's exchange, set by the daemon (lib/federation/roster-keeper.ts). */
+  rosterKeeper: RosterKeeper | undefined;
 
   constructor(runtime: NodeRuntime, options: FederationNodeOptions) {
     this.runtime = runtime;
@@ -267,7 +270,8 @@ export class FederationNode {
     await this.#probeBackedOff();
     const now = this.now();
     for (const namespace of this.config.federation.namespaces.keys()) {
-      for (const peer of this.#peers.routed(namespace, "serve")) {
+      // A routing policy spreads anti-entropy over the healthy peers (docs/FEDERATION_OPERATIONS.md §Routing policies).
+      for (const peer of this.runtime.select(namespace, "sync", this.#peers.routed(namespace, "serve"))) {
         const key = `${peer.did} ${namespace}`;
         const b = this.#syncBackoff.get(key);
         if (b !== undefined && b.until > now) continue;
@@ -284,6 +288,7 @@ export class FederationNode {
         }
         reports.push(r);
         this.metrics.peerContact(peer.did, r.ok);
+        this.runtime.observePeer(peer.did, { ok: r.ok });
         if (r.imported > 0 || r.itemsHere > 0) await this.#relayLearnt(namespace, before, peer.did);
         if (r.ok) {
           this.#syncBackoff.delete(key);
@@ -370,7 +375,7 @@ export class FederationNode {
     const gauges = await readStoreGauges(this.#store);
     const quorum = await this.quorumCounts();
     const extras = await readMetricExtras(this.#store, this.config, this.now());
-    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum, awaitingSince: this.#awaitingSince, extras, now: this.now() }) + (await originLogMetrics(this.runtime));
+    return this.metrics.render(this.#store.counts(), Math.floor((Date.now() - this.startedAtMs) / 1000), { gauges, version: this.version, quorum, awaitingSince: this.#awaitingSince, extras, now: this.now() }) + (await originLogMetrics(this.runtime)) + rosterMetrics(this.runtime.roster?.serial, this.rosterKeeper, this.runtime.selections);
   }
 
   /**
@@ -467,12 +472,19 @@ export class FederationNode {
     let report: BatchReport | undefined;
     let heldBack: Cosignature[] = [];
     try {
-      const sources = this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0));
-      for (const peer of sources) {
+      const sources = this.runtime.select(namespace, "pull", this.#peers.routed(namespace, "serve").sort((a, b) => (a.did === announce.signer ? -1 : b.did === announce.signer ? 1 : 0)));
+      for (const [i, peer] of sources.entries()) {
+        const started = performance.now();
         try {
-          bundles = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
+          const got = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
+          this.runtime.observePeer(peer.did, { ok: true, latencyMs: performance.now() - started });
+          this.runtime.countSelection("pull", peer.did);
+          // A routing policy may ask a peer other than the announcer first: one that holds none of it is passed over.
+          if (i < sources.length - 1 && peer.did !== announce.signer && !got.some((b) => b.receipts.some((r) => r.batchId === batchId && r.batchRoot === batchRoot))) continue;
+          bundles = got;
           break;
         } catch (e) {
+          this.runtime.observePeer(peer.did, { ok: false });
           this.#log.warn("pull failed", { peer: peer.did, namespace, batch: batchId, error: (e as Error).message });
         }
       }
@@ -569,7 +581,7 @@ export class FederationNode {
    * queueing it for peers that cannot take it now. Returns delivery per peer.
    */
   async announce(namespace: string, batchId: string, batchRoot: string, except: ReadonlySet<string> = new Set(), origin?: string): Promise<Delivery[]> {
-    return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.#peers.routed(namespace).filter((p) => !except.has(p.did)), namespace, batchId, batchRoot, this.now(), (d) => {
+    return announceToPeers(this.#store, this.runtime.outbox, this.runtime.me, this.runtime.select(namespace, "announce", this.#peers.routed(namespace).filter((p) => !except.has(p.did))), namespace, batchId, batchRoot, this.now(), (d) => {
       if (d.outcome === "delivered") {
         this.metrics.deliveriesSucceeded++;
         this.#heardFrom(d.peer);

@@ -17,9 +17,13 @@ export interface PeerDirectory {
  * Builds the directory from a validated configuration.
  * @example const dir = peerDirectory(config); dir.routed("dao:vaultmesh", "serve")
  */
-export function peerDirectory(config: NodeConfig): PeerDirectory {
+export function peerDirectory(config: NodeConfig, nextKeys?: ReadonlyMap<string, Uint8Array>): PeerDirectory {
   const known = new Map<string, KnownPeer>();
-  for (const p of config.peers.values()) known.set(p.did, { did: p.did, roles: p.roles, publicKey: publicKeyFromRaw(p.verifyKey) });
+  for (const p of config.peers.values()) {
+    // A roster's `keys.next` is accepted beside the key in force during a rotation (docs/FEDERATION_SEMANTICS.md §Roster revocation).
+    const next = nextKeys?.get(p.did);
+    known.set(p.did, { did: p.did, roles: p.roles, publicKey: publicKeyFromRaw(p.verifyKey), ...(next === undefined ? {} : { nextKey: publicKeyFromRaw(next) }) });
+  }
   const routes = new Map<string, Set<string>>();
   for (const ns of config.federation.namespaces.values()) routes.set(ns.name, new Set(ns.peers));
   return {

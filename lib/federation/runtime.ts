@@ -27,6 +27,19 @@ import { HORIZON_DOC, ReplayHorizon } from "./replay-horizon.js";
 import { PeerClient, type PeerClientOptions } from "./peer-client.js";
 import { peerDirectory, type PeerDirectory } from "./peers.js";
 import type { SyncContext, SyncProgress } from "./sync.js";
+import type { Roster } from "../roster/document.js";
+import { applyRoster, rosterChange, type AppliedRoster, type RosterChange } from "../roster/effective.js";
+import { highestHeldSerial, readRosters } from "../roster/roster-files.js";
+import { observe, selectPeers, type PeerStats, type Purpose } from "./peer-selection.js";
+import type { PeerConfig } from "../config/types.js";
+
+/** A roster put in force by NodeRuntime.refreshRoster, for the log line that says so. */
+export interface RosterApplication {
+  roster: Roster;
+  previous?: Roster;
+  change: RosterChange;
+  denied: AppliedRoster["denied"];
+}
 
 /** Endpoint calls in flight at once, per node (docs/ARCHITECTURE.md §The runtime). */
 export const VERIFY_CONCURRENCY = 4;
@@ -63,7 +76,10 @@ export async function openRuntime(config: NodeConfig, options: RuntimeOptions = 
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const verifiers = options.verifiers ?? state === "read-write";
   const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, { ...(state === "read-only" ? { readOnly: true } : {}), ...(options.receiptIndex === undefined ? {} : { receiptIndex: options.receiptIndex }) });
-  return new NodeRuntime(config, key, store, verifiers, options);
+  const runtime = new NodeRuntime(config, key, store, verifiers, options);
+  // Every command runs with the roster in force, as serve does (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster).
+  await runtime.refreshRoster();
+  return runtime;
 }
 
 export class NodeRuntime {
@@ -73,6 +89,15 @@ export class NodeRuntime {
   readonly replay = new ReplayCache();
   readonly limit: Limiter = limitConcurrency(VERIFY_CONCURRENCY);
   #config: NodeConfig;
+  /** The node's own files; #config is this with the roster in force applied. */
+  #base: NodeConfig;
+  /** Valid held rosters, lowest serial first; the last is in force. */
+  #rosters: Roster[] = [];
+  #applied: AppliedRoster | undefined;
+  /** What this node measured of each peer, for routing policies (lib/federation/peer-selection.ts). */
+  readonly peerStats = new Map<string, PeerStats>();
+  /** How often a routing policy chose each peer, by "<purpose> <did>" (GET /metrics). */
+  readonly selections = new Map<string, number>();
   #peers: PeerDirectory;
   readonly #store: Store | undefined;
   readonly #verifiers: boolean;
@@ -85,6 +110,7 @@ export class NodeRuntime {
   /** Use openRuntime(), which reads the key and opens the store first. */
   constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: boolean, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
     this.#config = config;
+    this.#base = config;
     this.#peers = peerDirectory(config);
     this.key = key;
     this.#store = store;
@@ -202,9 +228,71 @@ export class NodeRuntime {
    * and the connection pools of removed peers are closed.
    */
   reload(config: NodeConfig): void {
-    this.#config = config;
-    this.#peers = peerDirectory(config);
-    void this.client.retain([...config.peers.values()]);
+    this.#base = config;
+    this.#applyRoster();
+  }
+
+  /** The roster in force, if any (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster). */
+  get roster(): Roster | undefined {
+    return this.#rosters.at(-1);
+  }
+
+  /** Every valid roster held, lowest serial first (revocations are read from it). */
+  get rosterHistory(): readonly Roster[] {
+    return this.#rosters;
+  }
+
+  /** What the roster in force made of this node's configuration: routes per namespace, denied members, next keys. */
+  get rosterApplied(): AppliedRoster | undefined {
+    return this.#applied;
+  }
+
+  /**
+   * Reads the rosters held in the state directory and puts a higher serial in force at once
+   * (a `roster publish` by the CLI, or one a peer offered). Resolves what changed, or undefined.
+   */
+  async refreshRoster(): Promise<RosterApplication | undefined> {
+    if (this.#base.federation.governance === undefined) return undefined;
+    // Files are read and their signatures checked only when a higher serial was written.
+    if (this.roster !== undefined && (await highestHeldSerial(this.#base.federation.mesh.stateDir)) <= this.roster.serial) return undefined;
+    const held = await readRosters(this.#base.federation.mesh.stateDir, this.#base.federation.governance);
+    const top = held.valid.at(-1);
+    const previous = this.roster;
+    // A serial never goes down, even when a file is removed by hand (no rollback).
+    if (top === undefined || (previous !== undefined && top.serial <= previous.serial)) return undefined;
+    this.#rosters = held.valid;
+    this.#applyRoster();
+    return { roster: top, ...(previous === undefined ? {} : { previous }), change: rosterChange(previous, top), denied: this.#applied?.denied ?? [] };
+  }
+
+  /**
+   * The routed peers of `namespace` to use for `purpose`, per the roster's routing policy for it;
+   * without one, `peers` unchanged (docs/FEDERATION_OPERATIONS.md §Routing policies).
+   */
+  select<P extends PeerConfig>(namespace: string, purpose: Purpose, peers: readonly P[]): P[] {
+    const policy = this.#applied?.routes.get(namespace)?.routing;
+    const chosen = selectPeers(peers, policy, purpose, this.peerStats, Math.random);
+    // Pulls are counted when a peer is actually asked (countSelection), the others when chosen.
+    if (purpose !== "pull") for (const p of chosen) this.countSelection(purpose, p.did);
+    return chosen;
+  }
+
+  /** Counts one use of `did` for `purpose` (GET /metrics `vmsh_federation_peer_selected_total`). */
+  countSelection(purpose: Purpose, did: string): void {
+    this.selections.set(`${purpose} ${did}`, (this.selections.get(`${purpose} ${did}`) ?? 0) + 1);
+  }
+
+  /** Records one call to a peer: its latency when it answered, a failure when it did not. */
+  observePeer(did: string, result: { ok: boolean; latencyMs?: number }): void {
+    observe(this.peerStats, did, result);
+  }
+
+  #applyRoster(): void {
+    const roster = this.roster;
+    this.#applied = roster === undefined ? undefined : applyRoster(this.#base, roster);
+    this.#config = this.#applied?.config ?? this.#base;
+    this.#peers = peerDirectory(this.#config, this.#applied?.nextKeys);
+    void this.client.retain([...this.#config.peers.values()]);
     this.#attribute();
   }
 

@@ -53,6 +53,11 @@ export interface ServerOptions {
   explorer?: ServedExplorer;
   /** The origin log and witness endpoints under /log/ (docs/FEDERATION_PROTOCOL.md §Origin log); absent: 404. */
   originLog?: ServedLog;
+  /** `GET|POST /federation/roster` (docs/FEDERATION_PROTOCOL.md §Roster exchange); absent: 404. */
+  roster?: {
+    current(): { status: number; body: unknown };
+    receive(text: string): Promise<{ status: number; body: unknown }>;
+  };
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
@@ -118,6 +123,16 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
       if (wait > 0) throw unread(new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) }));
     }
     return serveLog(req, res, path, options.originLog);
+  }
+  if (path === "/federation/roster" && options.roster !== undefined) {
+    if (req.method === "GET") {
+      const r = options.roster.current();
+      return sendJson(res, r.status, r.body);
+    }
+    if (req.method !== "POST") throw new ProtocolError("METHOD_NOT_ALLOWED", 405, `${req.method} is not allowed on ${path}; use GET or POST`);
+    if (node.stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try again shortly");
+    const r = await options.roster.receive(await readJsonBody(req, LIMITS.maxInboundBodyBytes));
+    return sendJson(res, r.status, r.body);
   }
   const post = POST_ROUTES[path];
   if (post === undefined) throw new ProtocolError("NOT_FOUND", 404, `no such endpoint ${path}`);

@@ -25,6 +25,8 @@ export interface KnownPeer {
   did: string;
   roles: ReadonlySet<Role>;
   publicKey: KeyObject;
+  /** A roster's announced next key, also accepted until a serial promotes or drops it. */
+  nextKey?: KeyObject;
 }
 
 export interface AuthenticateContext {
@@ -91,7 +93,8 @@ export function authenticate(message: SignedMessage, ctx: AuthenticateContext): 
   const digest = messageDigest(message);
   if (ctx.replay.seen(digest, now)) return fail("REPLAY", 409, `message ${digest} was already accepted`);
   const payload = Buffer.from(canonicalJson(unsigned(message)), "utf8");
-  const check = verifyDetached(message.sig, payload, message.signer, peer.publicKey);
+  let check = verifyDetached(message.sig, payload, message.signer, peer.publicKey);
+  if (!check.ok && peer.nextKey !== undefined) check = verifyDetached(message.sig, payload, message.signer, peer.nextKey);
   if (!check.ok) return fail("SIG_INVALID", 401, check.reason);
   ctx.replay.remember(digest, message.ts + ctx.skewS, now);
   return { ok: true, digest, peer };

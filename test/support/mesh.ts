@@ -99,6 +99,8 @@ export interface MeshOptions {
   evmConfirmations?: number;
   /** Names of mesh nodes every other node lists with role `witness` in peers.yaml (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   witnesses?: string[];
+  /** YAML appended to every federation.yaml (e.g. a `governance:` section). */
+  federationExtra?: string;
 }
 
 function federationYaml(did: string, listen: string, routes: string[], limits: MeshLimits = {}, antiEntropyIntervalS = 2, evmConfirmations = 1): string {
@@ -134,7 +136,7 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
     await writeKeyFile(join(configDir, "keys", "node.key"), key, { force: false });
     const did = dids.get(spec.name)!;
     const routes = [...spec.routes.map((n) => dids.get(n)!), ...[...guests.values()].map((g) => g.did)];
-    await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes, options.limits, options.antiEntropyIntervalS, options.evmConfirmations));
+    await writeFile(join(configDir, "federation.yaml"), federationYaml(did, "127.0.0.1:0", routes, options.limits, options.antiEntropyIntervalS, options.evmConfirmations) + (options.federationExtra ?? ""));
     await writeFile(join(configDir, "peers.yaml"), "peers: []\n");
     await writeFile(join(configDir, "tsa-root.pem"), spec.trustPem ?? options.trustPem);
     await writeFile(join(configDir, "anchors.yaml"), `rfc3161:\n  trustBundle: tsa-root.pem\n${options.anchorsYaml ?? ""}`);

@@ -222,6 +222,25 @@ async function showBatch(ns: string, batchId: string, root: string): Promise<voi
   $("batch-h").focus();
 }
 
+interface RosterAnswer {
+  roster: null | { serial: number; federation: string; expired: boolean; members: Array<{ did: string; roles: string[]; key: string; nextKey?: string }>; denied: Array<{ did: string; reason: string }>; routes: Array<{ namespace: string; pattern?: string; peers: string[]; routing: Record<string, unknown> }> };
+  revoked: Array<{ namespace: string; batchId: string; origin: string; revokedBy: number }>;
+}
+
+/** The roster in force, its routes, and the versions shown revoked-origin (docs/EXPLORER.md §API). */
+async function loadRoster(): Promise<void> {
+  const { roster, revoked } = await get<RosterAnswer>("/api/v1/roster");
+  if (roster === null) return clear($("roster"), h("p", {}, "No roster in force: peers.yaml and federation.yaml decide admission and routes."));
+  clear(
+    $("roster"),
+    h("p", {}, `Serial ${roster.serial} of ${roster.federation}, ${roster.members.length} members${roster.expired ? " (expired)" : ""}.`),
+    h("ul", {}, ...roster.members.map((m) => h("li", { class: "mono" }, `${m.did} ${m.roles.join(",")}${m.nextKey ? " (rotating)" : ""}`))),
+    h("ul", {}, ...roster.routes.map((r) => h("li", {}, `${r.namespace}${r.pattern ? ` (${r.pattern})` : ""}: ${r.peers.length} peers ${JSON.stringify(r.routing)}`))),
+    ...roster.denied.map((d) => h("p", {}, `Denied here: ${d.did} (${d.reason})`)),
+    ...revoked.map((v) => h("p", { class: "mono" }, `revoked-origin: ${v.namespace} batch ${v.batchId} by ${v.origin} (serial ${v.revokedBy})`)),
+  );
+}
+
 async function loadEquivocations(): Promise<void> {
   const { equivocations } = await get<{ equivocations: Array<{ namespace: string; batchId: string; versions: Array<BatchRow & { anchorRecords?: AnchorRow[] }> }> }>("/api/v1/equivocations");
   if (equivocations.length === 0) return clear($("equivocations"), h("p", {}, "None: no batch id is held with two roots."));
@@ -310,7 +329,7 @@ async function refreshAll(): Promise<void> {
   const node = await get<{ node: string; version: string }>("/api/v1/node");
   $("node-id").textContent = `${node.node} · v${node.version}`;
   await loadNamespaces();
-  await Promise.all([loadNetwork(), loadBatches(), loadEquivocations(), loadContested()]);
+  await Promise.all([loadNetwork(), loadBatches(), loadEquivocations(), loadContested(), loadRoster()]);
 }
 
 function start(): void {
