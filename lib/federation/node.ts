@@ -200,6 +200,17 @@ export class FederationNode {
       this.runtime.replay.forget(auth.digest);
       throw e;
     });
+    // Again after that write's await: another message of this signer may have taken its answer
+    // slot, or put it in debt, meanwhile (docs/FEDERATION_PROTOCOL.md §Limits).
+    if (message.type !== "announce") {
+      const refusal = this.#budgetRefusal(message.type, message.signer, limitsOf);
+      if (refusal !== undefined) {
+        this.runtime.replay.forget(auth.digest);
+        this.metrics.rateLimited++;
+        this.metrics.message(kind, refusal.code);
+        throw refusal;
+      }
+    }
     this.metrics.message(kind, "accepted");
     if (message.type === "announce") {
       this.track(this.onAnnounce(message));

@@ -89,7 +89,7 @@ describe("demo: npm run demo", () => {
     assert.match(out, /Stored: 1 batches, 9 receipts; anchors 3 verified, 0 pending, 0 rejected/);
     // Partition and recovery.
     assert.match(out, /c\s+stopped\s+b-0001\s+9/);
-    assert.match(out, /2 Announces wait in b's outbox for c/);
+    assert.match(out, /Announces of 2 batches \(b-0002, b-0003\) wait in b's outbox for c/);
     assert.match(out, /c's log → (anti-entropy: reconciled with did:vm:node:b|outbox: did:vm:node:b re-sent)/);
     assert.match(out, /did:vm:node:b\s+ok\s+21\s+0\s+0\s+0/);
     assert.match(out, /a, b and c each hold 3 batches, 21 receipts/);
