@@ -92,10 +92,12 @@ export class Metrics {
       const [rail, reason] = k.split(" ");
       return [`{rail="${esc(rail!)}",reason="${esc(reason!)}"}`, v];
     }));
-    metric("vmsh_federation_peer_up", "gauge", "1 when the latest sync or delivery reached the peer, 0 when it failed; absent until first contact.", [...this.peerUp].sort().map(([peer, up]) => [`{peer="${esc(peer)}"}`, up ? 1 : 0]));
+    // Every routed peer has its series from the first scrape (docs/FEDERATION_OPERATIONS.md §Monitoring): 0 until it was reached.
+    const routed = extra?.extras?.routed ?? new Map<string, string[]>();
+    const up = new Map<string, boolean>([...routed.keys()].map((peer) => [peer, false]));
+    for (const [peer, reached] of this.peerUp) up.set(peer, reached);
+    metric("vmsh_federation_peer_up", "gauge", "1 when the latest sync or delivery reached the peer, 0 when it failed or a routed peer was not reached yet.", [...up].sort().map(([peer, reached]) => [`{peer="${esc(peer)}"}`, reached ? 1 : 0]));
     if (extra !== undefined) {
-      // Every routed peer has its series from the first scrape: 0 until there is something to say.
-      const routed = extra.extras?.routed ?? new Map<string, string[]>();
       const lastSync = new Map<string, Record<string, number>>();
       for (const [peer, namespaces] of routed) lastSync.set(peer, Object.fromEntries(namespaces.map((ns) => [ns, 0])));
       for (const [peer, byNs] of extra.gauges.lastSync) lastSync.set(peer, { ...(lastSync.get(peer) ?? {}), ...byNs });

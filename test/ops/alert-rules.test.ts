@@ -70,6 +70,21 @@ describe("alerting rules shipped in config/", () => {
     assert.equal(rules.find((r) => r.alert === "VmshFederationContestedRoot")!.expr, "vmsh_federation_contested_roots > 0");
   });
 
+  test("a routed peer has its peer_up, last-sync and outbox series from the first scrape, 0 until it is reached", () => {
+    const m = new Metrics();
+    const render = () => m.render({ namespaces: 1, receipts: 0, batches: 0, equivocations: 0, anchors: { verified: 0, pending: 0, rejected: 0 } }, 1, {
+      version: "0.0.0",
+      gauges: { outboxDepth: new Map(), lastSync: new Map() },
+      extras: { routed: new Map([["did:vm:node:b", ["dao:vaultmesh"]]]), pendingOldestS: new Map(), cliDeliveries: { ok: 0, failed: 0 } },
+    });
+    const fresh = render();
+    assert.match(fresh, /^vmsh_federation_peer_up\{peer="did:vm:node:b"\} 0$/m);
+    assert.match(fresh, /^vmsh_federation_outbox_depth\{peer="did:vm:node:b"\} 0$/m);
+    assert.match(fresh, /^vmsh_federation_peer_last_sync_timestamp_seconds\{peer="did:vm:node:b",namespace="dao:vaultmesh"\} 0$/m);
+    m.peerContact("did:vm:node:b", true);
+    assert.match(render(), /^vmsh_federation_peer_up\{peer="did:vm:node:b"\} 1$/m);
+  });
+
   test("promtool test rules: on a fresh node the stale-sync, awaiting, pending and absent rules fire", async () => {
     // The series a node exports from its first scrape (test/ops/metrics-live.test.ts shows them on a real serve).
     const unit = {
