@@ -173,15 +173,16 @@ export class FederationNode {
     const namespaces = message.type === "reconcile" ? message.namespaces.map((n) => n.namespace) : [message.namespace];
     const limitsOf = namespaces.map((ns) => this.config.federation.namespaces.get(ns)!.limits);
     // Work budgets first, so a refused message takes no count token (docs/FEDERATION_PROTOCOL.md §Limits).
-    if (message.type !== "announce") {
-      const refusal = this.#budgetRefusal(message.type, message.signer, limitsOf);
-      if (refusal !== undefined) {
-        this.runtime.replay.forget(auth.digest);
-        this.metrics.rateLimited++;
-        this.metrics.message(kind, refusal.code);
-        throw refusal;
-      }
-    }
+    // Not acted on, so the sender may send this very message again once the budget allows.
+    const refuseOverBudget = (): void => {
+      const refusal = message.type === "announce" ? undefined : this.#budgetRefusal(message.type, message.signer, limitsOf);
+      if (refusal === undefined) return;
+      this.runtime.replay.forget(auth.digest);
+      this.metrics.rateLimited++;
+      this.metrics.message(kind, refusal.code);
+      throw refusal;
+    };
+    refuseOverBudget();
     for (const namespace of namespaces) {
       const ns = this.config.federation.namespaces.get(namespace)!;
       const perMinute = kind === "announce" ? ns.limits.maxAnnounceRatePerMin : ns.limits.maxRequestRatePerMin;
@@ -202,15 +203,7 @@ export class FederationNode {
     });
     // Again after that write's await: another message of this signer may have taken its answer
     // slot, or put it in debt, meanwhile (docs/FEDERATION_PROTOCOL.md §Limits).
-    if (message.type !== "announce") {
-      const refusal = this.#budgetRefusal(message.type, message.signer, limitsOf);
-      if (refusal !== undefined) {
-        this.runtime.replay.forget(auth.digest);
-        this.metrics.rateLimited++;
-        this.metrics.message(kind, refusal.code);
-        throw refusal;
-      }
-    }
+    refuseOverBudget();
     this.metrics.message(kind, "accepted");
     if (message.type === "announce") {
       this.track(this.onAnnounce(message));
