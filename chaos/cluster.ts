@@ -5,7 +5,7 @@
  * killed with SIGKILL and restarted, optionally under `faketime` to skew its clock.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, type WriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatKeyLine } from "../lib/identity/did.js";
@@ -59,10 +59,28 @@ export function ringRoutes(i: number, n: number): number[] {
   return [...new Set([-2, -1, 1, 2].map((d) => (i + d + n) % n))];
 }
 
-/** Prefix for running a command inside `ns`, optionally with a skewed clock. */
-function inNamespace(ns: string, skewS: number, argv: string[]): [string, string[]] {
-  const faked = skewS === 0 ? argv : ["faketime", "-f", `${skewS > 0 ? "+" : ""}${skewS}s`, ...argv];
-  return ["ip", ["netns", "exec", ns, ...faked]];
+/** libfaketime from Debian's faketime package, wherever the architecture puts it. */
+export function libfaketime(): string | undefined {
+  for (const dir of existsSync("/usr/lib") ? readdirSync("/usr/lib") : []) {
+    const lib = join("/usr/lib", dir, "faketime", "libfaketime.so.1");
+    if (existsSync(lib)) return lib;
+  }
+  return undefined;
+}
+
+/**
+ * Command and environment for running `argv` inside `ns`, optionally with a skewed clock. The
+ * library is preloaded directly rather than through the `faketime` program, which forks: a
+ * SIGKILL would reach the wrapper and leave the node running.
+ */
+function inNamespace(ns: string, skewS: number, argv: string[]): [string, string[], NodeJS.ProcessEnv] {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (skewS !== 0) {
+    const lib = libfaketime();
+    if (lib === undefined) throw new Error("libfaketime.so.1 not found: apt-get install faketime");
+    Object.assign(env, { LD_PRELOAD: lib, FAKETIME: `${skewS > 0 ? "+" : ""}${skewS}s`, FAKETIME_DONT_FAKE_MONOTONIC: "1" });
+  }
+  return ["ip", ["netns", "exec", ns, ...argv], env];
 }
 
 export async function createCluster(options: ClusterOptions): Promise<ClusterNode[]> {
@@ -130,8 +148,8 @@ function clusterNode(index: number, did: string, net: NetNode, configDir: string
       node.skewS = skewS;
       log ??= createWriteStream(logFile, { flags: "a" });
       log.write(`--- start ${new Date().toISOString()} skew ${skewS}s\n`);
-      const [cmd, args] = inNamespace(net.ns, skewS, [process.execPath, BIN, "--config", configDir, "serve", "--log-format", "json"]);
-      const proc = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+      const [cmd, args, env] = inNamespace(net.ns, skewS, [process.execPath, BIN, "--config", configDir, "serve", "--log-format", "json"]);
+      const proc = spawn(cmd, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
       child = proc;
       node.running = true;
       exited = new Promise((resolve) => proc.once("exit", () => {
@@ -170,9 +188,9 @@ function clusterNode(index: number, did: string, net: NetNode, configDir: string
       log?.write(`--- stopped ${new Date().toISOString()}\n`);
     },
     cli(args, timeoutMs = 120_000) {
-      const [cmd, argv] = inNamespace(net.ns, node.skewS, [process.execPath, BIN, "--config", configDir, ...args]);
+      const [cmd, argv, env] = inNamespace(net.ns, node.skewS, [process.execPath, BIN, "--config", configDir, ...args]);
       return new Promise((resolve, reject) => {
-        const proc = spawn(cmd, argv, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+        const proc = spawn(cmd, argv, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         proc.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));

@@ -142,6 +142,9 @@ export class Nemesis {
     this.net.heal();
     await Promise.all([...this.#restarts]);
     for (const node of this.nodes) if (!node.running) await this.#restart(node, node.skewS);
+    const down = this.nodes.filter((n) => !n.running).map((n) => n.name);
+    // A node that cannot start again is a finding about the machine or the build, not convergence.
+    if (down.length > 0) throw new Error(`${down.join(", ")} could not be started again after the heal (see their serve.log)`);
     this.history.write("healed", { net: this.net.describe() });
   }
 }
