@@ -129,6 +129,16 @@ ${quorum}anti_entropy: { interval_s: ${options.antiEntropyIntervalS} }
   return nodes;
 }
 
+/** Signals the process group `child` leads (it was spawned detached), falling back to the process. */
+function signalGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
+  if (child?.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
 function clusterNode(index: number, did: string, net: NetNode, configDir: string, stateDir: string, logFile: string): ClusterNode {
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -149,7 +159,8 @@ function clusterNode(index: number, did: string, net: NetNode, configDir: string
       log ??= createWriteStream(logFile, { flags: "a" });
       log.write(`--- start ${new Date().toISOString()} skew ${skewS}s\n`);
       const [cmd, args, env] = inNamespace(net.ns, skewS, [process.execPath, BIN, "--config", configDir, "serve", "--log-format", "json"]);
-      const proc = spawn(cmd, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+      // Its own process group, so a signal reaches whatever `ip netns exec` left running too.
+      const proc = spawn(cmd, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
       child = proc;
       node.running = true;
       exited = new Promise((resolve) => proc.once("exit", () => {
@@ -175,14 +186,14 @@ function clusterNode(index: number, did: string, net: NetNode, configDir: string
     },
     async kill() {
       if (!node.running) return;
-      child?.kill("SIGKILL");
+      signalGroup(child, "SIGKILL");
       await exited;
       log?.write(`--- SIGKILL ${new Date().toISOString()}\n`);
     },
     async stop() {
       if (!node.running) return;
-      child?.kill("SIGTERM");
-      const timer = setTimeout(() => child?.kill("SIGKILL"), 15_000);
+      signalGroup(child, "SIGTERM");
+      const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 15_000);
       await exited;
       clearTimeout(timer);
       log?.write(`--- stopped ${new Date().toISOString()}\n`);

@@ -295,10 +295,14 @@ const argv = process.argv.slice(2);
 if (argv.includes("--help") || argv.includes("-h")) {
   console.log(USAGE);
 } else if (process.env.VMSH_CHAOS_OWNER === undefined) {
-  process.exitCode = await outside(argv);
+  process.exit(await outside(argv));
 } else {
-  process.exitCode = await inside(argv).catch((e: Error) => {
-    console.error(`chaos: ${e.stack ?? e.message}`);
-    return 1;
-  });
+  // Exits explicitly: a process a fault left behind in a namespace may still hold a pipe of ours;
+  // the outside half kills everything in the namespaces once this returns.
+  process.exit(
+    await inside(argv).catch((e: Error) => {
+      console.error(`chaos: ${e.stack ?? e.message}`);
+      return 1;
+    }),
+  );
 }
