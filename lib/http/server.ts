@@ -88,7 +88,8 @@ function signerScreen(node: ServedNode, kind: "announce" | "request" | "reconcil
     openBytes: LIMITS.preAuthBodyBytes,
     check(head) {
       const signer = topLevelString(head, "signer");
-      if (signer === undefined) throw unread(new ProtocolError("BODY_TOO_LARGE", 413, `a body over ${LIMITS.preAuthBodyBytes} bytes must name its signer within its first ${LIMITS.preAuthBodyBytes} bytes (send the members type, v and signer first)`));
+      // Drained like any body over the limit, so the sender reads its 413 (a declared Content-Length already costs that much).
+      if (signer === undefined) throw new ProtocolError("BODY_TOO_LARGE", 413, `a body over ${LIMITS.preAuthBodyBytes} bytes must name its signer within its first ${LIMITS.preAuthBodyBytes} bytes (send the members type, v and signer first)`);
       const refusal = node.screen(kind, signer);
       if (refusal === undefined) return;
       // An admitted signer's refusal (its budget) is drained in full, so it reads its Retry-After.

@@ -122,7 +122,7 @@ describe("config: validation", () => {
     const r = validate(f, peers, anchors);
     const hints = r.warnings.map((w) => /did you mean (.+)\?$/.exec(w)?.[1] ?? `none: ${w}`);
     assert.deepEqual(hints, ["mesh.state_dir", "mesh.node_id", "anti_entropy.interval_s", "peers[0].url", "peers[0].keys", 'eip155."1".rpcUrl', "rfc3161.trustBundle"]);
-    assert.match(r.warnings[0]!, /^federation\.yaml: state_dir: unknown key \(known here: mesh, namespaces, anti_entropy, explorer\); did you mean mesh\.state_dir\?$/);
+    assert.match(r.warnings[0]!, /^federation\.yaml: state_dir: unknown key \(known here: mesh, namespaces, anti_entropy, explorer, governance\); did you mean mesh\.state_dir\?$/);
     const far = base();
     far.mesh.colour = "blue";
     assert.deepEqual(validate(far).warnings, ["federation.yaml: mesh.colour: unknown key (known here: node_id, listen, key_file, state_dir, clock_skew_s, max_posts_per_address_per_min)"], "nothing close: no guess");

@@ -128,13 +128,14 @@ describe("explorer: a hostile peer's topology and text", () => {
   });
 
   test("terminal: status shows mallory's U+202E as \\u202e and its ESC as \\u001b, and --json keeps the override exact", async () => {
+    // mallory's /health does not answer as the DID peers.yaml names: an unreachable routed peer, exit 1.
     const text = await mesh.node("a").cli("status");
-    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.code, 1, text.stderr);
     assert.ok(!text.stdout.includes(RLO) && !text.stderr.includes(RLO), "a raw U+202E reached the terminal");
     assert.ok(!text.stdout.includes("\u001b"), "a raw ESC reached the terminal");
     assert.ok(text.stdout.includes(`no (answers as did:vm:node:mallory\\u202e rejected\\u001b[2J, not did:vm:node:mallory)`), text.stdout);
     const json = await mesh.node("a").cli("status", "--json");
-    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.code, 1, json.stderr);
     assert.ok(!json.stdout.includes(RLO));
     const peers = (JSON.parse(json.stdout) as { peers: Array<{ did: string; detail: string }> }).peers;
     assert.equal(peers.find((p) => p.did === "did:vm:node:mallory")?.detail, `answers as ${HEALTH_SAID}, not did:vm:node:mallory`);

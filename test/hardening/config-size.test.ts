@@ -77,7 +77,7 @@ describe("hardening: configuration files of hostile size", () => {
     const r = await statusWith(`${federation}\n${key}: 1\n`);
     assert.equal(r.code, 0, r.stderr);
     const warning = r.stderr.split("\n").find((l) => l.includes("unknown key"));
-    assert.equal(warning, `warning: federation.yaml: ${JSON.stringify(`${key.slice(0, SHOWN_CHARS)}…`)}: unknown key (known here: mesh, namespaces, anti_entropy, explorer)`);
+    assert.equal(warning, `warning: federation.yaml: ${JSON.stringify(`${key.slice(0, SHOWN_CHARS)}…`)}: unknown key (known here: mesh, namespaces, anti_entropy, explorer, governance)`);
     assert.ok(r.stderr.length < 1_000, `stderr is ${r.stderr.length} characters`);
   });
 
@@ -88,7 +88,7 @@ describe("hardening: configuration files of hostile size", () => {
     const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: "));
     const unknown = warnings.filter((l) => l.includes("unknown key"));
     assert.equal(unknown.length, MAX_WARNINGS);
-    assert.equal(unknown[0], "warning: federation.yaml: junk0: unknown key (known here: mesh, namespaces, anti_entropy, explorer)");
+    assert.equal(unknown[0], "warning: federation.yaml: junk0: unknown key (known here: mesh, namespaces, anti_entropy, explorer, governance)");
     assert.ok(warnings.includes(`warning: … and ${1000 - MAX_WARNINGS} more warnings`), warnings.join("\n"));
     assert.deepEqual(r.changed, []);
   });

@@ -108,8 +108,9 @@ describe("hardening: hostile anchor claims and receipt shapes", () => {
   test("pending overwrite: a claim with a's (chain, tx) and another block leaves a's pending EVM anchor as it is; once anvil confirms it, the batch is active on a and b", async () => {
     const [a, b] = [mesh.node("a"), mesh.node("b")];
     const sealed = await sealEvmBatch("b-pending", 4, 1_760_000_700);
+    // Stored with its anchor pending: nothing announced yet, so exit 1 (README "The command line").
     const r = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     const own = (await versions(a, "b-pending"))[0]!.anchors[0]!;
     assert.deepEqual([own.block, own.outcome], [sealed.anchor.block, "pending"], "1 of 3 confirmations");
 

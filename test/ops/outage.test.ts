@@ -67,12 +67,14 @@ describe("outage: an unreachable EVM endpoint changes no verdict and no winner",
   test("setup: b-0001 verified on EVM (winner) and TSA; b-0002 pending on EVM", async () => {
     const b1 = await seal("b-0001", async (r) => [await evm(r, "b-0001"), tsaAnchor(r)]);
     await mine(anvil, 3);
+    // A lone node stores and verifies, and exits 1 for having announced to no one (README "The command line").
     let r = await cli("announce", "--namespace", NS, "--batch", b1.batchFile, "--receipts", b1.receiptsDir, "--json");
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /no peers are routed/);
     assert.match(JSON.parse(r.stdout).report.winner, /^eip155:/);
     const b2 = await seal("b-0002", async (r2) => [await evm(r2, "b-0002")]);
     r = await cli("announce", "--namespace", NS, "--batch", b2.batchFile, "--receipts", b2.receiptsDir, "--json");
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     r = await cli("verify-online", "--json");
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.equal(JSON.parse(r.stdout).notRechecked, 0);

@@ -149,8 +149,10 @@ describe("quorum: witness cosignatures between real serve processes", () => {
     assert.equal(doc.notFinal, 0);
     const metrics = await (await fetch(`${mesh.node("b").url}/metrics`)).text();
     assert.match(metrics, /^vmsh_federation_batches_by_quorum\{namespace="dao:vaultmesh",state="final"\} [1-9]/m);
+    // Exit 1: the guests g and h are routed but nothing listens at their url (README "The command line").
     const status = await mesh.node("b").cli("status", "--json");
-    assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.code, 1, status.stderr);
+    assert.deepEqual([...JSON.parse(status.stdout).unreachable].sort(), [...mesh.guests.values()].map((x) => x.did).sort());
     assert.equal(JSON.parse(status.stdout).quorum.find((q: { batchId: string }) => q.batchId === "q-final").state, "final");
     // An unknown batch selects nothing: the gate does not pass.
     const none = await c.cli("verify-online", "--namespace", NS, "--batch", "q-none", "--require-final");
