@@ -58,7 +58,10 @@ describe(`federation: a fresh node catches up ${TOTAL.toLocaleString("en")} rece
       await exited;
     }
     const kept = await receiptCount(b);
-    assert.ok(kept > 0 && kept % PER_BATCH === 0, `after the kill b holds ${kept} receipts: whole batches only`);
+    // A page of wanted ids also names attachment items (docs/ANTI_ENTROPY.md §Attachment items), so
+    // a page can end inside a batch: what counts is that every imported receipt is kept, and the
+    // next sync fetches exactly the rest (below).
+    assert.ok(kept > 0 && kept < TOTAL, `after the kill b holds ${kept} receipts`);
     const r = await b.cli("sync", "--namespace", NS, "--json");
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const [peer] = (JSON.parse(r.stdout) as { peers: Array<Record<string, number | boolean>> }).peers;

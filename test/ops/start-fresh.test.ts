@@ -17,7 +17,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), "vmsh-fresh-"));
   checkout = join(root, "checkout");
   // A clone: the sources and node_modules, no dist/.
-  for (const entry of ["package.json", "tsconfig.json", "bin", "lib", "commands", "web", "scripts", "test", "bench", "config"]) await cp(join(repoRoot, entry), join(checkout, entry), { recursive: true });
+  for (const entry of ["package.json", "tsconfig.json", "bin", "lib", "commands", "web", "scripts", "test", "bench", "chaos", "config"]) await cp(join(repoRoot, entry), join(checkout, entry), { recursive: true });
   await symlink(join(repoRoot, "node_modules"), join(checkout, "node_modules"));
 });
 after(async () => {
