@@ -47,6 +47,9 @@ export function judge(r: PeerResponse): Verdict {
   // A 2xx means the peer took the message whatever its answer body; 409 is REPLAY: it already has it (docs/FEDERATION_PROTOCOL.md §Errors).
   if (r.ok || (r.status !== undefined && r.status >= 200 && r.status < 300) || r.status === 409) return { kind: "delivered" };
   const reason = `${r.code} ${r.message}`;
+  // A peer that restarted after a crash refuses messages signed before its floor for a few
+  // seconds (docs/FEDERATION_PROTOCOL.md §Replay across restarts): each retry is signed afresh.
+  if (r.code === "STALE_TIMESTAMP") return r.retryAfterS === undefined ? { kind: "retry", reason } : { kind: "retry", reason, retryAfterS: r.retryAfterS };
   if (!r.retryable) return { kind: "dropped", reason: `dropped: ${reason}` };
   return r.retryAfterS === undefined ? { kind: "retry", reason } : { kind: "retry", reason, retryAfterS: r.retryAfterS };
 }
