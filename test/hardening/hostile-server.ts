@@ -96,7 +96,11 @@ export async function startHostileServer(guest: () => Guest): Promise<HostileSer
     answers,
     requests,
     routes,
-    close: () => new Promise((r) => server.close(() => r())),
+    // Nodes keep connections to it alive (an outbox retrying, keep-alive): close them too, or close() waits for them.
+    close: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
   };
 }
 
