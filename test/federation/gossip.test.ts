@@ -115,8 +115,9 @@ describe("federation: gossip relays a batch once", () => {
     const [b, c] = [quiet.node("b"), quiet.node("c")];
     const sealer = join(quiet.root, "sealer");
     const sealed = await sealTsaBatch(sealer, "b-again", 3, quiet.tsa);
-    const firstSecond = Math.floor(Date.now() / 1000);
     await announceAndAwaitC(quiet, sealed, "b-again");
+    // Taken after the first announce finished, so the next second is surely later than its ts.
+    const firstSecond = Math.floor(Date.now() / 1000);
     const [bBefore, cBefore] = [await metric(b, ACCEPTED_ANNOUNCES), await metric(c, ACCEPTED_ANNOUNCES)];
     // A re-announce in the same second would be the same signed bytes, refused as a replay, not re-announced.
     await waitUntil(() => Math.floor(Date.now() / 1000) > firstSecond, 5_000, "the next second");
