@@ -101,9 +101,16 @@ export interface FetchedBundle {
  * @example const { bundle } = await requestBundle(client, me, auth, peer, { namespace, want }, now)
  */
 export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number): Promise<FetchedBundle> {
-  const request = signMessage<Request>({ type: "request", v: 2, ...selector, aud: peer.did, ts: distinctTs(`${me.did} ${peer.did} ${canonicalJson(selector)}`, now()), signer: me.did }, me.privateKey);
+  const sign = () => signMessage<Request>({ type: "request", v: 2, ...selector, aud: peer.did, ts: distinctTs(`${me.did} ${peer.did} ${canonicalJson(selector)}`, now()), signer: me.did }, me.privateKey);
+  let request = sign();
   // A peer's byte budget may ask for a pause between pages (docs/FEDERATION_PROTOCOL.md §Limits).
-  const answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes, waitOnRateLimitS: 30 });
+  let answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes, waitOnRateLimitS: 30 });
+  // 409 REPLAY: another process of this node (serve beside a CLI sync) sent the same Request in
+  // the same second, and that one got the answer; this one goes again a second later.
+  for (let i = 0; i < 2 && !answer.ok && answer.status === 409 && answer.code === "REPLAY"; i++) {
+    request = sign();
+    answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes, waitOnRateLimitS: 30 });
+  }
   if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered /federation/request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
   return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
 }

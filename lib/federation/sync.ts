@@ -131,8 +131,19 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
   let parts: ReconcilePart[] | undefined = message;
   const check = answerContext(ctx, peer);
   while (parts !== undefined && parts.length > 0) {
-    const signed = signReconcile({ aud: peer.did, round: session.round, parts, ts: ctx.now(), signer: ctx.me.did }, ctx.me.privateKey);
-    const body = await post(ctx, report, peer, "/federation/reconcile", signed, LIMITS.maxReconcileBodyBytes);
+    let ts = ctx.now();
+    let signed = signReconcile({ aud: peer.did, round: session.round, parts, ts, signer: ctx.me.did }, ctx.me.privateKey);
+    let body: unknown;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        body = await post(ctx, report, peer, "/federation/reconcile", signed, LIMITS.maxReconcileBodyBytes);
+        break;
+      } catch (e) {
+        // 409 REPLAY: another process of this node sent the same round in the same second; sign it a second later.
+        if (attempt >= 2 || !/ 409 REPLAY:/.test((e as Error).message)) throw e;
+        signed = signReconcile({ aud: peer.did, round: session.round, parts, ts: ++ts, signer: ctx.me.did }, ctx.me.privateKey);
+      }
+    }
     let reply;
     try {
       reply = parseReconcile(body, LIMITS.maxReconcilePayloadBytes);
