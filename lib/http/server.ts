@@ -169,6 +169,8 @@ function framingAnswer(parserCode: string | undefined): string {
  * limit by a few MiB to read its 413. Past either bound the connection is cut after the answer.
  */
 const DRAIN_BYTES = 4 * LIMITS.maxInboundBodyBytes;
+/** How long a stopping server waits for requests still in flight before it cuts their connections. */
+const CLOSE_GRACE_MS = 5_000;
 const DRAIN_MS = 2_000;
 /** The same for a sender refused before it is known (docs/FEDERATION_PROTOCOL.md §Limits): a stranger's megabytes are not read. */
 const PRE_AUTH_DRAIN_BYTES = LIMITS.preAuthBodyBytes;
@@ -249,7 +251,14 @@ export async function startServer(options: ServerOptions, host: string, port: nu
     url: `${options.tls ? "https" : "http"}://${shownHost}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // A connection whose request is still in flight keeps close() waiting: after a grace
+        // period it is cut, so a stop always ends (the daemon drained its own work before).
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        cut.unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };
