@@ -15,6 +15,7 @@
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { Agent, fetch as probeFetch } from "undici";
 import { signMessage } from "../lib/messages/authenticate.js";
 import type { Request } from "../lib/messages/schema.js";
 import { PayloadWriter, type RangeBody } from "../lib/reconcile/payload.js";
@@ -41,6 +42,8 @@ interface Phase {
   healthP99Ms: number;
   healthAnswered: number;
   healthProbes: number;
+  /** Why the probes that were not answered 200 failed (status or error code). */
+  healthFailures: string[];
   /** The idle control node's /health at the same time. */
   controlP50Ms: number;
   controlP99Ms: number;
@@ -71,22 +74,32 @@ function wire(m: { type: string; v: number; signer: string }): string {
   return JSON.stringify({ type, v, signer, ...rest });
 }
 
-async function probeHealth(url: string, gapMs: number, stop: () => boolean, max = Number.POSITIVE_INFINITY): Promise<{ ms: number[]; ok: number }> {
+/**
+ * The probes are a monitoring client of their own (as Prometheus would be): their own connection
+ * pool, so a connection the server closes on a flooder is never the one a probe is sent on.
+ */
+const probeAgent = new Agent({ connections: 2 });
+
+async function probeHealth(url: string, gapMs: number, stop: () => boolean, max = Number.POSITIVE_INFINITY): Promise<{ ms: number[]; ok: number; failures: string[] }> {
   const ms: number[] = [];
+  const failures: string[] = [];
   let ok = 0;
   for (let i = 0; i < max && !stop(); i++) {
     const t0 = performance.now();
     try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
+      const res = await probeFetch(`${url}/health`, { dispatcher: probeAgent, signal: AbortSignal.timeout(10_000) });
       await res.arrayBuffer();
       if (res.status === 200) ok++;
-    } catch {
-      // counted as not answered
+      else failures.push(`HTTP ${res.status}`);
+    } catch (error) {
+      // counted as not answered, and why
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      failures.push(cause?.code ?? cause?.message ?? String(error));
     }
     ms.push(performance.now() - t0);
     if (gapMs > 0) await sleep(gapMs);
   }
-  return { ms, ok };
+  return { ms, ok, failures };
 }
 
 /** Runs `senders` for FLOOD_S seconds while probing /health and sampling the daemon's RSS. */
@@ -112,7 +125,7 @@ async function phase(name: string, node: MeshNode, control: MeshNode, pid: numbe
   peakRssMiB = Math.max(peakRssMiB, memoryOf(pid).rssMiB);
   // Let the daemon settle before the next phase.
   await sleep(3000);
-  return { name, ...counts, healthP50Ms: percentile(h.ms, 50), healthP99Ms: percentile(h.ms, 99), healthAnswered: h.ok, healthProbes: h.ms.length, controlP50Ms: percentile(c.ms, 50), controlP99Ms: percentile(c.ms, 99), peakRssMiB };
+  return { name, ...counts, healthP50Ms: percentile(h.ms, 50), healthP99Ms: percentile(h.ms, 99), healthAnswered: h.ok, healthProbes: h.ms.length, healthFailures: h.failures, controlP50Ms: percentile(c.ms, 50), controlP99Ms: percentile(c.ms, 99), peakRssMiB };
 }
 
 /** One POST a second (the allowance of 60 a minute), whatever the answer. */
@@ -197,6 +210,7 @@ export async function measure(): Promise<BudgetsBenchResult> {
     return { baseline: { healthP50Ms: percentile(base.ms, 50), healthP99Ms: percentile(base.ms, 99), idleRssMiB }, phases };
   } finally {
     await mesh.stop();
+    await probeAgent.close();
     tsa.cleanup();
   }
 }
