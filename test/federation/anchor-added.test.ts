@@ -75,6 +75,9 @@ test("convergence: re-announcing a batch with no new anchor is neither imported 
   assert.equal((await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir)).code, 0);
   await waitUntil(async () => (await activeBatchIds(c)).includes("b-0101"), 30_000, "c to hold b-0101");
   const seen = (n: MeshNode) => n.logs.filter((l) => /b-0101/.test(l) && /imported/.test(l)).length;
+  // The state can show b-0101 before the import's log line has come through the pipe (a busy
+  // machine): count from the moment both logs show the first import.
+  await waitUntil(async () => seen(b) >= 1 && seen(c) >= 1, 30_000, "b's and c's logs to show the first import");
   const [beforeB, beforeC] = [seen(b), seen(c)];
   const again = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
   assert.equal(again.code, 0, again.stderr);
