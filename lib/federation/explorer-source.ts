@@ -14,6 +14,7 @@ import type { Store } from "../store/index.js";
 import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
 import { messageDigest } from "../messages/canonical.js";
 import { revokedVersions, rosterView } from "./roster-view.js";
+import { logInclusionOf } from "./origin-log.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
@@ -159,6 +160,10 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       // The version whose copy is served (docs/STATE.md §Layout), so the file's checkpoint is the one the receipt was accepted against.
       const origin = store.receiptVersion(namespace, id)?.origin;
       return { receipt, version: await store.getBatch(namespace, receipt.batchId, receipt.batchRoot, origin ?? null) };
+    },
+    async logInclusion(checkpoint) {
+      const r = await logInclusionOf(node.runtime, checkpoint);
+      return r.state === "logged" ? { state: "logged", proof: r.proof } : r;
     },
     roster: async () => ({
       roster: rosterView(node.runtime.roster, node.runtime.rosterApplied, node.now()) ?? null,

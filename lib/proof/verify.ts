@@ -5,6 +5,10 @@
  * 3. the inclusion recomputes the root, each anchor names that root, and the anchors the
  *    checker can check without the network (`AnchorCheck`);
  * 4. the witness cosignatures of that checkpoint against the policy's witnesses and k.
+ * Between 2 and 3, when the file carries one, the checkpoint's inclusion in its origin's log:
+ * the head signed by the origin's log key, the path from the checkpoint's digest to the head's
+ * root, and k distinct witnesses of the policy cosigning the head. A log part that fails any of
+ * these fails the file: it is never read as "unlogged".
  * Nothing the file says is taken on its word: what the checkpoint binds is reported as fact,
  * the exporter's name and verdicts are not. Pure apart from `check`; never throws for the
  * file's content.
@@ -15,6 +19,9 @@ import { messageDigest } from "../messages/canonical.js";
 import { verifyCheckpoint } from "../messages/checkpoint.js";
 import { verifyCosignature, type AnchorRef } from "../messages/cosignature.js";
 import { quorumStatus, witnessCosignatures, type QuorumPolicy } from "../quorum/state.js";
+import { rawPublicKey } from "../identity/keys.js";
+import { verifyLogged, type LogTrust } from "../origin-log/logged.js";
+import { logOrigin } from "../origin-log/origin-log.js";
 import type { TreeKind } from "../receipt.js";
 import type { ProofFile } from "./file.js";
 import type { TrustPolicy } from "./trust.js";
@@ -54,6 +61,28 @@ export interface ProofQuorum {
   ignored: Array<{ signer: string; reason: string }>;
 }
 
+/**
+ * What the file shows of the checkpoint's place in its origin's log (docs/EXPLORER.md §Proof
+ * files): `logged` when the log part holds, `unlogged` when the file carries none.
+ */
+export type ProofLog =
+  | {
+      state: "logged";
+      /** The log's origin line, `vmsh-federation/log/<origin DID>`. */
+      log: string;
+      /** The checkpoint's leaf index, and the size of the head that includes it. */
+      index: number;
+      size: number;
+      /** Distinct witnesses of the policy needed, and listed (the origin itself excluded). */
+      k: number;
+      n: number;
+      /** Policy witnesses whose cosignature of the head verified, earliest first, with their cosignature times (unix seconds). */
+      cosigners: Array<{ did: string; time: number }>;
+      /** The k-th earliest cosignature time: when k witnesses had seen the checkpoint in the log. */
+      witnessedAt: number;
+    }
+  | { state: "unlogged"; reason: string };
+
 export interface ProofVerdict {
   /** Steps 1–3 hold and at least one anchor verified here. */
   ok: boolean;
@@ -65,6 +94,8 @@ export interface ProofVerdict {
   receipt: StepResult;
   /** Origin-log inclusion (docs/EXPLORER.md §Proof files): checked only when the file carries one. */
   log?: StepResult;
+  /** Whether the file showed the checkpoint logged and witnessed; absent when an earlier step failed or the log part failed. */
+  logged?: ProofLog;
   inclusion: StepResult;
   anchors: Array<{ chain: string; tx: string; outcome: AnchorOutcome; reason?: string }>;
   quorum?: ProofQuorum;
@@ -90,13 +121,30 @@ function receiptMatches(proof: ProofFile): StepResult {
   return { ok: true };
 }
 
+const UNLOGGED = "the file carries no inclusion of the checkpoint in its origin's log (log): nothing in it shows that witnesses saw the checkpoint in that log";
+
 /**
- * Origin-log inclusion (docs/EXPLORER.md §Proof files). This version cannot check one, so a
- * file that carries one is refused rather than half-checked.
+ * The log part (docs/EXPLORER.md §Proof files), once steps 1 and 2 hold: against the origin key
+ * step 1 used and the namespace's witnesses and k. Undefined step when the file carries none.
  */
-function logIncluded(proof: ProofFile): StepResult | undefined {
-  if (proof.log === undefined) return undefined;
-  return { ok: false, reason: "the file carries an origin-log inclusion (log), which this version of verify-proof cannot check; refused rather than checked in part" };
+function logIncluded(proof: ProofFile, policy: TrustPolicy): { step?: StepResult; logged?: ProofLog } {
+  const cp = proof.checkpoint;
+  if (proof.log === undefined) return { logged: { state: "unlogged", reason: UNLOGGED } };
+  const fail = (reason: string) => ({ step: { ok: false as const, reason } });
+  const t = policy.namespaces.get(cp.namespace);
+  const originKey = t?.origins.get(cp.origin);
+  if (t === undefined || originKey === undefined) return fail(`the trust policy lists no key for origin ${cp.origin}`);
+  if (t.quorum === undefined) return fail(`the trust policy sets no quorum for ${cp.namespace}, so no witness cosignature of the log head can be counted`);
+  // The origin is no witness of its own log: its cosignature of its own head would let it vouch for a fork it shows.
+  const witnesses = new Map([...t.quorum.witnesses].filter(([did]) => did !== cp.origin).map(([did, key]) => [did, rawPublicKey(key)]));
+  const trust: LogTrust = { originKey: rawPublicKey(originKey), witnesses, k: t.quorum.k };
+  const r = verifyLogged(cp, proof.log, trust);
+  if (r.outcome === "rejected") return fail(r.reason);
+  if (r.witnessedAt === undefined) {
+    const who = r.cosigners.length === 0 ? "" : ` (${r.cosigners.map((c) => c.did).join(", ")})`;
+    return fail(`log.head: cosigned by ${r.cosigners.length} of the ${t.quorum.k} distinct witnesses of ${cp.namespace} needed${who}; the origin's own cosignature of its log does not count`);
+  }
+  return { step: { ok: true }, logged: { state: "logged", log: logOrigin(cp.origin), index: r.index, size: r.size, k: t.quorum.k, n: witnesses.size, cosigners: r.cosigners, witnessedAt: r.witnessedAt } };
 }
 
 /** Step 4 with the quorum functions every node uses (lib/quorum/state.ts). */
@@ -156,8 +204,8 @@ export async function verifyProof(proof: ProofFile, policy: TrustPolicy, check: 
   const matches = receiptMatches(proof);
   if (!matches.ok) return verdict({ failure: `receipt: ${matches.reason}`, checkpoint: signed, receipt: matches, inclusion: skipped, anchors: [] });
 
-  const log = logIncluded(proof);
-  if (log !== undefined && !log.ok) return verdict({ failure: `log: ${log.reason}`, checkpoint: signed, receipt: matches, log, inclusion: skipped, anchors: [] });
+  const { step: log, logged } = logIncluded(proof, policy);
+  if (log !== undefined && !log.ok) return verdict({ failure: /^log[.:]/.test(log.reason) ? log.reason : `log: ${log.reason}`, checkpoint: signed, receipt: matches, log, inclusion: skipped, anchors: [] });
 
   const facts: ProofFacts = {
     namespace: cp.namespace,
@@ -190,5 +238,5 @@ export async function verifyProof(proof: ProofFile, policy: TrustPolicy, check: 
   const first = anchors[0];
   const why = first === undefined ? " (the file carries none)" : `; first, ${first.chain}/${first.tx}: ${first.outcome}${first.reason === undefined ? "" : `: ${first.reason}`}`;
   const failure = !inclusion.ok ? `inclusion: ${inclusion.reason}` : !anyVerified ? `anchors: no anchor over ${cp.batchRoot} verified here${why}` : undefined;
-  return verdict({ ...(failure === undefined ? {} : { failure }), checkpoint: signed, receipt: matches, ...(log === undefined ? {} : { log }), inclusion, anchors, quorum, ...(ok ? { facts } : {}) }, ok, ok && quorum.state === "final");
+  return verdict({ ...(failure === undefined ? {} : { failure }), checkpoint: signed, receipt: matches, ...(log === undefined ? {} : { log }), ...(logged === undefined ? {} : { logged }), inclusion, anchors, quorum, ...(ok ? { facts } : {}) }, ok, ok && quorum.state === "final");
 }
