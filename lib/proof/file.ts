@@ -40,7 +40,7 @@ export interface ProofFile {
   /** Witness cosignatures of `checkpoint` (docs/FEDERATION_SEMANTICS.md §8. Quorum), at most MAX_PROOF_COSIGNATURES. */
   cosignatures: Cosignature[];
   /**
-   * The checkpoint's inclusion in its origin's log (docs/EXPLORER.md §Proof files): the log head
+   * The checkpoint's inclusion in its origin's log (docs/EXPLORER.md §The log part): the log head
    * as a signed note with the witnesses' cosignature lines, the checkpoint's leaf index and the
    * RFC 9162 inclusion path. Absent when the exporter held no head that k witnesses cosigned
    * and that includes the checkpoint: the file is then unlogged.

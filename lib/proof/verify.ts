@@ -62,8 +62,9 @@ export interface ProofQuorum {
 }
 
 /**
- * What the file shows of the checkpoint's place in its origin's log (docs/EXPLORER.md §Proof
- * files): `logged` when the log part holds, `unlogged` when the file carries none.
+ * What the file shows of the checkpoint's place in its origin's log
+ * (docs/EXPLORER.md §The log part): `logged` when the log part holds, `unlogged` when the file
+ * carries none.
  */
 export type ProofLog =
   | {
@@ -92,7 +93,7 @@ export interface ProofVerdict {
   failure?: string;
   checkpoint: StepResult;
   receipt: StepResult;
-  /** Origin-log inclusion (docs/EXPLORER.md §Proof files): checked only when the file carries one. */
+  /** Origin-log inclusion (docs/EXPLORER.md §The log part): checked only when the file carries one. */
   log?: StepResult;
   /** Whether the file showed the checkpoint logged and witnessed; absent when an earlier step failed or the log part failed. */
   logged?: ProofLog;
@@ -124,7 +125,7 @@ function receiptMatches(proof: ProofFile): StepResult {
 const UNLOGGED = "the file carries no inclusion of the checkpoint in its origin's log (log): nothing in it shows that witnesses saw the checkpoint in that log";
 
 /**
- * The log part (docs/EXPLORER.md §Proof files), once steps 1 and 2 hold: against the origin key
+ * The log part (docs/EXPLORER.md §The log part), once steps 1 and 2 hold: against the origin key
  * step 1 used and the namespace's witnesses and k. Undefined step when the file carries none.
  */
 function logIncluded(proof: ProofFile, policy: TrustPolicy): { step?: StepResult; logged?: ProofLog } {
