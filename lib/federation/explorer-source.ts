@@ -14,7 +14,8 @@ import type { Store } from "../store/index.js";
 import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
 import { messageDigest } from "../messages/canonical.js";
 import { revokedVersions, rosterView } from "./roster-view.js";
-import { logInclusionOf } from "./origin-log.js";
+import { logInclusionOf, logTrustFor } from "./origin-log.js";
+import { exportableLog } from "../proof/verify.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
@@ -163,7 +164,9 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
     },
     async logInclusion(checkpoint) {
       const r = await logInclusionOf(node.runtime, checkpoint);
-      return r.state === "logged" ? { state: "logged", proof: r.proof } : r;
+      if (r.state === "unlogged") return r;
+      // Held to verify-proof's count (the origin never a witness of its own log), so the file never carries a log part it refuses (docs/EXPLORER.md §The log part).
+      return exportableLog(checkpoint, r.proof, logTrustFor(node.runtime, checkpoint.namespace, checkpoint.origin)!);
     },
     roster: async () => ({
       roster: rosterView(node.runtime.roster, node.runtime.rosterApplied, node.now()) ?? null,

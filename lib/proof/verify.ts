@@ -20,7 +20,8 @@ import { verifyCheckpoint } from "../messages/checkpoint.js";
 import { verifyCosignature, type AnchorRef } from "../messages/cosignature.js";
 import { quorumStatus, witnessCosignatures, type QuorumPolicy } from "../quorum/state.js";
 import { rawPublicKey } from "../identity/keys.js";
-import { verifyLogged, type LogTrust } from "../origin-log/logged.js";
+import { verifyLogged, type LogInclusionProof, type LoggedCheck, type LogTrust } from "../origin-log/logged.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
 import { logOrigin } from "../origin-log/origin-log.js";
 import type { TreeKind } from "../receipt.js";
 import type { ProofFile } from "./file.js";
@@ -122,6 +123,30 @@ function receiptMatches(proof: ProofFile): StepResult {
   return { ok: true };
 }
 
+/**
+ * The log part of a proof file under `trust`, as verify-proof counts it: `verifyLogged`
+ * (lib/origin-log/logged.ts) with the origin taken out of the witnesses, since its cosignature
+ * of its own head would let it vouch for a fork it shows. An exporter writes a log part only
+ * when this holds with `witnessedAt`, so that it never writes one verify-proof refuses.
+ * @example const r = verifyLogPart(cp, inc, trust); if (r.outcome === "verified" && r.witnessedAt !== undefined) file.log = inc
+ */
+export function verifyLogPart(checkpoint: Checkpoint, log: LogInclusionProof, trust: LogTrust): LoggedCheck {
+  return verifyLogged(checkpoint, log, { ...trust, witnesses: new Map([...trust.witnesses].filter(([did]) => did !== checkpoint.origin)) });
+}
+
+/**
+ * What an exporter writes as a proof file's `log` (docs/EXPLORER.md §The log part): `inclusion`
+ * when it holds under verify-proof's count with `trust` (the exporting node's), else unlogged
+ * with the reason, so that no file carries a log part verify-proof would refuse.
+ * @example const part = exportableLog(cp, inc, trust); proofFile(r, v, me, now, part.state === "logged" ? part.proof : undefined)
+ */
+export function exportableLog(checkpoint: Checkpoint, inclusion: LogInclusionProof, trust: LogTrust): { state: "logged"; proof: LogInclusionProof } | { state: "unlogged"; reason: string } {
+  const r = verifyLogPart(checkpoint, inclusion, trust);
+  if (r.outcome === "rejected") return { state: "unlogged", reason: r.reason };
+  if (r.witnessedAt === undefined) return { state: "unlogged", reason: `the head including it has ${r.cosigners.length} of ${trust.k} witness cosignatures, the origin's own not counted` };
+  return { state: "logged", proof: inclusion };
+}
+
 const UNLOGGED = "the file carries no inclusion of the checkpoint in its origin's log (log): nothing in it shows that witnesses saw the checkpoint in that log";
 
 /**
@@ -136,16 +161,14 @@ function logIncluded(proof: ProofFile, policy: TrustPolicy): { step?: StepResult
   const originKey = t?.origins.get(cp.origin);
   if (t === undefined || originKey === undefined) return fail(`the trust policy lists no key for origin ${cp.origin}`);
   if (t.quorum === undefined) return fail(`the trust policy sets no quorum for ${cp.namespace}, so no witness cosignature of the log head can be counted`);
-  // The origin is no witness of its own log: its cosignature of its own head would let it vouch for a fork it shows.
-  const witnesses = new Map([...t.quorum.witnesses].filter(([did]) => did !== cp.origin).map(([did, key]) => [did, rawPublicKey(key)]));
-  const trust: LogTrust = { originKey: rawPublicKey(originKey), witnesses, k: t.quorum.k };
-  const r = verifyLogged(cp, proof.log, trust);
+  const witnesses = new Map([...t.quorum.witnesses].map(([did, key]) => [did, rawPublicKey(key)]));
+  const r = verifyLogPart(cp, proof.log, { originKey: rawPublicKey(originKey), witnesses, k: t.quorum.k });
   if (r.outcome === "rejected") return fail(r.reason);
   if (r.witnessedAt === undefined) {
     const who = r.cosigners.length === 0 ? "" : ` (${r.cosigners.map((c) => c.did).join(", ")})`;
     return fail(`log.head: cosigned by ${r.cosigners.length} of the ${t.quorum.k} distinct witnesses of ${cp.namespace} needed${who}; the origin's own cosignature of its log does not count`);
   }
-  return { step: { ok: true }, logged: { state: "logged", log: logOrigin(cp.origin), index: r.index, size: r.size, k: t.quorum.k, n: witnesses.size, cosigners: r.cosigners, witnessedAt: r.witnessedAt } };
+  return { step: { ok: true }, logged: { state: "logged", log: logOrigin(cp.origin), index: r.index, size: r.size, k: t.quorum.k, n: witnesses.size - (witnesses.has(cp.origin) ? 1 : 0), cosigners: r.cosigners, witnessedAt: r.witnessedAt } };
 }
 
 /** Step 4 with the quorum functions every node uses (lib/quorum/state.ts). */

@@ -11,13 +11,13 @@ import { createPublicKey, randomBytes, verify, type KeyObject } from "node:crypt
 import { messageDigest } from "../../lib/messages/canonical.js";
 import { signCheckpoint, type Checkpoint } from "../../lib/messages/checkpoint.js";
 import { signCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
-import { generateNodeKey, type NodeKey } from "../../lib/identity/keys.js";
+import { generateNodeKey, rawPublicKey, type NodeKey } from "../../lib/identity/keys.js";
 import { inclusionProof, merkleRoot } from "../../lib/merkle/index.js";
 import type { AnchorRecord } from "../../lib/conflict/record.js";
 import { parseProofFile, proofFile, type ProofFile } from "../../lib/proof/file.js";
 import { parseStrictJson } from "../../lib/proof/read.js";
 import { trustFile, trustPolicy, weakKeyProblem, type TrustPolicy } from "../../lib/proof/trust.js";
-import { verifyProof, type AnchorCheck } from "../../lib/proof/verify.js";
+import { exportableLog, verifyProof, type AnchorCheck } from "../../lib/proof/verify.js";
 import type { Receipt } from "../../lib/receipt.js";
 import { digestBytes } from "../../lib/digest.js";
 import { rfc9162InclusionPaths, rfc9162TreeHead } from "../../lib/merkle/rfc9162.js";
@@ -199,6 +199,14 @@ describe("the log part: the checkpoint in its origin's log, counted by distinct 
     const twice = await verifyProof(logged(head(cosignLine(witnesses[0]!, 200), cosignLine(witnesses[0]!, 201))), policy(2), verifiedCheck);
     assert.equal(twice.ok, false);
     assert.match(twice.failure!, /^log\.head: cosigned by 1 of the 2 distinct witnesses/);
+    // An exporter whose own trust would count the origin writes no log part verify-proof refuses.
+    const raw = (k: KeyObject) => rawPublicKey(k);
+    const exporterTrust = { originKey: origin.key.publicKeyBytes, witnesses: new Map([[origin.did, raw(origin.key.publicKey)], ...witnesses.map((w): [string, Uint8Array] => [w.did, raw(w.key.publicKey)])]), k: 2 };
+    const selfCosigned = { head: head(cosignLine(origin, 50), cosignLine(witnesses[0]!, 200)), index: 1, proof: path };
+    assert.deepEqual(exportableLog(checkpoint, selfCosigned, exporterTrust), { state: "unlogged", reason: "the head including it has 1 of 2 witness cosignatures, the origin's own not counted" });
+    const twoWitnesses = { ...selfCosigned, head: head(cosignLine(witnesses[1]!, 50), cosignLine(witnesses[0]!, 200)) };
+    assert.deepEqual(exportableLog(checkpoint, twoWitnesses, exporterTrust), { state: "logged", proof: twoWitnesses });
+    assert.equal(exportableLog(checkpoint, { ...twoWitnesses, index: 0 }, exporterTrust).state, "unlogged");
     // Counted, the same lines make k = 1 hold: the refusal above is the count, not the lines.
     assert.equal((await verifyProof(logged(head(cosignLine(witnesses[0]!, 200), cosignLine(witnesses[0]!, 201))), policy(1), verifiedCheck)).ok, true);
   });
