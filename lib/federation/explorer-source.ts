@@ -15,7 +15,7 @@ import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../
 import { messageDigest } from "../messages/canonical.js";
 import { revokedVersions, rosterView } from "./roster-view.js";
 import { logInclusionOf, logTrustFor } from "./origin-log.js";
-import { exportableLog } from "../proof/verify.js";
+import { exportableLog } from "../proof/log-part.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
