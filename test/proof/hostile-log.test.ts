@@ -1,6 +1,6 @@
 /**
- * A hostile origin that is also a listed witness cosigns its own log head (docs/EXPLORER.md §The
- * log part): two real `serve` processes b and c, and "eve", an admitted origin and quorum witness
+ * A hostile origin that is also a listed witness cosigns its own log head
+ * (docs/EXPLORER.md §The log part): two real `serve` processes b and c, and "eve", an admitted origin and quorum witness
  * (k = 2 of eve, b, c) whose endpoint is this test's own HTTP server. Eve logs her checkpoint,
  * gets b's genuine cosignature of that head and adds her own. Counted with eve, the head has the
  * two cosignatures k needs; verify-proof never counts an origin as a witness of its own log, so
