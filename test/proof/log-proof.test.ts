@@ -12,7 +12,11 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { verifyTsaAnchor } from "../../lib/anchors/tsa/verify-anchor.js";
 import { readKeyFile } from "../../lib/identity/key-file.js";
+import { parseProofFile } from "../../lib/proof/file.js";
+import { trustPolicy } from "../../lib/proof/trust.js";
+import { verifyProof, type AnchorCheck } from "../../lib/proof/verify.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { logOrigin } from "../../lib/origin-log/origin-log.js";
 import { witnessName } from "../../lib/origin-log/witness-name.js";
@@ -248,6 +252,35 @@ describe("an altered log part is refused, never read as unlogged", () => {
     await refused("index-string", (p) => (p.log.index = "0"), /file: proof\.log\.index: expected an integer/);
     await refused("extra-member", (p) => (p.log.witnessed = true), /file: proof\.log: unknown member "witnessed"/);
     await refused("hash-not-32", (p) => (p.log.proof[0] = Buffer.alloc(31).toString("base64")), /log\.proof: each element must be base64 of 32 bytes/);
+  });
+
+  test("every character of the log part flipped in turn: never verified, never read as unlogged", async () => {
+    const policy = trustPolicy(JSON.parse(await readFile(join(outside, "trust-a.json"), "utf8")));
+    const check: AnchorCheck = async (anchor, root) => {
+      const r = await verifyTsaAnchor(anchor, root, { trustPem: policy.tsa!.trustPem!, tsas: policy.tsa!.tsas, inline: true });
+      return r.reason === undefined ? { outcome: r.outcome } : { outcome: r.outcome, reason: r.reason };
+    };
+    const genuine = proofs.get("la-1");
+    const base = await verifyProof(parseProofFile(structuredClone(genuine)), policy, check);
+    assert.equal(base.ok && base.logged?.state, "logged");
+    const text = JSON.stringify(genuine);
+    const span = JSON.stringify(genuine.log);
+    const at = text.indexOf(span);
+    let tried = 0;
+    for (let i = at; i < at + span.length; i++) {
+      let proof;
+      try {
+        proof = parseProofFile(JSON.parse(text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 1) + text.slice(i + 1)));
+      } catch {
+        continue;
+      }
+      tried++;
+      const v = await verifyProof(proof, policy, check);
+      assert.equal(v.ok, false, `flip at ${i - at} of the log part verified`);
+      assert.equal(v.logged, undefined, `flip at ${i - at} read as ${v.logged?.state}`);
+      assert.match(v.failure ?? "", /^(log\.head|log\.proof|log): /, `flip at ${i - at}`);
+    }
+    assert.ok(tried > span.length / 2, `only ${tried} of ${span.length} flips parsed`);
   });
 
   test("a trust file without the namespace's quorum cannot count the head's witnesses: refused", async () => {
