@@ -43,7 +43,9 @@ export function trustCommand(run: (fn: (ctx: CommandContext) => Promise<number>)
       "after",
       `
 The file is JSON, { "type": "vmsh-trust", "v": 1, ... } (docs/EXPLORER.md §Trust files). It
-holds public keys and certificates only. Hand it, with a proof file, to whoever checks proofs:
+holds public keys and certificates only. The same keys check a proof's origin-log part: an
+origin's key signs its log heads, and a namespace's quorum witnesses and k count the heads'
+cosignatures. Hand it, with a proof file, to whoever checks proofs:
   $ vmsh-federation trust export --namespace dao:vaultmesh > vaultmesh-trust.json
   $ vmsh-federation verify-proof proof-3f2a9c.json --trust vaultmesh-trust.json
 `,

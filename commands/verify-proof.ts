@@ -1,9 +1,10 @@
 /**
- * `vmsh-federation verify-proof FILE [--trust FILE] [--require-final]`: checks a proof file
+ * `vmsh-federation verify-proof FILE [--trust FILE] [--require-final] [--require-logged]`: checks a proof file
  * (docs/EXPLORER.md §Proof files) offline, against the trust policy of `--trust FILE` (written
  * by `trust export`) or of this node's configuration: the origin's checkpoint, the receipt
  * against it, the inclusion and the anchors it can check without the network (RFC 3161 tokens;
- * Bitcoin and EVM are reported unchecked), then the witnesses' cosignatures. Nothing is sent.
+ * Bitcoin and EVM are reported unchecked), the checkpoint's inclusion in its origin's witnessed
+ * log when the file carries one, then the witnesses' cosignatures. Nothing is sent.
  */
 import { Command } from "commander";
 import { parseChainId } from "../lib/anchors/anchor.js";
@@ -22,6 +23,8 @@ export interface VerifyProofOptions {
   trust?: string;
   /** Exit 1 unless the witnesses' cosignatures make the batch final under the policy. */
   requireFinal?: boolean;
+  /** Exit 1 unless the file shows the checkpoint in a head of its origin's log that k witnesses cosigned. */
+  requireLogged?: boolean;
 }
 
 export interface VerifyProofResult extends Partial<ProofVerdict> {
@@ -33,6 +36,7 @@ export interface VerifyProofResult extends Partial<ProofVerdict> {
   /** Why the file is not a proof this version can check (then nothing else was checked). */
   malformed?: string;
   requireFinal: boolean;
+  requireLogged: boolean;
 }
 
 async function loadTrust(ctx: CommandContext, file: string | undefined): Promise<TrustPolicy> {
@@ -75,19 +79,20 @@ export async function verifyProofFile(ctx: CommandContext, file: string, options
   const policy = await loadTrust(ctx, options.trust);
   const trust = options.trust ?? `${ctx.configDir} (this node's configuration)`;
   const requireFinal = options.requireFinal === true;
+  const requireLogged = options.requireLogged === true;
   let proof;
   try {
     proof = parseProofFile(parseStrictJson(text, "proof"));
   } catch (e) {
-    if (e instanceof VmshError) return { file, trust, requireFinal, ok: false, final: false, malformed: `not a proof file this version can check: ${e.message}`, failure: `file: ${e.message}` };
+    if (e instanceof VmshError) return { file, trust, requireFinal, requireLogged, ok: false, final: false, malformed: `not a proof file this version can check: ${e.message}`, failure: `file: ${e.message}` };
     throw e;
   }
   const verdict = await verifyProof(proof, policy, offlineCheck(policy));
-  return { file, trust, requireFinal, ...verdict };
+  return { file, trust, requireFinal, requireLogged, ...verdict };
 }
 
 export function verifyProofExitCode(r: VerifyProofResult): 0 | 1 {
-  return r.ok && (!r.requireFinal || r.final) ? 0 : 1;
+  return r.ok && (!r.requireFinal || r.final) && (!r.requireLogged || r.logged?.state === "logged") ? 0 : 1;
 }
 
 const when = (unix: number) => new Date(unix * 1000).toISOString();
@@ -106,7 +111,11 @@ export function printVerifyProof(out: Printer, r: VerifyProofResult): void {
   out.line(`${r.file}, checked against ${r.trust}`);
   step("checkpoint", r.checkpoint, "signed by a trusted origin of the namespace");
   step("receipt", r.receipt, "matches the checkpoint (namespace, batch id, root, tree, size, index, ts)");
-  step("log", r.log, "origin-log inclusion holds");
+  if (r.logged?.state === "logged") {
+    const l = r.logged;
+    out.line(out.color.green(`log: logged and witnessed: leaf ${l.index} of the head of size ${l.size} of ${l.log}, signed by the origin's log key; cosigned by ${l.cosigners.length} of ${l.n} witnesses (k = ${l.k}: ${l.cosigners.map((c) => `${c.did} at ${when(c.time)}`).join(", ")}); witnessed at ${when(l.witnessedAt)} (${l.witnessedAt})`));
+  } else if (r.logged?.state === "unlogged") out.line(out.color.yellow(`log: unlogged: ${r.logged.reason}`));
+  else step("log", r.log, "origin-log inclusion holds");
   step("inclusion", r.inclusion, "proof recomputes the checkpoint's batch root");
   if ((r.anchors ?? []).length > 0) out.line(table(["chain", "tx", "outcome", "reason"], r.anchors!.map((a) => [a.chain, a.tx, a.outcome, a.reason ?? ""])));
   if (r.quorum !== undefined) {
@@ -135,6 +144,7 @@ export function printVerifyProof(out: Printer, r: VerifyProofResult): void {
   if (r.exportedBy !== undefined) out.line(`exported by ${r.exportedBy.did} at ${when(r.exportedBy.at)} (unverified: a label of the file, not checked)`);
   if (!r.ok) out.line(out.color.red(`proof NOT verified: ${r.failure}`));
   else if (r.requireFinal && !r.final) out.line(out.color.red(`proof verified but NOT final (--require-final): ${r.quorum?.reason ?? "not final"}`));
+  else if (r.requireLogged && r.logged?.state !== "logged") out.line(out.color.red(`proof verified but NOT logged (--require-logged): ${r.logged?.state === "unlogged" ? r.logged.reason : "no log inclusion"}`));
   else out.line(out.color.green("proof verified"));
 }
 
@@ -144,6 +154,7 @@ export function verifyProofCommand(run: (fn: (ctx: CommandContext) => Promise<nu
     .argument("<file>", "proof file (JSON) from the explorer's \"download proof\"")
     .option("--trust <file>", "trust file from `vmsh-federation trust export` (default: this node's configuration)")
     .option("--require-final", "exit 1 unless the witnesses' cosignatures make the batch final under the policy")
+    .option("--require-logged", "exit 1 unless the file shows the checkpoint in a head of its origin's log that k witnesses cosigned")
     .addHelpText(
       "after",
       `
@@ -151,21 +162,27 @@ Checks, offline and in this order: 1. the checkpoint is signed by an origin the 
 lists for its namespace; 2. the receipt matches it (namespace, batch id, root, tree, size,
 index, ts); 3. the inclusion recomputes the root and each anchor names it (RFC 3161 tokens
 against the policy's TSA roots; Bitcoin and EVM anchors are listed as unchecked); 4. the
-witnesses' cosignatures of the checkpoint against the policy's witnesses and k. Prints as facts
-only what the checkpoint binds; the exporter's name is shown as unverified. A version 1 file is
-refused: it binds no origin.
+witnesses' cosignatures of the checkpoint against the policy's witnesses and k. When the file
+carries a log part (log), after 2: the log head is signed by the origin's key, the inclusion
+path leads from the checkpoint's digest to the head's root, and k distinct witnesses of the
+policy (not the origin) cosigned the head; the output says "logged and witnessed" with the
+k-th earliest cosignature time, or "unlogged" for a file without one. A log part that fails any
+of these fails the file. Prints as facts only what the checkpoint binds; the exporter's name is
+shown as unverified. A version 1 file is refused: it binds no origin.
 
-Exit 0 when 1–3 hold and at least one anchor verifies (with --require-final, also 4); 1
-otherwise, naming the first failure; 2 when the file or the trust policy cannot be read.
+Exit 0 when 1–3 hold, the log part (if any) holds, and at least one anchor verifies (with
+--require-final, also 4; with --require-logged, also a log part); 1 otherwise, naming the
+first failure; 2 when the file or the trust policy cannot be read.
 
 Examples:
   $ vmsh-federation verify-proof proof-3f2a9c.json
   $ vmsh-federation verify-proof proof-3f2a9c.json --trust vaultmesh-trust.json --require-final
+  $ vmsh-federation verify-proof proof-3f2a9c.json --trust vaultmesh-trust.json --require-logged --json
 `,
     )
-    .action(async (file: string, opts: { trust?: string; requireFinal?: boolean }) =>
+    .action(async (file: string, opts: { trust?: string; requireFinal?: boolean; requireLogged?: boolean }) =>
       run(async (ctx) => {
-        const r = await verifyProofFile(ctx, file, { ...(opts.trust === undefined ? {} : { trust: opts.trust }), ...(opts.requireFinal === true ? { requireFinal: true } : {}) });
+        const r = await verifyProofFile(ctx, file, { ...(opts.trust === undefined ? {} : { trust: opts.trust }), ...(opts.requireFinal === true ? { requireFinal: true } : {}), ...(opts.requireLogged === true ? { requireLogged: true } : {}) });
         printVerifyProof(ctx.out, r);
         return verifyProofExitCode(r);
       }),

@@ -208,8 +208,11 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
       const { receipt, version } = served;
       // A proof file binds the origin's checkpoint (docs/EXPLORER.md §Proof files): none can be made without it.
       if (version?.checkpoint === undefined) return notFound(`receipt ${id} is held in batch ${receipt.batchId} without its origin's signed checkpoint (state from 0.1.0), so no proof file can bind it`);
-      const file = proofFile(receipt, { checkpoint: version.checkpoint, anchors: version.anchors, cosignatures: version.cosignatures ?? [] }, s.nodeId(), s.now());
-      return { status: 200, body: file, headers: { "content-disposition": `attachment; filename="proof-${id!.slice(7, 23)}.json"` } };
+      // The log part only when a witnessed head includes the checkpoint; the x-vmsh-log header says which (docs/EXPLORER.md §Proof files).
+      const logged = s.logInclusion === undefined ? { state: "unlogged" as const, reason: "this node does not look up origin logs" } : await s.logInclusion(version.checkpoint);
+      const file = proofFile(receipt, { checkpoint: version.checkpoint, anchors: version.anchors, cosignatures: version.cosignatures ?? [] }, s.nodeId(), s.now(), logged.state === "logged" ? logged.proof : undefined);
+      const log = logged.state === "logged" ? "logged" : `unlogged; reason="${logged.reason.replace(/[^\x20-\x7e]|["\\]/g, "?").slice(0, 300)}"`;
+      return { status: 200, body: file, headers: { "content-disposition": `attachment; filename="proof-${id!.slice(7, 23)}.json"`, "x-vmsh-log": log } };
     },
   },
   {

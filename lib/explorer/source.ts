@@ -7,6 +7,8 @@
 import type { ExplorerConfig } from "../config/explorer.js";
 import type { AnchorRecord } from "../conflict/record.js";
 import type { Receipt } from "../receipt.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
+import type { LogInclusionProof } from "../origin-log/logged.js";
 import type { BatchSummary, StoredBatch } from "../store/types.js";
 
 /** A peer as this node sees it now. */
@@ -100,6 +102,12 @@ export interface ExplorerSource {
    * (docs/EXPLORER.md §Proof files). Undefined when the receipt is not held.
    */
   servedReceipt(namespace: string, id: string): Promise<{ receipt: Receipt; version: StoredBatch | undefined } | undefined>;
+  /**
+   * `checkpoint`'s inclusion in a head of its origin's log that k witnesses cosigned, checked
+   * with this node's trust, for a proof file's `log` (docs/EXPLORER.md §Proof files); or why
+   * there is none. Absent: every proof file is unlogged.
+   */
+  logInclusion?(checkpoint: Checkpoint): Promise<{ state: "logged"; proof: LogInclusionProof } | { state: "unlogged"; reason: string }>;
   equivocations(): Array<{ namespace: string; batchId: string; batchRoots: string[] }>;
   /** Contested roots and witness faults of the federated namespaces. */
   contested(): Promise<{ contested: ContestView[]; witnessFaults: WitnessFaultView[] }>;

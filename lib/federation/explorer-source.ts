@@ -14,6 +14,8 @@ import type { Store } from "../store/index.js";
 import type { ExplorerChange, ExplorerSource, PeerView, TopologyView } from "../explorer/source.js";
 import { messageDigest } from "../messages/canonical.js";
 import { revokedVersions, rosterView } from "./roster-view.js";
+import { logInclusionOf, logTrustFor } from "./origin-log.js";
+import { exportableLog } from "../proof/log-part.js";
 import { answerTopology, authenticateTopologyRequest, topologyRequest, verifyTopologyAnswer } from "../explorer/topology.js";
 
 export interface NodeSourceParts {
@@ -159,6 +161,12 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
       // The version whose copy is served (docs/STATE.md §Layout), so the file's checkpoint is the one the receipt was accepted against.
       const origin = store.receiptVersion(namespace, id)?.origin;
       return { receipt, version: await store.getBatch(namespace, receipt.batchId, receipt.batchRoot, origin ?? null) };
+    },
+    async logInclusion(checkpoint) {
+      const r = await logInclusionOf(node.runtime, checkpoint);
+      if (r.state === "unlogged") return r;
+      // Held to verify-proof's count (the origin never a witness of its own log), so the file never carries a log part it refuses (docs/EXPLORER.md §The log part).
+      return exportableLog(checkpoint, r.proof, logTrustFor(node.runtime, checkpoint.namespace, checkpoint.origin)!);
     },
     roster: async () => ({
       roster: rosterView(node.runtime.roster, node.runtime.rosterApplied, node.now()) ?? null,

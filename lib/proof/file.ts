@@ -17,6 +17,8 @@ import { integer, object, string } from "../messages/fields.js";
 import { parseAnchor, parseReceipt } from "../messages/items.js";
 import { LIMITS } from "../messages/limits.js";
 import type { Receipt } from "../receipt.js";
+import type { LogInclusionProof } from "../origin-log/logged.js";
+import { MAX_NOTE_BYTES } from "../tlog/note.js";
 
 /** What the exporting node concluded about one anchor: shown, never trusted. */
 export interface ExporterVerdict {
@@ -38,10 +40,12 @@ export interface ProofFile {
   /** Witness cosignatures of `checkpoint` (docs/FEDERATION_SEMANTICS.md §8. Quorum), at most MAX_PROOF_COSIGNATURES. */
   cosignatures: Cosignature[];
   /**
-   * The origin-log inclusion of the checkpoint (docs/EXPLORER.md §Proof files). Kept as read:
-   * lib/proof/verify.ts refuses a file that carries one until it can check it.
+   * The checkpoint's inclusion in its origin's log (docs/EXPLORER.md §The log part): the log head
+   * as a signed note with the witnesses' cosignature lines, the checkpoint's leaf index and the
+   * RFC 9162 inclusion path. Absent when the exporter held no head that k witnesses cosigned
+   * and that includes the checkpoint: the file is then unlogged.
    */
-  log?: unknown;
+  log?: LogInclusionProof;
   /** DID of the node the file was downloaded from, and when (unix seconds): labels, not facts. */
   exportedBy: string;
   exportedAt: number;
@@ -52,6 +56,8 @@ export interface ProofFile {
 export const MAX_PROOF_FILE_BYTES = 16 * 1024 * 1024;
 export const MAX_PROOF_ANCHORS = 64;
 export const MAX_PROOF_COSIGNATURES = 64;
+/** RFC 9162: a path in a tree of at most 2^63 leaves has at most 63 hashes. */
+export const MAX_LOG_PROOF_HASHES = 63;
 
 const MEMBERS = ["type", "v", "receipt", "checkpoint", "anchors", "cosignatures", "log", "exportedBy", "exportedAt", "exporterVerdicts"] as const;
 
@@ -73,10 +79,11 @@ const verdictOf = (a: AnchorRecord): ExporterVerdict => ({
 /**
  * The proof file for `receipt`, served from the stored `version` (its checkpoint, anchors and
  * cosignatures). Only anchors over the checkpoint's root and cosignatures of that very
- * checkpoint are taken; verified anchors first when there are more than fit.
- * @example JSON.stringify(proofFile(receipt, storedVersion, "did:vm:node:a", now))
+ * checkpoint are taken; verified anchors first when there are more than fit. `log` is the
+ * checkpoint's inclusion in a witnessed head of its origin's log, when the exporter has one.
+ * @example JSON.stringify(proofFile(receipt, storedVersion, "did:vm:node:a", now, logged.proof))
  */
-export function proofFile(receipt: Receipt, version: ProvenVersion, exportedBy: string, exportedAt: number): ProofFile {
+export function proofFile(receipt: Receipt, version: ProvenVersion, exportedBy: string, exportedAt: number, log?: LogInclusionProof): ProofFile {
   const { checkpoint } = version;
   const digest = messageDigest(checkpoint);
   const rank = (a: AnchorRecord) => (a.outcome === "verified" ? 0 : a.outcome === "pending" ? 1 : 2);
@@ -94,6 +101,7 @@ export function proofFile(receipt: Receipt, version: ProvenVersion, exportedBy: 
     checkpoint,
     anchors: own.map((a) => claimOf(a)),
     cosignatures: [...cosignatures],
+    ...(log === undefined ? {} : { log: { head: log.head, index: log.index, proof: [...log.proof] } }),
     exportedBy,
     exportedAt,
     exporterVerdicts: own.map(verdictOf),
@@ -137,6 +145,25 @@ export function parseProofFile(json: unknown): ProofFile {
     return out;
   });
   const proof: ProofFile = { type: "vmsh-proof", v: 2, receipt, checkpoint, anchors, cosignatures, exportedBy, exportedAt, exporterVerdicts };
-  if (o.log !== undefined) proof.log = o.log;
+  if (o.log !== undefined) proof.log = parseLog(o.log);
   return proof;
+}
+
+/**
+ * `proof.log`'s shape: `{ head, index, proof }` with a note of at most MAX_NOTE_BYTES, a whole
+ * index and at most MAX_LOG_PROOF_HASHES base64 strings. Whether it proves anything is
+ * lib/proof/verify.ts's question.
+ */
+function parseLog(value: unknown): LogInclusionProof {
+  const p = "proof.log";
+  const o = object(value, p, ["head", "index", "proof"]);
+  const head = string(o, "head", p, MAX_NOTE_BYTES);
+  const index = integer(o, "index", p, 0, Number.MAX_SAFE_INTEGER);
+  const path = o.proof;
+  if (!Array.isArray(path) || path.length > MAX_LOG_PROOF_HASHES) refuse(`${p}.proof: expected a list of at most ${MAX_LOG_PROOF_HASHES} hashes (RFC 9162: a tree of at most 2^63 leaves)`);
+  const proof = (path as unknown[]).map((h, i) => {
+    if (typeof h !== "string" || h.length > 64) refuse(`${p}.proof[${i}]: expected base64 of a 32-byte hash`);
+    return h as string;
+  });
+  return { head, index, proof };
 }

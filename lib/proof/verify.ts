@@ -5,6 +5,10 @@
  * 3. the inclusion recomputes the root, each anchor names that root, and the anchors the
  *    checker can check without the network (`AnchorCheck`);
  * 4. the witness cosignatures of that checkpoint against the policy's witnesses and k.
+ * Between 2 and 3, when the file carries one, the checkpoint's inclusion in its origin's log:
+ * the head signed by the origin's log key, the path from the checkpoint's digest to the head's
+ * root, and k distinct witnesses of the policy cosigning the head. A log part that fails any of
+ * these fails the file: it is never read as "unlogged".
  * Nothing the file says is taken on its word: what the checkpoint binds is reported as fact,
  * the exporter's name and verdicts are not. Pure apart from `check`; never throws for the
  * file's content.
@@ -17,12 +21,11 @@ import { verifyCosignature, type AnchorRef } from "../messages/cosignature.js";
 import { quorumStatus, witnessCosignatures, type QuorumPolicy } from "../quorum/state.js";
 import type { TreeKind } from "../receipt.js";
 import type { ProofFile } from "./file.js";
+import { checkLogPart, type ProofLog, type StepResult } from "./log-part.js";
 import type { TrustPolicy } from "./trust.js";
 
 export type AnchorOutcome = "verified" | "pending" | "rejected" | "unchecked";
 export type AnchorCheck = (anchor: Anchor, batchRoot: string) => Promise<{ outcome: AnchorOutcome; reason?: string }>;
-
-export type StepResult = { ok: true } | { ok: false; reason: string };
 
 /** What the origin's checkpoint binds and the inclusion shows, once steps 1–3 hold: the only facts a proof states. */
 export interface ProofFacts {
@@ -63,8 +66,10 @@ export interface ProofVerdict {
   failure?: string;
   checkpoint: StepResult;
   receipt: StepResult;
-  /** Origin-log inclusion (docs/EXPLORER.md §Proof files): checked only when the file carries one. */
+  /** Origin-log inclusion (docs/EXPLORER.md §The log part): checked only when the file carries one. */
   log?: StepResult;
+  /** Whether the file showed the checkpoint logged and witnessed; absent when an earlier step failed or the log part failed. */
+  logged?: ProofLog;
   inclusion: StepResult;
   anchors: Array<{ chain: string; tx: string; outcome: AnchorOutcome; reason?: string }>;
   quorum?: ProofQuorum;
@@ -72,6 +77,8 @@ export interface ProofVerdict {
   /** The exporter's name as the file gives it: a label, never checked. */
   exportedBy: { did: string; at: number; verified: false };
 }
+
+export type { ProofLog, StepResult };
 
 const skipped: StepResult = { ok: false, reason: "not checked: an earlier step failed" };
 const label = (a: AnchorRef): string => `${a.chain}/${a.tx}`;
@@ -88,15 +95,6 @@ function receiptMatches(proof: ProofFile): StepResult {
   if (r.proof.index >= cp.size) return { ok: false, reason: `the receipt's index ${r.proof.index} is not below the checkpoint's size ${cp.size}` };
   if (r.ts !== cp.createdAt) return differs("ts", r.ts, cp.createdAt);
   return { ok: true };
-}
-
-/**
- * Origin-log inclusion (docs/EXPLORER.md §Proof files). This version cannot check one, so a
- * file that carries one is refused rather than half-checked.
- */
-function logIncluded(proof: ProofFile): StepResult | undefined {
-  if (proof.log === undefined) return undefined;
-  return { ok: false, reason: "the file carries an origin-log inclusion (log), which this version of verify-proof cannot check; refused rather than checked in part" };
 }
 
 /** Step 4 with the quorum functions every node uses (lib/quorum/state.ts). */
@@ -156,8 +154,8 @@ export async function verifyProof(proof: ProofFile, policy: TrustPolicy, check: 
   const matches = receiptMatches(proof);
   if (!matches.ok) return verdict({ failure: `receipt: ${matches.reason}`, checkpoint: signed, receipt: matches, inclusion: skipped, anchors: [] });
 
-  const log = logIncluded(proof);
-  if (log !== undefined && !log.ok) return verdict({ failure: `log: ${log.reason}`, checkpoint: signed, receipt: matches, log, inclusion: skipped, anchors: [] });
+  const { step: log, logged } = checkLogPart(proof, policy);
+  if (log !== undefined && !log.ok) return verdict({ failure: /^log[.:]/.test(log.reason) ? log.reason : `log: ${log.reason}`, checkpoint: signed, receipt: matches, log, inclusion: skipped, anchors: [] });
 
   const facts: ProofFacts = {
     namespace: cp.namespace,
@@ -190,5 +188,5 @@ export async function verifyProof(proof: ProofFile, policy: TrustPolicy, check: 
   const first = anchors[0];
   const why = first === undefined ? " (the file carries none)" : `; first, ${first.chain}/${first.tx}: ${first.outcome}${first.reason === undefined ? "" : `: ${first.reason}`}`;
   const failure = !inclusion.ok ? `inclusion: ${inclusion.reason}` : !anyVerified ? `anchors: no anchor over ${cp.batchRoot} verified here${why}` : undefined;
-  return verdict({ ...(failure === undefined ? {} : { failure }), checkpoint: signed, receipt: matches, ...(log === undefined ? {} : { log }), inclusion, anchors, quorum, ...(ok ? { facts } : {}) }, ok, ok && quorum.state === "final");
+  return verdict({ ...(failure === undefined ? {} : { failure }), checkpoint: signed, receipt: matches, ...(log === undefined ? {} : { log }), ...(logged === undefined ? {} : { logged }), inclusion, anchors, quorum, ...(ok ? { facts } : {}) }, ok, ok && quorum.state === "final");
 }

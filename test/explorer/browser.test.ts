@@ -143,9 +143,13 @@ describe("explorer: the page in Chromium against a three-node line", () => {
     await download.saveAs(file);
     const proof = JSON.parse(await readFile(file, "utf8"));
     assert.equal(proof.receipt.eventHash, leaf);
+    // No quorum here, so no witness cosigns a's log: the page, the file and verify-proof say unlogged (docs/EXPLORER.md §Proof files).
+    assert.match((await page.locator('[data-testid="proof-log"]').textContent()) ?? "", /The file is unlogged: it shows no inclusion of the checkpoint in a witnessed head of its origin's log \(.+\)\.$/);
+    assert.equal(proof.log, undefined);
     const ok = await mesh.node("a").cli("verify-proof", file, "--json");
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.equal(JSON.parse(ok.stdout).anchors[0].outcome, "verified");
+    assert.equal(JSON.parse(ok.stdout).logged.state, "unlogged");
     // The same file with the leaf swapped for another event of the batch must not verify.
     proof.receipt.eventHash = proof.receipt.id = first.leaves[3]!;
     await writeFile(join(mesh.root, "tampered.json"), JSON.stringify(proof));

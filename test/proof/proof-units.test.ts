@@ -11,14 +11,23 @@ import { createPublicKey, randomBytes, verify, type KeyObject } from "node:crypt
 import { messageDigest } from "../../lib/messages/canonical.js";
 import { signCheckpoint, type Checkpoint } from "../../lib/messages/checkpoint.js";
 import { signCosignature, type Cosignature } from "../../lib/messages/cosignature.js";
-import { generateNodeKey, type NodeKey } from "../../lib/identity/keys.js";
+import { generateNodeKey, rawPublicKey, type NodeKey } from "../../lib/identity/keys.js";
 import { inclusionProof, merkleRoot } from "../../lib/merkle/index.js";
 import type { AnchorRecord } from "../../lib/conflict/record.js";
 import { parseProofFile, proofFile, type ProofFile } from "../../lib/proof/file.js";
 import { parseStrictJson } from "../../lib/proof/read.js";
 import { trustFile, trustPolicy, weakKeyProblem, type TrustPolicy } from "../../lib/proof/trust.js";
 import { verifyProof, type AnchorCheck } from "../../lib/proof/verify.js";
+import { exportableLog } from "../../lib/proof/log-part.js";
 import type { Receipt } from "../../lib/receipt.js";
+import { digestBytes } from "../../lib/digest.js";
+import { rfc9162InclusionPaths, rfc9162TreeHead } from "../../lib/merkle/rfc9162.js";
+import { logOrigin } from "../../lib/origin-log/origin-log.js";
+import { witnessName } from "../../lib/origin-log/witness-name.js";
+import { checkpointDigest } from "../../lib/reconcile/version-items.js";
+import { formatCheckpoint } from "../../lib/tlog/checkpoint.js";
+import { cosignatureSigner } from "../../lib/tlog/cosignature.js";
+import { ed25519NoteSigner, noteSignatureLine, signNote } from "../../lib/tlog/note.js";
 
 const NS = "dao:vaultmesh";
 const origin = { did: "did:vm:node:a", key: generateNodeKey() };
@@ -148,6 +157,59 @@ describe("step 4: the witnesses, counted as every node counts them", () => {
     assert.equal(unchecked.final, false);
     assert.match(unchecked.failure!, /^anchors: no anchor over sha256:[0-9a-f]{64} verified here; first, rfc3161:t\/tsa-1: unchecked$/);
     assert.equal(unchecked.facts, undefined, "no fact is stated for a proof that does not hold");
+  });
+});
+
+describe("the log part: the checkpoint in its origin's log, counted by distinct witnesses other than the origin", () => {
+  // a's log of three entries, the checkpoint's digest at index 1 (docs/EXPLORER.md §The log part).
+  const entries = [randomBytes(32), digestBytes(checkpointDigest(checkpoint)), randomBytes(32)].map((b) => Uint8Array.from(b));
+  const text = formatCheckpoint({ origin: logOrigin(origin.did), size: 3, rootHash: rfc9162TreeHead(entries) });
+  const cosignLine = (w: { did: string; key: NodeKey }, time: number) => noteSignatureLine(text, cosignatureSigner(witnessName(w.did), w.key.privateKey, w.key.publicKeyBytes, () => time));
+  const head = (...lines: string[]) => signNote(text, [ed25519NoteSigner(logOrigin(origin.did), origin.key.privateKey, origin.key.publicKeyBytes)]) + lines.join("");
+  const path = rfc9162InclusionPaths(entries)[1]!.map((h) => Buffer.from(h).toString("base64"));
+  const logged = (note: string): ProofFile => ({ ...file([]), log: { head: note, index: 1, proof: path } });
+
+  test("proofFile writes the log part it is given, and parseProofFile reads it back unchanged", () => {
+    const note = head(cosignLine(witnesses[0]!, 200));
+    const p = proofFile(receipt, { checkpoint, anchors: [anchor("tsa-1", "verified")], cosignatures: [] }, "did:vm:node:c", 1_760_000_100, { head: note, index: 1, proof: path });
+    assert.deepEqual(p.log, { head: note, index: 1, proof: path });
+    assert.deepEqual(parseProofFile(JSON.parse(JSON.stringify(p))), p);
+    assert.equal(file([]).log, undefined);
+  });
+
+  test("witnessed at the k-th earliest cosignature time: 200 with k = 2, 100 with k = 1", async () => {
+    const note = head(cosignLine(witnesses[0]!, 200), cosignLine(witnesses[1]!, 100));
+    const two = await verifyProof(logged(note), policy(2), verifiedCheck);
+    assert.equal(two.ok, true, two.failure);
+    assert.deepEqual(two.log, { ok: true });
+    assert.deepEqual(two.logged, { state: "logged", log: logOrigin(origin.did), index: 1, size: 3, k: 2, n: 3, cosigners: [{ did: witnesses[1]!.did, time: 100 }, { did: witnesses[0]!.did, time: 200 }], witnessedAt: 200 });
+    const one = await verifyProof(logged(note), policy(1), verifiedCheck);
+    assert.equal(one.logged?.state === "logged" && one.logged.witnessedAt, 100);
+    const none = await verifyProof(file([]), policy(1), verifiedCheck);
+    assert.equal(none.ok, true);
+    assert.equal(none.log, undefined);
+    assert.equal(none.logged?.state, "unlogged");
+  });
+
+  test("the origin listed as a witness does not count toward k for its own log; a witness's line twice counts once", async () => {
+    const withOrigin = policy(2, [[origin.did, origin.key.publicKey], ...witnesses.map((w): [string, KeyObject] => [w.did, w.key.publicKey])]);
+    const own = await verifyProof(logged(head(cosignLine(origin, 50), cosignLine(witnesses[0]!, 200))), withOrigin, verifiedCheck);
+    assert.equal(own.ok, false);
+    assert.equal(own.logged, undefined);
+    assert.equal(own.failure, `log.head: cosigned by 1 of the 2 distinct witnesses of ${NS} needed (${witnesses[0]!.did}); the origin's own cosignature of its log does not count`);
+    const twice = await verifyProof(logged(head(cosignLine(witnesses[0]!, 200), cosignLine(witnesses[0]!, 201))), policy(2), verifiedCheck);
+    assert.equal(twice.ok, false);
+    assert.match(twice.failure!, /^log\.head: cosigned by 1 of the 2 distinct witnesses/);
+    // An exporter whose own trust would count the origin writes no log part verify-proof refuses.
+    const raw = (k: KeyObject) => rawPublicKey(k);
+    const exporterTrust = { originKey: origin.key.publicKeyBytes, witnesses: new Map([[origin.did, raw(origin.key.publicKey)], ...witnesses.map((w): [string, Uint8Array] => [w.did, raw(w.key.publicKey)])]), k: 2 };
+    const selfCosigned = { head: head(cosignLine(origin, 50), cosignLine(witnesses[0]!, 200)), index: 1, proof: path };
+    assert.deepEqual(exportableLog(checkpoint, selfCosigned, exporterTrust), { state: "unlogged", reason: "the head including it has 1 of 2 witness cosignatures, the origin's own not counted" });
+    const twoWitnesses = { ...selfCosigned, head: head(cosignLine(witnesses[1]!, 50), cosignLine(witnesses[0]!, 200)) };
+    assert.deepEqual(exportableLog(checkpoint, twoWitnesses, exporterTrust), { state: "logged", proof: twoWitnesses });
+    assert.equal(exportableLog(checkpoint, { ...twoWitnesses, index: 0 }, exporterTrust).state, "unlogged");
+    // Counted, the same lines make k = 1 hold: the refusal above is the count, not the lines.
+    assert.equal((await verifyProof(logged(head(cosignLine(witnesses[0]!, 200), cosignLine(witnesses[0]!, 201))), policy(1), verifiedCheck)).ok, true);
   });
 });
 

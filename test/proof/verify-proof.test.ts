@@ -66,10 +66,11 @@ before(async () => {
       const res = await fetch(url);
       if (res.status !== 200) return false;
       genuine = await res.json();
-      return genuine.cosignatures.length === 3;
+      // b and c cosign a's log head too: wait for the log part, so that every test sees one file.
+      return genuine.cosignatures.length === 3 && genuine.log !== undefined;
     },
-    60_000,
-    "c to serve a proof with three cosignatures",
+    90_000,
+    "c to serve a proof with three cosignatures and a's witnessed log inclusion",
   );
   genuineFile = await writeProof("genuine.json", genuine);
   const t = await mesh.node("a").cli("trust", "export", "--namespace", NS);
@@ -94,7 +95,9 @@ describe("proof file v2: what the explorer serves", () => {
     assert.equal(genuine.checkpoint.batchRoot, sealed.root);
     assert.deepEqual(genuine.cosignatures.map((x: { signer: string }) => x.signer).sort(), NAMES.map(did));
     assert.equal(genuine.anchors.length, 1);
-    assert.equal(genuine.log, undefined);
+    // The checkpoint's inclusion in a's witnessed log head (test/proof/log-proof.test.ts checks it in depth).
+    assert.deepEqual(Object.keys(genuine.log).sort(), ["head", "index", "proof"]);
+    assert.equal(genuine.log.index, 0);
   });
 
   test("trust export: a versioned file of public keys and certificates, only for the namespace asked", async () => {
@@ -123,6 +126,7 @@ describe("verify-proof: a genuine file", () => {
     assert.match(r.stdout, /checkpoint: signed by a trusted origin/);
     assert.match(r.stdout, /inclusion: proof recomputes the checkpoint's batch root/);
     assert.match(r.stdout, /quorum: final \(3 of 3, k = 2/);
+    assert.match(r.stdout, /log: logged and witnessed: leaf 0 of the head of size 1 of vmsh-federation\/log\/did:vm:node:a/);
     assert.match(r.stdout, new RegExp(`origin\\s+${did("a")}`));
     assert.match(r.stdout, /leaf\s+0 of 4 \(vmsh-dup-sha256\)/);
     assert.match(r.stdout, /exported by did:vm:node:c .*\(unverified: a label of the file, not checked\)/);
@@ -261,10 +265,10 @@ describe("verify-proof: altered files, other versions, other policies", () => {
     assert.match(r.stdout, /proof NOT verified/);
   });
 
-  test("a file carrying an origin-log inclusion is refused until it can be checked", async () => {
+  test("a log part of another shape is refused as a file, naming the member", async () => {
     const r = await stranger("verify-proof", await writeProof("log.json", { ...genuine, log: { tree: 7 } }), "--trust", "trust-a.json");
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, /proof NOT verified: log: the file carries an origin-log inclusion \(log\), which this version of verify-proof cannot check/);
+    assert.match(r.stdout, /proof NOT verified: file: proof\.log: unknown member "tree"/);
   });
 
   test("a trust file with another key for the origin, or without the origin: exit 1 at step 1", async () => {

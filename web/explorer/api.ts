@@ -27,11 +27,11 @@ export async function get<T>(path: string): Promise<T> {
   return body as T;
 }
 
-/** GETs `path` as a Blob (the proof file), with the token. */
-export async function download(path: string): Promise<Blob> {
+/** GETs `path` as a Blob (the proof file), with the token, and its `x-vmsh-log` header (logged or unlogged). */
+export async function download(path: string): Promise<{ blob: Blob; log: string }> {
   const res = await fetch(path, { headers: headers(), cache: "no-store" });
   if (!res.ok) throw new ApiError(res.status, "HTTP", `download failed: HTTP ${res.status}`);
-  return res.blob();
+  return { blob: await res.blob(), log: res.headers.get("x-vmsh-log") ?? "" };
 }
 
 /**

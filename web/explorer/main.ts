@@ -292,9 +292,13 @@ async function search(raw: string): Promise<void> {
     $("receipt"),
     ...found.receipts.map(({ receipt: r, inclusion, branch, batch }) => {
       const button = h("button", { type: "button", "data-testid": "download-proof" }, "Download proof");
+      const logNote = h("span", { "data-testid": "proof-log", role: "status" });
       button.addEventListener("click", () => {
         void download(`/api/v1/receipts/${encodeURIComponent(r.id)}/proof?namespace=${encodeURIComponent(r.namespace)}`)
-          .then((blob) => {
+          .then(({ blob, log }) => {
+            // docs/EXPLORER.md §Proof files: a file without a log part shows no witnessed inclusion in the origin's log.
+            if (log === "logged") clear(logNote, " The file carries the checkpoint's inclusion in its origin's witnessed log.");
+            else clear(logNote, " The file is unlogged: it shows no inclusion of the checkpoint in a witnessed head of its origin's log", ...(log.startsWith("unlogged; reason=") ? [" (", iso(log.slice(17).replace(/^"|"$/g, "")), ")"] : []), ".");
             const a = h("a", { href: URL.createObjectURL(blob), download: `proof-${r.id.slice(7, 23)}.json` });
             document.body.append(a);
             a.click();
@@ -314,7 +318,7 @@ async function search(raw: string): Promise<void> {
           ["batch status", batch ? h("span", { class: `status-${batch.status}` }, batch.status) : "unknown"],
         ]),
         branch ? h("div", {}, h("h3", {}, "Merkle branch"), drawBranch(branch, r.batchRoot)) : null,
-        h("p", {}, button, " — the receipt with its origin's signed checkpoint, anchors and witness cosignatures: check it offline with ", h("code", {}, "vmsh-federation verify-proof FILE --trust TRUST-FILE"), " (the trust file comes from ", h("code", {}, "vmsh-federation trust export"), ")."),
+        h("p", {}, button, " — the receipt with its origin's signed checkpoint, anchors, witness cosignatures and, when a witnessed head of its origin's log includes it, that inclusion: check it offline with ", h("code", {}, "vmsh-federation verify-proof FILE --trust TRUST-FILE"), " (the trust file comes from ", h("code", {}, "vmsh-federation trust export"), ").", logNote),
       );
     }),
   );
