@@ -19,9 +19,9 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../lib/config/load.js";
 import { generateNodeKey } from "../lib/identity/keys.js";
 import { signCheckpoint } from "../lib/messages/checkpoint.js";
-import { IdFilter, readIdFilter, writeIdFilter } from "../lib/store/id-filter.js";
+import { IdFilter, readIdFilter, versionsDigest, writeIdFilter } from "../lib/store/id-filter.js";
 import { openStore } from "../lib/store/index.js";
-import { batchPath, layout, namespaceDir, namespaceManifestPath, namespaceMetaPath } from "../lib/store/layout.js";
+import { batchPath, idFilterPath, layout, namespaceDir, namespaceManifestPath, namespaceMetaPath } from "../lib/store/layout.js";
 import { writeManifest } from "../lib/store/manifest.js";
 import { NamespaceState } from "../lib/store/namespace-state.js";
 import { fileIdentity } from "../lib/store/scan.js";
@@ -50,7 +50,7 @@ function generatedBatch(b: number): ReturnType<typeof sampleBatch> {
   const batch = sampleBatch({ namespace: NS, batchId: `g-${String(b).padStart(6, "0")}`, size: 1, createdAt: T0 + b * 60, anchors: [{ outcome: "verified" }] });
   const path = Array.from({ length: Math.ceil(Math.log2(PER_BATCH)) }, (_, d) => hashOf(`node/${batch.batchRoot}/${d}`));
   batch.receipts = Array.from({ length: PER_BATCH }, (_, i) => {
-    const id = hashOf(`event/${NS}/${batch.batchId}/${i}`);
+    const id = hashOf(`event/s/${NS}/${batch.batchId}/${i}`);
     return { id, namespace: NS, batchId: batch.batchId, batchRoot: batch.batchRoot, eventHash: id, ts: batch.createdAt, proof: { tree: "vmsh-dup-sha256" as const, index: i, size: PER_BATCH, path } };
   });
   return batch;
@@ -62,6 +62,8 @@ async function generate(stateDir: string, receipts: number): Promise<void> {
   if (receipts === 0) return;
   const paths = layout(stateDir);
   const state = new NamespaceState(NS);
+  // The id filter a node that stored these receipts would hold (docs/STATE.md §Id filter), so the first announce reads no keys either.
+  const filter = IdFilter.sizedFor(receipts);
   for (let b = 0; b < receipts / PER_BATCH; b++) {
     if (b > 0 && b % 1_000 === 0) process.stderr.write(`generating ${receipts.toLocaleString("en")} receipts: ${(b * PER_BATCH).toLocaleString("en")} written\n`);
     const batch = generatedBatch(b);
@@ -69,6 +71,7 @@ async function generate(stateDir: string, receipts: number): Promise<void> {
     const path = batchPath(paths, NS, batch.batchId, batch.batchRoot, ORIGIN.did);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${JSON.stringify({ kind: "batch", ...batch, checkpoint })}\n`);
+    for (const r of batch.receipts) filter.add(r.id);
     const identity = (await fileIdentity(path))!;
     state.addSummary(path, { batchId: batch.batchId, batchRoot: batch.batchRoot, identity, dirIdentity: (await fileIdentity(dirname(path)))!, createdAt: batch.createdAt, receiptCount: PER_BATCH, anchorCount: 1, cosignatureCount: 0, outcomes: { verified: 1, pending: 0, rejected: 0 }, origin: ORIGIN.did, size: PER_BATCH });
   }
@@ -77,6 +80,7 @@ async function generate(stateDir: string, receipts: number): Promise<void> {
   state.receiptsLoaded = false;
   state.manifestReceipts = receipts;
   await writeManifest(namespaceManifestPath(paths, NS), state, namespaceDir(paths, NS));
+  await writeIdFilter(idFilterPath(paths, NS), filter, NS, versionsDigest(state.batchesByPath.values()));
 }
 
 /** A node (configuration + state) holding `receipts` receipts, trusting `tsa`; the big ones cached between runs. */
