@@ -111,9 +111,9 @@ function unannounced(r: { status: number | null; stdout: string }): boolean {
 
 function cli(args: readonly string[]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  const r = spawnSync(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", maxBuffer: 1 << 30 });
   const ms = performance.now() - t0;
-  if (r.status !== 0 && !unannounced(r)) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr}${r.stdout}`);
+  if (r.status !== 0 && !unannounced(r)) throw new Error(`${args.join(" ")} exited ${r.status ?? r.signal}: ${r.stderr}${r.stdout.slice(0, 2000)}`);
   return ms;
 }
 
