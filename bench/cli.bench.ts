@@ -21,11 +21,19 @@ import { formatTable, type BenchFigures } from "./table.js";
 
 const NS = "dao:vaultmesh";
 
+/**
+ * An announce that stored its batch with a verified anchor but had no peer to send it to exits 1
+ * (`announce --help`): the benchmark's node has no peers, so that is its success.
+ */
+function unannounced(r: { status: number | null; stdout: string }): boolean {
+  return r.status === 1 && /, active\n/.test(r.stdout) && r.stdout.includes("Not announced: no peers are routed");
+}
+
 function wallMs(args: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  const r = spawnSync(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", maxBuffer: 1 << 30 });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0 && !unannounced(r)) throw new Error(`${args.join(" ")} exited ${r.status ?? r.signal}: ${r.stderr}${r.stdout.slice(0, 2000)}`);
   return ms;
 }
 
@@ -34,8 +42,12 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Resident set of a process once it has said `ready` on stderr (or has run for a second), then stopped. */
-async function idleRssMiB(args: readonly string[], ready: RegExp | undefined): Promise<number> {
+/**
+ * Resident set of a process 2 s and 15 s after it said `ready` on stderr (or ran for a second),
+ * then stopped. V8 gives memory back on its own some seconds into an idle spell (its memory
+ * reducer), so the second figure is what a daemon left alone holds.
+ */
+async function idleRssMiB(args: readonly string[], ready: RegExp | undefined): Promise<{ early: number; settled: number }> {
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -52,7 +64,9 @@ async function idleRssMiB(args: readonly string[], ready: RegExp | undefined): P
     });
     // Let start-up garbage be collected as it would be on a daemon that has run a while.
     await new Promise((r) => setTimeout(r, 2_000));
-    return memoryOf(child.pid!).rssMiB;
+    const early = memoryOf(child.pid!).rssMiB;
+    await new Promise((r) => setTimeout(r, 13_000));
+    return { early, settled: memoryOf(child.pid!).rssMiB };
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
@@ -93,7 +107,8 @@ export async function run(options: { runs?: number } = {}): Promise<BenchFigures
         row("vmsh-federation status --json (no peers)", "status", 2),
         row("vmsh-federation init", "init", 2.5),
         row("vmsh-federation announce: 100 receipts, one TSA anchor", "announce", 3),
-        { metric: "idle serve: resident set", value: serveRss, unit: "MiB", baseline: { name: "idle bare node", value: bareRss }, target: "≤ 1.5× bare node", met: serveRss <= 1.5 * bareRss },
+        { metric: "idle serve: resident set, 2 s after listening", value: serveRss.early, unit: "MiB", baseline: { name: "idle bare node", value: bareRss.early }, target: "≤ 1.5× bare node", met: serveRss.early <= 1.5 * bareRss.early },
+        { metric: "idle serve: resident set, 15 s after listening", value: serveRss.settled, unit: "MiB", baseline: { name: "idle bare node", value: bareRss.settled }, target: "≤ 1.5× bare node", met: serveRss.settled <= 1.5 * bareRss.settled },
       ],
     };
   } finally {

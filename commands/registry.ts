@@ -65,7 +65,11 @@ export const COMMANDS: Readonly<Record<string, CommandRow>> = {
   serve: {
     term: "serve [options]",
     summary: "run the federation daemon: endpoints, gossip, outbox, anti-entropy, pending re-checks",
-    load: async () => (await import("./serve.js")).serveCommand,
+    load: async () => {
+      // Before the daemon's modules load: docs/BENCHMARKS.md, "Idle serve".
+      (await import("./young-generation.js")).holdYoungGeneration();
+      return (await import("./serve.js")).serveCommand;
+    },
   },
 };
 

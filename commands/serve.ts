@@ -17,6 +17,7 @@ import { requireOwnDir } from "./dir-owner.js";
 import { listenFailure, stateDirFailure } from "./environment-errors.js";
 import { runLogged } from "./logged-run.js";
 import { notifySystemd } from "./sd-notify.js";
+import { releaseYoungGeneration } from "./young-generation.js";
 import { planReload } from "../lib/config/reload.js";
 
 export interface ServeOptions {
@@ -84,6 +85,7 @@ async function runServe(ctx: CommandContext, log: Logger): Promise<number> {
       process.on("SIGHUP", onHup);
     });
     log.info(`node ${config.federation.mesh.nodeId}`);
+    releaseYoungGeneration();
     log.info(`listening on ${daemon.url}`, { namespaces: [...config.federation.namespaces.keys()].join(","), peers: config.peers.size });
     await notifySystemd(["READY=1", `STATUS=listening on ${daemon.url}`], ctx.io.env, log);
     await stopped;

@@ -9,7 +9,7 @@
 import { dirname, join } from "node:path";
 import { Low } from "lowdb";
 import { StoreError } from "../errors.js";
-import { AtomicJsonFile, readJsonFile } from "./atomic-file.js";
+import { AtomicJsonFile, readJsonFile, writeFilesAtomic } from "./atomic-file.js";
 import type { BatchCache } from "./batch-cache.js";
 import { IdFilter, readIdFilter, versionsDigest, writeIdFilter } from "./id-filter.js";
 import { batchPath, encodeName, idFilterPath, isFiledAt, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
@@ -261,10 +261,13 @@ export class StateIndex {
   async commit(state: NamespaceState, files: readonly schema.BatchFile[], paths: readonly string[], newIds?: ReadonlyArray<readonly string[]>): Promise<void> {
     // A file named after its origin is unknown to a build before format 3 (docs/STATE.md §Format version).
     if (paths.some((p, i) => p !== batchPath(this.#paths, files[i]!.namespace, files[i]!.batchId, files[i]!.batchRoot))) await upgradeFormat(this.#paths);
+    // Refuse to persist what could not be read back: a bug here must not create a corrupt file.
     for (let i = 0; i < files.length; i++) {
-      const db = new Low<schema.BatchFile>(new AtomicJsonFile(paths[i]!, schema.checkBatchFile), files[i]!);
-      await db.write();
+      const problem = schema.checkBatchFile(files[i]);
+      if (problem !== undefined) throw new StoreError("STATE_INVALID_WRITE", `refusing to write ${paths[i]!}: ${problem}`, { path: paths[i]! });
     }
+    // Every batch file of the transaction in one round of fsyncs, all durable before the change counter moves.
+    await writeFilesAtomic(files.map((file, i) => ({ path: paths[i]!, text: () => `${JSON.stringify(file)}\n` })));
     const metaDb = new Low<schema.NamespaceMetaFile | null>(new AtomicJsonFile(namespaceMetaPath(this.#paths, state.namespace), schema.checkNamespaceMeta), null);
     await metaDb.read();
     const rev = (metaDb.data?.rev ?? 0) + 1;

@@ -18,6 +18,7 @@ import { MAX_SHAPES_PER_VERSION, primaryShape } from "../quorum/shape.js";
 import type { Receipt } from "../receipt.js";
 import { readJsonFile } from "./atomic-file.js";
 import { BatchCache } from "./batch-cache.js";
+import { jsonCopy } from "./json-copy.js";
 import { readDoc, updateDocFile } from "./doc-area.js";
 import { ensureFormat } from "./format.js";
 import { batchPath, layout, type Layout } from "./layout.js";
@@ -60,7 +61,8 @@ export interface Equivocation {
   batchRoots: string[];
 }
 
-const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+/** What the store takes from a caller is copied as JSON would copy it (lib/store/json-copy.ts). */
+const plain = jsonCopy;
 
 /** The state store of one node. Obtain it with `openStore`. */
 export class Store {
@@ -179,12 +181,18 @@ export class Store {
         const paths: string[] = [];
         const added: string[][] = [];
         const pending: Array<{ at: number; stored: schema.BatchFile | null; merged: ReturnType<typeof mergeBatch> }> = [];
+        // The stored files of the transaction's versions, read side by side.
+        const versionPaths = inputs.map((input) => (input instanceof Error || input.namespace !== namespace ? undefined : this.#versionPath(state, input)));
+        const reads = new Map<string, Promise<schema.BatchFile | null>>();
+        for (const path of versionPaths) if (path !== undefined && !reads.has(path)) reads.set(path, readJsonFile<schema.BatchFile>(path, schema.checkBatchFile));
+        // Every read settles before any result is used, so a failed one leaves nothing unawaited.
+        await Promise.allSettled(reads.values());
         for (const [at, input] of inputs.entries()) {
-          if (input instanceof Error || input.namespace !== namespace) continue;
-          const path = this.#versionPath(state, input);
+          const path = versionPaths[at];
+          if (input instanceof Error || path === undefined) continue;
           // Two inputs for one version in one call: the second merges into the first's result.
           const earlier = paths.indexOf(path);
-          const stored = earlier >= 0 ? files[earlier]! : await readJsonFile<schema.BatchFile>(path, schema.checkBatchFile);
+          const stored = earlier >= 0 ? files[earlier]! : await reads.get(path)!;
           if (stored !== null && stored.createdAt !== input.createdAt) {
             results[at] = { error: new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (docs/FEDERATION_PROTOCOL.md §Receipt)`) };
             continue;

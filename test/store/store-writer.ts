@@ -1,6 +1,7 @@
 /**
  * Child process for the crash and concurrency tests (not a test itself).
  *   crash <stateDir> <prefix>        put batches in a loop until killed, printing "committed <batchId>"
+ *   crash-many <stateDir> <prefix>   the same, five batches per putBatches call (one transaction)
  *   concurrent <stateDir> <prefix> <n>  put n batches, n doc increments and n anchors on a shared batch
  */
 import { openStore } from "../../lib/store/index.js";
@@ -14,6 +15,15 @@ if (mode === "crash") {
     const batchId = `${prefix}-${i}`;
     await store.putBatch(sampleBatch({ batchId, size: 20 + (i % 7) * 10, createdAt: 1_732_000_000 + i }));
     process.stdout.write(`committed ${batchId}\n`);
+  }
+} else if (mode === "crash-many") {
+  for (let i = 0; ; i += 5) {
+    const batches = Array.from({ length: 5 }, (_, k) => sampleBatch({ batchId: `${prefix}-${i + k}`, size: 20 + ((i + k) % 7) * 10, createdAt: 1_732_000_000 + i + k }));
+    const results = await store.putBatches(batches);
+    for (const [k, r] of results.entries()) {
+      if ("error" in r) throw r.error;
+      process.stdout.write(`committed ${batches[k]!.batchId}\n`);
+    }
   }
 } else if (mode === "concurrent") {
   const n = Number(count);
