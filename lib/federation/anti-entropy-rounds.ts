@@ -36,8 +36,8 @@ export interface RoundHooks<R extends SessionOutcome> {
   failed?(peer: PeerConfig, namespace: string, outcome: R, retryInS: number): void;
   /** Called when a session starts at once because its peer, in back-off, was heard from. */
   reconnecting?(peer: PeerConfig, namespace: string): void;
-  /** Runs work in the background (waited for by a stop). */
-  track(work: Promise<unknown>): void;
+  /** Runs work in the background; logs what it throws. */
+  background(work: Promise<unknown>): void;
 }
 
 /** Consecutive failed sessions with a peer for a namespace, and when to try again (unix seconds). */
@@ -90,7 +90,7 @@ export class AntiEntropyRounds<R extends SessionOutcome> {
       }
     };
     const all = Promise.all(Array.from({ length: Math.min(this.#concurrency, due.length) }, worker));
-    this.#hooks.track(all);
+    this.#hooks.background(all);
     // A session that outlasts an interval (a peer trickling its answer) goes on in the background
     // and is skipped by the next rounds while it runs; it does not hold the next round back.
     let timer: NodeJS.Timeout | undefined;
@@ -121,7 +121,7 @@ export class AntiEntropyRounds<R extends SessionOutcome> {
     const peer = this.#hooks.routed(namespace).find((p) => p.did === did);
     if (peer === undefined || this.#running.has(key(did, namespace))) return;
     this.#hooks.reconnecting?.(peer, namespace);
-    this.#hooks.track(this.#run(peer, namespace));
+    this.#hooks.background(this.#run(peer, namespace));
   }
 
   /** Runs one session unless it is running already; keeps the back-off. */

@@ -117,7 +117,8 @@ export class FederationNode {
       now: () => this.now(),
       failed: (peer, namespace, r, retryInS) => this.#log.warn("anti-entropy failed", { peer: peer.did, namespace, error: r.error, retryInS }),
       reconnecting: (peer, namespace) => this.#log.info("anti-entropy: a peer in back-off was heard from, reconciling now", { peer: peer.did, namespace }),
-      track: (work) => this.track(work),
+      // Not waited for by a stop, as the timed rounds never were: a session cut short loses nothing (atomic writes).
+      background: (work) => void work.catch((e: unknown) => this.#log.error("anti-entropy session failed", { error: (e as Error).message })),
     });
   }
 
