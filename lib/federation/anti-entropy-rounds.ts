@@ -32,7 +32,9 @@ export interface RoundHooks<R extends SessionOutcome> {
   intervalS(): number;
   /** Unix seconds. */
   now(): number;
-  /** Called after a failed session with the seconds until the next try. */
+  /** Whether a failed session's peer answered and asked to be sent the message again later: no back-off then. */
+  answeredRetry?(outcome: R): boolean;
+  /** Called after a failed session with the seconds until the next try (0: the next round). */
   failed?(peer: PeerConfig, namespace: string, outcome: R, retryInS: number): void;
   /** Called when a session starts at once because its peer, in back-off, was heard from. */
   reconnecting?(peer: PeerConfig, namespace: string): void;
@@ -133,7 +135,12 @@ export class AntiEntropyRounds<R extends SessionOutcome> {
     try {
       const r = await this.#hooks.session(peer, namespace);
       if (r.ok) this.#backoff.delete(k);
-      else {
+      else if (this.#hooks.answeredRetry?.(r) === true) {
+        // The peer is up and asked for the message again later (it restarted after a crash and
+        // refuses messages signed before its floor for a few seconds): the next round tries again.
+        this.#backoff.delete(k);
+        this.#hooks.failed?.(peer, namespace, r, 0);
+      } else {
         const failures = (before?.failures ?? 0) + 1;
         const retryInS = this.#hooks.intervalS() * Math.min(32, 2 ** failures);
         this.#backoff.set(k, { failures, until: this.#hooks.now() + retryInS });
@@ -164,3 +171,13 @@ export class AntiEntropyRounds<R extends SessionOutcome> {
 }
 
 const key = (did: string, namespace: string): string => `${did} ${namespace}`;
+
+/**
+ * Whether a failed session's peer answered 401 STALE_TIMESTAMP because it restarted after a crash
+ * and refuses messages signed before its floor for a few seconds (docs/FEDERATION_PROTOCOL.md
+ * §Replay across restarts): it is up, and the next round's message, signed later, is taken.
+ * @example askedAgainAfterRestart({ ok: false, error: "… answered /federation/reconcile with 401 STALE_TIMESTAMP: ts 5 is before 9: this node restarted after a crash …" }) // true
+ */
+export function askedAgainAfterRestart(outcome: SessionOutcome): boolean {
+  return / 401 STALE_TIMESTAMP: .*restarted after a crash/.test(outcome.error ?? "");
+}

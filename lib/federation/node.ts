@@ -31,7 +31,7 @@ import { WorkBudget } from "../http/work-budget.js";
 import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, MAX_ANSWERS_IN_FLIGHT } from "./budgets.js";
 import type { NodeRuntime } from "./runtime.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
-import { AntiEntropyRounds } from "./anti-entropy-rounds.js";
+import { AntiEntropyRounds, askedAgainAfterRestart } from "./anti-entropy-rounds.js";
 import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
@@ -115,6 +115,7 @@ export class FederationNode {
       probe: async (peer) => (await peerHealth(this.runtime.client, peer, BACKOFF_PROBE_MS)).reachable,
       intervalS: () => this.config.federation.antiEntropy.intervalS,
       now: () => this.now(),
+      answeredRetry: askedAgainAfterRestart,
       failed: (peer, namespace, r, retryInS) => this.#log.warn("anti-entropy failed", { peer: peer.did, namespace, error: r.error, retryInS }),
       reconnecting: (peer, namespace) => this.#log.info("anti-entropy: a peer in back-off was heard from, reconciling now", { peer: peer.did, namespace }),
       // Not waited for by a stop, as the timed rounds never were: a session cut short loses nothing (atomic writes).
