@@ -43,6 +43,8 @@ export interface ClusterNode {
   running: boolean;
   /** Clock offset the current process runs with (faketime), seconds. */
   skewS: number;
+  /** The running serve process's id. */
+  readonly pid: number | undefined;
   /** Starts serve (under faketime when skewS ≠ 0) and waits until it listens. */
   start(skewS?: number): Promise<void>;
   /** SIGKILL, then waits for the exit. */
@@ -153,6 +155,9 @@ function clusterNode(index: number, did: string, net: NetNode, configDir: string
     stateDir,
     running: false,
     skewS: 0,
+    get pid() {
+      return node.running ? child?.pid : undefined;
+    },
     async start(skewS = node.skewS) {
       if (node.running) return;
       node.skewS = skewS;

@@ -11,6 +11,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { repoRoot } from "../test/support/repo-root.js";
@@ -21,6 +22,7 @@ import { deleteNamespace, HUB_IP, staleNamespaces, TestNet } from "./net.js";
 import { cannotRun, need, UsageError } from "./preflight.js";
 import { FAULT_KINDS, Nemesis } from "./nemesis.js";
 import { convergenceSvg, type ConvergencePoint } from "./plot.js";
+import { cpuSample, starvation, type CpuSample } from "./cpu.js";
 import { Rng } from "./rng.js";
 import { Workload } from "./workload.js";
 
@@ -144,6 +146,8 @@ async function inside(argv: string[]): Promise<number> {
   const workload = await Workload.start(join(options.out, "sealer"), HUB_IP);
   let nodes: ClusterNode[] = [];
   const points: ConvergencePoint[] = [];
+  /** Each converged heal with the load average and the node processes' CPU waits meanwhile. */
+  const heals: Array<{ heal: number; seconds: number; load: number; cpu?: ReturnType<typeof starvation> }> = [];
   const divergences: Array<{ heal: number; lines: string[] }> = [];
   const boundS = options.boundIntervals * options.intervalS;
   const checker = new Checker(workload.genuine, workload.bogus);
@@ -163,10 +167,19 @@ async function inside(argv: string[]): Promise<number> {
     log("every node listening");
     const nemesis = new Nemesis(net, nodes, rng, history, Math.floor(clockSkewS / 4));
 
+    /** Each node's scheduler statistics at the last observation (chaos/cpu.ts). */
+    let lastCpu = new Map<string, CpuSample>();
     const observeAll = async (): Promise<NodeView[]> => {
       const views: NodeView[] = [];
+      const cpu = new Map<string, CpuSample>();
       for (const n of nodes) {
-        const v = await observe(n);
+        const c = cpuSample(n.pid);
+        if (c !== undefined) cpu.set(n.name, c);
+      }
+      lastCpu = cpu;
+      history.write("cpu", { load: loadavg()[0], nodes: Object.fromEntries(cpu) });
+      // All at once, so that the time to convergence is not late by a sequential sweep of every node.
+      for (const v of await Promise.all(nodes.map((n) => observe(n)))) {
         history.view(v);
         if (isView(v)) {
           checker.observe(v);
@@ -217,11 +230,20 @@ async function inside(argv: string[]): Promise<number> {
       heal++;
       await nemesis.healAll();
       log(`heal ${heal}: network whole, every node listening; waiting for convergence (bound ${boundS} s)`);
+      const healedAt = Date.now();
+      const cpuAtHeal = new Map([...nodes].flatMap((n) => {
+        const c = cpuSample(n.pid);
+        return c === undefined ? [] : [[n.name, c] as const];
+      }));
+      const loadAtHeal = loadavg()[0]!;
       const r = await awaitConvergence(Math.max(120, boundS * 10));
       if ("seconds" in r) {
+        // How long the node processes waited for a CPU meanwhile: a late heal on a starved machine is told apart from a slow protocol.
+        const cpu = starvation(cpuAtHeal, lastCpu, Date.now() - healedAt);
         points.push({ heal, seconds: r.seconds, converged: true });
-        history.write("converged", { heal, seconds: r.seconds, withinBound: r.seconds <= boundS });
-        log(`heal ${heal}: converged after ${r.seconds.toFixed(1)} s${r.seconds <= boundS ? "" : ` (over the bound of ${boundS} s)`}`);
+        heals.push({ heal, seconds: r.seconds, load: Math.round(loadAtHeal * 10) / 10, ...(cpu === undefined ? {} : { cpu }) });
+        history.write("converged", { heal, seconds: r.seconds, withinBound: r.seconds <= boundS, load: loadAtHeal, cpu });
+        log(`heal ${heal}: converged after ${r.seconds.toFixed(1)} s${r.seconds <= boundS ? "" : ` (over the bound of ${boundS} s)`}; load ${loadAtHeal.toFixed(1)}${cpu === undefined ? "" : `, node processes waited for a CPU ${Math.round(cpu.meanWait * 100)} % of the time (at most ${Math.round(cpu.maxWait * 100)} %) and ran ${Math.round(cpu.meanRun * 100)} %`}`);
       } else {
         const lines = describeDivergence(r.views);
         points.push({ heal, seconds: Math.max(120, boundS * 10), converged: false });
@@ -266,7 +288,7 @@ async function inside(argv: string[]): Promise<number> {
       batches: workload.batches.length,
       receipts: finalViews[0]?.receipts ?? 0,
       claims: { genuine: workload.genuine.size, bogus: workload.bogus.size },
-      heals: points,
+      heals: points.map((p) => ({ ...p, ...heals.find((h) => h.heal === p.heal) })),
       convergence: { p50: pct(0.5), p90: pct(0.9), max: seconds.at(-1) ?? null, overBound: points.filter((p) => !p.converged || p.seconds > boundS).length },
       bytesOnWire: bytesOnWire(net),
       quorumVersions: reports[0]?.length ?? 0,

@@ -44,11 +44,11 @@ export interface RunningDaemon {
   stop(drainMs?: number): Promise<boolean>;
 }
 
-/** Runs `fn` every `ms` (± 10 % jitter), never overlapping itself; returns the stop function. */
-function every(ms: number, fn: () => Promise<void>, log: Logger, what: string): () => void {
+/** Runs `fn` every `ms` (± 10 % jitter), the first time after `firstMs` (default `ms`), never overlapping itself; returns the stop function. */
+function every(ms: number, fn: () => Promise<void>, log: Logger, what: string, firstMs?: number): () => void {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const schedule = () => {
+  const schedule = (delayMs: number) => {
     if (stopped) return;
     timer = setTimeout(async () => {
       try {
@@ -56,10 +56,10 @@ function every(ms: number, fn: () => Promise<void>, log: Logger, what: string): 
       } catch (e) {
         log.error(`${what} failed`, { error: (e as Error).message });
       }
-      schedule();
-    }, ms * (0.9 + Math.random() * 0.2));
+      schedule(ms * (0.9 + Math.random() * 0.2));
+    }, delayMs);
   };
-  schedule();
+  schedule(firstMs ?? ms * (0.9 + Math.random() * 0.2));
   return () => {
     stopped = true;
     clearTimeout(timer);
@@ -135,12 +135,14 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
       await offerHead(true);
       for (const f of await watchOriginLogs(runtime)) log.error("origin log fork: two heads of one size signed by one origin, kept as evidence", { origin: f.origin, kind: f.kind });
     }), log, "origin log witnesses and fork watch"),
+    // The first round runs at start: a node back from a crash or a restart catches up, and its
+    // peers hear from it and end their back-off, without waiting one interval (docs/ANTI_ENTROPY.md §Rounds).
     every(runtime.config.federation.antiEntropy.intervalS * 1000, async () => {
       await roster.pull();
       await node.recheckPending();
       await node.adoptCheckpoints();
       await node.syncAll();
-    }, log, "pending re-check and anti-entropy"),
+    }, log, "pending re-check and anti-entropy", 0),
   ];
   let stopping: Promise<boolean> | undefined;
   return {

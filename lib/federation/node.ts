@@ -31,6 +31,7 @@ import { WorkBudget } from "../http/work-budget.js";
 import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, MAX_ANSWERS_IN_FLIGHT } from "./budgets.js";
 import type { NodeRuntime } from "./runtime.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
+import { AntiEntropyRounds, askedAgainAfterRestart } from "./anti-entropy-rounds.js";
 import { checkpointHolds } from "./checkpoint-trust.js";
 import { refetchCheckpoints } from "./checkpoint-migrate.js";
 import { readStoreGauges } from "./node-gauges.js";
@@ -91,8 +92,10 @@ export class FederationNode {
   readonly #awaitingSince = new Map<string, number>();
   /** Cosignatures that came with announces of a version while it was being pulled: taken once it is stored. */
   readonly #heldBack = new Map<string, Cosignature[]>();
-  /** Per "peer namespace": consecutive anti-entropy failures and when to try again. */
-  readonly #syncBackoff = new Map<string, { failures: number; until: number }>();
+  /** When anti-entropy runs and with whom (lib/federation/anti-entropy-rounds.ts). */
+  readonly #rounds: AntiEntropyRounds<PeerSyncReport>;
+  /** The cosign-and-relay step after each anti-entropy session, one at a time. */
+  #afterSync: Promise<void> = Promise.resolve();
   #stopping = false;
   readonly #recheckFailures: RecheckFailureLog;
   /** The roster's exchange, set by the daemon (lib/federation/roster-keeper.ts). */
@@ -103,6 +106,21 @@ export class FederationNode {
     this.#log = options.log;
     this.version = options.version;
     this.#recheckFailures = new RecheckFailureLog(options.log, this.metrics, options.recheckLogEveryS);
+    this.#rounds = new AntiEntropyRounds<PeerSyncReport>({
+      namespaces: () => [...this.config.federation.namespaces.keys()],
+      // A routing policy spreads anti-entropy over the healthy peers (docs/FEDERATION_OPERATIONS.md §Routing policies).
+      select: (namespace) => this.runtime.select(namespace, "sync", this.#peers.routed(namespace, "serve")),
+      routed: (namespace) => this.#peers.routed(namespace, "serve"),
+      session: (peer, namespace) => this.#syncSession(peer, namespace),
+      probe: async (peer) => (await peerHealth(this.runtime.client, peer, BACKOFF_PROBE_MS)).reachable,
+      intervalS: () => this.config.federation.antiEntropy.intervalS,
+      now: () => this.now(),
+      answeredRetry: askedAgainAfterRestart,
+      failed: (peer, namespace, r, retryInS) => this.#log.warn("anti-entropy failed", { peer: peer.did, namespace, error: r.error, retryInS }),
+      reconnecting: (peer, namespace) => this.#log.info("anti-entropy: a peer in back-off was heard from, reconciling now", { peer: peer.did, namespace }),
+      // Not waited for by a stop, as the timed rounds never were: a session cut short loses nothing (atomic writes).
+      background: (work) => void work.catch((e: unknown) => this.#log.error("anti-entropy session failed", { error: (e as Error).message })),
+    });
   }
 
   get config(): NodeConfig {
@@ -111,7 +129,7 @@ export class FederationNode {
 
   /** Anti-entropy back-off by "<peer DID> <namespace>", read by the explorer (docs/EXPLORER.md). */
   syncBackoffs(): ReadonlyMap<string, { failures: number; until: number }> {
-    return this.#syncBackoff;
+    return this.#rounds.backoffs();
   }
 
   get stopping(): boolean {
@@ -265,74 +283,50 @@ export class FederationNode {
   }
 
   /**
-   * Anti-entropy with every serving routed peer of every namespace (serve's timer). A peer
-   * that failed waits 2, 4, 8… intervals (at most 32) before it is tried again, unless it is
-   * heard from first (docs/ANTI_ENTROPY.md §Catching up).
+   * Anti-entropy with every serving routed peer of every namespace (serve's timer): the sessions
+   * run a few at a time, and a peer that failed waits 2, 4, 8… intervals (at most 32) unless it
+   * is heard from or answers its /health probe first (docs/ANTI_ENTROPY.md §Rounds).
    */
   async syncAll(): Promise<PeerSyncReport[]> {
-    const reports: PeerSyncReport[] = [];
-    await this.#probeBackedOff();
-    const now = this.now();
-    for (const namespace of this.config.federation.namespaces.keys()) {
-      // A routing policy spreads anti-entropy over the healthy peers (docs/FEDERATION_OPERATIONS.md §Routing policies).
-      for (const peer of this.runtime.select(namespace, "sync", this.#peers.routed(namespace, "serve"))) {
-        const key = `${peer.did} ${namespace}`;
-        const b = this.#syncBackoff.get(key);
-        if (b !== undefined && b.until > now) continue;
-        const before = this.#activeVersions(namespace);
-        const listed = this.#store.listBatches(namespace);
-        const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
-        // Versions anti-entropy brought in are cosigned like announced ones, and announced so the cosignature spreads.
-        if (r.ok && (r.imported > 0 || r.itemsHere > 0)) {
-          this.#quorumCounts = undefined;
-          for (const c of await cosignChanged(this.#store, this.runtime.me, this.config, namespace, listed, this.now())) {
-            this.#log.info("cosigned batch", { namespace, batch: c.batchId, root: c.batchRoot, winner: `${c.winner.chain}/${c.winner.tx}` });
-            await this.announce(namespace, c.batchId, c.batchRoot, new Set(), c.origin);
-          }
-        }
-        reports.push(r);
-        this.metrics.peerContact(peer.did, r.ok);
-        this.runtime.observePeer(peer.did, { ok: r.ok });
-        if (r.imported > 0 || r.itemsHere > 0) await this.#relayLearnt(namespace, before, peer.did);
-        if (r.ok) {
-          this.#syncBackoff.delete(key);
-          if (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
-        } else {
-          const failures = (b?.failures ?? 0) + 1;
-          const interval = this.config.federation.antiEntropy.intervalS;
-          this.#syncBackoff.set(key, { failures, until: now + interval * Math.min(32, 2 ** failures) });
-          this.#log.warn("anti-entropy failed", { peer: peer.did, namespace, error: r.error, retryInS: interval * Math.min(32, 2 ** failures) });
-        }
-      }
-    }
-    return reports;
+    return this.#rounds.round();
   }
 
-  /**
-   * Asks every peer in back-off for its `GET /health`, all at once and briefly: one that answers
-   * as itself is tried at this round. After a partition both sides are in back-off and neither
-   * hears from the other, so without this each would wait out its own back-off
-   * (docs/ANTI_ENTROPY.md §Catching up).
-   */
-  async #probeBackedOff(): Promise<void> {
-    const now = this.now();
-    const waiting = new Map<string, PeerConfig>();
-    for (const namespace of this.config.federation.namespaces.keys()) {
-      for (const peer of this.#peers.routed(namespace, "serve")) if ((this.#syncBackoff.get(`${peer.did} ${namespace}`)?.until ?? 0) > now) waiting.set(peer.did, peer);
-    }
-    await Promise.all([...waiting.values()].map(async (peer) => {
-      if (!(await peerHealth(this.runtime.client, peer, BACKOFF_PROBE_MS)).reachable) return;
-      for (const [key, b] of this.#syncBackoff) if (key.startsWith(`${peer.did} `)) b.until = now;
-    }));
+  /** One anti-entropy session with `peer`, then cosigning and relaying what it brought in. */
+  async #syncSession(peer: PeerConfig, namespace: string): Promise<PeerSyncReport> {
+    const before = this.#activeVersions(namespace);
+    const listed = this.#store.listBatches(namespace);
+    const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
+    this.metrics.peerContact(peer.did, r.ok);
+    this.runtime.observePeer(peer.did, { ok: r.ok });
+    if (r.ok) this.#heardFrom(peer.did);
+    // Sessions run side by side: what follows compares store snapshots, so one at a time.
+    const done = this.#afterSync.then(async () => {
+      // Versions anti-entropy brought in are cosigned like announced ones, and announced so the cosignature spreads.
+      if (r.ok && (r.imported > 0 || r.itemsHere > 0)) {
+        this.#quorumCounts = undefined;
+        for (const c of await cosignChanged(this.#store, this.runtime.me, this.config, namespace, listed, this.now())) {
+          this.#log.info("cosigned batch", { namespace, batch: c.batchId, root: c.batchRoot, winner: `${c.winner.chain}/${c.winner.tx}` });
+          await this.announce(namespace, c.batchId, c.batchRoot, new Set(), c.origin);
+        }
+      }
+      if (r.imported > 0 || r.itemsHere > 0) await this.#relayLearnt(namespace, before, peer.did);
+    });
+    this.#afterSync = done.catch(() => undefined);
+    await done;
+    if (r.ok && (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0)) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
+    return r;
   }
 
   /**
    * A peer that reached this node with an authenticated message, or took a delivery, is reachable
-   * again: its anti-entropy back-off ends, so the next round reconciles with it instead of up to
-   * 32 intervals later (docs/ANTI_ENTROPY.md §Catching up).
+   * again: its anti-entropy back-off ends and, if it was in back-off, it is reconciled with at
+   * once; Announces queued for it go at once rather than when their retry time comes
+   * (docs/ANTI_ENTROPY.md §Rounds).
    */
   #heardFrom(did: string): void {
-    for (const key of this.#syncBackoff.keys()) if (key.startsWith(`${did} `)) this.#syncBackoff.delete(key);
+    if (this.#stopping) return;
+    this.#rounds.heardFrom(did);
+    if (this.runtime.outbox.wake(did)) this.track(this.deliverOutbox());
   }
 
   /** Active versions with a checkpoint, by (batchId, batchRoot, origin), with their receipt counts. */

@@ -50,8 +50,13 @@ export class Outbox {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #o: Required<Pick<OutboxOptions, "maxEntriesPerPeer" | "maxAgeS" | "requestTimeoutMs" | "maxResponseBytes">> & Pick<OutboxOptions, "backoff" | "refresh">;
-  /** Consecutive retryable failures and the time before which a peer's lane does not run; in memory only. */
-  readonly #gates = new Map<string, { failures: number; notBefore: number }>();
+  /**
+   * Consecutive retryable failures and the time before which a peer's lane does not run; in
+   * memory only. `pushedBack`: the peer answered (429, 503 with Retry-After…) rather than not at all.
+   */
+  readonly #gates = new Map<string, { failures: number; notBefore: number; pushedBack: boolean }>();
+  /** Peers heard from since their lane last ran: every entry of theirs is due (see wake). */
+  readonly #woken = new Set<string>();
   readonly #busy = new Set<string>();
 
   /**
@@ -149,6 +154,22 @@ export class Outbox {
     return v.kind === "delivered" ? { peer: peer.did, id, outcome: "delivered", response } : { peer: peer.did, id, outcome: "refused", response, reason: v.reason };
   }
 
+  /**
+   * `did` was heard from (it sent this node an authenticated message, or took a delivery): it is
+   * reachable again, so its lane runs at the next delivery round with every entry due, instead
+   * of waiting out each entry's backoff (docs/ANTI_ENTROPY.md §Rounds). A peer that answered and
+   * pushed back (429, Retry-After) keeps its wait. Returns whether its lane was waiting on a
+   * failure, so the caller may run a delivery round now.
+   * @example if (outbox.wake(did)) await outbox.deliverDue(peers)
+   */
+  wake(did: string): boolean {
+    const gate = this.#gates.get(did);
+    if (gate?.pushedBack === true && gate.notBefore > this.#now()) return false;
+    this.#woken.add(did);
+    this.#gates.delete(did);
+    return gate !== undefined;
+  }
+
   async #queue(did: string): Promise<q.PeerQueue> {
     return q.readQueue(await this.#store.getDoc(q.queueDocName(did)), did);
   }
@@ -168,7 +189,8 @@ export class Outbox {
     this.#busy.add(peer.did);
     try {
       const reports: DeliveryReport[] = [];
-      for (const entry of q.dueEntries(await this.#queue(peer.did), this.#now())) {
+      const woken = this.#woken.delete(peer.did);
+      for (const entry of q.dueEntries(await this.#queue(peer.did), woken ? Number.POSITIVE_INFINITY : this.#now())) {
         const report = await this.#attempt(peer, entry);
         reports.push(report);
         // The peer is down or pushing back: the rest of its queue waits for the backoff.
@@ -202,7 +224,7 @@ export class Outbox {
     const failures = (this.#gates.get(peer.did)?.failures ?? 0) + 1;
     const attempts = entry.attempts + 1;
     const nextAttemptAt = this.#now() + backoffDelayMs(Math.max(attempts, failures), { ...this.#o.backoff, random: this.#random, retryAfterS: v.retryAfterS });
-    this.#gates.set(peer.did, { failures, notBefore: nextAttemptAt });
+    this.#gates.set(peer.did, { failures, notBefore: nextAttemptAt, pushedBack: response.status !== undefined });
     await this.#settle(peer.did, [], { id: entry.id, attempts, nextAttemptAt, lastError: v.reason });
     return { ...base, ...status, outcome: "retry", attempts, reason: v.reason, nextAttemptAt };
   }

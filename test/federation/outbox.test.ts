@@ -165,6 +165,44 @@ describe("Outbox.deliverDue", () => {
     assert.equal((await outbox.pending(gone.did)).length, 2);
   });
 
+  // Found by the chaos run (docs/RELIABILITY.md §Chaos): after a partition healed, Announces
+  // queued for a peer waited out their backoff (up to minutes) though the peer was talking again.
+  test("wake: a peer heard from again gets every queued entry at the next round, not when its backoff runs out", async () => {
+    let up = false;
+    const b = await peer("did:vm:node:b", [(q, res, body) => (up ? answer(202)(q, res, body) : q.socket.destroy())]);
+    const { outbox, clock } = setup(await freshStore());
+    await outbox.enqueue(b, PATH, announce());
+    // One more, queued by an earlier run with its next try an hour away.
+    await outbox.enqueue(b, PATH, announce(), { attempts: 9, nextAttemptAt: T0 + 3_600_000 });
+    let waitMs = 0;
+    for (let i = 0; i < 6; i++) {
+      if (i > 0) clock.t += waitMs;
+      const [r] = await outbox.deliverDue([b]);
+      assert.equal(r!.outcome, "retry");
+      waitMs = r!.nextAttemptAt! - clock.t;
+    }
+    // Six failures: the next try is 16 s away (random() = 0.5 of 32 s); the peer is back 1 s later.
+    assert.equal(waitMs, 16_000);
+    clock.t += 1_000;
+    up = true;
+    assert.deepEqual(await outbox.deliverDue([b]), [], "still in backoff");
+    assert.equal(outbox.wake(b.did), true, "its lane was waiting on a failure");
+    const reports = await outbox.deliverDue([b]);
+    assert.deepEqual(reports.map((r) => r.outcome), ["delivered", "delivered"]);
+    assert.deepEqual(await outbox.pending(b.did), []);
+  });
+
+  test("wake: a peer that pushed back with Retry-After keeps its wait", async () => {
+    const b = await peer("did:vm:node:b", [answer(429, ["RATE_LIMITED", "slow down"], { "retry-after": "30" }), answer(202)]);
+    const { outbox, clock } = setup(await freshStore());
+    await outbox.enqueue(b, PATH, announce());
+    assert.equal((await outbox.deliverDue([b]))[0]!.outcome, "retry");
+    clock.t = T0 + 5_000;
+    assert.equal(outbox.wake(b.did), false);
+    assert.deepEqual(await outbox.deliverDue([b]), []);
+    assert.equal(b.bodies.length, 1);
+  });
+
   test("deliverDue: a peer that never answers does not hold up delivery to another peer", { timeout: 15_000 }, async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
