@@ -258,7 +258,33 @@ describe(`federation: catch-up of ${TOTAL.toLocaleString("en")} receipts as leav
   });
 });
 
-describe("peer client: a compressed answer is inflated under the answer's byte limit", () => {
+describe("peer client: compressed bodies both ways, inflated under the answer's byte limit", () => {
+  test("compressBody sends a large body gzip-compressed (and reports the bytes sent); a small one goes plain", async () => {
+    const seen: Array<{ encoding: string | undefined; body: Buffer }> = [];
+    const server = createServer(async (req, res) => {
+      seen.push({ encoding: req.headers["content-encoding"], body: await readAll(req) });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const client = new PeerClient();
+    try {
+      const large = { signer: "did:vm:node:x", want: Array.from({ length: 100 }, (_, i) => `sha256:${String(i).padStart(64, "0")}`) };
+      const r = await client.postJson({ did: "did:vm:node:x", url }, "/federation/request", large, { compressBody: true });
+      assert.equal(r.ok, true);
+      assert.equal(seen[0]!.encoding, "gzip");
+      assert.deepEqual(JSON.parse(gunzipSync(seen[0]!.body).toString("utf8")), large);
+      assert.equal(r.ok && r.sentBytes, seen[0]!.body.length);
+      assert.ok(seen[0]!.body.length < Buffer.byteLength(JSON.stringify(large)) / 2);
+      await client.postJson({ did: "did:vm:node:x", url }, "/federation/request", { signer: "did:vm:node:x" }, { compressBody: true });
+      assert.equal(seen[1]!.encoding, undefined);
+    } finally {
+      await client.close();
+      await closeServer(server);
+    }
+  });
+
   test("a gzip bomb of 64 MiB answered to a 1 MiB limit ends RESPONSE_TOO_LARGE; a genuine gzip answer is read", async () => {
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20), { level: 9 });
     const small = gzipSync(JSON.stringify({ fine: true }));
