@@ -296,6 +296,8 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
   try {
     // A node with nothing here takes whole versions as leaves first; reconciling then finds the rest (docs/ANTI_ENTROPY.md §Catching up).
     if (report.compared === 0) await catchUpByLeaves(ctx, report, peer, namespace);
+    // What the leaves brought counts as found missing here, receipts and items alike.
+    const [byLeaves, itemsByLeaves] = [report.fetched, report.itemsHere];
     const found = await reconcile(ctx, report, peer, namespace);
     const have = found.have;
     const skips = await ItemSkips.load(ctx.store, namespace);
@@ -326,7 +328,7 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     }
     await importDeferred(ctx, report, namespace, deferred);
     // The peer's ids are told apart only by its answers: those answered as items are not receipts.
-    report.missingHere = need.length - (report.itemsHere - repaired.length);
+    report.missingHere = byLeaves + need.length - (report.itemsHere - itemsByLeaves - repaired.length);
     const haveItems = ctx.indexes.items(namespace, have);
     // A cosignature the peer still lacks after one offer is one it drops (its signer is no witness
     // there): not counted, so a round with nothing new closes no gap.
@@ -364,6 +366,9 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     const keep = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}\u0000${c.createdAt}`));
     const receipts = bundle.receipts.filter((r) => keep.has(`${r.batchId}\u0000${r.batchRoot}\u0000${r.ts}`) || bundle.leaves === undefined);
     report.fetched += receipts.length;
+    // Each new version brings its checkpoint, its complete mark and its claims as items (docs/ANTI_ENTROPY.md §Attachment items).
+    const versions = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}`));
+    report.itemsHere += 2 * fresh.length + bundle.anchors.filter((a) => versions.has(`${a.batchId}\u0000${a.batchRoot}`)).length;
     if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, bundle.anchors, ctx.importContext(namespace), bundle.checkpoints));
     const witnessKeys = ctx.witnessKeys?.();
     if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
