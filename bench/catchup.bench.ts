@@ -10,7 +10,8 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/catchup.bench.js
  *   CATCHUP_BATCHES=50 (quick); CATCHUP_BATCHES=1000 CATCHUP_PER_BATCH=1000 (10^6 receipts);
- *   CATCHUP_BASELINE=0 skips the version 2 baseline (at 10^6 it takes minutes and a GB of wire).
+ *   CATCHUP_BASELINE=0 skips the version 2 baseline (at 10^6 it takes minutes and a GB of wire);
+ *   CATCHUP_PROFILE_DIR=/tmp/prof writes a CPU profile of the sync process.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -54,7 +55,9 @@ interface Run {
 async function measured(args: string[], scratch: string, env: Record<string, string> = {}): Promise<Run> {
   const rssFile = join(scratch, `rss-${Math.random().toString(36).slice(2)}`);
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", PRELOAD, ...args], { cwd: repoRoot, env: { ...process.env, ...env, VMSH_BENCH_PEAK_RSS_FILE: rssFile }, stdio: ["ignore", "pipe", "pipe"] });
+  // CATCHUP_PROFILE_DIR=<dir> writes a V8 CPU profile of each measured process there.
+  const profile = process.env.CATCHUP_PROFILE_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", process.env.CATCHUP_PROFILE_DIR];
+  const child = spawn(process.execPath, [...profile, "--import", PRELOAD, ...args], { cwd: repoRoot, env: { ...process.env, ...env, VMSH_BENCH_PEAK_RSS_FILE: rssFile }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
