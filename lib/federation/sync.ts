@@ -352,17 +352,25 @@ const MAX_LEAF_PAGES = 10_000;
  * Catch-up of a node holding nothing in `namespace` (docs/ANTI_ENTROPY.md §Catching up): Requests
  * by time range, each answered with whole batch versions as leaves and their checkpoints
  * (docs/FEDERATION_PROTOCOL.md §Leaves), imported page by page, the next page from the last
- * sealing time received. Sending ids in reconcile rounds and again in `want` pages would cost
+ * sealing time received, asked for while the page before is imported. Sending ids in reconcile rounds and again in `want` pages would cost
  * more than the leaves themselves. Ends when a page brings no new version, or at once when the
  * peer answers with receipts and paths (a peer before 0.3.0): what was received is imported either way.
  */
 async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, namespace: string): Promise<void> {
   const seen = new Set<string>();
-  let fromTs: number | undefined;
-  for (let page = 0; page < MAX_LEAF_PAGES; page++) {
-    const bundle = await fetchBundle(ctx, report, peer, { namespace, ...(fromTs === undefined ? {} : { fromTs }) });
+  const ask = (fromTs: number | undefined): Promise<Bundle> => fetchBundle(ctx, report, peer, { namespace, ...(fromTs === undefined ? {} : { fromTs }) });
+  let next: Promise<Bundle> | undefined = ask(undefined);
+  for (let page = 0; page < MAX_LEAF_PAGES && next !== undefined; page++) {
+    const bundle: Bundle = await next;
+    next = undefined;
     const fresh = (bundle.leaves ?? []).map((l) => bundle.checkpoints[l.checkpoint]!).filter((c) => !seen.has(`${c.batchId}\u0000${c.batchRoot}\u0000${c.origin}`));
     for (const c of fresh) seen.add(`${c.batchId}\u0000${c.batchRoot}\u0000${c.origin}`);
+    if (bundle.leaves !== undefined && fresh.length > 0) {
+      // The next page is asked for while this one is imported: the peer builds it meanwhile.
+      next = ask(Math.max(...fresh.map((c) => c.createdAt)));
+      // A failure surfaces when it is awaited; meanwhile it must not count as unhandled.
+      next.catch(() => undefined);
+    }
     const keep = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}\u0000${c.createdAt}`));
     const receipts = bundle.receipts.filter((r) => keep.has(`${r.batchId}\u0000${r.batchRoot}\u0000${r.ts}`) || bundle.leaves === undefined);
     report.fetched += receipts.length;
@@ -373,9 +381,9 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     const witnessKeys = ctx.witnessKeys?.();
     if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
     ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: report.fetched, total: report.fetched });
-    if (bundle.leaves === undefined || fresh.length === 0) return;
-    fromTs = Math.max(...fresh.map((c) => c.createdAt));
   }
+  // A page asked for but not awaited (the page limit) is still answered; wait for it so no call outlives the sync.
+  await next?.catch(() => undefined);
 }
 
 /** Announces, to `peer`, every stored batch version holding one of `ids` or one of `items`. */
