@@ -1,11 +1,17 @@
 /**
  * Benchmark of catch-up at scale (docs/ANTI_ENTROPY.md §Catching up): a node with nothing
  * fetches 10^5 receipts (500 batches × 200, TSA-anchored) from one real `serve` with its own
- * state dir. Measured: wall time, bytes on the wire (request and answer bodies), peak RSS of the
- * fetching process and of the answering serve, for one `vmsh-federation sync`; baseline, the
- * same fresh node asking for every batch by id (bench/catchup-naive.ts), in the same run.
+ * state dir. Measured: wall time, bytes on the wire (counted by a TCP proxy between the two, and
+ * per receipt), peak RSS of the fetching process and of the answering serve, for one
+ * `vmsh-federation sync` speaking Request version 3 (leaves, compressed bodies,
+ * docs/FEDERATION_PROTOCOL.md §Leaves); baseline, the same fresh node's `sync` pinned to
+ * version 2 (receipts with paths, as 0.2.0), in the same run. CATCHUP_NAIVE=1 adds the older
+ * baseline, every batch asked for by id (bench/catchup-naive.ts, version 2).
  *
- *   npx tsc -p tsconfig.json && node dist/bench/catchup.bench.js     (CATCHUP_BATCHES=50 for a quick run)
+ *   npx tsc -p tsconfig.json && node dist/bench/catchup.bench.js
+ *   CATCHUP_BATCHES=50 (quick); CATCHUP_BATCHES=1000 CATCHUP_PER_BATCH=1000 (10^6 receipts);
+ *   CATCHUP_BASELINE=0 skips the version 2 baseline (at 10^6 it takes minutes and a GB of wire);
+ *   CATCHUP_PROFILE_DIR=/tmp/prof writes a CPU profile of the sync process.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -14,15 +20,26 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { BIN } from "../test/support/cli.js";
+import { startCountingProxy } from "../test/support/counting-proxy.js";
 import { receiptCount, startMesh, MESH_NAMESPACE as NS, type MeshNode } from "../test/support/mesh.js";
 import { createOpensslTsa } from "../test/support/openssl-tsa.js";
 import { repoRoot } from "../test/support/repo-root.js";
 import { seedStore } from "../test/support/seed-store.js";
+import { readFileSync } from "node:fs";
 import { findPidByArgument, memoryOf } from "./process-memory.js";
+
+/** CPU seconds (user + system, all threads) `pid` has used so far, from /proc/<pid>/stat. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 import { formatTable, type BenchFigures } from "./table.js";
 
 const BATCHES = Number(process.env.CATCHUP_BATCHES ?? 500);
-const PER_BATCH = 200;
+const PER_BATCH = Number(process.env.CATCHUP_PER_BATCH ?? 200);
+const BASELINE = process.env.CATCHUP_BASELINE !== "0";
+const NAIVE_TOO = process.env.CATCHUP_NAIVE === "1";
 const TOTAL = BATCHES * PER_BATCH;
 const PRELOAD = new URL("./peak-rss.js", import.meta.url).href;
 const NAIVE = fileURLToPath(new URL("./catchup-naive.js", import.meta.url));
@@ -35,10 +52,12 @@ interface Run {
 }
 
 /** Runs `args` under node with the peak-RSS preload; resolves wall time, peak RSS, CPU time and stdout. */
-async function measured(args: string[], scratch: string): Promise<Run> {
+async function measured(args: string[], scratch: string, env: Record<string, string> = {}): Promise<Run> {
   const rssFile = join(scratch, `rss-${Math.random().toString(36).slice(2)}`);
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", PRELOAD, ...args], { cwd: repoRoot, env: { ...process.env, VMSH_BENCH_PEAK_RSS_FILE: rssFile }, stdio: ["ignore", "pipe", "pipe"] });
+  // CATCHUP_PROFILE_DIR=<dir> writes a V8 CPU profile of each measured process there.
+  const profile = process.env.CATCHUP_PROFILE_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", process.env.CATCHUP_PROFILE_DIR];
+  const child = spawn(process.execPath, [...profile, "--import", PRELOAD, ...args], { cwd: repoRoot, env: { ...process.env, ...env, VMSH_BENCH_PEAK_RSS_FILE: rssFile }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -70,31 +89,50 @@ export async function run(): Promise<BenchFigures> {
     await seedStore(a.stateDir, tsa, { namespace: NS, origin: { did: a.did, keyFile: join(a.configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: PER_BATCH });
     await a.start();
 
-    const sync = await measured([BIN, "--config", b.configDir, "sync", "--namespace", NS, "--json"], scratch);
-    const report = (JSON.parse(sync.stdout) as { peers: Array<{ ok: boolean; error?: string; bytes: number; roundTrips: number; imported: number }> }).peers[0]!;
-    if (!report.ok) throw new Error(`sync failed: ${report.error}`);
-    await assertHoldsAll(b, "sync");
-    const serveAfterSync = memoryOf(findPidByArgument(a.configDir)!).hwmMiB;
-
-    await rm(b.stateDir, { recursive: true, force: true });
-    const idsFile = join(scratch, "batch-ids");
-    await writeFile(idsFile, Array.from({ length: BATCHES }, (_, k) => `seed-${String(k).padStart(6, "0")}`).join("\n"));
-    const naive = await measured([NAIVE, b.configDir, NS, idsFile], scratch);
-    const naiveTotals = JSON.parse(naive.stdout) as { bytes: number; requests: number; imported: number };
-    await assertHoldsAll(b, "naive");
+    // b reaches a through a TCP proxy that counts every byte each way, headers included.
+    const proxy = await startCountingProxy(new URL(a.url));
+    const peersFile = join(b.configDir, "peers.yaml");
+    await writeFile(peersFile, (await readFile(peersFile, "utf8")).split(a.url).join(proxy.url));
+    type Report = { ok: boolean; error?: string; bytes: number; roundTrips: number; imported: number };
+    const servePid = findPidByArgument(a.configDir)!;
+    const syncOnce = async (env: Record<string, string>) => {
+      await rm(b.stateDir, { recursive: true, force: true });
+      proxy.reset();
+      const serveCpu = cpuSecondsOf(servePid);
+      const run = await measured([BIN, "--config", b.configDir, "sync", "--namespace", NS, "--json"], scratch, env);
+      const serveCpuS = cpuSecondsOf(servePid) - serveCpu;
+      const report = (JSON.parse(run.stdout) as { peers: Report[] }).peers[0]!;
+      if (!report.ok) throw new Error(`sync failed: ${report.error}`);
+      await assertHoldsAll(b, "sync");
+      return { run, report, wire: proxy.up + proxy.down, serveCpuS };
+    };
+    const sync = await syncOnce({});
+    const serveAfterSync = memoryOf(servePid).hwmMiB;
+    const old = BASELINE ? await syncOnce({ VMSH_FEDERATION_REQUEST_V: "2" }) : undefined;
+    await proxy.close();
 
     const n = TOTAL.toLocaleString("en");
-    const perBatch = { name: `every batch by id (${naiveTotals.requests} requests)` };
-    return {
-      name: `catch-up of a fresh node (${n} receipts, ${BATCHES} batches × ${PER_BATCH}, 2 serve state dirs)`,
-      rows: [
-        { metric: `one sync, ${n} receipts: wall time (${report.roundTrips} round trips)`, value: sync.ms / 1000, unit: "s", baseline: { ...perBatch, value: naive.ms / 1000 } },
-        { metric: "one sync: CPU time of the sync process (user + system)", value: sync.cpuMs / 1000, unit: "s", baseline: { ...perBatch, value: naive.cpuMs / 1000 } },
-        { metric: "one sync: bytes sent and received", value: report.bytes, unit: "B", baseline: { ...perBatch, value: naiveTotals.bytes } },
-        { metric: "one sync: peak RSS of the sync process", value: sync.peakMiB, unit: "MiB", baseline: { ...perBatch, value: naive.peakMiB } },
-        { metric: "peak RSS of the answering serve, after the sync", value: serveAfterSync, unit: "MiB" },
-      ],
-    };
+    const v2 = { name: "same sync, Request v2 (paths, 0.2.0 wire)" };
+    const base = (value: number | undefined) => (old === undefined || value === undefined ? {} : { baseline: { ...v2, value } });
+    const rows: BenchFigures["rows"] = [
+      { metric: `one sync, ${n} receipts: wall time (${sync.report.roundTrips} round trips)`, value: sync.run.ms / 1000, unit: "s", ...base(old && old.run.ms / 1000), target: "≤ 60 s at 10^6" },
+      { metric: "one sync: CPU time of the sync process (user + system)", value: sync.run.cpuMs / 1000, unit: "s", ...base(old && old.run.cpuMs / 1000) },
+      { metric: "one sync: bytes on the wire, both ways (TCP proxy)", value: sync.wire, unit: "B", ...base(old?.wire) },
+      { metric: "one sync: bytes on the wire per receipt", value: sync.wire / TOTAL, unit: "B", ...base(old && old.wire / TOTAL), target: "≤ 64 B" },
+      { metric: "one sync: CPU time of the answering serve meanwhile", value: sync.serveCpuS, unit: "s", ...base(old?.serveCpuS) },
+      { metric: "one sync: peak RSS of the sync process", value: sync.run.peakMiB, unit: "MiB", ...base(old?.run.peakMiB) },
+      { metric: "peak RSS of the answering serve, after the sync", value: serveAfterSync, unit: "MiB" },
+    ];
+    if (NAIVE_TOO) {
+      await rm(b.stateDir, { recursive: true, force: true });
+      const idsFile = join(scratch, "batch-ids");
+      await writeFile(idsFile, Array.from({ length: BATCHES }, (_, k) => `seed-${String(k).padStart(6, "0")}`).join("\n"));
+      const naive = await measured([NAIVE, b.configDir, NS, idsFile], scratch, { VMSH_FEDERATION_REQUEST_V: "2" });
+      const naiveTotals = JSON.parse(naive.stdout) as { bytes: number; requests: number; imported: number };
+      await assertHoldsAll(b, "naive");
+      rows.push({ metric: `every batch by id, Request v2 (${naiveTotals.requests} requests): wall time`, value: naive.ms / 1000, unit: "s" });
+    }
+    return { name: `catch-up of a fresh node (${n} receipts, ${BATCHES} batches × ${PER_BATCH}, 2 serve state dirs)`, rows };
   } finally {
     await mesh.stop();
     tsa.cleanup();

@@ -14,6 +14,7 @@ export const WIRE_ERROR_CODES = [
   "MALFORMED_JSON",
   "MALFORMED_HTTP",
   "BODY_TOO_LARGE",
+  "INFLATED_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
   "HEADERS_TOO_LARGE",
   "REQUEST_TIMEOUT",
@@ -38,7 +39,7 @@ export const EXPLORER_ERROR_CODES = ["UNAUTHORIZED", "BAD_QUERY", "BAD_PATH", "B
 export type ExplorerErrorCode = (typeof EXPLORER_ERROR_CODES)[number];
 
 /** A peer this node asked did not answer usefully (raised on the asking side, never sent). */
-export type PeerErrorCode = "PEER_FAILED" | "PEER_BUNDLE_INVALID" | "PEER_RECONCILE_INVALID" | "PEER_RECONCILE_FAILED";
+export type PeerErrorCode = "PEER_FAILED" | "PEER_BUNDLE_INVALID" | "PEER_LEAVES_MISMATCH" | "PEER_RECONCILE_INVALID" | "PEER_RECONCILE_FAILED";
 
 /** The state directory (docs/STATE.md). */
 export type StoreErrorCode =

@@ -9,6 +9,7 @@ import type { Anchor } from "../anchors/anchor.js";
 import { claimDigest, claimOf } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Cosignature } from "../messages/cosignature.js";
+import { encodeLeaves, type LeafSet } from "../messages/leaves.js";
 import { LIMITS } from "../messages/limits.js";
 import type { Request } from "../messages/schema.js";
 import type { Receipt } from "../receipt.js";
@@ -25,6 +26,42 @@ export interface RequestAnswer {
   anchors: Anchor[];
   /** The cosignatures of the versions in `checkpoints` and of those asked for by cosignature item, at most LIMITS.maxCosignaturesPerBundle. */
   cosignatures: Cosignature[];
+  /**
+   * Whole versions as their leaves, for a Request of version 3 (docs/FEDERATION_PROTOCOL.md §Leaves):
+   * each version's checkpoint is among `checkpoints`, and none of its receipts is in `receipts`.
+   */
+  leaves: Array<{ checkpoint: Checkpoint; leaves: string }>;
+}
+
+/**
+ * A version travels as leaves for a `want` when its size is at most this many times the ids asked
+ * of it: a receipt with its path is about as large as 32 leaves (docs/FEDERATION_PROTOCOL.md §Leaves).
+ */
+export const LEAVES_PER_ASKED = 32;
+
+/**
+ * An answer's leaf sets in their wire form: each names its checkpoint by its place in `checkpoints`.
+ * @example bundle.leaves = wireLeaves(answer.checkpoints, answer.leaves)
+ */
+export function wireLeaves(checkpoints: readonly Checkpoint[], leaves: RequestAnswer["leaves"]): LeafSet[] {
+  const place = new Map<string, number>();
+  checkpoints.forEach((c, i) => {
+    // A version's other shapes follow the primaries: the first checkpoint of a key is the one the leaves were read with.
+    if (!place.has(versionKey(c))) place.set(versionKey(c), i);
+  });
+  return leaves.map((l) => ({ checkpoint: place.get(versionKey(l.checkpoint)) ?? -1, leaves: l.leaves })).filter((l) => l.checkpoint >= 0 && checkpoints[l.checkpoint]!.size * 32 === Buffer.byteLength(l.leaves, "base64"));
+}
+
+/** A stored version's event hashes in leaf order, or undefined when it does not hold every leaf. */
+function leavesOf(batch: StoredBatch | undefined): string[] | undefined {
+  const cp = batch?.checkpoint;
+  if (batch === undefined || cp === undefined || batch.receipts.length !== cp.size || cp.size > LIMITS.maxLeavesPerBundle) return undefined;
+  const out = new Array<string>(cp.size);
+  for (const r of batch.receipts) {
+    if (r.proof.index >= cp.size || out[r.proof.index] !== undefined) return undefined;
+    out[r.proof.index] = r.eventHash;
+  }
+  return out.length === cp.size && !out.includes(undefined as unknown as string) ? out : undefined;
 }
 
 /** The wire form of a stored anchor: the claim without this node's verdict or digest. */
@@ -95,11 +132,24 @@ const versionKey = (c: Checkpoint) => `${c.batchId}\u0000${c.batchRoot}\u0000${c
  * @example const { receipts, anchors } = await answerRequest(store, request)
  */
 export async function answerRequest(store: Store, request: Request, items?: ItemLookup): Promise<RequestAnswer> {
+  if (request.v === 3 && request.want === undefined && request.batchId === undefined) return answerRangeAsLeaves(store, request);
   const asked = request.want === undefined || request.batchId !== undefined || items === undefined ? [] : items(request.namespace, request.want);
   // Receipts travel only with their origin's checkpoint (docs/FEDERATION_PROTOCOL.md §Checkpoint):
   // a version stored by 0.1.0 without one is held back until one arrives.
-  const selected = (await selectReceipts(store, request)).filter((s): s is { receipt: Receipt; checkpoint: Checkpoint } => s.checkpoint !== undefined);
+  let selected = (await selectReceipts(store, request)).filter((s): s is { receipt: Receipt; checkpoint: Checkpoint } => s.checkpoint !== undefined);
+  const leaves: RequestAnswer["leaves"] = [];
+  if (request.v === 3) {
+    const whole = await leafVersions(store, request, selected);
+    selected = selected.filter((s) => !whole.has(versionKey(s.checkpoint)));
+    leaves.push(...whole.values());
+    if (request.batchId !== undefined && (request.page ?? 0) > 0) {
+      // A version sent whole on page 0 has nothing on the pages after it.
+      const sent = await leafVersions(store, { ...request, page: 0 }, []);
+      selected = selected.filter((s) => !sent.has(versionKey(s.checkpoint)));
+    }
+  }
   const versions = new Map<string, Checkpoint>();
+  for (const l of leaves) versions.set(versionKey(l.checkpoint), l.checkpoint);
   for (const s of selected) versions.set(versionKey(s.checkpoint), s.checkpoint);
   if (request.batchId !== undefined && selected.length === 0) {
     // A batch asked for by id whose receipts are all on other pages still gets its anchors.
@@ -156,5 +206,71 @@ export async function answerRequest(store: Store, request: Request, items?: Item
   // A version's other shapes travel with its checkpoint, so a peer holding another primary learns of the equivocation (docs/ANTI_ENTROPY.md §Attachment items).
   const shapes: Checkpoint[] = [];
   for (const cp of versions.values()) shapes.push(...((await versionOf(cp))?.shapes ?? []));
-  return { checkpoints: [...versions.values(), ...shapes].slice(0, LIMITS.maxCheckpointsPerBundle), receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle), cosignatures: cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle) };
+  return { checkpoints: [...versions.values(), ...shapes].slice(0, LIMITS.maxCheckpointsPerBundle), receipts: selected.map((s) => s.receipt), anchors: anchors.slice(0, LIMITS.maxAnchorsPerBundle), cosignatures: cosignatures.slice(0, LIMITS.maxCosignaturesPerBundle), leaves };
+}
+
+/**
+ * The versions of a version 3 Request's answer that travel whole as leaves, by version key:
+ * for a batch, every selected complete version on page 0; for a `want`, each complete version of
+ * at most LEAVES_PER_ASKED leaves per id asked of it. At most LIMITS.maxLeavesPerBundle leaves in all.
+ */
+async function leafVersions(store: Store, request: Request, selected: ReadonlyArray<{ receipt: Receipt; checkpoint: Checkpoint }>): Promise<Map<string, { checkpoint: Checkpoint; leaves: string }>> {
+  const out = new Map<string, { checkpoint: Checkpoint; leaves: string }>();
+  let budget = LIMITS.maxLeavesPerBundle;
+  const take = (batch: StoredBatch | undefined): void => {
+    const hashes = leavesOf(batch);
+    if (hashes === undefined || hashes.length > budget) return;
+    budget -= hashes.length;
+    out.set(versionKey(batch!.checkpoint!), { checkpoint: batch!.checkpoint!, leaves: encodeLeaves(hashes) });
+  };
+  if (request.batchId !== undefined) {
+    if ((request.page ?? 0) !== 0) return out;
+    for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (selects(request, v)) take(v);
+    return out;
+  }
+  const asked = new Map<string, { checkpoint: Checkpoint; n: number }>();
+  for (const s of selected) {
+    const key = versionKey(s.checkpoint);
+    const a = asked.get(key) ?? { checkpoint: s.checkpoint, n: 0 };
+    a.n++;
+    asked.set(key, a);
+  }
+  for (const { checkpoint, n } of asked.values()) {
+    if (checkpoint.size > LEAVES_PER_ASKED * n) continue;
+    take(await store.getBatch(request.namespace, checkpoint.batchId, checkpoint.batchRoot, checkpoint.origin));
+  }
+  return out;
+}
+
+/**
+ * A version 3 Request by time range (no `want`, no batch): whole complete versions whose sealing
+ * time is in the range, in the store's (createdAt, batchId) order, as leaves, until
+ * LIMITS.maxLeavesPerBundle leaves (at least one version). What a node with nothing in the
+ * namespace pulls page after page (docs/ANTI_ENTROPY.md §Catching up).
+ */
+async function answerRangeAsLeaves(store: Store, request: Request): Promise<RequestAnswer> {
+  const inTs = (ts: number) => (request.fromTs === undefined || ts >= request.fromTs) && (request.toTs === undefined || ts <= request.toTs);
+  const answer: RequestAnswer = { checkpoints: [], receipts: [], anchors: [], cosignatures: [], leaves: [] };
+  let budget = LIMITS.maxLeavesPerBundle;
+  const claims = new Set<string>();
+  for (const v of store.listBatches(request.namespace)) {
+    if (!inTs(v.createdAt) || v.origin === undefined || v.size === undefined || v.receiptCount !== v.size || v.size > LIMITS.maxLeavesPerBundle) continue;
+    // In order or not at all: the asker pages on from the last sealing time it got.
+    if (v.size > budget || answer.checkpoints.length >= LIMITS.maxCheckpointsPerBundle) break;
+    const batch = await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin);
+    const hashes = leavesOf(batch);
+    if (hashes === undefined) continue;
+    budget -= hashes.length;
+    answer.checkpoints.push(batch!.checkpoint!);
+    answer.leaves.push({ checkpoint: batch!.checkpoint!, leaves: encodeLeaves(hashes) });
+    for (const a of batch!.anchors) {
+      const digest = a.digest ?? claimDigest(a);
+      if (a.outcome === "rejected" || claims.has(digest) || answer.anchors.length >= LIMITS.maxAnchorsPerBundle) continue;
+      claims.add(digest);
+      answer.anchors.push(wireAnchor(a));
+    }
+    for (const c of batch!.cosignatures ?? []) if (answer.cosignatures.length < LIMITS.maxCosignaturesPerBundle) answer.cosignatures.push(c);
+    if (budget === 0) break;
+  }
+  return answer;
 }

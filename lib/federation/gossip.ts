@@ -11,6 +11,7 @@ import { ProtocolError } from "../errors.js";
 import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
 import { canonicalJson, messageDigest } from "../messages/canonical.js";
 import { LIMITS } from "../messages/limits.js";
+import { expandLeaves } from "../messages/leaves.js";
 import { parseBundle, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import type { Store } from "../store/index.js";
 import { wireAnchor } from "./answer-request.js";
@@ -28,8 +29,8 @@ export interface Delivery {
 
 /** The outbound HTTP client the gossip needs (lib/federation/peer-client.ts). */
 export interface GossipClient {
-  postJson(peer: { did: string; url: string }, path: string, message: unknown, options?: { maxResponseBytes?: number; waitOnRateLimitS?: number }): Promise<
-    { ok: true; status: number; body: unknown; bytes: number } | { ok: false; status?: number; code: string; message: string; retryable: boolean; retryAfterS?: number }
+  postJson(peer: { did: string; url: string }, path: string, message: unknown, options?: { maxResponseBytes?: number; waitOnRateLimitS?: number; compressBody?: boolean }): Promise<
+    { ok: true; status: number; body: unknown; bytes: number; sentBytes?: number } | { ok: false; status?: number; code: string; message: string; retryable: boolean; retryAfterS?: number }
   >;
 }
 
@@ -84,7 +85,40 @@ export function checkBundle(body: unknown, peer: PeerConfig, request: Request, a
   if (bundle.request !== messageDigest(request)) throw new ProtocolError("PEER_BUNDLE_INVALID", 502, `bundle from ${peer.did} does not answer this node's request`);
   const checked = authenticate(bundle, auth);
   if (!checked.ok) throw new ProtocolError(checked.error.code, 502, `bundle from ${peer.did} refused: ${checked.error.message}`);
+  if (bundle.leaves === undefined || bundle.leaves.length === 0) return bundle;
+  // Whole versions as leaves (docs/FEDERATION_PROTOCOL.md §Leaves): each tree rebuilt here, its
+  // root checked against the checkpoint, every receipt's path derived; one mismatch refuses all.
+  let derived;
+  try {
+    derived = expandLeaves(bundle.leaves, bundle.checkpoints);
+  } catch (e) {
+    throw new ProtocolError("PEER_LEAVES_MISMATCH", 502, `bundle from ${peer.did} refused: ${(e as Error).message}`);
+  }
+  const receipts = bundle.receipts;
+  for (const r of derived) receipts.push(r);
   return bundle;
+}
+
+/**
+ * Peers (by DID and URL) that refused a Request of version 3 in this process: they are asked
+ * with version 2, and answer with receipts and paths (docs/FEDERATION_PROTOCOL.md §Version negotiation).
+ */
+const speaksV2Only = new Set<string>();
+/** Peers that answered a Request of version 3 in this process: they inflate compressed bodies. */
+const speaksV3 = new Set<string>();
+
+/** True when `answer` is a peer's refusal of the Request's version: a node before 0.3.0. */
+function refusesVersion(answer: { ok: false; status?: number; code: string; message: string }): boolean {
+  return answer.status === 400 && answer.code === "MALFORMED" && /\brequest\.v\b/.test(answer.message);
+}
+
+/**
+ * The Request version this node uses with `peer`: 3 unless it refused 3 before, or
+ * VMSH_FEDERATION_REQUEST_V pins it (2 makes this node speak like 0.2.0, for tests and for an operator rolling back).
+ */
+function requestVersion(peer: PeerConfig): 2 | 3 {
+  if (process.env.VMSH_FEDERATION_REQUEST_V === "2") return 2;
+  return speaksV2Only.has(`${peer.did} ${peer.url}`) ? 2 : 3;
 }
 
 /** What one Request fetched: the checked Bundle and the bytes each way. */
@@ -101,18 +135,29 @@ export interface FetchedBundle {
  * @example const { bundle } = await requestBundle(client, me, auth, peer, { namespace, want }, now)
  */
 export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number): Promise<FetchedBundle> {
-  const sign = () => signMessage<Request>({ type: "request", v: 2, ...selector, aud: peer.did, ts: distinctTs(`${me.did} ${peer.did} ${canonicalJson(selector)}`, now()), signer: me.did }, me.privateKey);
-  let request = sign();
+  let v = requestVersion(peer);
+  const sign = () => signMessage<Request>({ type: "request", v, ...selector, aud: peer.did, ts: distinctTs(`${me.did} ${peer.did} ${canonicalJson(selector)}`, now()), signer: me.did }, me.privateKey);
   // A peer's byte budget may ask for a pause between pages (docs/FEDERATION_PROTOCOL.md §Limits).
-  let answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes, waitOnRateLimitS: 30 });
+  // One that answered version 3 inflates bodies too: a large `want` goes compressed (docs/FEDERATION_PROTOCOL.md §Compression).
+  const send = (r: Request) => client.postJson(peer, "/federation/request", r, { maxResponseBytes: LIMITS.maxBundleBytes, waitOnRateLimitS: 30, compressBody: v === 3 && speaksV3.has(`${peer.did} ${peer.url}`) });
+  let request = sign();
+  let answer = await send(request);
+  if (!answer.ok && v === 3 && refusesVersion(answer)) {
+    // A peer before 0.3.0 knows Request version 2 only: it is asked again so, and remembered.
+    speaksV2Only.add(`${peer.did} ${peer.url}`);
+    v = 2;
+    request = sign();
+    answer = await send(request);
+  }
   // 409 REPLAY: another process of this node (serve beside a CLI sync) sent the same Request in
   // the same second, and that one got the answer; this one goes again a second later.
   for (let i = 0; i < 2 && !answer.ok && answer.status === 409 && answer.code === "REPLAY"; i++) {
     request = sign();
-    answer = await client.postJson(peer, "/federation/request", request, { maxResponseBytes: LIMITS.maxBundleBytes, waitOnRateLimitS: 30 });
+    answer = await send(request);
   }
   if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered /federation/request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
-  return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
+  if (v === 3) speaksV3.add(`${peer.did} ${peer.url}`);
+  return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: answer.sentBytes ?? Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
 }
 
 /** The last `ts` a Request of each content went out with, this process (bounded: cleared when large). */
@@ -146,6 +191,8 @@ export async function pullBatch(client: GossipClient, me: Signer, auth: Authenti
     // Naming the origin asks for its version alone, so another origin's version of the root cannot crowd the page out.
     const { bundle } = await requestBundle(client, me, auth, peer, { namespace, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), page }, now);
     bundles.push(bundle);
+    // A version sent whole as leaves (docs/FEDERATION_PROTOCOL.md §Leaves) has no further pages.
+    if (page === 0 && (bundle.leaves ?? []).some((l) => bundle.checkpoints[l.checkpoint]?.batchId === batchId && bundle.checkpoints[l.checkpoint]?.batchRoot === batchRoot)) break;
     const size = bundle.receipts.find((r) => r.batchId === batchId && r.batchRoot === batchRoot)?.proof.size;
     // The first page tells the batch size; a hostile size cannot make us ask more than the limit allows.
     if (page === 0 && size !== undefined) pages = Math.min(Math.ceil(size / LIMITS.maxReceiptsPerBundle), 1000);

@@ -20,7 +20,7 @@ import { reverifyStored } from "../pipeline/reverify.js";
 import { authenticateReconcile, parseReconcile, reconcileEnvelope, reconcileParts, type ReconcileMessage } from "../reconcile/message.js";
 import { respondInSlices } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
-import { answerRequest } from "./answer-request.js";
+import { answerRequest, wireLeaves } from "./answer-request.js";
 import { announceToPeers, pullBatch, type Delivery } from "./gossip.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
@@ -362,8 +362,10 @@ export class FederationNode {
     await this.#store.refresh();
     // A `want` may name attachment items as well as receipts (docs/FEDERATION_PROTOCOL.md §Messages).
     if (request.want !== undefined) await this.runtime.indexes.prepare(request.namespace);
-    const { checkpoints, receipts, anchors, cosignatures } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
+    const { checkpoints, receipts, anchors, cosignatures, leaves } = await answerRequest(this.#store, request, (ns, ids) => this.runtime.indexes.items(ns, ids));
     const body = { type: "bundle" as const, namespace: request.namespace, aud: request.signer, request: messageDigest(request), checkpoints, receipts, anchors, ts: this.now(), signer: this.runtime.me.did };
+    // A version 3 Request is answered with version 4, whole versions as leaves (docs/FEDERATION_PROTOCOL.md §Leaves).
+    if (request.v === 3) return { ...body, v: 4, ...(cosignatures.length === 0 ? {} : { cosignatures }), leaves: wireLeaves(checkpoints, leaves) };
     // Message version 3 only when cosignatures travel (docs/FEDERATION_PROTOCOL.md §Cosignature).
     return cosignatures.length === 0 ? { ...body, v: 2 } : { ...body, v: 3, cosignatures };
   }

@@ -8,6 +8,7 @@
 import { performance } from "node:perf_hooks";
 import type { Dispatcher, Pool } from "undici";
 import { ArgumentError } from "../errors.js";
+import { ACCEPT_ENCODING, COMPRESS_FROM_BYTES, compressBody, InflatedTooLarge, inflateBody, knownEncoding } from "../http/encoding.js";
 import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
 import { VERSION } from "../version.js";
@@ -16,12 +17,18 @@ import { networkFailure, statusFailure, type PeerFailure } from "./peer-failure.
 
 export type { PeerFailure } from "./peer-failure.js";
 
-/** A 2xx answer; `body` is the parsed JSON (null for an empty body), `bytes` its size. */
+/**
+ * A 2xx answer; `body` is the parsed JSON (null for an empty body), `bytes` its size on the wire
+ * (compressed, when the peer compressed it), `inflatedBytes` its size as JSON.
+ */
 export interface PeerSuccess {
   ok: true;
   status: number;
   body: unknown;
   bytes: number;
+  inflatedBytes?: number;
+  /** Bytes of the request body as sent (compressed, when it went compressed). */
+  sentBytes?: number;
 }
 
 export type PeerResponse = PeerSuccess | PeerFailure;
@@ -59,6 +66,11 @@ export interface RequestOptions {
    * again after a 429 (its work budget, docs/FEDERATION_PROTOCOL.md §Limits); default 0: none.
    */
   waitOnRateLimitS?: number;
+  /**
+   * Send the POST body gzip-compressed when it is large enough to gain: only to a peer known to
+   * inflate bodies (one that took a Request of version 3, docs/FEDERATION_PROTOCOL.md §Compression).
+   */
+  compressBody?: boolean;
 }
 
 /** Error bodies are small JSON objects; more than this of one is not worth reading. */
@@ -124,11 +136,13 @@ export class PeerClient {
    * if (!r.ok && r.retryable) outbox.enqueue(peer, "/federation/announce", announce);
    */
   async postJson(peer: PeerTarget, path: string, message: unknown, options: RequestOptions = {}): Promise<PeerResponse> {
-    const text = JSON.stringify(signerFirst(message));
-    if (typeof text !== "string") throw new ArgumentError("message", "cannot be serialised as JSON");
+    const json = JSON.stringify(signerFirst(message));
+    if (typeof json !== "string") throw new ArgumentError("message", "cannot be serialised as JSON");
+    const text: string | Buffer = options.compressBody === true && json.length >= COMPRESS_FROM_BYTES ? await compressBody(Buffer.from(json), "gzip") : json;
     // A peer refused with 429 did not act on the message and forgot it (docs/FEDERATION_PROTOCOL.md §Errors): the same one may go again.
     for (let waited = 0; ; ) {
-      const r = await this.#call("POST", peer, path, text, options);
+      const sent = await this.#call("POST", peer, path, text, options);
+      const r = sent.ok ? { ...sent, sentBytes: typeof text === "string" ? Buffer.byteLength(text) : text.length } : sent;
       if (r.ok || r.status !== 429 || this.#closed) return r;
       const wait = Math.max(1, r.retryAfterS ?? 1);
       if (waited + wait > (options.waitOnRateLimitS ?? 0)) return r;
@@ -226,7 +240,7 @@ export class PeerClient {
     return pool;
   }
 
-  async #call(method: "GET" | "POST", peer: PeerTarget, path: string, body: string | undefined, options: RequestOptions): Promise<PeerResponse> {
+  async #call(method: "GET" | "POST", peer: PeerTarget, path: string, body: string | Buffer | undefined, options: RequestOptions): Promise<PeerResponse> {
     const target = this.#target(peer, path);
     const limit = options.maxResponseBytes ?? LIMITS.maxBundleBytes;
     if (!Number.isInteger(limit) || limit <= 0) throw new ArgumentError("options.maxResponseBytes", "must be a positive integer");
@@ -236,8 +250,10 @@ export class PeerClient {
     let timedOut = false;
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), controller.abort()), options.timeoutMs);
     timer?.unref();
-    const headers: Record<string, string> = { accept: "application/json", "user-agent": `vmsh-federation/${VERSION}` };
+    // Compressed answers are welcome on every call (docs/FEDERATION_PROTOCOL.md §Compression).
+    const headers: Record<string, string> = { accept: "application/json", "accept-encoding": ACCEPT_ENCODING, "user-agent": `vmsh-federation/${VERSION}` };
     if (body !== undefined) headers["content-type"] = "application/json";
+    if (Buffer.isBuffer(body)) headers["content-encoding"] = "gzip";
     if (target.authorization !== undefined) headers["authorization"] = target.authorization;
     try {
       const res = await (await this.#pool(target.origin)).request({ method, path: target.path, headers, body: body ?? null, signal: controller.signal });
@@ -256,19 +272,38 @@ async function readAnswer(res: Dispatcher.ResponseData, maxResponseBytes: number
   const success = status >= 200 && status < 300;
   const retryAfterS = parseRetryAfter(res.headers["retry-after"], Date.now());
   const limit = success ? maxResponseBytes : Math.min(maxResponseBytes, ERROR_BODY_LIMIT);
-  const text = await readLimited(res.body, res.headers["content-length"], limit, abort);
+  const encoding = knownEncoding(res.headers["content-encoding"]);
+  if (encoding === undefined) {
+    abort();
+    res.body.destroy();
+    return { ok: false, status, code: "RESPONSE_ENCODING", message: `answer in Content-Encoding ${JSON.stringify(String(res.headers["content-encoding"]).slice(0, 40))}, which this node did not offer`, retryable: false };
+  }
+  const raw = await readLimited(res.body, res.headers["content-length"], limit, abort);
+  let text: { text: string; bytes: number } | undefined = raw === undefined ? undefined : { text: raw.data.toString("utf8"), bytes: raw.data.length };
+  let inflatedBytes = raw?.data.length ?? 0;
+  if (raw !== undefined && encoding !== "identity" && raw.data.length > 0) {
+    // Inflated under the same limit as a plain answer: a zip bomb stops at `limit` bytes.
+    try {
+      const inflated = await inflateBody(raw.data, encoding, limit);
+      inflatedBytes = inflated.length;
+      text = { text: inflated.toString("utf8"), bytes: raw.data.length };
+    } catch (e) {
+      if (e instanceof InflatedTooLarge) return success ? { ok: false, status, code: "RESPONSE_TOO_LARGE", message: `answer inflates to more than ${limit} bytes`, retryable: false } : statusFailure(status, res.statusText ?? "", undefined, retryAfterS);
+      return { ok: false, status, code: "RESPONSE_ENCODING", message: `answer is not valid ${encoding}: ${(e as Error).message.slice(0, 120)}`, retryable: false };
+    }
+  }
   if (!success) return statusFailure(status, res.statusText ?? "", text === undefined ? undefined : tryParse(text.text), retryAfterS);
   if (text === undefined) return { ok: false, status, code: "RESPONSE_TOO_LARGE", message: `answer larger than ${maxResponseBytes} bytes`, retryable: false };
   if (text.bytes === 0) return { ok: true, status, body: null, bytes: 0 };
   try {
-    return { ok: true, status, body: parsePeerJson(text.text), bytes: text.bytes };
+    return { ok: true, status, body: parsePeerJson(text.text), bytes: text.bytes, inflatedBytes };
   } catch (e) {
     return { ok: false, status, code: "RESPONSE_NOT_JSON", message: (e as Error).message.slice(0, 200), retryable: false };
   }
 }
 
-/** The body as text, or undefined once it passes `limit` bytes (the request is then aborted). */
-async function readLimited(body: Dispatcher.ResponseData["body"], declared: string | string[] | undefined, limit: number, abort: () => void): Promise<{ text: string; bytes: number } | undefined> {
+/** The body's bytes, or undefined once they pass `limit` (the request is then aborted). */
+async function readLimited(body: Dispatcher.ResponseData["body"], declared: string | string[] | undefined, limit: number, abort: () => void): Promise<{ data: Buffer } | undefined> {
   // A declared length over the limit is refused before a byte of it is read.
   if (typeof declared === "string" && /^\d+$/.test(declared) && Number(declared) > limit) {
     abort();
@@ -286,7 +321,7 @@ async function readLimited(body: Dispatcher.ResponseData["body"], declared: stri
     }
     chunks.push(chunk);
   }
-  return { text: Buffer.concat(chunks, bytes).toString("utf8"), bytes };
+  return { data: Buffer.concat(chunks, bytes) };
 }
 
 function tryParse(text: string): unknown {

@@ -294,6 +294,10 @@ async function importDeferred(ctx: SyncContext, report: PeerSyncReport, namespac
 export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace: string): Promise<PeerSyncReport> {
   const report = emptyReport(peer.did, namespace, ctx.store.receiptCount(namespace));
   try {
+    // A node with nothing here takes whole versions as leaves first; reconciling then finds the rest (docs/ANTI_ENTROPY.md §Catching up).
+    if (report.compared === 0) await catchUpByLeaves(ctx, report, peer, namespace);
+    // What the leaves brought counts as found missing here, receipts and items alike.
+    const [byLeaves, itemsByLeaves] = [report.fetched, report.itemsHere];
     const found = await reconcile(ctx, report, peer, namespace);
     const have = found.have;
     const skips = await ItemSkips.load(ctx.store, namespace);
@@ -324,7 +328,7 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     }
     await importDeferred(ctx, report, namespace, deferred);
     // The peer's ids are told apart only by its answers: those answered as items are not receipts.
-    report.missingHere = need.length - (report.itemsHere - repaired.length);
+    report.missingHere = byLeaves + need.length - (report.itemsHere - itemsByLeaves - repaired.length);
     const haveItems = ctx.indexes.items(namespace, have);
     // A cosignature the peer still lacks after one offer is one it drops (its signer is no witness
     // there): not counted, so a round with nothing new closes no gap.
@@ -339,6 +343,47 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     report.error = (e as Error).message;
   }
   return report;
+}
+
+/** Range pages one catch-up by leaves asks for at most: 10^4 pages of up to LIMITS.maxLeavesPerBundle leaves. */
+const MAX_LEAF_PAGES = 10_000;
+
+/**
+ * Catch-up of a node holding nothing in `namespace` (docs/ANTI_ENTROPY.md §Catching up): Requests
+ * by time range, each answered with whole batch versions as leaves and their checkpoints
+ * (docs/FEDERATION_PROTOCOL.md §Leaves), imported page by page, the next page from the last
+ * sealing time received, asked for while the page before is imported. Sending ids in reconcile rounds and again in `want` pages would cost
+ * more than the leaves themselves. Ends when a page brings no new version, or at once when the
+ * peer answers with receipts and paths (a peer before 0.3.0): what was received is imported either way.
+ */
+async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, namespace: string): Promise<void> {
+  const seen = new Set<string>();
+  const ask = (fromTs: number | undefined): Promise<Bundle> => fetchBundle(ctx, report, peer, { namespace, ...(fromTs === undefined ? {} : { fromTs }) });
+  let next: Promise<Bundle> | undefined = ask(undefined);
+  for (let page = 0; page < MAX_LEAF_PAGES && next !== undefined; page++) {
+    const bundle: Bundle = await next;
+    next = undefined;
+    const fresh = (bundle.leaves ?? []).map((l) => bundle.checkpoints[l.checkpoint]!).filter((c) => !seen.has(`${c.batchId}\u0000${c.batchRoot}\u0000${c.origin}`));
+    for (const c of fresh) seen.add(`${c.batchId}\u0000${c.batchRoot}\u0000${c.origin}`);
+    if (bundle.leaves !== undefined && fresh.length > 0) {
+      // The next page is asked for while this one is imported: the peer builds it meanwhile.
+      next = ask(Math.max(...fresh.map((c) => c.createdAt)));
+      // A failure surfaces when it is awaited; meanwhile it must not count as unhandled.
+      next.catch(() => undefined);
+    }
+    const keep = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}\u0000${c.createdAt}`));
+    const receipts = bundle.receipts.filter((r) => keep.has(`${r.batchId}\u0000${r.batchRoot}\u0000${r.ts}`) || bundle.leaves === undefined);
+    report.fetched += receipts.length;
+    // Each new version brings its checkpoint, its complete mark and its claims as items (docs/ANTI_ENTROPY.md §Attachment items).
+    const versions = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}`));
+    report.itemsHere += 2 * fresh.length + bundle.anchors.filter((a) => versions.has(`${a.batchId}\u0000${a.batchRoot}`)).length;
+    if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, bundle.anchors, ctx.importContext(namespace), bundle.checkpoints));
+    const witnessKeys = ctx.witnessKeys?.();
+    if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
+    ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: report.fetched, total: report.fetched });
+  }
+  // A page asked for but not awaited (the page limit) is still answered; wait for it so no call outlives the sync.
+  await next?.catch(() => undefined);
 }
 
 /** Announces, to `peer`, every stored batch version holding one of `ids` or one of `items`. */

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { ProtocolError, VmshError } from "../errors.js";
+import { COMPRESS_FROM_BYTES, compressBody, type BodyEncoding } from "./encoding.js";
 
 /** Sends `body` as JSON with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -22,9 +23,13 @@ const WRITE_SLICE = 256 * 1024;
  * at a time: the socket's backpressure is awaited and the event loop yielded between slices.
  * @example await sendJsonBytes(res, 200, body)
  */
-export async function sendJsonBytes(res: ServerResponse, status: number, body: Buffer): Promise<void> {
+export async function sendJsonBytes(res: ServerResponse, status: number, body: Buffer, encoding?: BodyEncoding): Promise<void> {
   if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": body.length, "cache-control": "no-store" });
+  // Compressed on the thread pool when the asker offered it (docs/FEDERATION_PROTOCOL.md §Compression).
+  const wire = encoding !== undefined && body.length >= COMPRESS_FROM_BYTES ? await compressBody(body, encoding) : undefined;
+  if (wire !== undefined) body = wire;
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": body.length, "cache-control": "no-store", vary: "accept-encoding", ...(wire === undefined ? {} : { "content-encoding": encoding! }) });
   for (let i = 0; i < body.length; i += WRITE_SLICE) {
     if (res.destroyed) return;
     const more = res.write(body.subarray(i, i + WRITE_SLICE));

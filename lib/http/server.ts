@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
 import { readJsonBody, type BodyScreen } from "./body.js";
+import { chooseEncoding } from "./encoding.js";
 import { checkHost } from "./host.js";
 import { serveLog, type ServedLog } from "./log-routes.js";
 import { topLevelString } from "./preauth.js";
@@ -145,7 +146,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
   if (wait > 0) throw unread(new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) }));
   const text = await readJsonBody(req, post.maxBytes, signerScreen(node, post.kind));
   const reply = await node.receive(post.kind, text);
-  if (reply.bytes !== undefined) await sendJsonBytes(res, reply.status, reply.bytes);
+  if (reply.bytes !== undefined) await sendJsonBytes(res, reply.status, reply.bytes, chooseEncoding(req.headers["accept-encoding"]));
   else sendJson(res, reply.status, reply.body);
 }
 

@@ -24,6 +24,11 @@ export const LIMITS = {
   /** Checkpoints of a Bundle: at most one batch version per receipt, several origins each. */
   maxCheckpointsPerBundle: 5000,
   maxWant: 5000,
+  /**
+   * Leaves of a Bundle of version 4, all its leaf sets together (docs/FEDERATION_PROTOCOL.md §Leaves):
+   * 1 MiB of hashes, about 1.4 MB of base64; a larger version travels as receipts with paths.
+   */
+  maxLeavesPerBundle: 32768,
   /** Cosignatures of an Announce: one batch id's versions, as many as a version keeps (lib/quorum/merge.ts). */
   maxCosignaturesPerAnnounce: 64,
   /** Cosignatures of a Bundle: those of the batch versions it names. */

@@ -11,11 +11,12 @@ import { array, digest, integer, literal, malformed, object, optionalInteger, st
 import { parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { parseAnchor, parseReceipt } from "./items.js";
 import { parseCosignature, type Cosignature } from "./cosignature.js";
+import { leafChars, parseLeafSet, type LeafSet } from "./leaves.js";
 import { BATCH_ID_PATTERN, LIMITS, NAMESPACE_PATTERN } from "./limits.js";
 
 export type MessageType = "announce" | "request" | "bundle";
 
-interface Envelope<V extends number = 2 | 3> {
+interface Envelope<V extends number = 2 | 3 | 4> {
   v: V;
   namespace: string;
   /** DID of the receiving node: a message accepted by one node cannot be replayed to another. */
@@ -42,8 +43,11 @@ export interface Announce extends Envelope<2 | 3> {
   cosignatures?: Cosignature[];
 }
 
-/** Version 2 adds `aud`. */
-export interface Request extends Envelope<2> {
+/**
+ * Version 2 adds `aud`. Version 3 (same members) asks for a Bundle of version 4, leaves instead
+ * of paths (docs/FEDERATION_PROTOCOL.md §Leaves); a peer that refuses it is asked again with 2.
+ */
+export interface Request extends Envelope<2 | 3> {
   type: "request";
   fromTs?: number;
   toTs?: number;
@@ -59,8 +63,12 @@ export interface Request extends Envelope<2> {
   page?: number;
 }
 
-/** Version 2 adds the checkpoints of the batch versions its receipts belong to; version 3 cosignatures, as Announce. */
-export interface Bundle extends Envelope<2 | 3> {
+/**
+ * Version 2 adds the checkpoints of the batch versions its receipts belong to; version 3
+ * cosignatures, as Announce; version 4, the answer to a version 3 Request, whole versions as
+ * `leaves` (docs/FEDERATION_PROTOCOL.md §Leaves).
+ */
+export interface Bundle extends Envelope<2 | 3 | 4> {
   type: "bundle";
   /** messageDigest() of the Request this answers. */
   request: string;
@@ -70,6 +78,8 @@ export interface Bundle extends Envelope<2 | 3> {
   anchors: Anchor[];
   /** Version 3: witness cosignatures of the batch versions `checkpoints` names. */
   cosignatures?: Cosignature[];
+  /** Version 4: whole batch versions as their leaves; the receiver derives their receipts (lib/messages/leaves.ts). */
+  leaves?: LeafSet[];
 }
 
 export type Message = Announce | Request | Bundle;
@@ -147,7 +157,7 @@ export function parseAnnounce(value: unknown): Announce {
 export function parseRequest(value: unknown): Request {
   const o = object(value, "request", [...COMMON, "fromTs", "toTs", "want", "batchId", "batchRoot", "origin", "page"]);
   literal(o, "type", "request", "request");
-  const request: Request = { type: "request", ...envelope(o, "request", 2, "aud") };
+  const request: Request = { type: "request", ...envelope<2 | 3>(o, "request", 2, "aud", 3) };
   const fromTs = optionalInteger(o, "fromTs", "request", 0, LIMITS.maxTimestamp);
   const toTs = optionalInteger(o, "toTs", "request", 0, LIMITS.maxTimestamp);
   if (fromTs !== undefined && toTs !== undefined && fromTs > toTs) throw malformed("request.fromTs", `fromTs ${fromTs} is after toTs ${toTs}`);
@@ -179,9 +189,9 @@ export function parseRequest(value: unknown): Request {
  * @example parseBundle(JSON.parse(body))
  */
 export function parseBundle(value: unknown): Bundle {
-  const o = object(value, "bundle", [...COMMON, "request", "checkpoints", "receipts", "anchors", "cosignatures"]);
+  const o = object(value, "bundle", [...COMMON, "request", "checkpoints", "receipts", "anchors", "cosignatures", "leaves"]);
   literal(o, "type", "bundle", "bundle");
-  const env = envelope<2 | 3>(o, "bundle", 2, "checkpoints and aud", 3);
+  const env = o.v === 4 ? envelope<4>(o, "bundle", 4, "checkpoints and aud") : envelope<2 | 3>(o, "bundle", 2, "checkpoints and aud", 3);
   const request = digest(o, "request", "bundle");
   if (o.checkpoints === undefined) throw malformed("bundle.checkpoints", "is missing: version 2 bundles carry the origin checkpoints of their batches");
   const checkpoints = array(o, "checkpoints", "bundle", LIMITS.maxCheckpointsPerBundle).map((c, i) => parseCheckpoint(c, `bundle.checkpoints[${i}]`));
@@ -197,7 +207,32 @@ export function parseBundle(value: unknown): Bundle {
   });
   const anchors = array(o, "anchors", "bundle", LIMITS.maxAnchorsPerBundle).map((a, i) => parseAnchor(a, `bundle.anchors[${i}]`));
   const cosignatures = cosignaturesOf(o, "bundle", env.v, LIMITS.maxCosignaturesPerBundle, env.namespace);
-  return { type: "bundle", ...env, request, checkpoints, receipts, anchors, ...(cosignatures === undefined ? {} : { cosignatures }) };
+  const leaves = leavesOf(o, env.v, checkpoints);
+  return { type: "bundle", ...env, request, checkpoints, receipts, anchors, ...(cosignatures === undefined ? {} : { cosignatures }), ...(leaves === undefined ? {} : { leaves }) };
+}
+
+/**
+ * The `leaves` of a version 4 Bundle: each names a distinct checkpoint, at most
+ * LIMITS.maxLeavesPerBundle leaves in all. Their trees are rebuilt only after the Bundle is
+ * authenticated (lib/federation/gossip.ts checkBundle).
+ */
+function leavesOf(o: Json, v: number, checkpoints: readonly Checkpoint[]): LeafSet[] | undefined {
+  if (o.leaves === undefined) return undefined;
+  if (v < 4) throw malformed("bundle.leaves", "needs message version 4 (docs/FEDERATION_PROTOCOL.md §Leaves)");
+  const sets = array(o, "leaves", "bundle", LIMITS.maxCheckpointsPerBundle);
+  let total = 0;
+  const named = new Set<number>();
+  return sets.map((x, i) => {
+    // The character count is checked before the string is read any further.
+    const chars = typeof x === "object" && x !== null && typeof (x as Json).leaves === "string" ? ((x as Json).leaves as string).length : 0;
+    if (chars > leafChars(LIMITS.maxLeavesPerBundle)) throw malformed(`bundle.leaves[${i}].leaves`, `more than ${LIMITS.maxLeavesPerBundle} leaves`);
+    const set = parseLeafSet(x, `bundle.leaves[${i}]`, checkpoints);
+    if (named.has(set.checkpoint)) throw malformed(`bundle.leaves[${i}].checkpoint`, "names a version whose leaves this bundle already holds");
+    named.add(set.checkpoint);
+    total += checkpoints[set.checkpoint]!.size;
+    if (total > LIMITS.maxLeavesPerBundle) throw malformed("bundle.leaves", `more than ${LIMITS.maxLeavesPerBundle} leaves in all`);
+    return set;
+  });
 }
 
 /**

@@ -78,7 +78,11 @@ describe("PeerClient.postJson", () => {
   test("postJson: returns a peer's 2xx JSON answer and sends the message as JSON under the URL's base path", async () => {
     const peer = await peerServer(json(202, { accepted: true }));
     const r = await client().postJson({ did: "did:vm:node:b", url: `${peer.url}/mesh/` }, "/federation/announce", message);
-    assert.deepEqual(r, { ok: true, status: 202, body: { accepted: true }, bytes: 17 });
+    const sent = Buffer.byteLength(JSON.stringify(message));
+    assert.deepEqual(r, { ok: true, status: 202, body: { accepted: true }, bytes: 17, inflatedBytes: 17, sentBytes: sent });
+    // Compressed answers are welcome; the body went plain (docs/FEDERATION_PROTOCOL.md §Compression).
+    assert.equal(peer.received[0]!.headers["accept-encoding"], "br, gzip");
+    assert.equal(peer.received[0]!.headers["content-encoding"], undefined);
     assert.equal(peer.received[0]!.url, "/mesh/federation/announce");
     assert.equal(peer.received[0]!.method, "POST");
     assert.equal(peer.received[0]!.headers["content-type"], "application/json");

@@ -1,0 +1,79 @@
+/**
+ * Compressed bodies on the federation endpoints (docs/FEDERATION_PROTOCOL.md §Compression):
+ * `Accept-Encoding` / `Content-Encoding` with gzip or brotli (node:zlib, on the thread pool so
+ * the event loop stays free). Inflating is always bounded: the output may not pass the limit the
+ * uncompressed body has, so a small body cannot make this node allocate more than a plain one.
+ */
+import { promisify } from "node:util";
+import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from "node:zlib";
+
+export type BodyEncoding = "br" | "gzip";
+
+/** Bodies shorter than this go plain: compressing them saves less than the headers cost. */
+export const COMPRESS_FROM_BYTES = 1024;
+/** What a node sends in Accept-Encoding on its calls to peers. */
+export const ACCEPT_ENCODING = "br, gzip";
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+const brotliAsync = promisify(brotliCompress);
+const unbrotliAsync = promisify(brotliDecompress);
+
+/**
+ * The encoding to answer with for an `Accept-Encoding` header: brotli, then gzip, when offered
+ * with a non-zero q; none otherwise.
+ * @example chooseEncoding("gzip, br;q=0") // "gzip"
+ */
+export function chooseEncoding(accept: string | string[] | undefined): BodyEncoding | undefined {
+  const text = Array.isArray(accept) ? accept.join(",") : (accept ?? "");
+  const offered = new Set<string>();
+  for (const part of text.toLowerCase().split(",")) {
+    const [name, ...params] = part.split(";").map((x) => x.trim());
+    const q = params.find((p) => p.startsWith("q="));
+    if (name !== undefined && name !== "" && (q === undefined || Number(q.slice(2)) > 0)) offered.add(name);
+  }
+  if (offered.has("br")) return "br";
+  if (offered.has("gzip")) return "gzip";
+  return undefined;
+}
+
+/** A `Content-Encoding` value this node inflates, "identity" for none, or undefined when unknown. */
+export function knownEncoding(header: string | string[] | undefined): BodyEncoding | "identity" | undefined {
+  if (header === undefined) return "identity";
+  const value = (Array.isArray(header) ? header.join(",") : header).trim().toLowerCase();
+  if (value === "" || value === "identity") return "identity";
+  if (value === "gzip" || value === "x-gzip") return "gzip";
+  if (value === "br") return "br";
+  return undefined;
+}
+
+/**
+ * `body` compressed with `encoding` (brotli at quality 5: near gzip's speed, a better ratio on JSON).
+ * @example const wire = await compressBody(Buffer.from(json), "gzip")
+ */
+export async function compressBody(body: Buffer, encoding: BodyEncoding): Promise<Buffer> {
+  if (encoding === "gzip") return gzipAsync(body, { level: 6 });
+  return brotliAsync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } });
+}
+
+/** Thrown by inflateBody when the inflated body would pass its limit. */
+export class InflatedTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`the body inflates to more than ${limit} bytes`);
+  }
+}
+
+/**
+ * `body` inflated, refusing (InflatedTooLarge) as soon as the output passes `maxBytes`: zlib
+ * stops at the bound, so a zip bomb costs at most `maxBytes` of memory. A corrupt stream throws
+ * the zlib error.
+ * @example const json = await inflateBody(wire, "br", LIMITS.maxBundleBytes)
+ */
+export async function inflateBody(body: Buffer, encoding: BodyEncoding, maxBytes: number): Promise<Buffer> {
+  try {
+    return encoding === "gzip" ? await gunzipAsync(body, { maxOutputLength: maxBytes }) : await unbrotliAsync(body, { maxOutputLength: maxBytes });
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError) throw new InflatedTooLarge(maxBytes);
+    throw e;
+  }
+}
