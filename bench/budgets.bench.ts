@@ -1,8 +1,9 @@
 /**
  * Work budgets against one real `serve` holding 10^5 receipts (docs/FEDERATION_PROTOCOL.md §Limits,
- * docs/BENCHMARKS.md): three floods at the senders' allowance with the default limits, each for
+ * docs/BENCHMARKS.md): four floods at the senders' allowance with the default limits, each for
  * FLOOD_S seconds, while GET /health is probed every 100 ms and the daemon's resident set sampled:
- * - want flood: four admitted senders, each one Request a second naming 5,000 held ids;
+ * - want flood: four admitted senders, each one Request a second naming 5,000 held ids (version 2,
+ *   then four others with version 3, answered as leaves);
  * - reconcile flood: one admitted sender, one round a second of 95,000 fingerprint ranges, and
  *   another asking `more` with m = 37,000 cells once a second;
  * - pre-auth flood: strangers (unknown signers) sending 3 MiB reconcile bodies on 8 connections.
@@ -151,7 +152,7 @@ function everySecond(url: string, make: () => string) {
  */
 export async function measure(): Promise<BudgetsBenchResult> {
   const tsa = createOpensslTsa();
-  const names = ["w1", "w2", "w3", "w4", "r1", "r2"];
+  const names = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "r1", "r2"];
   // The default limits (docs/FEDERATION_OPERATIONS.md): 60 Requests a minute per peer, default budgets.
   const mesh = await startMesh([{ name: "a", routes: [] }, { name: "c", routes: [] }], { trustPem: tsa.rootPem, guests: names.map((name) => ({ name, roles: ["request"] })), limits: { requestPerMin: 60, announcePerMin: 60, postsPerAddressPerMin: 1200 }, antiEntropyIntervalS: 3600 });
   try {
@@ -173,8 +174,11 @@ export async function measure(): Promise<BudgetsBenchResult> {
     const phases: Phase[] = [];
 
     // Each sender asks for a different 5,000 of the held ids.
-    const want = (name: string, k: number) => () => wire(signMessage<Request>({ type: "request", v: 2, namespace: NS, aud: node.did, want: ids.slice(k * WANT, (k + 1) * WANT), ts: freshTs(g(name).did), signer: g(name).did }, g(name).key.privateKey));
-    phases.push(await phase("want flood: 4 senders, one 5,000-id Request a second each", node, control, pid, ["w1", "w2", "w3", "w4"].map((n, k) => everySecond(url("/federation/request"), want(n, k)))));
+    const want = (name: string, k: number, v: 2 | 3) => () => wire(signMessage<Request>({ type: "request", v, namespace: NS, aud: node.did, want: ids.slice(k * WANT, (k + 1) * WANT), ts: freshTs(g(name).did), signer: g(name).did }, g(name).key.privateKey));
+    phases.push(await phase("want flood: 4 senders, one 5,000-id Request a second each", node, control, pid, ["w1", "w2", "w3", "w4"].map((n, k) => everySecond(url("/federation/request"), want(n, k, 2)))));
+    // The same flood as version 3 Requests, answered with whole versions as leaves (docs/FEDERATION_PROTOCOL.md §Leaves):
+    // smaller answers, so more of them fit the byte budget; other senders, so the first phase's debt does not count.
+    phases.push(await phase("want flood, Request v3 (leaves): 4 senders, one 5,000-id Request a second each", node, control, pid, ["w5", "w6", "w7", "w8"].map((n, k) => everySecond(url("/federation/request"), want(n, k + 4, 3)))));
 
     const rangesPayload = (() => {
       const w = new PayloadWriter(0);
