@@ -1,6 +1,6 @@
 /**
- * Reading an operator's file whole, with a size bound (docs/FEDERATION_OPERATIONS.md
- * §Configuration reference, "Files the configuration names"): a certificate bundle or key file
+ * Reading an operator's file whole, with a size bound
+ * (docs/FEDERATION_OPERATIONS.md §Configuration reference, "Files the configuration names"): a certificate bundle or key file
  * that is far larger than any real one (or a FIFO, or /dev/zero) is refused by its size, read
  * at most one byte past the bound, never whole.
  */

@@ -1,6 +1,6 @@
 /**
- * A wider clock-skew window does not re-admit old messages (docs/FEDERATION_PROTOCOL.md §Replay
- * across restarts), on a real `serve`: a Request accepted under `clock_skew_s: 5` is refused
+ * A wider clock-skew window does not re-admit old messages
+ * (docs/FEDERATION_PROTOCOL.md §Replay across restarts), on a real `serve`: a Request accepted under `clock_skew_s: 5` is refused
  * again once the node runs with `clock_skew_s: 300`, whether the skew was raised across a clean
  * restart, across a crash, or live by a SIGHUP reload. Each sequence signs as its own guest. A
  * Request changes nothing on the node, so "accepted again" is exactly a 200 where a 409 or 401 belongs.

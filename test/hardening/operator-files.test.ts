@@ -1,6 +1,6 @@
 /**
- * Files the configuration names, of hostile size (docs/FEDERATION_OPERATIONS.md §Configuration
- * reference, "Files the configuration names"): a TSA certificate bundle, an intermediates file,
+ * Files the configuration names, of hostile size
+ * (docs/FEDERATION_OPERATIONS.md §Configuration reference, "Files the configuration names"): a TSA certificate bundle, an intermediates file,
  * a per-TSA bundle or a TLS certificate over 1 MiB, and the node key or a TLS key over 64 KiB,
  * are refused by their size with exit 2 and a message naming the file and the key; a device
  * that never ends (/dev/zero) is read one byte past the bound and no further. None of the
