@@ -1,13 +1,16 @@
 /**
- * A reconcile payload is decoded in slices when a node answers it (lib/reconcile/payload.ts
- * decodingPayload, docs/FEDERATION_PROTOCOL.md §Answering without holding the event loop): the
- * 95,000-range payload of the reconcile flood pauses every DECODE_SLICE_RANGES ranges, before
- * any range is answered. Counted, never timed.
+ * A reconcile payload is decoded, and a range's cells computed, in slices when a node answers
+ * (lib/reconcile/payload.ts decodingPayload, lib/reconcile/cells.ts cellsInSlices;
+ * docs/FEDERATION_PROTOCOL.md §Answering without holding the event loop): the 95,000-range
+ * payload of the reconcile flood pauses every DECODE_SLICE_RANGES ranges before any range is
+ * answered, and `more` cells of one range of 50,000 items pause every slice of items. Counted, never timed.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { DECODE_SLICE_RANGES, decodePayload, decodingPayload, PayloadWriter } from "../../lib/reconcile/payload.js";
-import { respondInSlices } from "../../lib/reconcile/session.js";
+import { randomBytes } from "node:crypto";
+import { ReconcileIndex } from "../../lib/reconcile/reconcile-index.js";
+import { respond, respondInSlices } from "../../lib/reconcile/session.js";
 
 const RANGES = 95_000;
 
@@ -42,5 +45,21 @@ describe("reconcile: a large payload is decoded in slices", () => {
     assert.equal(r.ok, false);
     assert.match((r as { reason: string }).reason, /bytes after the \+∞ bound/);
     assert.ok(pauses >= Math.floor(RANGES / DECODE_SLICE_RANGES), `${pauses} pauses while decoding ${RANGES} ranges`);
+  });
+
+  test("cells slices: `more` cells of one range of 50,000 items are computed with a pause every 2,000 items; the reply is respond's", async () => {
+    const index = new ReconcileIndex();
+    index.insert(Array.from({ length: 50_000 }, (_, i) => ({ ts: 1_700_000_000 + i, id: `sha256:${randomBytes(32).toString("hex")}` })));
+    const w = new PayloadWriter(0, new Uint8Array(8).fill(3));
+    w.range(null, { mode: "more", count: 64 });
+    const parts = [{ namespace: "dao:vaultmesh", payload: w.bytes() }];
+    let pauses = 0;
+    const sliced = await respondInSlices(() => index, parts, { random: () => 0.5 }, { work: 2_000, pause: async () => void pauses++ });
+    const whole = respond(() => index, parts, { random: () => 0.5 });
+    assert.equal(sliced.ok, true, JSON.stringify(sliced).slice(0, 200));
+    assert.deepEqual({ ...sliced, work: undefined }, { ...whole, work: undefined });
+    const reply = decodePayload((sliced as { reply: Array<{ payload: Uint8Array }> }).reply[0]!.payload, 10);
+    assert.equal(reply.ok && reply.payload.ranges[0]!.body.mode, "cells");
+    assert.ok(pauses >= 50_000 / 2_000 - 1, `${pauses} pauses while the cells of 50,000 items were computed`);
   });
 });
