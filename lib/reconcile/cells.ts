@@ -175,8 +175,8 @@ export function cellsOf(index: ReconcileIndex, p: number, q: number, lowerTs: nu
 
 /**
  * `cellsOf`, pausing (one `yield`) after every `sliceItems` items, so that the cells of a range
- * of 10^5 items are not computed in one piece (docs/FEDERATION_PROTOCOL.md §Answering without
- * holding the event loop).
+ * of 10^5 items are not computed in one piece
+ * (docs/FEDERATION_PROTOCOL.md §Answering without holding the event loop).
  * @example const cells = yield* cellsInSlices(index, 0, index.size, 0, 26, seed, 2000)
  */
 export function* cellsInSlices(index: ReconcileIndex, p: number, q: number, lowerTs: number, m: number, seed: Uint8Array, sliceItems: number): Generator<void, Cells> {
