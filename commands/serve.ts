@@ -3,8 +3,8 @@
  * (docs/FEDERATION_OPERATIONS.md §What runs where). Opens the node, starts lib/federation/daemon.ts on it, and wires signals and the
  * log: SIGTERM/SIGINT stop cleanly, SIGHUP reloads peers.yaml and routing.
  */
-import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
+import { MAX_CERTIFICATE_FILE_BYTES, MAX_KEY_FILE_BYTES, readBoundedFile } from "../lib/bounded-file.js";
 import { loadConfig } from "../lib/config/load.js";
 import type { NodeConfig } from "../lib/config/types.js";
 import { ConfigError } from "../lib/errors.js";
@@ -27,10 +27,11 @@ export interface ServeOptions {
 async function readTls(config: NodeConfig): Promise<{ key: string; cert: string } | undefined> {
   const tls = config.federation.mesh.listen.tls;
   if (tls === undefined) return undefined;
-  const read = (path: string, key: string) =>
-    readFile(path, "utf8").catch((cause: unknown) => {
-      throw new ConfigError([`federation.yaml: mesh.listen.tls.${key}: ${path} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`], { cause });
-    });
+  const read = async (path: string, key: string) => {
+    const r = await readBoundedFile(path, key === "key" ? MAX_KEY_FILE_BYTES : MAX_CERTIFICATE_FILE_BYTES);
+    if (!r.ok) throw new ConfigError([`federation.yaml: mesh.listen.tls.${key}: ${path} ${r.reason === "missing" ? "cannot be read: ENOENT" : r.why}`]);
+    return r.text;
+  };
   return { key: await read(tls.keyFile, "key"), cert: await read(tls.certFile, "cert") };
 }
 

@@ -4,9 +4,9 @@
  * names the file, the key and the path. The verifiers receive the PEM text, never a path.
  */
 import { X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import type { TsaTrust } from "../anchors/endpoints.js";
 import type { NamedTsa } from "../anchors/tsa/verify-anchor.js";
+import { MAX_CERTIFICATE_FILE_BYTES, readBoundedFile } from "../bounded-file.js";
 import { ConfigError } from "../errors.js";
 import { keyPath } from "./problems.js";
 import type { AnchorsConfig } from "./types.js";
@@ -15,13 +15,12 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*?-----END CERTIFI
 
 async function readPem(file: string, key: (string | number)[], problems: string[]): Promise<string | undefined> {
   const where = `anchors.yaml: ${keyPath(key)}: ${file}`;
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    problems.push(`${where} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`);
+  const read = await readBoundedFile(file, MAX_CERTIFICATE_FILE_BYTES);
+  if (!read.ok) {
+    problems.push(`${where} ${read.reason === "missing" ? "cannot be read: ENOENT" : read.why}`);
     return undefined;
   }
+  const text = read.text;
   const blocks = text.match(PEM_BLOCK) ?? [];
   if (blocks.length === 0) {
     problems.push(`${where} holds no PEM certificate`);

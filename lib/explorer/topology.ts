@@ -82,7 +82,7 @@ export function authenticateTopologyRequest(json: unknown, me: string, ctx: Auth
   const now = ctx.now();
   if (Math.abs(now - request.ts) > ctx.skewS) throw new ProtocolError("STALE_TIMESTAMP", 401, `ts ${request.ts} is ${now - request.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
   const notBefore = ctx.notBefore?.({ ...request, namespace: "" });
-  if (notBefore !== undefined && request.ts < notBefore) throw new ProtocolError("STALE_TIMESTAMP", 401, `ts ${request.ts} is before ${notBefore}: this node restarted after a crash and may have accepted messages from ${request.signer} signed until then; sign the request again`);
+  if (notBefore !== undefined && request.ts < notBefore) throw new ProtocolError("STALE_TIMESTAMP", 401, `ts ${request.ts} is before ${notBefore}: this node may have accepted messages from ${request.signer} signed until then (it restarted after a crash, or its clock_skew_s was raised); sign the request again`);
   const digest = messageDigest(request);
   if (ctx.replay.seen(digest, now)) throw new ProtocolError("REPLAY", 409, `message ${digest} was already accepted`);
   const check = verifyDetached(request.sig, Buffer.from(canonicalJson(unsigned(request)), "utf8"), request.signer, peer.publicKey);

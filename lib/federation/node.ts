@@ -10,7 +10,6 @@ import { ProtocolError } from "../errors.js";
 import { claimDigest } from "../conflict/index.js";
 import { authenticate, signMessage } from "../messages/authenticate.js";
 import { messageDigest } from "../messages/canonical.js";
-import { parsePeerJson } from "../messages/json.js";
 import { LIMITS } from "../messages/limits.js";
 import { parseAnnounce, parseRequest, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import { isDeepStrictEqual } from "node:util";
@@ -26,6 +25,7 @@ import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import type { PeerDirectory } from "./peers.js";
 import { RateLimiter } from "../http/rate-limit.js";
+import { parsePeerJsonInSlices } from "../messages/json-slices.js";
 import { signMessageInSlices, yieldToLoop } from "../messages/sign-in-slices.js";
 import { WorkBudget } from "../http/work-budget.js";
 import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, MAX_ANSWERS_IN_FLIGHT } from "./budgets.js";
@@ -174,7 +174,8 @@ export class FederationNode {
    */
   async receive(kind: "announce" | "request" | "reconcile", text: string): Promise<Reply> {
     if (this.#stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try another peer or again shortly");
-    const json = parsePeerJson(text);
+    // In slices: a body of up to 4 MiB must not hold the loop (docs/FEDERATION_PROTOCOL.md §Answering without holding the event loop).
+    const json = await parsePeerJsonInSlices(text);
     let message: Announce | Request | ReconcileMessage;
     try {
       message = kind === "announce" ? parseAnnounce(json) : kind === "request" ? parseRequest(json) : parseReconcile(json, LIMITS.maxReconcilePayloadBytes);

@@ -17,31 +17,43 @@ export const REPLAY_DOC = "replay-window";
 interface Saved {
   savedAt: number;
   entries: Array<[string, number]>;
+  /** `clock_skew_s` when saved (absent in older state): a start with a wider window keeps each entry that much longer. */
+  skewS?: number;
+  /** Messages signed before this may have been accepted and forgotten (absent in older state). */
+  notBefore?: number;
 }
 
 /**
  * Restores a saved window into `cache` and the horizon's floors; returns whether the last run
  * crashed (its digests were lost, so floors now stand in for them).
- * @example const { crashed } = await restoreReplayWindow(store, node.replay, horizon, now)
+ * @example const { crashed } = await restoreReplayWindow(store, node.replay, horizon, now, 300)
  */
-export async function restoreReplayWindow(store: Store, cache: ReplayCache, horizon: ReplayHorizon, now: number): Promise<{ crashed: boolean; restored: number }> {
+export async function restoreReplayWindow(store: Store, cache: ReplayCache, horizon: ReplayHorizon, now: number, skewS: number): Promise<{ crashed: boolean; restored: number }> {
   const saved = await store.getDoc<Saved | null>(REPLAY_DOC);
   const savedHorizon = await store.getDoc(HORIZON_DOC);
   // Consumed at once: if this run crashes, the next start must not trust a copy missing its digests.
   await store.putDoc(REPLAY_DOC, null);
   // No window but a horizon: the window was removed by hand; trust nothing that is not saved.
   const crashed = saved === undefined ? savedHorizon !== undefined : saved === null || !Array.isArray(saved.entries);
-  await horizon.restore(savedHorizon, crashed);
-  if (crashed || saved === undefined || saved === null) return { crashed, restored: 0 };
+  const clean = !crashed && saved !== undefined && saved !== null;
+  // What the stopped run had forgotten was signed before its now − skew: refused whatever the skew is now.
+  const floorAll = clean ? Math.max(safeInt(saved.notBefore), safeInt(saved.savedAt) - safeInt(saved.skewS ?? skewS)) : 0;
+  await horizon.restore(savedHorizon, crashed, floorAll);
+  if (!clean) return { crashed, restored: 0 };
   const before = cache.size;
-  cache.restore(saved.entries, now);
+  const wider = Math.max(0, skewS - safeInt(saved.skewS ?? skewS));
+  cache.restore(wider === 0 ? saved.entries : saved.entries.map(([digest, until]) => [digest, until + wider] as const), now);
   return { crashed, restored: cache.size - before };
 }
 
 /**
  * Saves the live part of `cache` (on a clean stop, after in-flight work drained).
- * @example await saveReplayWindow(store, node.replay, now)
+ * @example await saveReplayWindow(store, node.replay, horizon, now, 300)
  */
-export async function saveReplayWindow(store: Store, cache: ReplayCache, now: number): Promise<void> {
-  await store.putDoc(REPLAY_DOC, { savedAt: now, entries: cache.snapshot(now) } satisfies Saved);
+export async function saveReplayWindow(store: Store, cache: ReplayCache, horizon: ReplayHorizon, now: number, skewS: number): Promise<void> {
+  await store.putDoc(REPLAY_DOC, { savedAt: now, entries: cache.snapshot(now), skewS, notBefore: Math.max(horizon.floorAll, now - skewS) } satisfies Saved);
+}
+
+function safeInt(value: unknown): number {
+  return typeof value === "number" && Number.isSafeInteger(value) ? value : 0;
 }

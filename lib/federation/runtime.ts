@@ -106,6 +106,8 @@ export class NodeRuntime {
   #outbox: Outbox | undefined;
   #indexes: NamespaceIndexes | undefined;
   #horizon: ReplayHorizon | undefined;
+  /** The clock skew the replay cache and horizon were last set for (undefined: not yet). */
+  #skewInForce: number | undefined;
 
   /** Use openRuntime(), which reads the key and opens the store first. */
   constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: boolean, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
@@ -167,6 +169,7 @@ export class NodeRuntime {
 
   /** Checks for signed messages from peers, against the current peers.yaml and routing. */
   authContext(): AuthenticateContext {
+    this.#followSkew();
     const ctx: AuthenticateContext = { peers: this.#peers.known, isRouted: this.#peers.isRouted, now: () => this.now(), skewS: this.#config.federation.mesh.clockSkewS, replay: this.replay, self: this.me.did };
     const horizon = this.#horizon;
     // Answers name the digest of a request this node signed: no floor for them (docs/FEDERATION_PROTOCOL.md §Replay across restarts).
@@ -181,12 +184,31 @@ export class NodeRuntime {
    * returns whether the last run crashed.
    */
   async restoreReplay(): Promise<boolean> {
-    return (await restoreReplayWindow(this.store, this.replay, this.horizon, this.now())).crashed;
+    const skew = this.#config.federation.mesh.clockSkewS;
+    const { crashed } = await restoreReplayWindow(this.store, this.replay, this.horizon, this.now(), skew);
+    this.#skewInForce = skew;
+    return crashed;
   }
 
   /** Saves the replay window for the next start (the daemon, after its drain). */
   async saveReplay(): Promise<void> {
-    await saveReplayWindow(this.store, this.replay, this.now());
+    this.#followSkew();
+    await saveReplayWindow(this.store, this.replay, this.horizon, this.now(), this.#config.federation.mesh.clockSkewS);
+  }
+
+  /**
+   * A wider clock-skew window (`mesh.clock_skew_s` raised by a reload) must not re-admit what
+   * the narrower one let go of (docs/FEDERATION_PROTOCOL.md §Replay across restarts): remembered
+   * digests are kept as much longer, and messages signed before now − the old skew, which may
+   * have been accepted and forgotten, are refused from every signer.
+   */
+  #followSkew(): void {
+    const skew = this.#config.federation.mesh.clockSkewS;
+    const before = this.#skewInForce;
+    this.#skewInForce = skew;
+    if (before === undefined || skew <= before) return;
+    this.replay.lengthen(skew - before);
+    this.horizon.raiseFloor(this.now() - before);
   }
 
   /** An import context bound to one namespace's verification policy. */

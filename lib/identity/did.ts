@@ -2,6 +2,7 @@
  * Node identities: DIDs and the `ed25519:` public-key lines of peers.yaml (docs/FEDERATION_OPERATIONS.md §peers.yaml).
  */
 import { ArgumentError } from "../errors.js";
+import { weakKeyProblem } from "./weak-key.js";
 
 /** A DID as used for node ids: `did:<method>:<id>`, ASCII, at most 200 characters. */
 export const DID_PATTERN = /^did:[a-z0-9]{1,32}:[A-Za-z0-9._%-]+(:[A-Za-z0-9._%-]+)*$/;
@@ -23,9 +24,22 @@ export function keyIdFor(did: string): string {
 /**
  * Decodes a peers.yaml key line `ed25519:<base64url or hex of 32 bytes>` into the raw public key.
  * Returns a string describing the problem instead of throwing, so config validation can collect it.
- * @example parseKeyLine("ed25519:" + "00".repeat(32)) // Uint8Array(32)
+ * A key of small order, or not canonically encoded, binds no one and is refused (lib/identity/weak-key.ts).
+ * @example parseKeyLine("ed25519:" + "07".repeat(32)) // Uint8Array(32)
  */
 export function parseKeyLine(line: unknown): Uint8Array | string {
+  const raw = decodeKeyLine(line);
+  if (typeof raw === "string") return raw;
+  const weak = weakKeyProblem(raw);
+  return weak === undefined ? raw : `the key ${weak}`;
+}
+
+/**
+ * The 32 bytes of a key line, weak or not: for a caller that words its own refusal of a weak
+ * key (lib/proof/trust.ts names the DID). Otherwise use parseKeyLine.
+ * @example decodeKeyLine("ed25519:" + "00".repeat(32)) // Uint8Array(32) of zeros
+ */
+export function decodeKeyLine(line: unknown): Uint8Array | string {
   if (typeof line !== "string") return "expected a string \"ed25519:<base64url or hex of the 32-byte key>\"";
   if (!line.startsWith("ed25519:")) return "expected the prefix \"ed25519:\"";
   const body = line.slice("ed25519:".length);

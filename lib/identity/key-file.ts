@@ -1,7 +1,8 @@
 /**
  * The node's private key on disk: PKCS#8 PEM, mode 0600, never overwritten by accident.
  */
-import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
+import { chmod, mkdir, open, stat } from "node:fs/promises";
+import { MAX_KEY_FILE_BYTES, readBoundedFile } from "../bounded-file.js";
 import { dirname } from "node:path";
 import { ConfigError, VmshError } from "../errors.js";
 import { exportPrivateKeyPem, importPrivateKeyPem, type NodeKey } from "./keys.js";
@@ -34,14 +35,9 @@ export async function writeKeyFile(path: string, key: NodeKey, options: { force:
  * @example const key = await readKeyFile(config.federation.mesh.keyFile)
  */
 export async function readKeyFile(path: string): Promise<NodeKey> {
-  let pem: string;
-  try {
-    pem = await readFile(path, "utf8");
-  } catch (cause) {
-    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
-    const why = missing ? "does not exist" : `cannot be read: ${(cause as Error).message}`;
-    throw new ConfigError([`federation.yaml: mesh.key_file: ${path} ${why}`], { cause, ...(missing ? { details: "missing" } : {}) });
-  }
+  const read = await readBoundedFile(path, MAX_KEY_FILE_BYTES);
+  if (!read.ok) throw new ConfigError([`federation.yaml: mesh.key_file: ${path} ${read.why}`], read.reason === "missing" ? { details: "missing" } : {});
+  const pem = read.text;
   try {
     return importPrivateKeyPem(pem);
   } catch (cause) {

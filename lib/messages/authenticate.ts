@@ -89,7 +89,7 @@ export function authenticate(message: SignedMessage, ctx: AuthenticateContext): 
   const now = ctx.now();
   if (Math.abs(now - message.ts) > ctx.skewS) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is ${now - message.ts} s from this node's clock (allowed ±${ctx.skewS} s)`);
   const notBefore = ctx.notBefore?.(message);
-  if (notBefore !== undefined && message.ts < notBefore) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is before ${notBefore}: this node restarted after a crash and may have accepted messages from ${message.signer} signed until then; sign the message again`);
+  if (notBefore !== undefined && message.ts < notBefore) return fail("STALE_TIMESTAMP", 401, `ts ${message.ts} is before ${notBefore}: this node may have accepted messages from ${message.signer} signed until then (it restarted after a crash, or its clock_skew_s was raised); sign the message again`);
   const digest = messageDigest(message);
   if (ctx.replay.seen(digest, now)) return fail("REPLAY", 409, `message ${digest} was already accepted`);
   const payload = Buffer.from(canonicalJson(unsigned(message)), "utf8");

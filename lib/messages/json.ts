@@ -9,7 +9,7 @@ import { LIMITS } from "./limits.js";
  * Depth of the deepest array/object nesting in `text`, stopping early once `limit` is passed.
  * Strings are skipped so brackets inside them do not count.
  */
-function exceedsDepth(text: string, limit: number): boolean {
+export function exceedsDepth(text: string, limit: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -35,6 +35,15 @@ export class ReplayCache {
     return this.entries.size;
   }
 
+  /**
+   * Keeps every entry `seconds` longer: the clock-skew window was widened, so messages already
+   * accepted stay inside it that much longer and must be remembered as long.
+   */
+  lengthen(seconds: number): void {
+    if (!(seconds > 0)) return;
+    for (const [d, until] of this.entries) this.entries.set(d, until + seconds);
+  }
+
   /** The entries still inside their window at `now`, for saving across a restart. */
   snapshot(now: number): Array<[string, number]> {
     return [...this.entries].filter(([, until]) => until >= now);

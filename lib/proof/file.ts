@@ -6,6 +6,7 @@
  * and verdicts travel along as unverified labels. This file is the format only: building and
  * reading, no verification.
  */
+import { parseStrictJson } from "./read.js";
 import type { Anchor } from "../anchors/anchor.js";
 import { claimOf, type AnchorRecord } from "../conflict/record.js";
 import { ProtocolError } from "../errors.js";
@@ -119,11 +120,14 @@ function list(o: Record<string, unknown>, key: string, max: number): unknown[] {
 }
 
 /**
- * Validates a parsed proof file's shape (not what it proves); throws ProtocolError MALFORMED
- * naming the member. A version 1 file is refused: it binds no origin.
- * @example parseProofFile(JSON.parse(text)).checkpoint.origin
+ * Validates a proof file's shape (not what it proves); throws ProtocolError MALFORMED naming the
+ * member. Given the file's text, it is parsed as the CLI parses it (lib/proof/read.ts
+ * parseStrictJson: bounded depth, a member named twice refused with MALFORMED_JSON); given a value
+ * already parsed, duplicates are gone and cannot be seen. A version 1 file is refused: it binds no origin.
+ * @example parseProofFile(await readFile("proof.json", "utf8")).checkpoint.origin
  */
-export function parseProofFile(json: unknown): ProofFile {
+export function parseProofFile(input: unknown): ProofFile {
+  const json = typeof input === "string" ? parseStrictJson(input, "proof") : input;
   if (typeof json === "object" && json !== null && !Array.isArray(json) && (json as Record<string, unknown>).type === "vmsh-proof" && (json as Record<string, unknown>).v === 1) {
     refuse("this is a version 1 proof file: it binds no origin checkpoint, so its namespace, batch id and size are unbound labels (docs/EXPLORER.md §Proof files); download the proof again from a node of 0.3.0 or later");
   }

@@ -9,7 +9,9 @@ import { X509Certificate, type KeyObject } from "node:crypto";
 import type { TsaTrust } from "../anchors/endpoint-config.js";
 import type { NamedTsa } from "../anchors/tsa/verify-anchor.js";
 import { ProtocolError } from "../errors.js";
-import { DID_MAX_LENGTH, DID_PATTERN, formatKeyLine, parseKeyLine } from "../identity/did.js";
+import { decodeKeyLine, DID_MAX_LENGTH, DID_PATTERN, formatKeyLine } from "../identity/did.js";
+import { weakKeyProblem } from "../identity/weak-key.js";
+import { parseStrictJson } from "./read.js";
 import { publicKeyFromRaw, rawPublicKey } from "../identity/keys.js";
 import { array, integer, object, optionalString, string, type Json } from "../messages/fields.js";
 import { LIMITS, NAMESPACE_PATTERN } from "../messages/limits.js";
@@ -84,32 +86,8 @@ const refuse = (message: string): never => {
   throw new ProtocolError("MALFORMED", 400, message);
 };
 
-/**
- * The y coordinates (sign bit cleared, little-endian hex) of the Ed25519 points of order 1, 2,
- * 4 and 8, and the non-canonical encodings p and p+1 of two of them. With such a "key" a
- * signature of R = that point and S = 0 verifies for every message (order 1) or one message in
- * 2, 4 or 8: anyone could have signed, so it binds no one. Ed25519 verification here is
- * cofactorless and does not refuse them itself.
- */
-const SMALL_ORDER_Y = new Set([
-  "0100000000000000000000000000000000000000000000000000000000000000",
-  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-  "0000000000000000000000000000000000000000000000000000000000000000",
-  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-]);
-
-/** Why `raw` cannot be a key that binds its holder, or undefined. */
-export function weakKeyProblem(raw: Uint8Array): string | undefined {
-  const y = Buffer.from(raw);
-  y[31] = y[31]! & 0x7f;
-  if (SMALL_ORDER_Y.has(y.toString("hex"))) return "is a point of small order: signatures under it can be made without any private key";
-  // y ≥ p = 2^255 − 19: not the canonical encoding of any point.
-  if (y[31] === 0x7f && y.subarray(1, 31).every((b) => b === 0xff) && y[0]! >= 0xed) return "is not a canonical Ed25519 point encoding";
-  return undefined;
-}
+/** Why `raw` cannot be a key that binds its holder (lib/identity/weak-key.ts), or undefined. */
+export { weakKeyProblem };
 
 /**
  * One list of `{ did, key }`. `owners` maps each key (hex) to the DID that first listed it,
@@ -123,7 +101,7 @@ function keys(value: unknown, path: string, owners: Map<string, string>): Map<st
     const p = `${path}[${i}]`;
     const o = object(e, p, ["did", "key"]);
     const did = string(o, "did", p, DID_MAX_LENGTH, DID_PATTERN);
-    const raw = parseKeyLine(o.key);
+    const raw = decodeKeyLine(o.key);
     if (typeof raw === "string") refuse(`${p}.key: ${raw}`);
     const weak = weakKeyProblem(raw as Uint8Array);
     if (weak !== undefined) refuse(`${p}.key: the key of ${did} ${weak}`);
@@ -153,11 +131,14 @@ function pem(o: Json, key: string, path: string): string | undefined {
 }
 
 /**
- * Reads a parsed trust file into the policy it states; throws ProtocolError MALFORMED naming
- * the member for anything else (an unknown version included).
- * @example trustPolicy(JSON.parse(await readFile("trust.json", "utf8"))).namespaces.get("dao:vaultmesh")?.origins
+ * Reads a trust file into the policy it states; throws ProtocolError MALFORMED naming the member
+ * for anything else (an unknown version included). Given the file's text, it is parsed as the
+ * CLI parses it (lib/proof/read.ts parseStrictJson: a member named twice refused with
+ * MALFORMED_JSON); given a value already parsed, duplicates are gone and cannot be seen.
+ * @example trustPolicy(await readFile("trust.json", "utf8")).namespaces.get("dao:vaultmesh")?.origins
  */
-export function trustPolicy(json: unknown): TrustPolicy {
+export function trustPolicy(input: unknown): TrustPolicy {
+  const json = typeof input === "string" ? parseStrictJson(input, "trust") : input;
   const o = object(json, "trust", ["type", "v", "exportedBy", "exportedAt", "namespaces", "tsa"]);
   if (o.type !== "vmsh-trust") refuse('trust.type: expected "vmsh-trust" (a file written by `vmsh-federation trust export`)');
   if (o.v !== 1) refuse(`trust.v: expected 1, got ${JSON.stringify(o.v)?.slice(0, 20)}`);

@@ -166,6 +166,20 @@ function apply(cells: Cells, ids: Int32Array, o: number, tsLo: number, tsHi: num
  * @example const mine = cellsOf(index, 0, index.size, 0, 12, seed)
  */
 export function cellsOf(index: ReconcileIndex, p: number, q: number, lowerTs: number, m: number, seed: Uint8Array): Cells {
+  const building = cellsInSlices(index, p, q, lowerTs, m, seed, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const r = building.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * `cellsOf`, pausing (one `yield`) after every `sliceItems` items, so that the cells of a range
+ * of 10^5 items are not computed in one piece
+ * (docs/FEDERATION_PROTOCOL.md §Answering without holding the event loop).
+ * @example const cells = yield* cellsInSlices(index, 0, index.size, 0, 26, seed, 2000)
+ */
+export function* cellsInSlices(index: ReconcileIndex, p: number, q: number, lowerTs: number, m: number, seed: Uint8Array, sliceItems: number): Generator<void, Cells> {
   const [k0, k1] = seedWords(seed);
   const cells = new Cells(m);
   const ids = index.idWords();
@@ -174,6 +188,7 @@ export function cellsOf(index: ReconcileIndex, p: number, q: number, lowerTs: nu
     const t = index.tsAt(pos) - lowerTs;
     const lo = t % WORD;
     apply(cells, ids, pos * 8, lo | 0, ((t - lo) / WORD) | 0, 1, k0, k1);
+    if ((pos - p + 1) % sliceItems === 0 && pos + 1 < q) yield;
   }
   return cells;
 }

@@ -272,6 +272,23 @@ export function offeredSeed(payload: Payload): Uint8Array | undefined {
  * @example decodePayload(bytes, 100000) // { ok: true, payload: { version, shortOffset, ranges } }
  */
 export function decodePayload(bytes: Uint8Array, maxRanges: number, maxVersion: number = PAYLOAD_VERSION_CELLS): { ok: true; payload: Payload } | { ok: false; reason: string } {
+  const decoding = decodingPayload(bytes, maxRanges, maxVersion, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const r = decoding.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** Ranges decoded between two pauses of `decodingPayload` when a node answers: about a millisecond's worth. */
+export const DECODE_SLICE_RANGES = 1024;
+
+/**
+ * `decodePayload` pausing (one `yield`) after every `sliceRanges` ranges, so that a payload of
+ * 95,000 ranges does not hold the event loop in one piece (docs/FEDERATION_PROTOCOL.md
+ * §Answering without holding the event loop).
+ * @example const decoded = yield* decodingPayload(bytes, 100000, 2, DECODE_SLICE_RANGES)
+ */
+export function* decodingPayload(bytes: Uint8Array, maxRanges: number, maxVersion: number, sliceRanges: number): Generator<void, { ok: true; payload: Payload } | { ok: false; reason: string }> {
   try {
     const r = new ByteReader(bytes);
     const version = r.byte();
@@ -298,6 +315,7 @@ export function decodePayload(bytes: Uint8Array, maxRanges: number, maxVersion: 
       }
       ranges.push({ upper, body: readBody(r, r.byte(), lower.ts, version) });
       if (upper !== null) lower = upper;
+      if (ranges.length % sliceRanges === 0) yield;
     }
     return { ok: true, payload: { version: version === PAYLOAD_VERSION ? 1 : 2, shortOffset, ...(seed === undefined ? {} : { seed }), ranges } };
   } catch (e) {

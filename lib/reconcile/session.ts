@@ -7,7 +7,7 @@
  */
 import type { ReceiptKey } from "../store/types.js";
 import { resolveLimits, type ReconcileLimits, type ReconcileOptions } from "./limits.js";
-import { decodePayload, MAX_SHORT_OFFSET, offeredSeed, SEED_BYTES } from "./payload.js";
+import { DECODE_SLICE_RANGES, decodePayload, decodingPayload, MAX_SHORT_OFFSET, offeredSeed, SEED_BYTES } from "./payload.js";
 import { equalBytes } from "./items.js";
 import { ReconcileIndex } from "./reconcile-index.js";
 import { Step, type StepOutcome, type StepTuning } from "./step.js";
@@ -86,7 +86,7 @@ function* responding(lookup: (namespace: string) => ReconcileIndex | undefined, 
   let budget = limits.maxMessageBytes;
   let room = cap ?? budget;
   for (const part of message) {
-    const decoded = decodePayload(part.payload, limits.maxRanges, limits.payloadVersion);
+    const decoded = sliceWork === Number.POSITIVE_INFINITY ? decodePayload(part.payload, limits.maxRanges, limits.payloadVersion) : yield* decodingPayload(part.payload, limits.maxRanges, limits.payloadVersion, DECODE_SLICE_RANGES);
     if (!decoded.ok) return { ok: false, reason: `${part.namespace}: ${decoded.reason}` };
     // Version 2 when the payload is, or offers it (docs/ANTI_ENTROPY.md §Versions); else exactly 0.1.0's answer.
     const seed = decoded.payload.seed ?? (limits.payloadVersion >= 2 ? offeredSeed(decoded.payload) : undefined);

@@ -11,7 +11,7 @@
  * slices that each hold the event loop briefly.
  */
 import type { ReceiptKey } from "../store/types.js";
-import { CELL_TYPICAL_BYTES, cellsFor, cellsOf, decode, fromWire, MAX_CELLS, toWire, type WireCell } from "./cells.js";
+import { CELL_TYPICAL_BYTES, cellsFor, cellsInSlices, decode, fromWire, MAX_CELLS, toWire, type WireCell } from "./cells.js";
 import { boundBefore, checkItems, equalBytes, ownKey, positions, ProtocolViolation, shortValue, shortWidth, toReceiptKey } from "./items.js";
 import { capabilityRange, compareWireKeys, itemsBytes, MAX_SHORT_OFFSET, offeredSeed, PayloadWriter, type Payload, type RangeBody } from "./payload.js";
 import type { ReconcileIndex, WireKey } from "./reconcile-index.js";
@@ -79,6 +79,8 @@ export class Step {
   readonly #tuning: StepTuning;
   readonly #budget: number;
   readonly #out: PayloadWriter;
+  /** Cells chosen for the range being answered, not yet computed (#sendCells, #writeCells). */
+  #cellsJob: { lowerTs: number; hi: WireKey | null; p: number; q: number; m: number } | undefined;
   readonly #shortOffset: number;
   /** Session seed when this payload is version 2 (cells allowed), else undefined. */
   readonly #seed: Uint8Array | undefined;
@@ -160,6 +162,11 @@ export class Step {
       for (const range of this.#ranges(payload)) {
         this.work++;
         this.#answerRange(lo, range.upper, range.body);
+        // Cells chosen for this range are computed here, in slices, and written in its place.
+        if (this.#cellsJob !== undefined) {
+          yield* this.#writeCells(sliceWork);
+          paused = this.work;
+        }
         if (this.work - paused >= sliceWork) {
           paused = this.work;
           yield;
@@ -242,6 +249,8 @@ export class Step {
    * Runs of consecutive ranges share one fingerprint when the reserve cannot hold one each.
    */
   #finish(): Uint8Array | undefined {
+    // Cells chosen outside answerInSlices's loop are written at once.
+    if (this.#cellsJob !== undefined) for (const _ of this.#writeCells(Number.POSITIVE_INFINITY));
     if (this.#deferFrom !== undefined) {
       const m = this.#deferred.length;
       const room = Math.floor((this.#cap - this.#out.length) / FINGERPRINT_RANGE_MAX);
@@ -487,10 +496,20 @@ export class Step {
     return true;
   }
 
+  /**
+   * Cells are the last thing a range's answer writes: they are computed by `#writeCells` once
+   * the range's answer returns (in slices when answering in slices), then written in its place.
+   */
   #sendCells(lo: WireKey, hi: WireKey | null, p: number, q: number, m: number): void {
     this.work += q - p + m;
-    const cells: WireCell[] = toWire(cellsOf(this.#index, p, q, lo.ts, m, this.#seed!));
-    this.#emit(hi, { mode: "cells", cells });
+    this.#cellsJob = { lowerTs: lo.ts, hi, p, q, m };
+  }
+
+  *#writeCells(sliceItems: number): Generator<void, void> {
+    const job = this.#cellsJob!;
+    this.#cellsJob = undefined;
+    const cells: WireCell[] = toWire(yield* cellsInSlices(this.#index, job.p, job.q, job.lowerTs, job.m, this.#seed!, sliceItems));
+    this.#emit(job.hi, { mode: "cells", cells });
   }
 
   /**

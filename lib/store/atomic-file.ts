@@ -9,6 +9,7 @@ import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Adapter } from "lowdb";
 import { StoreError } from "../errors.js";
+import { parsePeerJsonInSlices } from "../messages/json-slices.js";
 
 /** Returns a description of what is wrong with `data`, or undefined when it is valid. */
 export type SchemaCheck = (data: unknown) => string | undefined;
@@ -168,7 +169,7 @@ export async function readJsonFile<T>(file: string, check: SchemaCheck): Promise
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = await parsePeerJsonInSlices(text, { maxDepth: 64 }); // a batch file (~1 MB) in slices (lib/messages/json-slices.ts)
   } catch (err) {
     throw new StoreError("STATE_CORRUPT", `${file} is not valid JSON (${(err as Error).message}); it was left untouched`, { path: file, cause: err });
   }

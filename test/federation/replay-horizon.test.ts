@@ -9,7 +9,7 @@ import { ANY_SIGNER, HORIZON_RESERVE_S, ReplayHorizon, type SavedHorizon } from 
 
 const SKEW = 300;
 
-function horizon(start = 1_000_000): { h: ReplayHorizon; saves: SavedHorizon[]; clock: { now: number }; fail: { next: boolean } } {
+function horizon(start = 1_000_000, skewS = SKEW): { h: ReplayHorizon; saves: SavedHorizon[]; clock: { now: number }; fail: { next: boolean } } {
   const saves: SavedHorizon[] = [];
   const clock = { now: start };
   const fail = { next: false };
@@ -23,7 +23,7 @@ function horizon(start = 1_000_000): { h: ReplayHorizon; saves: SavedHorizon[]; 
       saves.push(structuredClone(v));
     },
     now: () => clock.now,
-    skewS: () => SKEW,
+    skewS: () => skewS,
   });
   return { h, saves, clock, fail };
 }
@@ -34,7 +34,7 @@ describe("federation: the replay horizon", () => {
     await h.restore(undefined, false);
     assert.equal(saves.length, 1);
     await h.admit("did:vm:node:b", clock.now);
-    assert.deepEqual(saves.at(-1), { signers: [["did:vm:node:b", clock.now + HORIZON_RESERVE_S, 0]] });
+    assert.deepEqual(saves.at(-1), { signers: [["did:vm:node:b", clock.now + HORIZON_RESERVE_S, 0]], notBefore: clock.now - SKEW });
     for (let ts = clock.now - 5; ts <= clock.now + HORIZON_RESERVE_S; ts++) await h.admit("did:vm:node:b", ts);
     assert.equal(saves.length, 2, "no write for messages already covered");
     await h.admit("did:vm:node:b", clock.now + HORIZON_RESERVE_S + 1);
@@ -96,5 +96,25 @@ describe("federation: the replay horizon", () => {
     await h.admit("did:vm:node:late", clock.now);
     assert.deepEqual(saves.at(-1)!.signers.map(([did]) => did), ["did:vm:node:late"]);
     assert.equal(h.size, 1);
+  });
+
+  test("horizon: what a write let go of stays refused when clock_skew_s is raised, after a crash too", async () => {
+    const narrow = horizon(1_000_000, 5);
+    await narrow.h.restore(undefined, false);
+    const ts = narrow.clock.now;
+    await narrow.h.admit("did:vm:node:b", ts);
+    narrow.clock.now += 5 + HORIZON_RESERVE_S + 1;
+    await narrow.h.admit("did:vm:node:c", narrow.clock.now);
+    assert.deepEqual(narrow.saves.at(-1)!.signers.map(([did]) => did), ["did:vm:node:c"], "b's entry left the document");
+    assert.equal(narrow.h.notBefore("did:vm:node:b"), undefined, "nothing beyond the skew check while the skew stays");
+    const wide = horizon(narrow.clock.now + 1, SKEW);
+    await wide.h.restore(narrow.saves.at(-1), true);
+    const floor = wide.h.notBefore("did:vm:node:b");
+    assert.ok(floor !== undefined && floor > ts, `floor ${floor} must pass ts ${ts}`);
+    // Live: a raise leaves messages signed before now − the old skew refused.
+    const live = horizon(2_000_000, 5);
+    await live.h.restore(undefined, false);
+    live.h.raiseFloor(live.clock.now - 5);
+    assert.equal(live.h.notBefore("did:vm:node:b"), undefined, "still at the skew check's edge");
   });
 });

@@ -43,8 +43,12 @@ export interface MeshNode {
   logs: string[];
   running: boolean;
   start(): Promise<void>;
-  /** Sends `signal` and waits for exit; resolves the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Sends `signal` and waits for exit, at most `graceMs` (STOP_GRACE_MS unless given); a node
+   * still running then is killed with SIGKILL, its whole process group, and the kill is logged
+   * (console.error). Resolves the exit code (null for a signal).
+   */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
   /** Sends `signal` to the running process without waiting. */
   signal(signal: NodeJS.Signals): void;
   cli(...args: string[]): Promise<CliResult>;
@@ -103,6 +107,41 @@ export interface MeshOptions {
   federationExtra?: string;
 }
 
+/** How long `stop()` waits for a node to exit before it kills the node's process group. */
+export const STOP_GRACE_MS = 30_000;
+
+/** Process groups of nodes still running: killed if the test process exits without stopping them. */
+const liveGroups = new Set<number>();
+process.once("exit", () => {
+  for (const pid of liveGroups) killGroup(pid);
+});
+
+/** SIGKILL to the process group `pid` leads (a node is spawned detached, so it leads one); false if it is gone. */
+function killGroup(pid: number): boolean {
+  try {
+    process.kill(-pid, "SIGKILL");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits for `exited` at most `graceMs`; past it SIGKILLs the process group `pid` leads, says so
+ * on stderr, and waits for the exit the kill brings.
+ * @example const code = await exitWithin(child.pid, exited, 30_000, "a")
+ */
+export async function exitWithin(pid: number | undefined, exited: Promise<number | null>, graceMs: number, name: string): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = Symbol("late");
+  const first = await Promise.race([exited, new Promise<typeof late>((resolve) => (timer = setTimeout(() => resolve(late), graceMs)))]);
+  clearTimeout(timer);
+  if (first !== late) return first;
+  console.error(`mesh: node ${name} (pid ${pid}) did not exit within ${graceMs} ms of its stop signal; killing its process group with SIGKILL`);
+  if (pid !== undefined) killGroup(pid);
+  return exited;
+}
+
 function federationYaml(did: string, listen: string, routes: string[], limits: MeshLimits = {}, antiEntropyIntervalS = 2, evmConfirmations = 1): string {
   return `mesh:
   node_id: "${did}"
@@ -154,10 +193,14 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
       running: false,
       async start() {
         node.logs = [];
-        child = spawn(process.execPath, [BIN, "--config", configDir, "serve", "--log-format", "json"], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+        // Detached: the node leads its own process group, so a stop that times out kills all of it.
+        child = spawn(process.execPath, [BIN, "--config", configDir, "serve", "--log-format", "json"], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
         node.running = true;
+        const pid = child.pid;
+        if (pid !== undefined) liveGroups.add(pid);
         exited = new Promise((resolve) => child!.once("exit", (code) => {
           node.running = false;
+          if (pid !== undefined) liveGroups.delete(pid);
           resolve(code);
         }));
         let buffer = "";
@@ -178,10 +221,10 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
         const line = await node.waitForLog(/listening on/, 20_000);
         node.url = /listening on (\S+?)"/.exec(line)?.[1] ?? JSON.parse(line).msg.replace("listening on ", "");
       },
-      async stop(signal = "SIGTERM") {
+      async stop(signal = "SIGTERM", graceMs = STOP_GRACE_MS) {
         if (!node.running || child === undefined) return exited;
         child.kill(signal);
-        return exited;
+        return exitWithin(child.pid, exited, graceMs, spec.name);
       },
       signal(sig) {
         if (node.running) child?.kill(sig);
