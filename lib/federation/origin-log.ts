@@ -6,6 +6,8 @@
  */
 import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js";
 import { MAX_LOG_ANSWER_BYTES, readLimited } from "../origin-log/read-limited.js";
+import { LoggedCheckpoints, type LoggedRecord } from "../origin-log/logged-checkpoints.js";
+import { messageDigest } from "../messages/canonical.js";
 import { OriginLogService, type LogWitness } from "../origin-log/service.js";
 import type { ForkEvidence } from "../tlog/witness.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
@@ -105,6 +107,13 @@ export async function originLogMetrics(runtime: NodeRuntime): Promise<string> {
   metric("vmsh_federation_log_witnessed_size", "Size of the latest head of this node's origin log that a witness cosigned.", s.witnessedSize);
   metric("vmsh_federation_log_witnessed_lag", "Checkpoints in this node's origin log not yet in a witnessed head.", s.size - s.witnessedSize);
   metric("vmsh_federation_log_forks", "Fork evidence held: two signed heads of one origin log that cannot both be true.", s.forks);
+  // Per namespace: stored versions whose checkpoint this node has not seen in a witnessed head (docs/FEDERATION_SEMANTICS.md §Origin logs).
+  const logged = LoggedCheckpoints.of(runtime.config.federation.mesh.stateDir).refresh();
+  lines.push("# HELP vmsh_federation_unlogged_checkpoints Stored versions whose checkpoint is in no witnessed head of its origin's log, as far as this node has seen.", "# TYPE vmsh_federation_unlogged_checkpoints gauge");
+  for (const namespace of [...runtime.config.federation.namespaces.keys()].sort()) {
+    const n = runtime.store.namespaces().includes(namespace) ? runtime.store.listBatches(namespace).filter((b) => b.origin !== undefined && !logged.hasVersion(namespace, b.batchId, b.batchRoot, b.origin)).length : 0;
+    lines.push(`vmsh_federation_unlogged_checkpoints{namespace="${namespace}"} ${n}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -160,4 +169,44 @@ export async function logInclusionOf(runtime: NodeRuntime, checkpoint: Checkpoin
   if (check.outcome === "rejected") return { state: "unlogged", reason: check.reason };
   if (check.witnessedAt === undefined) return { state: "unlogged", reason: `the head including it has ${check.cosigners.length} of ${trust.k} witness cosignatures` };
   return { state: "logged", proof, check };
+}
+
+/** Per runtime: when each unlogged version was last asked about (versionKey → seconds). */
+const lastAsked = new WeakMap<NodeRuntime, Map<string, number>>();
+
+/**
+ * One round of learning which stored checkpoints are logged (docs/FEDERATION_SEMANTICS.md
+ * §Origin logs): for versions not yet known to be logged, the claims of contested roots first and
+ * then those asked least recently, asks the origin for the inclusion proof (at most `budget`
+ * asks), checks it with this node's trust and records the logged ones in
+ * LoggedCheckpoints. When any is new, the store's attribution is chosen again. Returns how many
+ * records were new or earlier.
+ * @example if (await collectLogInclusions(runtime) > 0) log.info("checkpoints seen logged")
+ */
+export async function collectLogInclusions(runtime: NodeRuntime, budget = 16): Promise<number> {
+  const logged = LoggedCheckpoints.of(runtime.config.federation.mesh.stateDir).refresh();
+  const asked = lastAsked.get(runtime) ?? new Map<string, number>();
+  lastAsked.set(runtime, asked);
+  const store = runtime.store;
+  const candidates: Array<{ namespace: string; batchId: string; batchRoot: string; origin: string; contested: boolean; at: number }> = [];
+  for (const namespace of store.namespaces().sort()) {
+    const contested = new Set(store.contestedRoots(namespace).map((c) => c.batchRoot));
+    for (const b of store.listBatches(namespace)) {
+      if (b.origin === undefined || logged.hasVersion(namespace, b.batchId, b.batchRoot, b.origin)) continue;
+      candidates.push({ namespace, batchId: b.batchId, batchRoot: b.batchRoot, origin: b.origin, contested: contested.has(b.batchRoot), at: asked.get(LoggedCheckpoints.versionKey(namespace, b.batchId, b.batchRoot, b.origin)) ?? 0 });
+    }
+  }
+  candidates.sort((x, y) => Number(y.contested) - Number(x.contested) || x.at - y.at);
+  const found: Array<[string, LoggedRecord]> = [];
+  for (const c of candidates.slice(0, Math.max(0, budget))) {
+    asked.set(LoggedCheckpoints.versionKey(c.namespace, c.batchId, c.batchRoot, c.origin), runtime.now());
+    const version = (await store.getBatchVersions(c.namespace, c.batchId)).find((v) => v.batchRoot === c.batchRoot && v.checkpoint?.origin === c.origin);
+    if (version?.checkpoint === undefined) continue;
+    const r = await logInclusionOf(runtime, version.checkpoint);
+    if (r.state !== "logged" || r.check.witnessedAt === undefined) continue;
+    found.push([messageDigest(version.checkpoint), { namespace: c.namespace, batchId: c.batchId, batchRoot: c.batchRoot, origin: c.origin, witnessedAt: r.check.witnessedAt, size: r.check.size, index: r.check.index }]);
+  }
+  const changed = await logged.record(found);
+  if (changed > 0) runtime.reattribute();
+  return changed;
 }
