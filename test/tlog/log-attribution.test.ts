@@ -18,7 +18,9 @@ import { readKeyFile } from "../../lib/identity/key-file.js";
 import { formatKeyLine } from "../../lib/identity/did.js";
 import { digestBytes } from "../../lib/digest.js";
 import { inclusionProofs } from "../../lib/merkle/index.js";
-import { rfc9162TreeHead } from "../../lib/merkle/rfc9162.js";
+import { rfc9162LeafHash, rfc9162TreeHead } from "../../lib/merkle/rfc9162.js";
+import type { Checkpoint } from "../../lib/messages/checkpoint.js";
+import { readFile, writeFile } from "node:fs/promises";
 import { messageDigest } from "../../lib/messages/canonical.js";
 import { logOrigin, logVerifier } from "../../lib/origin-log/origin-log.js";
 import { witnessName } from "../../lib/origin-log/witness-name.js";
@@ -43,6 +45,8 @@ let tsa: OpensslTsa;
 let mesh: Mesh;
 let server: HostileServer;
 let eve: Guest;
+/** eve's checkpoint of a's root: the first entry of eve's log. */
+let eveClaim: Checkpoint | undefined;
 
 before(async () => {
   tsa = createOpensslTsa();
@@ -107,7 +111,7 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 
 interface Doc {
   contested: Array<{ batchRoot: string; claims: Array<{ origin: string; batchId: string; createdAt: number; attributed: boolean }> }>;
-  quorum: Array<{ batchId: string; origin?: string; state: string; contested?: string }>;
+  quorum: Array<{ batchId: string; origin?: string; state: string; contested?: string; unlogged?: string }>;
   unlogged: Array<{ batchId: string; origin: string }>;
 }
 
@@ -141,6 +145,7 @@ describe("origin log: attribution by earliest witnessed inclusion", () => {
     // eve: its checkpoint of a's root, sealed earlier, in its own log, whose head b and c cosign.
     const eveAt = 1_760_000_000;
     const eveCp = checkpointBy(eve, { namespace: NS, batchId: "e-1", batchRoot: sealed.root, size: 4, createdAt: eveAt });
+    eveClaim = eveCp;
     const origin = logOrigin(eve.did);
     const head = signNote(formatCheckpoint({ origin, size: 1, rootHash: rfc9162TreeHead([digestBytes(checkpointDigest(eveCp))]) }), [ed25519NoteSigner(origin, eve.key.privateKey, eve.key.publicKeyBytes)]);
     let cosigned = head;
@@ -196,5 +201,52 @@ describe("origin log: attribution by earliest witnessed inclusion", () => {
       const bundle = await hostileRequest(eve, n, { want: [sealed.leaves[0]!] });
       assert.deepEqual(bundle.receipts.map((x) => x.batchId), ["g-1", "e-1"], n.name);
     }
+  });
+
+  test("unlogged: eve's checkpoint in no witnessed head is listed on every node; with require_logged: true it is not final until its inclusion is shown", async () => {
+    const [a, b] = [mesh.node("a"), mesh.node("b")];
+    const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "e-2", 2, tsa, 1_760_000_400);
+    const token = Buffer.from(tsa.mint(digestBytes(sealed.root), { noNonce: false })).toString("base64");
+    const anchors = [{ batchId: "e-2", batchRoot: sealed.root, chain: "rfc3161:vmsh-test", tx: "tsa-e-2", block: 0, ts: 1_760_000_405, sig: token }];
+    const cp = checkpointBy(eve, { namespace: NS, batchId: "e-2", batchRoot: sealed.root, size: 2, createdAt: 1_760_000_400 });
+    server.answers.set("e-2", { receipts: relabel(sealed, "e-2", 1_760_000_400), checkpoints: [cp], anchors });
+    assert.equal(await hostileAnnounce(eve, b, "e-2", sealed.root, cp, anchors), 202);
+    for (const n of NAMES.map((x) => mesh.node(x))) {
+      await waitFor(async () => (await quorumState(n, "e-2", sealed.root)) === "final", `${n.name} to hold eve's e-2 final`);
+      const doc = JSON.parse((await n.cli("verify-online", "--namespace", NS, "--batch", "e-2", "--json")).stdout) as Doc;
+      assert.deepEqual(doc.unlogged.map((u) => [u.batchId, u.origin]), [["e-2", eve.did]], n.name);
+      const st = JSON.parse((await n.cli("status", "--json")).stdout) as { counts: { unlogged: number } };
+      assert.equal(st.counts.unlogged, 1, `${n.name}: status --json counts.unlogged`);
+      const metrics = await (await fetch(`${n.url}/metrics`)).text();
+      assert.match(metrics, /^vmsh_federation_unlogged_checkpoints\{namespace="dao:vaultmesh"\} 1$/m, n.name);
+    }
+    // a requires logged checkpoints: e-2 is awaiting there, with the reason; g-1 stays final.
+    const fed = join(a.configDir, "federation.yaml");
+    const yaml = await readFile(fed, "utf8");
+    await writeFile(fed, yaml.replace(/^( {4}limits:.*)$/m, "$1\n    require_logged: true"));
+    const gated = await a.cli("verify-online", "--namespace", NS, "--json", "--require-final");
+    const doc = JSON.parse(gated.stdout) as Doc;
+    const e2 = doc.quorum.find((q) => q.batchId === "e-2")!;
+    assert.equal(e2.state, "awaiting");
+    assert.match(e2.unlogged ?? "", /not in a witnessed head of its origin's log \(require_logged\)/);
+    assert.equal(doc.quorum.find((q) => q.batchId === "g-1")?.state, "final");
+    assert.equal(gated.code, 1);
+    // eve logs it (its log grows from 1 to 2; b and c check the consistency) and serves the proof: once a's serve has seen it, e-2 is final on a.
+    const origin = logOrigin(eve.did);
+    const [d1, d2] = [digestBytes(checkpointDigest(eveClaim!)), digestBytes(checkpointDigest(cp))];
+    const head = signNote(formatCheckpoint({ origin, size: 2, rootHash: rfc9162TreeHead([d1, d2]) }), [ed25519NoteSigner(origin, eve.key.privateKey, eve.key.publicKeyBytes)]);
+    let cosigned = head;
+    for (const w of [b, mesh.node("c")]) {
+      const res = await fetch(`${w.url}/log/add-checkpoint`, { method: "POST", body: formatAddCheckpoint({ oldSize: 1, proof: [rfc9162LeafHash(d2)], note: head }) });
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      cosigned += text;
+    }
+    server.routes.set(`/log/inclusion/${checkpointDigest(cp).slice(7)}`, async () => ({ status: 200, body: { head: cosigned, index: 1, proof: [Buffer.from(rfc9162LeafHash(d1)).toString("base64")] } }));
+    await waitFor(async () => {
+      const run = await a.cli("verify-online", "--namespace", NS, "--batch", "e-2", "--json", "--require-final");
+      const d = JSON.parse(run.stdout) as Doc;
+      return run.code === 0 && d.unlogged.length === 0 && d.quorum.every((q) => q.state === "final");
+    }, "a to see e-2 logged and final");
   });
 });
