@@ -5,7 +5,7 @@
  * URL and a witness key), one service per runtime.
  */
 import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js";
-import { MAX_LOG_ANSWER_BYTES, readLimited } from "../origin-log/read-limited.js";
+import { AnswerTooLargeError, readCapped } from "../anchors/capped-fetch.js";
 import { LoggedCheckpoints, type LoggedRecord } from "../origin-log/logged-checkpoints.js";
 import { messageDigest } from "../messages/canonical.js";
 import { OriginLogService, type LogWitness } from "../origin-log/service.js";
@@ -18,6 +18,23 @@ import type { NodeKey } from "../identity/keys.js";
 import type { NodeRuntime } from "./runtime.js";
 
 const services = new WeakMap<NodeRuntime, OriginLogService>();
+
+/** The largest `/log/` answer read from a peer (docs/FEDERATION_PROTOCOL.md §Witnessed heads): a note with 100 signatures fits. */
+export const MAX_LOG_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The body of a peer's `/log/` answer as UTF-8, or undefined when it is over `maxBytes` (the
+ * rest is not read: lib/anchors/capped-fetch.ts).
+ * @example const text = await readLimited(await fetch(url))
+ */
+export async function readLimited(res: Response, maxBytes = MAX_LOG_ANSWER_BYTES): Promise<string | undefined> {
+  try {
+    return Buffer.from(await readCapped(res, maxBytes)).toString("utf8");
+  } catch (e) {
+    if (e instanceof AnswerTooLargeError) return undefined;
+    throw e;
+  }
+}
 
 /** The quorum witnesses of every namespace this node may seal in, itself excluded. */
 export function logWitnesses(config: NodeConfig): LogWitness[] {
