@@ -5,6 +5,7 @@
  * URL and a witness key), one service per runtime.
  */
 import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js";
+import { logOrigin } from "../origin-log/origin-log.js";
 import { AnswerTooLargeError, readCapped } from "../anchors/capped-fetch.js";
 import { LoggedCheckpoints, type LoggedRecord } from "../origin-log/logged-checkpoints.js";
 import { messageDigest } from "../messages/canonical.js";
@@ -221,9 +222,47 @@ export async function collectLogInclusions(runtime: NodeRuntime, budget = 16): P
     if (version?.checkpoint === undefined) continue;
     const r = await logInclusionOf(runtime, version.checkpoint);
     if (r.state !== "logged" || r.check.witnessedAt === undefined) continue;
-    found.push([messageDigest(version.checkpoint), { namespace: c.namespace, batchId: c.batchId, batchRoot: c.batchRoot, origin: c.origin, witnessedAt: r.check.witnessedAt, size: r.check.size, index: r.check.index }]);
+    found.push([messageDigest(version.checkpoint), { namespace: c.namespace, batchId: c.batchId, batchRoot: c.batchRoot, origin: c.origin, witnessedAt: r.check.witnessedAt, size: r.check.size, index: r.check.index, witnesses: r.check.cosigners.map((x) => x.did) }]);
   }
   const changed = await logged.record(found);
   if (changed > 0) runtime.reattribute();
   return changed;
+}
+
+/** One origin's log as this node knows it (the explorer's log panel, GET /api/v1/log). */
+export interface OriginLogView {
+  origin: string;
+  /** The log's origin line (docs/FEDERATION_PROTOCOL.md §Origin log). */
+  log: string;
+  /** True for this node's own log. */
+  self: boolean;
+  /** The largest head size this node knows: its own log's; for another, the larger of the head it cosigned as a witness and the witnessed heads its origin showed. */
+  size: number;
+  /** Size of the latest witnessed head known (0: none). */
+  witnessedSize: number;
+  /** The k-th earliest cosignature time of that head, when known. */
+  witnessedAt?: number;
+  /** Who cosigned it: witness names of this node's own head, witness DIDs of another's. */
+  witnesses: string[];
+  /** Fork evidence held against this log. */
+  forks: number;
+}
+
+/**
+ * This node's own log and every peers.yaml origin's, as far as this node has seen them.
+ * @example (await originLogViews(runtime)).find((l) => l.self)?.size
+ */
+export async function originLogViews(runtime: NodeRuntime): Promise<OriginLogView[]> {
+  const svc = originLogOf(runtime);
+  const own = await svc.summary();
+  const forks = await svc.witness.forks();
+  const heads = LoggedCheckpoints.of(runtime.config.federation.mesh.stateDir).refresh().latestHeads();
+  const out: OriginLogView[] = [{ origin: runtime.me.did, log: own.origin, self: true, size: own.size, witnessedSize: own.witnessedSize, witnesses: own.witnesses, forks: own.forks }];
+  for (const did of [...runtime.config.origins.keys()].filter((d) => d !== runtime.me.did).sort()) {
+    const log = logOrigin(did);
+    const cosigned = (await svc.witness.latest(log))?.size ?? 0;
+    const seen = heads.get(did);
+    out.push({ origin: did, log, self: false, size: Math.max(cosigned, seen?.size ?? 0), witnessedSize: seen?.size ?? 0, ...(seen === undefined ? {} : { witnessedAt: seen.witnessedAt }), witnesses: seen?.witnesses ?? [], forks: forks.filter((f) => f.origin === log).length });
+  }
+  return out;
 }

@@ -23,6 +23,8 @@ export interface LoggedRecord {
   /** Size of that head and the checkpoint's index in the log. */
   size: number;
   index: number;
+  /** DIDs of the witnesses whose cosignature of that head verified. */
+  witnesses?: string[];
 }
 
 interface LoggedFile {
@@ -101,6 +103,16 @@ export class LoggedCheckpoints {
   /** True when the checkpoint of this version is logged. */
   hasVersion(namespace: string, batchId: string, batchRoot: string, origin: string): boolean {
     return this.#versions.has(LoggedCheckpoints.versionKey(namespace, batchId, batchRoot, origin));
+  }
+
+  /** Per origin DID, the record with the largest head (the latest witnessed head of its log this node has seen). */
+  latestHeads(): Map<string, LoggedRecord> {
+    const out = new Map<string, LoggedRecord>();
+    for (const r of this.#records.values()) {
+      const had = out.get(r.origin);
+      if (had === undefined || r.size > had.size) out.set(r.origin, r);
+    }
+    return out;
   }
 
   get size(): number {

@@ -119,8 +119,9 @@ export class OriginLogService {
     return { head: await this.checkpoint(), index: latest.index, proof: latest.proof, witnessed: false };
   }
 
-  get #witnessedDir(): string {
-    return join(originLogDir(this.#o.stateDir), "witnessed");
+  /** This node's own cosigned heads, one file per size (docs/STATE.md §Origin log); not the `witnessed/` records it keeps as a witness. */
+  get #headsDir(): string {
+    return join(originLogDir(this.#o.stateDir), "heads");
   }
 
   /**
@@ -128,11 +129,11 @@ export class OriginLogService {
    * lines (the latest cosigned head when none is kept: a state from before heads were kept).
    */
   async #earliestWitnessed(index: number, origin: string): Promise<{ note: string; size: number } | undefined> {
-    const sizes = (await readdir(this.#witnessedDir).catch(() => [] as string[])).filter((n) => /^(0|[1-9][0-9]{0,15})$/.test(n)).map(Number).filter((n) => n > index).sort((a, b) => a - b);
+    const sizes = (await readdir(this.#headsDir).catch(() => [] as string[])).filter((n) => /^(0|[1-9][0-9]{0,15})$/.test(n)).map(Number).filter((n) => n > index).sort((a, b) => a - b);
     const all = this.#o.witnesses().length;
     let best: { note: string; size: number; lines: number } | undefined;
     for (const size of sizes) {
-      const raw = await readBytes(join(this.#witnessedDir, String(size)));
+      const raw = await readBytes(join(this.#headsDir, String(size)));
       if (raw === null) continue;
       const note = Buffer.from(raw).toString("utf8");
       const parsed = parseNote(note);
@@ -249,7 +250,7 @@ export class OriginLogService {
     if (lines.length > 0) {
       await writeBytesAtomic(this.#cosignedFile, note + lines.join(""));
       // Every witnessed head is kept: a checkpoint's inclusion is shown against the earliest (attribution weighs when it was witnessed).
-      await writeBytesAtomic(join(this.#witnessedDir, String(log.size)), note + lines.join(""));
+      await writeBytesAtomic(join(this.#headsDir, String(log.size)), note + lines.join(""));
     }
     return rounds;
   }
