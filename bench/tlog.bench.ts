@@ -4,14 +4,16 @@
  * fsynced, as `announce` does), against the same append to an empty log; proof sizes at 10^6
  * checkpoints (built in memory from tiles); and a witness round trip (tlog-witness
  * add-checkpoint over loopback HTTP: parse, verify the log signature and the consistency proof,
- * cosign, persist the record) against a GET of the head on the same server.
+ * cosign, persist the record) against a GET of the head on the same server; and the origin's
+ * inclusion answer against the earliest witnessed head (docs/FEDERATION_PROTOCOL.md §Origin log)
+ * with 1,000 kept heads, for the first checkpoint, against the same answer for the last one.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/tlog.bench.js
  */
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,6 +29,11 @@ import { ed25519NoteSigner, signNote } from "../lib/tlog/note.js";
 import { consistencyProof, inclusionProof } from "../lib/tlog/proof.js";
 import { TiledLog, type TileStorage } from "../lib/tlog/tiled-log.js";
 import { formatAddCheckpoint } from "../lib/tlog/witness.js";
+import { cosignatureSigner } from "../lib/tlog/cosignature.js";
+import { digestBytes } from "../lib/digest.js";
+import { rfc9162TreeHead } from "../lib/merkle/rfc9162.js";
+import { checkpointDigest } from "../lib/reconcile/version-items.js";
+import { witnessName } from "../lib/origin-log/witness-name.js";
 import { formatTable, type BenchFigures } from "./table.js";
 
 const BIG = 100_000;
@@ -113,6 +120,55 @@ async function witnessRoundTrip(): Promise<{ add: number; get: number }> {
   }
 }
 
+const KEPT_HEADS = 1_000;
+
+/**
+ * Median ms of OriginLogService.inclusion over a log of KEPT_HEADS checkpoints with a kept
+ * witnessed head at every size: for the first checkpoint when every head carries both witnesses'
+ * lines (the first head answers), when each carries one of two (every head is read), and for the
+ * last checkpoint (one head to read).
+ */
+async function inclusionAnswer(): Promise<{ firstFull: number; firstScan: number; last: number }> {
+  const stateDir = await mkdtemp(join(tmpdir(), "vmsh-tlog-bench-heads-"));
+  try {
+    const key = generateNodeKey();
+    const did = "did:vm:node:bench";
+    const ws = [generateNodeKey(), generateNodeKey()];
+    const wDids = ["did:vm:node:w1", "did:vm:node:w2"];
+    const svc = new OriginLogService({ stateDir, did, key, logKeys: () => new Map(), witnesses: () => wDids.map((d, i) => ({ did: d, url: "http://w.invalid", publicKey: ws[i]!.publicKeyBytes })), now: () => 1_760_000_000, post: async () => ({ status: 500, body: "" }) });
+    const cps = Array.from({ length: KEPT_HEADS }, (_, i) => signCheckpoint({ namespace: "dao:bench", origin: did, batchId: `b-${i}`, batchRoot: `sha256:${"0".repeat(63)}${i % 10}`, tree: "rfc9162-sha256", size: 1000, createdAt: 1_760_000_000 + i, ts: 1_760_000_000 + i }, key.privateKey));
+    await (await svc.log()).append(cps);
+    const leaves = cps.map((c) => digestBytes(checkpointDigest(c)));
+    const origin = logOrigin(did);
+    const heads = join(originLogDir(stateDir), "heads");
+    await mkdir(heads, { recursive: true });
+    const signers = wDids.map((d, i) => cosignatureSigner(witnessName(d), ws[i]!.privateKey, ws[i]!.publicKeyBytes, () => 1_760_000_000));
+    const writeHeads = async (witnesses: number) => {
+      for (let size = 1; size <= KEPT_HEADS; size++) {
+        await writeFile(join(heads, String(size)), signNote(formatCheckpoint({ origin, size, rootHash: rfc9162TreeHead(leaves.slice(0, size)) }), [ed25519NoteSigner(origin, key.privateKey, key.publicKeyBytes), ...signers.slice(0, witnesses)]));
+      }
+    };
+    const time = async (entry: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const t0 = performance.now();
+        const inc = await svc.inclusion(entry);
+        times.push(performance.now() - t0);
+        if (inc?.witnessed !== true) throw new Error("no witnessed head answered");
+      }
+      return median(times);
+    };
+    const first = checkpointDigest(cps[0]!);
+    const lastDigest = checkpointDigest(cps[KEPT_HEADS - 1]!);
+    await writeHeads(1);
+    const firstScan = await time(first);
+    await writeHeads(2);
+    return { firstFull: await time(first), firstScan, last: await time(lastDigest) };
+  } finally {
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
 /**
  * @example const { rows } = await run();
  */
@@ -126,6 +182,7 @@ export async function run(): Promise<BenchFigures> {
   const inclusion = await inclusionProof(123_456, HUGE, huge.reader);
   const consistency = await consistencyProof(HUGE - 1_000, HUGE, huge.reader);
   const rt = await witnessRoundTrip();
+  const answer = await inclusionAnswer();
   return {
     name: "origin log (C2SP tlog: tiles, signed heads, witnesses)",
     rows: [
@@ -134,6 +191,8 @@ export async function run(): Promise<BenchFigures> {
       { metric: `consistency proof ${(HUGE - 1_000).toLocaleString("en")} → ${HUGE.toLocaleString("en")}`, value: consistency.length * 32, unit: "bytes", target: `${consistency.length} hashes` },
       { metric: `build ${HUGE.toLocaleString("en")} leaves of tiles in memory (batches of 10,000)`, value: buildMs, unit: "ms" },
       { metric: "witness round trip: add-checkpoint over loopback (verify, cosign, persist)", value: rt.add, unit: "ms", baseline: { name: "GET of the witnessed head", value: rt.get } },
+      { metric: `inclusion answer, earliest witnessed head, first of ${KEPT_HEADS.toLocaleString("en")} kept heads (all cosigned by both)`, value: answer.firstFull, unit: "ms", baseline: { name: "same, last checkpoint", value: answer.last } },
+      { metric: `inclusion answer, first checkpoint, each of ${KEPT_HEADS.toLocaleString("en")} heads cosigned by 1 of 2 (every head read)`, value: answer.firstScan, unit: "ms", baseline: { name: "same, last checkpoint", value: answer.last } },
     ],
   };
 }

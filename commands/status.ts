@@ -42,8 +42,8 @@ export interface StatusResult {
   }>;
   anchors: { evm: string[]; btc: string[]; rfc3161: boolean };
 
-  /** Local counts from the state directory (null when it could not be read: see stateError); `contested`: roots claimed twice (docs/FEDERATION_SEMANTICS.md §6. Threat model). */
-  counts: (StoreCounts & { contested: number }) | null;
+  /** Local counts from the state directory (null when it could not be read: see stateError); `contested`: roots claimed twice (docs/FEDERATION_SEMANTICS.md §6. Threat model); `unlogged`: versions whose checkpoint is in no witnessed head of its origin's log (§Origin logs). */
+  counts: (StoreCounts & { contested: number; unlogged: number }) | null;
   /** Why the state directory could not be read (a corrupted file is named); absent when it was. */
   stateError?: string;
   equivocations: Array<{ namespace: string; batchId: string; roots: string[] }>;
@@ -113,6 +113,7 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
   const quorum: VersionQuorum[] = [];
   const contested: ContestedRoot[] = [];
   const witnessFaults: WitnessFault[] = [];
+  let unlogged = 0;
   if (store !== undefined) {
     // Without a quorum policy this reads only the index; with one, each version's file for its cosignatures.
     const keys = witnessKeysFor(config, { did: mesh.nodeId, publicKey: key.publicKey });
@@ -121,6 +122,7 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
       quorum.push(...report.quorum);
       contested.push(...report.contested);
       witnessFaults.push(...report.witnessFaults);
+      unlogged += report.unlogged.length;
       // One origin's two shapes of one root: its equivocation, both signed checkpoints kept.
       for (const e of await conflictShapes(store, ns.name)) {
         const roots = [e.kept.batchRoot];
@@ -128,7 +130,7 @@ async function statusOf(ctx: CommandContext, config: NodeConfig, key: NodeKey, c
       }
     }
   }
-  const counts = store === undefined ? null : { ...store.counts(), contested: contested.length };
+  const counts = store === undefined ? null : { ...store.counts(), contested: contested.length, unlogged };
   const revoked = store === undefined ? [] : await revokedVersions(store, rosters.history, config.federation.namespaces.keys());
   const roster = rosterView(rosters.inForce, rosters.applied, Math.floor(Date.now() / 1000));
   await store?.close();
@@ -199,6 +201,7 @@ export function printStatus(out: Printer, r: StatusResult): void {
   else {
     const c = r.counts;
     out.line(`Stored: ${c.batches} batches, ${c.receipts} receipts; anchors ${c.anchors.verified} verified, ${c.anchors.pending} pending, ${c.anchors.rejected} rejected`);
+    if (c.unlogged > 0) out.line(out.color.yellow(`Unlogged: ${c.unlogged} checkpoints not seen in a witnessed head of their origin's log`));
   }
   if (r.originLog !== undefined && r.originLog.size > 0) out.line(`Origin log: ${r.originLog.size} checkpoints, witnessed up to ${r.originLog.witnessedSize}${r.originLog.witnesses.length > 0 ? ` by ${r.originLog.witnesses.length} witnesses` : ""}`);
   if (r.originLog !== undefined && r.originLog.forks > 0) out.line(out.color.red(`Origin log forks: ${r.originLog.forks} (GET /log/forks)`));
@@ -222,7 +225,9 @@ awaiting and disputed (namespaces.<ns>.quorum; without it a batch is final once 
 node verified it) and lists each one not final with what it waits for. Roots claimed by
 two origins, or by one origin in two shapes, are listed as contested (--json .contested,
 .counts.contested), each claim with its attribution, and cosignatures of checkpoints no
-origin signed as witness faults (.witnessFaults).
+origin signed as witness faults (.witnessFaults). Checkpoints serve has not seen in a
+witnessed head of their origin's log are counted as unlogged (.counts.unlogged), and this
+node's own origin log is shown (.originLog: size, witnessed size, witnesses, forks).
 Exit 1 when the state cannot be read or a peer routed for a namespace does not answer
 (--json lists them in "unreachable"); exit 2 when anchors.yaml names a TSA trust bundle
 serve would refuse to start with.

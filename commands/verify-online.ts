@@ -6,7 +6,7 @@ import { Command } from "commander";
 import type { Outcome } from "../lib/anchors/result.js";
 import { reverifyStored, type RecheckFailure, type ReverifiedAnchor } from "../lib/pipeline/reverify.js";
 import { cosignVersion, witnessKeysFor, type VersionQuorum } from "../lib/federation/witness.js";
-import { conflictShapes, quorumReport, type ContestedRoot, type WitnessFault } from "../lib/federation/quorum-report.js";
+import { conflictShapes, quorumReport, type ContestedRoot, type UnloggedCheckpoint, type WitnessFault } from "../lib/federation/quorum-report.js";
 import { printContests, printQuorum } from "./quorum-output.js";
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
@@ -33,13 +33,15 @@ export interface VerifyOnlineResult {
   contested: ContestedRoot[];
   /** Cosignatures of checkpoints no origin signed (as far as this node holds): shown, never blocking finality (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   witnessFaults: WitnessFault[];
+  /** Selected versions whose checkpoint is in no witnessed head of its origin's log, as far as serve has seen (docs/FEDERATION_SEMANTICS.md §Origin logs); empty when none. */
+  unlogged: UnloggedCheckpoint[];
 }
 
 export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOptions): Promise<VerifyOnlineResult> {
   return withRuntime(ctx, async (node) => {
     if (options.namespace !== undefined) requireNamespace(node.config, options.namespace);
     const namespaces = options.namespace !== undefined ? [options.namespace] : node.store.namespaces().sort();
-    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 }, notRechecked: 0, quorum: [], contested: [], witnessFaults: [] };
+    const result: VerifyOnlineResult = { anchors: [], equivocations: [], summary: { verified: 0, pending: 0, rejected: 0 }, notRechecked: 0, quorum: [], contested: [], witnessFaults: [], unlogged: [] };
     const keys = witnessKeysFor(node.config, { did: node.me.did, publicKey: node.key.publicKey });
     for (const namespace of namespaces) {
       const r = await reverifyStored(options.batch !== undefined ? { namespace, batchId: options.batch } : { namespace }, node.importContext(namespace));
@@ -53,6 +55,7 @@ export async function verifyOnline(ctx: CommandContext, options: VerifyOnlineOpt
       result.quorum.push(...report.quorum);
       result.contested.push(...report.contested);
       result.witnessFaults.push(...report.witnessFaults);
+      result.unlogged.push(...report.unlogged);
       // One origin's two shapes of one root are its equivocation too (docs/FEDERATION_SEMANTICS.md §6. Threat model).
       for (const e of await conflictShapes(node.store, namespace)) {
         if ((options.batch === undefined || e.kept.batchId === options.batch) && !result.equivocations.some((x) => x.namespace === namespace && x.batchId === e.kept.batchId)) result.equivocations.push({ namespace, batchId: e.kept.batchId });
@@ -107,6 +110,7 @@ export function printVerifyOnline(out: Printer, r: VerifyOnlineResult): void {
   }
   for (const e of r.equivocations) out.line(out.color.red(`equivocation: ${e.namespace} batch ${e.batchId} is stored with more than one root or shape`));
   printContests(out, r.contested, r.witnessFaults);
+  if (r.unlogged.length > 0) out.line(out.color.yellow(`unlogged: ${r.unlogged.length} checkpoint${r.unlogged.length === 1 ? " is" : "s are"} in no witnessed head of ${r.unlogged.length === 1 ? "its origin's log" : "their origins' logs"} (${r.unlogged.slice(0, 3).map((u) => `${u.namespace} ${u.batchId} of ${u.origin}`).join("; ")}${r.unlogged.length > 3 ? "; …" : ""})`));
   out.line();
   printQuorum(out, r.quorum);
   if (r.notFinal !== undefined && r.notFinal > 0) out.line(out.color.red(`--require-final: ${r.quorum.length === 0 ? "no batch selected, so none is final" : `${r.notFinal} of ${r.quorum.length} selected batch versions not final`}`));
@@ -129,6 +133,8 @@ Exit code 1 also when any anchor is rejected, a batch is stored with two roots o
 signed two shapes of a root (equivocation), or a selected root is contested (claimed by two
 origins); the contested roots and each claim's attribution are listed. A witness that cosigned a
 checkpoint no origin signed is shown as a witness fault; it changes no batch's state.
+A checkpoint that serve has not seen in a witnessed head of its origin's log is listed as
+unlogged (--json .unlogged); it is not final where the namespace sets require_logged: true.
 
 Each batch version's quorum state follows the table: final (k distinct witnesses of
 namespaces.<ns>.quorum cosigned this node's checkpoint and winner; without quorum: this

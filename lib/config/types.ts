@@ -36,6 +36,11 @@ export interface NamespaceConfig {
    * Undefined: a batch is final once this node verified it.
    */
   quorum?: QuorumConfig;
+  /**
+   * `namespaces.<ns>.require_logged`: a version whose checkpoint is not in a witnessed head of its
+   * origin's log is not final (docs/FEDERATION_SEMANTICS.md §Origin logs). Absent: false.
+   */
+  requireLogged?: boolean;
 }
 
 /** `namespaces.<ns>.quorum`: `k` distinct witnesses of `witnesses` must cosign a batch version. */

@@ -79,7 +79,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
   for (const name of Object.keys(nsS.mapping() ?? {})) {
     const s = nsS.at(name);
     if (!isNamespace(name)) s.error("is not a valid namespace (lower-case letters, digits, '.', '_', '-', segments joined by ':')");
-    s.mapping(["peers", "origins", "verify", "limits", "quorum"]);
+    s.mapping(["peers", "origins", "verify", "limits", "quorum", "require_logged"]);
     const peers: string[] = [];
     (s.at("peers").list() ?? []).forEach((_, i) => {
       const p = s.at("peers").at(i);
@@ -98,6 +98,10 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       });
     }
     const quorum = quorumPolicy(s.at("quorum"));
+    // namespaces.<ns>.require_logged (docs/FEDERATION_SEMANTICS.md §Origin logs): an unlogged checkpoint is not final.
+    const rl = s.at("require_logged");
+    if (rl.present && typeof rl.value !== "boolean") rl.error("expected true or false");
+    const requireLogged = rl.value === true;
     const v = s.at("verify");
     v.mapping(["evm_confirmations", "btc_confirmations"]);
     const l = s.at("limits");
@@ -109,6 +113,7 @@ function federation(root: Section, dir: string): FederationConfig | undefined {
       peers,
       ...(origins === undefined ? {} : { origins }),
       ...(quorum === undefined ? {} : { quorum }),
+      ...(requireLogged ? { requireLogged } : {}),
       verify: {
         evmConfirmations: v.at("evm_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.evmConfirmations,
         btcConfirmations: v.at("btc_confirmations").integer(0, 1_000_000, nonNeg) ?? DEFAULTS.btcConfirmations,

@@ -239,6 +239,11 @@ export const API_ROUTES: ReadonlyArray<{ pattern: string; handler: Handler }> = 
     handler: async (s) => ok(await s.contested()),
   },
   {
+    // docs/FEDERATION_SEMANTICS.md §Origin logs: each origin's log (size, latest witnessed head, witnesses, forks) and the unlogged versions.
+    pattern: "/api/v1/log",
+    handler: async (s) => ok((await s.originLogs?.()) ?? { logs: [], unlogged: [] }),
+  },
+  {
     pattern: "/api/v1/sync",
     handler: async (s) => ok({ peers: (await s.peers()).map((p) => ({ did: p.did, lastSync: p.lastSync, backoff: p.backoff })) }),
   },

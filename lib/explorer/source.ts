@@ -31,6 +31,18 @@ export interface PeerView {
   outboxDepth: number;
 }
 
+/** One origin's log as the explorer shows it (lib/federation/origin-log.ts OriginLogView). */
+export interface OriginLogPanel {
+  origin: string;
+  log: string;
+  self: boolean;
+  size: number;
+  witnessedSize: number;
+  witnessedAt?: number;
+  witnesses: string[];
+  forks: number;
+}
+
 /** One node's signed answer to a topology request (docs/FEDERATION_PROTOCOL.md §Topology). */
 export interface TopologyView {
   node: string;
@@ -111,6 +123,12 @@ export interface ExplorerSource {
   equivocations(): Array<{ namespace: string; batchId: string; batchRoots: string[] }>;
   /** Contested roots and witness faults of the federated namespaces. */
   contested(): Promise<{ contested: ContestView[]; witnessFaults: WitnessFaultView[] }>;
+  /**
+   * The origin logs this node knows (its own and each origin's: size, latest witnessed head,
+   * witnesses, forks) and the stored versions whose checkpoint is unlogged
+   * (docs/FEDERATION_SEMANTICS.md §Origin logs). Optional: a source without logs answers empty lists.
+   */
+  originLogs?(): Promise<{ logs: OriginLogPanel[]; unlogged: Array<{ namespace: string; batchId: string; batchRoot: string; origin: string }> }>;
   peers(): Promise<PeerView[]>;
   /** The signed topology of each reachable peer (failures named per peer). */
   peerTopologies(): Promise<Array<{ peer: string; topology?: TopologyView; error?: string }>>;

@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from "../http/server.js";
 import { nodeExplorerSource } from "./explorer-source.js";
 import type { Logger } from "./log.js";
 import { FederationNode } from "./node.js";
-import { originLogOf, watchOriginLogs } from "./origin-log.js";
+import { collectLogInclusions, originLogOf, watchOriginLogs } from "./origin-log.js";
 import { backfillOriginLog } from "../origin-log/backfill.js";
 import type { NodeRuntime } from "./runtime.js";
 import { RosterKeeper } from "./roster-keeper.js";
@@ -134,6 +134,9 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
     every(runtime.config.federation.antiEntropy.intervalS * 1000, serially(async () => {
       await offerHead(true);
       for (const f of await watchOriginLogs(runtime)) log.error("origin log fork: two heads of one size signed by one origin, kept as evidence", { origin: f.origin, kind: f.kind });
+      // Which stored checkpoints are in a witnessed head of their origin's log: attribution and `unlogged` (docs/FEDERATION_SEMANTICS.md §Origin logs).
+      const seen = await collectLogInclusions(runtime);
+      if (seen > 0) log.info("checkpoints seen in witnessed heads of their origins' logs", { added: seen });
     }), log, "origin log witnesses and fork watch"),
     // The first round runs at start: a node back from a crash or a restart catches up, and its
     // peers hear from it and end their back-off, without waiting one interval (docs/ANTI_ENTROPY.md §Rounds).

@@ -8,6 +8,7 @@ import type { FederationNode } from "./node.js";
 import type { Outbox } from "./outbox.js";
 import type { PeerClient } from "./peer-client.js";
 import { peerSummary } from "./peer-health.js";
+import { originLogViews } from "./origin-log.js";
 import { lastSyncs } from "./sync-state.js";
 import { publicKeyFromRaw } from "../identity/keys.js";
 import type { Store } from "../store/index.js";
@@ -181,6 +182,11 @@ export function nodeExplorerSource(parts: NodeSourceParts): ExplorerSource {
         out.witnessFaults.push(...r.witnessFaults);
       }
       return out;
+    },
+    async originLogs() {
+      const unlogged = [];
+      for (const ns of config().federation.namespaces.keys()) unlogged.push(...(await node.trustOf(ns)).unlogged);
+      return { logs: await originLogViews(node.runtime), unlogged };
     },
     peers: probe,
     async answerTopology(json) {

@@ -5,7 +5,10 @@
  * URL and a witness key), one service per runtime.
  */
 import { headUrls, watchForks, type HeadSources } from "../origin-log/monitor.js";
-import { MAX_LOG_ANSWER_BYTES, readLimited } from "../origin-log/read-limited.js";
+import { logOrigin } from "../origin-log/origin-log.js";
+import { AnswerTooLargeError, readCapped } from "../anchors/capped-fetch.js";
+import { LoggedCheckpoints, type LoggedRecord } from "../origin-log/logged-checkpoints.js";
+import { messageDigest } from "../messages/canonical.js";
 import { OriginLogService, type LogWitness } from "../origin-log/service.js";
 import type { ForkEvidence } from "../tlog/witness.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
@@ -16,6 +19,23 @@ import type { NodeKey } from "../identity/keys.js";
 import type { NodeRuntime } from "./runtime.js";
 
 const services = new WeakMap<NodeRuntime, OriginLogService>();
+
+/** The largest `/log/` answer read from a peer (docs/FEDERATION_PROTOCOL.md §Witnessed heads): a note with 100 signatures fits. */
+export const MAX_LOG_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The body of a peer's `/log/` answer as UTF-8, or undefined when it is over `maxBytes` (the
+ * rest is not read: lib/anchors/capped-fetch.ts).
+ * @example const text = await readLimited(await fetch(url))
+ */
+export async function readLimited(res: Response, maxBytes = MAX_LOG_ANSWER_BYTES): Promise<string | undefined> {
+  try {
+    return Buffer.from(await readCapped(res, maxBytes)).toString("utf8");
+  } catch (e) {
+    if (e instanceof AnswerTooLargeError) return undefined;
+    throw e;
+  }
+}
 
 /** The quorum witnesses of every namespace this node may seal in, itself excluded. */
 export function logWitnesses(config: NodeConfig): LogWitness[] {
@@ -105,6 +125,13 @@ export async function originLogMetrics(runtime: NodeRuntime): Promise<string> {
   metric("vmsh_federation_log_witnessed_size", "Size of the latest head of this node's origin log that a witness cosigned.", s.witnessedSize);
   metric("vmsh_federation_log_witnessed_lag", "Checkpoints in this node's origin log not yet in a witnessed head.", s.size - s.witnessedSize);
   metric("vmsh_federation_log_forks", "Fork evidence held: two signed heads of one origin log that cannot both be true.", s.forks);
+  // Per namespace: stored versions whose checkpoint this node has not seen in a witnessed head (docs/FEDERATION_SEMANTICS.md §Origin logs).
+  const logged = LoggedCheckpoints.of(runtime.config.federation.mesh.stateDir).refresh();
+  lines.push("# HELP vmsh_federation_unlogged_checkpoints Stored versions whose checkpoint is in no witnessed head of its origin's log, as far as this node has seen.", "# TYPE vmsh_federation_unlogged_checkpoints gauge");
+  for (const namespace of [...runtime.config.federation.namespaces.keys()].sort()) {
+    const n = runtime.store.namespaces().includes(namespace) ? runtime.store.listBatches(namespace).filter((b) => b.origin !== undefined && !logged.hasVersion(namespace, b.batchId, b.batchRoot, b.origin)).length : 0;
+    lines.push(`vmsh_federation_unlogged_checkpoints{namespace="${namespace}"} ${n}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -160,4 +187,82 @@ export async function logInclusionOf(runtime: NodeRuntime, checkpoint: Checkpoin
   if (check.outcome === "rejected") return { state: "unlogged", reason: check.reason };
   if (check.witnessedAt === undefined) return { state: "unlogged", reason: `the head including it has ${check.cosigners.length} of ${trust.k} witness cosignatures` };
   return { state: "logged", proof, check };
+}
+
+/** Per runtime: when each unlogged version was last asked about (versionKey → seconds). */
+const lastAsked = new WeakMap<NodeRuntime, Map<string, number>>();
+
+/**
+ * One round of learning which stored checkpoints are logged (docs/FEDERATION_SEMANTICS.md
+ * §Origin logs): for versions not yet known to be logged, the claims of contested roots first and
+ * then those asked least recently, asks the origin for the inclusion proof (at most `budget`
+ * asks), checks it with this node's trust and records the logged ones in
+ * LoggedCheckpoints. When any is new, the store's attribution is chosen again. Returns how many
+ * records were new or earlier.
+ * @example if (await collectLogInclusions(runtime) > 0) log.info("checkpoints seen logged")
+ */
+export async function collectLogInclusions(runtime: NodeRuntime, budget = 16): Promise<number> {
+  const logged = LoggedCheckpoints.of(runtime.config.federation.mesh.stateDir).refresh();
+  const asked = lastAsked.get(runtime) ?? new Map<string, number>();
+  lastAsked.set(runtime, asked);
+  const store = runtime.store;
+  const candidates: Array<{ namespace: string; batchId: string; batchRoot: string; origin: string; contested: boolean; at: number }> = [];
+  for (const namespace of store.namespaces().sort()) {
+    const contested = new Set(store.contestedRoots(namespace).map((c) => c.batchRoot));
+    for (const b of store.listBatches(namespace)) {
+      if (b.origin === undefined || logged.hasVersion(namespace, b.batchId, b.batchRoot, b.origin)) continue;
+      candidates.push({ namespace, batchId: b.batchId, batchRoot: b.batchRoot, origin: b.origin, contested: contested.has(b.batchRoot), at: asked.get(LoggedCheckpoints.versionKey(namespace, b.batchId, b.batchRoot, b.origin)) ?? 0 });
+    }
+  }
+  candidates.sort((x, y) => Number(y.contested) - Number(x.contested) || x.at - y.at);
+  const found: Array<[string, LoggedRecord]> = [];
+  for (const c of candidates.slice(0, Math.max(0, budget))) {
+    asked.set(LoggedCheckpoints.versionKey(c.namespace, c.batchId, c.batchRoot, c.origin), runtime.now());
+    const version = (await store.getBatchVersions(c.namespace, c.batchId)).find((v) => v.batchRoot === c.batchRoot && v.checkpoint?.origin === c.origin);
+    if (version?.checkpoint === undefined) continue;
+    const r = await logInclusionOf(runtime, version.checkpoint);
+    if (r.state !== "logged" || r.check.witnessedAt === undefined) continue;
+    found.push([messageDigest(version.checkpoint), { namespace: c.namespace, batchId: c.batchId, batchRoot: c.batchRoot, origin: c.origin, witnessedAt: r.check.witnessedAt, size: r.check.size, index: r.check.index, witnesses: r.check.cosigners.map((x) => x.did) }]);
+  }
+  const changed = await logged.record(found);
+  if (changed > 0) runtime.reattribute();
+  return changed;
+}
+
+/** One origin's log as this node knows it (the explorer's log panel, GET /api/v1/log). */
+export interface OriginLogView {
+  origin: string;
+  /** The log's origin line (docs/FEDERATION_PROTOCOL.md §Origin log). */
+  log: string;
+  /** True for this node's own log. */
+  self: boolean;
+  /** The largest head size this node knows: its own log's; for another, the larger of the head it cosigned as a witness and the witnessed heads its origin showed. */
+  size: number;
+  /** Size of the latest witnessed head known (0: none). */
+  witnessedSize: number;
+  /** The k-th earliest cosignature time of that head, when known. */
+  witnessedAt?: number;
+  /** Who cosigned it: witness names of this node's own head, witness DIDs of another's. */
+  witnesses: string[];
+  /** Fork evidence held against this log. */
+  forks: number;
+}
+
+/**
+ * This node's own log and every peers.yaml origin's, as far as this node has seen them.
+ * @example (await originLogViews(runtime)).find((l) => l.self)?.size
+ */
+export async function originLogViews(runtime: NodeRuntime): Promise<OriginLogView[]> {
+  const svc = originLogOf(runtime);
+  const own = await svc.summary();
+  const forks = await svc.witness.forks();
+  const heads = LoggedCheckpoints.of(runtime.config.federation.mesh.stateDir).refresh().latestHeads();
+  const out: OriginLogView[] = [{ origin: runtime.me.did, log: own.origin, self: true, size: own.size, witnessedSize: own.witnessedSize, witnesses: own.witnesses, forks: own.forks }];
+  for (const did of [...runtime.config.origins.keys()].filter((d) => d !== runtime.me.did).sort()) {
+    const log = logOrigin(did);
+    const cosigned = (await svc.witness.latest(log))?.size ?? 0;
+    const seen = heads.get(did);
+    out.push({ origin: did, log, self: false, size: Math.max(cosigned, seen?.size ?? 0), witnessedSize: seen?.size ?? 0, ...(seen === undefined ? {} : { witnessedAt: seen.witnessedAt }), witnesses: seen?.witnesses ?? [], forks: forks.filter((f) => f.origin === log).length });
+  }
+  return out;
 }

@@ -12,6 +12,7 @@ import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Cosignature } from "../messages/cosignature.js";
 import { CHECKPOINT_CONFLICTS_DOC } from "../pipeline/import.js";
 import { attributedClaim } from "../quorum/attribution.js";
+import { LoggedCheckpoints } from "../origin-log/logged-checkpoints.js";
 import { quorumStatus, witnessFaults, type QuorumStatus } from "../quorum/state.js";
 import { quorumSubject } from "../quorum/subject.js";
 import type { AttributionRule, Store, StoredBatch } from "../store/index.js";
@@ -20,7 +21,20 @@ import type { AttributionRule, Store, StoredBatch } from "../store/index.js";
 export type VersionQuorum = { namespace: string; batchId: string; batchRoot: string; origin?: string } & QuorumStatus & {
   /** Set when the version's root is contested and this version is not the attributed claim: it cannot be final. */
   contested?: string;
+  /** Set when the namespace has `require_logged: true` and this version's checkpoint is unlogged: it cannot be final. */
+  unlogged?: string;
 };
+
+/**
+ * A stored version whose checkpoint this node has not seen included in a witnessed head of its
+ * origin's log (docs/FEDERATION_SEMANTICS.md §Origin logs).
+ */
+export interface UnloggedCheckpoint {
+  namespace: string;
+  batchId: string;
+  batchRoot: string;
+  origin: string;
+}
 
 /** One claim on a contested root (docs/FEDERATION_SEMANTICS.md §6. Threat model). */
 export interface RootClaim {
@@ -56,6 +70,8 @@ export interface QuorumReport {
   quorum: VersionQuorum[];
   contested: ContestedRoot[];
   witnessFaults: WitnessFault[];
+  /** The selected versions with a checkpoint that is not logged. */
+  unlogged: UnloggedCheckpoint[];
 }
 
 /** An entry of the `checkpoint-conflicts` document: one origin's two signed shapes of one root. */
@@ -71,9 +87,11 @@ export interface CheckpointConflict {
  */
 export function attributionRules(config: NodeConfig, keys: ReadonlyMap<string, KeyObject>): (namespace: string) => AttributionRule | undefined {
   const keyOf = keyNamer(keys);
+  const logged = LoggedCheckpoints.of(config.federation.mesh.stateDir).refresh();
+  const loggedAt = (checkpoint: string) => logged.witnessedAt(checkpoint);
   return (namespace) => {
     const policy = config.federation.namespaces.get(namespace)?.quorum;
-    return policy === undefined ? undefined : { policy: { k: policy.k, witnesses: [...policy.witnesses] }, keyOf };
+    return policy === undefined ? undefined : { policy: { k: policy.k, witnesses: [...policy.witnesses] }, keyOf, loggedAt };
   };
 }
 
@@ -105,7 +123,11 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  */
 export async function quorumReport(store: Store, config: NodeConfig, keys: ReadonlyMap<string, KeyObject>, self: string, namespace: string, batchId?: string): Promise<QuorumReport> {
   const policy = config.federation.namespaces.get(namespace)?.quorum;
+  const requireLogged = config.federation.namespaces.get(namespace)?.requireLogged === true;
+  const logged = LoggedCheckpoints.of(config.federation.mesh.stateDir).refresh();
   const summaries = store.listBatches(namespace).filter((b) => batchId === undefined || b.batchId === batchId);
+  const unlogged: UnloggedCheckpoint[] = summaries.filter((b) => b.origin !== undefined && !logged.hasVersion(namespace, b.batchId, b.batchRoot, b.origin)).map((b) => ({ namespace, batchId: b.batchId, batchRoot: b.batchRoot, origin: b.origin! }));
+  const isUnlogged = new Set(unlogged.map((u) => LoggedCheckpoints.versionKey(namespace, u.batchId, u.batchRoot, u.origin)));
   const shapes = await conflictShapes(store, namespace);
   const contested = await contestsOf(store, config, keys, namespace, shapes, batchId);
   // Per version (batchId, root, origin) of a contested root: the origins claiming the root, and whether one of the version's claims is attributed.
@@ -117,13 +139,14 @@ export async function quorumReport(store: Store, config: NodeConfig, keys: Reado
       verdict.set(k, { attributed: (verdict.get(k)?.attributed ?? false) || claim.attributed, origins });
     }
   }
-  const gate = (q: VersionQuorum): VersionQuorum => {
+  const gate = (q0: VersionQuorum): VersionQuorum => {
+    const q = requireLogged ? gateUnlogged(q0, isUnlogged) : q0;
     const k = `${q.batchId}\u0000${q.batchRoot}\u0000${q.origin ?? ""}`;
     const v = verdict.get(k);
     if (v === undefined || v.attributed) return q;
     const note = `root ${q.batchRoot} is contested (claimed by ${v.origins.join(", ")}) and this version is not attributed${policy === undefined ? " (no quorum policy: nothing is attributed)" : ""}`;
     if (q.state !== "final") return { ...q, contested: note };
-    return { namespace: q.namespace, batchId: q.batchId, batchRoot: q.batchRoot, ...(q.origin === undefined ? {} : { origin: q.origin }), state: "awaiting", k: q.k, cosigners: q.cosigners, needed: 0, notYet: [], disagree: [], contested: note };
+    return { namespace: q.namespace, batchId: q.batchId, batchRoot: q.batchRoot, ...(q.origin === undefined ? {} : { origin: q.origin }), state: "awaiting", k: q.k, cosigners: q.cosigners, needed: 0, notYet: [], disagree: [], contested: note, ...(q.unlogged === undefined ? {} : { unlogged: q.unlogged }) };
   };
 
   if (policy === undefined) {
@@ -131,7 +154,7 @@ export async function quorumReport(store: Store, config: NodeConfig, keys: Reado
       const id = { namespace, batchId: b.batchId, batchRoot: b.batchRoot, ...(b.origin === undefined ? {} : { origin: b.origin }) };
       return gate(b.outcomes.verified > 0 ? { ...id, state: "final", k: 1, cosigners: [self] } : { ...id, state: "awaiting", k: 1, cosigners: [], needed: 1, notYet: [self], disagree: [] });
     });
-    return { quorum, contested, witnessFaults: [] };
+    return { quorum, contested, witnessFaults: [], unlogged };
   }
   const quorum: VersionQuorum[] = [];
   const faults: WitnessFault[] = [];
@@ -156,7 +179,20 @@ export async function quorumReport(store: Store, config: NodeConfig, keys: Reado
       }
     }
   }
-  return { quorum, contested, witnessFaults: faults };
+  return { quorum, contested, witnessFaults: faults, unlogged };
+}
+
+/**
+ * With `require_logged: true`: a final version whose checkpoint is unlogged is awaiting instead,
+ * with the reason (docs/FEDERATION_SEMANTICS.md §Origin logs); a version without a checkpoint
+ * (0.1.0) cannot be logged either.
+ */
+function gateUnlogged(q: VersionQuorum, unlogged: ReadonlySet<string>): VersionQuorum {
+  const isUnlogged = q.origin === undefined || unlogged.has(LoggedCheckpoints.versionKey(q.namespace, q.batchId, q.batchRoot, q.origin));
+  if (!isUnlogged) return q;
+  const note = q.origin === undefined ? "this version has no checkpoint, so it cannot be logged (require_logged)" : `the checkpoint of ${q.origin} is not in a witnessed head of its origin's log (require_logged)`;
+  if (q.state !== "final") return { ...q, unlogged: note };
+  return { namespace: q.namespace, batchId: q.batchId, batchRoot: q.batchRoot, ...(q.origin === undefined ? {} : { origin: q.origin }), state: "awaiting", k: q.k, cosigners: q.cosigners, needed: 0, notYet: [], disagree: [], unlogged: note };
 }
 
 /**
@@ -190,7 +226,8 @@ async function contestsOf(store: Store, config: NodeConfig, keys: ReadonlyMap<st
     for (const [, cp] of claims) shapesOf.set(cp.origin, (shapesOf.get(cp.origin) ?? new Set()).add(`${cp.createdAt}/${cp.size}`));
     if (origins.size < 2 && ![...shapesOf.values()].some((s) => s.size > 1)) continue;
     const marks = cosignatures.map((c) => ({ signer: c.signer, checkpoint: c.checkpoint, ts: c.ts }));
-    const winner = attributedClaim(claims.map(([digest]) => ({ checkpoint: digest, cosignatures: marks })), rule?.policy, rule?.keyOf);
+    // Earliest witnessed inclusion in the origins' logs decides; the witness times only when no claim is logged.
+    const winner = attributedClaim(claims.map(([digest]) => { const loggedAt = rule?.loggedAt?.(digest); return { checkpoint: digest, cosignatures: marks, ...(loggedAt === undefined ? {} : { loggedAt }) }; }), rule?.policy, rule?.keyOf);
     out.push({ namespace, batchRoot, claims: claims.map(([, cp], i) => ({ origin: cp.origin, batchId: cp.batchId, createdAt: cp.createdAt, size: cp.size, attributed: i === winner })) });
   }
   return out;

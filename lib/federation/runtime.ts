@@ -318,6 +318,11 @@ export class NodeRuntime {
     this.#attribute();
   }
 
+  /** Chooses the attributed claims again, after this node learned that more checkpoints are logged (lib/federation/origin-log.ts). */
+  reattribute(): void {
+    this.#attribute();
+  }
+
   /** The store serves the attributed claim of a contested root first, per the quorum policies (docs/FEDERATION_SEMANTICS.md §8. Quorum). */
   #attribute(): void {
     this.#store?.setAttribution(attributionRules(this.#config, witnessKeysFor(this.#config, { did: this.#config.federation.mesh.nodeId, publicKey: this.key.publicKey })));

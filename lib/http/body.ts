@@ -27,6 +27,20 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, scree
   const encoding = knownEncoding(req.headers["content-encoding"]);
   if (encoding === undefined) throw new ProtocolError("UNSUPPORTED_MEDIA_TYPE", 415, `Content-Encoding ${JSON.stringify(String(req.headers["content-encoding"]).slice(0, 40))} is not one of gzip, br, identity`);
   if (encoding !== "identity") return readInflated(req, encoding === "gzip" ? createGunzip() : createBrotliDecompress(), maxBytes, screen);
+  return readUtf8(req, maxBytes, "MALFORMED_JSON", screen);
+}
+
+/**
+ * Reads the whole body of `req` as UTF-8 whatever its content type (the C2SP text bodies of
+ * `/log/`, docs/FEDERATION_PROTOCOL.md §Origin log), under the same byte limit (413) as
+ * readJsonBody; a body that is not UTF-8 is 400 MALFORMED.
+ * @example const text = await readTextBody(req, MAX_ADD_CHECKPOINT_BYTES)
+ */
+export function readTextBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+  return readUtf8(req, maxBytes, "MALFORMED");
+}
+
+async function readUtf8(req: IncomingMessage, maxBytes: number, malformed: "MALFORMED" | "MALFORMED_JSON", screen?: BodyScreen): Promise<string> {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body of ${declared} bytes is over the limit of ${maxBytes}`);
   const chunks: Buffer[] = [];
@@ -40,7 +54,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, scree
     if (screen !== undefined && before <= screen.openBytes && size > screen.openBytes) screen.check(Buffer.concat(chunks).subarray(0, screen.openBytes));
   }
   const text = Buffer.concat(chunks).toString("utf8");
-  if (text.includes("\uFFFD")) throw new ProtocolError("MALFORMED_JSON", 400, "body is not valid UTF-8");
+  if (text.includes("\uFFFD")) throw new ProtocolError(malformed, 400, "body is not valid UTF-8");
   return text;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ProtocolError } from "../errors.js";
+import { readTextBody } from "./body.js";
 
 /** What the server needs of the origin log and the witness (lib/federation implements it). */
 export interface ServedLog {
@@ -17,21 +18,6 @@ export interface ServedLog {
 
 /** An add-checkpoint body: 63 proof lines and a note with its signatures fit many times over. */
 export const MAX_ADD_CHECKPOINT_BYTES = 64 * 1024;
-
-async function readTextBody(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const declared = Number(req.headers["content-length"] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body of ${declared} bytes is over the limit of ${maxBytes}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new ProtocolError("BODY_TOO_LARGE", 413, `body is over the limit of ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.includes("\uFFFD")) throw new ProtocolError("MALFORMED", 400, "body is not valid UTF-8");
-  return text;
-}
 
 /**
  * Serves `path` (which starts with `/log/`).

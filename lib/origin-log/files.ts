@@ -1,14 +1,13 @@
 /**
  * The origin log's files under `<state_dir>/v1/origin-log/` (docs/STATE.md §Origin log): tiles
  * and entry bundles at their tlog-tiles paths, the signed `checkpoint`, and a `LOCK` held for
- * one append. Every file is written like the rest of the state: temp file, fsync, rename, fsync
- * of the directory.
+ * one append. Every file is written like the rest of the state (lib/store/atomic-file.ts): temp
+ * file, fsync, rename, fsync of the directory.
  */
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { StoreError } from "../errors.js";
-import { ensureDir, fsyncDir } from "../store/atomic-file.js";
+import { ensureDir, writeFileAtomic } from "../store/atomic-file.js";
 import type { TileStorage } from "../tlog/tiled-log.js";
 
 /**
@@ -19,25 +18,15 @@ export function originLogDir(stateDir: string): string {
   return join(stateDir, "v1", "origin-log");
 }
 
-/** Replaces `file` with `data` atomically and durably. */
+/** Replaces `file` with `data` atomically and durably (lib/store/atomic-file.ts), creating its directory. */
 export async function writeBytesAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const dir = dirname(file);
-  await ensureDir(dir);
-  const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  await ensureDir(dirname(file));
   try {
-    const handle = await open(temp, "wx", 0o644);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
+    await writeFileAtomic(file, data);
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
+    if (err instanceof StoreError) throw err;
     throw new StoreError("STATE_WRITE_FAILED", `cannot write ${file}: ${(err as Error).message}`, { path: file, cause: err });
   }
-  await fsyncDir(dir);
 }
 
 /** A file's bytes, or null when it does not exist. */

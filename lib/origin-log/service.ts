@@ -6,6 +6,7 @@
  * witness); and asks the namespace's quorum witnesses to cosign this node's new heads.
  */
 import { createHash } from "node:crypto";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { NodeKey } from "../identity/keys.js";
 import { parseCheckpoint } from "../tlog/checkpoint.js";
@@ -99,21 +100,53 @@ export class OriginLogService {
   }
 
   /**
-   * The inclusion of the checkpoint with digest `entry` (`sha256:…`): against the latest
-   * witnessed head when that head includes it (`witnessed: true`), else against the latest head;
-   * undefined when the log does not hold it.
+   * The inclusion of the checkpoint with digest `entry` (`sha256:…`): against the earliest kept
+   * witnessed head that includes it and carries the most witness cosignatures
+   * (`witnessed: true`; what attribution weighs, docs/FEDERATION_SEMANTICS.md §Origin logs), else
+   * against the latest head; undefined when the log does not hold it.
    * @example await svc.inclusion(checkpointDigest(cp)) // { head, index, proof, witnessed }
    */
   async inclusion(entry: string): Promise<(LogInclusionProof & { witnessed: boolean }) | undefined> {
     const log = await this.log();
     await log.refresh();
-    const witnessed = await this.witnessedHead();
-    if (witnessed !== undefined) {
-      const inc = await log.inclusion(entry, witnessed.size);
-      if (inc !== undefined) return { head: witnessed.note, index: inc.index, proof: inc.proof, witnessed: true };
+    const latest = await log.inclusion(entry);
+    if (latest === undefined) return undefined;
+    const head = await this.#earliestWitnessed(latest.index, log.origin);
+    if (head !== undefined) {
+      const inc = await log.inclusion(entry, head.size);
+      if (inc !== undefined) return { head: head.note, index: inc.index, proof: inc.proof, witnessed: true };
     }
-    const inc = await log.inclusion(entry);
-    return inc === undefined ? undefined : { head: await this.checkpoint(), index: inc.index, proof: inc.proof, witnessed: false };
+    return { head: await this.checkpoint(), index: latest.index, proof: latest.proof, witnessed: false };
+  }
+
+  /** This node's own cosigned heads, one file per size (docs/STATE.md §Origin log); not the `witnessed/` records it keeps as a witness. */
+  get #headsDir(): string {
+    return join(originLogDir(this.#o.stateDir), "heads");
+  }
+
+  /**
+   * Of the kept witnessed heads larger than `index`, the earliest with the most cosignature
+   * lines (the latest cosigned head when none is kept: a state from before heads were kept).
+   */
+  async #earliestWitnessed(index: number, origin: string): Promise<{ note: string; size: number } | undefined> {
+    const sizes = (await readdir(this.#headsDir).catch(() => [] as string[])).filter((n) => /^(0|[1-9][0-9]{0,15})$/.test(n)).map(Number).filter((n) => n > index).sort((a, b) => a - b);
+    const all = this.#o.witnesses().length;
+    let best: { note: string; size: number; lines: number } | undefined;
+    for (const size of sizes) {
+      const raw = await readBytes(join(this.#headsDir, String(size)));
+      if (raw === null) continue;
+      const note = Buffer.from(raw).toString("utf8");
+      const parsed = parseNote(note);
+      if ("reason" in parsed) continue;
+      const head = parseCheckpoint(parsed.text);
+      if ("reason" in head || head.origin !== origin || head.size !== size) continue;
+      const lines = parsed.signatures.filter((x) => x.name !== origin).length;
+      if (best === undefined || lines > best.lines) best = { note, size, lines };
+      if (lines >= all) break;
+    }
+    if (best !== undefined) return best;
+    const w = await this.witnessedHead();
+    return w !== undefined && w.size > index ? w : undefined;
   }
 
   /** ServedLog.get (lib/http/log-routes.ts). */
@@ -214,7 +247,11 @@ export class OriginLogService {
       rounds.push(round);
     }
     await writeBytesAtomic(join(originLogDir(this.#o.stateDir), "witness-sizes.json"), `${JSON.stringify(sizes)}\n`);
-    if (lines.length > 0) await writeBytesAtomic(this.#cosignedFile, note + lines.join(""));
+    if (lines.length > 0) {
+      await writeBytesAtomic(this.#cosignedFile, note + lines.join(""));
+      // Every witnessed head is kept: a checkpoint's inclusion is shown against the earliest (attribution weighs when it was witnessed).
+      await writeBytesAtomic(join(this.#headsDir, String(log.size)), note + lines.join(""));
+    }
     return rounds;
   }
 

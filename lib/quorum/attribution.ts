@@ -1,10 +1,11 @@
 /**
  * Which claim of a contested root is attributed (docs/FEDERATION_SEMANTICS.md §8. Quorum,
- * Contested roots): per claim, the k-th smallest `ts` among distinct listed witnesses'
- * cosignatures of that claim's checkpoint; the earliest wins. The claimant's own times
- * (`createdAt`, the receipts' `ts`) play no part, and k−1 lying witnesses cannot move a claim
- * before an honest witness cosigned it. This is the one function that decides; the origin log
- * (inclusion order) can replace it. Pure: no file, no clock.
+ * Contested roots, and §Origin logs): the claim whose checkpoint was included earliest in a head
+ * of its origin's log cosigned by k witnesses (`loggedAt`); only where no claim is logged, per
+ * claim the k-th smallest `ts` among distinct listed witnesses' cosignatures of that claim's
+ * checkpoint, the earliest wins. The claimant's own times (`createdAt`, the receipts' `ts`)
+ * play no part, and k−1 lying witnesses cannot move a claim before an honest witness saw it.
+ * This is the one function that decides. Pure: no file, no clock.
  */
 
 /** What attribution reads of one cosignature: who, when, and which checkpoint it names. */
@@ -19,6 +20,11 @@ export interface WitnessMark {
 export interface AttributionClaim {
   checkpoint: string;
   cosignatures: readonly WitnessMark[];
+  /**
+   * When the checkpoint was witnessed in its origin's log: the k-th earliest witness cosignature
+   * time of the earliest head including it (lib/origin-log/logged.ts); undefined while unlogged.
+   */
+  loggedAt?: number;
 }
 
 /** The namespace's quorum policy as attribution needs it. */
@@ -55,16 +61,24 @@ export function witnessedAt(claim: AttributionClaim, policy: AttributionPolicy, 
 /**
  * The index of the attributed claim among `claims`, or undefined: without a policy, while no
  * claim reached k witnesses, or when the earliest two reached k in the same second (a tie is
- * left visible, not broken by anything a claimant chose).
+ * left visible, not broken by anything a claimant chose). When any claim is logged, earliest
+ * witnessed inclusion decides among the logged claims and an unlogged claim cannot be
+ * attributed; the witness cosignature times decide only when none is.
  * @example attributedClaim([genuine, copy], { k: 2, witnesses }) // 0
  */
 export function attributedClaim(claims: readonly AttributionClaim[], policy: AttributionPolicy | undefined, keyOf?: (signer: string) => string): number | undefined {
   if (policy === undefined) return undefined;
+  const logged = claims.some((c) => c.loggedAt !== undefined);
+  return earliest(claims, (claim) => (logged ? claim.loggedAt : witnessedAt(claim, policy, keyOf)));
+}
+
+/** The index of the claim with the smallest time; undefined when none has one or two checkpoints tie. */
+function earliest(claims: readonly AttributionClaim[], timeOf: (claim: AttributionClaim) => number | undefined): number | undefined {
   let best: number | undefined;
   let bestAt = Infinity;
   let tie = false;
   claims.forEach((claim, i) => {
-    const at = witnessedAt(claim, policy, keyOf);
+    const at = timeOf(claim);
     if (at === undefined) return;
     if (at < bestAt) {
       best = i;

@@ -56,16 +56,16 @@ export async function ensureDir(dir: string): Promise<void> {
 }
 
 /**
- * Replaces `file` with `text` atomically and durably.
+ * Replaces `file` with `text` (UTF-8) or bytes atomically and durably.
  * @example await writeFileAtomic("/s/FORMAT", '{"version":1}\n')
  */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+export async function writeFileAtomic(file: string, text: string | Uint8Array): Promise<void> {
   const dir = dirname(file);
   const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const handle = await open(temp, "wx", 0o644);
   try {
     try {
-      await handle.writeFile(text, "utf8");
+      await (typeof text === "string" ? handle.writeFile(text, "utf8") : handle.writeFile(text));
       await handle.sync();
     } finally {
       await handle.close();

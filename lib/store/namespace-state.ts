@@ -47,6 +47,8 @@ export interface BatchEntry {
 export interface AttributionRule {
   policy: AttributionPolicy;
   keyOf?: (signer: string) => string;
+  /** When a checkpoint (by digest) was witnessed in its origin's log; undefined while unlogged (docs/FEDERATION_SEMANTICS.md §Origin logs). */
+  loggedAt?: (checkpoint: string) => number | undefined;
 }
 
 /**
@@ -186,7 +188,10 @@ export class NamespaceState {
     if (hit === undefined || !this.receiptsLoaded) {
       const versions = (this.batchesByRoot.get(batchRoot) ?? []).filter((v) => v.witnessed !== undefined).sort(byIdThenRoot);
       const at = attributedClaim(
-        versions.map((v) => ({ checkpoint: v.witnessed!.checkpoint, cosignatures: v.witnessed!.marks })),
+        versions.map((v) => {
+          const loggedAt = this.attribution!.loggedAt?.(v.witnessed!.checkpoint);
+          return { checkpoint: v.witnessed!.checkpoint, cosignatures: v.witnessed!.marks, ...(loggedAt === undefined ? {} : { loggedAt }) };
+        }),
         this.attribution.policy,
         this.attribution.keyOf,
       );

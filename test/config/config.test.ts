@@ -51,6 +51,20 @@ describe("config: validation", () => {
     assert.equal(validate(base(), peers).config!.federation.namespaces.get("dao:vaultmesh")!.quorum, undefined, "no quorum: final once this node verified");
   });
 
+  test("config: namespaces.<ns>.require_logged takes true or false (absent: false) and refuses anything else naming file and key", () => {
+    const with_ = (v: unknown) => {
+      const f = base();
+      f.namespaces["dao:vaultmesh"].require_logged = v;
+      return validate(f, peersDoc());
+    };
+    assert.equal(with_(true).config!.federation.namespaces.get("dao:vaultmesh")!.requireLogged, true);
+    assert.equal(with_(false).config!.federation.namespaces.get("dao:vaultmesh")!.requireLogged, undefined);
+    assert.equal(validate(base(), peersDoc()).config!.federation.namespaces.get("dao:vaultmesh")!.requireLogged, undefined);
+    const bad = with_("yes");
+    assert.equal(bad.config, undefined);
+    assert.deepEqual(bad.errors.map(String), ['federation.yaml: namespaces."dao:vaultmesh".require_logged: expected true or false']);
+  });
+
   test("config: a quorum no batch could meet, or that counts one witness twice, is refused naming file and key", () => {
     const KEY2 = formatKeyLine(new Uint8Array(32).fill(8));
     const peers = { peers: [...peersDoc({ roles: ["serve", "witness"] }).peers, { did: "did:vm:node:w", roles: ["witness"], keys: { verify: KEY2 } }, { did: "did:vm:node:twin", roles: ["witness"], keys: { verify: KEY2 } }, { did: "did:vm:node:o", roles: ["origin"], keys: { verify: formatKeyLine(new Uint8Array(32).fill(9)) } }] };

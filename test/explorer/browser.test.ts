@@ -199,6 +199,24 @@ describe("explorer: the page in Chromium against a three-node line", () => {
     await page.context().close();
   });
 
+  test("origin logs: a panel per origin shows its size, last witnessed head and witnesses", async () => {
+    const a = mesh.node("a");
+    const { page } = await openPage(a.url);
+    const panels = page.locator('[data-testid="origin-log"]');
+    await panels.first().waitFor({ timeout: 20_000 });
+    const texts = await panels.allInnerTexts();
+    // a's own log holds the checkpoint it announced; no witness is configured in this mesh, so no head is witnessed.
+    const own = texts.find((t) => t.includes(`${a.did} (this node)`));
+    assert.ok(own !== undefined, texts.join("\n---\n"));
+    assert.match(own, new RegExp(`vmsh-federation/log/${a.did}`));
+    assert.match(own, /\b[1-9][0-9]* checkpoints\b/);
+    assert.match(own, /last witnessed head\s+none yet/);
+    assert.match(own, /witnesses\s+none/);
+    // b and c are origins a accepts: each has its panel.
+    for (const n of ["b", "c"]) assert.ok(texts.some((t) => t.includes(mesh.node(n).did) && !t.includes("(this node)")), `${n}'s panel`);
+    await page.context().close();
+  });
+
   test("layout: readable at phone width and in dark mode, with no sideways scrolling", async () => {
     const { page } = await openPage(mesh.node("b").url, { width: 390, height: 844 }, "dark");
     const statuses: Array<[string, number]> = [];

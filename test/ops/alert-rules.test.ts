@@ -19,7 +19,7 @@ import { repoRoot } from "../support/repo-root.js";
 const RULES = join(repoRoot, "config", "vmsh-federation.rules.yml");
 /** Metrics another change of this release adds (contested roots, docs/FEDERATION_SEMANTICS.md): allowed before it lands. */
 /** Rendered beside Metrics by lib/federation/origin-log.ts (the node's own log), not by Metrics.render. */
-const ORIGIN_LOG_METRICS = new Set(["vmsh_federation_log_size", "vmsh_federation_log_witnessed_size", "vmsh_federation_log_witnessed_lag", "vmsh_federation_log_forks"]);
+const ORIGIN_LOG_METRICS = new Set(["vmsh_federation_log_size", "vmsh_federation_log_witnessed_size", "vmsh_federation_log_witnessed_lag", "vmsh_federation_log_forks", "vmsh_federation_unlogged_checkpoints"]);
 let root: string;
 
 function promtool(): string {
@@ -123,6 +123,34 @@ describe("alerting rules shipped in config/", () => {
       ],
     };
     const file = join(root, "unit.yml");
+    await writeFile(file, yaml.dump(unit, { lineWidth: -1 }));
+    const r = spawnSync(promtool(), ["test", "rules", file], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
+  test("promtool test rules: an origin log whose head stays unwitnessed, and checkpoints that stay unlogged, fire after their hold", async () => {
+    const unit = {
+      rule_files: [RULES],
+      evaluation_interval: "1m",
+      tests: [
+        {
+          interval: "1m",
+          input_series: [
+            // Lag 2 for three hours; a brief lag (the next head offer) never fires.
+            { series: 'vmsh_federation_log_witnessed_lag{job="vmsh-federation",instance="a"}', values: "2x180" },
+            { series: 'vmsh_federation_log_witnessed_lag{job="vmsh-federation",instance="b"}', values: "0 1 0x178" },
+            { series: 'vmsh_federation_unlogged_checkpoints{job="vmsh-federation",instance="a",namespace="dao:vaultmesh"}', values: "3x180" },
+          ],
+          alert_rule_test: [
+            { eval_time: "50m", alertname: "VmshFederationLogUnwitnessed", exp_alerts: [] },
+            { eval_time: "70m", alertname: "VmshFederationLogUnwitnessed", exp_alerts: [{ exp_labels: { severity: "warn", job: "vmsh-federation", instance: "a" }, exp_annotations: { summary: "2 checkpoints of a's origin log have waited over an hour for a witnessed head (the log says which witness did not cosign)" } }] },
+            { eval_time: "110m", alertname: "VmshFederationUnloggedCheckpoints", exp_alerts: [] },
+            { eval_time: "130m", alertname: "VmshFederationUnloggedCheckpoints", exp_alerts: [{ exp_labels: { severity: "warn", job: "vmsh-federation", instance: "a", namespace: "dao:vaultmesh" }, exp_annotations: { summary: "3 checkpoints of dao:vaultmesh on a are in no witnessed head of their origin's log after 2 hours (verify-online --json .unlogged)" } }] },
+          ],
+        },
+      ],
+    };
+    const file = join(root, "unit-log.yml");
     await writeFile(file, yaml.dump(unit, { lineWidth: -1 }));
     const r = spawnSync(promtool(), ["test", "rules", file], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);

@@ -43,4 +43,20 @@ describe("attribution: the claim that reached k witnesses first", () => {
     const sameKey = (s: string) => (s === W[1] ? W[0]! : s);
     assert.equal(witnessedAt(claim(GENUINE, marks), { k: 2, witnesses: W }, sameKey), undefined, "w1 and w2 are one key");
   });
+
+  test("attribution: earliest witnessed inclusion in the origins' logs decides over the witness cosignature times", () => {
+    // The copy reached both witnesses first (quorum cosignatures at 50), but the genuine checkpoint was in a witnessed head of its origin's log at 100, the copy's at 200.
+    const genuine = { ...claim(GENUINE, [mark(W[0]!, GENUINE, 300), mark(W[1]!, GENUINE, 300)]), loggedAt: 100 };
+    const copy = { ...claim(COPY, [mark(W[0]!, COPY, 50), mark(W[1]!, COPY, 50)]), loggedAt: 200 };
+    assert.equal(attributedClaim([copy, genuine], { k: 2, witnesses: W }), 1);
+    assert.equal(attributedClaim([{ ...copy, loggedAt: undefined }, { ...genuine, loggedAt: undefined }], { k: 2, witnesses: W }), 0, "without the logs the witness times decide");
+  });
+
+  test("attribution: once any claim is logged an unlogged claim cannot be attributed; a tie in the log leaves it open; no policy attributes nothing", () => {
+    const genuine = { ...claim(GENUINE, []), loggedAt: 100 };
+    const copy = claim(COPY, [mark(W[0]!, COPY, 1), mark(W[1]!, COPY, 1)]);
+    assert.equal(attributedClaim([copy, genuine], { k: 2, witnesses: W }), 1, "the copy reached k witnesses, but is in no witnessed head");
+    assert.equal(attributedClaim([{ ...copy, loggedAt: 100 }, genuine], { k: 2, witnesses: W }), undefined, "both witnessed in the same second");
+    assert.equal(attributedClaim([copy, genuine], undefined), undefined);
+  });
 });

@@ -149,6 +149,17 @@ describe("origin log on real serve processes", () => {
     const metrics = (await get(`${a.url}/metrics`)).text;
     assert.match(metrics, /^vmsh_federation_log_size 1$/m);
     assert.match(metrics, /^vmsh_federation_log_witnessed_lag 0$/m);
+    // The explorer's log panel data: a's own log on a; on b, a's log as b has seen it (serve records the checked inclusion).
+    type Panel = { origin: string; self: boolean; size: number; witnessedSize: number; witnessedAt?: number; witnesses: string[] };
+    const own = (JSON.parse((await get(`${a.url}/api/v1/log`)).text) as { logs: Panel[] }).logs.find((l) => l.self)!;
+    assert.deepEqual([own.origin, own.size, own.witnessedSize, own.witnesses], [a.did, 1, 1, [witnessName(did("b")), witnessName(did("c"))].sort()]);
+    let seenOnB: Panel | undefined;
+    await waitUntil(async () => {
+      seenOnB = (JSON.parse((await get(`${mesh.node("b").url}/api/v1/log`)).text) as { logs: Panel[] }).logs.find((l) => l.origin === a.did);
+      return seenOnB?.witnessedSize === 1;
+    }, 60_000, "b to record a's checkpoint as logged");
+    assert.deepEqual([seenOnB!.size, seenOnB!.witnesses.sort()], [1, [did("b"), did("c")]]);
+    assert.equal(typeof seenOnB!.witnessedAt, "number");
     // b serves the head it cosigned on its monitoring path, with its own line.
     const hash = createHash("sha256").update(logOrigin(a.did)).digest("hex");
     const mon = await get(`${mesh.node("b").url}/log/witness/${hash}/checkpoint`);
@@ -211,6 +222,9 @@ describe("origin log on real serve processes", () => {
       const st = JSON.parse((await mesh.node(n).cli("status", "--json")).stdout) as { originLog: { forks: number } };
       assert.ok(st.originLog.forks >= 1, `${n}: status --json counts the fork`);
       assert.match((await get(`${mesh.node(n).url}/metrics`)).text, /^vmsh_federation_log_forks [1-9]/m);
+      // The explorer's origin-log panel (GET /api/v1/log) shows it against o's log.
+      const logs = (JSON.parse((await get(`${mesh.node(n).url}/api/v1/log`)).text) as { logs: Array<{ origin: string; forks: number }> }).logs;
+      assert.ok((logs.find((l) => l.origin === o.did)?.forks ?? 0) >= 1, `${n}: /api/v1/log shows o's fork`);
     }
   });
 });

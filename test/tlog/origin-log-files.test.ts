@@ -14,7 +14,7 @@ import { generateNodeKey } from "../../lib/identity/keys.js";
 import { signCheckpoint } from "../../lib/messages/checkpoint.js";
 import { originLogDir } from "../../lib/origin-log/files.js";
 import { OriginLog } from "../../lib/origin-log/origin-log.js";
-import { readLimited } from "../../lib/origin-log/read-limited.js";
+import { readLimited } from "../../lib/federation/origin-log.js";
 import { MAX_FORKS_PER_LOG, WitnessState } from "../../lib/origin-log/witness-state.js";
 
 const did = "did:vm:node:a";

@@ -273,6 +273,26 @@ async function loadContested(): Promise<void> {
   clear($("contested"), ...roots, ...faults);
 }
 
+/** A panel per origin log: size, latest witnessed head, witnesses, forks; and the unlogged versions (docs/FEDERATION_SEMANTICS.md §Origin logs). */
+async function loadOriginLogs(): Promise<void> {
+  type Log = { origin: string; log: string; self: boolean; size: number; witnessedSize: number; witnessedAt?: number; witnesses: string[]; forks: number };
+  const { logs, unlogged } = await get<{ logs: Log[]; unlogged: Array<{ namespace: string; batchId: string; origin: string }> }>("/api/v1/log");
+  const panels = logs.map((l) =>
+    h("div", { class: "detail", "data-testid": "origin-log" },
+      h("h3", {}, h("span", { class: "mono" }, l.origin), l.self ? " (this node)" : ""),
+      dl([
+        ["log", h("span", { class: "mono" }, l.log)],
+        ["size", h("span", { "data-testid": "log-size" }, `${l.size} checkpoints`)],
+        ["last witnessed head", h("span", { "data-testid": "log-witnessed" }, l.witnessedSize === 0 ? "none yet" : `size ${l.witnessedSize}`, l.witnessedAt === undefined ? "" : ", witnessed ", l.witnessedAt === undefined ? "" : time(l.witnessedAt))],
+        ["witnesses", h("span", { "data-testid": "log-witnesses" }, l.witnesses.length === 0 ? "none" : l.witnesses.join(", "))],
+        ...(l.forks > 0 ? [["forks", h("strong", { class: "outcome-rejected" }, `${l.forks}: two heads that cannot both be true (GET /log/forks)`)] as [string, Node | string]] : []),
+      ]),
+    ),
+  );
+  const rest = unlogged.length === 0 ? [] : [h("h3", {}, "Unlogged checkpoints"), h("ul", {}, ...unlogged.map((u) => h("li", { "data-testid": "unlogged" }, `${u.namespace} batch ${u.batchId} of `, h("span", { class: "mono" }, u.origin))))];
+  clear($("origin-logs"), ...(panels.length === 0 ? [h("p", {}, "No origin log.")] : panels), ...rest);
+}
+
 async function search(raw: string): Promise<void> {
   const id = raw.trim().toLowerCase();
   const section = $("receipt-section");
@@ -333,7 +353,7 @@ async function refreshAll(): Promise<void> {
   const node = await get<{ node: string; version: string }>("/api/v1/node");
   $("node-id").textContent = `${node.node} · v${node.version}`;
   await loadNamespaces();
-  await Promise.all([loadNetwork(), loadBatches(), loadEquivocations(), loadContested(), loadRoster()]);
+  await Promise.all([loadNetwork(), loadBatches(), loadEquivocations(), loadContested(), loadOriginLogs(), loadRoster()]);
 }
 
 function start(): void {
@@ -369,7 +389,7 @@ function start(): void {
       clearTimeout(pending);
       pending = setTimeout(() => {
         void loadNamespaces()
-          .then(() => Promise.all([ns === namespace ? loadBatches() : Promise.resolve(), loadEquivocations(), loadNetwork()]))
+          .then(() => Promise.all([ns === namespace ? loadBatches() : Promise.resolve(), loadEquivocations(), loadOriginLogs(), loadNetwork()]))
           .catch(showError);
       }, 200);
     },
