@@ -53,7 +53,11 @@ export type LoggedCheck =
 export function verifyLogged(checkpoint: Checkpoint, log: LogInclusionProof, trust: LogTrust): LoggedCheck {
   const no = (reason: string): LoggedCheck => ({ outcome: "rejected", reason });
   if (typeof log?.head !== "string" || !Number.isSafeInteger(log.index) || !Array.isArray(log.proof)) return no("log: expected { head, index, proof }");
-  const witnessVerifiers = new Map<string, NoteVerifier>([...trust.witnesses].map(([did, key]) => [did, cosignatureVerifier(witnessName(did), key)]));
+  // The origin is never a witness of its own log, under its own DID or another with its key:
+  // else an origin listed as a witness needs one accomplice per split view (docs/FEDERATION_SEMANTICS.md §Origin logs).
+  const originHex = Buffer.from(trust.originKey).toString("hex");
+  const others = [...trust.witnesses].filter(([did, key]) => did !== checkpoint.origin && Buffer.from(key).toString("hex") !== originHex);
+  const witnessVerifiers = new Map<string, NoteVerifier>(others.map(([did, key]) => [did, cosignatureVerifier(witnessName(did), key)]));
   const opened = openNote(log.head, [logVerifier(checkpoint.origin, trust.originKey), ...witnessVerifiers.values()]);
   if (opened.outcome === "rejected") return no(`log.head: ${opened.reason}`);
   const origin = logOrigin(checkpoint.origin);

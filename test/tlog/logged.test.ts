@@ -51,6 +51,24 @@ describe("verifyLogged", () => {
     assert.equal((verifyLogged(cp, log, trustOf(key, 4)) as { witnessedAt?: number }).witnessedAt, undefined, "fewer than k");
   });
 
+  test("the origin's own cosignature of its log never counts, under its DID or another DID with its key", async () => {
+    // w1 is the origin and a listed witness; it cosigns its own head, then w2 does: one witness, not two.
+    const [w1, w2] = witnesses;
+    const cp = checkpointBy(w1!.did, w1!.key, "b1", 100);
+    const log = await logged(w1!.did, w1!.key, cp, 3, [100, 200]);
+    const r = verifyLogged(cp, log, trustOf(w1!.key));
+    assert.ok(r.outcome === "verified");
+    assert.deepEqual(r.cosigners.map((c) => c.did), [w2!.did]);
+    assert.equal(r.witnessedAt, undefined, "k = 2 needs two witnesses other than the origin");
+    // The same key listed under a second DID is still the origin.
+    const alias = { ...trustOf(w1!.key), witnesses: new Map([[w2!.did, w2!.key.publicKeyBytes], ["did:vm:node:alias", w1!.key.publicKeyBytes]]) };
+    const r2 = verifyLogged(cp, log, alias);
+    assert.ok(r2.outcome === "verified");
+    assert.deepEqual(r2.cosigners.map((c) => c.did), [w2!.did]);
+    assert.equal(verifyLogged(cp, log, { ...trustOf(w1!.key), k: 1 }).outcome, "verified");
+    assert.equal((verifyLogged(cp, log, { ...trustOf(w1!.key), k: 1 }) as { witnessedAt?: number }).witnessedAt, 200, "w2's time, not the origin's 100");
+  });
+
   test("another checkpoint, another index, a flipped proof hash, another origin's key or a forged head are refused", async () => {
     const key = generateNodeKey();
     const cp = checkpointBy("did:vm:node:g", key, "b1", 100);
