@@ -82,7 +82,12 @@ before(async () => {
   outside = await mkdtemp(join(tmpdir(), "vmsh-log-proof-"));
   mesh = await startMesh(NAMES.map((n) => ({ name: n, routes: NAMES.filter((x) => x !== n) })), { trustPem: tsa.rootPem, witnesses: NAMES });
   for (const n of NAMES) await mesh.setQuorum(n, { k: 2, witnesses: NAMES.map(did) });
+  // a's three checkpoints enter its log while its serve is stopped, so the first head a signs and
+  // its witnesses cosign has size 3: an origin answers an inclusion with the earliest witnessed
+  // head that holds the checkpoint (docs/FEDERATION_PROTOCOL.md §Origin log), which is then that one.
+  await mesh.node("a").stop();
   for (const [node, id, at] of [["a", "la-1", 1_760_000_000], ["a", "la-2", 1_760_000_100], ["a", "la-3", 1_760_000_200], ["b", "lb-1", 1_760_000_300]] as const) {
+    if (node === "b") await mesh.node("a").start();
     const s = await sealTsaBatch(join(mesh.root, "sealer"), id, 4, tsa, at);
     sealed.set(id, s);
     const r = await mesh.node(node).cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir);
