@@ -9,6 +9,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { claimOf, withDigest } from "../conflict/record.js";
+import { resolveAnchors } from "../conflict/resolve.js";
 import type { Receipt } from "../receipt.js";
 import type { BatchFile } from "./schema.js";
 import type { AnchorRecord, BatchInput } from "./types.js";
@@ -104,7 +105,12 @@ export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeRe
     have.add(r.id);
     added.push(r);
   }
-  const { anchors, changed: anchorsChanged } = mergeAnchors(base.anchors, input.anchors);
+  const merged = mergeAnchors(base.anchors, input.anchors);
+  const { anchors } = merged;
+  // The winner marks are made again from what the file holds once merged, inside the write: two
+  // imports of one version side by side each resolved against the file as it was before the
+  // other's write, and the later write could leave a superseded anchor unmarked beside the winner.
+  const anchorsChanged = merged.changed + (merged.changed > 0 ? remarkSuperseded(anchors) : 0);
   const changed = stored === null || added.length > 0 || anchorsChanged > 0 || gainsCheckpoint;
   return {
     file: changed ? { ...base, ...(gainsCheckpoint ? { checkpoint: input.checkpoint! } : {}), receipts: added.length === 0 ? base.receipts : [...base.receipts, ...added], anchors } : base,
@@ -112,4 +118,26 @@ export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeRe
     receiptsAdded: added.length,
     anchorsChanged,
   };
+}
+
+/**
+ * Sets each record's `superseded_by` to what resolving all of them gives (docs/FEDERATION_SEMANTICS.md
+ * §3. Conflicts), in place and in the stored order; returns how many records changed.
+ * @example remarkSuperseded(file.anchors) // 1: the older verified anchor is marked superseded
+ */
+export function remarkSuperseded(anchors: AnchorRecord[]): number {
+  if (anchors.length === 0) return 0;
+  const marks = new Map<string, string | undefined>();
+  for (const batch of resolveAnchors(anchors).batches) for (const root of batch.byRoot) for (const a of root.anchors) marks.set(withDigest(a).digest!, a.superseded_by);
+  let changed = 0;
+  anchors.forEach((a, i) => {
+    const digest = withDigest(a).digest!;
+    if (!marks.has(digest)) return;
+    const want = marks.get(digest);
+    if (a.superseded_by === want) return;
+    const { superseded_by: _old, ...rest } = a;
+    anchors[i] = want === undefined ? rest : { ...rest, superseded_by: want };
+    changed++;
+  });
+  return changed;
 }
