@@ -31,15 +31,22 @@ export interface PeerView {
   outboxDepth: number;
 }
 
-/** One origin's log as the explorer shows it (lib/federation/origin-log.ts OriginLogView). */
+/** One origin's log as the explorer shows it (GET /api/v1/log; built by lib/federation/origin-log.ts originLogViews). */
 export interface OriginLogPanel {
   origin: string;
+  /** The log's origin line (docs/FEDERATION_PROTOCOL.md §Origin log). */
   log: string;
+  /** True for this node's own log. */
   self: boolean;
+  /** The largest head size this node knows: its own log's; for another, the larger of the head it cosigned as a witness and the witnessed heads its origin showed. */
   size: number;
+  /** Size of the latest witnessed head known (0: none). */
   witnessedSize: number;
+  /** The k-th earliest cosignature time of that head, when known. */
   witnessedAt?: number;
+  /** Who cosigned it: witness names of this node's own head, witness DIDs of another's. */
   witnesses: string[];
+  /** Fork evidence held against this log. */
   forks: number;
 }
 

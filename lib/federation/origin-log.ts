@@ -17,6 +17,7 @@ import { verifyLogged, type LogInclusionProof, type LoggedCheck, type LogTrust }
 import type { NodeConfig } from "../config/types.js";
 import type { NodeKey } from "../identity/keys.js";
 import type { NodeRuntime } from "./runtime.js";
+import type { OriginLogPanel } from "../explorer/source.js";
 
 const services = new WeakMap<NodeRuntime, OriginLogService>();
 
@@ -230,23 +231,7 @@ export async function collectLogInclusions(runtime: NodeRuntime, budget = 16): P
 }
 
 /** One origin's log as this node knows it (the explorer's log panel, GET /api/v1/log). */
-export interface OriginLogView {
-  origin: string;
-  /** The log's origin line (docs/FEDERATION_PROTOCOL.md §Origin log). */
-  log: string;
-  /** True for this node's own log. */
-  self: boolean;
-  /** The largest head size this node knows: its own log's; for another, the larger of the head it cosigned as a witness and the witnessed heads its origin showed. */
-  size: number;
-  /** Size of the latest witnessed head known (0: none). */
-  witnessedSize: number;
-  /** The k-th earliest cosignature time of that head, when known. */
-  witnessedAt?: number;
-  /** Who cosigned it: witness names of this node's own head, witness DIDs of another's. */
-  witnesses: string[];
-  /** Fork evidence held against this log. */
-  forks: number;
-}
+export type OriginLogView = OriginLogPanel;
 
 /**
  * This node's own log and every peers.yaml origin's, as far as this node has seen them.

@@ -41,18 +41,25 @@ export async function fsyncDir(dir: string): Promise<void> {
  * @example await ensureDir("/var/lib/vmsh/v1/namespaces/x6e73")
  */
 export async function ensureDir(dir: string): Promise<void> {
+  for (const parent of await makeDir(dir)) await fsyncDir(parent);
+}
+
+/** Creates `dir` and any missing parents; returns the parents that gained an entry, deepest first. */
+async function makeDir(dir: string): Promise<string[]> {
   let first: string | undefined;
   try {
     first = await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new StoreError("STATE_UNWRITABLE", `cannot create directory ${dir}: ${(err as Error).message}`, { path: dir, cause: err });
   }
-  if (first === undefined) return;
+  const parents: string[] = [];
+  if (first === undefined) return parents;
   // Every directory from `first` down to `dir` is new: its parent gained an entry.
   for (let d = dir; ; d = dirname(d)) {
-    await fsyncDir(dirname(d));
+    parents.push(dirname(d));
     if (d === first || dirname(d) === d) break;
   }
+  return parents;
 }
 
 /**
@@ -93,18 +100,7 @@ export async function writeFilesAtomic(files: ReadonlyArray<{ path: string; text
   const parents = new Set<string>();
   await Promise.all(
     dirs.map(async (dir) => {
-      let first: string | undefined;
-      try {
-        first = await mkdir(dir, { recursive: true });
-      } catch (err) {
-        throw new StoreError("STATE_UNWRITABLE", `cannot create directory ${dir}: ${(err as Error).message}`, { path: dir, cause: err });
-      }
-      if (first === undefined) return;
-      // Every directory from `first` down to `dir` is new: its parent gained an entry.
-      for (let d = dir; ; d = dirname(d)) {
-        parents.add(dirname(d));
-        if (d === first || dirname(d) === d) break;
-      }
+      for (const parent of await makeDir(dir)) parents.add(parent);
     }),
   );
   await Promise.all([...parents].map(fsyncDir));
