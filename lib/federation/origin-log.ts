@@ -186,7 +186,7 @@ export async function logInclusionOf(runtime: NodeRuntime, checkpoint: Checkpoin
   if (proof === undefined) return { state: "unlogged", reason: "the origin holds no inclusion proof for this checkpoint" };
   const check = verifyLogged(checkpoint, proof, trust);
   if (check.outcome === "rejected") return { state: "unlogged", reason: check.reason };
-  if (check.witnessedAt === undefined) return { state: "unlogged", reason: `the head including it has ${check.cosigners.length} of ${trust.k} witness cosignatures` };
+  if (check.witnessedAt === undefined) return { state: "unlogged", reason: `the head including it has ${check.cosigners.length} of ${trust.k} witness cosignatures, the origin's own not counted` };
   return { state: "logged", proof, check };
 }
 

@@ -376,8 +376,12 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     report.fetched += receipts.length;
     // Each new version brings its checkpoint, its complete mark and its claims as items (docs/ANTI_ENTROPY.md §Attachment items).
     const versions = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}`));
-    report.itemsHere += 2 * fresh.length + bundle.anchors.filter((a) => versions.has(`${a.batchId}\u0000${a.batchRoot}`)).length;
-    if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, bundle.anchors, ctx.importContext(namespace), bundle.checkpoints));
+    // Only the claims and checkpoints of the versions the page brings whole were asked for: a
+    // peer cannot slip others in with a page (docs/FEDERATION_SEMANTICS.md §6. Threat model).
+    const anchors = bundle.anchors.filter((a) => versions.has(`${a.batchId}\u0000${a.batchRoot}`));
+    const checkpoints = bundle.checkpoints.filter((c) => versions.has(`${c.batchId}\u0000${c.batchRoot}`));
+    report.itemsHere += 2 * fresh.length + anchors.length;
+    if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
     const witnessKeys = ctx.witnessKeys?.();
     if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
     ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: report.fetched, total: report.fetched });
