@@ -103,16 +103,29 @@ describe("routing: fanout, selection and pulls per the roster's policy", () => {
     for (let attempt = 1; attempt <= 5 && pulledAfterS.length === 0; attempt++) {
       const id = `fan-2-${attempt}`;
       const sealed = await sealTsaBatch(join(mesh.root, `sealer-2-${attempt}`), id, 3, mesh.tsa);
-      const r = await node("a").cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
-      assert.equal(r.code, 0, r.stderr);
-      // s announces the batch to every node at once, as a holder would.
-      const store = await openStore(node("a").stateDir, { readOnly: true });
-      const version = store.listBatches(NS).find((b) => b.batchId === id)!;
+      const announcing = node("a").cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
+      // s announces the batch to every node at once, as a holder would, as soon as a has stored it:
+      // while a's own Announces (fanout 2) and their relays are still on their way.
       const announces: unknown[] = [];
-      for (const n of NAMES.slice(1)) announces.push(await buildAnnounce(store, { did: S_DID, privateKey: sKey.privateKey }, NS, id, version.batchRoot, Math.floor(Date.now() / 1000), node(n).did, node("a").did));
-      await store.close();
+      await waitUntil(
+        async () => {
+          const store = await openStore(node("a").stateDir, { readOnly: true });
+          try {
+            const version = store.listBatches(NS).find((b) => b.batchId === id);
+            if (version === undefined) return false;
+            for (const n of NAMES.slice(1)) announces.push(await buildAnnounce(store, { did: S_DID, privateKey: sKey.privateKey }, NS, id, version.batchRoot, Math.floor(Date.now() / 1000), node(n).did, node("a").did));
+            return true;
+          } finally {
+            await store.close();
+          }
+        },
+        60_000,
+        `a to store ${id}`,
+      );
       const answers = await Promise.all(NAMES.slice(1).map((n, i) => fetch(`${node(n).url}/federation/announce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(announces[i]) })));
       assert.deepEqual(answers.map((x) => x.status), NAMES.slice(1).map(() => 202));
+      const r = await announcing;
+      assert.equal(r.code, 0, r.stderr);
       for (const n of NAMES.slice(1)) await waitUntil(() => hasBatch(node(n), id), 60_000, `${n} to hold ${id}`);
       // Pulls started by s's Announce went to a fast holder.
       pulledAfterS = NAMES.filter((n) => node(n).logs.some((l) => /imported announced batch/.test(l) && l.includes(`"batch":"${id}"`) && l.includes(`"from":"${S_DID}"`)));
