@@ -91,6 +91,7 @@ export interface WitnessFaultView {
   batchRoot: string;
   origin: string;
   signer: string;
+  /** The digest the witness cosigned. */
   checkpoint: string;
   reason: string;
   cosignature: unknown;

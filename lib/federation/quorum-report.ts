@@ -10,6 +10,7 @@ import { rawPublicKey } from "../identity/keys.js";
 import { messageDigest } from "../messages/canonical.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Cosignature } from "../messages/cosignature.js";
+import type { WitnessFaultView } from "../explorer/source.js";
 import { CHECKPOINT_CONFLICTS_DOC } from "../pipeline/import.js";
 import { attributedClaim } from "../quorum/attribution.js";
 import { LoggedCheckpoints } from "../origin-log/logged-checkpoints.js";
@@ -53,16 +54,8 @@ export interface ContestedRoot {
   claims: RootClaim[];
 }
 
-/** A cosignature by a listed witness of a checkpoint no origin signature held here backs. */
-export interface WitnessFault {
-  namespace: string;
-  batchId: string;
-  batchRoot: string;
-  origin: string;
-  signer: string;
-  /** The digest the witness cosigned. */
-  checkpoint: string;
-  reason: string;
+/** A cosignature by a listed witness of a checkpoint no origin signature held here backs (the explorer's row, with the cosignature typed). */
+export interface WitnessFault extends Omit<WitnessFaultView, "cosignature"> {
   cosignature: Cosignature;
 }
 
