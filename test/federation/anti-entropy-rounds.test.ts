@@ -82,10 +82,21 @@ async function syncedAt(n: MeshNode, peer: MeshNode): Promise<number> {
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
+/**
+ * A time in unix seconds after which a session of `n` with `peer` is recorded only by a session
+ * that starts now: sessions are recorded to the second, so a session of an earlier test in this
+ * same second would otherwise pass for the one under test (it did, in CI).
+ */
+async function sinceNow(n: MeshNode, peer: MeshNode): Promise<number> {
+  const before = await syncedAt(n, peer);
+  while (nowS() <= before) await new Promise((r) => setTimeout(r, 50));
+  return nowS();
+}
+
 test("anti-entropy rounds: the sessions of a round run side by side, so a peer trickling its answer does not hold up the others", async () => {
   const [a, b] = [mesh.node("a"), mesh.node("b")];
   await a.stop();
-  const since = nowS();
+  const since = await sinceNow(a, b);
   await a.start();
   // a's round at start asks the trickling peer first; one after another, b would wait for ever.
   await waitUntil(async () => (await syncedAt(a, b)) >= since, 60_000, "a to reconcile with b");
@@ -95,7 +106,7 @@ test("anti-entropy rounds: the sessions of a round run side by side, so a peer t
 test("anti-entropy rounds: a node runs a round when it starts, not one interval later", async () => {
   const [a, b] = [mesh.node("a"), mesh.node("b")];
   await b.stop();
-  const since = nowS();
+  const since = await sinceNow(b, a);
   await b.start();
   // The next timed round is an hour away.
   await waitUntil(async () => (await syncedAt(b, a)) >= since, 60_000, "b to reconcile with a after its start");
@@ -108,7 +119,7 @@ test("anti-entropy rounds: a peer in back-off that is heard from again is reconc
   await a.start();
   // a's round at start fails against b: b is in back-off, and a's next round is an hour away.
   await a.waitForLog(/anti-entropy failed.*"peer":"did:vm:node:b"/, 60_000);
-  const since = nowS();
+  const since = await sinceNow(a, b);
   await b.start();
   // b's round at start reaches a (an authenticated reconcile): a reconciles with b in return.
   await waitUntil(async () => (await syncedAt(a, b)) >= since, 60_000, "a to reconcile with b once b was heard from");
