@@ -223,6 +223,58 @@ describe(`federation: catch-up of ${TOTAL.toLocaleString("en")} receipts as leav
     }
   });
 
+  test("a catch-up page imports only the claims of the versions it brings whole: a claim slipped in for a version of an earlier page is not stored", async () => {
+    await emptyB();
+    const a = mesh.node("a");
+    const key = await readKeyFile(join(a.configDir, "keys", "node.key"));
+    let pages = 0;
+    let firstPage: Bundle | undefined;
+    let slipped: { batchId: string; sig: string } | undefined;
+    // An admitted peer (a's own key) that leaves the last version out of its first page, so that
+    // a second page follows, and adds to that page a claim of its own making for a version of the
+    // first page, signed again.
+    const hostile = await startFront(a, {
+      answer: (path, body) => {
+        if (path !== "/federation/request") return body;
+        const bundle = JSON.parse(body.toString("utf8")) as Bundle & Record<string, unknown>;
+        if (bundle.v !== 4 || bundle.leaves === undefined || bundle.leaves.length === 0) return body;
+        pages++;
+        if (pages === 1 && bundle.leaves.length >= 2) {
+          bundle.leaves.pop();
+          firstPage = bundle;
+        } else if (pages === 2 && firstPage !== undefined) {
+          const c = firstPage.checkpoints[firstPage.leaves![0]!.checkpoint]!;
+          const genuine = firstPage.anchors.find((x) => x.batchId === c.batchId && x.batchRoot === c.batchRoot)!;
+          // A time-stamp token with one byte flipped: another claim, which no check passes.
+          const token = Buffer.from(genuine.sig!, "base64");
+          token[token.length - 40]! ^= 0x01;
+          slipped = { batchId: c.batchId, sig: token.toString("base64") };
+          bundle.anchors.push({ ...genuine, sig: slipped.sig });
+        } else return body;
+        const { sig: _sig, ...unsigned } = bundle;
+        return Buffer.from(JSON.stringify(signMessage<Bundle>(unsigned, key.privateKey)));
+      },
+    });
+    try {
+      await pointBAt(hostile.url);
+      const r = await syncB();
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal(r.peer.ok, true, r.peer.error);
+      assert.ok(slipped !== undefined, "the front rewrote a second page");
+      assert.deepEqual(await receiptIds(mesh.node("b").stateDir), seeded);
+      const store = await openStore(mesh.node("b").stateDir, { readOnly: true });
+      try {
+        // The version of the first page holds its genuine claim only.
+        const claims = await store.anchors(NS, slipped.batchId);
+        assert.deepEqual(claims.map((c) => [c.sig === slipped!.sig ? "slipped" : "genuine", c.outcome]), [["genuine", "verified"]]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await closeServer(hostile.server);
+    }
+  });
+
   test("a compressed Request is inflated and answered compressed; a gzip or brotli bomb is refused 413 INFLATED_TOO_LARGE", async () => {
     const a = mesh.node("a");
     const b = mesh.node("b");
