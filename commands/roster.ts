@@ -4,7 +4,6 @@
  * need no node and no configuration (a governance key holder signs offline); `publish`, `show`
  * and `verify` judge a roster by this node's `governance` and the rosters it holds.
  */
-import { readFile, stat } from "node:fs/promises";
 import { Command } from "commander";
 import { UsageError, VmshError } from "../lib/errors.js";
 import { formatKeyLine, parseKeyLine } from "../lib/identity/did.js";
@@ -12,6 +11,7 @@ import { importPrivateKeyPem, type NodeKey } from "../lib/identity/keys.js";
 import { parseYaml } from "../lib/config/yaml.js";
 import { admitRoster } from "../lib/roster/check.js";
 import { parseRoster, proposeRoster, ROSTER_LIMITS, type Roster } from "../lib/roster/document.js";
+import { MAX_KEY_FILE_BYTES, readBoundedFile } from "../lib/bounded-file.js";
 import { installRoster, readRosters } from "../lib/roster/roster-files.js";
 import { signRoster } from "../lib/roster/signature.js";
 import type { CommandContext } from "./context.js";
@@ -21,15 +21,15 @@ type Run = (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>;
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
-async function readText(file: string, what: string): Promise<string> {
-  try {
-    const s = await stat(file);
-    if (s.size > ROSTER_LIMITS.maxBytes) throw new UsageError(`${file} is ${s.size} bytes; a ${what} is at most ${ROSTER_LIMITS.maxBytes}`);
-    return await readFile(file, "utf8");
-  } catch (cause) {
-    if (cause instanceof UsageError) throw cause;
-    throw new UsageError(`${file} cannot be read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
-  }
+/**
+ * A file handed to a roster command, read at most one byte past the roster bound whatever the
+ * path names (a FIFO that a writer keeps open, /dev/zero), a key file at most the key bound: exit 2 naming the file when it is
+ * larger or cannot be read (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster).
+ */
+async function readText(file: string, what: string, maxBytes = ROSTER_LIMITS.maxBytes): Promise<string> {
+  const r = await readBoundedFile(file, maxBytes);
+  if (r.ok) return r.text;
+  throw new UsageError(`${what} ${file} ${r.why}`);
 }
 
 /** A roster file: refused (exit 1) with the reason when it is not a well-formed roster. */
@@ -48,7 +48,7 @@ async function readRosterFile(file: string): Promise<Roster> {
 
 /** A governance key file: PKCS#8 PEM as `init` writes the node key. */
 async function readGovernanceKey(file: string): Promise<NodeKey> {
-  const pem = await readText(file, "key file");
+  const pem = await readText(file, "--key file", MAX_KEY_FILE_BYTES);
   try {
     return importPrivateKeyPem(pem);
   } catch (cause) {

@@ -38,4 +38,27 @@ describe("roster CLI without a node (docs/FEDERATION_OPERATIONS.md §Running a f
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test("roster cli: a file over the bound, or one that never ends (/dev/zero), is refused with exit 2 naming it, read one byte past the bound and no further", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vmsh-roster-cli-"));
+    try {
+      const endless = await runCli(["roster", "propose", "/dev/zero"], { cwd: dir });
+      assert.equal(endless.code, 2);
+      assert.equal(endless.stderr.trim(), "error: roster proposal /dev/zero holds more than the 524288 bytes such a file may hold (reading stopped there)");
+      await writeFile(join(dir, "big.json"), " ".repeat(512 * 1024 + 1));
+      const big = await runCli(["roster", "sign", "--key", "/dev/zero", "big.json"], { cwd: dir });
+      assert.equal(big.code, 2);
+      assert.equal(big.stderr.trim(), "error: --key file /dev/zero holds more than the 65536 bytes such a file may hold (reading stopped there)");
+      const key = generateNodeKey();
+      await writeKeyFile(join(dir, "gov.key"), key, { force: false });
+      const bigRoster = await runCli(["roster", "sign", "--key", "gov.key", "big.json"], { cwd: dir });
+      assert.equal(bigRoster.code, 2);
+      assert.equal(bigRoster.stderr.trim(), "error: roster big.json is 524289 bytes, more than the 524288 bytes such a file may hold");
+      const missing = await runCli(["roster", "propose", "nothing.yaml"], { cwd: dir });
+      assert.equal(missing.code, 2);
+      assert.equal(missing.stderr.trim(), "error: roster proposal nothing.yaml does not exist");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
