@@ -5,7 +5,7 @@
  * signed); by V8's own heuristics the old generation may grow to about four times what survives
  * before it is collected, and V8 keeps the pages it grew. Bounded, garbage is collected sooner and
  * the resident set under a flood at the peers' allowance stays near twice the idle one
- * (docs/BENCHMARKS.md §Work budgets). It limits nothing: the heap still grows to whatever the live
+ * (docs/BENCHMARKS.md, "work budgets"). It limits nothing: the heap still grows to whatever the live
  * data needs, up to node's own limit, so no legal load can make the node run out of memory because
  * of it; the cost is more frequent (incremental, concurrent) full collections. A growth the operator
  * set (`NODE_OPTIONS`, node flags) is left alone.

@@ -51,7 +51,7 @@ export function knownEncoding(header: string | string[] | undefined): BodyEncodi
  * Brotli's window: 2^18 bytes (256 KiB). A Bundle's repetition is local (member names, the
  * namespace, a batch id), so a wider window gains under 2 % on a 5 MB answer, while the window
  * sized to the body (4 MiB and more) cost about 3× the resident memory per answer compressed
- * (docs/BENCHMARKS.md §Work budgets).
+ * (docs/BENCHMARKS.md, "work budgets").
  */
 export const BROTLI_WINDOW_BITS = 18;
 
