@@ -68,6 +68,8 @@ export const COMMANDS: Readonly<Record<string, CommandRow>> = {
     load: async () => {
       // Before the daemon's modules load: docs/BENCHMARKS.md, "Idle serve".
       (await import("./young-generation.js")).holdYoungGeneration();
+      // Garbage collected before the old generation grows past 1.5× what lives (docs/FEDERATION_OPERATIONS.md §Memory).
+      (await import("./heap-growth.js")).boundHeapGrowth();
       return (await import("./serve.js")).serveCommand;
     },
   },

@@ -74,13 +74,31 @@ function selects(request: Request, v: { batchRoot: string; checkpoint?: Checkpoi
   return (request.batchRoot === undefined || v.batchRoot === request.batchRoot) && (request.origin === undefined || v.checkpoint?.origin === request.origin);
 }
 
+/**
+ * Reads each version's file once per answer, whatever asks for it (a receipt's checkpoint, its
+ * anchors, an item, its cosignatures, its leaves), from the store's cache of parsed files: the
+ * caller refreshes the store first, which drops the copies of files changed since
+ * (docs/FEDERATION_PROTOCOL.md §Limits: an answer's memory is one page, not several parses of it).
+ */
+type VersionReader = (v: { batchId: string; batchRoot: string; origin?: string | null }) => Promise<StoredBatch | undefined>;
+
+function versionReader(store: Store, namespace: string): VersionReader {
+  const read = new Map<string, Promise<StoredBatch | undefined>>();
+  return (v) => {
+    const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
+    let p = read.get(key);
+    if (p === undefined) read.set(key, (p = store.getBatch(namespace, v.batchId, v.batchRoot, v.origin ?? null, { cached: true })));
+    return p;
+  };
+}
+
 /** A receipt with the version it was read from: its origin's checkpoint, if the version has one. */
 interface Selected {
   receipt: Receipt;
   checkpoint: Checkpoint | undefined;
 }
 
-async function selectReceipts(store: Store, request: Request): Promise<Selected[]> {
+async function selectReceipts(store: Store, request: Request, versionOf: VersionReader): Promise<Selected[]> {
   const page = LIMITS.maxReceiptsPerBundle;
   const inTs = (r: Receipt) => (request.fromTs === undefined || r.ts >= request.fromTs) && (request.toTs === undefined || r.ts <= request.toTs);
   if (request.batchId !== undefined) {
@@ -96,7 +114,7 @@ async function selectReceipts(store: Store, request: Request): Promise<Selected[
   const checkpoints = new Map<string, Checkpoint | undefined>();
   const checkpointOf = async (v: { batchId: string; batchRoot: string; origin?: string }) => {
     const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
-    if (!checkpoints.has(key)) checkpoints.set(key, v.origin === undefined ? undefined : (await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin))?.checkpoint);
+    if (!checkpoints.has(key)) checkpoints.set(key, v.origin === undefined ? undefined : (await versionOf(v))?.checkpoint);
     return checkpoints.get(key);
   };
   let receipts: Receipt[];
@@ -136,15 +154,16 @@ export async function answerRequest(store: Store, request: Request, items?: Item
   const asked = request.want === undefined || request.batchId !== undefined || items === undefined ? [] : items(request.namespace, request.want);
   // Receipts travel only with their origin's checkpoint (docs/FEDERATION_PROTOCOL.md §Checkpoint):
   // a version stored by 0.1.0 without one is held back until one arrives.
-  let selected = (await selectReceipts(store, request)).filter((s): s is { receipt: Receipt; checkpoint: Checkpoint } => s.checkpoint !== undefined);
+  const versionOf = versionReader(store, request.namespace);
+  let selected = (await selectReceipts(store, request, versionOf)).filter((s): s is { receipt: Receipt; checkpoint: Checkpoint } => s.checkpoint !== undefined);
   const leaves: RequestAnswer["leaves"] = [];
   if (request.v === 3) {
-    const whole = await leafVersions(store, request, selected);
+    const whole = await leafVersions(store, request, selected, versionOf);
     selected = selected.filter((s) => !whole.has(versionKey(s.checkpoint)));
     leaves.push(...whole.values());
     if (request.batchId !== undefined && (request.page ?? 0) > 0) {
       // A version sent whole on page 0 has nothing on the pages after it.
-      const sent = await leafVersions(store, { ...request, page: 0 }, []);
+      const sent = await leafVersions(store, { ...request, page: 0 }, [], versionOf);
       selected = selected.filter((s) => !sent.has(versionKey(s.checkpoint)));
     }
   }
@@ -155,14 +174,6 @@ export async function answerRequest(store: Store, request: Request, items?: Item
     // A batch asked for by id whose receipts are all on other pages still gets its anchors.
     for (const v of await store.getBatchVersions(request.namespace, request.batchId)) if (v.checkpoint !== undefined && selects(request, v)) versions.set(versionKey(v.checkpoint), v.checkpoint);
   }
-  // Each version's file is read once, whatever asks for it (its anchors, an item, its cosignatures).
-  const read = new Map<string, Promise<StoredBatch | undefined>>();
-  const versionOf = (v: { batchId: string; batchRoot: string; origin?: string }): Promise<StoredBatch | undefined> => {
-    const key = `${v.batchId}\u0000${v.batchRoot}\u0000${v.origin ?? ""}`;
-    let p = read.get(key);
-    if (p === undefined) read.set(key, (p = store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin ?? null)));
-    return p;
-  };
   const anchors: Anchor[] = [];
   const cosigned = new Map<string, Checkpoint>();
   const sentClaims = new Set<string>();
@@ -214,7 +225,7 @@ export async function answerRequest(store: Store, request: Request, items?: Item
  * for a batch, every selected complete version on page 0; for a `want`, each complete version of
  * at most LEAVES_PER_ASKED leaves per id asked of it. At most LIMITS.maxLeavesPerBundle leaves in all.
  */
-async function leafVersions(store: Store, request: Request, selected: ReadonlyArray<{ receipt: Receipt; checkpoint: Checkpoint }>): Promise<Map<string, { checkpoint: Checkpoint; leaves: string }>> {
+async function leafVersions(store: Store, request: Request, selected: ReadonlyArray<{ receipt: Receipt; checkpoint: Checkpoint }>, versionOf: VersionReader): Promise<Map<string, { checkpoint: Checkpoint; leaves: string }>> {
   const out = new Map<string, { checkpoint: Checkpoint; leaves: string }>();
   let budget = LIMITS.maxLeavesPerBundle;
   const take = (batch: StoredBatch | undefined): void => {
@@ -237,7 +248,7 @@ async function leafVersions(store: Store, request: Request, selected: ReadonlyAr
   }
   for (const { checkpoint, n } of asked.values()) {
     if (checkpoint.size > LEAVES_PER_ASKED * n) continue;
-    take(await store.getBatch(request.namespace, checkpoint.batchId, checkpoint.batchRoot, checkpoint.origin));
+    take(await versionOf(checkpoint));
   }
   return out;
 }
@@ -257,7 +268,7 @@ async function answerRangeAsLeaves(store: Store, request: Request): Promise<Requ
     if (!inTs(v.createdAt) || v.origin === undefined || v.size === undefined || v.receiptCount !== v.size || v.size > LIMITS.maxLeavesPerBundle) continue;
     // In order or not at all: the asker pages on from the last sealing time it got.
     if (v.size > budget || answer.checkpoints.length >= LIMITS.maxCheckpointsPerBundle) break;
-    const batch = await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin);
+    const batch = await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin, { cached: true });
     const hashes = leavesOf(batch);
     if (hashes === undefined) continue;
     budget -= hashes.length;

@@ -4,8 +4,9 @@
  * replies together) and reconcile work (ranges, items and cells touched) each have a per-peer
  * token bucket that refills continuously and holds BUDGET_BURST_S seconds' worth; a peer in
  * debt is answered 429 `BUDGET_EXHAUSTED` with `Retry-After`. One answer per peer and kind is
- * built at a time, and at most MAX_ANSWERS_IN_FLIGHT Request answers in all, so the memory
- * answers take is bounded by construction.
+ * built (or waits its turn) at a time, and at most MAX_ANSWERS_IN_FLIGHT Request answers in all,
+ * so the memory answers take is bounded by construction; the peers' Requests take the answer
+ * slots in turn (AnswerSlots), so a flooding peer delays another's Request but cannot refuse it.
  */
 import { DEFAULTS, type NamespaceLimits } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
@@ -15,6 +16,46 @@ import type { WorkRate } from "../http/work-budget.js";
 export const BUDGET_BURST_S = 4;
 /** Request answers built at once, all peers together (each at most one Bundle page): one at a time bounds memory and keeps slices short. */
 export const MAX_ANSWERS_IN_FLIGHT = 1;
+/**
+ * The Request answer slots, shared fairly (docs/FEDERATION_PROTOCOL.md §Limits): at most `max`
+ * answers are built at once, and a Request that finds them all taken waits its turn, first come
+ * first served, instead of being refused. Each peer has at most one Request answered or waiting
+ * (the caller refuses a second one 429), so a waiting Request has at most one answer per other
+ * peer ahead of it: a peer flooding at its allowance holds its own share and nobody else's.
+ */
+export class AnswerSlots {
+  readonly #max: number;
+  #busy = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(max: number = MAX_ANSWERS_IN_FLIGHT) {
+    this.#max = Math.max(1, max);
+  }
+
+  /** Answers being built now, and Requests waiting for a slot. */
+  get load(): { busy: number; waiting: number } {
+    return { busy: this.#busy, waiting: this.#waiting.length };
+  }
+
+  /**
+   * Waits for a slot; the returned function gives it back (to the longest-waiting Request).
+   * @example const release = await slots.take(); try { … } finally { release() }
+   */
+  async take(): Promise<() => void> {
+    if (this.#busy < this.#max) this.#busy++;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // The slot passes straight to the next in line, so a newcomer cannot jump the queue.
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#busy--;
+    };
+  }
+}
+
 /** Reconcile work units answered between two pauses of the event loop (about a millisecond or two). */
 export const RECONCILE_SLICE_WORK = 512;
 /** A reconcile reply may always hold this many bytes besides the items the peer lacks… */

@@ -28,7 +28,7 @@ import { RateLimiter } from "../http/rate-limit.js";
 import { parsePeerJsonInSlices } from "../messages/json-slices.js";
 import { signMessageInSlices, yieldToLoop } from "../messages/sign-in-slices.js";
 import { WorkBudget } from "../http/work-budget.js";
-import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, MAX_ANSWERS_IN_FLIGHT } from "./budgets.js";
+import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, AnswerSlots } from "./budgets.js";
 import type { NodeRuntime } from "./runtime.js";
 import { reconcileOptions, syncWithPeer, type PeerSyncReport } from "./sync.js";
 import { AntiEntropyRounds, askedAgainAfterRestart } from "./anti-entropy-rounds.js";
@@ -79,8 +79,8 @@ export class FederationNode {
   readonly #work = new WorkBudget();
   /** "<kind> <signer>" of the Requests and reconcile rounds being answered now: one each per peer. */
   readonly #inFlight = new Set<string>();
-  /** Request answers being built now, all peers. */
-  #answersInFlight = 0;
+  /** Request answers being built now, all peers, and the Requests waiting their turn (one per peer). */
+  readonly #answerSlots = new AnswerSlots();
   readonly #background = new Set<Promise<unknown>>();
   /** Batch versions being pulled now, so two announces of one batch cause one pull. */
   readonly #pulling = new Set<string>();
@@ -230,19 +230,21 @@ export class FederationNode {
     }
     const slot = `${message.type} ${message.signer}`;
     this.#inFlight.add(slot);
-    if (message.type === "request") this.#answersInFlight++;
+    let release: (() => void) | undefined;
     try {
       if (message.type === "reconcile") return await this.#reconcileInSlices(message, auth.digest, text.length, limitsOf);
+      // Waits its turn for an answer slot rather than being refused while other peers' answers are built (lib/federation/budgets.ts AnswerSlots).
+      release = await this.#answerSlots.take();
       return await this.#answerInSlices(message, limitsOf);
     } finally {
+      release?.();
       this.#inFlight.delete(slot);
-      if (message.type === "request") this.#answersInFlight--;
     }
   }
 
   /**
    * Why `signer` may not have a `kind` message answered now, if it may not: its byte or work
-   * budget is in debt, or an answer to it (or too many answers) is being built.
+   * budget is in debt, or an answer to its earlier message is being built or waiting its turn.
    */
   #budgetRefusal(kind: "request" | "reconcile", signer: string, limits: readonly NamespaceLimits[]): ProtocolError | undefined {
     const now = Date.now();
@@ -250,7 +252,6 @@ export class FederationNode {
     const work = kind === "reconcile" ? this.#work.wait(`reconcile ${signer}`, reconcileRate(limits), now) : 0;
     if (bytes > 0 || work > 0) return budgetRefusal(signer, work >= bytes ? "reconcile work" : "bytes answered", Math.max(bytes, work));
     if (this.#inFlight.has(`${kind} ${signer}`)) return busyRefusal(`an answer to an earlier ${kind} from ${signer} is still being built`);
-    if (kind === "request" && this.#answersInFlight >= MAX_ANSWERS_IN_FLIGHT) return busyRefusal(`${MAX_ANSWERS_IN_FLIGHT} Request answers are being built`);
     return undefined;
   }
 

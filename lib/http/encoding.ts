@@ -48,12 +48,20 @@ export function knownEncoding(header: string | string[] | undefined): BodyEncodi
 }
 
 /**
+ * Brotli's window: 2^18 bytes (256 KiB). A Bundle's repetition is local (member names, the
+ * namespace, a batch id), so a wider window gains under 2 % on a 5 MB answer, while the window
+ * sized to the body (4 MiB and more) cost about 3× the resident memory per answer compressed
+ * (docs/BENCHMARKS.md, "work budgets").
+ */
+export const BROTLI_WINDOW_BITS = 18;
+
+/**
  * `body` compressed with `encoding` (brotli at quality 5: near gzip's speed, a better ratio on JSON).
  * @example const wire = await compressBody(Buffer.from(json), "gzip")
  */
 export async function compressBody(body: Buffer, encoding: BodyEncoding): Promise<Buffer> {
   if (encoding === "gzip") return gzipAsync(body, { level: 6 });
-  return brotliAsync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } });
+  return brotliAsync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_BITS } });
 }
 
 /** Thrown by inflateBody when the inflated body would pass its limit. */

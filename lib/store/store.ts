@@ -358,9 +358,11 @@ export class Store {
    * One stored batch version read from its file, or undefined. `origin` names the version
    * (docs/STATE.md §Layout); null asks for the version stored without a checkpoint (0.1.0);
    * without it, the preferred version of the root: active first, then one with a checkpoint.
+   * With `cached`, a copy parsed since the last `refresh()` noticed no change to the file may be
+   * served (deep-frozen), as receipts are: what answering a Request reads (lib/federation/answer-request.ts).
    * @example const b = await store.getBatch("ns", "b1", "sha256:…", "did:vm:node:a")
    */
-  async getBatch(namespace: string, batchId: string, batchRoot: string, origin?: string | null): Promise<StoredBatch | undefined> {
+  async getBatch(namespace: string, batchId: string, batchRoot: string, origin?: string | null, options: { cached?: boolean } = {}): Promise<StoredBatch | undefined> {
     this.#assertOpen();
     requireName("namespace", namespace);
     requireName("batchId", batchId);
@@ -368,7 +370,7 @@ export class Store {
     if (origin !== undefined && origin !== null) requireName("origin", origin);
     const entry = this.#index.byName.get(namespace)?.version(batchId, batchRoot, origin);
     if (entry === undefined) return undefined;
-    const file = await loadBatch(this.#cache, entry.path, true);
+    const file = await loadBatch(this.#cache, entry.path, options.cached !== true);
     return file === undefined ? undefined : toStored(file.file);
   }
 

@@ -308,6 +308,23 @@ describe("store: receipt order", () => {
     await store.close();
   });
 
+  test("getBatch cached: the parsed copy is served again (what answers read), and a refresh after another process's write serves the new file", async () => {
+    const dir = fresh();
+    const writer = await openStore(dir);
+    const batch = sampleBatch({ batchId: "b1", size: 2, anchors: [{}] });
+    await writer.putBatch(batch);
+    const reader = await openStore(dir);
+    const first = (await reader.getBatch(NS, "b1", batch.batchRoot, null, { cached: true }))!;
+    assert.equal((await reader.getBatch(NS, "b1", batch.batchRoot, null, { cached: true }))!.receipts, first.receipts, "one parse, served twice");
+    assert.notEqual((await reader.getBatch(NS, "b1", batch.batchRoot))!.receipts, first.receipts, "without `cached`, read from disk");
+    await writer.putAnchors(NS, "b1", [{ ...batch.anchors[0]!, chain: "rfc3161:freetsa", tx: "tsa-1", block: 0 }]);
+    await reader.refresh();
+    const after = (await reader.getBatch(NS, "b1", batch.batchRoot, null, { cached: true }))!;
+    assert.deepEqual(after.anchors.map((a) => a.chain).sort(), ["eip155:8453", "rfc3161:freetsa"]);
+    await writer.close();
+    await reader.close();
+  });
+
   test("refresh: a second store on the same directory sees the first one's writes", async () => {
     const dir = fresh();
     const writer = await openStore(dir);
