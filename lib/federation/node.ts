@@ -314,7 +314,7 @@ export class FederationNode {
     });
     this.#afterSync = done.catch(() => undefined);
     await done;
-    if (r.ok && (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0)) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
+    if (r.ok && (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0)) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, claimsOverCap: r.claimsOverCap, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
     return r;
   }
 
