@@ -19,6 +19,7 @@ import { LIMITS } from "../messages/limits.js";
 import type { Anchor } from "../anchors/anchor.js";
 import { claimDigest } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
+import type { Cosignature } from "../messages/cosignature.js";
 import type { Bundle } from "../messages/schema.js";
 import { checkpointDigest, itemId, type VersionItem } from "../reconcile/version-items.js";
 import { importBundle } from "../pipeline/bundle.js";
@@ -60,6 +61,8 @@ export interface SyncContext {
   witnessKeys?: () => ReadonlyMap<string, KeyObject>;
   /** Called as receipts are fetched (for a progress bar). */
   onProgress?: (event: SyncProgress) => void;
+  /** Called with the witness cosignatures a session stored (serve relays their versions, docs/ANTI_ENTROPY.md §Attachment items). */
+  onCosignaturesStored?: (stored: readonly Cosignature[]) => void;
 }
 
 /** One step of a sync with one peer, for a progress display. */
@@ -282,7 +285,7 @@ async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace:
     return true;
   });
   if (receipts.length + anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
-  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) await takeCosignatures(ctx.store, witnessKeys, namespace, cosignatures);
+  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) ctx.onCosignaturesStored?.((await takeCosignatures(ctx.store, witnessKeys, namespace, cosignatures)).stored);
 }
 
 /**
@@ -414,7 +417,7 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     report.itemsHere += 2 * fresh.length + anchors.length;
     if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
     const witnessKeys = ctx.witnessKeys?.();
-    if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
+    if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) ctx.onCosignaturesStored?.((await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace))).stored);
     ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: report.fetched, total: report.fetched });
   }
   // A page asked for but not awaited (the page limit) is still answered; wait for it so no call outlives the sync.
@@ -428,8 +431,9 @@ async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: st
     if (v.origin !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin}`, { batchId: v.batchId, batchRoot: v.batchRoot, origin: v.origin });
   };
   // A version the peer lacks entirely (its checkpoint) is announced; a claim or cosignature it
-  // lacks of a version it holds is not: it fetches that in its own round, and a claim it rejected
-  // would otherwise be announced to it again every round (docs/ANTI_ENTROPY.md §Attachment items).
+  // lacks of a version it holds is not: it fetches that in its own round, and an older peer that
+  // lists only the claims it verified would otherwise be sent the others again every round
+  // (docs/ANTI_ENTROPY.md §Attachment items).
   for (const item of items) if (item.kind === "checkpoint" || item.kind === "complete") add(item);
   const itemIds = new Set(items.map((i) => i.id));
   // Every version holding the id, not only the one whose copy is served: a peer that has one
