@@ -285,7 +285,11 @@ async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace:
     return true;
   });
   if (receipts.length + anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
-  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) ctx.onCosignaturesStored?.((await takeCosignatures(ctx.store, witnessKeys, namespace, cosignatures)).stored);
+  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) {
+    // Taken first: an optional call would skip evaluating its argument when there is no callback.
+    const { stored } = await takeCosignatures(ctx.store, witnessKeys, namespace, cosignatures);
+    ctx.onCosignaturesStored?.(stored);
+  }
 }
 
 /**
@@ -417,7 +421,10 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     report.itemsHere += 2 * fresh.length + anchors.length;
     if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
     const witnessKeys = ctx.witnessKeys?.();
-    if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) ctx.onCosignaturesStored?.((await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace))).stored);
+    if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) {
+      const { stored } = await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
+      ctx.onCosignaturesStored?.(stored);
+    }
     ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: report.fetched, total: report.fetched });
   }
   // A page asked for but not awaited (the page limit) is still answered; wait for it so no call outlives the sync.
