@@ -80,7 +80,7 @@ export async function sync(ctx: CommandContext, options: SyncOptions): Promise<S
     for (const c of await cosignChanged(node.store, node.me, node.config, options.namespace, before, node.now())) {
       await announceToPeers(node.store, node.outbox, node.me, node.peers.routed(options.namespace), options.namespace, c.batchId, c.batchRoot, node.now(), undefined, c.origin);
     }
-    const totals = { missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, itemsKnown: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
+    const totals = { missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, claimsOverCap: 0, itemsKnown: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
     for (const r of reports) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r[k];
     return { namespace: options.namespace, mode: plain ? "request" : "reconcile", peers: reports, totals };
   });

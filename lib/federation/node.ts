@@ -297,7 +297,9 @@ export class FederationNode {
   async #syncSession(peer: PeerConfig, namespace: string): Promise<PeerSyncReport> {
     const before = this.#activeVersions(namespace);
     const listed = this.#store.listBatches(namespace);
-    const r = await syncWithPeer(this.runtime.syncContext(), peer, namespace);
+    // Versions whose cosignatures this session stored are relayed, as after an Announce that brought them.
+    const cosigned = new Set<string>();
+    const r = await syncWithPeer({ ...this.runtime.syncContext(), onCosignaturesStored: (stored) => stored.forEach((c) => cosigned.add(`${c.batchId}\u0000${c.batchRoot}\u0000${c.origin}`)) }, peer, namespace);
     this.metrics.peerContact(peer.did, r.ok);
     this.runtime.observePeer(peer.did, { ok: r.ok });
     if (r.ok) this.#heardFrom(peer.did);
@@ -311,11 +313,11 @@ export class FederationNode {
           await this.announce(namespace, c.batchId, c.batchRoot, new Set(), c.origin);
         }
       }
-      if (r.imported > 0 || r.itemsHere > 0) await this.#relayLearnt(namespace, before, peer.did);
+      if (r.imported > 0 || r.itemsHere > 0) await this.#relayLearnt(namespace, before, peer.did, cosigned);
     });
     this.#afterSync = done.catch(() => undefined);
     await done;
-    if (r.ok && (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0)) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
+    if (r.ok && (r.missingHere > 0 || r.missingThere > 0 || r.itemsHere > 0 || r.itemsThere > 0)) this.#log.info("anti-entropy closed a gap", { peer: peer.did, namespace, fetched: r.fetched, imported: r.imported, itemsHere: r.itemsHere, itemsThere: r.itemsThere, itemsRefused: r.itemsRefused, claimsOverCap: r.claimsOverCap, announced: r.announced, bytes: r.bytes, roundTrips: r.roundTrips });
     return r;
   }
 
@@ -339,15 +341,15 @@ export class FederationNode {
   }
 
   /**
-   * Relays the versions an anti-entropy round made active here, added receipts to or gained a
-   * verified anchor in (an item, docs/ANTI_ENTROPY.md §Attachment items), as an import
+   * Relays the versions an anti-entropy round made active here, added receipts to, gained a
+   * verified anchor in or stored a witness's cosignature of (items, docs/ANTI_ENTROPY.md §Attachment items), as an import
    * after an Announce does. Anti-entropy compares one copy per receipt id, so a second origin's
    * version of a root whose ids a peer already holds is invisible to it; an Announce is how that
    * peer learns of it (docs/FEDERATION_SEMANTICS.md §5).
    */
-  async #relayLearnt(namespace: string, before: ReadonlyMap<string, string>, from: string): Promise<void> {
+  async #relayLearnt(namespace: string, before: ReadonlyMap<string, string>, from: string, cosigned: ReadonlySet<string> = new Set()): Promise<void> {
     for (const [key, now] of this.#activeVersions(namespace)) {
-      if (before.get(key) === now) continue;
+      if (before.get(key) === now && !cosigned.has(key)) continue;
       const [batchId, batchRoot, origin] = key.split("\u0000") as [string, string, string];
       await this.announce(namespace, batchId, batchRoot, new Set([from]), origin);
     }

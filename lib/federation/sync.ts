@@ -19,9 +19,11 @@ import { LIMITS } from "../messages/limits.js";
 import type { Anchor } from "../anchors/anchor.js";
 import { claimDigest } from "../conflict/record.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
+import type { Cosignature } from "../messages/cosignature.js";
 import type { Bundle } from "../messages/schema.js";
 import { checkpointDigest, itemId, type VersionItem } from "../reconcile/version-items.js";
 import { importBundle } from "../pipeline/bundle.js";
+import { MAX_CLAIMS_PER_VERSION } from "../pipeline/import.js";
 import type { BatchReport, ImportContext } from "../pipeline/import.js";
 import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile } from "../reconcile/message.js";
 import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
@@ -59,6 +61,8 @@ export interface SyncContext {
   witnessKeys?: () => ReadonlyMap<string, KeyObject>;
   /** Called as receipts are fetched (for a progress bar). */
   onProgress?: (event: SyncProgress) => void;
+  /** Called with the witness cosignatures a session stored (serve relays their versions, docs/ANTI_ENTROPY.md §Attachment items). */
+  onCosignaturesStored?: (stored: readonly Cosignature[]) => void;
 }
 
 /** One step of a sync with one peer, for a progress display. */
@@ -84,9 +88,14 @@ export interface PeerSyncReport {
   itemsHere: number;
   /** Checkpoints and anchor claims this node has that the peer lacked (their versions are announced to it). */
   itemsThere: number;
-  /** Items in the peer's answers that were not taken: not asked for, or of a version this node does not hold. */
+  /** Items in the peer's answers that were not taken: not asked for, of a version this node does not hold, or claims past the cap (`claimsOverCap`). */
   itemsRefused: number;
-  /** Items the peer holds that this node holds too without having verified them: not fetched (docs/ANTI_ENTROPY.md §Attachment items). */
+  /**
+   * Claims asked for by item id and refused unverified because their version already holds
+   * MAX_CLAIMS_PER_VERSION claims, whatever their verdicts (docs/ANTI_ENTROPY.md §Attachment items).
+   */
+  claimsOverCap: number;
+  /** Items the peer holds that this node knows and does not fetch: cosignatures it refused for a signer it does not list (docs/ANTI_ENTROPY.md §Attachment items). */
   itemsKnown: number;
   fetched: number;
   imported: number;
@@ -102,7 +111,7 @@ export interface PeerSyncReport {
 }
 
 function emptyReport(peer: string, namespace: string, compared: number): PeerSyncReport {
-  return { peer, namespace, ok: true, compared, missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, itemsKnown: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
+  return { peer, namespace, ok: true, compared, missingHere: 0, missingThere: 0, itemsHere: 0, itemsThere: 0, itemsRefused: 0, claimsOverCap: 0, itemsKnown: 0, fetched: 0, imported: 0, held: 0, rejected: 0, bytes: 0, roundTrips: 0, announced: 0 };
 }
 
 /** An auth context that accepts answers from `peer` alone: it answered a question we put to it. */
@@ -245,7 +254,9 @@ async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace:
     const ids = originsOf(a).map((o) => itemId("claim", a.batchId, a.batchRoot, o, claimDigest(a)));
     return ids.find((id) => asked.has(id)) ?? ids[0] ?? itemId("claim", a.batchId, a.batchRoot, undefined, claimDigest(a));
   };
-  const anchors = bundle.anchors.filter((a) => take(a, claimItemId(a), deferred?.anchors));
+  const taken = bundle.anchors.filter((a) => take(a, claimItemId(a), deferred?.anchors));
+  // Claims riding with their version's receipts are bounded by the import; those taken by item id, by the cap.
+  const anchors = [...taken.filter((a) => carried.has(versionKey(a))), ...withinClaimCap(ctx, report, namespace, taken.filter((a) => !carried.has(versionKey(a))))];
   // A `complete` item asked for is answered by its version's checkpoint; the receipts come by id.
   const completes = new Set<Checkpoint>();
   for (const c of bundle.checkpoints) {
@@ -274,15 +285,43 @@ async function importAnswer(ctx: SyncContext, report: PeerSyncReport, namespace:
     return true;
   });
   if (receipts.length + anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
-  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) await takeCosignatures(ctx.store, witnessKeys, namespace, cosignatures);
+  if (cosignatures.length > 0 && ctx.witnessKeys !== undefined) {
+    // Taken first: an optional call would skip evaluating its argument when there is no callback.
+    const { stored } = await takeCosignatures(ctx.store, witnessKeys, namespace, cosignatures);
+    ctx.onCosignaturesStored?.(stored);
+  }
+}
+
+/**
+ * Claims taken by item id, as far as their versions have room: a version holding
+ * MAX_CLAIMS_PER_VERSION claims, whatever their verdicts, takes no more this way, and those are
+ * refused before any verification (`claimsOverCap`). Every stored claim is an item, so a peer
+ * pushing made-up claims costs this node at most the cap of verifications per version, and a
+ * claim taken this way never evicts another (docs/ANTI_ENTROPY.md §Attachment items).
+ */
+function withinClaimCap(ctx: SyncContext, report: PeerSyncReport, namespace: string, anchors: readonly Anchor[]): Anchor[] {
+  const held = new Map<string, number>();
+  return anchors.filter((a) => {
+    const key = versionKey(a);
+    const n = held.get(key) ?? Math.max(0, ...ctx.store.batchVersions(namespace, a.batchId, a.batchRoot).map((v) => v.anchorCount));
+    if (n >= MAX_CLAIMS_PER_VERSION) {
+      // Answered, but not taken: the item stays a difference and is asked for again next round.
+      report.itemsHere--;
+      report.itemsRefused++;
+      report.claimsOverCap++;
+      return false;
+    }
+    held.set(key, n + 1);
+    return true;
+  });
 }
 
 /** Imports deferred attachments whose versions are held now; the rest are refused. */
 async function importDeferred(ctx: SyncContext, report: PeerSyncReport, namespace: string, deferred: Deferred): Promise<void> {
   const held = new Set(ctx.store.listBatches(namespace).map(versionKey));
-  const anchors = deferred.anchors.filter((a) => held.has(versionKey(a)));
+  const anchors = withinClaimCap(ctx, report, namespace, deferred.anchors.filter((a) => held.has(versionKey(a))));
   const checkpoints = deferred.checkpoints.filter((c) => held.has(versionKey(c)));
-  report.itemsRefused += deferred.anchors.length - anchors.length + deferred.checkpoints.length - checkpoints.length;
+  report.itemsRefused += deferred.anchors.filter((a) => !held.has(versionKey(a))).length + deferred.checkpoints.length - checkpoints.length;
   if (anchors.length + checkpoints.length > 0) tally(report, await importBundle(namespace, [], anchors, ctx.importContext(namespace), checkpoints));
 }
 
@@ -303,7 +342,6 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     const skips = await ItemSkips.load(ctx.store, namespace);
     const witnessKeys = ctx.witnessKeys?.();
     const refused = new Map<string, string>();
-    // A claim held here but not verified (the peer verified it) is not fetched again, round after round.
     // A version held here without all its receipts, which the peer holds whole, is pulled from it.
     const repairs = found.need.map((id) => ctx.indexes.incomplete(namespace, id)).filter((v): v is VersionItem => v !== undefined);
     // Nor is a cosignature this node refused for a signer it still does not list (lib/federation/item-skips.ts).
@@ -328,7 +366,7 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     }
     await importDeferred(ctx, report, namespace, deferred);
     // The peer's ids are told apart only by its answers: those answered as items are not receipts.
-    report.missingHere = byLeaves + need.length - (report.itemsHere - itemsByLeaves - repaired.length);
+    report.missingHere = byLeaves + need.length - (report.itemsHere - itemsByLeaves - repaired.length) - report.claimsOverCap;
     const haveItems = ctx.indexes.items(namespace, have);
     // A cosignature the peer still lacks after one offer is one it drops (its signer is no witness
     // there): not counted, so a round with nothing new closes no gap.
@@ -383,7 +421,10 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     report.itemsHere += 2 * fresh.length + anchors.length;
     if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
     const witnessKeys = ctx.witnessKeys?.();
-    if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
+    if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) {
+      const { stored } = await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));
+      ctx.onCosignaturesStored?.(stored);
+    }
     ctx.onProgress?.({ peer: peer.did, phase: "fetch", done: report.fetched, total: report.fetched });
   }
   // A page asked for but not awaited (the page limit) is still answered; wait for it so no call outlives the sync.
@@ -397,8 +438,9 @@ async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: st
     if (v.origin !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin}`, { batchId: v.batchId, batchRoot: v.batchRoot, origin: v.origin });
   };
   // A version the peer lacks entirely (its checkpoint) is announced; a claim or cosignature it
-  // lacks of a version it holds is not: it fetches that in its own round, and a claim it rejected
-  // would otherwise be announced to it again every round (docs/ANTI_ENTROPY.md §Attachment items).
+  // lacks of a version it holds is not: it fetches that in its own round, and an older peer that
+  // lists only the claims it verified would otherwise be sent the others again every round
+  // (docs/ANTI_ENTROPY.md §Attachment items).
   for (const item of items) if (item.kind === "checkpoint" || item.kind === "complete") add(item);
   const itemIds = new Set(items.map((i) => i.id));
   // Every version holding the id, not only the one whose copy is served: a peer that has one

@@ -22,8 +22,9 @@ export const ITEMS_DOC_AFTER_READS = 64;
 
 /** The cached table: per version, its stamp and its items as (kind, digest); ids are derived again on load. */
 interface ItemsDoc {
-  v: 3;
-  /** `origin` is "" for a 0.1.0 version without a checkpoint; `heldOnly` is 1 for a claim held but not verified here. */
+  /** 4 since every claim is an item: a table of version 3 held unverified claims apart, and is read again from the files. */
+  v: 4;
+  /** `origin` is "" for a 0.1.0 version without a checkpoint; `heldOnly` is 1 for a `complete` item of a version held without all its receipts. */
   versions: Array<[batchId: string, batchRoot: string, origin: string, stamp: string, items: Array<[kind: VersionItemKind, digest: string, heldOnly: 0 | 1]>]>;
 }
 
@@ -34,7 +35,7 @@ const isStr = (x: unknown): x is string => typeof x === "string";
 function readItemsDoc(doc: unknown): Map<string, { stamp: string; items: Array<[VersionItemKind, string, 0 | 1]> }> {
   const out = new Map<string, { stamp: string; items: Array<[VersionItemKind, string, 0 | 1]> }>();
   const d = doc as Partial<ItemsDoc> | undefined;
-  if (d?.v !== 3 || !Array.isArray(d.versions)) return out;
+  if (d?.v !== 4 || !Array.isArray(d.versions)) return out;
   for (const e of d.versions) {
     if (!Array.isArray(e) || e.length !== 5 || !isStr(e[0]) || !isStr(e[1]) || !isStr(e[2]) || !isStr(e[3]) || !Array.isArray(e[4])) return new Map();
     if (!e[4].every((i) => Array.isArray(i) && i.length === 3 && KINDS.has(i[0] as string) && isStr(i[1]) && (i[2] === 0 || i[2] === 1))) return new Map();
@@ -58,7 +59,7 @@ export interface ReceiptKeySource {
 }
 
 interface Attachments {
-  /** Item id → the item, over every version of the namespace (held-only claims too; only the others are reconciled). */
+  /** Item id → the item, over every version of the namespace (held-only `complete` items too; only the others are reconciled). */
   items: Map<string, VersionItem>;
   /** How many of `items` are held only (not in the reconcile index). */
   heldOnly: number;
@@ -219,7 +220,7 @@ export class NamespaceIndexes {
       byVersion.set(key, list);
       list.push([item.kind, item.digest, item.heldOnly === true ? 1 : 0]);
     }
-    const doc: ItemsDoc = { v: 3, versions: [...att.stamps].map(([key, stamp]) => {
+    const doc: ItemsDoc = { v: 4, versions: [...att.stamps].map(([key, stamp]) => {
       const [batchId, batchRoot, origin] = key.split("\u0000") as [string, string, string];
       return [batchId, batchRoot, origin, stamp, byVersion.get(key) ?? []];
     }) };
@@ -227,8 +228,8 @@ export class NamespaceIndexes {
   }
 
   /**
-   * True when `id` is a claim this node holds without having verified it (pending or rejected
-   * here): a peer that verified it lists it, and fetching it again would change nothing.
+   * True when `id` is an item this node knows without reconciling it: the `complete` item of a
+   * version it holds without all its receipts (pulled whole instead, `incomplete`).
    * @example need.filter((id) => !indexes.heldOnly("dao:vaultmesh", id))
    */
   heldOnly(namespace: string, id: string): boolean {
@@ -246,8 +247,8 @@ export class NamespaceIndexes {
   }
 
   /**
-   * The attachment items among `ids` that this node vouches for (unknown ids, receipt ids and
-   * held-only claims are left out), as of the last `prepare`.
+   * The attachment items among `ids` that this node reconciles (unknown ids, receipt ids and
+   * held-only `complete` items are left out), as of the last `prepare`; claims whatever their verdict.
    * @example indexes.items("dao:vaultmesh", want).map((i) => i.kind) // ["claim"]
    */
   items(namespace: string, ids: Iterable<string>): VersionItem[] {

@@ -28,10 +28,9 @@ export interface VersionItem extends ReceiptKey {
   /** Digest of the content: the checkpoint's, the claim digest, or the cosignature's. */
   digest: string;
   /**
-   * True for a claim this node holds but has not verified (pending or rejected here): not in the
-   * reconciled set, since a node vouches only for what it verified, but known, so that a peer's
-   * copy of it is not fetched again (docs/ANTI_ENTROPY.md §Attachment items). On a `complete`
-   * item: this node holds the version without all its receipts; a peer listing the item has them.
+   * On a `complete` item only: this node holds the version without all its receipts, so the item
+   * is known but not reconciled; a peer listing it has them (docs/ANTI_ENTROPY.md §Attachment items).
+   * Every stored claim is reconciled, whatever this node's verdict on it.
    */
   heldOnly?: true;
 }
@@ -68,10 +67,9 @@ export function versionItems(version: StoredBatch): VersionItem[] {
   if (version.checkpoint !== undefined) out.push(item("checkpoint", checkpointDigest(version.checkpoint)));
   // The origin's other shapes of the version (its equivocation) spread like its checkpoint: every node then holds both and the same primary.
   for (const shape of version.shapes ?? []) out.push(item("checkpoint", checkpointDigest(shape)));
-  for (const a of version.anchors) {
-    const claim = item("claim", a.digest ?? claimDigest(a));
-    out.push(a.outcome === "verified" ? claim : { ...claim, heldOnly: true });
-  }
+  // Every claim, whatever this node's verdict: it is offered as evidence, and each receiver
+  // verifies it itself and keeps its own verdict (docs/ANTI_ENTROPY.md §Attachment items).
+  for (const a of version.anchors) out.push(item("claim", a.digest ?? claimDigest(a)));
   for (const c of version.cosignatures ?? []) out.push(item("cosignature", cosignatureDigest(c)));
   if (version.checkpoint !== undefined) {
     const complete = item("complete", checkpointDigest(version.checkpoint));

@@ -70,7 +70,7 @@ describe("namespace indexes over a store", () => {
 });
 
 describe("namespace indexes: attachment items of batch versions", () => {
-  test("indexes: checkpoints and verified claims are items beside receipts; a claim verified later enters at the next prepare; an unverified one is known, not an item", async () => {
+  test("indexes: checkpoints and claims are items beside receipts, whatever this node's verdict on a claim; a new verdict changes no item", async () => {
     const t = tempDir();
     const store = await openStore(t.dir);
     try {
@@ -87,34 +87,37 @@ describe("namespace indexes: attachment items of batch versions", () => {
       assert.ok(items.every((i) => index.has(i)));
       assert.deepEqual(indexes.items(batch.namespace, [...items.map((i) => i.id), batch.receipts[0]!.id]).map((i) => i.kind).sort(), ["checkpoint", "claim", "complete"]);
 
-      // A differing claim under the same (chain, tx), rejected here, is held but vouched for by nobody here: no item.
+      // A differing claim under the same (chain, tx), rejected here, is an item too: offered as evidence, each receiver verifies it itself.
       const bogus = { ...batch.anchors[0]!, block: 7, outcome: "rejected" as const, reason: "not in block 7" };
       await store.putAnchors(batch.namespace, "b1", [bogus]);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 6);
-      const bogusId = versionItems((await store.getBatch(batch.namespace, "b1", batch.batchRoot))!).find((i) => i.heldOnly === true)!.id;
-      assert.equal(indexes.heldOnly(batch.namespace, bogusId), true, "known, so a peer's copy is not fetched again");
-      assert.deepEqual(indexes.items(batch.namespace, [bogusId]), [], "and never served as an item");
-      // A claim verified later (a new verdict) enters as an item, inserted, not rebuilt.
+      assert.equal(indexes.get(batch.namespace).size, 7);
+      const bogusItems = versionItems((await store.getBatch(batch.namespace, "b1", batch.batchRoot))!).filter((i) => i.kind === "claim");
+      assert.equal(bogusItems.length, 2);
+      assert.ok(bogusItems.every((i) => i.heldOnly === undefined && indexes.heldOnly(batch.namespace, i.id) === false));
+      assert.equal(indexes.items(batch.namespace, bogusItems.map((i) => i.id)).length, 2, "both served as items");
+      // A pending claim is an item at once; its later verdict changes no item: nothing inserted, nothing rebuilt.
       const pending = { ...batch.anchors[0]!, tx: `0x${"77".repeat(32)}`, outcome: "pending" as const, reason: "1 of 3 confirmations" };
       await store.putAnchors(batch.namespace, "b1", [pending]);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 6);
+      assert.equal(indexes.get(batch.namespace).size, 8);
       const builds = indexes.builds;
+      const before = indexes.get(batch.namespace).fingerprint(0, 8);
       await store.putAnchors(batch.namespace, "b1", [{ ...pending, outcome: "verified", reason: undefined }]);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 7);
-      assert.equal(indexes.builds, builds, "inserted, not rebuilt");
+      assert.equal(indexes.get(batch.namespace).size, 8);
+      assert.deepEqual(indexes.get(batch.namespace).fingerprint(0, 8), before, "the same items");
+      assert.equal(indexes.builds, builds, "not rebuilt");
       // Receipts of a new version arrive by event, its items at the next prepare; the two stay consistent.
       const next = sampleBatch({ batchId: "b2", size: 2, createdAt: batch.createdAt + 10 });
       await store.putBatch(next);
-      assert.equal(indexes.get(batch.namespace).size, 9);
+      assert.equal(indexes.get(batch.namespace).size, 10);
       await indexes.prepare(batch.namespace);
-      assert.equal(indexes.get(batch.namespace).size, 9, "a version without checkpoint or claims has no item");
+      assert.equal(indexes.get(batch.namespace).size, 10, "a version without checkpoint or claims has no item");
       // A fresh set of indexes over the same store agrees item for item.
       const again = new NamespaceIndexes(store);
       await again.prepare(batch.namespace);
-      assert.deepEqual(again.get(batch.namespace).fingerprint(0, 9), indexes.get(batch.namespace).fingerprint(0, 9));
+      assert.deepEqual(again.get(batch.namespace).fingerprint(0, 10), indexes.get(batch.namespace).fingerprint(0, 10));
       again.close();
       indexes.close();
     } finally {
@@ -164,11 +167,21 @@ describe("namespace indexes: the attachment table kept for the next process", ()
       assert.equal(second.get(ns).size, versions * 4 + 1);
       second.close();
 
+      // A table of version 3 (it held unverified claims apart from the items) is not used: every version is read again.
+      const saved = (await store.getDoc(`${ITEMS_DOC_PREFIX}${ns}`)) as { v: number };
+      assert.equal(saved.v, 4);
+      await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { ...saved, v: 3 });
+      reads = 0;
+      const older = new NamespaceIndexes(counting);
+      await older.prepare(ns);
+      assert.equal(reads, versions, "a version 3 table is read again from the files");
+      older.close();
+
       reads = 0;
       const third = new NamespaceIndexes(counting);
       await third.prepare(ns);
       const fromFiles = new NamespaceIndexes(store);
-      await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { v: 3, versions: [["b0", "x", "", "1 ", [["forged", "sha256:00", 0]]]] });
+      await store.putDoc(`${ITEMS_DOC_PREFIX}${ns}`, { v: 4, versions: [["b0", "x", "", "1 ", [["forged", "sha256:00", 0]]]] });
       await fromFiles.prepare(ns);
       assert.deepEqual(third.get(ns).fingerprint(0, versions * 4 + 1), fromFiles.get(ns).fingerprint(0, versions * 4 + 1), "the table gives the same items as the files");
       assert.notDeepEqual(expected, third.get(ns).fingerprint(0, versions * 4 + 1));
