@@ -78,6 +78,9 @@ export function mergeAnchors(stored: readonly AnchorRecord[], incoming: readonly
   }
   // The bound is on what is kept, whoever sent it: what just arrived stays, older unverified records go.
   evictPastCap(anchors, arriving);
+  // Unless too few older ones can go (another process stored verified claims since the sender's
+  // room was counted): then unverified arrivals give way too, and the bound still holds.
+  evictPastCap(anchors, new Set());
   return { anchors, changed };
 }
 
