@@ -14,8 +14,9 @@ const MAX_HEX_BYTES = 96;
 /**
  * Current `FORMAT` version. 2 = the v1 tree plus one `manifest.json` per namespace
  * (docs/STATE.md §Manifest); 3 = batch versions of an origin filed as `<batchRoot>.<origin>.json`
- * (docs/STATE.md §Layout); 4 = batch files that hold a version as its leaves (docs/STATE.md §Leaves
- * form). Version 1, 2 and 3 state opens; a write raises it only as far as what it writes needs.
+ * (docs/STATE.md §Layout); 4 = batch files that hold a version as its leaves
+ * (docs/STATE.md §Leaves form). Version 1, 2 and 3 state opens; a write raises it only as far as
+ * what it writes needs.
  */
 export const FORMAT_VERSION = 4;
 
