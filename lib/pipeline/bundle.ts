@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import { anchorClaim } from "../messages/items.js";
+import { expandLeafSet } from "../messages/leaves.js";
 import type { Receipt } from "../receipt.js";
 import type { BatchInput, PutResult, Store, StoredBatch } from "../store/index.js";
 import { importBatch, type BatchReport, type ImportContext } from "./import.js";
@@ -48,11 +49,16 @@ export async function importBundle(namespace: string, receipts: readonly Receipt
       const reports: BatchReport[] = [];
       for (const g of same) {
         const versions = await splitByOrigin(namespace, g, ctx);
+        const sealedAt = (w: VersionImport) => w.stored?.createdAt ?? w.checkpoints[0]?.createdAt;
+        // Leaves whose checkpoint is not the sealing time a version is held at here are the receipts
+        // they stand for, paths derived, and go the way of any receipt (docs/FEDERATION_PROTOCOL.md §Leaves).
+        const asReceipts = g.leaves.filter((l) => !versions.some((w) => w.origin === l.checkpoint.origin && sealedAt(w) === l.checkpoint.createdAt));
+        const all = asReceipts.length === 0 ? g.receipts : [...g.receipts, ...asReceipts.flatMap((l) => expandLeafSet({ checkpoint: 0, leaves: l.leaves }, [l.checkpoint], `leaves of batch ${g.batchId}`))];
         for (const [i, v] of versions.entries()) {
           const { stored, origin, checkpoints } = v;
-          const createdAt = stored?.createdAt ?? checkpoints[0]?.createdAt;
+          const createdAt = sealedAt(v);
           // Receipts belong to the version whose sealing time they carry; those of none go to the first, which says why not.
-          const receipts = g.receipts.filter((r) => r.ts === createdAt || (i === 0 && !versions.some((w) => (w.stored?.createdAt ?? w.checkpoints[0]?.createdAt) === r.ts)));
+          const receipts = all.filter((r) => r.ts === createdAt || (i === 0 && !versions.some((w) => (w.stored?.createdAt ?? w.checkpoints[0]?.createdAt) === r.ts)));
           // A checkpoint not held (the origin's other shape of a stored version) is imported even without receipts: it is evidence (docs/FEDERATION_SEMANTICS.md §6. Threat model).
           const unheld = checkpoints.some((c) => ![stored?.checkpoint, ...(stored?.shapes ?? [])].some((h) => h !== undefined && isDeepStrictEqual(h, c)));
           // The leaves of this version: those of a checkpoint of its origin and sealing time.
