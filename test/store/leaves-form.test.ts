@@ -11,6 +11,8 @@ import { ArgumentError, StoreError } from "../../lib/errors.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { inclusionProofs, merkleRoot, verifyInclusion } from "../../lib/merkle/index.js";
 import { encodeLeaves } from "../../lib/messages/leaves.js";
+import { parseProofFile, proofFile } from "../../lib/proof/file.js";
+import { verifyProof } from "../../lib/proof/verify.js";
 import type { Receipt, TreeKind } from "../../lib/receipt.js";
 import { checkIntegrity, openStore } from "../../lib/store/index.js";
 import { batchPath, layout } from "../../lib/store/layout.js";
@@ -19,7 +21,7 @@ import { checkpointBy } from "../support/checkpoint.js";
 import { hashOf } from "./sample.js";
 import { snapshot, tempDir } from "./tree.js";
 
-const NS = "acme/audit";
+const NS = "acme:audit";
 const ORIGIN = { did: "did:vm:node:leaves-origin", key: generateNodeKey() };
 const dirs: Array<() => void> = [];
 const fresh = (): string => {
@@ -154,6 +156,32 @@ describe("store: a version kept as its leaves", () => {
     await again.close();
     assert.equal(readFileSync(path, "utf8"), tampered);
   });
+});
+
+describe("store: proofs of a version kept as its leaves", () => {
+  for (const tree of ["vmsh-dup-sha256", "rfc9162-sha256"] as const) {
+    test(`${tree}: a proof file exported from it verifies offline, receipt by receipt; one with a path from other leaves does not`, async () => {
+      const dir = fresh();
+      const v = sealed("b1", 25, tree);
+      const store = await openStore(dir);
+      await store.putBatch({ ...v.asLeaves, anchors: [{ batchId: "b1", batchRoot: v.batchRoot, chain: "eip155:8453", tx: `0x${"ab".repeat(32)}`, block: 1, ts: 1_760_000_100, outcome: "verified" }] });
+      const policy = { namespaces: new Map([[NS, { origins: new Map([[ORIGIN.did, ORIGIN.key.publicKey]]) }]]) };
+      const stored = (await store.getBatch(NS, "b1", v.batchRoot, ORIGIN.did))!;
+      const version = { checkpoint: stored.checkpoint!, anchors: stored.anchors };
+      for (const id of v.hashes) {
+        const receipt = (await store.getReceipt(NS, id))!;
+        const file = parseProofFile(JSON.parse(JSON.stringify(proofFile(receipt, version, "did:vm:node:exporter", 1_800_000_000))));
+        const verdict = await verifyProof(file, policy, async () => ({ outcome: "verified" }));
+        assert.equal(verdict.ok, true, `${id}: ${verdict.failure}`);
+        assert.deepEqual(verdict.inclusion, { ok: true });
+      }
+      // The same receipt with the path of another leaf: the check that would catch a wrong derivation.
+      const wrong = { ...(await store.getReceipt(NS, v.hashes[3]!))!, proof: (await store.getReceipt(NS, v.hashes[4]!))!.proof };
+      const bad = await verifyProof(parseProofFile(JSON.parse(JSON.stringify(proofFile(wrong, version, "did:vm:node:exporter", 1_800_000_000)))), policy, async () => ({ outcome: "verified" }));
+      assert.equal(bad.ok, false);
+      await store.close();
+    });
+  }
 });
 
 describe("store: leaves beside files of receipts", () => {
