@@ -119,6 +119,7 @@ describe("store: a version kept as its leaves", () => {
       ["one leaf short", { ...v.asLeaves, leaves: encodeLeaves(v.hashes.slice(0, 9)) }, /^batch: "leaves" holds 384 base64 characters; 10 leaves are 428$/],
       ["one leaf more", { ...v.asLeaves, leaves: encodeLeaves([...v.hashes, v.hashes[0]!]) }, /^batch: "leaves" holds 472 base64 characters; 10 leaves are 428$/],
       ["non-canonical padding bits", { ...v.asLeaves, leaves: `${v.asLeaves.leaves!.slice(0, -2)}B=` }, /^batch: "leaves" is not canonical base64$/],
+      ["a character outside base64", { ...v.asLeaves, leaves: `!${v.asLeaves.leaves!.slice(1)}` }, /^batch: "leaves" is not canonical base64$/],
       ["no checkpoint", { ...v.asLeaves, checkpoint: undefined }, /^batch: "leaves" needs a "checkpoint"$/],
       ["receipts beside leaves", { ...v.asLeaves, receipts: v.receipts.slice(0, 1) }, /^batch: "receipts" must be empty beside "leaves"$/],
       ["the leaves of another version", { ...v.asLeaves, leaves: sealed("other", 10).asLeaves.leaves }, /rebuild to the vmsh-dup-sha256 root/],
