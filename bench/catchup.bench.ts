@@ -11,7 +11,8 @@
  *   npx tsc -p tsconfig.json && node dist/bench/catchup.bench.js
  *   CATCHUP_BATCHES=50 (quick); CATCHUP_BATCHES=1000 CATCHUP_PER_BATCH=1000 (10^6 receipts);
  *   CATCHUP_BASELINE=0 skips the version 2 baseline (at 10^6 it takes minutes and a GB of wire);
- *   CATCHUP_PROFILE_DIR=/tmp/prof writes a CPU profile of the sync process.
+ *   CATCHUP_PROFILE_DIR=/tmp/prof writes a CPU profile of the sync process;
+ *   CATCHUP_SERVE_LEAVES=1 has the serve keep its versions as leaves (docs/STATE.md §Leaves form).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -25,6 +26,8 @@ import { receiptCount, startMesh, MESH_NAMESPACE as NS, type MeshNode } from "..
 import { createOpensslTsa } from "../test/support/openssl-tsa.js";
 import { repoRoot } from "../test/support/repo-root.js";
 import { seedStore } from "../test/support/seed-store.js";
+import { encodeLeaves } from "../lib/messages/leaves.js";
+import { openStore } from "../lib/store/index.js";
 import { readFileSync } from "node:fs";
 import { findPidByArgument, memoryOf } from "./process-memory.js";
 
@@ -73,6 +76,23 @@ async function assertHoldsAll(node: MeshNode, what: string): Promise<void> {
   if (n !== TOTAL) throw new Error(`${what}: the fresh node holds ${n} of ${TOTAL} receipts`);
 }
 
+/** Rewrites every complete version of the seeded store as its leaves and checkpoint, one version at a time. */
+async function keepAsLeaves(stateDir: string): Promise<void> {
+  const store = await openStore(stateDir);
+  try {
+    for (const v of store.listBatches(NS)) {
+      const batch = await store.getBatch(NS, v.batchId, v.batchRoot, v.origin);
+      const cp = batch?.checkpoint;
+      if (cp === undefined || batch!.receipts.length !== cp.size) continue;
+      const hashes = new Array<string>(cp.size);
+      for (const r of batch!.receipts) hashes[r.proof.index] = r.eventHash;
+      await store.putBatch({ namespace: NS, batchId: v.batchId, batchRoot: v.batchRoot, createdAt: v.createdAt, receipts: [], leaves: encodeLeaves(hashes), anchors: [], checkpoint: cp });
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 /**
  * Seeds a, then catches b up twice from nothing: one `sync`, then the naive per-batch requests.
  * @example const { rows } = await run();
@@ -87,6 +107,8 @@ export async function run(): Promise<BenchFigures> {
     // b's serve stays down: its anti-entropy timer would fetch too. Only the measured client does.
     await Promise.all([a.stop(), b.stop()]);
     await seedStore(a.stateDir, tsa, { namespace: NS, origin: { did: a.did, keyFile: join(a.configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: PER_BATCH });
+    // CATCHUP_SERVE_LEAVES=1: a keeps its versions as leaves (docs/STATE.md §Leaves form), as a node that caught up so does.
+    if (process.env.CATCHUP_SERVE_LEAVES === "1") await keepAsLeaves(a.stateDir);
     await a.start();
 
     // b reaches a through a TCP proxy that counts every byte each way, headers included.

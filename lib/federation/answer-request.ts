@@ -52,10 +52,19 @@ export function wireLeaves(checkpoints: readonly Checkpoint[], leaves: RequestAn
   return leaves.map((l) => ({ checkpoint: place.get(versionKey(l.checkpoint)) ?? -1, leaves: l.leaves })).filter((l) => l.checkpoint >= 0 && checkpoints[l.checkpoint]!.size * 32 === Buffer.byteLength(l.leaves, "base64"));
 }
 
-/** A stored version's event hashes in leaf order, or undefined when it does not hold every leaf. */
-function leavesOf(batch: StoredBatch | undefined): string[] | undefined {
+/** A stored version's leaves in their wire form (docs/FEDERATION_PROTOCOL.md §Leaves), or undefined when it does not hold every leaf. */
+function leavesOf(batch: StoredBatch | undefined): string | undefined {
   const cp = batch?.checkpoint;
-  if (batch === undefined || cp === undefined || batch.receipts.length !== cp.size || cp.size > LIMITS.maxLeavesPerBundle) return undefined;
+  if (batch === undefined || cp === undefined || cp.size > LIMITS.maxLeavesPerBundle) return undefined;
+  // A version the store keeps as its leaves (docs/STATE.md §Leaves form) sends them as they are, no path derived.
+  if (batch.leaves !== undefined) return batch.leaves;
+  const hashes = eventHashesOf(batch, cp);
+  return hashes === undefined ? undefined : encodeLeaves(hashes);
+}
+
+/** A version's event hashes in leaf order from its receipts, or undefined when it does not hold every leaf. */
+function eventHashesOf(batch: StoredBatch, cp: Checkpoint): string[] | undefined {
+  if (batch.receipts.length !== cp.size) return undefined;
   const out = new Array<string>(cp.size);
   for (const r of batch.receipts) {
     if (r.proof.index >= cp.size || out[r.proof.index] !== undefined) return undefined;
@@ -229,10 +238,10 @@ async function leafVersions(store: Store, request: Request, selected: ReadonlyAr
   const out = new Map<string, { checkpoint: Checkpoint; leaves: string }>();
   let budget = LIMITS.maxLeavesPerBundle;
   const take = (batch: StoredBatch | undefined): void => {
-    const hashes = leavesOf(batch);
-    if (hashes === undefined || hashes.length > budget) return;
-    budget -= hashes.length;
-    out.set(versionKey(batch!.checkpoint!), { checkpoint: batch!.checkpoint!, leaves: encodeLeaves(hashes) });
+    const leaves = leavesOf(batch);
+    if (leaves === undefined || batch!.checkpoint!.size > budget) return;
+    budget -= batch!.checkpoint!.size;
+    out.set(versionKey(batch!.checkpoint!), { checkpoint: batch!.checkpoint!, leaves });
   };
   if (request.batchId !== undefined) {
     if ((request.page ?? 0) !== 0) return out;
@@ -269,11 +278,11 @@ async function answerRangeAsLeaves(store: Store, request: Request): Promise<Requ
     // In order or not at all: the asker pages on from the last sealing time it got.
     if (v.size > budget || answer.checkpoints.length >= LIMITS.maxCheckpointsPerBundle) break;
     const batch = await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin, { cached: true });
-    const hashes = leavesOf(batch);
-    if (hashes === undefined) continue;
-    budget -= hashes.length;
+    const leaves = leavesOf(batch);
+    if (leaves === undefined) continue;
+    budget -= batch!.checkpoint!.size;
     answer.checkpoints.push(batch!.checkpoint!);
-    answer.leaves.push({ checkpoint: batch!.checkpoint!, leaves: encodeLeaves(hashes) });
+    answer.leaves.push({ checkpoint: batch!.checkpoint!, leaves });
     for (const a of batch!.anchors) {
       const digest = a.digest ?? claimDigest(a);
       if (a.outcome === "rejected" || claims.has(digest) || answer.anchors.length >= LIMITS.maxAnchorsPerBundle) continue;

@@ -14,6 +14,7 @@ import { LIMITS } from "../messages/limits.js";
 import { expandLeaves } from "../messages/leaves.js";
 import { parseBundle, type Announce, type Bundle, type Request } from "../messages/schema.js";
 import type { Store } from "../store/index.js";
+import { leavesRootProblem } from "../store/leaves.js";
 import { wireAnchor } from "./answer-request.js";
 import type { DeliverNowResult, Outbox } from "./outbox.js";
 
@@ -73,7 +74,7 @@ export async function buildAnnounce(store: Store, me: Signer, namespace: string,
  * `serve`, routing, skew, replay, signature). Throws ProtocolError (502) naming the failure.
  * @example const bundle = checkBundle(answer.body, peer, request, auth)
  */
-export function checkBundle(body: unknown, peer: PeerConfig, request: Request, auth: AuthenticateContext): Bundle {
+export function checkBundle(body: unknown, peer: PeerConfig, request: Request, auth: AuthenticateContext, leaves: LeavesAs = "receipts"): Bundle {
   let bundle: Bundle;
   try {
     bundle = parseBundle(body);
@@ -86,6 +87,16 @@ export function checkBundle(body: unknown, peer: PeerConfig, request: Request, a
   const checked = authenticate(bundle, auth);
   if (!checked.ok) throw new ProtocolError(checked.error.code, 502, `bundle from ${peer.did} refused: ${checked.error.message}`);
   if (bundle.leaves === undefined || bundle.leaves.length === 0) return bundle;
+  if (leaves === "leaves") {
+    // Kept as leaves for a store that takes them so (docs/STATE.md §Leaves form): each tree is still
+    // rebuilt here and its root checked, so one mismatch refuses the Bundle before anything is stored.
+    bundle.leaves.forEach((set, i) => {
+      const cp = bundle.checkpoints[set.checkpoint]!;
+      const problem = leavesRootProblem(set.leaves, cp);
+      if (problem !== undefined) throw new ProtocolError("PEER_LEAVES_MISMATCH", 502, `bundle from ${peer.did} refused: bundle.leaves[${i}]: ${problem}; the bundle is refused whole`);
+    });
+    return bundle;
+  }
   // Whole versions as leaves (docs/FEDERATION_PROTOCOL.md §Leaves): each tree rebuilt here, its
   // root checked against the checkpoint, every receipt's path derived; one mismatch refuses all.
   let derived;
@@ -121,6 +132,13 @@ function requestVersion(peer: PeerConfig): 2 | 3 {
   return speaksV2Only.has(`${peer.did} ${peer.url}`) ? 2 : 3;
 }
 
+/**
+ * What a Bundle's `leaves` become once checked (docs/FEDERATION_PROTOCOL.md §Leaves): `receipts`,
+ * each with its derived path, added to the Bundle's receipts; or `leaves`, left as they are
+ * (their roots checked) for an import that stores versions as their leaves (docs/STATE.md §Leaves form).
+ */
+export type LeavesAs = "receipts" | "leaves";
+
 /** What one Request fetched: the checked Bundle and the bytes each way. */
 export interface FetchedBundle {
   bundle: Bundle;
@@ -134,7 +152,7 @@ export interface FetchedBundle {
  * use it. Throws ProtocolError PEER_FAILED when the peer does not answer 2xx.
  * @example const { bundle } = await requestBundle(client, me, auth, peer, { namespace, want }, now)
  */
-export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number): Promise<FetchedBundle> {
+export async function requestBundle(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, selector: RequestSelector, now: () => number, leaves: LeavesAs = "receipts"): Promise<FetchedBundle> {
   let v = requestVersion(peer);
   const sign = () => signMessage<Request>({ type: "request", v, ...selector, aud: peer.did, ts: distinctTs(`${me.did} ${peer.did} ${canonicalJson(selector)}`, now()), signer: me.did }, me.privateKey);
   // A peer's byte budget may ask for a pause between pages (docs/FEDERATION_PROTOCOL.md §Limits).
@@ -157,7 +175,7 @@ export async function requestBundle(client: GossipClient, me: Signer, auth: Auth
   }
   if (!answer.ok) throw new ProtocolError("PEER_FAILED", 502, `${peer.did} answered /federation/request with ${answer.status ?? "no status"} ${answer.code}: ${answer.message}`);
   if (v === 3) speaksV3.add(`${peer.did} ${peer.url}`);
-  return { bundle: checkBundle(answer.body, peer, request, auth), sentBytes: answer.sentBytes ?? Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
+  return { bundle: checkBundle(answer.body, peer, request, auth, leaves), sentBytes: answer.sentBytes ?? Buffer.byteLength(JSON.stringify(request)), receivedBytes: answer.bytes };
 }
 
 /** The last `ts` a Request of each content went out with, this process (bounded: cleared when large). */

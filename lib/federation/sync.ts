@@ -29,7 +29,7 @@ import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile } 
 import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
 import { initiate, type ReconcilePart } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
-import { announceToPeers, pullBatch, requestBundle, type AnnounceOutbox, type GossipClient, type RequestSelector, type Signer } from "./gossip.js";
+import { announceToPeers, pullBatch, requestBundle, type AnnounceOutbox, type GossipClient, type LeavesAs, type RequestSelector, type Signer } from "./gossip.js";
 import { recordSync } from "./sync-state.js";
 import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 
@@ -172,9 +172,9 @@ async function reconcile(ctx: SyncContext, report: PeerSyncReport, peer: PeerCon
 }
 
 /** Requests and checks one Bundle, counting the round trip and its bytes. */
-async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, selector: RequestSelector): Promise<Bundle> {
+async function fetchBundle(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, selector: RequestSelector, leaves: LeavesAs = "receipts"): Promise<Bundle> {
   report.roundTrips++;
-  const fetched = await requestBundle(ctx.client, ctx.me, ctx.auth, peer, selector, ctx.now);
+  const fetched = await requestBundle(ctx.client, ctx.me, ctx.auth, peer, selector, ctx.now, leaves);
   report.bytes += fetched.sentBytes + fetched.receivedBytes;
   return fetched.bundle;
 }
@@ -396,7 +396,9 @@ const MAX_LEAF_PAGES = 10_000;
  */
 async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: PeerConfig, namespace: string): Promise<void> {
   const seen = new Set<string>();
-  const ask = (fromTs: number | undefined): Promise<Bundle> => fetchBundle(ctx, report, peer, { namespace, ...(fromTs === undefined ? {} : { fromTs }) });
+  // The leaves stay leaves: their roots are checked as each page arrives, and the store keeps each
+  // version so, deriving paths only when a proof is read (docs/STATE.md §Leaves form).
+  const ask = (fromTs: number | undefined): Promise<Bundle> => fetchBundle(ctx, report, peer, { namespace, ...(fromTs === undefined ? {} : { fromTs }) }, "leaves");
   let next: Promise<Bundle> | undefined = ask(undefined);
   for (let page = 0; page < MAX_LEAF_PAGES && next !== undefined; page++) {
     const bundle: Bundle = await next;
@@ -411,7 +413,9 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     }
     const keep = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}\u0000${c.createdAt}`));
     const receipts = bundle.receipts.filter((r) => keep.has(`${r.batchId}\u0000${r.batchRoot}\u0000${r.ts}`) || bundle.leaves === undefined);
-    report.fetched += receipts.length;
+    const firstOf = new Set<Checkpoint>(fresh);
+    const leaves = (bundle.leaves ?? []).map((l) => ({ checkpoint: bundle.checkpoints[l.checkpoint]!, leaves: l.leaves })).filter((l) => firstOf.delete(l.checkpoint));
+    report.fetched += receipts.length + leaves.reduce((n, l) => n + l.checkpoint.size, 0);
     // Each new version brings its checkpoint, its complete mark and its claims as items (docs/ANTI_ENTROPY.md §Attachment items).
     const versions = new Set(fresh.map((c) => `${c.batchId}\u0000${c.batchRoot}`));
     // Only the claims and checkpoints of the versions the page brings whole were asked for: a
@@ -419,7 +423,7 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
     const anchors = bundle.anchors.filter((a) => versions.has(`${a.batchId}\u0000${a.batchRoot}`));
     const checkpoints = bundle.checkpoints.filter((c) => versions.has(`${c.batchId}\u0000${c.batchRoot}`));
     report.itemsHere += 2 * fresh.length + anchors.length;
-    if (receipts.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints));
+    if (receipts.length + leaves.length > 0) tally(report, await importBundle(namespace, receipts, anchors, ctx.importContext(namespace), checkpoints, leaves));
     const witnessKeys = ctx.witnessKeys?.();
     if (witnessKeys !== undefined && (bundle.cosignatures ?? []).length > 0) {
       const { stored } = await takeCosignatures(ctx.store, witnessKeys, namespace, (bundle.cosignatures ?? []).filter((c) => c.namespace === namespace));

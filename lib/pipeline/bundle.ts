@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { Anchor } from "../anchors/anchor.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import { anchorClaim } from "../messages/items.js";
+import { expandLeafSet } from "../messages/leaves.js";
 import type { Receipt } from "../receipt.js";
 import type { BatchInput, PutResult, Store, StoredBatch } from "../store/index.js";
 import { importBatch, type BatchReport, type ImportContext } from "./import.js";
@@ -17,19 +18,24 @@ import { importBatch, type BatchReport, type ImportContext } from "./import.js";
 /**
  * Imports receipts and anchors of one namespace, batch version by batch version.
  * Checkpoints (the origin's, forwarded unchanged by relays) say which versions may be stored.
+ * `leaves` carries whole versions as their leaves (a Bundle's, docs/FEDERATION_PROTOCOL.md §Leaves):
+ * each is stored so when its checkpoint is the one its version is held against (docs/STATE.md §Leaves form).
  * @example const reports = await importBundle("dao:vaultmesh", bundle.receipts, [...bundle.anchors, ...announce.anchors], ctx, bundle.checkpoints)
  */
-export async function importBundle(namespace: string, receipts: readonly Receipt[], anchors: readonly Anchor[], ctx: ImportContext, checkpoints: readonly Checkpoint[] = []): Promise<BatchReport[]> {
-  const groups = new Map<string, { batchId: string; batchRoot: string; receipts: Receipt[]; anchors: Anchor[]; checkpoints: Checkpoint[] }>();
+export async function importBundle(namespace: string, receipts: readonly Receipt[], anchors: readonly Anchor[], ctx: ImportContext, checkpoints: readonly Checkpoint[] = [], leaves: readonly VersionLeaves[] = []): Promise<BatchReport[]> {
+  const groups = new Map<string, { batchId: string; batchRoot: string; receipts: Receipt[]; anchors: Anchor[]; checkpoints: Checkpoint[]; leaves: VersionLeaves[] }>();
   const group = (batchId: string, batchRoot: string) => {
     const key = `${batchId}\u0000${batchRoot}`;
     let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { batchId, batchRoot, receipts: [], anchors: [], checkpoints: [] }));
+    if (g === undefined) groups.set(key, (g = { batchId, batchRoot, receipts: [], anchors: [], checkpoints: [], leaves: [] }));
     return g;
   };
   for (const r of receipts) group(r.batchId, r.batchRoot).receipts.push(r);
-  for (const a of anchors) group(a.batchId, a.batchRoot).anchors.push(anchorClaim(a));
+  for (const l of leaves) if (l.checkpoint.namespace === namespace) group(l.checkpoint.batchId, l.checkpoint.batchRoot).leaves.push(l);
   for (const c of checkpoints) if (c.namespace === namespace) group(c.batchId, c.batchRoot).checkpoints.push(c);
+  // Leaves speak for their checkpoint's version even when it was not listed with the others.
+  for (const g of groups.values()) for (const l of g.leaves) if (!g.checkpoints.some((c) => isDeepStrictEqual(c, l.checkpoint))) g.checkpoints.push(l.checkpoint);
+  for (const a of anchors) group(a.batchId, a.batchRoot).anchors.push(anchorClaim(a));
   const sorted = [...groups.values()].sort((a, b) => (a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : a.batchRoot < b.batchRoot ? -1 : 1));
   // Batch ids are imported side by side, so one batch's anchor check (an endpoint, a TSA token on
   // the worker thread) overlaps the next one's; the roots and versions of one batch id go one
@@ -43,17 +49,24 @@ export async function importBundle(namespace: string, receipts: readonly Receipt
       const reports: BatchReport[] = [];
       for (const g of same) {
         const versions = await splitByOrigin(namespace, g, ctx);
+        const sealedAt = (w: VersionImport) => w.stored?.createdAt ?? w.checkpoints[0]?.createdAt;
+        // Leaves whose checkpoint is not the sealing time a version is held at here are the receipts
+        // they stand for, paths derived, and go the way of any receipt (docs/FEDERATION_PROTOCOL.md §Leaves).
+        const asReceipts = g.leaves.filter((l) => !versions.some((w) => w.origin === l.checkpoint.origin && sealedAt(w) === l.checkpoint.createdAt));
+        const all = asReceipts.length === 0 ? g.receipts : [...g.receipts, ...asReceipts.flatMap((l) => expandLeafSet({ checkpoint: 0, leaves: l.leaves }, [l.checkpoint], `leaves of batch ${g.batchId}`))];
         for (const [i, v] of versions.entries()) {
           const { stored, origin, checkpoints } = v;
-          const createdAt = stored?.createdAt ?? checkpoints[0]?.createdAt;
+          const createdAt = sealedAt(v);
           // Receipts belong to the version whose sealing time they carry; those of none go to the first, which says why not.
-          const receipts = g.receipts.filter((r) => r.ts === createdAt || (i === 0 && !versions.some((w) => (w.stored?.createdAt ?? w.checkpoints[0]?.createdAt) === r.ts)));
+          const receipts = all.filter((r) => r.ts === createdAt || (i === 0 && !versions.some((w) => (w.stored?.createdAt ?? w.checkpoints[0]?.createdAt) === r.ts)));
           // A checkpoint not held (the origin's other shape of a stored version) is imported even without receipts: it is evidence (docs/FEDERATION_SEMANTICS.md §6. Threat model).
           const unheld = checkpoints.some((c) => ![stored?.checkpoint, ...(stored?.shapes ?? [])].some((h) => h !== undefined && isDeepStrictEqual(h, c)));
-          if (createdAt === undefined || (receipts.length === 0 && g.anchors.length === 0 && stored !== undefined && stored.checkpoint !== undefined && !unheld)) continue;
+          // The leaves of this version: those of a checkpoint of its origin and sealing time.
+          const whole = g.leaves.find((l) => l.checkpoint.origin === origin && l.checkpoint.createdAt === createdAt);
+          if (createdAt === undefined || (receipts.length === 0 && whole === undefined && g.anchors.length === 0 && stored !== undefined && stored.checkpoint !== undefined && !unheld)) continue;
           writes.enter();
           try {
-            reports.push(await importBatch({ namespace, batchId: g.batchId, batchRoot: g.batchRoot, createdAt, receipts, anchors: g.anchors, checkpoints, origin }, gathered));
+            reports.push(await importBatch({ namespace, batchId: g.batchId, batchRoot: g.batchRoot, createdAt, receipts, anchors: g.anchors, checkpoints, origin, ...(whole === undefined ? {} : { leaves: whole }) }, gathered));
           } finally {
             writes.leave();
           }
@@ -63,6 +76,13 @@ export async function importBundle(namespace: string, receipts: readonly Receipt
     }),
   );
   return perBatchId.flat();
+}
+
+/** A whole batch version as its leaves, with the checkpoint they rebuild to (docs/FEDERATION_PROTOCOL.md §Leaves). */
+export interface VersionLeaves {
+  checkpoint: Checkpoint;
+  /** base64 of the version's `checkpoint.size` event hashes in leaf order. */
+  leaves: string;
 }
 
 /**

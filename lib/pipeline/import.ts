@@ -16,6 +16,8 @@ import { sameShape, verifyCheckpoint, type Checkpoint, type OriginKeys } from ".
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, BatchInput, PutResult, Store } from "../store/index.js";
 import { primaryShape } from "../quorum/shape.js";
+import { expandLeafSet } from "../messages/leaves.js";
+import { receiptCountOf } from "../store/file-receipts.js";
 
 export interface ImportContext {
   store: Store;
@@ -53,6 +55,13 @@ export interface BatchImport {
    * offered checkpoint, else the stored version served first.
    */
   origin?: string | null;
+  /**
+   * The whole version as its leaves with the checkpoint they were checked against
+   * (docs/FEDERATION_PROTOCOL.md §Leaves). When that checkpoint is the one this version is held
+   * against, the version is stored as its leaves (docs/STATE.md §Leaves form) and no path is
+   * derived or checked; otherwise its receipts are derived and imported like any.
+   */
+  leaves?: { checkpoint: Checkpoint; leaves: string };
 }
 
 export interface AnchorReport {
@@ -207,7 +216,8 @@ export { MAX_CLAIMS_PER_VERSION };
  * Importing the same data again changes nothing and re-verifies nothing already verified.
  * @example const report = await importBatch(sealed, { store, verify, limit, now })
  */
-export async function importBatch(input: BatchImport, ctx: ImportContext): Promise<BatchReport> {
+export async function importBatch(batch: BatchImport, ctx: ImportContext): Promise<BatchReport> {
+  let input = batch;
   const { store } = ctx;
   const origin = input.origin !== undefined ? input.origin : input.checkpoints?.[0]?.origin;
   let stored = await store.getBatch(input.namespace, input.batchId, input.batchRoot, origin);
@@ -239,8 +249,13 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   const checkpoint = chosen.checkpoint;
   const why = `no checkpoint of batch ${input.batchId} signed by an origin of ${input.namespace}`;
   const createdAt = stored?.createdAt ?? checkpoint?.createdAt ?? input.createdAt;
+  // Leaves of the very checkpoint chosen go to the store as they are: it rebuilds the tree and
+  // refuses leaves that do not give the root (docs/STATE.md §Leaves form). Any other leaves are
+  // taken as the receipts they stand for, each checked like a peer's receipt.
+  const asLeaves = input.leaves !== undefined && checkpoint !== undefined && sameShape(checkpoint, input.leaves.checkpoint) ? input.leaves.leaves : undefined;
+  if (input.leaves !== undefined && asLeaves === undefined) input = { ...input, receipts: [...input.receipts, ...expandLeafSet({ checkpoint: 0, leaves: input.leaves.leaves }, [input.leaves.checkpoint], `leaves of batch ${input.batchId}`)] };
   const { good, rejected } = checkReceipts(input, checkpoint, chosen.reason ?? why);
-  for (const r of stored?.receipts ?? []) {
+  for (const r of good.length === 0 ? [] : (stored?.receipts ?? [])) {
     // A stored receipt at the same index with another id means the peer's proof is for a different leaf.
     const clash = good.findIndex((g) => g.proof.index === r.proof.index && g.id !== r.id);
     if (clash >= 0) rejected.push({ id: good.splice(clash, 1)[0]!.id, reason: `index ${r.proof.index} is already taken by ${r.id}` });
@@ -312,8 +327,8 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
   // A version is stored only once an origin's checkpoint vouches for it (or it was stored by 0.1.0).
   const storable = vouched;
   const gainsCheckpoint = stored !== undefined && stored.checkpoint === undefined && checkpoint !== undefined;
-  if (storable && (good.length > 0 || toWrite.length > 0 || stored === undefined || gainsCheckpoint)) {
-    const put = await (ctx.put ?? ((b: BatchInput) => store.putBatch(b)))({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, anchors: toWrite, ...(checkpoint === undefined ? {} : { checkpoint }) });
+  if (storable && (good.length > 0 || asLeaves !== undefined || toWrite.length > 0 || stored === undefined || gainsCheckpoint)) {
+    const put = await (ctx.put ?? ((b: BatchInput) => store.putBatch(b)))({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, ...(asLeaves === undefined ? {} : { leaves: asLeaves }), anchors: toWrite, ...(checkpoint === undefined ? {} : { checkpoint }) });
     written = put.written;
     receiptsAdded = put.receiptsAdded;
   }
@@ -329,7 +344,7 @@ export async function importBatch(input: BatchImport, ctx: ImportContext): Promi
     batchRoot: input.batchRoot,
     status: resolved?.winner !== undefined ? "active" : "held",
     receiptsAdded,
-    receiptsStored: (stored?.receipts.length ?? 0) + receiptsAdded,
+    receiptsStored: (stored === undefined ? 0 : receiptCountOf(stored)) + receiptsAdded,
     rejectedReceipts: rejected,
     anchors,
     equivocation: chosen.conflict || store.batchVersions(input.namespace, input.batchId).some((b) => b.equivocal && b.origin === (stored?.checkpoint ?? checkpoint)?.origin),

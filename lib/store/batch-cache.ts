@@ -3,13 +3,13 @@
  * receipts of one batch parses its file once while memory stays bounded by the
  * cache size, not by the store size.
  */
-import type { Receipt } from "../receipt.js";
+import { FileReceipts } from "./file-receipts.js";
 import type { BatchFile } from "./schema.js";
 
-/** A parsed batch file with its receipts by id. */
+/** A parsed batch file with its receipts by id (derived from its leaves when it holds them, docs/STATE.md §Leaves form). */
 export interface CachedBatch {
   file: BatchFile;
-  byId: Map<string, Receipt>;
+  receipts: FileReceipts;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -43,7 +43,7 @@ export class BatchCache {
   }
 
   set(path: string, file: BatchFile): CachedBatch {
-    const entry = { file: deepFreeze(file), byId: new Map(file.receipts.map((r) => [r.id, r] as const)) };
+    const entry = { file: deepFreeze(file), receipts: new FileReceipts(file, path, deepFreeze) };
     this.#items.delete(path);
     if (this.#max === 0) return entry;
     this.#items.set(path, entry);

@@ -4,7 +4,7 @@
  */
 import { StoreError } from "../errors.js";
 import { ensureDir, readJsonFile, writeFileAtomic } from "./atomic-file.js";
-import { FORMAT_VERSION, type Layout } from "./layout.js";
+import { FORMAT_BY_ORIGIN, FORMAT_VERSION, type Layout } from "./layout.js";
 import { listDir } from "./scan.js";
 import { checkFormatFile, FORMAT_NAME, type FormatFile } from "./schema.js";
 import type { WriteGate } from "./write-gate.js";
@@ -36,20 +36,21 @@ export async function ensureFormat(paths: Layout, gate: WriteGate, readOnly: boo
   await ensureDir(paths.root);
   await gate.run(async () => {
     if ((await readFormat(paths)) !== null) return;
-    const file: FormatFile = { format: FORMAT_NAME, version: FORMAT_VERSION };
+    // Version 4 is written with the first version kept as its leaves (docs/STATE.md §Format version).
+    const file: FormatFile = { format: FORMAT_NAME, version: FORMAT_BY_ORIGIN };
     await writeFileAtomic(paths.format, `${JSON.stringify(file)}\n`);
   });
 }
 
 /**
- * Rewrites an older FORMAT to this build's version; call under the lock, just before the first
- * manifest is written (docs/STATE.md §Format version: version 1 is the same tree without
- * manifests, so it opens as it is, and a build that would not keep manifests then refuses it).
- * @example await upgradeFormat(layout(dir))
+ * Rewrites an older FORMAT to version `to` (default this build's); call under the lock, just before
+ * the first file that needs it is written (docs/STATE.md §Format version: version 1 is the same tree
+ * without manifests, so it opens as it is, and a build that would not read what is written then refuses it).
+ * @example await upgradeFormat(layout(dir), FORMAT_BY_ORIGIN)
  */
-export async function upgradeFormat(paths: Layout): Promise<void> {
+export async function upgradeFormat(paths: Layout, to: number = FORMAT_VERSION): Promise<void> {
   const found = await readFormat(paths);
-  if (found === null || found.version >= FORMAT_VERSION) return;
-  const file: FormatFile = { format: FORMAT_NAME, version: FORMAT_VERSION };
+  if (found === null || found.version >= to) return;
+  const file: FormatFile = { format: FORMAT_NAME, version: to };
   await writeFileAtomic(paths.format, `${JSON.stringify(file)}\n`);
 }

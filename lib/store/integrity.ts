@@ -8,6 +8,8 @@ import { StoreError } from "../errors.js";
 import { readJsonFile, type SchemaCheck } from "./atomic-file.js";
 import { docPath, encodeName, FORMAT_VERSION, isFiledAt, layout } from "./layout.js";
 import { listDir, listNamespace } from "./scan.js";
+import { receiptCountOf } from "./file-receipts.js";
+import { leavesRootProblem } from "./leaves.js";
 import * as schema from "./schema.js";
 
 /** What `checkIntegrity` found. */
@@ -75,7 +77,12 @@ export async function checkIntegrity(stateDir: string): Promise<IntegrityReport>
       report.files++;
       const batch = await tryRead<schema.BatchFile>(path, schema.checkBatchFile, problems);
       if (batch === null) continue;
-      report.receipts += batch.receipts.length;
+      report.receipts += receiptCountOf(batch);
+      // A version kept as its leaves must rebuild to its root (docs/STATE.md §Leaves form).
+      if (batch.leaves !== undefined) {
+        const problem = leavesRootProblem(batch.leaves, batch.checkpoint!);
+        if (problem !== undefined) problems.push(`${path}: ${problem}`);
+      }
       if (!isFiledAt(paths, batch, path)) problems.push(`${path}: holds batch ${JSON.stringify(batch.batchId)}, filed under the wrong name`);
       // One file per (origin, batchId, batchRoot): a legacy-named file and an origin-named one of the same version is one too many.
       const version = `${batch.batchId}\u0000${batch.batchRoot}\u0000${batch.checkpoint?.origin ?? ""}`;

@@ -14,9 +14,14 @@ const MAX_HEX_BYTES = 96;
 /**
  * Current `FORMAT` version. 2 = the v1 tree plus one `manifest.json` per namespace
  * (docs/STATE.md §Manifest); 3 = batch versions of an origin filed as `<batchRoot>.<origin>.json`
- * (docs/STATE.md §Layout). Version 1 and 2 state opens and is upgraded by a writable open.
+ * (docs/STATE.md §Layout); 4 = batch files that hold a version as its leaves
+ * (docs/STATE.md §Leaves form). Version 1, 2 and 3 state opens; a write raises it only as far as
+ * what it writes needs.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
+
+/** The `FORMAT` version a directory needs once it holds manifests or origin-named batch files (docs/STATE.md §Format version). */
+export const FORMAT_BY_ORIGIN = 3;
 
 /** The data tree's directory name under `stateDir`: unchanged since format 1. */
 const DATA_DIR = "v1";

@@ -11,6 +11,8 @@ import { isDeepStrictEqual } from "node:util";
 import { claimOf, withDigest } from "../conflict/record.js";
 import { resolveAnchors } from "../conflict/resolve.js";
 import type { Receipt } from "../receipt.js";
+import { receiptIdsOf, receiptsOf } from "./file-receipts.js";
+import { leafIds } from "./leaves.js";
 import type { BatchFile } from "./schema.js";
 import type { AnchorRecord, BatchInput } from "./types.js";
 
@@ -86,9 +88,10 @@ export function mergeAnchors(stored: readonly AnchorRecord[], incoming: readonly
 
 /**
  * Merges a `putBatch` argument into the stored file of the same version (namespace, origin, batchId, batchRoot), or none.
+ * `path` names that file in an error about its leaves (lib/store/file-receipts.ts).
  * @example mergeBatch(null, input).changed // true
  */
-export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeResult {
+export function mergeBatch(stored: BatchFile | null, input: BatchInput, path = "(new batch file)"): MergeResult {
   const base: BatchFile = stored ?? {
     kind: "batch",
     namespace: input.namespace,
@@ -101,26 +104,66 @@ export function mergeBatch(stored: BatchFile | null, input: BatchInput): MergeRe
   };
   // The first checkpoint stored for a version stays: a 0.1.0 version gains one, none is replaced.
   const gainsCheckpoint = stored !== null && stored.checkpoint === undefined && input.checkpoint !== undefined;
-  const have = new Set(base.receipts.map((r) => r.id));
-  const added: Receipt[] = [];
-  for (const r of input.receipts) {
-    if (have.has(r.id)) continue;
-    have.add(r.id);
-    added.push(r);
-  }
+  const held = mergeReceipts(base, input, path);
   const merged = mergeAnchors(base.anchors, input.anchors);
   const { anchors } = merged;
   // The winner marks are made again from what the file holds once merged, inside the write: two
   // imports of one version side by side each resolved against the file as it was before the
   // other's write, and the later write could leave a superseded anchor unmarked beside the winner.
   const anchorsChanged = merged.changed + (merged.changed > 0 ? remarkSuperseded(anchors) : 0);
-  const changed = stored === null || added.length > 0 || anchorsChanged > 0 || gainsCheckpoint;
+  const changed = stored === null || held.added > 0 || anchorsChanged > 0 || gainsCheckpoint;
+  const { leaves: _form, ...rest } = base;
   return {
-    file: changed ? { ...base, ...(gainsCheckpoint ? { checkpoint: input.checkpoint! } : {}), receipts: added.length === 0 ? base.receipts : [...base.receipts, ...added], anchors } : base,
+    file: changed ? { ...rest, ...(gainsCheckpoint ? { checkpoint: input.checkpoint! } : {}), receipts: held.receipts, ...(held.leaves === undefined ? {} : { leaves: held.leaves }), anchors } : base,
     changed,
-    receiptsAdded: added.length,
+    receiptsAdded: held.added,
     anchorsChanged,
   };
+}
+
+/**
+ * The receipts of a version once `input`'s are added to what `base` holds, in either form (docs/STATE.md
+ * §Leaves form). A version stays or becomes leaves when the leaves cover every receipt it holds,
+ * each at the leaf of its own index (the first of its id); anything else is kept as receipts with
+ * their paths, the leaves' derived for the purpose. A stored receipt is never altered or lost.
+ */
+function mergeReceipts(base: BatchFile, input: BatchInput, path: string): { receipts: Receipt[]; leaves?: string; added: number } {
+  if (base.leaves !== undefined) {
+    // Held whole as leaves: what they stand for is held; anything beyond them is added as receipts.
+    const have = new Set(receiptIdsOf(base));
+    const extra = distinctNew(have, input.leaves !== undefined ? [] : input.receipts);
+    if (extra.length === 0) return { receipts: [], leaves: base.leaves, added: 0 };
+    return { receipts: [...receiptsOf(base, path), ...extra], added: extra.length };
+  }
+  if (input.leaves !== undefined && input.checkpoint !== undefined) {
+    const leafAt = receiptIndexes(input.leaves);
+    const cp = input.checkpoint;
+    const covered = base.receipts.every((r) => r.eventHash === r.id && r.proof.tree === cp.tree && r.proof.size === cp.size && leafAt.get(r.id) === r.proof.index);
+    if (covered) return { receipts: [], leaves: input.leaves, added: leafAt.size - base.receipts.length };
+    const have = new Set(base.receipts.map((r) => r.id));
+    const extra = distinctNew(have, receiptsOf({ ...input, receipts: [] }, path));
+    return { receipts: extra.length === 0 ? base.receipts : [...base.receipts, ...extra], added: extra.length };
+  }
+  const extra = distinctNew(new Set(base.receipts.map((r) => r.id)), input.receipts);
+  return { receipts: extra.length === 0 ? base.receipts : [...base.receipts, ...extra], added: extra.length };
+}
+
+/** The receipts of `incoming` whose ids are not in `have`, each id once (`have` gains them). */
+function distinctNew(have: Set<string>, incoming: readonly Receipt[]): Receipt[] {
+  const added: Receipt[] = [];
+  for (const r of incoming) {
+    if (have.has(r.id)) continue;
+    have.add(r.id);
+    added.push(r);
+  }
+  return added;
+}
+
+/** Each distinct leaf's index: the first leaf holding it. */
+function receiptIndexes(leaves: string): Map<string, number> {
+  const out = new Map<string, number>();
+  leafIds(leaves).forEach((id, i) => out.has(id) || out.set(id, i));
+  return out;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { IdFilter } from "./id-filter.js";
 import { messageDigest } from "../messages/canonical.js";
 import { attributedClaim, type AttributionPolicy, type WitnessMark } from "../quorum/attribution.js";
 import { ReceiptIndex, type IndexedReceipt } from "./receipt-index.js";
+import { receiptCountOf, receiptIdsOf } from "./file-receipts.js";
 import type { BatchFile } from "./schema.js";
 import type { BatchSummary, OutcomeCounts } from "./types.js";
 
@@ -239,7 +240,7 @@ export class NamespaceState {
   apply(path: string, identity: string, file: BatchFile, dirIdentity: string, newIds?: number): IndexedReceipt<BatchEntry>[] {
     let entry = this.batchesByPath.get(path);
     if (!this.receiptsLoaded && newIds !== undefined) this.manifestReceipts += newIds;
-    else if (!this.receiptsLoaded && entry?.receiptCount !== file.receipts.length) {
+    else if (!this.receiptsLoaded && entry?.receiptCount !== receiptCountOf(file)) {
       // Only anchor-only changes may skip the receipt index; the store loads it before any other.
       throw new StoreError("STATE_INDEX_NOT_LOADED", `receipts of namespace ${JSON.stringify(this.namespace)} changed at ${path} before its receipt index was loaded`, { path });
     }
@@ -280,7 +281,9 @@ export class NamespaceState {
     entry.size = file.checkpoint?.size;
     // Every version of this batchId shares the directory: what one write changed, all see.
     for (const v of this.batchesById.get(file.batchId) ?? []) v.dirIdentity = dirIdentity;
-    entry.receiptCount = file.receipts.length;
+    // Both forms of a file (docs/STATE.md §Leaves form) give their ids without deriving a path.
+    const ids = receiptIdsOf(file);
+    entry.receiptCount = ids.length;
     entry.anchorCount = file.anchors.length;
     entry.cosignatureCount = file.cosignatures?.length ?? 0;
     entry.outcomes = countOutcomes(file.anchors);
@@ -288,16 +291,16 @@ export class NamespaceState {
     this.#attributed.delete(file.batchRoot);
     const batch = entry;
     if (!this.receiptsLoaded) return [];
-    const added = this.receipts.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch })));
+    const added = this.receipts.insert(ids.map((id) => ({ ts: file.createdAt, id, batch })));
     if (reshaped) {
-      const kept = new Set(file.receipts.map((r) => r.id));
+      const kept = new Set(ids);
       added.push(...this.receipts.remove(batch, this.receipts.idsOf(batch).filter((id) => !kept.has(id))));
     }
     // A version of a root held more than once can change the attribution of every version of it:
     // their copies are weighed again (docs/FEDERATION_SEMANTICS.md §8. Quorum).
     if ((this.batchesByRoot.get(file.batchRoot)?.length ?? 0) > 1) added.push(...this.receipts.reconsiderWhere((b) => b.batchRoot === file.batchRoot));
     // A version that became active (or stopped being) changes which copy of its receipts is preferred.
-    else if (wasRank !== this.rank(entry)) added.push(...this.receipts.reconsider(file.receipts.map((r) => r.id)));
+    else if (wasRank !== this.rank(entry)) added.push(...this.receipts.reconsider(ids));
     return added;
   }
 

@@ -41,9 +41,9 @@ const reading = new Map<string, Promise<CachedBatch | undefined>>();
 export async function readReceipts(cache: BatchCache, keys: readonly IndexedReceipt<BatchEntry>[]): Promise<Receipt[]> {
   const out: Receipt[] = [];
   for (const key of keys) {
-    let r = (await loadBatch(cache, key.batch.path, false))?.byId.get(key.id);
+    let r = (await loadBatch(cache, key.batch.path, false))?.receipts.get(key.id);
     // The cached copy may predate receipts another process added to the same batch.
-    r ??= (await loadBatch(cache, key.batch.path, true))?.byId.get(key.id);
+    r ??= (await loadBatch(cache, key.batch.path, true))?.receipts.get(key.id);
     if (r === undefined) throw new StoreError("STATE_CORRUPT", `${key.batch.path} no longer holds receipt ${key.id}`, { path: key.batch.path });
     out.push(r);
   }

@@ -6,6 +6,7 @@
 import { MAX_COSIGNATURES_PER_VERSION } from "../quorum/merge.js";
 import { MAX_SHAPES_PER_VERSION } from "../quorum/shape.js";
 import { TREE_KINDS } from "../receipt.js";
+import { leavesProblem } from "./leaves.js";
 import type { BatchInput } from "./types.js";
 
 export const FORMAT_NAME = "vmsh-federation-state";
@@ -186,6 +187,13 @@ export function checkBatchFields(b: Obj): string | undefined {
   if (b["shapes"] !== undefined) {
     const problem = checkStoredShapes(b["shapes"], batch);
     if (problem !== undefined) return problem;
+  }
+  if (b["leaves"] !== undefined) {
+    // docs/STATE.md §Leaves form: the whole version as its leaves, its receipts derived from them.
+    if (batch.checkpoint === undefined) return `"leaves" needs a "checkpoint"`;
+    if (batch.receipts.length > 0) return `"receipts" must be empty beside "leaves"`;
+    const problem = leavesProblem(b["leaves"], batch.checkpoint.size);
+    if (problem !== undefined) return `"leaves" ${problem}`;
   }
   for (let i = 0; i < batch.receipts.length; i++) {
     const problem = checkReceipt(batch.receipts[i], batch, `receipts[${i}]`);

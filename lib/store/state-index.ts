@@ -11,8 +11,9 @@ import { Low } from "lowdb";
 import { StoreError } from "../errors.js";
 import { AtomicJsonFile, readJsonFile, writeFilesAtomic } from "./atomic-file.js";
 import type { BatchCache } from "./batch-cache.js";
+import { receiptIdsOf } from "./file-receipts.js";
 import { IdFilter, readIdFilter, versionsDigest, writeIdFilter } from "./id-filter.js";
-import { batchPath, encodeName, idFilterPath, isFiledAt, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
+import { batchPath, encodeName, FORMAT_BY_ORIGIN, FORMAT_VERSION, idFilterPath, isFiledAt, namespaceDir, namespaceManifestPath, namespaceMetaPath, type Layout } from "./layout.js";
 import { upgradeFormat } from "./format.js";
 import { checkManifest, writeManifest } from "./manifest.js";
 import { NamespaceState, witnessedOf, type AttributionRule, type BatchEntry } from "./namespace-state.js";
@@ -111,7 +112,7 @@ export class StateIndex {
       }
       // A file another process changed since the open keeps its old identity here, so the next sync re-reads it.
       entry.witnessed = witnessedOf(file);
-      index.insert(file.receipts.map((r) => ({ ts: r.ts, id: r.id, batch: entry })));
+      index.insert(receiptIdsOf(file).map((id) => ({ ts: file.createdAt, id, batch: entry })));
     }
     state.receipts = index;
     state.receiptsLoaded = true;
@@ -139,7 +140,7 @@ export class StateIndex {
   }
 
   async #writeManifest(state: NamespaceState): Promise<void> {
-    await upgradeFormat(this.#paths);
+    await upgradeFormat(this.#paths, FORMAT_BY_ORIGIN);
     await writeManifest(namespaceManifestPath(this.#paths, state.namespace), state, namespaceDir(this.#paths, state.namespace));
     await this.#writeIdFilter(state);
     state.manifestStale = false;
@@ -260,7 +261,9 @@ export class StateIndex {
    */
   async commit(state: NamespaceState, files: readonly schema.BatchFile[], paths: readonly string[], newIds?: ReadonlyArray<readonly string[]>): Promise<void> {
     // A file named after its origin is unknown to a build before format 3 (docs/STATE.md §Format version).
-    if (paths.some((p, i) => p !== batchPath(this.#paths, files[i]!.namespace, files[i]!.batchId, files[i]!.batchRoot))) await upgradeFormat(this.#paths);
+    if (paths.some((p, i) => p !== batchPath(this.#paths, files[i]!.namespace, files[i]!.batchId, files[i]!.batchRoot))) await upgradeFormat(this.#paths, FORMAT_BY_ORIGIN);
+    // A version kept as its leaves reads as a version without receipts to a build before format 4 (docs/STATE.md §Leaves form).
+    if (files.some((f) => f.leaves !== undefined)) await upgradeFormat(this.#paths, FORMAT_VERSION);
     // Refuse to persist what could not be read back: a bug here must not create a corrupt file.
     for (let i = 0; i < files.length; i++) {
       const problem = schema.checkBatchFile(files[i]);

@@ -17,8 +17,10 @@ import { mergeCosignatures } from "../quorum/merge.js";
 import { MAX_SHAPES_PER_VERSION, primaryShape } from "../quorum/shape.js";
 import type { Receipt } from "../receipt.js";
 import { readJsonFile } from "./atomic-file.js";
-import { BatchCache } from "./batch-cache.js";
+import { BatchCache, type CachedBatch } from "./batch-cache.js";
 import { jsonCopy } from "./json-copy.js";
+import { receiptIdsOf, receiptsOf } from "./file-receipts.js";
+import { leavesRootProblem } from "./leaves.js";
 import { readDoc, updateDocFile } from "./doc-area.js";
 import { ensureFormat } from "./format.js";
 import { batchPath, layout, type Layout } from "./layout.js";
@@ -169,7 +171,10 @@ export class Store {
       if (typeof batch !== "object" || batch === null) return new ArgumentError("batch", "must be an object");
       const input = plain(batch);
       const problem = schema.checkBatchFields(input as unknown as Record<string, unknown>);
-      return problem === undefined ? input : new ArgumentError("batch", problem);
+      if (problem !== undefined) return new ArgumentError("batch", problem);
+      // A version given as its leaves is taken only if they rebuild to the root its checkpoint signs (docs/STATE.md §Leaves form).
+      const rebuilt = input.leaves === undefined ? undefined : leavesRootProblem(input.leaves, input.checkpoint!);
+      return rebuilt === undefined ? input : new ArgumentError("batch.leaves", `${rebuilt}; nothing of batch ${input.batchId} is stored`);
     });
     if (inputs.length === 1 && inputs[0] instanceof Error) throw inputs[0];
     return this.#write(async () => {
@@ -197,12 +202,17 @@ export class Store {
             results[at] = { error: new ArgumentError("batch.createdAt", `${input.createdAt} differs from ${stored.createdAt}, fixed when batch ${input.batchId} was first stored (docs/FEDERATION_PROTOCOL.md §Receipt)`) };
             continue;
           }
-          const merged = mergeBatch(stored, input);
+          const cp = stored?.checkpoint;
+          if (input.leaves !== undefined && cp !== undefined && (cp.tree !== input.checkpoint!.tree || cp.size !== input.checkpoint!.size)) {
+            results[at] = { error: new ArgumentError("batch.leaves", `are ${input.checkpoint!.size} leaves of a ${input.checkpoint!.tree} tree; the stored version of batch ${input.batchId} is held against a checkpoint of ${cp.size} leaves of a ${cp.tree} tree`) };
+            continue;
+          }
+          const merged = mergeBatch(stored, input, path);
           pending.push({ at, stored, merged });
           if (!merged.changed) continue;
           // Receipt ids the write adds to this version (docs/STATE.md §Id filter).
-          const had = new Set(stored?.receipts.map((r) => r.id));
-          const ids = merged.file.receipts.filter((r) => !had.has(r.id)).map((r) => r.id);
+          const had = new Set(stored === null ? [] : receiptIdsOf(stored));
+          const ids = merged.receiptsAdded === 0 ? [] : receiptIdsOf(merged.file).filter((id) => !had.has(id));
           if (earlier >= 0) {
             files[earlier] = merged.file;
             added[earlier]!.push(...ids);
@@ -346,8 +356,10 @@ export class Store {
       if (held.some((c) => isDeepStrictEqual(c, cp)) || held.length > MAX_SHAPES_PER_VERSION) return "unchanged";
       let file: schema.BatchFile;
       if (primaryShape(stored.checkpoint, cp) === cp) {
-        const receipts = stored.receipts.filter((r) => r.proof.tree === cp.tree && r.proof.size === cp.size && r.proof.index < cp.size).map((r) => ({ ...r, ts: cp.createdAt }));
-        file = { ...stored, createdAt: cp.createdAt, checkpoint: cp, receipts, shapes: [...(stored.shapes ?? []), stored.checkpoint] };
+        // A version held as its leaves (docs/STATE.md §Leaves form) is kept as receipts from here on: those of the new shape's size and tree.
+        const { leaves: _form, ...rest } = stored;
+        const receipts = receiptsOf(stored, entry.path).filter((r) => r.proof.tree === cp.tree && r.proof.size === cp.size && r.proof.index < cp.size).map((r) => ({ ...r, ts: cp.createdAt }));
+        file = { ...rest, createdAt: cp.createdAt, checkpoint: cp, receipts, shapes: [...(stored.shapes ?? []), stored.checkpoint] };
       } else file = { ...stored, shapes: [...(stored.shapes ?? []), cp] };
       await this.#index.commit(state, [file], [entry.path]);
       return file.checkpoint === cp ? "primary" : "kept";
@@ -371,7 +383,7 @@ export class Store {
     const entry = this.#index.byName.get(namespace)?.version(batchId, batchRoot, origin);
     if (entry === undefined) return undefined;
     const file = await loadBatch(this.#cache, entry.path, options.cached !== true);
-    return file === undefined ? undefined : toStored(file.file);
+    return file === undefined ? undefined : toStored(file);
   }
 
   /**
@@ -419,7 +431,7 @@ export class Store {
     const out: StoredBatch[] = [];
     for (const v of versions) {
       const file = await loadBatch(this.#cache, v.path, true);
-      if (file !== undefined) out.push(toStored(file.file));
+      if (file !== undefined) out.push(toStored(file));
     }
     return out;
   }
@@ -701,12 +713,21 @@ function requireName(parameter: string, value: unknown): asserts value is string
   if (typeof value !== "string" || value === "") throw new ArgumentError(parameter, "must be a non-empty string");
 }
 
-function toStored(file: schema.BatchFile): StoredBatch {
-  const { kind: _kind, ...batch } = file;
+function toStored(cached: CachedBatch): StoredBatch {
+  const { kind: _kind, ...batch } = cached.file;
   // Records written before claims were keyed by digest get theirs on read (docs/STATE.md §Anchor claims).
   // The digest is derived, so a stale one is replaced rather than trusted.
   const anchors = batch.anchors.map((a) => withDigest(a));
-  return anchors.every((a, i) => a === batch.anchors[i]) ? batch : { ...batch, anchors };
+  const out = anchors.every((a, i) => a === batch.anchors[i]) ? batch : { ...batch, anchors };
+  if (batch.leaves === undefined) return out;
+  // A version kept as its leaves (docs/STATE.md §Leaves form) reads as one of receipts: each path is
+  // derived when `receipts` is first read. `leaves` stays readable but is not copied by a spread or
+  // JSON, so a copy of the batch is a plain batch of receipts.
+  const { leaves, receipts: _none, ...rest } = out;
+  const stored = rest as BatchInput;
+  Object.defineProperty(stored, "receipts", { get: () => cached.receipts.all(), enumerable: true, configurable: false });
+  Object.defineProperty(stored, "leaves", { value: leaves, enumerable: false, writable: false, configurable: false });
+  return stored;
 }
 
 /**

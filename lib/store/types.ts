@@ -20,6 +20,13 @@ export interface BatchInput {
   /** Sealer `createdAt`, unix seconds: every receipt's `ts` (docs/FEDERATION_PROTOCOL.md §Receipt). */
   createdAt: number;
   receipts: Receipt[];
+  /**
+   * The whole version as its leaves (docs/STATE.md §Leaves form): base64 of its `checkpoint.size`
+   * event hashes in leaf order, with `receipts` empty. Needs `checkpoint`; the store rebuilds the
+   * tree and refuses leaves that do not give its root. Read back, `receipts` holds the receipts
+   * they stand for, each path derived when first read.
+   */
+  leaves?: string;
   anchors: AnchorRecord[];
   /**
    * The origin's signed checkpoint this version was accepted against (docs/STATE.md §Checkpoints).

@@ -17,6 +17,7 @@ import { PeerClient } from "../../lib/federation/peer-client.js";
 import { readKeyFile } from "../../lib/identity/key-file.js";
 import { signMessage } from "../../lib/messages/authenticate.js";
 import { parseBundle, type Bundle, type Request } from "../../lib/messages/schema.js";
+import { verifyInclusion } from "../../lib/merkle/index.js";
 import { openStore } from "../../lib/store/index.js";
 import { BIN } from "../support/cli.js";
 import { startCountingProxy, type CountingProxy } from "../support/counting-proxy.js";
@@ -157,6 +158,45 @@ describe(`federation: catch-up of ${TOTAL.toLocaleString("en")} receipts as leav
     console.log(`# catch-up of ${TOTAL} receipts as leaves: ${proxy.up} B up + ${proxy.down} B down = ${perReceipt.toFixed(1)} B a receipt, ${r.peer.roundTrips} round trips`);
     // The report counts bodies as they travelled (compressed), within the proxy's count (which adds the HTTP headers).
     assert.ok(r.peer.bytes <= proxy.up + proxy.down, `report ${r.peer.bytes} B, proxy ${proxy.up + proxy.down} B`);
+    // b keeps every version as its leaves (docs/STATE.md §Leaves form); each receipt read back, path
+    // derived, is a's and proves its inclusion.
+    const [held, source] = await Promise.all([openStore(mesh.node("b").stateDir, { readOnly: true }), openStore(mesh.node("a").stateDir, { readOnly: true })]);
+    try {
+      const versions = held.listBatches(NS);
+      assert.equal(versions.length, BATCHES);
+      for (const v of versions) assert.equal(typeof (await held.getBatch(NS, v.batchId, v.batchRoot, v.origin))?.leaves, "string", v.batchId);
+      const receipts = await held.receiptsAt(NS, 0, TOTAL);
+      assert.equal(receipts.length, TOTAL);
+      assert.ok(receipts.every((x) => verifyInclusion(x).ok));
+      assert.deepEqual(receipts, await source.receiptsAt(NS, 0, TOTAL));
+    } finally {
+      await Promise.all([held.close(), source.close()]);
+    }
+  });
+
+  test("the node that caught up as leaves answers a Request of version 2 with receipts and paths derived from them", async () => {
+    const a = mesh.node("a");
+    const b = mesh.node("b");
+    await b.start();
+    try {
+      const key = await readKeyFile(join(a.configDir, "keys", "node.key"));
+      const want = seeded.slice(0, 500);
+      const request = signMessage<Request>({ type: "request", v: 2, namespace: NS, aud: b.did, want, ts: Math.floor(Date.now() / 1000), signer: a.did }, key.privateKey);
+      const res = await fetch(`${b.url}/federation/request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+      assert.equal(res.status, 200);
+      const bundle = parseBundle(await res.json());
+      assert.equal(bundle.leaves, undefined);
+      assert.deepEqual(bundle.receipts.map((x) => x.id).sort(), want);
+      assert.ok(bundle.receipts.every((x) => verifyInclusion(x).ok));
+      const source = await openStore(a.stateDir, { readOnly: true });
+      try {
+        assert.deepEqual(bundle.receipts.sort((x, y) => (x.id < y.id ? -1 : 1)), (await source.getReceipts(NS, want)).sort((x, y) => (x.id < y.id ? -1 : 1)));
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await b.stop();
+    }
   });
 
   test("pinned to Request version 2 (what 0.2.0 sends), the fresh node gets receipts with paths: same store, many times the bytes", async () => {
