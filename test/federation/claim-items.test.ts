@@ -7,8 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Anchor } from "../../lib/anchors/anchor.js";
@@ -26,6 +25,7 @@ import type { ReconcileIndex } from "../../lib/reconcile/reconcile-index.js";
 import { respond } from "../../lib/reconcile/session.js";
 import { itemId } from "../../lib/reconcile/version-items.js";
 import { openStore } from "../../lib/store/index.js";
+import { announceOn, body, rewriteReceipts, sync } from "../support/item-mesh.js";
 import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch, type SealedFiles } from "../support/sealer.js";
@@ -39,13 +39,6 @@ let mallory: Guest;
 const hostile: { index?: ReconcileIndex; anchors: Anchor[] } = { anchors: [] };
 /** How many `want` Requests mallory was sent. */
 let wants = 0;
-
-function body(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    req.setEncoding("utf8").on("data", (d: string) => (text += d)).on("end", () => resolve(text));
-  });
-}
 
 function startMallory(): Promise<string> {
   server = createServer((req, res) => {
@@ -106,31 +99,6 @@ async function claimsOf(n: MeshNode, batchId: string): Promise<{ records: Map<st
   } finally {
     await store.close();
   }
-}
-
-/** One anti-entropy session of `n` with `peer`, through `sync --json`; the peer's report. */
-async function sync(n: MeshNode, peer = n.name === "a" ? "did:vm:node:b" : "did:vm:node:a"): Promise<Record<string, number | boolean | string>> {
-  const r = await n.cli("sync", "--namespace", NS, "--peer", peer, "--json");
-  const doc = JSON.parse(r.stdout);
-  assert.equal(doc.peers.length, 1, r.stderr);
-  assert.equal(doc.peers[0].ok, true, doc.peers[0].error);
-  return doc.peers[0];
-}
-
-/** Rewrites every receipt file of a sealed batch with `anchor`, as upstream's writers do for each rail. */
-async function rewriteReceipts(dir: string, anchor: object): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const file = join(dir, name);
-    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), anchor }));
-  }
-}
-
-/** Announces on the origin a; b refuses the gossip. */
-async function announceOn(a: MeshNode, sealed: SealedFiles): Promise<void> {
-  const r = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
-  const doc = JSON.parse(r.stdout);
-  assert.equal(doc.report.status, "active", r.stderr);
-  assert.equal(doc.deliveries.find((d: { peer: string }) => d.peer === "did:vm:node:b")?.outcome, "refused");
 }
 
 /** A batch a announces and b takes by one sync; its stored origin. */

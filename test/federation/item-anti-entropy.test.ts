@@ -5,8 +5,8 @@
 // still hold that claim, with its own verdict, and not fetch it again every round.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Anchor } from "../../lib/anchors/anchor.js";
@@ -27,6 +27,7 @@ import { generateNodeKey } from "../../lib/identity/keys.js";
 import { openStore } from "../../lib/store/index.js";
 import { versionLot } from "../../lib/store/namespace-state.js";
 import { checkpointBy } from "../support/checkpoint.js";
+import { announceOn, body, rewriteReceipts, sync } from "../support/item-mesh.js";
 import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch } from "../support/sealer.js";
@@ -39,16 +40,10 @@ let mallory: Guest;
 /** What the hostile peer holds (its reconcile index) and answers to any Request. */
 const hostile: { index?: ReconcileIndex; answer: { anchors: Anchor[]; checkpoints: Checkpoint[] } } = { answer: { anchors: [], checkpoints: [] } };
 
-function body(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    req.setEncoding("utf8").on("data", (d: string) => (text += d)).on("end", () => resolve(text));
-  });
-}
-
-/** A peer every node admits with roles serve and request, answering reconcile rounds and Requests with what `hostile` says. */
 /** Each Request mallory was sent: its version and selector. */
 const seenRequests: string[] = [];
+
+/** A peer every node admits with roles serve and request, answering reconcile rounds and Requests with what `hostile` says. */
 function startMallory(): Promise<string> {
   server = createServer((req, res) => {
     void body(req).then((text) => {
@@ -108,30 +103,6 @@ async function claimsOf(n: MeshNode, batchId: string): Promise<{ claims: Map<str
   } finally {
     await store.close();
   }
-}
-
-async function sync(n: MeshNode, peer = n.name === "a" ? "did:vm:node:b" : "did:vm:node:a"): Promise<Record<string, number | boolean | string>> {
-  const r = await n.cli("sync", "--namespace", NS, "--peer", peer, "--json");
-  const doc = JSON.parse(r.stdout);
-  assert.equal(doc.peers.length, 1, r.stderr);
-  assert.equal(doc.peers[0].ok, true, doc.peers[0].error);
-  return doc.peers[0];
-}
-
-/** Rewrites every receipt file of a sealed batch with `anchor`, as upstream's writers do for each rail. */
-async function rewriteReceipts(dir: string, anchor: object): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const file = join(dir, name);
-    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), anchor }));
-  }
-}
-
-/** Announces on the origin; b refuses the gossip (exit 1 for the refused delivery). */
-async function announceOn(a: MeshNode, sealed: { batchFile: string; receiptsDir: string }): Promise<void> {
-  const r = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
-  const doc = JSON.parse(r.stdout);
-  assert.equal(doc.report.status, "active", r.stderr);
-  assert.equal(doc.deliveries.find((d: { peer: string }) => d.peer === "did:vm:node:b")?.outcome, "refused");
 }
 
 test("anti-entropy: claims added while gossip could not reach a node arrive with one sync; claim sets and winners end equal", async () => {
