@@ -373,7 +373,7 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     const lacking = haveItems.filter((i) => i.kind === "cosignature").map((i) => i.id);
     report.itemsThere = haveItems.filter((i) => !(i.kind === "cosignature" && skips.offeredTo(peer.did, i.id))).length;
     report.missingThere = have.length - haveItems.length;
-    if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have, haveItems);
+    if (have.length > 0) report.announced = await announceMissing(ctx, peer, namespace, have, haveItems, (id) => skips.offeredTo(peer.did, id));
     await skips.save(refused, peer.did, lacking);
     await recordSync(ctx.store, peer.did, namespace, ctx.now());
   } catch (e) {
@@ -435,17 +435,31 @@ async function catchUpByLeaves(ctx: SyncContext, report: PeerSyncReport, peer: P
   await next?.catch(() => undefined);
 }
 
-/** Announces, to `peer`, every stored batch version holding one of `ids` or one of `items`. */
-async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[], items: ReadonlyArray<{ id: string; kind: string; batchId: string; batchRoot: string; origin?: string }>): Promise<number> {
+/**
+ * Announces, to `peer`, every stored batch version holding one of `ids` or one of `items` it
+ * lacks that this node vouches for: a checkpoint, a complete mark, a claim verified here, or a
+ * witness's cosignature not offered to it before (`offered`).
+ */
+async function announceMissing(ctx: SyncContext, peer: PeerConfig, namespace: string, ids: readonly string[], items: ReadonlyArray<VersionItem>, offered: (id: string) => boolean = () => false): Promise<number> {
   const versions = new Map<string, { batchId: string; batchRoot: string; origin?: string }>();
   const add = (v: { batchId: string; batchRoot: string; origin?: string }) => {
     if (v.origin !== undefined) versions.set(`${v.batchId}\u0000${v.batchRoot}\u0000${v.origin}`, { batchId: v.batchId, batchRoot: v.batchRoot, origin: v.origin });
   };
-  // A version the peer lacks entirely (its checkpoint) is announced; a claim or cosignature it
-  // lacks of a version it holds is not: it fetches that in its own round, and an older peer that
-  // lists only the claims it verified would otherwise be sent the others again every round
-  // (docs/ANTI_ENTROPY.md §Attachment items).
   for (const item of items) if (item.kind === "checkpoint" || item.kind === "complete") add(item);
+  // Of a version the peer holds, what it lacks goes to it now rather than at its own next round,
+  // which a peer just back from a partition, and short of CPU, may be slow to run
+  // (docs/ANTI_ENTROPY.md §Attachment items, "Pushing"). Only what this node vouches for: a claim
+  // it verified (never the others, or two nodes holding different unverified claims past the
+  // cap would trade them every round) and a cosignature offered once (a peer that does not list
+  // its witness drops it, and is not sent it again).
+  for (const item of items) {
+    if (item.origin === undefined || versions.has(`${item.batchId}\u0000${item.batchRoot}\u0000${item.origin}`)) continue;
+    if (item.kind === "cosignature" && !offered(item.id)) add(item);
+    else if (item.kind === "claim") {
+      const version = await ctx.store.getBatch(namespace, item.batchId, item.batchRoot, item.origin, { cached: true });
+      if (version?.anchors.some((a) => a.outcome === "verified" && (a.digest ?? claimDigest(a)) === item.digest) === true) add(item);
+    }
+  }
   const itemIds = new Set(items.map((i) => i.id));
   // Every version holding the id, not only the one whose copy is served: a peer that has one
   // origin's copy never asks for another origin's version of the root (docs/STATE.md §Layout).
