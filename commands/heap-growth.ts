@@ -8,7 +8,7 @@
  * (docs/BENCHMARKS.md, "work budgets"). It limits nothing: the heap still grows to whatever the live
  * data needs, up to node's own limit, so no legal load can make the node run out of memory because
  * of it; the cost is more frequent (incremental, concurrent) full collections. A growth the operator
- * set (`NODE_OPTIONS`, node flags) is left alone.
+ * set on the node command line is left alone (node refuses this flag in `NODE_OPTIONS`).
  */
 import { setFlagsFromString } from "node:v8";
 
@@ -17,8 +17,7 @@ export const HEAP_GROWING_PERCENT = 50;
 
 /** True when the operator chose the old generation's growth on the node command line. */
 function operatorChose(): boolean {
-  const flags = [...process.execArgv, ...(process.env["NODE_OPTIONS"] ?? "").split(/\s+/)];
-  return flags.some((f) => /^--(heap-growing-percent|heap_growing_percent)\b/.test(f));
+  return process.execArgv.some((f) => /^--(heap-growing-percent|heap_growing_percent)\b/.test(f));
 }
 
 /**
