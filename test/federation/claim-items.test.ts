@@ -7,25 +7,18 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Anchor } from "../../lib/anchors/anchor.js";
 import { claimDigest } from "../../lib/conflict/index.js";
 import { digestBytes } from "../../lib/digest.js";
-import { reconcileOptions } from "../../lib/federation/sync.js";
-import { signMessage } from "../../lib/messages/authenticate.js";
 import { messageDigest } from "../../lib/messages/canonical.js";
-import { LIMITS } from "../../lib/messages/limits.js";
-import { parseRequest, type Bundle } from "../../lib/messages/schema.js";
 import { MAX_CLAIMS_PER_VERSION } from "../../lib/pipeline/import.js";
-import { parseReconcile, reconcileParts, signReconcile } from "../../lib/reconcile/message.js";
 import { NamespaceIndexes } from "../../lib/reconcile/namespace-indexes.js";
 import type { ReconcileIndex } from "../../lib/reconcile/reconcile-index.js";
-import { respond } from "../../lib/reconcile/session.js";
 import { itemId } from "../../lib/reconcile/version-items.js";
 import { openStore } from "../../lib/store/index.js";
-import { announceOn, body, rewriteReceipts, sync } from "../support/item-mesh.js";
+import { announceOn, rewriteReceipts, sync } from "../support/item-mesh.js";
+import { startItemPeer, type ItemPeer, type ItemPeerScript } from "../support/item-peer.js";
 import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch, type SealedFiles } from "../support/sealer.js";
@@ -33,42 +26,18 @@ import { sealTsaBatch, type SealedFiles } from "../support/sealer.js";
 let tsa: OpensslTsa;
 let untrusted: OpensslTsa;
 let mesh: Mesh;
-let server: Server;
+let peer: ItemPeer;
 let mallory: Guest;
-/** What mallory holds (its reconcile index) and the claims it answers any Request with. */
-const hostile: { index?: ReconcileIndex; anchors: Anchor[] } = { anchors: [] };
 /** How many `want` Requests mallory was sent. */
 let wants = 0;
-
-function startMallory(): Promise<string> {
-  server = createServer((req, res) => {
-    void body(req).then((text) => {
-      const now = Math.floor(Date.now() / 1000);
-      if (req.url === "/federation/reconcile" && hostile.index !== undefined) {
-        const message = parseReconcile(JSON.parse(text), LIMITS.maxReconcilePayloadBytes);
-        const r = respond(() => hostile.index, reconcileParts(message), reconcileOptions());
-        if (!r.ok) throw new Error(r.reason);
-        const reply = signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: now, signer: mallory.did, request: messageDigest(message) }, mallory.key.privateKey);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
-        return;
-      }
-      if (req.url === "/federation/request") {
-        const request = parseRequest(JSON.parse(text));
-        if (request.want !== undefined) wants++;
-        const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, aud: request.signer, request: messageDigest(request), receipts: [], checkpoints: [], anchors: hostile.anchors, ts: now, signer: mallory.did }, mallory.key.privateKey);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(bundle));
-        return;
-      }
-      res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NOT_FOUND","message":"mallory answers nothing else"}}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
+/** What mallory holds (its reconcile index) and the claims it answers any Request with. */
+const hostile: ItemPeerScript = { answer: { anchors: [], checkpoints: [] }, onRequest: (request) => void (request.want !== undefined && wants++) };
 
 before(async () => {
   tsa = createOpensslTsa();
   untrusted = createOpensslTsa();
-  const url = await startMallory();
+  peer = await startItemPeer(hostile, () => mallory);
+  const url = peer.url;
   mesh = await startMesh(
     [
       { name: "a", routes: ["b"] },
@@ -79,7 +48,7 @@ before(async () => {
   mallory = mesh.guests.get("mallory")!;
 });
 after(async () => {
-  await new Promise((r) => server?.close(r));
+  await peer?.close();
   await mesh?.stop();
   tsa?.cleanup();
   untrusted?.cleanup();
@@ -125,7 +94,7 @@ async function malloryOffers(b: MeshNode, sealed: SealedFiles, origin: string, c
     const index = indexes.get(NS);
     index.insert(claims.map((c) => ({ ts: createdAt, id: itemId("claim", sealed.id, sealed.root, origin, claimDigest(c)) })));
     hostile.index = index;
-    hostile.anchors = claims;
+    hostile.answer.anchors = claims;
   } finally {
     indexes.close();
     await store.close();

@@ -6,28 +6,21 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Anchor } from "../../lib/anchors/anchor.js";
 import { claimDigest } from "../../lib/conflict/index.js";
 import { digestBytes } from "../../lib/digest.js";
-import { reconcileOptions } from "../../lib/federation/sync.js";
-import { signMessage } from "../../lib/messages/authenticate.js";
 import { messageDigest } from "../../lib/messages/canonical.js";
 import type { Checkpoint } from "../../lib/messages/checkpoint.js";
-import { LIMITS } from "../../lib/messages/limits.js";
-import { parseRequest, type Bundle } from "../../lib/messages/schema.js";
-import { parseReconcile, reconcileParts, signReconcile } from "../../lib/reconcile/message.js";
 import { NamespaceIndexes } from "../../lib/reconcile/namespace-indexes.js";
 import type { ReconcileIndex } from "../../lib/reconcile/reconcile-index.js";
-import { respond } from "../../lib/reconcile/session.js";
 import { itemId } from "../../lib/reconcile/version-items.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { openStore } from "../../lib/store/index.js";
 import { versionLot } from "../../lib/store/namespace-state.js";
 import { checkpointBy } from "../support/checkpoint.js";
-import { announceOn, body, rewriteReceipts, sync } from "../support/item-mesh.js";
+import { announceOn, rewriteReceipts, sync } from "../support/item-mesh.js";
+import { startItemPeer, type ItemPeer, type ItemPeerScript } from "../support/item-peer.js";
 import { startMesh, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
 import { sealTsaBatch } from "../support/sealer.js";
@@ -35,44 +28,21 @@ import { sealTsaBatch } from "../support/sealer.js";
 let tsa: OpensslTsa;
 let other: OpensslTsa;
 let mesh: Mesh;
-let server: Server;
+let peer: ItemPeer;
 let mallory: Guest;
-/** What the hostile peer holds (its reconcile index) and answers to any Request. */
-const hostile: { index?: ReconcileIndex; answer: { anchors: Anchor[]; checkpoints: Checkpoint[] } } = { answer: { anchors: [], checkpoints: [] } };
-
 /** Each Request mallory was sent: its version and selector. */
 const seenRequests: string[] = [];
-
-/** A peer every node admits with roles serve and request, answering reconcile rounds and Requests with what `hostile` says. */
-function startMallory(): Promise<string> {
-  server = createServer((req, res) => {
-    void body(req).then((text) => {
-      const now = Math.floor(Date.now() / 1000);
-      if (req.url === "/federation/reconcile" && hostile.index !== undefined) {
-        const message = parseReconcile(JSON.parse(text), LIMITS.maxReconcilePayloadBytes);
-        const r = respond(() => hostile.index, reconcileParts(message), reconcileOptions());
-        if (!r.ok) throw new Error(r.reason);
-        const reply = signReconcile({ aud: message.signer, round: message.round, parts: r.reply, ts: now, signer: mallory.did, request: messageDigest(message) }, mallory.key.privateKey);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
-        return;
-      }
-      if (req.url === "/federation/request") {
-        const request = parseRequest(JSON.parse(text));
-        seenRequests.push(JSON.stringify({ v: request.v, want: request.want?.length, fromTs: request.fromTs, batchId: request.batchId }));
-        const bundle = signMessage<Bundle>({ type: "bundle", v: 2, namespace: NS, aud: request.signer, request: messageDigest(request), receipts: [], ...hostile.answer, ts: now, signer: mallory.did }, mallory.key.privateKey);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(bundle));
-        return;
-      }
-      res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NOT_FOUND","message":"mallory answers nothing else"}}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
+/** What the hostile peer holds (its reconcile index) and answers to any Request. */
+const hostile: ItemPeerScript = {
+  answer: { anchors: [], checkpoints: [] },
+  onRequest: (request) => seenRequests.push(JSON.stringify({ v: request.v, want: request.want?.length, fromTs: request.fromTs, batchId: request.batchId })),
+};
 
 before(async () => {
   tsa = createOpensslTsa();
   other = createOpensslTsa();
-  const url = await startMallory();
+  peer = await startItemPeer(hostile, () => mallory);
+  const url = peer.url;
   mesh = await startMesh(
     [
       { name: "a", routes: ["b"] },
@@ -87,7 +57,7 @@ before(async () => {
   await b.start();
 });
 after(async () => {
-  await new Promise((r) => server?.close(r));
+  await peer?.close();
   await mesh?.stop();
   tsa?.cleanup();
   other?.cleanup();
