@@ -10,9 +10,11 @@ import type { PeerConfig } from "../config/types.js";
 import { ProtocolError } from "../errors.js";
 import { authenticate, signMessage, type AuthenticateContext } from "../messages/authenticate.js";
 import { canonicalJson, messageDigest } from "../messages/canonical.js";
+import type { Checkpoint } from "../messages/checkpoint.js";
 import { LIMITS } from "../messages/limits.js";
 import { expandLeaves } from "../messages/leaves.js";
 import { parseBundle, type Announce, type Bundle, type Request } from "../messages/schema.js";
+import type { Receipt } from "../receipt.js";
 import type { Store } from "../store/index.js";
 import { leavesRootProblem } from "../store/leaves.js";
 import { wireAnchor } from "./answer-request.js";
@@ -199,15 +201,18 @@ export type RequestSelector = Omit<Request, "sig" | "ts" | "signer" | "type" | "
 
 /**
  * Pulls every page of one batch version from `peer` and checks each Bundle. Throws ProtocolError
- * (code PEER_FAILED or the check that failed) when the peer cannot be used.
+ * (code PEER_FAILED or the check that failed) when the peer cannot be used. With `leaves`
+ * "leaves", a version the peer sends whole as its leaves stays so in `bundle.leaves` (each tree
+ * rebuilt and its root checked here), for a store that keeps it so (docs/STATE.md §Leaves form);
+ * `versionPages` gives a version's receipts and leaves from the pages.
  * @example const bundles = await pullBatch(client, me, auth, peer, "dao:vaultmesh", "b1", root, now)
  */
-export async function pullBatch(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, namespace: string, batchId: string, batchRoot: string, now: () => number, origin?: string): Promise<Bundle[]> {
+export async function pullBatch(client: GossipClient, me: Signer, auth: AuthenticateContext, peer: PeerConfig, namespace: string, batchId: string, batchRoot: string, now: () => number, origin?: string, leaves: LeavesAs = "receipts"): Promise<Bundle[]> {
   const bundles: Bundle[] = [];
   let pages = 1;
   for (let page = 0; page < pages; page++) {
     // Naming the origin asks for its version alone, so another origin's version of the root cannot crowd the page out.
-    const { bundle } = await requestBundle(client, me, auth, peer, { namespace, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), page }, now);
+    const { bundle } = await requestBundle(client, me, auth, peer, { namespace, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), page }, now, leaves);
     bundles.push(bundle);
     // A version sent whole as leaves (docs/FEDERATION_PROTOCOL.md §Leaves) has no further pages.
     if (page === 0 && (bundle.leaves ?? []).some((l) => bundle.checkpoints[l.checkpoint]?.batchId === batchId && bundle.checkpoints[l.checkpoint]?.batchRoot === batchRoot)) break;
@@ -216,6 +221,17 @@ export async function pullBatch(client: GossipClient, me: Signer, auth: Authenti
     if (page === 0 && size !== undefined) pages = Math.min(Math.ceil(size / LIMITS.maxReceiptsPerBundle), 1000);
   }
   return bundles;
+}
+
+/**
+ * The receipts and whole-version leaves of one batch id and root in pulled pages (every origin's:
+ * the import tells the versions apart by their checkpoints).
+ * @example const { receipts, leaves } = versionPages(await pullBatch(…, "leaves"), "b1", root)
+ */
+export function versionPages(bundles: readonly Bundle[], batchId: string, batchRoot: string): { receipts: Receipt[]; leaves: Array<{ checkpoint: Checkpoint; leaves: string }> } {
+  const receipts = bundles.flatMap((b) => b.receipts.filter((r) => r.batchId === batchId && r.batchRoot === batchRoot));
+  const leaves = bundles.flatMap((b) => (b.leaves ?? []).map((l) => ({ checkpoint: b.checkpoints[l.checkpoint]!, leaves: l.leaves })).filter((l) => l.checkpoint.batchId === batchId && l.checkpoint.batchRoot === batchRoot));
+  return { receipts, leaves };
 }
 
 /**

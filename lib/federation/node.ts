@@ -20,7 +20,7 @@ import { authenticateReconcile, parseReconcile, reconcileEnvelope, reconcilePart
 import { respondInSlices } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
 import { answerRequest, wireLeaves } from "./answer-request.js";
-import { announceToPeers, pullBatch, type Delivery } from "./gossip.js";
+import { announceToPeers, pullBatch, versionPages, type Delivery } from "./gossip.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import type { PeerDirectory } from "./peers.js";
@@ -480,11 +480,13 @@ export class FederationNode {
       for (const [i, peer] of sources.entries()) {
         const started = performance.now();
         try {
-          const got = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin);
+          // Whole versions stay leaves, so the store keeps them so (docs/STATE.md §Leaves form): a later claim or cosignature rewrites ~45 B a receipt, not a path each.
+          const got = await pullBatch(this.runtime.client, this.runtime.me, this.runtime.authContext(), peer, namespace, batchId, batchRoot, () => this.now(), origin, "leaves");
           this.runtime.observePeer(peer.did, { ok: true, latencyMs: performance.now() - started });
           this.runtime.countSelection("pull", peer.did);
           // A routing policy may ask a peer other than the announcer first: one that holds none of it is passed over.
-          if (i < sources.length - 1 && peer.did !== announce.signer && !got.some((b) => b.receipts.some((r) => r.batchId === batchId && r.batchRoot === batchRoot))) continue;
+          const pages = versionPages(got, batchId, batchRoot);
+          if (i < sources.length - 1 && peer.did !== announce.signer && pages.receipts.length + pages.leaves.length === 0) continue;
           bundles = got;
           break;
         } catch (e) {
@@ -496,10 +498,10 @@ export class FederationNode {
         this.#log.warn("no serving peer delivered the announced batch", { namespace, batch: batchId, from: announce.signer, tried: sources.length });
         return;
       }
-      const receipts = bundles.flatMap((b) => b.receipts.filter((r) => r.batchId === batchId && r.batchRoot === batchRoot));
+      const { receipts, leaves } = versionPages(bundles, batchId, batchRoot);
       const anchors = [...announce.anchors, ...bundles.flatMap((b) => b.anchors.filter((a) => a.batchId === batchId && a.batchRoot === batchRoot))];
       const checkpoints = [announce.checkpoint, ...bundles.flatMap((b) => b.checkpoints)];
-      const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints);
+      const reports = await importBundle(namespace, receipts, anchors, this.runtime.importContext(namespace), checkpoints, leaves);
       this.metrics.bundlesImported++;
       this.#quorumCounts = undefined;
       report = reports.find((r) => r.batchId === batchId && r.batchRoot === batchRoot && r.origin === origin);

@@ -29,7 +29,7 @@ import { authenticateReconcile, parseReconcile, reconcileParts, signReconcile } 
 import { seededRandom, type ReconcileOptions } from "../reconcile/limits.js";
 import { initiate, type ReconcilePart } from "../reconcile/session.js";
 import type { Store } from "../store/index.js";
-import { announceToPeers, pullBatch, requestBundle, type AnnounceOutbox, type GossipClient, type LeavesAs, type RequestSelector, type Signer } from "./gossip.js";
+import { announceToPeers, pullBatch, requestBundle, versionPages, type AnnounceOutbox, type GossipClient, type LeavesAs, type RequestSelector, type Signer } from "./gossip.js";
 import { recordSync } from "./sync-state.js";
 import type { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
 
@@ -349,12 +349,15 @@ export async function syncWithPeer(ctx: SyncContext, peer: PeerConfig, namespace
     report.itemsKnown = found.need.length - need.length - repairs.length;
     const repaired = repairs.slice(0, MAX_REPAIRS_PER_ROUND);
     for (const v of repaired) {
-      const bundles = await pullBatch(ctx.client, ctx.me, ctx.auth, peer, namespace, v.batchId, v.batchRoot, () => ctx.now(), v.origin);
+      // The version whole as its leaves when the peer sends it so: the store keeps it so (docs/STATE.md §Leaves form).
+      const bundles = await pullBatch(ctx.client, ctx.me, ctx.auth, peer, namespace, v.batchId, v.batchRoot, () => ctx.now(), v.origin, "leaves");
       const checkpoints = bundles.flatMap((b) => b.checkpoints).filter((c) => c.origin === v.origin && c.batchId === v.batchId && c.batchRoot === v.batchRoot);
-      const receipts = bundles.flatMap((b) => b.receipts).filter((r) => r.batchId === v.batchId && r.batchRoot === v.batchRoot && r.ts === v.ts);
-      report.fetched += receipts.length;
+      const pages = versionPages(bundles, v.batchId, v.batchRoot);
+      const receipts = pages.receipts.filter((r) => r.ts === v.ts);
+      const leaves = pages.leaves.filter((l) => l.checkpoint.origin === v.origin && l.checkpoint.createdAt === v.ts);
+      report.fetched += receipts.length + leaves.reduce((n, l) => n + l.checkpoint.size, 0);
       report.itemsHere++;
-      tally(report, await importBundle(namespace, receipts, [], ctx.importContext(namespace), checkpoints));
+      tally(report, await importBundle(namespace, receipts, [], ctx.importContext(namespace), checkpoints, leaves));
     }
     const deferred: Deferred = { anchors: [], checkpoints: [] };
     for (let i = 0; i < need.length; i += WANT_PAGE) {
