@@ -12,6 +12,7 @@ import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
 import { tallyDeliveries } from "../lib/federation/metric-extras.js";
 import { cosignVersion } from "../lib/federation/witness.js";
 import { signCheckpoint } from "../lib/messages/checkpoint.js";
+import { encodeLeaves } from "../lib/messages/leaves.js";
 import { parseSealerBatch, sealedBatch, type SealerReceiptFile } from "../lib/sealer/files.js";
 import { PLACEHOLDER_CHAIN, PLACEHOLDER_NOTE } from "../lib/sealer/placeholder.js";
 import type { CommandContext } from "./context.js";
@@ -92,6 +93,14 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
           node.me.privateKey,
         ),
     ];
+    // The origin keeps the version as its leaves, as the nodes that pull it do
+    // (docs/STATE.md §Leaves form): ~45 B a receipt on disk instead of a path each, and a later
+    // claim or cosignature rewrites that much. The receipts were derived from these very leaves.
+    const checkpoint = sealed.checkpoints[0]!;
+    if (checkpoint.size === batch.leaves.length) {
+      sealed.leaves = { checkpoint, leaves: encodeLeaves(batch.leaves) };
+      sealed.receipts = [];
+    }
     const report = await importBatch(sealed, node.importContext(options.namespace));
     // Every checkpoint this node signs goes into its origin log (docs/FEDERATION_PROTOCOL.md §Origin log).
     if (stored === undefined && report.written) await (await originLogOf(node).log()).append(sealed.checkpoints, { freshlySigned: true });

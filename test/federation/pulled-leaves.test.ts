@@ -1,6 +1,6 @@
-// A batch version pulled after an Announce is kept as its leaves (docs/STATE.md §Leaves form,
-// docs/FEDERATION_PROTOCOL.md §Leaves): the serving peer sends it whole as leaves, the puller
-// rebuilds the tree and keeps the leaves, so a claim or cosignature written later rewrites about
+// A batch version is kept as its leaves by its origin's `announce` and by every node that pulls it
+// after an Announce (docs/STATE.md §Leaves form, docs/FEDERATION_PROTOCOL.md §Leaves): the serving
+// peer sends it whole as leaves, the puller rebuilds the tree and keeps the leaves, so a claim or cosignature written later rewrites about
 // 45 bytes a receipt instead of a Merkle path each. Every receipt read back is the origin's, path
 // and all. A serving peer whose leaves do not rebuild to the origin's signed root is refused before
 // anything is stored, and the pull goes on to the next serving peer. Three real `serve` processes
@@ -98,22 +98,29 @@ async function announced(a: MeshNode, files: SealedFiles): Promise<void> {
   assert.equal(doc.deliveries.find((d: { peer: string }) => d.peer === "did:vm:node:b")?.outcome, "delivered", r.stdout);
 }
 
-test("pulled leaves: b and c keep a 1,000-receipt version as its leaves, serve the origin's receipts path and all, and keep the form when a claim is added", async () => {
+test("pulled leaves: the origin, b and c keep a 1,000-receipt version as its leaves, serve the sealer's receipts path and all, and keep the form when a claim is added", async () => {
   const [a, b, c] = ["a", "b", "c"].map((n) => mesh.node(n));
   sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-leaves", SIZE, tsa);
   await announced(a!, sealed);
   for (const n of [b!, c!]) await waitUntil(async () => (await activeBatchIds(n)).includes("b-leaves"), 60_000, `${n.name} to hold b-leaves`);
 
-  const origin = batchFile(a!, "b-leaves");
-  assert.equal(origin.doc.receipts.length, SIZE, "the origin keeps the sealer's receipts as it took them");
   const genuine = await held(a!, "b-leaves");
-  for (const n of [b!, c!]) {
+  // The receipts the sealer wrote, each with its path, as a file of receipts would hold them.
+  const asReceipts = Buffer.byteLength(JSON.stringify(genuine.receipts));
+  assert.equal(genuine.receipts.length, SIZE);
+  // What the origin serves is the sealer's own receipt files: event hash, index and path.
+  for (let i = 0; i < SIZE; i++) {
+    const file = JSON.parse(readFileSync(join(sealed.receiptsDir, `${i}.json`), "utf8")) as { eventHash: string; path: string[] };
+    const r = genuine.receipts.find((x) => x.id === file.eventHash);
+    assert.deepEqual(r && { index: r.proof.index, size: r.proof.size, path: r.proof.path, root: r.batchRoot }, { index: i, size: SIZE, path: file.path, root: sealed.root }, `receipt ${i}`);
+  }
+  for (const n of [a!, b!, c!]) {
     const f = batchFile(n, "b-leaves");
     assert.deepEqual(f.doc.receipts, [], `${n.name} keeps no receipt objects`);
     assert.equal(typeof f.doc.leaves, "string", `${n.name} keeps the version as its leaves`);
     assert.equal(Buffer.from(f.doc.leaves!, "base64").length, SIZE * 32);
-    assert.ok(f.bytes * 10 < origin.bytes, `${n.name}'s file (${f.bytes} B) is a tenth of the origin's (${origin.bytes} B) or less`);
-    // Read back, every receipt is the origin's: same ids, sealing time, index, size and path.
+    assert.ok(f.bytes * 10 < asReceipts, `${n.name}'s file (${f.bytes} B) is a tenth of the receipts with paths (${asReceipts} B) or less`);
+    // Read back, every receipt is the sealer's: same ids, sealing time, index, size and path.
     assert.deepEqual(await held(n, "b-leaves"), genuine);
   }
   // c pulled from b, which served the version from its leaves.
