@@ -1,5 +1,12 @@
 #!/usr/bin/env node
 // Starts the program; everything else lives in dist/commands/main.js.
+// A reader that goes away (`vmsh-federation … | head`) is not an error of ours: what is left to
+// print is dropped and the command still ends with its own exit code, never a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error) => {
+    if (error?.code !== "EPIPE") throw error;
+  });
+}
 let main;
 try {
   ({ main } = await import("../dist/commands/main.js"));
