@@ -181,7 +181,9 @@ async function inside(argv: string[]): Promise<number> {
         if (c !== undefined) cpu.set(n.name, c);
       }
       lastCpu = cpu;
-      history.write("cpu", { load: loadavg()[0], nodes: Object.fromEntries(cpu) });
+      // The runner's own CPU too (its observer parses every changed batch file): load the harness adds.
+      const runner = process.cpuUsage();
+      history.write("cpu", { load: loadavg()[0], nodes: Object.fromEntries(cpu), runnerMs: Math.round((runner.user + runner.system) / 1000) });
       // All at once, so that the time to convergence is not late by a sequential sweep of every node.
       for (const v of await Promise.all(nodes.map((n) => observe(n)))) {
         history.view(v);
