@@ -133,8 +133,12 @@ export class TestNet {
     this.#faults.get(i)!.down = down;
   }
 
-  /** Splits the nodes into groups that cannot reach each other (nodes in no group keep every link). */
+  /**
+   * Splits the nodes into groups that cannot reach each other (nodes in no group keep every link).
+   * It replaces the split before it: `partition([])` ends the one in place.
+   */
   partition(groups: number[][]): void {
+    for (const f of this.#faults.values()) f.blocked.clear();
     for (const g of groups) {
       const others = groups.filter((o) => o !== g).flat();
       for (const i of g) {
