@@ -6,6 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
+import { claimDigest, claimOf } from "../lib/conflict/index.js";
 import { VmshError } from "../lib/errors.js";
 import { importBatch, type BatchReport } from "../lib/pipeline/import.js";
 import { announceToPeers, type Delivery } from "../lib/federation/gossip.js";
@@ -40,6 +41,11 @@ export interface AnnounceResult {
   deliveries: Delivery[];
   /** Why nothing was sent, when nothing was. */
   notAnnounced?: string;
+  /**
+   * The sealer's claims (of these receipt files) this node rejected, as `chain/tx`: exit 1. A claim
+   * a peer sent earlier and this node keeps rejected, as evidence, is in `report.anchors` only.
+   */
+  rejectedClaims: string[];
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -106,7 +112,9 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     if (stored === undefined && report.written) await (await originLogOf(node).log()).append(sealed.checkpoints, { freshlySigned: true });
     // A witness of the namespace cosigns what it just verified itself (docs/FEDERATION_SEMANTICS.md §8. Quorum).
     if (report.status === "active") await cosignVersion(node.store, node.me, node.config, options.namespace, report.batchId, report.batchRoot, node.now());
-    const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, placeholderReceipts: sealed.placeholderReceipts, report, deliveries: [] };
+    const sealerClaims = new Set(sealed.anchors.map((a) => claimDigest(claimOf(a))));
+    const rejectedClaims = report.anchors.filter((a) => a.outcome === "rejected" && sealerClaims.has(a.digest)).map((a) => `${a.chain}/${a.tx}`);
+    const result: AnnounceResult = { batchFile, receiptFiles: files.mine.length, otherBatchFiles: files.others, placeholderReceipts: sealed.placeholderReceipts, report, deliveries: [], rejectedClaims };
     if (sealed.placeholderReceipts > 0 && report.anchors.length === 0) result.note = PLACEHOLDER_NOTE;
     // A routing policy's fanout applies here as in serve (docs/FEDERATION_OPERATIONS.md §Routing policies).
     const targets = node.select(options.namespace, "announce", node.peers.routed(options.namespace));
@@ -123,12 +131,13 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
 }
 
 /**
- * 1 when nothing was announced (no verified anchor, no routed peer), any anchor or receipt was
- * rejected, the batch equivocates, or a peer refused the Announce; pending anchors beside a
- * verified one and deliveries queued for retry are not failures.
+ * 1 when nothing was announced (no verified anchor, no routed peer), an anchor of the sealer's
+ * files or a receipt was rejected, the batch equivocates, or a peer refused the Announce; pending
+ * anchors beside a verified one, deliveries queued for retry, and claims a peer sent that this node
+ * keeps rejected as evidence (docs/ANTI_ENTROPY.md §Attachment items) are not failures.
  */
 export function announceExitCode(r: AnnounceResult): 0 | 1 {
-  const failed = r.notAnnounced !== undefined || r.report.anchors.some((a) => a.outcome === "rejected") || r.report.rejectedReceipts.length > 0 || r.report.equivocation || r.deliveries.some((d) => d.outcome === "refused");
+  const failed = r.notAnnounced !== undefined || r.rejectedClaims.length > 0 || r.report.rejectedReceipts.length > 0 || r.report.equivocation || r.deliveries.some((d) => d.outcome === "refused");
   return failed ? 1 : 0;
 }
 
@@ -175,8 +184,10 @@ namespace's confirmation policy. A batch with no verified anchor is stored as he
 Once active, the batch is announced to every peer routed for the namespace; a peer that
 cannot take it now gets it from the outbox, which a running \`serve\` retries.
 Exit code 1 when nothing was announced (no anchor verified yet, or no peer routed for
-the namespace: the batch is stored all the same), an anchor or receipt is rejected, or a
-peer refuses the announce; 2 when a file cannot be read or is not a sealer file.
+the namespace: the batch is stored all the same), an anchor of these receipt files
+(listed in --json as rejectedClaims) or a receipt is rejected, or a peer refuses the
+announce; 2 when a file cannot be read or is not a sealer file. A claim a peer sent that
+this node keeps rejected, as evidence, is shown but is not a failure.
 
 Example:
   $ vmsh-federation announce --namespace dao:vaultmesh --batch sealer/batches/b-0042.json --receipts sealer/receipts/b-0042

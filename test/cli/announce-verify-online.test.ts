@@ -156,8 +156,9 @@ describe("cli: announce and verify-online against a real anvil and openssl TSA",
     const s = await seal("b-0003", 3, () => [tsaAnchor(`sha256:${"00".repeat(32)}`)]);
     const r = await cli("announce", "--namespace", NS, "--batch", s.batchFile, "--receipts", s.receiptsDir, "--json");
     assert.equal(r.code, 1);
-    const { report } = JSON.parse(r.stdout);
+    const { report, rejectedClaims } = JSON.parse(r.stdout);
     assert.equal(report.anchors[0].outcome, "rejected");
+    assert.deepEqual(rejectedClaims, [`${report.anchors[0].chain}/${report.anchors[0].tx}`]);
     assert.equal(report.status, "held");
   });
 

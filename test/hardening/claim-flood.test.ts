@@ -81,8 +81,16 @@ test("claim flood: bogus claims past the bound give way to a genuine anchor adde
     const file = join(sealed.receiptsDir, name);
     await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), anchor: second }));
   }
-  const again = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir);
+  // a takes b's bogus claims as evidence (rejected by its own check) before it re-announces: they
+  // are not the sealer's, so the re-announce still exits 0 and names no rejected claim of its own.
+  const evidence = await a.cli("sync", "--namespace", NS, "--peer", b.did, "--json");
+  assert.equal(JSON.parse(evidence.stdout).peers[0].ok, true, evidence.stderr);
+  assert.ok((await claimsOf(a, "b-flood")).claims.some((x) => x.startsWith("bogus-") && x.endsWith(" rejected")), "a holds bogus claims as rejected evidence");
+  const again = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
   assert.equal(again.code, 0, again.stdout + again.stderr);
+  const announced = JSON.parse(again.stdout);
+  assert.deepEqual(announced.rejectedClaims, []);
+  assert.ok(announced.report.anchors.some((x: { tx: string; outcome: string }) => x.tx.startsWith("bogus-") && x.outcome === "rejected"));
   const winner = "rfc3161:vmsh-test/a-second-stamp";
   for (const n of [b, c]) await waitUntil(async () => (await claimsOf(n, "b-flood")).winner === winner, 30_000, `${n.name} to take the genuine second stamp despite the flood`);
 
