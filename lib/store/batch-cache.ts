@@ -28,6 +28,14 @@ function deepFreeze<T>(value: T): T {
 export class BatchCache {
   readonly #max: number;
   readonly #items = new Map<string, CachedBatch>();
+  /**
+   * How often each path's entry was set by a write or dropped, and how often the whole cache was
+   * cleared: a read that began before either must not put its older copy back. (A write's copy
+   * was set while a slow read of the same file was still parsing; that read, finishing later, put
+   * the file back as it was before the write, and answers served it so.)
+   */
+  readonly #changes = new Map<string, number>();
+  #clears = 0;
 
   constructor(max: number) {
     this.#max = Math.max(0, max);
@@ -42,8 +50,19 @@ export class BatchCache {
     return hit;
   }
 
-  set(path: string, file: BatchFile): CachedBatch {
+  /** Taken when a read of `path` from disk begins, and given back to `set` with what it read. */
+  mark(path: string): string {
+    return `${this.#clears}:${this.#changes.get(path) ?? 0}`;
+  }
+
+  /**
+   * Keeps `file` for `path`. A write's copy (no `readSince`) always replaces the entry; a copy read
+   * from disk since `readSince` (a `mark`) is kept only when nothing set or dropped the path since.
+   */
+  set(path: string, file: BatchFile, readSince?: string): CachedBatch {
     const entry = { file: deepFreeze(file), receipts: new FileReceipts(file, path, deepFreeze) };
+    if (readSince !== undefined && readSince !== this.mark(path)) return entry;
+    if (readSince === undefined) this.#changes.set(path, (this.#changes.get(path) ?? 0) + 1);
     this.#items.delete(path);
     if (this.#max === 0) return entry;
     this.#items.set(path, entry);
@@ -52,10 +71,12 @@ export class BatchCache {
   }
 
   delete(path: string): void {
+    this.#changes.set(path, (this.#changes.get(path) ?? 0) + 1);
     this.#items.delete(path);
   }
 
   clear(): void {
+    this.#clears++;
     this.#items.clear();
   }
 }

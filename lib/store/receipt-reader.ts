@@ -15,24 +15,29 @@ import { checkBatchFile, type BatchFile } from "./schema.js";
  * @example const batch = await loadBatch(cache, path, true)
  */
 export async function loadBatch(cache: BatchCache, path: string, fresh: boolean): Promise<CachedBatch | undefined> {
+  // What the cache was told about the file when this read began: a write's copy set meanwhile is
+  // newer than what this read parses, and stays (BatchCache.set).
+  const mark = cache.mark(path);
   if (!fresh) {
     const hit = cache.get(path);
     if (hit !== undefined) return hit;
-    // A want page asks for many receipts of one batch at once: they share one read of its file.
+    // A want page asks for many receipts of one batch at once: they share one read of its file,
+    // unless the file was written or dropped since that read began.
     const pending = reading.get(path);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined && pending.cache === cache && pending.mark === mark) return pending.read;
   }
-  const read = readJsonFile<BatchFile>(path, checkBatchFile).then((file) => (file === null ? undefined : cache.set(path, file)));
-  reading.set(path, read);
+  const read = readJsonFile<BatchFile>(path, checkBatchFile).then((file) => (file === null ? undefined : cache.set(path, file, mark)));
+  const entry = { cache, mark, read };
+  reading.set(path, entry);
   try {
     return await read;
   } finally {
-    if (reading.get(path) === read) reading.delete(path);
+    if (reading.get(path) === entry) reading.delete(path);
   }
 }
 
-/** Reads in flight, by path, shared by callers that accept a cached copy. */
-const reading = new Map<string, Promise<CachedBatch | undefined>>();
+/** Reads in flight, by path, shared by callers that accept a cached copy of the same cache. */
+const reading = new Map<string, { cache: BatchCache; mark: string; read: Promise<CachedBatch | undefined> }>();
 
 /**
  * The receipts named by `keys`, in the same order.
