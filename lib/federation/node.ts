@@ -26,7 +26,7 @@ import { Metrics } from "./metrics.js";
 import type { PeerDirectory } from "./peers.js";
 import { RateLimiter } from "../http/rate-limit.js";
 import { parsePeerJsonInSlices } from "../messages/json-slices.js";
-import { signMessageInSlices, yieldToLoop } from "../messages/sign-in-slices.js";
+import { signMessageInSlices, yieldToLoop, type ChunkedBody } from "../messages/sign-in-slices.js";
 import { WorkBudget } from "../http/work-budget.js";
 import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, AnswerSlots } from "./budgets.js";
 import type { NodeRuntime } from "./runtime.js";
@@ -64,8 +64,8 @@ export interface FederationNodeOptions {
 export interface Reply {
   status: number;
   body: unknown;
-  /** `body` already serialised (a signed answer built in slices). */
-  bytes?: Buffer;
+  /** `body` already serialised (a signed answer built in slices), in chunks. */
+  bytes?: ChunkedBody;
 }
 
 export class FederationNode {
