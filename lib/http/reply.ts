@@ -34,15 +34,17 @@ const WRITE_SLICE = 256 * 1024;
  * Sends `body`, JSON already serialised in chunks (a signed answer built in slices), with
  * `status`: compressed first when the asker offered an encoding, then written chunk by chunk,
  * the socket's backpressure awaited and the event loop yielded about every WRITE_SLICE bytes.
- * The chunks are let go as they are compressed: `body` is consumed.
+ * The chunks are let go as they are compressed: `body` is consumed. With `compressed`, `body` is
+ * already in `encoding` (a Request's answer, compressed while its answer slot was held).
  * @example await sendJsonChunks(res, 200, signed.body, "br")
  */
-export async function sendJsonChunks(res: ServerResponse, status: number, body: ChunkedBody, encoding?: BodyEncoding): Promise<void> {
+export async function sendJsonChunks(res: ServerResponse, status: number, body: ChunkedBody, encoding?: BodyEncoding, compressed = false): Promise<void> {
   if (res.headersSent) return;
   // Compressed on the thread pool when the asker offered it (docs/FEDERATION_PROTOCOL.md §Compression).
-  const wire = encoding !== undefined && body.length >= COMPRESS_FROM_BYTES ? await compressChunks(body.chunks, encoding) : body;
+  const wire = compressed || encoding === undefined || body.length < COMPRESS_FROM_BYTES ? body : await compressChunks(body.chunks, encoding);
+  const encoded = compressed || wire !== body;
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": wire.length, "cache-control": "no-store", vary: "accept-encoding", ...(wire === body ? {} : { "content-encoding": encoding! }) });
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": wire.length, "cache-control": "no-store", vary: "accept-encoding", ...(encoded ? { "content-encoding": encoding! } : {}) });
   let since = 0;
   for (const chunk of wire.chunks) {
     if (res.destroyed) return;
