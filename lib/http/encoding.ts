@@ -86,6 +86,8 @@ export async function compressChunks(chunks: Buffer[], encoding: BodyEncoding): 
     length += b.length;
   });
   const ended = once(z, "end");
+  // A zlib error rejects both this and a pending wait for "drain": only the first one awaited is reported.
+  ended.catch(() => undefined);
   for (let i = 0; i < chunks.length; i++) {
     const chunk = chunks[i]!;
     chunks[i] = TAKEN;
