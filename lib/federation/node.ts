@@ -26,7 +26,8 @@ import { Metrics } from "./metrics.js";
 import type { PeerDirectory } from "./peers.js";
 import { RateLimiter } from "../http/rate-limit.js";
 import { parsePeerJsonInSlices } from "../messages/json-slices.js";
-import { signMessageInSlices, yieldToLoop } from "../messages/sign-in-slices.js";
+import { signMessageInSlices, yieldToLoop, type ChunkedBody } from "../messages/sign-in-slices.js";
+import { COMPRESS_FROM_BYTES, compressChunks, type BodyEncoding } from "../http/encoding.js";
 import { WorkBudget } from "../http/work-budget.js";
 import { answerRate, budgetRefusal, busyRefusal, replyCap, RECONCILE_SLICE_WORK, reconcileRate, AnswerSlots } from "./budgets.js";
 import type { NodeRuntime } from "./runtime.js";
@@ -64,8 +65,10 @@ export interface FederationNodeOptions {
 export interface Reply {
   status: number;
   body: unknown;
-  /** `body` already serialised (a signed answer built in slices). */
-  bytes?: Buffer;
+  /** `body` already serialised (a signed answer built in slices), in chunks. */
+  bytes?: ChunkedBody;
+  /** How `bytes` are already compressed, when they are (docs/FEDERATION_PROTOCOL.md §Compression). */
+  encoding?: BodyEncoding;
 }
 
 export class FederationNode {
@@ -172,7 +175,7 @@ export class FederationNode {
    * Handles a POST body for `kind`: parse, authenticate, rate-limit, then act. Throws
    * ProtocolError for every refusal; the caller turns it into the error answer.
    */
-  async receive(kind: "announce" | "request" | "reconcile", text: string): Promise<Reply> {
+  async receive(kind: "announce" | "request" | "reconcile", text: string, accepted?: BodyEncoding): Promise<Reply> {
     if (this.#stopping) throw new ProtocolError("SHUTTING_DOWN", 503, "this node is shutting down; try another peer or again shortly");
     // In slices: a body of up to 4 MiB must not hold the loop (docs/FEDERATION_PROTOCOL.md §Answering without holding the event loop).
     const json = await parsePeerJsonInSlices(text);
@@ -235,7 +238,7 @@ export class FederationNode {
       if (message.type === "reconcile") return await this.#reconcileInSlices(message, auth.digest, text.length, limitsOf);
       // Waits its turn for an answer slot rather than being refused while other peers' answers are built (lib/federation/budgets.ts AnswerSlots).
       release = await this.#answerSlots.take();
-      return await this.#answerInSlices(message, limitsOf);
+      return await this.#answerInSlices(message, limitsOf, accepted);
     } finally {
       release?.();
       this.#inFlight.delete(slot);
@@ -256,12 +259,14 @@ export class FederationNode {
   }
 
   /** A Request's signed Bundle as wire text, built in slices and charged to the peer's byte budget. */
-  async #answerInSlices(request: Request, limits: readonly NamespaceLimits[]): Promise<Reply> {
-    const body = await this.#answerBody(request);
-    const signed = await signMessageInSlices(body as Omit<Bundle, "sig"> & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
+  async #answerInSlices(request: Request, limits: readonly NamespaceLimits[], accepted: BodyEncoding | undefined): Promise<Reply> {
+    const signed = await signMessageInSlices((await this.#answerBody(request)) as Omit<Bundle, "sig"> & Record<string, unknown>, this.runtime.me.privateKey, yieldToLoop);
     this.#work.charge(`bytes ${request.signer}`, signed.body.length, answerRate(limits), Date.now());
     this.metrics.answerBytes += signed.body.length;
-    return { status: 200, body: undefined, bytes: signed.body };
+    // Compressed while the answer slot is held, so at most one uncompressed answer is in memory
+    // at a time, all peers together (docs/FEDERATION_PROTOCOL.md §Limits).
+    if (accepted === undefined || signed.body.length < COMPRESS_FROM_BYTES) return { status: 200, body: undefined, bytes: signed.body };
+    return { status: 200, body: undefined, bytes: await compressChunks(signed.body.chunks, accepted), encoding: accepted };
   }
 
   /** One reconcile round answered in slices; its work and reply bytes are charged to the peer. */

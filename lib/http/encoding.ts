@@ -5,7 +5,8 @@
  * uncompressed body has, so a small body cannot make this node allocate more than a plain one.
  */
 import { promisify } from "node:util";
-import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from "node:zlib";
+import { once } from "node:events";
+import { brotliCompress, brotliDecompress, constants, createBrotliCompress, createGzip, gunzip, gzip } from "node:zlib";
 
 export type BodyEncoding = "br" | "gzip";
 
@@ -60,8 +61,41 @@ export const BROTLI_WINDOW_BITS = 18;
  * @example const wire = await compressBody(Buffer.from(json), "gzip")
  */
 export async function compressBody(body: Buffer, encoding: BodyEncoding): Promise<Buffer> {
-  if (encoding === "gzip") return gzipAsync(body, { level: 6 });
-  return brotliAsync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_BITS } });
+  if (encoding === "gzip") return gzipAsync(body, { level: GZIP_LEVEL });
+  return brotliAsync(body, { params: BROTLI_PARAMS });
+}
+
+const GZIP_LEVEL = 6;
+const BROTLI_PARAMS = { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_BITS };
+/** An empty buffer left in the place of an input chunk compressChunks has handed to zlib. */
+const TAKEN = Buffer.alloc(0);
+
+/**
+ * The bytes of `chunks` (one body) compressed with `encoding`, as compressBody does, streamed
+ * through zlib on the thread pool a chunk at a time; the output comes back in zlib's chunks. Each
+ * input chunk is dropped from `chunks` once zlib has it, so the uncompressed body is let go while
+ * the compressed one grows (docs/FEDERATION_PROTOCOL.md §Compression).
+ * @example const wire = await compressChunks(signed.body.chunks, "br")
+ */
+export async function compressChunks(chunks: Buffer[], encoding: BodyEncoding): Promise<{ chunks: Buffer[]; length: number }> {
+  const z = encoding === "gzip" ? createGzip({ level: GZIP_LEVEL }) : createBrotliCompress({ params: BROTLI_PARAMS });
+  const out: Buffer[] = [];
+  let length = 0;
+  z.on("data", (b: Buffer) => {
+    out.push(b);
+    length += b.length;
+  });
+  const ended = once(z, "end");
+  // A zlib error rejects both this and a pending wait for "drain": only the first one awaited is reported.
+  ended.catch(() => undefined);
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!;
+    chunks[i] = TAKEN;
+    if (!z.write(chunk)) await once(z, "drain");
+  }
+  z.end();
+  await ended;
+  return { chunks: out, length };
 }
 
 /** Thrown by inflateBody when the inflated body would pass its limit. */

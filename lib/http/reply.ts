@@ -5,7 +5,8 @@
  */
 import type { ServerResponse } from "node:http";
 import { ProtocolError, VmshError } from "../errors.js";
-import { COMPRESS_FROM_BYTES, compressBody, type BodyEncoding } from "./encoding.js";
+import type { ChunkedBody } from "../messages/sign-in-slices.js";
+import { COMPRESS_FROM_BYTES, compressChunks, type BodyEncoding } from "./encoding.js";
 
 /** Sends `body` as JSON with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -15,25 +16,43 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Resolves when `res` can take more, or is closed; leaves no listener behind. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.once("drain", done).once("close", done);
+  });
+}
+
 /** Bytes written between two pauses of the event loop. */
 const WRITE_SLICE = 256 * 1024;
 
 /**
- * Sends `body`, JSON already serialised (a signed answer built in slices), with `status`, a slice
- * at a time: the socket's backpressure is awaited and the event loop yielded between slices.
- * @example await sendJsonBytes(res, 200, body)
+ * Sends `body`, JSON already serialised in chunks (a signed answer built in slices), with
+ * `status`: compressed first when the asker offered an encoding, then written chunk by chunk,
+ * the socket's backpressure awaited and the event loop yielded about every WRITE_SLICE bytes.
+ * The chunks are let go as they are compressed: `body` is consumed. With `compressed`, `body` is
+ * already in `encoding` (a Request's answer, compressed while its answer slot was held).
+ * @example await sendJsonChunks(res, 200, signed.body, "br")
  */
-export async function sendJsonBytes(res: ServerResponse, status: number, body: Buffer, encoding?: BodyEncoding): Promise<void> {
+export async function sendJsonChunks(res: ServerResponse, status: number, body: ChunkedBody, encoding?: BodyEncoding, compressed = false): Promise<void> {
   if (res.headersSent) return;
   // Compressed on the thread pool when the asker offered it (docs/FEDERATION_PROTOCOL.md §Compression).
-  const wire = encoding !== undefined && body.length >= COMPRESS_FROM_BYTES ? await compressBody(body, encoding) : undefined;
-  if (wire !== undefined) body = wire;
+  const wire = compressed || encoding === undefined || body.length < COMPRESS_FROM_BYTES ? body : await compressChunks(body.chunks, encoding);
+  const encoded = compressed || wire !== body;
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": body.length, "cache-control": "no-store", vary: "accept-encoding", ...(wire === undefined ? {} : { "content-encoding": encoding! }) });
-  for (let i = 0; i < body.length; i += WRITE_SLICE) {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": wire.length, "cache-control": "no-store", vary: "accept-encoding", ...(encoded ? { "content-encoding": encoding! } : {}) });
+  let since = 0;
+  for (const chunk of wire.chunks) {
     if (res.destroyed) return;
-    const more = res.write(body.subarray(i, i + WRITE_SLICE));
-    await new Promise<void>((resolve) => (more ? setImmediate(resolve) : res.once("drain", resolve).once("close", resolve)));
+    const more = res.write(chunk);
+    since += chunk.length;
+    if (!more) await drainedOrClosed(res);
+    else if (since >= WRITE_SLICE) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!more || since >= WRITE_SLICE) since = 0;
   }
   res.end();
 }

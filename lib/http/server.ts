@@ -8,13 +8,14 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ProtocolError } from "../errors.js";
 import { LIMITS } from "../messages/limits.js";
+import type { ChunkedBody } from "../messages/sign-in-slices.js";
 import { readJsonBody, type BodyScreen } from "./body.js";
-import { chooseEncoding } from "./encoding.js";
+import { chooseEncoding, type BodyEncoding } from "./encoding.js";
 import { checkHost } from "./host.js";
 import { serveLog, type ServedLog } from "./log-routes.js";
 import { topLevelString } from "./preauth.js";
 import { BURST_S, RateLimiter } from "./rate-limit.js";
-import { sendError, sendJson, sendJsonBytes } from "./reply.js";
+import { sendError, sendJson, sendJsonChunks } from "./reply.js";
 
 /**
  * What the server serves: the federation node (lib/federation/node.ts implements it). The
@@ -25,7 +26,7 @@ export interface ServedNode {
   readonly startedAtMs: number;
   readonly config: { federation: { mesh: { nodeId: string; maxPostsPerAddressPerMin?: number }; explorer?: { publicUrl?: string } } };
   /** Handles a POST body of `kind`; throws ProtocolError for every refusal. `bytes`, when present, is `body` already serialised. */
-  receive(kind: "announce" | "request" | "reconcile", text: string): Promise<{ status: number; body: unknown; bytes?: Buffer }>;
+  receive(kind: "announce" | "request" | "reconcile", text: string, accepted?: BodyEncoding): Promise<{ status: number; body: unknown; bytes?: ChunkedBody; encoding?: BodyEncoding }>;
   /**
    * Asked before a large body is read on, with the `signer` it names: a refusal (an unknown
    * signer, a budget in debt), or undefined to read on (docs/FEDERATION_PROTOCOL.md §Limits).
@@ -145,8 +146,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ServerO
   const wait = perAddress.take(req.socket.remoteAddress ?? "?", perMinute, Date.now(), BURST_S);
   if (wait > 0) throw unread(new ProtocolError("RATE_LIMITED", 429, `more than ${perMinute} federation POSTs a minute from this address; retry in ${wait} s`, { details: String(wait) }));
   const text = await readJsonBody(req, post.maxBytes, signerScreen(node, post.kind));
-  const reply = await node.receive(post.kind, text);
-  if (reply.bytes !== undefined) await sendJsonBytes(res, reply.status, reply.bytes, chooseEncoding(req.headers["accept-encoding"]));
+  const accepted = chooseEncoding(req.headers["accept-encoding"]);
+  const reply = await node.receive(post.kind, text, accepted);
+  if (reply.bytes !== undefined) await sendJsonChunks(res, reply.status, reply.bytes, reply.encoding ?? accepted, reply.encoding !== undefined);
   else sendJson(res, reply.status, reply.body);
 }
 

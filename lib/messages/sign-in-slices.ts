@@ -1,11 +1,12 @@
 /**
  * Signing a large message without holding the event loop (docs/FEDERATION_PROTOCOL.md §Limits):
- * the canonical form (RFC 8785, as lib/messages/canonical.ts) is built a slice of array
- * elements at a time, encoded and base64url-encoded a slice at a time, with a pause between
- * slices; the Ed25519 signature is computed on libuv's thread pool; and the bytes sent are that
- * canonical form with `sig` added, so the message is never serialised twice, and never copied:
- * the body and the signing input are each written once into a buffer of their exact size. Same
- * bytes, same signature as `signMessage`.
+ * the canonical form (RFC 8785, as lib/messages/canonical.ts) is written as UTF-8 into chunks of
+ * CHUNK_BYTES a slice of array elements at a time and base64url-encoded a chunk at a time, with a
+ * pause between slices; the Ed25519 signature is computed on libuv's thread pool; and the bytes
+ * sent are those chunks with `sig` added, so the message is never serialised twice. No string or
+ * buffer as large as the body is made but the signing input, which Ed25519 takes whole: a 5 MB
+ * answer does not pass through the large-object space of the heap (docs/BENCHMARKS.md, "work
+ * budgets"). Same bytes, same signature as `signMessage`.
  */
 import { sign as cryptoSign, type KeyObject } from "node:crypto";
 import { keyIdFor } from "../identity/did.js";
@@ -19,69 +20,124 @@ export const yieldToLoop: Pause = () => new Promise((resolve) => setImmediate(re
 
 /** Array elements canonicalised between two pauses. */
 const SLICE_ELEMENTS = 200;
-/** Characters encoded, and bytes base64url-encoded (a multiple of 3), between two pauses. */
-const SLICE_CHARS = 256 * 1024;
-const SLICE_BYTES = 3 * 64 * 1024;
+/** Bytes base64url-encoded between two pauses. */
+const SLICE_BYTES = 256 * 1024;
+/**
+ * Size of the chunks a body is written into: under V8's large-object size once base64url-encoded
+ * (87 KiB of text), so no step of signing makes a string or a buffer as large as the body.
+ */
+export const CHUNK_BYTES = 64 * 1024;
 
 /**
- * The canonical JSON of `message` (an object whose top-level arrays may be long), built in slices.
- * @example const text = await canonicalJsonInSlices({ receipts, ts: 1 }, yieldToLoop) // same as canonicalJson(...)
+ * A JSON body as the bytes of its chunks, in order (docs/FEDERATION_PROTOCOL.md §Limits): a large
+ * answer is never held as one string or one buffer, and each chunk can be let go once sent.
  */
-export async function canonicalJsonInSlices(message: Record<string, unknown>, pause: Pause): Promise<string> {
-  const members: string[] = [];
+export interface ChunkedBody {
+  chunks: Buffer[];
+  /** Bytes in all the chunks. */
+  length: number;
+}
+
+/** Appends UTF-8 text to a list of CHUNK_BYTES buffers, each filled before the next is taken. */
+class ChunkWriter {
+  readonly chunks: Buffer[] = [];
+  length = 0;
+  #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  #at = 0;
+
+  write(text: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: text that surely fits is written in place.
+    if (text.length * 3 <= CHUNK_BYTES - this.#at) {
+      const n = this.#chunk.write(text, this.#at, "utf8");
+      this.#at += n;
+      this.length += n;
+      return;
+    }
+    const bytes = Buffer.from(text, "utf8");
+    for (let i = 0; i < bytes.length; ) {
+      if (this.#at === CHUNK_BYTES) this.#next();
+      const n = bytes.copy(this.#chunk, this.#at, i);
+      this.#at += n;
+      i += n;
+    }
+    this.length += bytes.length;
+  }
+
+  #next(): void {
+    this.chunks.push(this.#chunk);
+    this.#chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.#at = 0;
+  }
+
+  /** The chunks written, the last one cut to what it holds. */
+  end(): ChunkedBody {
+    if (this.#at > 0) this.chunks.push(this.#chunk.subarray(0, this.#at));
+    this.#at = CHUNK_BYTES;
+    return { chunks: this.chunks, length: this.length };
+  }
+}
+
+/**
+ * The canonical JSON of `message` (an object whose top-level arrays may be long) as UTF-8 in
+ * chunks, built a slice of array elements at a time: the bytes of `canonicalJson(message)`.
+ * @example const { chunks } = await canonicalBytesInSlices({ receipts, ts: 1 }, yieldToLoop) // Buffer.concat(chunks) is canonicalJson(...)'s UTF-8
+ */
+export async function canonicalBytesInSlices(message: Record<string, unknown>, pause: Pause): Promise<ChunkedBody> {
+  const out = new ChunkWriter();
+  out.write("{");
+  let first = true;
   for (const key of Object.keys(message).sort()) {
     const value = message[key];
     if (value === undefined || typeof value === "symbol") continue;
+    out.write(`${first ? "" : ","}${JSON.stringify(key)}:`);
+    first = false;
     if (!Array.isArray(value) || value.length <= SLICE_ELEMENTS) {
-      members.push(`${JSON.stringify(key)}:${canonicalJson(value)}`);
+      out.write(canonicalJson(value));
       continue;
     }
-    const parts: string[] = [];
-    for (let i = 0; i < value.length; i += SLICE_ELEMENTS) {
-      parts.push(value.slice(i, i + SLICE_ELEMENTS).map((v: unknown) => canonicalJson(v === undefined || typeof v === "symbol" ? null : v)).join(","));
+    out.write("[");
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      out.write(`${i === 0 ? "" : ","}${canonicalJson(v === undefined || typeof v === "symbol" ? null : v)}`);
+      if ((i + 1) % SLICE_ELEMENTS === 0 && i + 1 < value.length) await pause();
+    }
+    out.write("]");
+    await pause();
+  }
+  out.write("}");
+  return out.end();
+}
+
+/**
+ * Writes base64url of the bytes of `chunks` (one byte stream) as ASCII into `out` at `offset`,
+ * chunk by chunk: base64 of 3-byte groups concatenates, so the 0–2 bytes left at the end of a
+ * chunk are carried into the next.
+ */
+async function writeBase64UrlInSlices(chunks: readonly Buffer[], out: Buffer, offset: number, pause: Pause): Promise<number> {
+  let carry = Buffer.alloc(0);
+  let since = 0;
+  for (const chunk of chunks) {
+    let from = 0;
+    if (carry.length > 0) {
+      const need = 3 - carry.length;
+      if (chunk.length < need) {
+        carry = Buffer.concat([carry, chunk]);
+        continue;
+      }
+      offset += out.write(Buffer.concat([carry, chunk.subarray(0, need)]).toString("base64url"), offset, "ascii");
+      from = need;
+    }
+    const whole = from + Math.floor((chunk.length - from) / 3) * 3;
+    offset += out.write(chunk.subarray(from, whole).toString("base64url"), offset, "ascii");
+    carry = Buffer.from(chunk.subarray(whole));
+    since += chunk.length;
+    if (since >= SLICE_BYTES) {
+      since = 0;
       await pause();
     }
-    members.push(`${JSON.stringify(key)}:[${parts.join(",")}]`);
   }
-  return `{${members.join(",")}}`;
-}
-
-/** Where to cut `text` near `at` without splitting a surrogate pair. */
-function cut(text: string, at: number): number {
-  let j = Math.min(text.length, at);
-  if (j < text.length && (text.charCodeAt(j) & 0xfc00) === 0xdc00) j--;
-  return j;
-}
-
-/** The UTF-8 length of `text`, counted a slice at a time. */
-async function utf8LengthInSlices(text: string, pause: Pause): Promise<number> {
-  let n = 0;
-  for (let i = 0; i < text.length; ) {
-    const j = cut(text, i + SLICE_CHARS);
-    n += Buffer.byteLength(text.slice(i, j), "utf8");
-    i = j;
-    if (i < text.length) await pause();
-  }
-  return n;
-}
-
-/** Writes the UTF-8 of `text` into `out` from its start, a slice at a time. */
-async function writeUtf8InSlices(text: string, out: Buffer, pause: Pause): Promise<void> {
-  let offset = 0;
-  for (let i = 0; i < text.length; ) {
-    const j = cut(text, i + SLICE_CHARS);
-    offset += out.write(text.slice(i, j), offset, "utf8");
-    i = j;
-    if (i < text.length) await pause();
-  }
-}
-
-/** Writes base64url of `bytes` as ASCII into `out` at `offset`, a slice at a time. */
-async function writeBase64UrlInSlices(bytes: Buffer, out: Buffer, offset: number, pause: Pause): Promise<void> {
-  for (let i = 0; i < bytes.length; i += SLICE_BYTES) {
-    offset += out.write(bytes.subarray(i, i + SLICE_BYTES).toString("base64url"), offset, "ascii");
-    if (i + SLICE_BYTES < bytes.length) await pause();
-  }
+  if (carry.length > 0) offset += out.write(carry.toString("base64url"), offset, "ascii");
+  return offset;
 }
 
 /** Characters of base64url (unpadded) for `n` bytes. */
@@ -96,27 +152,26 @@ function signAsync(data: Buffer, privateKey: KeyObject): Promise<Buffer> {
 
 /**
  * Signs `message` (which names its own `signer`) as `signMessage` does, in slices; returns the
- * detached JWS and the JSON bytes to send (the canonical form with `sig`).
- * @example const { body } = await signMessageInSlices(bundle, key.privateKey, yieldToLoop); await sendJsonBytes(res, 200, body)
+ * detached JWS and the JSON bytes to send (the canonical form with `sig`), in chunks.
+ * @example const { body } = await signMessageInSlices(bundle, key.privateKey, yieldToLoop); await sendJsonChunks(res, 200, body)
  */
-export async function signMessageInSlices(message: { signer: string } & Record<string, unknown>, privateKey: KeyObject, pause: Pause = yieldToLoop): Promise<{ sig: string; body: Buffer }> {
-  const text = await canonicalJsonInSlices(message, pause);
+export async function signMessageInSlices(message: { signer: string } & Record<string, unknown>, privateKey: KeyObject, pause: Pause = yieldToLoop): Promise<{ sig: string; body: ChunkedBody }> {
+  const payload = await canonicalBytesInSlices(message, pause);
   const protectedB64 = Buffer.from(canonicalJson({ alg: "EdDSA", kid: keyIdFor(message.signer) }), "utf8").toString("base64url");
-  // Two buffers in all, each written in place (docs/FEDERATION_PROTOCOL.md §Limits): the body,
-  // which holds the canonical form and then, over its closing "}", the `sig` member; and the
-  // signing input. No copy of either is made.
-  const payloadBytes = await utf8LengthInSlices(text, pause);
-  const suffixBytes = `,"sig":"${protectedB64}..`.length + SIGNATURE_CHARS + 2;
-  const body = Buffer.allocUnsafe(payloadBytes - 1 + suffixBytes);
-  await writeUtf8InSlices(text, body, pause);
-  const payload = body.subarray(0, payloadBytes);
-  const signingInput = Buffer.allocUnsafe(protectedB64.length + 1 + base64UrlLength(payloadBytes));
+  // The signing input is the one buffer as large as the body (Ed25519 signs it whole), written in
+  // place and let go once signed (docs/FEDERATION_PROTOCOL.md §Limits).
+  let signingInput: Buffer | undefined = Buffer.allocUnsafe(protectedB64.length + 1 + base64UrlLength(payload.length));
   signingInput.write(`${protectedB64}.`, 0, "ascii");
-  await writeBase64UrlInSlices(payload, signingInput, protectedB64.length + 1, pause);
+  const written = await writeBase64UrlInSlices(payload.chunks, signingInput, protectedB64.length + 1, pause);
+  if (written !== signingInput.length) throw new Error(`signing input is ${written} bytes, expected ${signingInput.length}`);
   const signature = await signAsync(signingInput, privateKey);
+  signingInput = undefined;
   const sig = `${protectedB64}..${signature.toString("base64url")}`;
   // The canonical form ends with "}": the signed message is it with `sig` added as its last member.
-  const written = body.write(`,"sig":${JSON.stringify(sig)}}`, payloadBytes - 1, "utf8");
-  if (payloadBytes - 1 + written !== body.length) throw new Error(`signed body is ${payloadBytes - 1 + written} bytes, expected ${body.length}`);
-  return { sig, body };
+  const last = payload.chunks.pop();
+  if (last === undefined || last[last.length - 1] !== 0x7d) throw new Error("the canonical form does not end with '}'");
+  if (last.length > 1) payload.chunks.push(last.subarray(0, last.length - 1));
+  const suffix = Buffer.from(`,"sig":${JSON.stringify(sig)}}`, "utf8");
+  payload.chunks.push(suffix);
+  return { sig, body: { chunks: payload.chunks, length: payload.length - 1 + suffix.length } };
 }
