@@ -12,6 +12,7 @@
  *   CATCHUP_BATCHES=50 (quick); CATCHUP_BATCHES=1000 CATCHUP_PER_BATCH=1000 (10^6 receipts);
  *   CATCHUP_BASELINE=0 skips the version 2 baseline (at 10^6 it takes minutes and a GB of wire);
  *   CATCHUP_PROFILE_DIR=/tmp/prof writes a CPU profile of the sync process;
+ *   CATCHUP_SERVE_PROFILE_DIR=/tmp/prof writes one of the answering serve (at its exit);
  *   CATCHUP_SERVE_LEAVES=1 has the serve keep its versions as leaves (docs/STATE.md §Leaves form).
  */
 import { spawn } from "node:child_process";
@@ -28,7 +29,7 @@ import { repoRoot } from "../test/support/repo-root.js";
 import { seedStore } from "../test/support/seed-store.js";
 import { encodeLeaves } from "../lib/messages/leaves.js";
 import { openStore } from "../lib/store/index.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { findPidByArgument, memoryOf } from "./process-memory.js";
 
 /** CPU seconds (user + system, all threads) `pid` has used so far, from /proc/<pid>/stat. */
@@ -38,6 +39,42 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 import { formatTable, type BenchFigures } from "./table.js";
+
+/** Resets the peak resident set (VmHWM) of `pid` to its current RSS (Linux clear_refs 5), so a later VmHWM is the peak since now. */
+function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+}
+
+/**
+ * Polls `url`/health one request at a time until `stop()` is called; resolves the p99 and max
+ * latency (ms) and the count. A request that fails counts as its latency to failure.
+ */
+function pollHealth(url: string): { stop(): Promise<{ p99: number; max: number; count: number }> } {
+  const latencies: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(new URL("/health", url));
+        await res.arrayBuffer();
+      } catch {
+        // counted by its latency below
+      }
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      const sorted = [...latencies].sort((x, y) => x - y);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+      return { p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, count: sorted.length };
+    },
+  };
+}
 
 const BATCHES = Number(process.env.CATCHUP_BATCHES ?? 500);
 const PER_BATCH = Number(process.env.CATCHUP_PER_BATCH ?? 200);
@@ -109,7 +146,10 @@ export async function run(): Promise<BenchFigures> {
     await seedStore(a.stateDir, tsa, { namespace: NS, origin: { did: a.did, keyFile: join(a.configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: PER_BATCH });
     // CATCHUP_SERVE_LEAVES=1: a keeps its versions as leaves (docs/STATE.md §Leaves form), as a node that caught up so does.
     if (process.env.CATCHUP_SERVE_LEAVES === "1") await keepAsLeaves(a.stateDir);
-    await a.start();
+    // CATCHUP_SERVE_PROFILE_DIR=<dir>: a V8 CPU profile of the answering serve, written when it stops.
+    const serveProfile = process.env.CATCHUP_SERVE_PROFILE_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", process.env.CATCHUP_SERVE_PROFILE_DIR];
+    // Opening 10^6 freshly written receipts can take longer than the harness's 20 s on a loaded machine.
+    await a.start({ nodeArgs: serveProfile, listenTimeoutMs: 300_000 });
 
     // b reaches a through a TCP proxy that counts every byte each way, headers included.
     const proxy = await startCountingProxy(new URL(a.url));
@@ -121,15 +161,22 @@ export async function run(): Promise<BenchFigures> {
       await rm(b.stateDir, { recursive: true, force: true });
       proxy.reset();
       const serveCpu = cpuSecondsOf(servePid);
+      const idleMiB = memoryOf(servePid).rssMiB;
+      resetPeakRss(servePid);
+      // The serve's /health latency while it answers (proxy bypassed: a's own port).
+      const health = pollHealth(a.url);
       const run = await measured([BIN, "--config", b.configDir, "sync", "--namespace", NS, "--json"], scratch, env);
       const serveCpuS = cpuSecondsOf(servePid) - serveCpu;
+      const servePeakMiB = memoryOf(servePid).hwmMiB;
+      const healthMs = await health.stop();
       const report = (JSON.parse(run.stdout) as { peers: Report[] }).peers[0]!;
       if (!report.ok) throw new Error(`sync failed: ${report.error}`);
       await assertHoldsAll(b, "sync");
-      return { run, report, wire: proxy.up + proxy.down, serveCpuS };
+      return { run, report, wire: proxy.up + proxy.down, serveCpuS, idleMiB, servePeakMiB, healthMs };
     };
+    // Let the serve settle after start (its startup work is not the catch-up's).
+    await new Promise((r) => setTimeout(r, 3000));
     const sync = await syncOnce({});
-    const serveAfterSync = memoryOf(servePid).hwmMiB;
     const old = BASELINE ? await syncOnce({ VMSH_FEDERATION_REQUEST_V: "2" }) : undefined;
     await proxy.close();
 
@@ -143,7 +190,10 @@ export async function run(): Promise<BenchFigures> {
       { metric: "one sync: bytes on the wire per receipt", value: sync.wire / TOTAL, unit: "B", ...base(old && old.wire / TOTAL), target: "≤ 64 B" },
       { metric: "one sync: CPU time of the answering serve meanwhile", value: sync.serveCpuS, unit: "s", ...base(old?.serveCpuS) },
       { metric: "one sync: peak RSS of the sync process", value: sync.run.peakMiB, unit: "MiB", ...base(old?.run.peakMiB) },
-      { metric: "peak RSS of the answering serve, after the sync", value: serveAfterSync, unit: "MiB" },
+      { metric: "one sync: peak RSS of the answering serve meanwhile", value: sync.servePeakMiB, unit: "MiB", ...base(old?.servePeakMiB) },
+      { metric: "the answering serve's RSS before the sync (idle)", value: sync.idleMiB, unit: "MiB" },
+      { metric: "one sync: the serve's peak RSS / its idle RSS", value: sync.servePeakMiB / sync.idleMiB, unit: "×", target: "≤ 2×" },
+      { metric: `one sync: /health p99 of the answering serve meanwhile (${sync.healthMs.count} requests, max ${sync.healthMs.max.toFixed(0)} ms)`, value: sync.healthMs.p99, unit: "ms", target: "< 100 ms at 10^5" },
     ];
     if (NAIVE_TOO) {
       await rm(b.stateDir, { recursive: true, force: true });
