@@ -51,6 +51,11 @@ export class BatchCache {
     return entry;
   }
 
+  /** `file` as a cache entry, neither frozen nor kept: a copy one reader parsed for itself. */
+  static unkept(path: string, file: BatchFile): CachedBatch {
+    return { file, receipts: new FileReceipts(file, path) };
+  }
+
   delete(path: string): void {
     this.#items.delete(path);
   }
