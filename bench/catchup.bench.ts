@@ -12,10 +12,11 @@
  *   CATCHUP_BATCHES=50 (quick); CATCHUP_BATCHES=1000 CATCHUP_PER_BATCH=1000 (10^6 receipts);
  *   CATCHUP_BASELINE=0 skips the version 2 baseline (at 10^6 it takes minutes and a GB of wire);
  *   CATCHUP_PROFILE_DIR=/tmp/prof writes a CPU profile of the sync process;
+ *   CATCHUP_SERVE_PROFILE_DIR=/tmp/prof writes one of the answering serve (at its exit);
  *   CATCHUP_SERVE_LEAVES=1 has the serve keep its versions as leaves (docs/STATE.md §Leaves form).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -28,7 +29,7 @@ import { repoRoot } from "../test/support/repo-root.js";
 import { seedStore } from "../test/support/seed-store.js";
 import { encodeLeaves } from "../lib/messages/leaves.js";
 import { openStore } from "../lib/store/index.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { findPidByArgument, memoryOf } from "./process-memory.js";
 
 /** CPU seconds (user + system, all threads) `pid` has used so far, from /proc/<pid>/stat. */
@@ -38,6 +39,59 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 import { formatTable, type BenchFigures } from "./table.js";
+
+/** Resets the peak resident set (VmHWM) of `pid` to its current RSS (Linux clear_refs 5), so a later VmHWM is the peak since now. */
+function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+}
+
+/**
+ * Waits until `pid` used under 0.1 s of CPU in each of 3 seconds running (at most 600 s); resolves
+ * the seconds waited.
+ */
+async function settled(pid: number): Promise<number> {
+  const started = performance.now();
+  let quiet = 0;
+  let last = cpuSecondsOf(pid);
+  while (quiet < 3 && performance.now() - started < 600_000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = cpuSecondsOf(pid);
+    quiet = now - last < 0.1 ? quiet + 1 : 0;
+    last = now;
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/**
+ * Polls `url`/health one request at a time until `stop()` is called; resolves the p99 and max
+ * latency (ms) and the count. A request that fails counts as its latency to failure.
+ */
+function pollHealth(url: string): { stop(): Promise<{ p99: number; max: number; count: number }> } {
+  const latencies: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(new URL("/health", url));
+        await res.arrayBuffer();
+      } catch {
+        // counted by its latency below
+      }
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      const sorted = [...latencies].sort((x, y) => x - y);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+      return { p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, count: sorted.length };
+    },
+  };
+}
 
 const BATCHES = Number(process.env.CATCHUP_BATCHES ?? 500);
 const PER_BATCH = Number(process.env.CATCHUP_PER_BATCH ?? 200);
@@ -76,21 +130,34 @@ async function assertHoldsAll(node: MeshNode, what: string): Promise<void> {
   if (n !== TOTAL) throw new Error(`${what}: the fresh node holds ${n} of ${TOTAL} receipts`);
 }
 
-/** Rewrites every complete version of the seeded store as its leaves and checkpoint, one version at a time. */
+/**
+ * Replaces the seeded store by one holding each complete version as its leaves and checkpoint
+ * (with its anchors), as a node that caught up keeps them. A new store is written and swapped in:
+ * `putBatch` given the leaves of a version already held as receipts keeps the receipts (nothing
+ * is added), so rewriting in place would leave the files as they were.
+ */
 async function keepAsLeaves(stateDir: string): Promise<void> {
-  const store = await openStore(stateDir);
+  const leavesDir = `${stateDir}.leaves`;
+  const from = await openStore(stateDir);
+  const to = await openStore(leavesDir);
+  let kept = 0;
   try {
-    for (const v of store.listBatches(NS)) {
-      const batch = await store.getBatch(NS, v.batchId, v.batchRoot, v.origin);
+    for (const v of from.listBatches(NS)) {
+      const batch = await from.getBatch(NS, v.batchId, v.batchRoot, v.origin);
       const cp = batch?.checkpoint;
       if (cp === undefined || batch!.receipts.length !== cp.size) continue;
       const hashes = new Array<string>(cp.size);
       for (const r of batch!.receipts) hashes[r.proof.index] = r.eventHash;
-      await store.putBatch({ namespace: NS, batchId: v.batchId, batchRoot: v.batchRoot, createdAt: v.createdAt, receipts: [], leaves: encodeLeaves(hashes), anchors: [], checkpoint: cp });
+      await to.putBatch({ namespace: NS, batchId: v.batchId, batchRoot: v.batchRoot, createdAt: v.createdAt, receipts: [], leaves: encodeLeaves(hashes), anchors: [...batch!.anchors], checkpoint: cp });
+      kept++;
     }
   } finally {
-    await store.close();
+    await from.close();
+    await to.close();
   }
+  if (kept !== BATCHES) throw new Error(`keepAsLeaves: ${kept} of ${BATCHES} versions rewritten as leaves`);
+  await rm(stateDir, { recursive: true, force: true });
+  await rename(leavesDir, stateDir);
 }
 
 /**
@@ -100,7 +167,8 @@ async function keepAsLeaves(stateDir: string): Promise<void> {
 export async function run(): Promise<BenchFigures> {
   const tsa = createOpensslTsa();
   const scratch = await mkdtemp(join(tmpdir(), "vmsh-catchup-bench-"));
-  const mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem: tsa.rootPem });
+  // Anti-entropy every hour: a's timer would otherwise try b (whose serve stays down) every 2 s, work that is not the catch-up's.
+  const mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem: tsa.rootPem, antiEntropyIntervalS: 3600 });
   try {
     const a = mesh.node("a");
     const b = mesh.node("b");
@@ -109,7 +177,10 @@ export async function run(): Promise<BenchFigures> {
     await seedStore(a.stateDir, tsa, { namespace: NS, origin: { did: a.did, keyFile: join(a.configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: PER_BATCH });
     // CATCHUP_SERVE_LEAVES=1: a keeps its versions as leaves (docs/STATE.md §Leaves form), as a node that caught up so does.
     if (process.env.CATCHUP_SERVE_LEAVES === "1") await keepAsLeaves(a.stateDir);
-    await a.start();
+    // CATCHUP_SERVE_PROFILE_DIR=<dir>: a V8 CPU profile of the answering serve, written when it stops.
+    const serveProfile = process.env.CATCHUP_SERVE_PROFILE_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", process.env.CATCHUP_SERVE_PROFILE_DIR];
+    // Opening 10^6 freshly written receipts can take longer than the harness's 20 s on a loaded machine.
+    await a.start({ nodeArgs: serveProfile, listenTimeoutMs: 300_000 });
 
     // b reaches a through a TCP proxy that counts every byte each way, headers included.
     const proxy = await startCountingProxy(new URL(a.url));
@@ -121,15 +192,23 @@ export async function run(): Promise<BenchFigures> {
       await rm(b.stateDir, { recursive: true, force: true });
       proxy.reset();
       const serveCpu = cpuSecondsOf(servePid);
+      const idleMiB = memoryOf(servePid).rssMiB;
+      resetPeakRss(servePid);
+      // The serve's /health latency while it answers (proxy bypassed: a's own port).
+      const health = pollHealth(a.url);
       const run = await measured([BIN, "--config", b.configDir, "sync", "--namespace", NS, "--json"], scratch, env);
       const serveCpuS = cpuSecondsOf(servePid) - serveCpu;
+      const servePeakMiB = memoryOf(servePid).hwmMiB;
+      const healthMs = await health.stop();
       const report = (JSON.parse(run.stdout) as { peers: Report[] }).peers[0]!;
       if (!report.ok) throw new Error(`sync failed: ${report.error}`);
       await assertHoldsAll(b, "sync");
-      return { run, report, wire: proxy.up + proxy.down, serveCpuS };
+      return { run, report, wire: proxy.up + proxy.down, serveCpuS, idleMiB, servePeakMiB, healthMs };
     };
+    // The serve's startup work (loading the index, backfilling its origin log, preparing reconcile
+    // items: tens of CPU seconds at 10^6) is not the catch-up's: wait until it is idle.
+    const settleS = await settled(servePid);
     const sync = await syncOnce({});
-    const serveAfterSync = memoryOf(servePid).hwmMiB;
     const old = BASELINE ? await syncOnce({ VMSH_FEDERATION_REQUEST_V: "2" }) : undefined;
     await proxy.close();
 
@@ -143,7 +222,10 @@ export async function run(): Promise<BenchFigures> {
       { metric: "one sync: bytes on the wire per receipt", value: sync.wire / TOTAL, unit: "B", ...base(old && old.wire / TOTAL), target: "≤ 64 B" },
       { metric: "one sync: CPU time of the answering serve meanwhile", value: sync.serveCpuS, unit: "s", ...base(old?.serveCpuS) },
       { metric: "one sync: peak RSS of the sync process", value: sync.run.peakMiB, unit: "MiB", ...base(old?.run.peakMiB) },
-      { metric: "peak RSS of the answering serve, after the sync", value: serveAfterSync, unit: "MiB" },
+      { metric: "one sync: peak RSS of the answering serve meanwhile", value: sync.servePeakMiB, unit: "MiB", ...base(old?.servePeakMiB) },
+      { metric: `the answering serve's RSS before the sync (idle: its CPU settled ${settleS.toFixed(0)} s after it listened)`, value: sync.idleMiB, unit: "MiB" },
+      { metric: "one sync: the serve's peak RSS / its idle RSS", value: sync.servePeakMiB / sync.idleMiB, unit: "×", target: "≤ 2×" },
+      { metric: `one sync: /health p99 of the answering serve meanwhile (${sync.healthMs.count} requests, max ${sync.healthMs.max.toFixed(0)} ms)`, value: sync.healthMs.p99, unit: "ms", target: "< 100 ms at 10^5" },
     ];
     if (NAIVE_TOO) {
       await rm(b.stateDir, { recursive: true, force: true });

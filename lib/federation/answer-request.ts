@@ -277,7 +277,9 @@ async function answerRangeAsLeaves(store: Store, request: Request): Promise<Requ
     if (!inTs(v.createdAt) || v.origin === undefined || v.size === undefined || v.receiptCount !== v.size || v.size > LIMITS.maxLeavesPerBundle) continue;
     // In order or not at all: the asker pages on from the last sealing time it got.
     if (v.size > budget || answer.checkpoints.length >= LIMITS.maxCheckpointsPerBundle) break;
-    const batch = await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin, { cached: true });
+    // Each version is read once per catch-up: not kept in the store's cache of parsed files, which
+    // would only hold (and keep the garbage collector marking) files no one asks for again.
+    const batch = await store.getBatch(request.namespace, v.batchId, v.batchRoot, v.origin, { cached: true, retain: false });
     const leaves = leavesOf(batch);
     if (leaves === undefined) continue;
     budget -= batch!.checkpoint!.size;

@@ -70,6 +70,11 @@ export class BatchCache {
     return entry;
   }
 
+  /** `file` as a cache entry, neither frozen nor kept: a copy one reader parsed for itself. */
+  static unkept(path: string, file: BatchFile): CachedBatch {
+    return { file, receipts: new FileReceipts(file, path) };
+  }
+
   delete(path: string): void {
     this.#changes.set(path, (this.#changes.get(path) ?? 0) + 1);
     this.#items.delete(path);

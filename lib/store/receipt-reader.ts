@@ -5,16 +5,25 @@
 import { StoreError } from "../errors.js";
 import type { Receipt } from "../receipt.js";
 import { readJsonFile } from "./atomic-file.js";
-import type { BatchCache, CachedBatch } from "./batch-cache.js";
+import { BatchCache, type CachedBatch } from "./batch-cache.js";
 import type { BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import { checkBatchFile, type BatchFile } from "./schema.js";
 
 /**
- * A parsed batch file: from the cache unless `fresh`, else from disk (refreshing the cache).
+ * A parsed batch file: from the cache unless `fresh`, else from disk (refreshing the cache; with
+ * `retain` false, leaving the cache as it was).
  * @example const batch = await loadBatch(cache, path, true)
  */
-export async function loadBatch(cache: BatchCache, path: string, fresh: boolean): Promise<CachedBatch | undefined> {
+export async function loadBatch(cache: BatchCache, path: string, fresh: boolean, retain = true): Promise<CachedBatch | undefined> {
+  if (!retain) {
+    // A read that will not come back for the file (a catch-up's range answer): served from the
+    // cache when there, else parsed for this caller alone, so the cache's files stay its own.
+    const hit = fresh ? undefined : cache.get(path);
+    if (hit !== undefined) return hit;
+    const file = await readJsonFile<BatchFile>(path, checkBatchFile);
+    return file === null ? undefined : BatchCache.unkept(path, file);
+  }
   // What the cache was told about the file when this read began: a write's copy set meanwhile is
   // newer than what this read parses, and stays (BatchCache.set).
   const mark = cache.mark(path);

@@ -372,9 +372,11 @@ export class Store {
    * without it, the preferred version of the root: active first, then one with a checkpoint.
    * With `cached`, a copy parsed since the last `refresh()` noticed no change to the file may be
    * served (deep-frozen), as receipts are: what answering a Request reads (lib/federation/answer-request.ts).
+   * With `retain: false`, a file read from disk is not kept in that cache (nor frozen): for a
+   * reader that goes through many versions once, such as a catch-up's range answer.
    * @example const b = await store.getBatch("ns", "b1", "sha256:…", "did:vm:node:a")
    */
-  async getBatch(namespace: string, batchId: string, batchRoot: string, origin?: string | null, options: { cached?: boolean } = {}): Promise<StoredBatch | undefined> {
+  async getBatch(namespace: string, batchId: string, batchRoot: string, origin?: string | null, options: { cached?: boolean; retain?: boolean } = {}): Promise<StoredBatch | undefined> {
     this.#assertOpen();
     requireName("namespace", namespace);
     requireName("batchId", batchId);
@@ -382,7 +384,7 @@ export class Store {
     if (origin !== undefined && origin !== null) requireName("origin", origin);
     const entry = this.#index.byName.get(namespace)?.version(batchId, batchRoot, origin);
     if (entry === undefined) return undefined;
-    const file = await loadBatch(this.#cache, entry.path, options.cached !== true);
+    const file = await loadBatch(this.#cache, entry.path, options.cached !== true, options.retain !== false);
     return file === undefined ? undefined : toStored(file);
   }
 

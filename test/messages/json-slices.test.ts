@@ -118,6 +118,45 @@ describe("messages: parsing a large body in slices", () => {
     assert.ok(turns >= stats.pauses / 2, `the probe ran ${turns} times during ${stats.pauses} pauses`);
   });
 
+  test("json slices: an array of small elements is parsed a run of elements per JSON.parse, each run within a slice", async () => {
+    const items = Array.from({ length: 4_000 }, (_, i) => ({ id: `sha256:${i.toString(16).padStart(64, "0")}`, proof: { index: i, path: [`sha256:${"ab".repeat(32)}`, `s\\"q,]`] } }));
+    const text = JSON.stringify({ kind: "batch", receipts: items });
+    const parse = JSON.parse;
+    let calls = 0;
+    let longest = 0;
+    JSON.parse = ((t: string) => {
+      calls++;
+      longest = Math.max(longest, t.length);
+      return parse(t);
+    }) as typeof JSON.parse;
+    let value: unknown;
+    try {
+      value = await parsePeerJsonInSlices(text, { pause: async () => undefined });
+    } finally {
+      JSON.parse = parse;
+    }
+    assert.deepEqual(value, parse(text));
+    assert.ok(longest <= PARSE_SLICE_CHARS, `JSON.parse was given ${longest} characters at once`);
+    // One parse per element would be 4,000 calls; by runs, about one per slice of text (and the member names).
+    assert.ok(calls <= 2 * Math.ceil(text.length / PARSE_SLICE_CHARS) + 4, `${calls} calls of JSON.parse for ${text.length} characters`);
+  });
+
+  test("json slices: a long array damaged or nested too deep inside one run gives parsePeerJson's refusal, element by element", async () => {
+    const r = rng(7);
+    for (let round = 0; round < 60; round++) {
+      const items = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? { a: [i, "x,]\\"], b: null } : i % 3 === 1 ? `s${i}` : [i, [i]]));
+      let text = JSON.stringify(items);
+      if (round % 3 === 0) {
+        const at = 1 + Math.floor(r() * (text.length - 2));
+        text = text.slice(0, at) + '[]{},:" 1x'[Math.floor(r() * 10)] + text.slice(at + 1);
+      } else if (round % 3 === 1) {
+        const at = text.indexOf(",", Math.floor(r() * (text.length - 10)));
+        text = `${text.slice(0, at + 1)}${"[".repeat(LIMITS.maxJsonDepth)}1${"]".repeat(LIMITS.maxJsonDepth)},${text.slice(at + 1)}`;
+      }
+      assert.deepEqual(await sliced(text, 200), reference(text), `round ${round}: ${text.slice(0, 120)}`);
+    }
+  });
+
   test("json slices: a body within one slice is parsed by parsePeerJson at once, with no pause", async () => {
     const stats: SliceStats = { pauses: 0, largestSlice: 0 };
     let pauses = 0;

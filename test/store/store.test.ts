@@ -325,6 +325,23 @@ describe("store: receipt order", () => {
     await reader.close();
   });
 
+  test("getBatch retain false: a version read once (a catch-up's range answer) is parsed for the caller alone, not kept in the cache; a cached copy is still served", async () => {
+    const dir = fresh();
+    const writer = await openStore(dir);
+    const batch = sampleBatch({ batchId: "b1", size: 2 });
+    await writer.putBatch(batch);
+    const reader = await openStore(dir);
+    const once = (await reader.getBatch(NS, "b1", batch.batchRoot, null, { cached: true, retain: false }))!;
+    assert.deepEqual(once.receipts, batch.receipts);
+    assert.equal(Object.isFrozen(once.receipts), false, "not the cache's (frozen) copy");
+    const cached = (await reader.getBatch(NS, "b1", batch.batchRoot, null, { cached: true }))!;
+    assert.notEqual(cached.receipts, once.receipts, "the first read left nothing in the cache: this one parsed the file");
+    assert.equal(Object.isFrozen(cached.receipts), true);
+    assert.equal((await reader.getBatch(NS, "b1", batch.batchRoot, null, { cached: true, retain: false }))!.receipts, cached.receipts, "a copy already cached is served");
+    await writer.close();
+    await reader.close();
+  });
+
   test("refresh: a second store on the same directory sees the first one's writes", async () => {
     const dir = fresh();
     const writer = await openStore(dir);

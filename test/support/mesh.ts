@@ -42,7 +42,11 @@ export interface MeshNode {
   /** Log lines (stderr, JSON) of the current process. */
   logs: string[];
   running: boolean;
-  start(): Promise<void>;
+  /**
+   * Spawns `serve`; `nodeArgs` go to node before the script (e.g. `--cpu-prof`), and the node
+   * must log "listening on" within `listenTimeoutMs` (default 20 s).
+   */
+  start(options?: { nodeArgs?: string[]; listenTimeoutMs?: number }): Promise<void>;
   /**
    * Sends `signal` and waits for exit, at most `graceMs` (STOP_GRACE_MS unless given); a node
    * still running then is killed with SIGKILL, its whole process group, and the kill is logged
@@ -191,10 +195,10 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
       url: "",
       logs: [],
       running: false,
-      async start() {
+      async start(startOptions = {}) {
         node.logs = [];
         // Detached: the node leads its own process group, so a stop that times out kills all of it.
-        child = spawn(process.execPath, [BIN, "--config", configDir, "serve", "--log-format", "json"], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+        child = spawn(process.execPath, [...(startOptions.nodeArgs ?? []), BIN, "--config", configDir, "serve", "--log-format", "json"], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
         node.running = true;
         const pid = child.pid;
         if (pid !== undefined) liveGroups.add(pid);
@@ -218,7 +222,7 @@ export async function startMesh(specs: MeshNodeSpec[], options: MeshOptions): Pr
           }
         });
         child.stdout!.resume();
-        const line = await node.waitForLog(/listening on/, 20_000);
+        const line = await node.waitForLog(/listening on/, startOptions.listenTimeoutMs ?? 20_000);
         node.url = /listening on (\S+?)"/.exec(line)?.[1] ?? JSON.parse(line).msg.replace("listening on ", "");
       },
       async stop(signal = "SIGTERM", graceMs = STOP_GRACE_MS) {
