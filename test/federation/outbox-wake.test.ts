@@ -2,27 +2,17 @@
 // (docs/ANTI_ENTROPY.md §Rounds, "Queued Announces go at once"): the call in
 // lib/federation/node.ts that wakes the peer's outbox lane when it is heard from, end to end with
 // two real `serve` processes, each with its own state directory.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { OUTBOX_INDEX_DOC, queueDocName, readQueue, type PeerQueue } from "../../lib/federation/outbox-queue.js";
 import { openStore } from "../../lib/store/index.js";
-import { startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh, type MeshNode } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { waitUntil, MESH_NAMESPACE as NS, type MeshNode } from "../support/mesh.js";
+import { useMesh } from "../support/use-mesh.js";
 import { sealTsaBatch } from "../support/sealer.js";
 
-let tsa: OpensslTsa;
-let mesh: Mesh;
-
-before(async () => {
-  tsa = createOpensslTsa();
-  // Anti-entropy once an hour: after its round at start, nothing runs on a timer but the outbox tick.
-  mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem: tsa.rootPem, antiEntropyIntervalS: 3600 });
-});
-after(async () => {
-  await mesh?.stop();
-  tsa?.cleanup();
-});
+// Anti-entropy once an hour: after its round at start, nothing runs on a timer but the outbox tick.
+const mesh = useMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { antiEntropyIntervalS: 3600 });
 
 /** The entries queued on `n` for `peer`, read from n's own state. */
 async function queued(n: MeshNode, peer: string): Promise<PeerQueue["entries"]> {
@@ -37,7 +27,7 @@ async function queued(n: MeshNode, peer: string): Promise<PeerQueue["entries"]> 
 test("outbox wake: an Announce queued for a peer with its next try an hour away goes as soon as the peer is heard from", async () => {
   const [a, b] = [mesh.node("a"), mesh.node("b")];
   await b.stop();
-  const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "w-1", 3, tsa);
+  const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "w-1", 3, mesh.tsa);
   const r = await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir, "--json");
   assert.equal(JSON.parse(r.stdout).deliveries.find((d: { peer: string }) => d.peer === b.did)?.outcome, "queued", r.stderr);
 

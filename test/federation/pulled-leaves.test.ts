@@ -5,7 +5,7 @@
 // and all. A serving peer whose leaves do not rebuild to the origin's signed root is refused before
 // anything is stored, and the pull goes on to the next serving peer. Three real `serve` processes
 // (a → b → c, each its own state dir) and an admitted hostile guest, on loopback.
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -22,21 +22,18 @@ import type { Receipt } from "../../lib/receipt.js";
 import { openStore } from "../../lib/store/index.js";
 import { encodeName } from "../../lib/store/layout.js";
 import { body, rewriteReceipts } from "../support/item-mesh.js";
-import { activeBatchIds, startMesh, waitUntil, MESH_NAMESPACE as NS, type Guest, type Mesh, type MeshNode } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { activeBatchIds, waitUntil, MESH_NAMESPACE as NS, type MeshNode } from "../support/mesh.js";
 import { sealTsaBatch, type SealedFiles } from "../support/sealer.js";
+import { useMesh } from "../support/use-mesh.js";
 
 const SIZE = 1_000;
-let tsa: OpensslTsa;
-let mesh: Mesh;
-let mallory: Guest;
-let server: Server;
+let server: Server | undefined;
 /** The leaves mallory answers any Request with (the genuine ones with one bit flipped), once set. */
 let hostile: { bundle: (request: ReturnType<typeof parseRequest>) => Bundle } | undefined;
 let requestsToMallory = 0;
 
-before(async () => {
-  tsa = createOpensslTsa();
+/** Mallory, an admitted guest with roles announce and serve: answers Requests as the test says. */
+function startMallory(): Promise<string> {
   server = createServer((req, res) => {
     void body(req).then(async (text) => {
       // A Request that comes before the test has set the answer waits for it (at most 20 s).
@@ -49,22 +46,20 @@ before(async () => {
       res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NOT_FOUND","message":"mallory answers nothing else"}}');
     });
   });
-  const url = await new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-  // Gossip alone: anti-entropy would also bring the versions, as leaves too, and hide which path did.
-  mesh = await startMesh(
-    [
-      { name: "a", routes: ["b"] },
-      { name: "b", routes: ["a", "c"] },
-      { name: "c", routes: ["b"] },
-    ],
-    { trustPem: tsa.rootPem, antiEntropyIntervalS: 3600, guests: [{ name: "mallory", roles: ["announce", "serve"], url }] },
-  );
-  mallory = mesh.guests.get("mallory")!;
-});
+  return new Promise<string>((resolve) => server!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`)));
+}
+
+// Gossip alone: anti-entropy would also bring the versions, as leaves too, and hide which path did.
+const mesh = useMesh(
+  [
+    { name: "a", routes: ["b"] },
+    { name: "b", routes: ["a", "c"] },
+    { name: "c", routes: ["b"] },
+  ],
+  async () => ({ antiEntropyIntervalS: 3600, guests: [{ name: "mallory", roles: ["announce", "serve"], url: await startMallory() }] }),
+);
 after(async () => {
-  await new Promise((r) => server?.close(r));
-  await mesh?.stop();
-  tsa?.cleanup();
+  await new Promise((r) => (server === undefined ? r(undefined) : server.close(r)));
 });
 
 /** The node's stored batch file of `batchId` (one version), parsed, with its size in bytes. */
@@ -100,7 +95,7 @@ async function announced(a: MeshNode, files: SealedFiles): Promise<void> {
 
 test("pulled leaves: the origin, b and c keep a 1,000-receipt version as its leaves, serve the sealer's receipts path and all, and keep the form when a claim is added", async () => {
   const [a, b, c] = ["a", "b", "c"].map((n) => mesh.node(n));
-  sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-leaves", SIZE, tsa);
+  sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-leaves", SIZE, mesh.tsa);
   await announced(a!, sealed);
   for (const n of [b!, c!]) await waitUntil(async () => (await activeBatchIds(n)).includes("b-leaves"), 60_000, `${n.name} to hold b-leaves`);
 
@@ -127,7 +122,7 @@ test("pulled leaves: the origin, b and c keep a 1,000-receipt version as its lea
   await c!.waitForLog(/imported announced batch.*"batch":"b-leaves".*"from":"did:vm:node:b"/);
 
   // The writer adds a second stamp; every node takes the claim and the file stays leaves.
-  const token = Buffer.from(tsa.mint(digestBytes(sealed.root), { noNonce: false })).toString("base64");
+  const token = Buffer.from(mesh.tsa.mint(digestBytes(sealed.root), { noNonce: false })).toString("base64");
   await rewriteReceipts(sealed.receiptsDir, { chain: "rfc3161:vmsh-test", tx: "a-second-stamp", block: 0, ts: 1_760_000_100, sig: token });
   await announced(a!, sealed);
   const claims = ["rfc3161:vmsh-test/a-second-stamp verified", "rfc3161:vmsh-test/tsa-b-leaves verified"];
@@ -142,7 +137,8 @@ test("pulled leaves: the origin, b and c keep a 1,000-receipt version as its lea
 
 test("pulled leaves: a serving peer whose leaves do not rebuild to the origin's signed root is refused whole, nothing of it is stored, and the genuine leaves are taken", async () => {
   const [a, b] = ["a", "b"].map((n) => mesh.node(n));
-  const batch = await sealTsaBatch(join(mesh.root, "sealer"), "b-forged-leaves", 64, tsa);
+  const mallory = mesh.guests.get("mallory")!;
+  const batch = await sealTsaBatch(join(mesh.root, "sealer"), "b-forged-leaves", 64, mesh.tsa);
   // With a's serve down, b can pull a's Announce only from c (which holds none of it) and mallory.
   await a!.stop();
   hostile = undefined;

@@ -5,27 +5,17 @@
  * (docs/RELIABILITY.md, "Claims as evidence"): heals over the bound waited on a node just back
  * from a partition that was short of CPU and got its last items only in its own, late, rounds.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { digestBytes } from "../../lib/digest.js";
 import { openStore } from "../../lib/store/index.js";
 import { rewriteReceipts } from "../support/item-mesh.js";
-import { activeBatchIds, startMesh, waitUntil, MESH_NAMESPACE as NS, type Mesh, type MeshNode } from "../support/mesh.js";
-import { createOpensslTsa, type OpensslTsa } from "../support/openssl-tsa.js";
+import { activeBatchIds, waitUntil, MESH_NAMESPACE as NS, type MeshNode } from "../support/mesh.js";
+import { useMesh } from "../support/use-mesh.js";
 import { sealTsaBatch } from "../support/sealer.js";
 
-let tsa: OpensslTsa;
-let mesh: Mesh;
-
-before(async () => {
-  tsa = createOpensslTsa();
-  mesh = await startMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { trustPem: tsa.rootPem, antiEntropyIntervalS: 3600 });
-});
-after(async () => {
-  await mesh?.stop();
-  tsa?.cleanup();
-});
+const mesh = useMesh([{ name: "a", routes: ["b"] }, { name: "b", routes: ["a"] }], { antiEntropyIntervalS: 3600 });
 
 /** `chain/tx outcome` of each claim `n` holds for `batchId`, sorted. */
 async function claims(n: MeshNode, batchId: string): Promise<string[]> {
@@ -39,14 +29,14 @@ async function claims(n: MeshNode, batchId: string): Promise<string[]> {
 
 test("anti-entropy: the initiator's session announces a claim it verified that the peer lacks of a version the peer holds; the peer verifies it itself", async () => {
   const [a, b] = [mesh.node("a"), mesh.node("b")];
-  const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-push", 4, tsa);
+  const sealed = await sealTsaBatch(join(mesh.root, "sealer"), "b-push", 4, mesh.tsa);
   assert.equal((await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir)).code, 0);
   await waitUntil(async () => (await activeBatchIds(b)).includes("b-push"), 30_000, "b to hold b-push");
 
   // The origin's writer adds a second stamp while b is down; a's daemon, which would deliver the
   // queued Announce, stays down, and b cannot reach a to fetch anything itself.
   await Promise.all([a.stop(), b.stop()]);
-  const second = { chain: "rfc3161:vmsh-test", tx: "a-second-stamp", block: 0, ts: 1_760_000_100, sig: Buffer.from(tsa.mint(digestBytes(sealed.root))).toString("base64") };
+  const second = { chain: "rfc3161:vmsh-test", tx: "a-second-stamp", block: 0, ts: 1_760_000_100, sig: Buffer.from(mesh.tsa.mint(digestBytes(sealed.root))).toString("base64") };
   await rewriteReceipts(sealed.receiptsDir, second);
   await a.cli("announce", "--namespace", NS, "--batch", sealed.batchFile, "--receipts", sealed.receiptsDir);
   await b.start();

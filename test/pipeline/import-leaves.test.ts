@@ -6,7 +6,7 @@
  */
 import { after, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { limitConcurrency } from "../../lib/anchors/limit.js";
@@ -17,6 +17,7 @@ import { encodeLeaves } from "../../lib/messages/leaves.js";
 import { importBundle } from "../../lib/pipeline/bundle.js";
 import type { ImportContext } from "../../lib/pipeline/import.js";
 import { openStore, type Store } from "../../lib/store/index.js";
+import { snapshot } from "../store/tree.js";
 
 const NS = "dao:vaultmesh";
 const ORIGIN = { did: "did:vm:node:origin", key: generateNodeKey() };
@@ -39,19 +40,6 @@ const ctx = (): ImportContext => ({
   now: () => 1_800_000_000,
   origins: new Map([[ORIGIN.did, ORIGIN.key.publicKey]]),
 });
-
-async function files(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else out.set(p, await readFile(p, "utf8"));
-    }
-  };
-  await walk(root);
-  return out;
-}
 
 beforeEach(async () => {
   await store?.close();
@@ -80,20 +68,20 @@ describe("importBundle: versions as leaves", () => {
 
   test("leaves under a checkpoint of an origin this node does not know: nothing stored, the checkpoint refused", async () => {
     const s = version("s", 5, STRANGER);
-    const before = await files(dir);
+    const before = snapshot(dir);
     const reports = await importBundle(NS, [], [], ctx(), [s.checkpoint], [{ checkpoint: s.checkpoint, leaves: s.leaves }]);
     assert.equal(reports[0]?.receiptsAdded, 0);
     assert.match(reports[0]?.rejectedCheckpoints[0]?.reason ?? "", /origin/);
-    assert.deepEqual(await files(dir), before);
+    assert.deepEqual(snapshot(dir), before);
     assert.equal(store.receiptCount(NS), 0);
   });
 
   test("leaves that do not rebuild to the checkpoint's root: the import fails naming them, nothing stored", async () => {
     const a = version("a", 9);
     const swapped = encodeLeaves([a.hashes[1]!, a.hashes[0]!, ...a.hashes.slice(2)]);
-    const before = await files(dir);
+    const before = snapshot(dir);
     await assert.rejects(importBundle(NS, [], [], ctx(), [a.checkpoint], [{ checkpoint: a.checkpoint, leaves: swapped }]), /batch\.leaves: 9 leaves rebuild to the vmsh-dup-sha256 root sha256:[0-9a-f]{64}, but the checkpoint of batch a signs sha256:[0-9a-f]{64}; nothing of batch a is stored/);
-    assert.deepEqual(await files(dir), before);
+    assert.deepEqual(snapshot(dir), before);
     assert.equal(store.receiptCount(NS), 0);
   });
 
