@@ -82,6 +82,29 @@ const sameRefs = (a: readonly AnchorRef[], b: readonly AnchorRef[]): boolean => 
  */
 export async function cosignVersion(store: Store, me: Signer, config: NodeConfig, namespace: string, batchId: string, batchRoot: string, now: number, origin?: string): Promise<Cosignature | undefined> {
   if (!(config.federation.namespaces.get(namespace)?.quorum?.witnesses.includes(me.did) ?? false)) return undefined;
+  // One at a time per version: each relayed Announce of a version starts its own cosigning, and
+  // calls that overlapped all read "no cosignature of this view yet" and each signed one.
+  return oneAtATime(store, `${namespace}\u0000${batchId}\u0000${batchRoot}`, () => cosignNow(store, me, namespace, batchId, batchRoot, now, origin));
+}
+
+/** Cosigning under way, per store and version (cosignVersion). */
+const cosigning = new WeakMap<Store, Map<string, Promise<unknown>>>();
+
+async function oneAtATime<T>(store: Store, key: string, fn: () => Promise<T>): Promise<T> {
+  const running = cosigning.get(store) ?? new Map<string, Promise<unknown>>();
+  cosigning.set(store, running);
+  const before = running.get(key) ?? Promise.resolve();
+  const mine = before.then(fn, fn);
+  const settled = mine.catch(() => undefined);
+  running.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (running.get(key) === settled) running.delete(key);
+  }
+}
+
+async function cosignNow(store: Store, me: Signer, namespace: string, batchId: string, batchRoot: string, now: number, origin?: string): Promise<Cosignature | undefined> {
   // Without `origin`, the version of the root served first (docs/STATE.md §Layout).
   const batch = await store.getBatch(namespace, batchId, batchRoot, origin);
   const subject = batch === undefined ? undefined : quorumSubject(batch);

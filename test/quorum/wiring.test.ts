@@ -200,6 +200,19 @@ describe("quorum: taking in and making cosignatures", () => {
     });
   });
 
+  test("cosign: announces of one version arriving side by side give one cosignature, not one each", async () => {
+    await withStore(async (store) => {
+      const b = version();
+      await store.putBatch(b);
+      const cfg = config({ k: 1, witnesses: [self.did] }, self.did);
+      // Each peer relaying the version starts its own onAnnounce; their cosignVersion calls overlap.
+      const made = (await Promise.all(Array.from({ length: 8 }, (_, i) => cosignVersion(store, me, cfg, NS, b.batchId, b.batchRoot, 100 + i)))).filter((c) => c !== undefined);
+      assert.equal(made.length, 1, "one view, one cosignature");
+      assert.deepEqual((await store.getBatch(NS, b.batchId, b.batchRoot))!.cosignatures, made);
+      assert.equal(await cosignVersion(store, me, cfg, NS, b.batchId, b.batchRoot, 200), undefined, "and none later for the same view");
+    });
+  });
+
   test("states: without quorum a version is final once verified here; a second DID with the same key counts once", async () => {
     await withStore(async (store) => {
       const b = version();
