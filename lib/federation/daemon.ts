@@ -93,9 +93,12 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   }
   // The first read of every version's checkpoint and claims happens now, in the background,
   // rather than inside a peer's first reconcile round (docs/ANTI_ENTROPY.md §Attachment items).
-  node.track((async () => {
+  // Both take what the store's open read of every file handed over (docs/STATE.md §Start-up pass)
+  // instead of reading every file again; once both are done that is released.
+  const prepared = (async () => {
     for (const namespace of runtime.config.federation.namespaces.keys()) await runtime.indexes.prepare(namespace);
-  })());
+  })();
+  node.track(prepared);
   // The origin log (docs/FEDERATION_PROTOCOL.md §Origin log): checkpoints signed before it
   // existed go in first; a new head is offered to the witnesses at the next tick, failures retried.
   const originLog = originLogOf(runtime);
@@ -119,10 +122,15 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
     cosignedAll = rounds.every((r) => r.outcome === "cosigned");
     for (const r of rounds) if (r.outcome !== "cosigned") log.warn("a witness did not cosign this node's log head", { witness: r.witness, outcome: r.outcome, detail: r.detail });
   };
-  node.track((async () => {
-    const added = await backfillOriginLog(runtime.store, await originLog.log(), runtime.me.did);
+  const backfilled = (async () => {
+    const added = await backfillOriginLog(runtime.store, await originLog.log(), runtime.me.did, runtime.startupPass);
     if (added > 0) log.info("checkpoints added to this node's origin log", { added });
-  })().catch((e: unknown) => log.error("origin log backfill failed", { error: (e as Error).message })));
+  })().catch((e: unknown) => log.error("origin log backfill failed", { error: (e as Error).message }));
+  node.track(backfilled);
+  node.track(Promise.allSettled([prepared, backfilled]).then(() => {
+    log.info("start-up work done: reconcile items and origin log backfill", { versionsReadAtOpen: runtime.startupPass?.heard ?? 0, itemFilesRead: runtime.indexes.fileReads });
+    runtime.startupPass?.release();
+  }));
   const timers = [
     // refresh: see batches and outbox entries that a CLI command wrote to the same state.
     every(OUTBOX_TICK_MS, async () => {
