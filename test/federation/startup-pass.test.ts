@@ -184,7 +184,7 @@ describe("start-up pass: a real serve reads each batch file once at start", () =
   const mesh = useMesh([{ name: "a", routes: [] }], { env: { VMSH_TEST_BATCH_READS_FILE: reads } });
   const hook = new URL("../support/count-batch-reads.js", import.meta.url).href;
 
-  test("serve over 20 batches × 100 receipts: the index, the reconcile items and the backfill together read each batch file once; a restart reads each once again", async () => {
+  test("serve over 20 batches × 100 receipts: the index, the reconcile items and the backfill together read each batch file once, the reconcile index is built before listening; a restart reads each once again", async () => {
     const a = mesh.node("a");
     await a.stop();
     await seedStore(a.stateDir, mesh.tsa, { namespace: MESH_NAMESPACE, origin: { did: a.did, keyFile: join(a.configDir, "keys", "node.key") }, batches: BATCHES, receiptsPerBatch: 100 });
@@ -199,7 +199,8 @@ describe("start-up pass: a real serve reads each batch file once at start", () =
       const paths = readFileSync(reads, "utf8").split("\n").filter((l) => l !== "");
       assert.equal(new Set(paths).size, BATCHES, `${run}: every batch file read`);
       assert.equal(paths.length, BATCHES, `${run}: each batch file read once (${paths.length} reads)`);
-      const done = JSON.parse(a.logs.find((l) => /start-up work done/.test(l)) ?? "{}") as { versionsReadAtOpen?: number; itemFilesRead?: number };
+      const done = JSON.parse(a.logs.find((l) => /start-up work done/.test(l)) ?? "{}") as { versionsReadAtOpen?: number; itemFilesRead?: number; indexesBuiltBeforeListening?: number };
+      assert.equal(done.indexesBuiltBeforeListening, 1, "the namespace's reconcile index was built before listening");
       assert.equal(done.versionsReadAtOpen, BATCHES);
       assert.equal(done.itemFilesRead, 0);
     }
