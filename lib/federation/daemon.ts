@@ -84,8 +84,8 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   // The roster in force is applied live and spread by offers and pulls (docs/FEDERATION_PROTOCOL.md §Roster exchange).
   const roster = new RosterKeeper(runtime, log);
   node.rosterKeeper = roster;
-  // Before listening: the reconcile items from what the store's open read (docs/STATE.md §Start-up
-  // pass; no file is read again) and each namespace's reconcile index built, so a peer's first
+  // Before listening: the reconcile items from what the store's open read, no file read again
+  // (docs/STATE.md §Start-up pass), and each namespace's reconcile index built, so a peer's first
   // round, often a catch-up, does not hold the event loop while 10^6 keys are sorted into one.
   // A failure here is logged, as the background preparation logged it, and does not stop the start.
   let builtBeforeListening = 0;
