@@ -207,3 +207,35 @@ describe("start-up pass: a real serve reads each batch file once at start", () =
     assert.equal(a.logs.some((l) => /checkpoints added/.test(l)), false, "the restart finds every checkpoint logged");
   });
 });
+
+describe("start-up pass: a prepare that takes its items from memory lets other work run", () => {
+  test("prepare over 600 versions known in memory yields to the event loop between runs of 256 versions", async () => {
+    const summaries = Array.from({ length: 600 }, (_, k) => ({ namespace: NS, batchId: `b${k}`, batchRoot: `sha256:${k.toString(16).padStart(64, "0")}`, createdAt: 1_732_000_000 + k, receiptCount: 0, anchorCount: 0, cosignatureCount: 0, fileIdentity: `id-${k}`, outcomes: { verified: 0, pending: 0, rejected: 0 }, equivocal: false }));
+    let fileReads = 0;
+    const source = {
+      receiptKeys: () => [],
+      receiptCount: () => 0,
+      onReceiptsAdded: () => () => undefined,
+      listBatches: () => summaries,
+      getBatch: () => {
+        fileReads++;
+        return Promise.resolve(undefined);
+      },
+    };
+    const known = { items: (s: (typeof summaries)[number]) => [{ ts: s.createdAt, id: `sha256:${"0".repeat(60)}${s.batchId.slice(1).padStart(4, "0")}`, kind: "claim" as const, batchId: s.batchId, batchRoot: s.batchRoot, digest: "sha256:00" }] };
+    const indexes = new NamespaceIndexes(source, known);
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await indexes.prepare(NS);
+    done = true;
+    assert.equal(fileReads, 0);
+    assert.equal(indexes.get(NS).size, 600);
+    assert.ok(turns >= 2, `other work ran ${turns} times during the prepare`);
+    indexes.close();
+  });
+});
