@@ -26,7 +26,7 @@ interface Heard {
  * @example
  * const pass = new StartupPass();
  * const store = await openStore(dir, { onBatchFileRead: pass.hear });
- * pass.items(ns, summary) // the version's items, or undefined: read its file
+ * pass.items(store.listBatches(ns)[0]!) // the version's items, or undefined: read its file
  */
 export class StartupPass {
   readonly #byNamespace = new Map<string, Map<string, Heard>>();

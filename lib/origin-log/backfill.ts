@@ -8,12 +8,12 @@
  */
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { BatchSummary, Store } from "../store/index.js";
+import type { OriginLog } from "./origin-log.js";
 
 /** Checkpoints of versions read already: null when that file holds none, undefined when unknown (read it). */
 export interface KnownCheckpoints {
   checkpoint(summary: BatchSummary): Checkpoint | null | undefined;
 }
-import type { OriginLog } from "./origin-log.js";
 
 /**
  * @example await backfillOriginLog(store, await service.log(), me.did) // checkpoints appended
