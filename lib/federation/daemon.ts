@@ -84,6 +84,20 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
   // The roster in force is applied live and spread by offers and pulls (docs/FEDERATION_PROTOCOL.md §Roster exchange).
   const roster = new RosterKeeper(runtime, log);
   node.rosterKeeper = roster;
+  // Before listening: the reconcile items from what the store's open read, no file read again
+  // (docs/STATE.md §Start-up pass), and each namespace's reconcile index built, so a peer's first
+  // round, often a catch-up, does not hold the event loop while 10^6 keys are sorted into one.
+  // A failure here is logged, as the background preparation logged it, and does not stop the start.
+  let builtBeforeListening = 0;
+  try {
+    for (const namespace of runtime.config.federation.namespaces.keys()) {
+      await runtime.indexes.prepare(namespace);
+      runtime.indexes.get(namespace);
+      builtBeforeListening++;
+    }
+  } catch (e) {
+    log.error("background work failed", { error: (e as Error).message });
+  }
   let server: RunningServer;
   try {
     server = await startServer({ node, log, version: options.version, explorer, originLog: originLogOf(runtime), roster, ...(options.tls ? { tls: options.tls } : {}) }, host, port);
@@ -91,11 +105,13 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
     explorer.close();
     throw e;
   }
-  // The first read of every version's checkpoint and claims happens now, in the background,
-  // rather than inside a peer's first reconcile round (docs/ANTI_ENTROPY.md §Attachment items).
-  node.track((async () => {
+  // Versions written since the preparation above (usually none); the items took what the store's
+  // open read of every file handed over (docs/STATE.md §Start-up pass), as the backfill does below;
+  // once both are done that is released.
+  const prepared = (async () => {
     for (const namespace of runtime.config.federation.namespaces.keys()) await runtime.indexes.prepare(namespace);
-  })());
+  })();
+  node.track(prepared);
   // The origin log (docs/FEDERATION_PROTOCOL.md §Origin log): checkpoints signed before it
   // existed go in first; a new head is offered to the witnesses at the next tick, failures retried.
   const originLog = originLogOf(runtime);
@@ -119,10 +135,15 @@ export async function startDaemon(runtime: NodeRuntime, options: DaemonOptions):
     cosignedAll = rounds.every((r) => r.outcome === "cosigned");
     for (const r of rounds) if (r.outcome !== "cosigned") log.warn("a witness did not cosign this node's log head", { witness: r.witness, outcome: r.outcome, detail: r.detail });
   };
-  node.track((async () => {
-    const added = await backfillOriginLog(runtime.store, await originLog.log(), runtime.me.did);
+  const backfilled = (async () => {
+    const added = await backfillOriginLog(runtime.store, await originLog.log(), runtime.me.did, runtime.startupPass);
     if (added > 0) log.info("checkpoints added to this node's origin log", { added });
-  })().catch((e: unknown) => log.error("origin log backfill failed", { error: (e as Error).message })));
+  })().catch((e: unknown) => log.error("origin log backfill failed", { error: (e as Error).message }));
+  node.track(backfilled);
+  node.track(Promise.allSettled([prepared, backfilled]).then(() => {
+    log.info("start-up work done: reconcile items and origin log backfill", { versionsReadAtOpen: runtime.startupPass?.heard ?? 0, itemFilesRead: runtime.indexes.fileReads, indexesBuiltBeforeListening: builtBeforeListening });
+    runtime.startupPass?.release();
+  }));
   const timers = [
     // refresh: see batches and outbox entries that a CLI command wrote to the same state.
     every(OUTBOX_TICK_MS, async () => {

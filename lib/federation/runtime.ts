@@ -17,6 +17,7 @@ import type { AuthenticateContext } from "../messages/authenticate.js";
 import { ReplayCache } from "../messages/replay.js";
 import type { ImportContext } from "../pipeline/import.js";
 import { NamespaceIndexes } from "../reconcile/namespace-indexes.js";
+import { StartupPass } from "./startup-pass.js";
 import { openStore, type Store } from "../store/index.js";
 import { originKeysFor } from "./checkpoint-trust.js";
 import type { Signer } from "./gossip.js";
@@ -75,8 +76,10 @@ export async function openRuntime(config: NodeConfig, options: RuntimeOptions = 
   const state = options.state ?? "read-write";
   const key = await readKeyFile(config.federation.mesh.keyFile);
   const verifiers = options.verifiers ?? state === "read-write";
-  const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, { ...(state === "read-only" ? { readOnly: true } : {}), ...(options.receiptIndex === undefined ? {} : { receiptIndex: options.receiptIndex }) });
-  const runtime = new NodeRuntime(config, key, store, verifiers, options);
+  // What the store's open reads of every batch file is kept for the reconcile items and the origin-log backfill (docs/STATE.md §Start-up pass).
+  const startupPass = state === "none" ? undefined : new StartupPass();
+  const store = state === "none" ? undefined : await openStore(config.federation.mesh.stateDir, { ...(state === "read-only" ? { readOnly: true } : {}), ...(options.receiptIndex === undefined ? {} : { receiptIndex: options.receiptIndex }), ...(startupPass === undefined ? {} : { onBatchFileRead: startupPass.hear }) });
+  const runtime = new NodeRuntime(config, key, store, verifiers, { ...options, ...(startupPass === undefined ? {} : { startupPass }) });
   // Every command runs with the roster in force, as serve does (docs/FEDERATION_OPERATIONS.md §Running a federation with a roster).
   await runtime.refreshRoster();
   return runtime;
@@ -108,9 +111,15 @@ export class NodeRuntime {
   #horizon: ReplayHorizon | undefined;
   /** The clock skew the replay cache and horizon were last set for (undefined: not yet). */
   #skewInForce: number | undefined;
+  /**
+   * What the store's open read of each batch file (docs/STATE.md §Start-up pass), for the first
+   * `indexes.prepare` and the origin-log backfill; released once the start-up work is done.
+   */
+  readonly startupPass: StartupPass | undefined;
 
   /** Use openRuntime(), which reads the key and opens the store first. */
-  constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: boolean, options: Pick<RuntimeOptions, "client" | "now"> = {}) {
+  constructor(config: NodeConfig, key: NodeKey, store: Store | undefined, verifiers: boolean, options: Pick<RuntimeOptions, "client" | "now"> & { startupPass?: StartupPass } = {}) {
+    this.startupPass = options.startupPass;
     this.#config = config;
     this.#base = config;
     this.#peers = peerDirectory(config);
@@ -149,7 +158,7 @@ export class NodeRuntime {
 
   /** Reconciliation indexes of the stored receipts, built per namespace on first use. */
   get indexes(): NamespaceIndexes {
-    this.#indexes ??= new NamespaceIndexes(this.store);
+    this.#indexes ??= new NamespaceIndexes(this.store, this.startupPass);
     return this.#indexes;
   }
 

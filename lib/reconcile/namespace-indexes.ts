@@ -58,6 +58,17 @@ export interface ReceiptKeySource {
   readonly readOnly?: boolean;
 }
 
+/**
+ * The items of versions whose files were read already (lib/federation/startup-pass.ts,
+ * docs/STATE.md §Start-up pass): undefined for a version it cannot vouch for at that summary's stamp.
+ */
+export interface KnownItems {
+  items(summary: BatchSummary): VersionItem[] | undefined;
+}
+
+/** A prepare that takes items without reading files lets other work run after this many versions. */
+const YIELD_EVERY_VERSIONS = 256;
+
 interface Attachments {
   /** Item id → the item, over every version of the namespace (held-only `complete` items too; only the others are reconciled). */
   items: Map<string, VersionItem>;
@@ -86,10 +97,15 @@ export class NamespaceIndexes {
   readonly #attachments = new Map<string, Attachments>();
   readonly #preparing = new Map<string, Promise<void>>();
   readonly #stop: () => void;
+  readonly #known: KnownItems | undefined;
   #rebuilds = 0;
+  /** How many version files `prepare` read (the others' items came from the table, `known`, or were unchanged). */
+  fileReads = 0;
 
-  constructor(source: ReceiptKeySource) {
+  /** `known`: items of versions already read by someone else at start-up, taken instead of a file read. */
+  constructor(source: ReceiptKeySource, known?: KnownItems) {
     this.#source = source;
+    this.#known = known;
     this.#stop = source.onReceiptsAdded((namespace, keys) => this.#added(namespace, keys));
   }
 
@@ -147,14 +163,20 @@ export class NamespaceIndexes {
     const listed = new Set<string>();
     let dropped = false;
     let reads = 0;
+    let seen = 0;
     for (const summary of listBatches.call(this.#source, namespace)) {
       const key = versionKey(summary);
       listed.add(key);
       const stamp = versionStamp(summary);
       if (att.stamps.get(key) === stamp) continue;
+      // Taken from memory, a long run of versions would hold the event loop: /health and answers wait otherwise.
+      if (++seen % YIELD_EVERY_VERSIONS === 0) await new Promise<void>((r) => setImmediate(r));
       let items: VersionItem[];
       const cached = saved.get(key);
-      if (cached !== undefined && cached.stamp === stamp) {
+      const known = this.#known?.items(summary);
+      if (known !== undefined) {
+        items = known;
+      } else if (cached !== undefined && cached.stamp === stamp) {
         // Ids are derived from (kind, digest) again: the table holds nothing an id could not be rebuilt from.
         const origin = summary.origin;
         items = cached.items.map(([kind, digest, heldOnly]) => ({ ts: summary.createdAt, id: itemId(kind, summary.batchId, summary.batchRoot, origin, digest), kind, batchId: summary.batchId, batchRoot: summary.batchRoot, ...(origin === undefined ? {} : { origin }), digest, ...(heldOnly === 1 ? { heldOnly: true as const } : {}) }));
@@ -162,6 +184,7 @@ export class NamespaceIndexes {
         const version = await getBatch.call(this.#source, namespace, summary.batchId, summary.batchRoot, summary.origin ?? null);
         if (version === undefined) continue;
         reads++;
+        this.fileReads++;
         items = versionItems(version);
       }
       // The version's items as read now replace those read before: a claim verified since, a

@@ -55,11 +55,16 @@ export function checkpointDigest(cp: Checkpoint): string {
 }
 
 /**
+ * What `versionItems` reads of a version: a `StoredBatch` is one; of its receipts only their number.
+ */
+export type VersionParts = Pick<StoredBatch, "batchId" | "batchRoot" | "createdAt" | "checkpoint" | "shapes" | "anchors" | "cosignatures"> & { readonly receipts: { readonly length: number } };
+
+/**
  * Every attachment item of a stored version, at its `createdAt`, in no particular order.
  * The one place that says what a version's items are: a new kind (cosignatures) is one more line.
  * @example versionItems(await store.getBatch(ns, id, root)).map((i) => i.kind) // ["checkpoint", "claim", "claim"]
  */
-export function versionItems(version: StoredBatch): VersionItem[] {
+export function versionItems(version: VersionParts): VersionItem[] {
   const { batchId, batchRoot, createdAt: ts } = version;
   const origin = version.checkpoint?.origin;
   const item = (kind: VersionItemKind, digest: string): VersionItem => ({ ts, id: itemId(kind, batchId, batchRoot, origin, digest), kind, batchId, batchRoot, ...(origin === undefined ? {} : { origin }), digest });

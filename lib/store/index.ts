@@ -7,4 +7,4 @@ export type { OpenSource } from "./state-index.js";
 export type { AttributionRule } from "./namespace-state.js";
 export { checkIntegrity, type IntegrityReport } from "./integrity.js";
 export { encodeName, FORMAT_VERSION } from "./layout.js";
-export type { AnchorRecord, BatchInput, BatchSummary, OutcomeCounts, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";
+export type { AnchorRecord, BatchFileRead, BatchInput, BatchSummary, OutcomeCounts, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";

@@ -20,7 +20,9 @@ import { NamespaceState, witnessedOf, type AttributionRule, type BatchEntry } fr
 import type { IndexedReceipt } from "./receipt-index.js";
 import { fileIdentity, listDir, listDirNow, listNamespace } from "./scan.js";
 import * as schema from "./schema.js";
-import type { ReceiptsAddedListener } from "./types.js";
+import type { BatchFileRead, ReceiptsAddedListener } from "./types.js";
+import { withDigest } from "../conflict/record.js";
+import { receiptCountOf } from "./file-receipts.js";
 
 /** How each namespace was indexed at open: from its manifest, or by reading its files (and why). */
 export type OpenSource = { source: "manifest" } | { source: "files"; reason: string };
@@ -37,12 +39,22 @@ export class StateIndex {
   readonly #paths: Layout;
   readonly #cache: BatchCache;
   readonly #lazy: boolean;
+  /** Hears every batch file the index parses (docs/STATE.md §Start-up pass). */
+  readonly #onRead: ((read: BatchFileRead) => void) | undefined;
 
   /** `lazy`: leave the receipt keys of manifest-opened namespaces unread until asked for. */
-  constructor(paths: Layout, cache: BatchCache, lazy = false) {
+  constructor(paths: Layout, cache: BatchCache, lazy = false, onRead?: (read: BatchFileRead) => void) {
     this.#paths = paths;
     this.#cache = cache;
     this.#lazy = lazy;
+    this.#onRead = onRead;
+  }
+
+  /** Hands what `onRead` wants of a file the index just parsed, at the identity it recorded. */
+  #heard(file: schema.BatchFile, fileIdentity: string): void {
+    if (this.#onRead === undefined) return;
+    const { namespace, batchId, batchRoot, createdAt, checkpoint, cosignatures, shapes } = file;
+    this.#onRead({ namespace, batchId, batchRoot, createdAt, fileIdentity, anchors: file.anchors.map((a) => withDigest(a)), receiptCount: receiptCountOf(file), ...(checkpoint === undefined ? {} : { checkpoint }), ...(cosignatures === undefined ? {} : { cosignatures }), ...(shapes === undefined ? {} : { shapes }) });
   }
 
   /** Indexes every namespace; returns the leftover temp files found anywhere. */
@@ -112,6 +124,7 @@ export class StateIndex {
       }
       // A file another process changed since the open keeps its old identity here, so the next sync re-reads it.
       entry.witnessed = witnessedOf(file);
+      this.#heard(file, entry.identity);
       index.insert(receiptIdsOf(file).map((id) => ({ ts: file.createdAt, id, batch: entry })));
     }
     state.receipts = index;
@@ -188,6 +201,7 @@ export class StateIndex {
       state ??= this.state(file.namespace);
       this.#cache.delete(path);
       this.#emit(file.namespace, state.apply(path, identity, file, dirIdentity));
+      this.#heard(file, identity);
     }
     if (state !== undefined) state.rev = meta?.rev ?? 0;
     return listing.temp;

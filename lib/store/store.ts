@@ -31,7 +31,7 @@ import type { AttributionRule, BatchEntry } from "./namespace-state.js";
 import type { IndexedReceipt } from "./receipt-index.js";
 import * as schema from "./schema.js";
 import { StateIndex, type OpenSource } from "./state-index.js";
-import type { AnchorRecord, BatchInput, BatchSummary, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";
+import type { AnchorRecord, BatchFileRead, BatchInput, BatchSummary, PutResult, ReceiptKey, ReceiptsAddedListener, StoreCounts, StoredBatch } from "./types.js";
 import { WriteGate } from "./write-gate.js";
 
 /** Options of `openStore`. */
@@ -50,6 +50,12 @@ export interface OpenStoreOptions {
    * receipt reads and `putBatch` load the keys themselves.
    */
   receiptIndex?: "eager" | "lazy";
+  /**
+   * Hears, for every batch file the index parses (at open, and when it re-reads a file another
+   * process changed), the parts other start-up work needs, so that work does not read every
+   * file again (docs/STATE.md §Start-up pass). Called synchronously; it must not throw.
+   */
+  onBatchFileRead?: (read: BatchFileRead) => void;
 }
 
 /**
@@ -83,7 +89,7 @@ export class Store {
     this.#paths = layout(stateDir);
     this.#gate = new WriteGate(this.#paths.lock, options.lockTimeoutMs ?? 30_000);
     this.#cache = new BatchCache(options.cachedBatches ?? 16);
-    this.#index = new StateIndex(this.#paths, this.#cache, options.receiptIndex === "lazy");
+    this.#index = new StateIndex(this.#paths, this.#cache, options.receiptIndex === "lazy", options.onBatchFileRead);
   }
 
   /** Called by `openStore`: checks FORMAT (creating it in a new directory), builds the index, removes a dead writer's temp files. */

@@ -108,3 +108,15 @@ export interface ReceiptKey {
 
 /** Called after receipts entered the index (by this process or, after `refresh`, by another). */
 export type ReceiptsAddedListener = (namespace: string, keys: readonly ReceiptKey[]) => void;
+
+/**
+ * What the index took from one batch version's file when it read it (at open or after another
+ * process's write), for work that needs a little of every version (docs/STATE.md §Start-up pass):
+ * `OpenStoreOptions.onBatchFileRead` hears it. `fileIdentity` is the identity the index recorded
+ * for the file (`BatchSummary.fileIdentity` while the file is unchanged); `anchors` have their
+ * claim digest derived, as `getBatch` gives them; `receiptCount` is what `getBatch(…).receipts.length` is.
+ */
+export interface BatchFileRead extends Pick<StoredBatch, "namespace" | "batchId" | "batchRoot" | "createdAt" | "anchors" | "checkpoint" | "cosignatures" | "shapes"> {
+  fileIdentity: string;
+  receiptCount: number;
+}
