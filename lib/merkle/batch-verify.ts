@@ -26,6 +26,12 @@ export interface BatchShape {
 export interface BatchInclusion {
   verdicts: InclusionResult[];
   rebuilt: boolean;
+  /**
+   * How many receipts were accepted because their path equals, node for node, the path of their
+   * index in the rebuilt tree (0 when it was not rebuilt). When it is `receipts.length`, each
+   * receipt's path is exactly the one the tree derives (docs/STATE.md §Leaves form).
+   */
+  matched: number;
 }
 
 const OK: InclusionResult = Object.freeze({ ok: true }) as InclusionResult;
@@ -41,7 +47,16 @@ function node(prefix: number | undefined, a: Uint8Array, b: Uint8Array | undefin
   return hash("sha256", scratch.subarray(0, at + 64), "buffer");
 }
 
-const hex = (b: Uint8Array): string => `sha256:${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}`;
+/**
+ * `sha256:<hex>` of a rebuilt node, as one flat string: a joined string is compared piece by piece
+ * every time, and each node is compared with the path of every receipt below it (about ten
+ * comparisons a receipt at 1,000 leaves), so it is flattened once here (docs/BENCHMARKS.md, import).
+ */
+const hex = (b: Uint8Array): string => {
+  const text = `sha256:${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}`;
+  text.charCodeAt(70);
+  return text;
+};
 
 /** A rebuilt tree: does `path` equal the rebuilt path of leaf `index`? */
 type PathCheck = (index: number, path: readonly string[]) => boolean;
@@ -129,14 +144,18 @@ export function verifyBatchInclusion(receipts: readonly Receipt[], batch: BatchS
     if (r.batchRoot === batch.root && r.proof.tree === tree && r.proof.size === size) candidates.push(k);
   }
   const fast = tree !== undefined && size !== undefined && isDigest(batch.root) ? rebuild(receipts, candidates, tree, size, batch.root) : undefined;
+  let matched = 0;
   if (fast !== undefined) {
     for (const k of candidates) {
       const r = receipts[k]!;
-      if (fast(r.proof.index, r.proof.path)) verdicts[k] = OK;
+      if (fast(r.proof.index, r.proof.path)) {
+        verdicts[k] = OK;
+        matched++;
+      }
     }
   }
   for (let k = 0; k < receipts.length; k++) verdicts[k] ??= verifyInclusion(receipts[k]!);
-  return { verdicts: verdicts as InclusionResult[], rebuilt: fast !== undefined };
+  return { verdicts: verdicts as InclusionResult[], rebuilt: fast !== undefined, matched };
 }
 
 /**
