@@ -26,12 +26,6 @@ export interface BatchShape {
 export interface BatchInclusion {
   verdicts: InclusionResult[];
   rebuilt: boolean;
-  /**
-   * How many receipts were accepted because their path equals, node for node, the path of their
-   * index in the rebuilt tree (0 when it was not rebuilt). When it is `receipts.length`, each
-   * receipt's path is exactly the one the tree derives (docs/STATE.md §Leaves form).
-   */
-  matched: number;
 }
 
 const OK: InclusionResult = Object.freeze({ ok: true }) as InclusionResult;
@@ -144,18 +138,14 @@ export function verifyBatchInclusion(receipts: readonly Receipt[], batch: BatchS
     if (r.batchRoot === batch.root && r.proof.tree === tree && r.proof.size === size) candidates.push(k);
   }
   const fast = tree !== undefined && size !== undefined && isDigest(batch.root) ? rebuild(receipts, candidates, tree, size, batch.root) : undefined;
-  let matched = 0;
   if (fast !== undefined) {
     for (const k of candidates) {
       const r = receipts[k]!;
-      if (fast(r.proof.index, r.proof.path)) {
-        verdicts[k] = OK;
-        matched++;
-      }
+      if (fast(r.proof.index, r.proof.path)) verdicts[k] = OK;
     }
   }
   for (let k = 0; k < receipts.length; k++) verdicts[k] ??= verifyInclusion(receipts[k]!);
-  return { verdicts: verdicts as InclusionResult[], rebuilt: fast !== undefined, matched };
+  return { verdicts: verdicts as InclusionResult[], rebuilt: fast !== undefined };
 }
 
 /**

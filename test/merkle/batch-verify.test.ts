@@ -38,10 +38,9 @@ for (const tree of TREE_KINDS) {
     test("a whole batch of 1..70 leaves is checked against one rebuilt tree and every receipt verifies", () => {
       for (let n = 1; n <= 70; n++) {
         const receipts = receiptsOf(events.slice(0, n), tree);
-        const { verdicts, rebuilt, matched } = verifyBatchInclusion(receipts, { root: receipts[0]!.batchRoot, tree, size: n });
+        const { verdicts, rebuilt } = verifyBatchInclusion(receipts, { root: receipts[0]!.batchRoot, tree, size: n });
         assert.equal(rebuilt, true, `size ${n}`);
         assert.ok(verdicts.every((v) => v.ok), `size ${n}`);
-        assert.equal(matched, n, `size ${n}: every path is the rebuilt tree's`);
       }
     });
 
@@ -65,9 +64,8 @@ for (const tree of TREE_KINDS) {
               path[e] = flipAt(path[e]!, pos);
               const batch = receipts.slice();
               batch[k] = { ...receipts[k]!, proof: { ...receipts[k]!.proof, path } };
-              const { verdicts, rebuilt, matched } = verifyBatchInclusion(batch, { root, tree, size: n });
+              const { verdicts, rebuilt } = verifyBatchInclusion(batch, { root, tree, size: n });
               assert.equal(rebuilt, true);
-              assert.equal(matched, n - 1);
               assert.equal(verdicts[k]!.ok, false, `size ${n}, receipt ${k}, path[${e}] digit ${pos}`);
               assert.equal(verdicts.filter((v) => v.ok).length, n - 1);
               assert.deepEqual(verdicts[k], verifyInclusion(batch[k]!));

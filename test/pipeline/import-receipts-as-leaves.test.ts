@@ -24,6 +24,8 @@ import { openStore, type Store } from "../../lib/store/index.js";
 import { checkpointBy } from "../support/checkpoint.js";
 import { sealUpstreamBatch } from "../support/upstream-writers.js";
 import { snapshot } from "../store/tree.js";
+import { encodeLeaves } from "../../lib/messages/leaves.js";
+import { checkedLeafTree, LeafTree } from "../../lib/store/leaves.js";
 
 const NS = "dao:vaultmesh";
 const ORIGIN = { did: "did:vm:node:origin", key: generateNodeKey() };
@@ -196,5 +198,31 @@ describe("importBundle: receipts with paths that are a whole version", () => {
     await importBundle(NS, v.receipts.slice(0, 9), [], ctx(), [v.checkpoint]);
     assert.equal((await batchFile("p")).leaves, undefined);
     assert.equal((await batchFile("p")).receipts.length, 9);
+  });
+});
+
+describe("LeafTree.samePath: the check the import uses instead of walking each path", () => {
+  for (const tree of ["vmsh-dup-sha256", "rfc9162-sha256"] as const) {
+    test(`${tree}: true for each derived path, false for any flipped digit, a missing or an extra element`, () => {
+      for (const size of [1, 2, 3, 8, 13]) {
+        const v = version(`t${size}`, size, tree);
+        const built = checkedLeafTree(encodeLeaves(v.receipts.map((r) => r.eventHash)), v.checkpoint);
+        assert.ok(built instanceof LeafTree, String(built));
+        for (const r of v.receipts) {
+          const { index, path } = r.proof;
+          assert.equal(built.samePath(index, path), true);
+          if (size > 1) assert.equal(built.samePath((index + 1) % size, path), false, "another leaf's path");
+          assert.equal(built.samePath(index, [...path, path[0] ?? H("x", 0)]), false);
+          if (path.length > 0) assert.equal(built.samePath(index, path.slice(1)), false);
+          for (let e = 0; e < path.length; e++) for (const at of [7, 38, 70]) assert.equal(built.samePath(index, path.map((h, i) => (i === e ? flipHexChar(h, at) : h))), false);
+        }
+      }
+    });
+  }
+
+  test("leaves that do not rebuild to the checkpoint's root give no tree", () => {
+    const v = version("w", 5);
+    const hashes = v.receipts.map((r) => r.eventHash);
+    assert.match(String(checkedLeafTree(encodeLeaves([hashes[1]!, hashes[0]!, ...hashes.slice(2)]), v.checkpoint)), /5 leaves rebuild to the vmsh-dup-sha256 root sha256:[0-9a-f]{64}, but the checkpoint of batch w signs/);
   });
 });
