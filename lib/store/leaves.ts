@@ -179,7 +179,7 @@ export function leavesRootProblem(leaves: unknown, checkpoint: Checkpoint): stri
   if (problem !== undefined) return problem;
   // The same leaves checked a moment ago (a Bundle's, when it was authenticated) are not hashed again.
   if (rebuilt.get(leaves as string) === `${checkpoint.tree} ${checkpoint.batchRoot}`) return undefined;
-  const tree = checkedLeafTree(leaves, checkpoint);
+  const tree = rebuildChecked(leaves as string, checkpoint);
   return typeof tree === "string" ? tree : undefined;
 }
 
@@ -192,8 +192,11 @@ export function leavesRootProblem(leaves: unknown, checkpoint: Checkpoint): stri
  */
 export function checkedLeafTree(leaves: unknown, checkpoint: Checkpoint): LeafTree | string {
   const problem = leavesProblem(leaves, checkpoint.size);
-  if (problem !== undefined) return problem;
-  const text = leaves as string;
+  return problem ?? rebuildChecked(leaves as string, checkpoint);
+}
+
+/** The tree of well-formed leaves (`leavesProblem` passed) if it gives the checkpoint's root, remembered; else why not. */
+function rebuildChecked(text: string, checkpoint: Checkpoint): LeafTree | string {
   const tree = new LeafTree(checkpoint.tree, text);
   if (tree.root !== checkpoint.batchRoot) return `${checkpoint.size} leaves rebuild to the ${checkpoint.tree} root ${tree.root}, but the checkpoint of batch ${checkpoint.batchId} signs ${checkpoint.batchRoot}`;
   if (rebuilt.size >= REBUILT_KEPT) rebuilt.delete(rebuilt.keys().next().value!);
