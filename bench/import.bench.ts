@@ -75,6 +75,8 @@ interface ImportRound {
   cpuMs: number;
   /** Calls of the TSA verifier, per batch root. */
   verifyCalls: Map<string, number>;
+  /** Batch versions the store keeps as their leaves after the import (docs/STATE.md §Leaves form). */
+  keptAsLeaves: number;
 }
 
 async function importOnce(dir: string, bundle: Bundle, trustPem: string, asLeaves = false): Promise<ImportRound> {
@@ -100,7 +102,9 @@ async function importOnce(dir: string, bundle: Bundle, trustPem: string, asLeave
     const added = reports.reduce((s, r) => s + r.receiptsAdded, 0);
     const held = reports.filter((r) => r.status !== "active");
     if (added !== bundle.receipts.length || held.length > 0) throw new Error(`import stored ${added} receipts, ${held.length} batches not active: ${JSON.stringify(held[0]?.anchors)}`);
-    return { ms, cpuMs, verifyCalls };
+    let kept = 0;
+    for (const c of bundle.checkpoints) if ((await store.getBatch(NS, c.batchId, c.batchRoot, c.origin))?.leaves !== undefined) kept++;
+    return { ms, cpuMs, verifyCalls, keptAsLeaves: kept };
   } finally {
     await store.close();
   }
@@ -165,6 +169,9 @@ export async function run(): Promise<BenchFigures> {
     const bundle = makeBundle((data) => tsa.mint(data));
     const n = bundle.receipts.length;
     const leafBundles = Array.from({ length: ROUNDS }, (_, k) => makeBundle((data) => tsa.mint(data), `round-${k}/`));
+    // Other receipts every round too: a version whose receipts are its whole leaves is kept as
+    // leaves, and the store would not hash leaves it rebuilt a round ago again.
+    const receiptBundles = Array.from({ length: ROUNDS }, (_, k) => makeBundle((data) => tsa.mint(data), `receipts-${k}/`));
     inclusionOnce(bundle.receipts); // warm-up
     const inputs = floorInputs(bundle.receipts);
     batchInclusionOnce(bundle.receipts);
@@ -177,11 +184,13 @@ export async function run(): Promise<BenchFigures> {
     const batchMs: number[] = [];
     const floorMs: number[] = [];
     let calls = new Map<string, number>();
+    let keptAsLeaves = 0;
     for (let k = 0; k < ROUNDS; k++) {
-      const round = await importOnce(join(root, `store-${k}`), bundle, tsa.rootPem);
+      const round = await importOnce(join(root, `store-${k}`), receiptBundles[k]!, tsa.rootPem);
       importMs.push(round.ms);
       importCpu.push(round.cpuMs);
       calls = round.verifyCalls;
+      keptAsLeaves = round.keptAsLeaves;
       // Other leaves every round: the store would not hash leaves it rebuilt a moment ago again (lib/store/leaves.ts).
       const leaves = await importOnce(join(root, `leaves-${k}`), leafBundles[k]!, tsa.rootPem, true);
       leavesMs.push(leaves.ms);
@@ -201,6 +210,7 @@ export async function run(): Promise<BenchFigures> {
         { metric: `CPU time of the import as leaves, per ${n.toLocaleString("en")} receipts (user + system, all threads)`, value: median(leavesCpu), unit: "ms", baseline: { name: "as receipts with paths", value: median(importCpu) } },
         { metric: `verifyBatchInclusion, one rebuilt tree per batch (${shape})`, value: (n / median(batchMs)) * 1000, unit: "receipts/s", baseline: { name: `sha256 floor: ${inputs.length.toLocaleString("en")} interior nodes, one loop`, value: (n / median(floorMs)) * 1000 } },
         { metric: `TSA verifier calls per batch version (anchors listed twice)`, value: perVersion, unit: "calls" },
+        { metric: `batch versions kept as leaves after importing them as receipts with paths (of ${BATCHES})`, value: keptAsLeaves, unit: "versions" },
       ],
     };
   } finally {

@@ -63,7 +63,18 @@ export function inclusionProofs(leaves: readonly string[], tree: TreeKind): Incl
   checkTree(tree);
   const bytes = leafBytes(leaves);
   const size = bytes.length;
-  const hex = (b: Uint8Array): string => formatDigest(b);
+  // Each node is formatted once and shared by every path that holds it, as one flat string (a
+  // joined one is compared piece by piece each time an import checks the paths, docs/BENCHMARKS.md).
+  const formatted = new Map<Uint8Array, string>();
+  const hex = (b: Uint8Array): string => {
+    let text = formatted.get(b);
+    if (text === undefined) {
+      text = formatDigest(b);
+      text.charCodeAt(text.length - 1);
+      formatted.set(b, text);
+    }
+    return text;
+  };
   if (tree === "rfc9162-sha256") {
     return rfc9162InclusionPaths(bytes).map((path, index) => ({ tree, index, size, path: path.map(hex) }));
   }

@@ -11,13 +11,14 @@ import type { Anchor } from "../anchors/anchor.js";
 import type { Limiter } from "../anchors/limit.js";
 import type { Evidence, VerificationResult } from "../anchors/result.js";
 import { anchorKey, claimDigest, claimOf, resolveAnchors } from "../conflict/index.js";
-import { verifyBatchInclusion } from "../merkle/index.js";
+import { verifyBatchInclusion, type InclusionResult } from "../merkle/index.js";
 import { sameShape, verifyCheckpoint, type Checkpoint, type OriginKeys } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
 import type { AnchorRecord, BatchInput, PutResult, Store } from "../store/index.js";
 import { primaryShape } from "../quorum/shape.js";
 import { expandLeafSet } from "../messages/leaves.js";
 import { receiptCountOf } from "../store/file-receipts.js";
+import { wholeVersionLeaves } from "./receipts-as-leaves.js";
 
 export interface ImportContext {
   store: Store;
@@ -105,12 +106,13 @@ export interface BatchReport {
  * and why the rest failed. Neither tree's root commits to the size, so only the origin's
  * checkpoint may fix tree, size and sealing time (docs/FEDERATION_SEMANTICS.md §Checkpoints).
  */
-function checkReceipts(input: BatchImport, checkpoint: Checkpoint | undefined, why: string) {
+function checkReceipts(input: BatchImport, checkpoint: Checkpoint | undefined, why: string, wholeVersion: boolean) {
   const good: Receipt[] = [];
   const rejected: Array<{ id: string; reason: string }> = [];
   const byIndex = new Map<number, string>();
   // One rebuilt tree when the receipts hold the whole batch, each verdict still that of verifyInclusion (docs/FEDERATION_SEMANTICS.md).
-  const inclusions = verifyBatchInclusion(input.receipts, { root: input.batchRoot, ...(checkpoint === undefined ? {} : { size: checkpoint.size, tree: checkpoint.tree }) }).verdicts;
+  // Receipts found to be a whole version (`wholeVersionLeaves`) were each matched against its rebuilt tree already: all included.
+  const inclusions = wholeVersion ? input.receipts.map(() => INCLUDED) : verifyBatchInclusion(input.receipts, { root: input.batchRoot, ...(checkpoint === undefined ? {} : { size: checkpoint.size, tree: checkpoint.tree }) }).verdicts;
   for (const [k, r] of input.receipts.entries()) {
     const fail = (reason: string) => rejected.push({ id: r.id, reason });
     if (checkpoint === undefined) {
@@ -146,6 +148,8 @@ function checkReceipts(input: BatchImport, checkpoint: Checkpoint | undefined, w
   }
   return { good, rejected };
 }
+
+const INCLUDED: InclusionResult = Object.freeze({ ok: true }) as InclusionResult;
 
 interface ChosenCheckpoint {
   checkpoint?: Checkpoint;
@@ -254,7 +258,11 @@ export async function importBatch(batch: BatchImport, ctx: ImportContext): Promi
   // taken as the receipts they stand for, each checked like a peer's receipt.
   const asLeaves = input.leaves !== undefined && checkpoint !== undefined && sameShape(checkpoint, input.leaves.checkpoint) ? input.leaves.leaves : undefined;
   if (input.leaves !== undefined && asLeaves === undefined) input = { ...input, receipts: [...input.receipts, ...expandLeafSet({ checkpoint: 0, leaves: input.leaves.leaves }, [input.leaves.checkpoint], `leaves of batch ${input.batchId}`)] };
-  const { good, rejected } = checkReceipts(input, checkpoint, chosen.reason ?? why);
+  // A new version whose receipts are all of its leaves, each path the rebuilt tree's, is kept as
+  // its leaves: it reads back as these very receipts (docs/STATE.md §Leaves form). Anything the
+  // leaves could not give back keeps the receipts form, and those receipts are checked as before.
+  const derived = asLeaves === undefined && stored === undefined && checkpoint !== undefined && !chosen.conflict ? wholeVersionLeaves(input.receipts, checkpoint) : undefined;
+  const { good, rejected } = checkReceipts(input, checkpoint, chosen.reason ?? why, derived !== undefined);
   for (const r of good.length === 0 ? [] : (stored?.receipts ?? [])) {
     // A stored receipt at the same index with another id means the peer's proof is for a different leaf.
     const clash = good.findIndex((g) => g.proof.index === r.proof.index && g.id !== r.id);
@@ -322,13 +330,14 @@ export async function importBatch(batch: BatchImport, ctx: ImportContext): Promi
   const changedKeys = new Set(changed.map((r) => r.digest!));
   const toWrite = (resolved?.anchors ?? []).filter((a) => changedKeys.has(a.digest!) || existing.get(a.digest!)?.superseded_by !== a.superseded_by);
 
+  const whole = rejected.length === 0 ? derived : undefined;
   let written = false;
   let receiptsAdded = 0;
   // A version is stored only once an origin's checkpoint vouches for it (or it was stored by 0.1.0).
   const storable = vouched;
   const gainsCheckpoint = stored !== undefined && stored.checkpoint === undefined && checkpoint !== undefined;
   if (storable && (good.length > 0 || asLeaves !== undefined || toWrite.length > 0 || stored === undefined || gainsCheckpoint)) {
-    const put = await (ctx.put ?? ((b: BatchInput) => store.putBatch(b)))({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: good, ...(asLeaves === undefined ? {} : { leaves: asLeaves }), anchors: toWrite, ...(checkpoint === undefined ? {} : { checkpoint }) });
+    const put = await (ctx.put ?? ((b: BatchInput) => store.putBatch(b)))({ namespace: input.namespace, batchId: input.batchId, batchRoot: input.batchRoot, createdAt, receipts: whole === undefined ? good : [], ...(asLeaves === undefined ? (whole === undefined ? {} : { leaves: whole }) : { leaves: asLeaves }), anchors: toWrite, ...(checkpoint === undefined ? {} : { checkpoint }) });
     written = put.written;
     receiptsAdded = put.receiptsAdded;
   }

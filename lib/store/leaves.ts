@@ -104,7 +104,36 @@ export class LeafTree {
    * @example tree.path(0)
    */
   path(index: number): string[] {
-    if (this.#levels !== undefined) return vmshDupPath(this.#levels, index).map(formatDigest);
+    return this.#pathNodes(index).map(formatDigest);
+  }
+
+  /**
+   * Whether `path` is exactly the inclusion path of leaf `index` (0 ≤ index < size), element for
+   * element as `sha256:<hex>` text. Each node's text is made once per tree, as one flat string: an
+   * import compares every node with the path of each receipt below it.
+   * @example tree.samePath(3, receipt.proof.path) // true for the receipt the tree derives
+   */
+  samePath(index: number, path: readonly unknown[]): boolean {
+    const nodes = this.#pathNodes(index);
+    if (path.length !== nodes.length) return false;
+    this.#texts ??= new Map();
+    for (let i = 0; i < nodes.length; i++) {
+      let text = this.#texts.get(nodes[i]!);
+      if (text === undefined) {
+        text = formatDigest(nodes[i]!);
+        text.charCodeAt(text.length - 1);
+        this.#texts.set(nodes[i]!, text);
+      }
+      if (path[i] !== text) return false;
+    }
+    return true;
+  }
+
+  #texts: Map<Uint8Array, string> | undefined;
+
+  /** The sibling nodes of leaf `index`, bottom-up. */
+  #pathNodes(index: number): Uint8Array[] {
+    if (this.#levels !== undefined) return vmshDupPath(this.#levels, index);
     // RFC 9162 §2.1.3.1 PATH(m, D[lo:hi]): the sibling subtree at every split on the way down, listed bottom-up.
     const down: Uint8Array[] = [];
     let lo = 0;
@@ -119,7 +148,7 @@ export class LeafTree {
         lo = mid;
       }
     }
-    return down.reverse().map(formatDigest);
+    return down.reverse();
   }
 }
 
@@ -148,15 +177,31 @@ export function leafReceipt(checkpoint: Checkpoint, tree: LeafTree, id: string, 
 export function leavesRootProblem(leaves: unknown, checkpoint: Checkpoint): string | undefined {
   const problem = leavesProblem(leaves, checkpoint.size);
   if (problem !== undefined) return problem;
-  const text = leaves as string;
-  const rule = `${checkpoint.tree} ${checkpoint.batchRoot}`;
   // The same leaves checked a moment ago (a Bundle's, when it was authenticated) are not hashed again.
-  if (rebuilt.get(text) === rule) return undefined;
+  if (rebuilt.get(leaves as string) === `${checkpoint.tree} ${checkpoint.batchRoot}`) return undefined;
+  const tree = rebuildChecked(leaves as string, checkpoint);
+  return typeof tree === "string" ? tree : undefined;
+}
+
+/**
+ * The tree of `leaves` when they are the whole of the version `checkpoint` signs (as
+ * `leavesRootProblem` checks: well formed, rebuilding under its tree rule to its root), else what
+ * is wrong with them. The rebuild is remembered as `leavesRootProblem`'s is, so storing the same
+ * leaves right after does not hash them again (an import of receipts with paths, lib/pipeline).
+ * @example const tree = checkedLeafTree(text, checkpoint); if (typeof tree !== "string") tree.samePath(0, path)
+ */
+export function checkedLeafTree(leaves: unknown, checkpoint: Checkpoint): LeafTree | string {
+  const problem = leavesProblem(leaves, checkpoint.size);
+  return problem ?? rebuildChecked(leaves as string, checkpoint);
+}
+
+/** The tree of well-formed leaves (`leavesProblem` passed) if it gives the checkpoint's root, remembered; else why not. */
+function rebuildChecked(text: string, checkpoint: Checkpoint): LeafTree | string {
   const tree = new LeafTree(checkpoint.tree, text);
   if (tree.root !== checkpoint.batchRoot) return `${checkpoint.size} leaves rebuild to the ${checkpoint.tree} root ${tree.root}, but the checkpoint of batch ${checkpoint.batchId} signs ${checkpoint.batchRoot}`;
   if (rebuilt.size >= REBUILT_KEPT) rebuilt.delete(rebuilt.keys().next().value!);
-  rebuilt.set(text, rule);
-  return undefined;
+  rebuilt.set(text, `${checkpoint.tree} ${checkpoint.batchRoot}`);
+  return tree;
 }
 
 /**
