@@ -62,8 +62,12 @@ describe("cli: one bundle per command", () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /, active\n/);
     assert.match(r.stdout, /Not announced: no peers are routed/);
-    const files = ours(await hook.urls("announce"));
+    const urls = await hook.urls("announce");
+    const files = ours(urls);
     assert.ok(files.includes("dist/cli/announce/main.js"), files.join(" "));
+    // The hook runs in both threads: node-forge is loaded once, by the worker that checks the
+    // token; the main thread only hands it over (docs/BENCHMARKS.md "Fifth pass: bundles").
+    assert.equal(urls.filter((u) => /\/node_modules\/node-forge\/lib\/index\.js$/.test(u)).length, 1, urls.filter((u) => u.includes("node-forge")).join(" "));
     assert.ok(files.includes("dist/cli/tsa-token-worker.js"), files.join(" "));
     assert.deepEqual(files.filter((f) => f.startsWith("dist/lib/")), [], "the worker is the bundled one, not dist/lib/anchors/tsa/token-worker.js");
   });
