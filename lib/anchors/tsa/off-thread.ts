@@ -48,6 +48,16 @@ function start(): Worker {
 }
 
 /**
+ * Starts the worker thread now if it is not running, so that its start (a thread, its modules:
+ * tens of milliseconds) overlaps the caller's other work before the first token arrives
+ * (docs/BENCHMARKS.md "Fifth pass: bundles"). An idle worker does not keep the process alive.
+ * @example if (anchors.some((a) => a.chain.startsWith("rfc3161:"))) startTokenWorker();
+ */
+export function startTokenWorker(): void {
+  worker ??= start();
+}
+
+/**
  * verifyTimestampToken on the worker thread: same arguments, same answer.
  * @example const r = await verifyTimestampTokenOffThread(tsr, { data: rootBytes }, { trustPem })
  */
