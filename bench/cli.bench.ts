@@ -5,10 +5,13 @@
  * (median of interleaved runs, so that load from other processes falls on all alike), and the
  * resident set of an idle `serve` against a bare node process that only waits.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/cli.bench.js [--runs N]
+ *   npm run build && node dist/bench/cli.bench.js [--runs N]
+ *
+ * It measures what bin/vmsh-federation.js runs: the command bundles in dist/cli/ that `npm run build`
+ * writes (docs/BENCHMARKS.md "Fifth pass: bundles"), or the tsc output when they are missing or older.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -73,8 +76,17 @@ async function idleRssMiB(args: readonly string[], ready: RegExp | undefined): P
   }
 }
 
+/** Whether bin/vmsh-federation.js will run the command bundles (the rule it applies: bundle present and not older than the tsc output). */
+function bundlesRun(): boolean {
+  const mtime = (p: string) => statSync(join(BIN, "..", "..", "dist", p), { throwIfNoEntry: false })?.mtimeMs;
+  const built = mtime("cli/status/main.js");
+  const compiled = mtime("commands/main.js");
+  return built !== undefined && !(compiled !== undefined && compiled > built + 1000);
+}
+
 export async function run(options: { runs?: number } = {}): Promise<BenchFigures> {
   const runs = options.runs ?? 9;
+  if (!bundlesRun()) console.error("cli.bench: no command bundles newer than the tsc output in dist/cli/: measuring the tsc output (npm run build writes them)");
   const dir = mkdtempSync(join(tmpdir(), "vmsh-bench-cli-"));
   const tsa = createOpensslTsa();
   try {

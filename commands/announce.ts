@@ -19,6 +19,7 @@ import { PLACEHOLDER_CHAIN, PLACEHOLDER_NOTE } from "../lib/sealer/placeholder.j
 import type { CommandContext } from "./context.js";
 import { requireNamespace, withRuntime } from "./node.js";
 import { originLogOf } from "../lib/federation/origin-log.js";
+import { startTokenWorker } from "../lib/anchors/tsa/off-thread.js";
 import { outcomeColor, table, type Printer } from "./output.js";
 
 export interface AnnounceOptions {
@@ -89,6 +90,8 @@ export async function announce(ctx: CommandContext, options: AnnounceOptions): P
     const batch = parseSealerBatch(await readJson(batchFile), batchFile);
     const files = options.receipts === undefined ? { mine: [], others: 0 } : await receiptFiles(resolve(ctx.io.cwd, options.receipts), batch.root);
     const sealed = sealedBatch(options.namespace, batch, batchFile, files.mine);
+    // A time-stamp token is checked on the TSA worker thread: start it while the checkpoint is signed and the store read.
+    if (node.config.tsaTrust !== undefined && sealed.anchors.some((a) => a.chain.startsWith("rfc3161:"))) startTokenWorker();
     // This node ingested the batch from its sealer, so it is the batch's origin and signs its
     // checkpoint (docs/FEDERATION_SEMANTICS.md §Checkpoints); a re-announce reuses the stored one.
     const stored = (await node.store.getBatch(options.namespace, sealed.batchId, sealed.batchRoot, node.me.did))?.checkpoint;

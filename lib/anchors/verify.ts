@@ -58,7 +58,7 @@ export async function verifyAnchor(anchor: Anchor, batchRoot: string, ctx: Verif
         if (trust === undefined || (trust.trustPem === undefined && !trust.tsas.has(id.network))) {
           return pending(`no verifier configured for ${anchor.chain} (anchors.yaml has neither rfc3161.tsas.${id.network} nor rfc3161.trustBundle)`);
         }
-        const { verifyTsaAnchor } = await import("./tsa/index.js");
+        const { verifyTsaAnchor } = await import("./tsa/verify-anchor.js");
         return await verifyTsaAnchor(anchor, batchRoot, trust);
       }
     }

@@ -6,6 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { toDist } from "../bundle-layout.js";
 
 export interface Asset {
   type: string;
@@ -13,7 +14,7 @@ export interface Asset {
 }
 
 /** Where the build puts the page: dist/explorer next to dist/lib. */
-export const ASSET_DIR = fileURLToPath(new URL("../../explorer/", import.meta.url));
+export const ASSET_DIR = fileURLToPath(new URL(`${toDist("../../")}explorer/`, import.meta.url));
 
 const FILES: Readonly<Record<string, string>> = {
   "index.html": "text/html; charset=utf-8",

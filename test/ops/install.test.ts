@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../support/repo-root.js";
 import { childEnv, startServe } from "../support/serve-process.js";
+import { moduleHook } from "../support/module-hook.js";
+import { COMMANDS } from "../../commands/registry.js";
 
 // Walks docs/FEDERATION_OPERATIONS.md "Deployment" as far as it goes without systemd: pack the
 // release tarball, install it into an empty prefix from the npm cache (no compiler, no network),
@@ -92,6 +94,9 @@ describe("install: the packed tarball, installed and run as the service user", (
     tarball = join(root, info!.filename);
     const paths = info!.files.map((f) => f.path);
     for (const p of ["LICENSE", "npm-shrinkwrap.json", "bin/vmsh-federation.js", "dist/commands/main.js", "config/vmsh-federation.service", "docs/FEDERATION_OPERATIONS.md"]) assert.ok(paths.includes(p), `${p} missing from the tarball`);
+    // The command bundles (scripts/build-cli.mjs): one per command, the program's help, the TSA worker.
+    for (const name of [...Object.keys(COMMANDS), "help"]) assert.ok(paths.includes(`dist/cli/${name}/main.js`), `dist/cli/${name}/main.js missing from the tarball`);
+    assert.ok(paths.includes("dist/cli/tsa-token-worker.js"));
     assert.deepEqual(paths.filter((p) => p.endsWith(".ts") && !p.endsWith(".d.ts")), []);
     assert.deepEqual(paths.filter((p) => p.startsWith("dist/test/") || p.startsWith("dist/bench/")), []);
     assert.equal(await stat(join(repoRoot, "npm-shrinkwrap.json")).catch(() => undefined), undefined, "postpack step removed the shrinkwrap");
@@ -140,9 +145,19 @@ describe("install: the packed tarball, installed and run as the service user", (
       const health = (await (await fetch(`${s.url}/health`)).json()) as { status: string; node: string; version: string };
       const pkg = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8"));
       assert.deepEqual([health.status, health.node, health.version], ["ok", "did:vm:node:host-a", pkg.version]);
-      const status = await run(cliPath, ["--config", etc, "status", "--json"], { ...svc, env: { HOME: HOME() } });
-      assert.equal(status.code, 0, status.stderr);
-      assert.equal(JSON.parse(status.stdout).node, "did:vm:node:host-a");
+      const hook = await moduleHook();
+      try {
+        await chmod(hook.dir, 0o777); // the service user appends the list of what it loaded there
+        const status = await run(cliPath, ["--config", etc, "status", "--json"], { ...svc, env: { HOME: HOME(), ...hook.env("status") } });
+        assert.equal(status.code, 0, status.stderr);
+        assert.equal(JSON.parse(status.stdout).node, "did:vm:node:host-a");
+        // It ran from the package's status bundle, not from the tsc output the package also ships.
+        const loaded = (await hook.urls("status")).filter((u) => u.includes("/lib/node_modules/vmsh-federation/dist/"));
+        assert.ok(loaded.some((u) => u.endsWith("/dist/cli/status/main.js")), loaded.join(" "));
+        assert.deepEqual(loaded.filter((u) => !u.includes("/dist/cli/status/") && !u.endsWith("/dist/commands/registry.js")), []);
+      } finally {
+        await hook.close();
+      }
       // The Makefile's operator target runs the installed CLI, from a directory with no dist/ and without building.
       const made = await run("make", ["-f", join(repoRoot, "Makefile"), "federation-status", `CONFIG=${etc}`], { ...svc, cwd: root, env: { HOME: HOME(), PATH: `${join(root, "prefix", "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}` } });
       assert.equal(made.code, 0, made.stderr);

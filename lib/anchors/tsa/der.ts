@@ -5,10 +5,11 @@
  * we hash or verify (signed attributes, eContent, certificates) is exactly the
  * bytes the token carries.
  */
-import forge from "node-forge";
+import { forge } from "./forge-asn1.js";
+import type forgeTypes from "node-forge";
 import { TokenRejection, demand } from "./rejection.js";
 
-export type Node = forge.asn1.Asn1;
+export type Node = forgeTypes.asn1.Asn1;
 
 export const UNIVERSAL = forge.asn1.Class.UNIVERSAL;
 export const CONTEXT = forge.asn1.Class.CONTEXT_SPECIFIC;
@@ -59,7 +60,7 @@ export function encodeDer(node: Node): Uint8Array {
  * True when `node` has the given class and tag number.
  * @example is(node, UNIVERSAL, T.SEQUENCE)
  */
-export function is(node: Node | undefined, tagClass: forge.asn1.Class, type: number): node is Node {
+export function is(node: Node | undefined, tagClass: forgeTypes.asn1.Class, type: number): node is Node {
   return node !== undefined && node.tagClass === tagClass && node.type === type;
 }
 
@@ -85,7 +86,7 @@ export function taggedChildren(node: Node | undefined, tag: number, what: string
  * Raw content octets of a primitive node of universal `type` (or of `[tag]` when `tagClass` is CONTEXT).
  * @example primitive(sidNode, 0, "subjectKeyIdentifier", CONTEXT) // key id bytes
  */
-export function primitive(node: Node | undefined, type: number, what: string, tagClass: forge.asn1.Class = UNIVERSAL): Uint8Array {
+export function primitive(node: Node | undefined, type: number, what: string, tagClass: forgeTypes.asn1.Class = UNIVERSAL): Uint8Array {
   demand(is(node, tagClass, type) && !node.constructed && typeof node.value === "string", `malformed ${what}: expected a primitive of tag ${type}`);
   return fromBinary(node.value as string);
 }

@@ -6,6 +6,7 @@
  * its memory limit) fails the jobs it held and is replaced on the next call.
  */
 import { Worker } from "node:worker_threads";
+import { BUNDLED, toDist } from "../../bundle-layout.js";
 import type { TokenJob } from "./token-worker.js";
 import type { TimestampExpectation, TimestampOptions, TimestampVerification } from "./verify-token.js";
 
@@ -23,7 +24,9 @@ function failAll(error: Error): void {
 
 function start(): Worker {
   // A token is at most 64 KiB (docs/ANCHORS.md §Budgets); 64 MiB of heap is ample and caps a surprise.
-  const w = new Worker(new URL("./token-worker.js", import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 64 } });
+  // The worker is its own file: token-worker.js beside this one, or dist/cli/tsa-token-worker.js for a bundle.
+  const file = BUNDLED ? new URL(`${toDist("")}cli/tsa-token-worker.js`, import.meta.url) : new URL("./token-worker.js", import.meta.url);
+  const w = new Worker(file, { resourceLimits: { maxOldGenerationSizeMb: 64 } });
   w.on("message", (m: { id: number; result?: TimestampVerification; error?: { name: string; message: string } }) => {
     const settle = waiting.get(m.id);
     if (settle === undefined) return;
@@ -42,6 +45,16 @@ function start(): Worker {
   });
   w.unref();
   return w;
+}
+
+/**
+ * Starts the worker thread now if it is not running, so that its start (a thread, its modules:
+ * tens of milliseconds) overlaps the caller's other work before the first token arrives
+ * (docs/BENCHMARKS.md "Fifth pass: bundles"). An idle worker does not keep the process alive.
+ * @example if (anchors.some((a) => a.chain.startsWith("rfc3161:"))) startTokenWorker();
+ */
+export function startTokenWorker(): void {
+  worker ??= start();
 }
 
 /**

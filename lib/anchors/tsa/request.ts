@@ -7,7 +7,7 @@
  * verifier of every node that receives the anchor.
  */
 import { createHash } from "node:crypto";
-import forge from "node-forge";
+import { forge } from "./forge-asn1.js";
 import { digestBytes } from "../../digest.js";
 import { VmshError } from "../../errors.js";
 import { decodeDer, encodeDer } from "./der.js";

@@ -7,7 +7,7 @@
 import { Fields, T, UNIVERSAL, CONTEXT, childrenOf, encodeDer, is, primitive, readInteger, readOctets, readOid, taggedChildren, type Node } from "./der.js";
 import { absentOrNull, readAlgorithm, type AlgorithmIdentifier } from "./algorithms.js";
 import { demand } from "./rejection.js";
-import forge from "node-forge";
+import { forge } from "./forge-asn1.js";
 
 export const OID_SIGNED_DATA = "1.2.840.113549.1.7.2";
 export const OID_TST_INFO = "1.2.840.113549.1.9.16.1.4";

@@ -12,8 +12,8 @@ import { rejected, verified, type VerificationResult } from "../result.js";
 import { digestBytes } from "../../digest.js";
 import { ArgumentError } from "../../errors.js";
 import { verifyTimestampTokenOffThread } from "./off-thread.js";
-import { decodeTokenSig } from "./token-digest.js";
-import { verifyTimestampToken, type TimestampOptions, type TimestampVerification } from "./verify-token.js";
+import { decodeTokenSig } from "./token-sig.js";
+import type { TimestampOptions, TimestampVerification } from "./verify-token.js";
 
 /** One configured time-stamp authority (anchors.yaml `rfc3161.tsas.<name>`). */
 export interface NamedTsa {
@@ -67,7 +67,8 @@ export async function verifyTsaAnchor(anchor: Anchor, batchRoot: string, ctx: Ts
   if ("reason" in decoded) return rejected(decoded.reason);
 
   const options: TimestampOptions = { trustPem, ...(ctx.intermediatesPem === undefined ? {} : { intermediatesPem: ctx.intermediatesPem }) };
-  const verify = ctx.inline === true ? verifyTimestampToken : verifyTimestampTokenOffThread;
+  // The token verifier (and node-forge) loads here only when it runs on this thread.
+  const verify = ctx.inline === true ? (await import("./verify-token.js")).verifyTimestampToken : verifyTimestampTokenOffThread;
   const result = await verify(decoded.token, { data: rootBytes }, options);
   if (result.outcome !== "verified") return rejected(`time-stamp token rejected: ${result.reason}`);
   if (named !== undefined && !fromTsa(result, named)) {
