@@ -135,3 +135,24 @@ describe("importBundle: a malformed receipt in a whole version is still refused 
     });
   }
 });
+
+describe("importBundle: receipts of several versions, interleaved", () => {
+  let dir: string;
+  let store: Store;
+  after(async () => {
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("each receipt goes to its own version, whatever the order (the group of the one before is reused only for the same batch id and root)", async () => {
+    dir = await mkdtemp(join(tmpdir(), "vmsh-as-leaves-groups-"));
+    store = await openStore(dir);
+    const a = version("ga", 5);
+    const b = version("gb", 3);
+    const mixed = [a.receipts[0]!, b.receipts[0]!, a.receipts[1]!, a.receipts[2]!, b.receipts[1]!, a.receipts[3]!, b.receipts[2]!, a.receipts[4]!];
+    const ctx: ImportContext = { store, verify: async () => ({ outcome: "pending", reason: "no verdict in test" }), limit: limitConcurrency(2), now: () => 1_800_000_000, origins: new Map([[ORIGIN.did, ORIGIN.key.publicKey]]) };
+    const reports = await importBundle(NS, mixed, [], ctx, [a.checkpoint, b.checkpoint]);
+    assert.deepEqual(reports.map((r) => [r.batchId, r.receiptsAdded, r.rejectedReceipts.length]), [["ga", 5, 0], ["gb", 3, 0]]);
+    for (const v of [a, b]) assert.equal((await store.getBatch(NS, v.checkpoint.batchId, v.checkpoint.batchRoot, ORIGIN.did))?.leaves, encodeLeaves(v.receipts.map((r) => r.eventHash)));
+  });
+});
