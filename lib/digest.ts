@@ -2,7 +2,7 @@
  * `sha256:<64 hex>` digests as the sealer writes them (docs/FEDERATION_SEMANTICS.md §The sealer's files), and the byte
  * conversions every other module needs. Pure: no I/O.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { ArgumentError } from "./errors.js";
 
 export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
@@ -29,10 +29,29 @@ export function formatDigest(bytes: Uint8Array): string {
 
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return Uint8Array.from(h.digest());
+  // One-shot hash of the parts laid side by side: a tree rebuild hashes a node per leaf, and a
+  // streaming hash object per node cost half of that rebuild (docs/BENCHMARKS.md, import).
+  let input: Uint8Array;
+  if (parts.length === 1) input = parts[0]!;
+  else {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    if (n > SCRATCH.length) input = Buffer.concat(parts);
+    else {
+      let o = 0;
+      for (const p of parts) {
+        SCRATCH.set(p, o);
+        o += p.length;
+      }
+      input = SCRATCH.subarray(0, n);
+    }
+  }
+  const out = hash("sha256", input, "buffer");
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
+
+/** Where `sha256` lays short parts side by side (a tree node's inputs are at most 65 bytes). */
+const SCRATCH = Buffer.alloc(128);
 
 export function bytesToHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex");

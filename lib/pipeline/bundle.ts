@@ -30,7 +30,12 @@ export async function importBundle(namespace: string, receipts: readonly Receipt
     if (g === undefined) groups.set(key, (g = { batchId, batchRoot, receipts: [], anchors: [], checkpoints: [], leaves: [] }));
     return g;
   };
-  for (const r of receipts) group(r.batchId, r.batchRoot).receipts.push(r);
+  // Receipts come a batch at a time: the group of the one before is asked first, not a key made per receipt.
+  let last: ReturnType<typeof group> | undefined;
+  for (const r of receipts) {
+    if (last === undefined || last.batchId !== r.batchId || last.batchRoot !== r.batchRoot) last = group(r.batchId, r.batchRoot);
+    last.receipts.push(r);
+  }
   for (const l of leaves) if (l.checkpoint.namespace === namespace) group(l.checkpoint.batchId, l.checkpoint.batchRoot).leaves.push(l);
   for (const c of checkpoints) if (c.namespace === namespace) group(c.batchId, c.batchRoot).checkpoints.push(c);
   // Leaves speak for their checkpoint's version even when it was not listed with the others.

@@ -5,9 +5,11 @@
  * leaves and reads back as the very receipts that were imported. Anything a file of leaves could
  * not give back the same way keeps the receipts form.
  */
+import { isDigest } from "../digest.js";
 import { shapeProblem } from "../merkle/verify.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
+import { rememberLeafIndexes } from "../store/file-receipts.js";
 import { checkedLeafTree } from "../store/leaves.js";
 
 /** A receipt's own keys, in the order the leaves form derives them (lib/store/leaves.ts `leafReceipt`). */
@@ -38,23 +40,37 @@ function sameKeys(value: object, keys: readonly string[]): boolean {
 export function wholeVersionLeaves(receipts: readonly Receipt[], checkpoint: Checkpoint): string | undefined {
   const size = checkpoint.size;
   if (receipts.length !== size) return undefined;
+  // What `shapeProblem` asks of batchRoot, tree and size, asked once of the checkpoint: every
+  // receipt below must carry these very values.
+  if (shapeProblem({ id: checkpoint.batchRoot, eventHash: checkpoint.batchRoot, batchRoot: checkpoint.batchRoot, proof: { tree: checkpoint.tree, size, index: 0, path: [] } }) !== undefined) return undefined;
   const bytes = Buffer.alloc(size * 32);
-  const placed = new Uint8Array(size);
-  const ids = new Set<string>();
-  for (const r of receipts) {
-    if (shapeProblem(r) !== undefined) return undefined;
-    const p = r.proof;
-    if (!sameKeys(r, RECEIPT_KEYS) || !sameKeys(p, PROOF_KEYS)) return undefined;
-    if (r.ts !== checkpoint.createdAt || p.tree !== checkpoint.tree || p.size !== size || r.batchRoot !== checkpoint.batchRoot || r.batchId !== checkpoint.batchId || r.namespace !== checkpoint.namespace) return undefined;
-    if (placed[p.index] === 1 || ids.has(r.id)) return undefined;
-    ids.add(r.id);
-    placed[p.index] = 1;
-    // shapeProblem: id === eventHash, a lower-case sha256:<64 hex> digest; 0 ≤ index < size.
-    bytes.write(r.eventHash.slice(7), p.index * 32, 32, "hex");
+  // The event hash at each index; once all are placed, the same in leaf order, by id.
+  const byIndex = new Array<string | undefined>(size);
+  for (const r of receipts as readonly unknown[]) {
+    // The rest of `shapeProblem`, in one pass with the checks of the leaves form: an object with
+    // id === eventHash, a lower-case sha256:<64 hex> digest, a proof object, 0 ≤ index < size, a path array.
+    if (typeof r !== "object" || r === null || Array.isArray(r) || !sameKeys(r, RECEIPT_KEYS)) return undefined;
+    const { id, eventHash, proof: p } = r as Receipt;
+    if (id !== eventHash || !isDigest(eventHash)) return undefined;
+    if (typeof p !== "object" || p === null || Array.isArray(p) || !sameKeys(p, PROOF_KEYS)) return undefined;
+    const { index } = p;
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size || !Array.isArray(p.path)) return undefined;
+    const { ts, batchRoot, batchId, namespace } = r as Receipt;
+    if (ts !== checkpoint.createdAt || p.tree !== checkpoint.tree || p.size !== size || batchRoot !== checkpoint.batchRoot || batchId !== checkpoint.batchId || namespace !== checkpoint.namespace) return undefined;
+    if (byIndex[index] !== undefined) return undefined;
+    byIndex[index] = eventHash;
+    bytes.write(eventHash.slice(7), index * 32, 32, "hex");
   }
+  // size receipts at size distinct indexes: every index is placed. No event hash twice: fewer ids than leaves.
+  const indexes = new Map<string, number>();
+  for (let i = 0; i < size; i++) indexes.set(byIndex[i]!, i);
+  if (indexes.size !== size) return undefined;
   const text = bytes.toString("base64");
   const tree = checkedLeafTree(text, checkpoint);
   if (typeof tree === "string") return undefined;
   for (const r of receipts) if (!tree.samePath(r.proof.index, r.proof.path)) return undefined;
+  // The leaves' ids are these receipts' event hashes (lower-case hex, as the leaves read back), in
+  // leaf order and distinct: the store's merge and index, reading the same leaves, need not decode them.
+  rememberLeafIndexes(text, indexes);
   return text;
 }

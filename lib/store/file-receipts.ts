@@ -20,16 +20,54 @@ function leafIndexes(leaves: string): Map<string, number> {
   return out;
 }
 
-/** The distinct ids of each leaves text met lately, so counting and indexing one file decode it once. */
+/**
+ * The distinct ids of each leaves text met lately, so merging, counting and indexing one file
+ * decode it once: a write of a Bundle's versions reads each version's ids three times, one version
+ * after another, so the cache holds up to a page's worth of leaves (docs/FEDERATION_PROTOCOL.md
+ * §Leaves: 32,768), not a fixed few texts.
+ */
 const recent = new Map<string, Map<string, number>>();
-function indexesOf(leaves: string): Map<string, number> {
+const RECENT_IDS = 32_768;
+let recentIds = 0;
+
+function remember(leaves: string, indexes: Map<string, number>): void {
+  const old = recent.get(leaves);
+  if (old !== undefined) {
+    recent.delete(leaves);
+    recentIds -= old.size;
+  }
+  while (recent.size > 0 && recentIds + indexes.size > RECENT_IDS) {
+    const [text, gone] = recent.entries().next().value!;
+    recent.delete(text);
+    recentIds -= gone.size;
+  }
+  recent.set(leaves, indexes);
+  recentIds += indexes.size;
+}
+
+/**
+ * Each distinct id of checked leaves (`leavesProblem` passed) with its leaf index, the first leaf
+ * holding it, in leaf order. The map is shared: read it, never change it.
+ * @example leafIndexesOf(file.leaves).get(receipt.id) // its leaf index
+ */
+export function leafIndexesOf(leaves: string): Map<string, number> {
   let hit = recent.get(leaves);
   if (hit === undefined) {
     hit = leafIndexes(leaves);
-    if (recent.size >= 4) recent.delete(recent.keys().next().value!);
-    recent.set(leaves, hit);
+    remember(leaves, hit);
   }
   return hit;
+}
+const indexesOf = leafIndexesOf;
+
+/**
+ * Hands the ids of `leaves` to the cache when the caller built them already: `indexes` must be what
+ * `leafIndexesOf` would derive, every leaf's `sha256:<lower-case hex>` with its index in leaf order,
+ * no id twice (an import that wrote these leaves from receipts it checked, lib/pipeline/receipts-as-leaves.ts).
+ * @example rememberLeafIndexes(text, new Map(ids.map((id, i) => [id, i])))
+ */
+export function rememberLeafIndexes(leaves: string, indexes: Map<string, number>): void {
+  remember(leaves, indexes);
 }
 
 /**

@@ -114,6 +114,7 @@ export class LeafTree {
    * @example tree.samePath(3, receipt.proof.path) // true for the receipt the tree derives
    */
   samePath(index: number, path: readonly unknown[]): boolean {
+    if (this.#levels !== undefined) return this.#sameDupPath(index, path);
     const nodes = this.#pathNodes(index);
     if (path.length !== nodes.length) return false;
     this.#texts ??= new Map();
@@ -130,6 +131,31 @@ export class LeafTree {
   }
 
   #texts: Map<Uint8Array, string> | undefined;
+
+  /**
+   * `samePath` under vmsh-dup: the sibling at each level as `vmshDupPath` picks it (the last node
+   * of an odd level is its own sibling), its text kept by level and position.
+   */
+  #sameDupPath(index: number, path: readonly unknown[]): boolean {
+    const levels = this.#levels!;
+    if (path.length !== levels.length - 1) return false;
+    const texts = (this.#levelTexts ??= levels.map((level) => new Array<string | undefined>(level.length)));
+    let i = index;
+    for (let l = 0; l < levels.length - 1; l++) {
+      const level = levels[l]!;
+      const j = i % 2 === 1 ? i - 1 : i + 1 < level.length ? i + 1 : i;
+      let text = texts[l]![j];
+      if (text === undefined) {
+        text = formatDigest(level[j]!);
+        texts[l]![j] = text;
+      }
+      if (path[l] !== text) return false;
+      i = Math.floor(i / 2);
+    }
+    return true;
+  }
+
+  #levelTexts: Array<Array<string | undefined>> | undefined;
 
   /** The sibling nodes of leaf `index`, bottom-up. */
   #pathNodes(index: number): Uint8Array[] {

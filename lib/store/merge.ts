@@ -11,8 +11,7 @@ import { isDeepStrictEqual } from "node:util";
 import { claimOf, withDigest } from "../conflict/record.js";
 import { resolveAnchors } from "../conflict/resolve.js";
 import type { Receipt } from "../receipt.js";
-import { receiptIdsOf, receiptsOf } from "./file-receipts.js";
-import { leafIds } from "./leaves.js";
+import { leafIndexesOf, receiptIdsOf, receiptsOf } from "./file-receipts.js";
 import type { BatchFile } from "./schema.js";
 import type { AnchorRecord, BatchInput } from "./types.js";
 
@@ -136,7 +135,7 @@ function mergeReceipts(base: BatchFile, input: BatchInput, path: string): { rece
     return { receipts: [...receiptsOf(base, path), ...extra], added: extra.length };
   }
   if (input.leaves !== undefined && input.checkpoint !== undefined) {
-    const leafAt = receiptIndexes(input.leaves);
+    const leafAt = leafIndexesOf(input.leaves);
     const cp = input.checkpoint;
     const covered = base.receipts.every((r) => r.eventHash === r.id && r.proof.tree === cp.tree && r.proof.size === cp.size && leafAt.get(r.id) === r.proof.index);
     if (covered) return { receipts: [], leaves: input.leaves, added: leafAt.size - base.receipts.length };
@@ -157,13 +156,6 @@ function distinctNew(have: Set<string>, incoming: readonly Receipt[]): Receipt[]
     added.push(r);
   }
   return added;
-}
-
-/** Each distinct leaf's index: the first leaf holding it. */
-function receiptIndexes(leaves: string): Map<string, number> {
-  const out = new Map<string, number>();
-  leafIds(leaves).forEach((id, i) => out.has(id) || out.set(id, i));
-  return out;
 }
 
 /**
