@@ -7,39 +7,30 @@
  * verifyInclusion's), and the version then keeps the receipts form; a refused receipt of a stored
  * version changes no file. Receipts with an extra member or another key order keep the receipts form.
  */
-import { after, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { limitConcurrency } from "../../lib/anchors/limit.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { merkleRoot, receiptsForBatch, verifyInclusion } from "../../lib/merkle/index.js";
 import type { Checkpoint } from "../../lib/messages/checkpoint.js";
 import { importBundle } from "../../lib/pipeline/bundle.js";
-import type { ImportContext } from "../../lib/pipeline/import.js";
 import type { Receipt, TreeKind } from "../../lib/receipt.js";
 import { parseSealerBatch, sealedBatch } from "../../lib/sealer/files.js";
-import { openStore, type Store } from "../../lib/store/index.js";
+import { openStore } from "../../lib/store/index.js";
 import { checkpointBy } from "../support/checkpoint.js";
 import { sealUpstreamBatch } from "../support/upstream-writers.js";
 import { snapshot } from "../store/tree.js";
 import { encodeLeaves } from "../../lib/messages/leaves.js";
 import { checkedLeafTree, LeafTree } from "../../lib/store/leaves.js";
+import { useFreshStore } from "../support/fresh-store.js";
 
 const NS = "dao:vaultmesh";
 const ORIGIN = { did: "did:vm:node:origin", key: generateNodeKey() };
 const H = (tag: string, n: number) => `sha256:${Buffer.from(`${tag}/${n}`).toString("hex").padEnd(64, "0").slice(0, 64)}`;
 
-let dir: string;
-let store: Store;
-const ctx = (): ImportContext => ({
-  store,
-  verify: async () => ({ outcome: "pending", reason: "no verdict in test" }),
-  limit: limitConcurrency(2),
-  now: () => 1_800_000_000,
-  origins: new Map([[ORIGIN.did, ORIGIN.key.publicKey]]),
-});
+const fx = useFreshStore("vmsh-import-as-leaves-", new Map([[ORIGIN.did, ORIGIN.key.publicKey]]));
+const ctx = fx.ctx;
 
 function version(id: string, size: number, tree: TreeKind = "vmsh-dup-sha256", createdAt = 1_700_000_000) {
   const hashes = Array.from({ length: size }, (_, i) => H(id, i));
@@ -58,14 +49,14 @@ async function batchFile(batchId: string): Promise<{ receipts: unknown[]; leaves
       else if (p.includes(`/batches/x${Buffer.from(batchId).toString("hex")}/`) && e.name.endsWith(".json")) found.push(p);
     }
   };
-  await walk(dir);
+  await walk(fx.dir);
   assert.equal(found.length, 1, `one file for batch ${batchId}`);
   return JSON.parse(await readFile(found[0]!, "utf8"));
 }
 
 /** What a fresh open of the state reads back for these receipts, each as JSON text, in the same order. */
 async function readBack(receipts: readonly Receipt[]): Promise<string[]> {
-  const fresh = await openStore(dir, { readOnly: true });
+  const fresh = await openStore(fx.dir, { readOnly: true });
   try {
     const got = await fresh.getReceipts(NS, receipts.map((r) => r.id));
     const byId = new Map(got.map((r) => [r.id, r] as const));
@@ -77,20 +68,9 @@ async function readBack(receipts: readonly Receipt[]): Promise<string[]> {
 
 const flipHexChar = (digest: string, at: number) => `${digest.slice(0, at)}${digest[at] === "0" ? "1" : "0"}${digest.slice(at + 1)}`;
 
-beforeEach(async () => {
-  await store?.close();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  dir = await mkdtemp(join(tmpdir(), "vmsh-import-as-leaves-"));
-  store = await openStore(dir);
-});
-after(async () => {
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
 describe("importBundle: receipts with paths that are a whole version", () => {
   test("the upstream sealer's files, as `import` reads them: kept as leaves, read back byte for byte", async () => {
-    const out = join(dir, "..", `${dir.split("/").pop()}-sealer`);
+    const out = join(fx.dir, "..", `${fx.dir.split("/").pop()}-sealer`);
     try {
       const up = await sealUpstreamBatch(out, 37, 1_760_000_000);
       const batch = parseSealerBatch(JSON.parse(await readFile(up.batchFile, "utf8")), up.batchFile);
@@ -116,13 +96,13 @@ describe("importBundle: receipts with paths that are a whole version", () => {
         const [report] = await importBundle(NS, shuffled, [], ctx(), [v.checkpoint]);
         assert.equal(report?.receiptsAdded, size);
         assert.equal(typeof (await batchFile(`v${size}`)).leaves, "string");
-        assert.equal((await store.getBatch(NS, `v${size}`, v.root, ORIGIN.did))?.leaves !== undefined, true);
+        assert.equal((await fx.store.getBatch(NS, `v${size}`, v.root, ORIGIN.did))?.leaves !== undefined, true);
         assert.deepEqual(await readBack(v.receipts), v.receipts.map((r) => JSON.stringify(r)));
         // The same receipts again: nothing written.
-        const before = snapshot(dir);
+        const before = snapshot(fx.dir);
         const [again] = await importBundle(NS, v.receipts, [], ctx(), [v.checkpoint]);
         assert.deepEqual([again?.written, again?.receiptsAdded], [false, 0]);
-        assert.deepEqual(snapshot(dir), before);
+        assert.deepEqual(snapshot(fx.dir), before);
       });
     }
   }
@@ -145,7 +125,7 @@ describe("importBundle: receipts with paths that are a whole version", () => {
         const file = await batchFile("f");
         assert.equal(file.leaves, undefined);
         assert.equal(file.receipts.length, 15);
-        assert.equal((await store.getReceipt(NS, bad.id)) ?? null, null);
+        assert.equal((await fx.store.getReceipt(NS, bad.id)) ?? null, null);
         const good = v.receipts.filter((r) => r !== bad);
         assert.deepEqual(await readBack(good), good.map((r) => JSON.stringify(r)));
       });
@@ -161,7 +141,7 @@ describe("importBundle: receipts with paths that are a whole version", () => {
     const [report] = await importBundle(NS, v.receipts.map((r) => (r === bad ? forged : r)), [], ctx(), [v.checkpoint]);
     assert.deepEqual(report?.rejectedReceipts, [{ id: eventHash, reason: expected.ok ? "" : expected.reason }]);
     assert.equal((await batchFile("e")).leaves, undefined);
-    assert.equal((await store.getReceipt(NS, eventHash)) ?? null, null);
+    assert.equal((await fx.store.getReceipt(NS, eventHash)) ?? null, null);
   });
 
   test("a forged receipt for a version already kept as leaves: refused with the same reason, no file changes", async () => {
@@ -173,11 +153,11 @@ describe("importBundle: receipts with paths that are a whole version", () => {
     path[1] = flipHexChar(path[1]!, 33);
     const forged: Receipt = { ...bad, proof: { ...bad.proof, path } };
     const expected = verifyInclusion(forged);
-    const before = snapshot(dir);
+    const before = snapshot(fx.dir);
     const [report] = await importBundle(NS, [forged], [], ctx(), [v.checkpoint]);
     assert.deepEqual(report?.rejectedReceipts, [{ id: bad.id, reason: expected.ok ? "" : expected.reason }]);
     assert.deepEqual([report?.written, report?.receiptsAdded], [false, 0]);
-    assert.deepEqual(snapshot(dir), before);
+    assert.deepEqual(snapshot(fx.dir), before);
     assert.deepEqual(await readBack([bad]), [JSON.stringify(bad)]);
   });
 

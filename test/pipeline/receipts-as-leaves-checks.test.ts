@@ -6,25 +6,20 @@
  * `shapeProblem` refuses still makes the whole version undefined, and through `importBundle` is
  * still refused with `verifyInclusion`'s reason, nothing of it stored (docs/STATE.md §Leaves form).
  */
-import { after, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { limitConcurrency } from "../../lib/anchors/limit.js";
 import { generateNodeKey } from "../../lib/identity/keys.js";
 import { merkleRoot, receiptsForBatch, verifyInclusion } from "../../lib/merkle/index.js";
 import { shapeProblem } from "../../lib/merkle/verify.js";
 import type { Checkpoint } from "../../lib/messages/checkpoint.js";
 import { encodeLeaves } from "../../lib/messages/leaves.js";
 import { importBundle } from "../../lib/pipeline/bundle.js";
-import type { ImportContext } from "../../lib/pipeline/import.js";
 import { wholeVersionLeaves } from "../../lib/pipeline/receipts-as-leaves.js";
 import type { Receipt, TreeKind } from "../../lib/receipt.js";
 import { leafIndexesOf } from "../../lib/store/file-receipts.js";
-import { openStore, type Store } from "../../lib/store/index.js";
 import { leafIds } from "../../lib/store/leaves.js";
 import { checkpointBy } from "../support/checkpoint.js";
+import { useFreshStore } from "../support/fresh-store.js";
 
 const NS = "dao:vaultmesh";
 const ORIGIN = { did: "did:vm:node:origin", key: generateNodeKey() };
@@ -100,25 +95,8 @@ describe("wholeVersionLeaves: every check of shapeProblem, in one pass", () => {
 });
 
 describe("importBundle: a malformed receipt in a whole version is still refused with verifyInclusion's reason", () => {
-  let dir: string;
-  let store: Store;
-  const ctx = (): ImportContext => ({
-    store,
-    verify: async () => ({ outcome: "pending", reason: "no verdict in test" }),
-    limit: limitConcurrency(2),
-    now: () => 1_800_000_000,
-    origins: new Map([[ORIGIN.did, ORIGIN.key.publicKey]]),
-  });
-  beforeEach(async () => {
-    await store?.close();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    dir = await mkdtemp(join(tmpdir(), "vmsh-as-leaves-checks-"));
-    store = await openStore(dir);
-  });
-  after(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fx = useFreshStore("vmsh-as-leaves-checks-", new Map([[ORIGIN.did, ORIGIN.key.publicKey]]));
+  const ctx = fx.ctx;
 
   for (const what of ["the event hash and id in upper-case hex", "an id that is not the event hash", "the index at the size", "a path that is not an array"]) {
     test(`one receipt with ${what}: refused with its reason, the other receipts kept as receipts, no leaves stored`, async () => {
@@ -129,7 +107,7 @@ describe("importBundle: a malformed receipt in a whole version is still refused 
       const [report] = await importBundle(NS, v.receipts.map((r, i) => (i === 2 ? bad : r)), [], ctx(), [v.checkpoint]);
       assert.deepEqual(report?.rejectedReceipts, [{ id: bad.id, reason: expected.ok ? "" : expected.reason }]);
       assert.equal(report?.receiptsAdded, 5);
-      const stored = await store.getBatch(NS, "r", v.checkpoint.batchRoot, ORIGIN.did);
+      const stored = await fx.store.getBatch(NS, "r", v.checkpoint.batchRoot, ORIGIN.did);
       assert.equal(stored?.leaves, undefined);
       assert.deepEqual(stored?.receipts.map((r) => r.id), v.receipts.filter((_, i) => i !== 2).map((r) => r.id));
     });
@@ -137,22 +115,14 @@ describe("importBundle: a malformed receipt in a whole version is still refused 
 });
 
 describe("importBundle: receipts of several versions, interleaved", () => {
-  let dir: string;
-  let store: Store;
-  after(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fx = useFreshStore("vmsh-as-leaves-groups-", new Map([[ORIGIN.did, ORIGIN.key.publicKey]]));
 
   test("each receipt goes to its own version, whatever the order (the group of the one before is reused only for the same batch id and root)", async () => {
-    dir = await mkdtemp(join(tmpdir(), "vmsh-as-leaves-groups-"));
-    store = await openStore(dir);
     const a = version("ga", 5);
     const b = version("gb", 3);
     const mixed = [a.receipts[0]!, b.receipts[0]!, a.receipts[1]!, a.receipts[2]!, b.receipts[1]!, a.receipts[3]!, b.receipts[2]!, a.receipts[4]!];
-    const ctx: ImportContext = { store, verify: async () => ({ outcome: "pending", reason: "no verdict in test" }), limit: limitConcurrency(2), now: () => 1_800_000_000, origins: new Map([[ORIGIN.did, ORIGIN.key.publicKey]]) };
-    const reports = await importBundle(NS, mixed, [], ctx, [a.checkpoint, b.checkpoint]);
+    const reports = await importBundle(NS, mixed, [], fx.ctx(), [a.checkpoint, b.checkpoint]);
     assert.deepEqual(reports.map((r) => [r.batchId, r.receiptsAdded, r.rejectedReceipts.length]), [["ga", 5, 0], ["gb", 3, 0]]);
-    for (const v of [a, b]) assert.equal((await store.getBatch(NS, v.checkpoint.batchId, v.checkpoint.batchRoot, ORIGIN.did))?.leaves, encodeLeaves(v.receipts.map((r) => r.eventHash)));
+    for (const v of [a, b]) assert.equal((await fx.store.getBatch(NS, v.checkpoint.batchId, v.checkpoint.batchRoot, ORIGIN.did))?.leaves, encodeLeaves(v.receipts.map((r) => r.eventHash)));
   });
 });
