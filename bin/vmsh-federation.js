@@ -26,7 +26,8 @@ try {
   const path = built !== undefined && !(compiled !== undefined && compiled > built + 1000) ? bundle : "commands/main.js";
   ({ main } = await import(new URL(path, dist).href));
 } catch (error) {
-  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !/dist\/commands\/(registry|main)\.js/.test(String(error.message))) throw error;
+  // Only our own entry files missing mean an unbuilt checkout; a dependency missing below them is its own error.
+  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !/^Cannot find module '[^']*\/dist\/commands\/(registry|main)\.js'/.test(String(error.message))) throw error;
   // A checkout that was never built (packages from npm ship dist/): say how to get it.
   process.stderr.write("error: dist/ is missing: run `npm run build` in this checkout, or install the released package (docs/FEDERATION_OPERATIONS.md)\n");
   process.exitCode = 2;

@@ -139,6 +139,17 @@ describe("cli: without bundles", () => {
     assert.equal(fresh.stdout, "the fake bundle\n");
   });
 
+  test("a dependency missing under the tsc output is reported as itself, not as a missing dist/", async () => {
+    const root = await checkout("missing-dependency");
+    await mkdir(join(root, "dist", "commands"), { recursive: true });
+    await writeFile(join(root, "dist", "commands", "registry.js"), `export function commandIn() { return "status"; }\n`);
+    await writeFile(join(root, "dist", "commands", "main.js"), `import "vmsh-no-such-package";\nexport async function main() { return 0; }\n`);
+    const r = run(root, ["status"], "missing-dependency");
+    assert.notEqual(r.status, 0);
+    assert.doesNotMatch(r.stderr, /dist\/ is missing/);
+    assert.match(r.stderr, /vmsh-no-such-package/);
+  });
+
   test("no dist/ at all: exit 2 and how to build it", async () => {
     const root = await checkout("unbuilt");
     const r = run(root, ["status"], "unbuilt");
