@@ -34,15 +34,16 @@ export class StartupPass {
   /** How many versions the store's reads handed over (for tests and logs). */
   heard = 0;
 
-  /** The store's `onBatchFileRead`: keeps what the consumers need of the file just read. */
-  readonly hear = (read: BatchFileRead): void => {
-    if (this.#released) return;
+  /** The store's `onBatchFileRead`: keeps what the consumers need of the file just read; false once released (the store stops calling). */
+  readonly hear = (read: BatchFileRead): boolean => {
+    if (this.#released) return false;
     let versions = this.#byNamespace.get(read.namespace);
     if (versions === undefined) this.#byNamespace.set(read.namespace, (versions = new Map()));
     // The count stands for the receipts: versionItems reads only their number.
     const items = versionItems({ ...read, receipts: { length: read.receiptCount } });
     versions.set(keyOf(read), { stamp: read.fileIdentity, items, checkpoint: read.checkpoint });
     this.heard++;
+    return true;
   };
 
   #at(summary: BatchSummary): Heard | undefined {

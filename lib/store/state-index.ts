@@ -39,11 +39,11 @@ export class StateIndex {
   readonly #paths: Layout;
   readonly #cache: BatchCache;
   readonly #lazy: boolean;
-  /** Hears every batch file the index parses (docs/STATE.md §Start-up pass). */
-  readonly #onRead: ((read: BatchFileRead) => void) | undefined;
+  /** Hears every batch file the index parses (docs/STATE.md §Start-up pass), until it returns false. */
+  #onRead: ((read: BatchFileRead) => boolean) | undefined;
 
   /** `lazy`: leave the receipt keys of manifest-opened namespaces unread until asked for. */
-  constructor(paths: Layout, cache: BatchCache, lazy = false, onRead?: (read: BatchFileRead) => void) {
+  constructor(paths: Layout, cache: BatchCache, lazy = false, onRead?: (read: BatchFileRead) => boolean) {
     this.#paths = paths;
     this.#cache = cache;
     this.#lazy = lazy;
@@ -54,7 +54,9 @@ export class StateIndex {
   #heard(file: schema.BatchFile, fileIdentity: string): void {
     if (this.#onRead === undefined) return;
     const { namespace, batchId, batchRoot, createdAt, checkpoint, cosignatures, shapes } = file;
-    this.#onRead({ namespace, batchId, batchRoot, createdAt, fileIdentity, anchors: file.anchors.map((a) => withDigest(a)), receiptCount: receiptCountOf(file), ...(checkpoint === undefined ? {} : { checkpoint }), ...(cosignatures === undefined ? {} : { cosignatures }), ...(shapes === undefined ? {} : { shapes }) });
+    const more = this.#onRead({ namespace, batchId, batchRoot, createdAt, fileIdentity, anchors: file.anchors.map((a) => withDigest(a)), receiptCount: receiptCountOf(file), ...(checkpoint === undefined ? {} : { checkpoint }), ...(cosignatures === undefined ? {} : { cosignatures }), ...(shapes === undefined ? {} : { shapes }) });
+    // Done listening (the start-up work is over): later re-reads of changed files build nothing for it.
+    if (!more) this.#onRead = undefined;
   }
 
   /** Indexes every namespace; returns the leftover temp files found anywhere. */

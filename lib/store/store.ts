@@ -53,9 +53,10 @@ export interface OpenStoreOptions {
   /**
    * Hears, for every batch file the index parses (at open, and when it re-reads a file another
    * process changed), the parts other start-up work needs, so that work does not read every
-   * file again (docs/STATE.md §Start-up pass). Called synchronously; it must not throw.
+   * file again (docs/STATE.md §Start-up pass). Called synchronously; it must not throw. It
+   * returns false once it wants no more: the index then stops gathering the parts for it.
    */
-  onBatchFileRead?: (read: BatchFileRead) => void;
+  onBatchFileRead?: (read: BatchFileRead) => boolean;
 }
 
 /**

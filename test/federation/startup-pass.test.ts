@@ -138,6 +138,34 @@ describe("start-up pass: one read of every batch file feeds the reconcile items 
     }
   });
 
+  test("released, the pass is heard no more: a file another process rewrites later builds nothing for it", async () => {
+    const t = await seeded();
+    try {
+      const pass = new StartupPass();
+      let calls = 0;
+      const store = await openStore(t.dir, { onBatchFileRead: (read) => (calls++, pass.hear(read)) });
+      const other = await openStore(t.dir);
+      try {
+        assert.equal(calls, VERSIONS, "the open's read of every file");
+        pass.release();
+        for (const block of [97, 98, 99]) {
+          const b1 = other.listBatches(NS).find((s) => s.batchId === "b1")!;
+          const claim = (await other.getBatch(NS, "b1", b1.batchRoot))!.anchors[0]!;
+          await other.putAnchors(NS, "b1", [{ ...claim, block, outcome: "rejected" as const, reason: `not in block ${block}` }]);
+          await store.refresh();
+          assert.equal(store.listBatches(NS).find((s) => s.batchId === "b1")!.fileIdentity, other.listBatches(NS).find((s) => s.batchId === "b1")!.fileIdentity, "the rewrite was read");
+        }
+        assert.equal(calls, VERSIONS + 1, "one call after the release, answered false, then none");
+        assert.equal(pass.heard, VERSIONS);
+      } finally {
+        await other.close();
+        await store.close();
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+
   test("backfill: this node's checkpoints from the open's read (no getBatch), the same log as reading the files; a rewritten version is read", async () => {
     const t = await seeded();
     const copy = tempDir();
