@@ -21,10 +21,17 @@ export function digestBytes(digest: string, parameter = "digest"): Uint8Array {
   return Uint8Array.from(Buffer.from(digest.slice(7), "hex"));
 }
 
-/** `sha256:<hex>` of 32 raw bytes. */
+/**
+ * `sha256:<hex>` of 32 raw bytes, as one flat string: a joined string is compared piece by piece
+ * every time, and a rebuilt tree's node is compared with the path of every receipt below it
+ * (about ten comparisons a receipt at 1,000 leaves; docs/BENCHMARKS.md, import).
+ */
 export function formatDigest(bytes: Uint8Array): string {
   if (bytes.length !== 32) throw new ArgumentError("bytes", `expected 32 bytes, got ${bytes.length}`);
-  return `sha256:${Buffer.from(bytes).toString("hex")}`;
+  const text = `sha256:${Buffer.from(bytes.buffer, bytes.byteOffset, 32).toString("hex")}`;
+  // Reading a character makes V8 flatten the joined string once, here.
+  text.charCodeAt(70);
+  return text;
 }
 
 /** SHA-256 of the concatenation of `parts`. */

@@ -9,7 +9,7 @@
  * verifyInclusion gives, reason included. Receipts come from peers: nothing throws.
  */
 import { hash } from "node:crypto";
-import { isDigest } from "../digest.js";
+import { formatDigest, isDigest } from "../digest.js";
 import type { Receipt, TreeKind } from "../receipt.js";
 import { shapeProblem, verifyInclusion, type InclusionResult } from "./verify.js";
 
@@ -41,16 +41,8 @@ function node(prefix: number | undefined, a: Uint8Array, b: Uint8Array | undefin
   return hash("sha256", scratch.subarray(0, at + 64), "buffer");
 }
 
-/**
- * `sha256:<hex>` of a rebuilt node, as one flat string: a joined string is compared piece by piece
- * every time, and each node is compared with the path of every receipt below it (about ten
- * comparisons a receipt at 1,000 leaves), so it is flattened once here (docs/BENCHMARKS.md, import).
- */
-const hex = (b: Uint8Array): string => {
-  const text = `sha256:${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}`;
-  text.charCodeAt(70);
-  return text;
-};
+/** `sha256:<hex>` of a rebuilt node, flat (lib/digest.ts `formatDigest`). */
+const hex = formatDigest;
 
 /** A rebuilt tree: does `path` equal the rebuilt path of leaf `index`? */
 type PathCheck = (index: number, path: readonly string[]) => boolean;

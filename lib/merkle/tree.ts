@@ -63,16 +63,11 @@ export function inclusionProofs(leaves: readonly string[], tree: TreeKind): Incl
   checkTree(tree);
   const bytes = leafBytes(leaves);
   const size = bytes.length;
-  // Each node is formatted once and shared by every path that holds it, as one flat string (a
-  // joined one is compared piece by piece each time an import checks the paths, docs/BENCHMARKS.md).
+  // Each node is formatted once and shared by every path that holds it (docs/BENCHMARKS.md, import).
   const formatted = new Map<Uint8Array, string>();
   const hex = (b: Uint8Array): string => {
     let text = formatted.get(b);
-    if (text === undefined) {
-      text = formatDigest(b);
-      text.charCodeAt(text.length - 1);
-      formatted.set(b, text);
-    }
+    if (text === undefined) formatted.set(b, (text = formatDigest(b)));
     return text;
   };
   if (tree === "rfc9162-sha256") {

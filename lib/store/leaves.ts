@@ -120,11 +120,7 @@ export class LeafTree {
     this.#texts ??= new Map();
     for (let i = 0; i < nodes.length; i++) {
       let text = this.#texts.get(nodes[i]!);
-      if (text === undefined) {
-        text = formatDigest(nodes[i]!);
-        text.charCodeAt(text.length - 1);
-        this.#texts.set(nodes[i]!, text);
-      }
+      if (text === undefined) this.#texts.set(nodes[i]!, (text = formatDigest(nodes[i]!)));
       if (path[i] !== text) return false;
     }
     return true;
