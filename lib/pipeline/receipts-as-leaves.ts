@@ -5,7 +5,6 @@
  * leaves and reads back as the very receipts that were imported. Anything a file of leaves could
  * not give back the same way keeps the receipts form.
  */
-import { isDigest } from "../digest.js";
 import { shapeProblem } from "../merkle/verify.js";
 import type { Checkpoint } from "../messages/checkpoint.js";
 import type { Receipt } from "../receipt.js";
@@ -40,22 +39,15 @@ function sameKeys(value: object, keys: readonly string[]): boolean {
 export function wholeVersionLeaves(receipts: readonly Receipt[], checkpoint: Checkpoint): string | undefined {
   const size = checkpoint.size;
   if (receipts.length !== size) return undefined;
-  // What `shapeProblem` asks of batchRoot, tree and size, asked once of the checkpoint: every
-  // receipt below must carry these very values.
-  if (shapeProblem({ id: checkpoint.batchRoot, eventHash: checkpoint.batchRoot, batchRoot: checkpoint.batchRoot, proof: { tree: checkpoint.tree, size, index: 0, path: [] } }) !== undefined) return undefined;
   const bytes = Buffer.alloc(size * 32);
   // The event hash at each index; once all are placed, the same in leaf order, by id.
   const byIndex = new Array<string | undefined>(size);
   for (const r of receipts as readonly unknown[]) {
-    // The rest of `shapeProblem`, in one pass with the checks of the leaves form: an object with
-    // id === eventHash, a lower-case sha256:<64 hex> digest, a proof object, 0 ≤ index < size, a path array.
-    if (typeof r !== "object" || r === null || Array.isArray(r) || !sameKeys(r, RECEIPT_KEYS)) return undefined;
-    const { id, eventHash, proof: p } = r as Receipt;
-    if (id !== eventHash || !isDigest(eventHash)) return undefined;
-    if (typeof p !== "object" || p === null || Array.isArray(p) || !sameKeys(p, PROOF_KEYS)) return undefined;
+    // Well formed as verifyInclusion asks (`shapeProblem`: id === eventHash, lower-case digests,
+    // 0 ≤ index < size, a path array), with nothing but a receipt's own keys in the derived order.
+    if (shapeProblem(r) !== undefined || !sameKeys(r as object, RECEIPT_KEYS) || !sameKeys((r as Receipt).proof, PROOF_KEYS)) return undefined;
+    const { eventHash, ts, batchRoot, batchId, namespace, proof: p } = r as Receipt;
     const { index } = p;
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size || !Array.isArray(p.path)) return undefined;
-    const { ts, batchRoot, batchId, namespace } = r as Receipt;
     if (ts !== checkpoint.createdAt || p.tree !== checkpoint.tree || p.size !== size || batchRoot !== checkpoint.batchRoot || batchId !== checkpoint.batchId || namespace !== checkpoint.namespace) return undefined;
     if (byIndex[index] !== undefined) return undefined;
     byIndex[index] = eventHash;
