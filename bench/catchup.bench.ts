@@ -32,7 +32,7 @@ import { seedStore } from "../test/support/seed-store.js";
 import { encodeLeaves } from "../lib/messages/leaves.js";
 import { openStore } from "../lib/store/index.js";
 import { readFileSync, writeFileSync } from "node:fs";
-import { findPidByArgument, memoryOf } from "./process-memory.js";
+import { findPidByArgument, memoryOf, resetPeakRss } from "./process-memory.js";
 
 /** CPU seconds (user + system, all threads) `pid` has used so far, from /proc/<pid>/stat. */
 function cpuSecondsOf(pid: number): number {
@@ -42,10 +42,6 @@ function cpuSecondsOf(pid: number): number {
 }
 import { formatTable, type BenchFigures } from "./table.js";
 
-/** Resets the peak resident set (VmHWM) of `pid` to its current RSS (Linux clear_refs 5), so a later VmHWM is the peak since now. */
-function resetPeakRss(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, "5");
-}
 
 /**
  * Waits until `pid` used under 0.1 s of CPU in each of 3 seconds running (at most 600 s); resolves

@@ -10,7 +10,6 @@
  *   npx tsc -p tsconfig.json && node dist/bench/convergence.bench.js
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -18,6 +17,7 @@ import { openStore } from "../lib/store/index.js";
 import { startMesh, MESH_NAMESPACE as NS, type Mesh, type MeshNode, type MeshNodeSpec } from "../test/support/mesh.js";
 import { createOpensslTsa, type OpensslTsa } from "../test/support/openssl-tsa.js";
 import { sealTsaBatch } from "../test/support/sealer.js";
+import { findPidByArgument, memoryOf, resetPeakRss } from "./process-memory.js";
 import { formatTable, type BenchFigures, type BenchRow } from "./table.js";
 
 const LINE = ["a", "b", "c", "d", "e"];
@@ -86,25 +86,11 @@ async function convergence(mesh: Mesh, names: readonly string[], tsa: OpensslTsa
   return { total, perNode };
 }
 
-/** Pid of the serve process started with `--config <configDir>`, found in `ps`: the mesh harness does not expose its children's pids. */
+/** The serve process started with `--config <configDir>` (the mesh harness does not expose its children's pids). */
 function servePid(configDir: string): number {
-  const ps = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
-  const line = ps.split("\n").find((l) => l.includes(`--config ${configDir} serve`));
-  const pid = line === undefined ? undefined : /^\s*(\d+)/.exec(line)?.[1];
+  const pid = findPidByArgument(configDir);
   if (pid === undefined) throw new Error(`no serve process found for ${configDir}`);
-  return Number(pid);
-}
-
-/** A KiB figure of /proc/<pid>/status: VmRSS (resident now) or VmHWM (peak since start or the last reset). */
-function statusKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(m[1]);
-}
-
-/** Resets the peak resident set (VmHWM) of `pid` to its current RSS (Linux clear_refs 5), so a later VmHWM is the peak since now. */
-function resetPeakRss(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  return pid;
 }
 
 /** Peak RSS (KiB) of a bare `node` process: the runtime's own floor, as a baseline for serve's. */
@@ -121,19 +107,19 @@ export async function run(): Promise<BenchFigures> {
   const tsa = createOpensslTsa();
   try {
     let line: Awaited<ReturnType<typeof convergence>>;
-    /** Per serve, KiB: lifetime peak; resident while idle after start; peak while the batches went through. */
+    /** Per serve, MiB: lifetime peak; resident while idle after start; peak while the batches went through. */
     const rss = new Map<string, { peak: number; idle: number; relaying: number }>();
     const mesh = await startMesh(lineSpecs(LINE), { trustPem: tsa.rootPem });
     try {
       // Idle first: a few seconds after every serve listens, then each peak is reset so the next one is the gossip's.
       await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
       const pids = new Map(LINE.map((n) => [n, servePid(mesh.node(n).configDir)] as const));
-      const atStart = new Map(LINE.map((n) => [n, { peak: statusKiB(pids.get(n)!, "VmHWM"), idle: statusKiB(pids.get(n)!, "VmRSS") }] as const));
+      const atStart = new Map(LINE.map((n) => [n, memoryOf(pids.get(n)!)] as const));
       for (const pid of pids.values()) resetPeakRss(pid);
       line = await convergence(mesh, LINE, tsa, "line");
       for (const n of LINE) {
-        const relaying = statusKiB(pids.get(n)!, "VmHWM");
-        rss.set(n, { peak: Math.max(atStart.get(n)!.peak, relaying), idle: atStart.get(n)!.idle, relaying });
+        const relaying = memoryOf(pids.get(n)!).hwmMiB;
+        rss.set(n, { peak: Math.max(atStart.get(n)!.hwmMiB, relaying), idle: atStart.get(n)!.rssMiB, relaying });
       }
     } finally {
       await mesh.stop();
@@ -151,11 +137,11 @@ export async function run(): Promise<BenchFigures> {
       { metric: `announce → all 5 hold it (line, 4 hops; median of ${BATCHES} × ${RECEIPTS} receipts)`, value: median(line.total), unit: "ms", baseline: direct },
       { metric: "announce → first neighbour b holds it (same runs)", value: median(line.perNode.get("b")!), unit: "ms", baseline: direct },
       { metric: `announce CLI itself, start to exit (${RECEIPTS} receipts)`, value: median(cliMs), unit: "ms" },
-      ...LINE.map((n, i) => ({ metric: `peak RSS of serve ${n} (${role(i)})`, value: rss.get(n)!.peak / 1024, unit: "MiB", baseline: bare })),
+      ...LINE.map((n, i) => ({ metric: `peak RSS of serve ${n} (${role(i)})`, value: rss.get(n)!.peak, unit: "MiB", baseline: bare })),
       // docs/BENCHMARKS.md §What each row measures: a serve while it relays, against itself idle.
       ...LINE.map((n, i) => {
         const r = rss.get(n)!;
-        return { metric: `serve ${n} (${role(i)}) while the batches went through: peak RSS`, value: r.relaying / 1024, unit: "MiB", baseline: { name: "its RSS idle before", value: r.idle / 1024 }, target: "≤ 2× idle", met: r.relaying <= 2 * r.idle };
+        return { metric: `serve ${n} (${role(i)}) while the batches went through: peak RSS`, value: r.relaying, unit: "MiB", baseline: { name: "its RSS idle before", value: r.idle }, target: "≤ 2× idle", met: r.relaying <= 2 * r.idle };
       }),
     ];
     return { name: "gossip convergence (5 serve processes, TSA anchors)", rows };

@@ -2,7 +2,7 @@
  * Memory of another process on Linux, read from /proc: used by the load benchmark to report the
  * daemon's resident set (the mesh harness starts it but does not expose its pid).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 /**
  * The pid of the process whose command line holds `needle` (e.g. a unique config directory), or undefined.
@@ -29,4 +29,13 @@ export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
   return { rssMiB: kib("VmRSS") / 1024, hwmMiB: kib("VmHWM") / 1024 };
+}
+
+/**
+ * Resets the peak resident set (VmHWM) of `pid` to its current RSS (Linux clear_refs 5), so a later
+ * VmHWM is the peak since now.
+ * @example resetPeakRss(pid); await work(); memoryOf(pid).hwmMiB // the work's peak
+ */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, "5");
 }
